@@ -1,0 +1,290 @@
+//! Everything durable, in one redb file (`<data_dir>/sesame.redb`).
+//!
+//! Each table maps a string key to a JSON-encoded record. JSON keeps records readable in a
+//! debugger and lets a record gain optional fields without a migration; the records are small,
+//! so the encoding cost is noise next to the fsync that every write transaction pays.
+//!
+//! Secrets never appear as keys or values in the clear: tokens, codes and client secrets are
+//! keyed by their SHA-256 hash ([`crate::crypto::hash_token`]).
+//!
+//! A write transaction is durable when [`Store::write`] returns `Ok`: the handler that sends a
+//! 2xx after it has committed data that survives a crash.
+
+mod model;
+
+pub use model::*;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{de::DeserializeOwned, Serialize};
+use std::marker::PhantomData;
+use std::path::Path;
+
+/// A typed table: string keys, JSON values of type `V`.
+pub struct Table<V> {
+    name: &'static str,
+    _v: PhantomData<fn() -> V>,
+}
+
+impl<V> Table<V> {
+    const fn new(name: &'static str) -> Self {
+        Table { name, _v: PhantomData }
+    }
+    fn def(&self) -> TableDefinition<'static, &'static str, &'static [u8]> {
+        TableDefinition::new(self.name)
+    }
+}
+
+/// Registered applications (OIDC clients), by client ID.
+pub const APPS: Table<App> = Table::new("apps");
+/// Users, by user ID (the stable `sub`).
+pub const USERS: Table<User> = Table::new("users");
+/// User ID by normalised (lower-case) email address.
+pub const USERS_BY_EMAIL: Table<String> = Table::new("users_by_email");
+/// sesame sessions (single sign-on), by hash of the session cookie value.
+pub const SESSIONS: Table<Session> = Table::new("sessions");
+/// Pending authorization requests waiting for the user to sign in, by interaction ID.
+pub const INTERACTIONS: Table<Interaction> = Table::new("interactions");
+/// When a sign-in code was last sent to an address, by normalised email (resend limit).
+pub const CODE_SENDS: Table<u64> = Table::new("code_sends");
+/// Authorization codes, by hash.
+pub const AUTH_CODES: Table<AuthCode> = Table::new("auth_codes");
+/// Access tokens, by hash.
+pub const ACCESS_TOKENS: Table<AccessToken> = Table::new("access_tokens");
+/// Refresh tokens, by hash.
+pub const REFRESH_TOKENS: Table<RefreshToken> = Table::new("refresh_tokens");
+/// Grants: what one authorization code started (its tokens form one family), by grant ID.
+pub const GRANTS: Table<Grant> = Table::new("grants");
+/// Signing keys, by `kid`.
+pub const KEYS: Table<KeyRecord> = Table::new("keys");
+/// Mail connector settings stored at run time (`sesame connector set`), by connector name.
+pub const CONNECTORS: Table<serde_json::Value> = Table::new("connectors");
+
+/// What went wrong talking to the database.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Another process holds the database file (a second `sesame serve`, or the CLI while the
+    /// server runs without its control socket).
+    Locked,
+    /// redb reported an error (I/O, corruption, a failed commit).
+    Db(String),
+    /// A stored record did not decode: the file was written by an incompatible version.
+    Corrupt { table: &'static str, key: String, reason: String },
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Locked => write!(f, "the data file is in use by another sesame process"),
+            StoreError::Db(e) => write!(f, "database error: {e}"),
+            StoreError::Corrupt { table, key, reason } => {
+                write!(f, "stored record {table}/{key} does not decode: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.to_string())
+            }
+        }
+    )*};
+}
+db_err!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl From<redb::DatabaseError> for StoreError {
+    fn from(e: redb::DatabaseError) -> Self {
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+            other => StoreError::Db(other.to_string()),
+        }
+    }
+}
+
+/// The database.
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the database file, creating every table so readers never miss one.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path)?;
+        let store = Store { db };
+        store.write(|tx| {
+            for name in [
+                APPS.name,
+                USERS.name,
+                USERS_BY_EMAIL.name,
+                SESSIONS.name,
+                INTERACTIONS.name,
+                CODE_SENDS.name,
+                AUTH_CODES.name,
+                ACCESS_TOKENS.name,
+                REFRESH_TOKENS.name,
+                GRANTS.name,
+                KEYS.name,
+                CONNECTORS.name,
+            ] {
+                let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
+                tx.tx.open_table(def)?;
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T>(&self, f: impl FnOnce(&ReadTx) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let tx = ReadTx { tx: self.db.begin_read()? };
+        f(&tx)
+    }
+
+    /// Runs `f` in a write transaction and commits durably if it returns `Ok`. On `Err` nothing
+    /// `f` wrote is kept. Write transactions are serialised by redb.
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&WriteTx) -> Result<T, E>) -> Result<T, E> {
+        let tx = WriteTx { tx: self.db.begin_write().map_err(StoreError::from)? };
+        let out = f(&tx)?;
+        tx.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+}
+
+/// A read snapshot.
+pub struct ReadTx {
+    tx: redb::ReadTransaction,
+}
+
+/// A write transaction, committed by [`Store::write`].
+pub struct WriteTx {
+    tx: redb::WriteTransaction,
+}
+
+fn decode<V: DeserializeOwned>(table: &'static str, key: &str, bytes: &[u8]) -> Result<V, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<V: Serialize>(v: &V) -> Vec<u8> {
+    // Serialising our own plain structs (strings, numbers, vectors) cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+impl ReadTx {
+    /// The record at `key`, if any.
+    pub fn get<V: DeserializeOwned>(&self, t: &Table<V>, key: &str) -> Result<Option<V>, StoreError> {
+        let table = self.tx.open_table(t.def())?;
+        match table.get(key)? {
+            Some(v) => Ok(Some(decode(t.name, key, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every record in the table, in key order.
+    pub fn scan<V: DeserializeOwned>(&self, t: &Table<V>) -> Result<Vec<(String, V)>, StoreError> {
+        let table = self.tx.open_table(t.def())?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (k, v) = item?;
+            out.push((k.value().to_string(), decode(t.name, k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+}
+
+impl WriteTx {
+    /// The record at `key`, if any (sees this transaction's own writes).
+    pub fn get<V: DeserializeOwned>(&self, t: &Table<V>, key: &str) -> Result<Option<V>, StoreError> {
+        let table = self.tx.open_table(t.def())?;
+        let v = table.get(key)?;
+        match v {
+            Some(v) => Ok(Some(decode(t.name, key, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Inserts or replaces the record at `key`.
+    pub fn put<V: Serialize>(&self, t: &Table<V>, key: &str, value: &V) -> Result<(), StoreError> {
+        let mut table = self.tx.open_table(t.def())?;
+        table.insert(key, encode(value).as_slice())?;
+        Ok(())
+    }
+
+    /// Removes the record at `key`; returns whether there was one.
+    pub fn remove<V>(&self, t: &Table<V>, key: &str) -> Result<bool, StoreError> {
+        let mut table = self.tx.open_table(t.def())?;
+        let existed = table.remove(key)?.is_some();
+        Ok(existed)
+    }
+
+    /// Every record in the table, in key order.
+    pub fn scan<V: DeserializeOwned>(&self, t: &Table<V>) -> Result<Vec<(String, V)>, StoreError> {
+        let table = self.tx.open_table(t.def())?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (k, v) = item?;
+            out.push((k.value().to_string(), decode(t.name, k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Removes every record for which `expired` says yes; returns how many went.
+    pub fn sweep<V: DeserializeOwned>(&self, t: &Table<V>, expired: impl Fn(&V) -> bool) -> Result<usize, StoreError> {
+        let doomed: Vec<String> = self
+            .scan(t)?
+            .into_iter()
+            .filter(|(_, v)| expired(v))
+            .map(|(k, _)| k)
+            .collect();
+        for k in &doomed {
+            self.remove(t, k)?;
+        }
+        Ok(doomed.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_reopen_and_failed_writes_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        {
+            let store = Store::open(&path).unwrap();
+            store.write(|tx| tx.put(&CODE_SENDS, "a@example.com", &42u64)).unwrap();
+            let r: Result<(), StoreError> = store.write(|tx| {
+                tx.put(&CODE_SENDS, "b@example.com", &1u64)?;
+                Err(StoreError::Db("abort".into()))
+            });
+            assert!(r.is_err());
+        }
+        let store = Store::open(&path).unwrap();
+        let a = store.read(|tx| tx.get(&CODE_SENDS, "a@example.com")).unwrap();
+        let b = store.read(|tx| tx.get(&CODE_SENDS, "b@example.com")).unwrap();
+        assert_eq!(a, Some(42));
+        assert_eq!(b, None);
+    }
+
+    #[test]
+    fn second_open_reports_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let _first = Store::open(&path).unwrap();
+        assert!(matches!(Store::open(&path), Err(StoreError::Locked)));
+    }
+}

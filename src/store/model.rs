@@ -1,0 +1,198 @@
+//! The records kept in the store. Times are Unix seconds from [`crate::clock::now`].
+
+use serde::{Deserialize, Serialize};
+
+/// How an application authenticates at the token endpoint, as Logto names the types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppType {
+    /// A server-side web app: confidential, has a client secret.
+    Traditional,
+    /// A single-page app: public (no secret), PKCE required.
+    Spa,
+    /// A native or mobile app: public (no secret), PKCE required.
+    Native,
+}
+
+impl AppType {
+    /// Public clients cannot keep a secret, so they must use PKCE.
+    pub fn is_public(self) -> bool {
+        !matches!(self, AppType::Traditional)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppType::Traditional => "traditional",
+            AppType::Spa => "spa",
+            AppType::Native => "native",
+        }
+    }
+}
+
+impl std::str::FromStr for AppType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "traditional" | "web" => Ok(AppType::Traditional),
+            "spa" | "single-page" => Ok(AppType::Spa),
+            "native" => Ok(AppType::Native),
+            other => Err(format!("unknown app type {other:?}: use traditional, spa or native")),
+        }
+    }
+}
+
+/// A registered application (an OIDC client).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct App {
+    pub client_id: String,
+    pub name: String,
+    pub app_type: AppType,
+    /// SHA-256 (base64url) of the client secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    /// Exact-match list of allowed `redirect_uri` values.
+    pub redirect_uris: Vec<String>,
+    /// Exact-match list of allowed `post_logout_redirect_uri` values.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `ES384` (default), `ES256` or `RS256`.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    pub created_at: u64,
+    /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
+    #[serde(default)]
+    pub declared: bool,
+}
+
+/// A person who can sign in. Created on first sign-in by email code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// The stable subject identifier (`sub`).
+    pub id: String,
+    /// As typed at sign-up, trimmed; compared lower-cased.
+    pub email: String,
+    pub email_verified: bool,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub picture: Option<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+/// A sesame session: the browser is signed in as `user_id` (single sign-on across apps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub user_id: String,
+    /// When the user last proved who they are (OIDC `auth_time`).
+    pub auth_time: u64,
+    pub expires_at: u64,
+}
+
+/// The authorization request parameters sesame keeps while the user signs in, and binds into
+/// the authorization code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge, when the client sent one.
+    pub code_challenge: Option<String>,
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+}
+
+/// A pending sign-in: an authorization request waiting for the user to prove an email address.
+///
+/// States: `email` (no code sent yet) → `code` (code sent to `email`, `tries` wrong entries so
+/// far) → done (the record is removed and a session made). The code is void after
+/// `MAX_CODE_TRIES` wrong entries or at `code_expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub request: AuthRequest,
+    /// Anti-CSRF token every form of this interaction must carry.
+    pub csrf: String,
+    pub expires_at: u64,
+    /// The email-code step, once an address has been entered.
+    #[serde(default)]
+    pub code: Option<PendingCode>,
+}
+
+/// A sign-in code sent to an address and not yet used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCode {
+    pub email: String,
+    /// Random salt and salted SHA-256 of the 6-digit code.
+    pub salt: String,
+    pub code_hash: String,
+    pub expires_at: u64,
+    pub sent_at: u64,
+    /// Wrong entries so far.
+    pub tries: u32,
+    /// The address had no account: the code signs the person up (Register template).
+    pub new_user: bool,
+}
+
+/// An authorization code issued to a client, single use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthCode {
+    pub request: AuthRequest,
+    pub user_id: String,
+    pub auth_time: u64,
+    pub grant_id: String,
+    pub expires_at: u64,
+    /// Set when the code was exchanged; a second exchange revokes the grant.
+    pub used: bool,
+}
+
+/// A grant: the tokens issued from one authorization code (one refresh-token family).
+/// Revoking it (code reuse, refresh-token reuse, revocation) kills every token that points to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: Vec<String>,
+    pub auth_time: u64,
+    pub revoked: bool,
+    /// When the grant record may be swept (the last refresh token's expiry).
+    pub expires_at: u64,
+}
+
+/// An opaque access token, stored by hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessToken {
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: Vec<String>,
+    pub expires_at: u64,
+}
+
+/// An opaque refresh token, stored by hash; rotated on every use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: Vec<String>,
+    pub expires_at: u64,
+    /// Set when exchanged for a new one; presenting a spent token revokes the grant.
+    pub spent: bool,
+}
+
+/// A stored signing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub kid: String,
+    /// `ES384`, `ES256` or `RS256`.
+    pub alg: String,
+    /// PKCS#8 DER, base64url.
+    pub pkcs8: String,
+    pub created_at: u64,
+    /// The key that signs new tokens for its algorithm. Retired keys stay in JWKS so tokens they
+    /// signed still verify.
+    pub active: bool,
+}
