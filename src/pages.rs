@@ -1,0 +1,683 @@
+//! The HTML pages: minijinja templates and static files, both embedded in the binary.
+//!
+//! Every page a person sees comes from here: the email page, the code page, the error page, the
+//! logout confirmation and the signed-out page. [`Pages::new`] parses all templates once at start;
+//! [`Pages::render`] fills one with a JSON context merged over the branding keys.
+//!
+//! Pages are served under a strict CSP (`default-src 'none'; style-src 'self'; img-src 'self' https:
+//! data:`), so they carry no inline style or script and no JavaScript at all: every flow is a plain
+//! form post. The configured accent colour therefore cannot be an inline style; the server serves
+//! [`Pages::accent_css`] as `{static_base}/theme.css`, linked after `style.css`.
+//!
+//! Context keys (besides the branding keys `product_name`, `logo_url`, `accent_color`, always set):
+//! every page needs `static_base` (URL prefix of the static files, e.g. `/oidc/static`) and takes an
+//! optional `app_name`.
+//!
+//! | page                  | required                          | optional                          |
+//! |-----------------------|-----------------------------------|-----------------------------------|
+//! | `sign_in_email.html`  | action, interaction, csrf         | email, error                      |
+//! | `sign_in_code.html`   | action, interaction, csrf         | email, error, notice, back_url    |
+//! | `error.html`          | title, message                    | hint, retry_url, retry_label      |
+//! | `logout_confirm.html` | action, csrf                      | hidden (list of {name, value})    |
+//! | `signed_out.html`     | message                           | return_url                        |
+//!
+//! A required key that is missing is a bug in the caller: printing an undefined value is an error
+//! here (not an empty string), so tests catch it, and the person gets the fallback page.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use minijinja::value::Serde;
+use minijinja::{
+    AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value,
+};
+use rust_embed::RustEmbed;
+
+use crate::config::BrandingConfig;
+
+/// The pages the server renders; `new` refuses to start if one of them is missing.
+const PAGES: [&str; 5] = [
+    "sign_in_email.html",
+    "sign_in_code.html",
+    "error.html",
+    "logout_confirm.html",
+    "signed_out.html",
+];
+
+/// The accent colour used when the configured one is not `#rrggbb` (`#5d34f2`, as in config).
+const DEFAULT_ACCENT: Rgb = Rgb([0x5d, 0x34, 0xf2]);
+
+/// The page renderer: every template parsed once, plus the branding every page shows.
+pub struct Pages {
+    env: Environment<'static>,
+    /// Branding keys, the base of every page's context (the caller's keys are merged over them).
+    branding: serde_json::Map<String, serde_json::Value>,
+    /// The body of `theme.css` (accent, text on accent, link colours), computed once.
+    accent_css: String,
+}
+
+/// Why the pages could not be loaded at start.
+#[derive(Debug)]
+pub enum PageError {
+    /// An embedded template is not valid UTF-8.
+    TemplateNotUtf8 { name: String },
+    /// An embedded template does not parse.
+    TemplateSyntax { name: String, source: Error },
+    /// A page the server renders has no template.
+    TemplateMissing { name: &'static str },
+}
+
+impl Pages {
+    /// Parses every embedded template and prepares the branding context.
+    ///
+    /// An accent colour that is not `#rrggbb` is logged and replaced by the default, so a typo in
+    /// branding never keeps the server from starting.
+    pub fn new(branding: &BrandingConfig) -> Result<Pages, PageError> {
+        let mut env = Environment::new();
+        // Every template is HTML, whatever its name.
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        // Truthiness tests of missing keys are allowed (`{% if error %}`), printing them is not.
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_formatter(html_formatter);
+        for name in Templates::iter() {
+            // `iter` lists exactly the embedded names; a miss here is caught by the PAGES check below.
+            let Some(file) = Templates::get(&name) else {
+                continue;
+            };
+            let source = String::from_utf8(file.data.into_owned()).map_err(|_| {
+                PageError::TemplateNotUtf8 {
+                    name: name.to_string(),
+                }
+            })?;
+            env.add_template_owned(name.to_string(), source)
+                .map_err(|source| PageError::TemplateSyntax {
+                    name: name.to_string(),
+                    source,
+                })?;
+        }
+        for name in PAGES {
+            if env.get_template(name).is_err() {
+                return Err(PageError::TemplateMissing { name });
+            }
+        }
+
+        let accent = match Rgb::parse(&branding.accent_color) {
+            Some(accent) => accent,
+            None => {
+                tracing::warn!(
+                    accent_color = %branding.accent_color,
+                    "branding.accent_color is not #rrggbb; using {}",
+                    DEFAULT_ACCENT.hex()
+                );
+                DEFAULT_ACCENT
+            }
+        };
+        let mut base = serde_json::Map::new();
+        base.insert("product_name".into(), branding.product_name.clone().into());
+        if let Some(logo) = branding.logo_url.as_deref().filter(|l| !l.is_empty()) {
+            base.insert("logo_url".into(), logo.into());
+        }
+        base.insert("accent_color".into(), accent.hex().into());
+
+        Ok(Pages {
+            env,
+            branding: base,
+            accent_css: accent.css(),
+        })
+    }
+
+    /// Renders a page. `ctx` keys are merged over the branding keys. Never panics; on a template
+    /// error returns a plain fallback HTML that still says what went wrong (and logs the error).
+    pub fn render(&self, name: &str, ctx: serde_json::Value) -> String {
+        let mut merged = self.branding.clone();
+        if let serde_json::Value::Object(keys) = ctx {
+            merged.extend(keys);
+        }
+        let result = self
+            .env
+            .get_template(name)
+            .and_then(|template| template.render(Serde(&merged)));
+        match result {
+            Ok(html) => html,
+            Err(err) => {
+                tracing::error!(page = name, "page could not be rendered: {err:#}");
+                fallback_page(name, &merged)
+            }
+        }
+    }
+
+    /// The stylesheet that applies the configured accent colour, served at `{static_base}/theme.css`.
+    /// Besides `--accent` it sets `--on-accent`, the text colour on accent buttons (white or
+    /// near-black, whichever contrasts more), and `--link`, the accent darkened (light scheme) or
+    /// lightened (dark scheme) just enough for 4.5:1 contrast, so any accent stays readable.
+    pub fn accent_css(&self) -> String {
+        self.accent_css.clone()
+    }
+}
+
+impl fmt::Display for PageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PageError::TemplateNotUtf8 { name } => write!(f, "template {name} is not UTF-8"),
+            PageError::TemplateSyntax { name, source } => {
+                write!(f, "template {name} does not parse: {source}")
+            }
+            PageError::TemplateMissing { name } => write!(f, "no template for page {name}"),
+        }
+    }
+}
+
+impl std::error::Error for PageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PageError::TemplateSyntax { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// An embedded static file by path relative to assets/static, with its content type.
+pub fn static_asset(path: &str) -> Option<(Cow<'static, [u8]>, &'static str)> {
+    // Embedded names are plain relative paths; anything else is not ours to look up.
+    if path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path
+            .split('/')
+            .any(|seg| seg.is_empty() || seg.starts_with('.'))
+    {
+        return None;
+    }
+    let file = Static::get(path)?;
+    Some((file.data, content_type(path)))
+}
+
+/// The templates, embedded at build time.
+#[derive(RustEmbed)]
+#[folder = "assets/templates/"]
+#[include = "*.html"]
+struct Templates;
+
+/// The static files (CSS, icons), embedded at build time.
+#[derive(RustEmbed)]
+#[folder = "assets/static/"]
+struct Static;
+
+/// A colour, parsed from `#rrggbb`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rgb([u8; 3]);
+
+impl Rgb {
+    fn parse(s: &str) -> Option<Rgb> {
+        let hex = s.strip_prefix('#')?;
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+        Some(Rgb([byte(0)?, byte(2)?, byte(4)?]))
+    }
+
+    fn hex(self) -> String {
+        let [r, g, b] = self.0;
+        format!("#{r:02x}{g:02x}{b:02x}")
+    }
+
+    /// WCAG relative luminance, 0 (black) to 1 (white).
+    fn luminance(self) -> f64 {
+        let channel = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.040_45 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let [r, g, b] = self.0;
+        0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    }
+
+    /// WCAG contrast ratio, 1 to 21.
+    fn contrast(self, other: Rgb) -> f64 {
+        let (a, b) = (self.luminance(), other.luminance());
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    /// This colour moved toward `target` by `t` (0 to 1).
+    fn mix(self, target: Rgb, t: f64) -> Rgb {
+        let channel = |i: usize| {
+            let (from, to) = (f64::from(self.0[i]), f64::from(target.0[i]));
+            // In 0..=255 because t is in 0..=1.
+            (from + (to - from) * t).round() as u8
+        };
+        Rgb([channel(0), channel(1), channel(2)])
+    }
+
+    /// The closest colour to this one, moving toward `target`, that text on `background` can be
+    /// read in (contrast 4.5, WCAG AA): links and outlines use it, so a yellow accent still works.
+    fn readable_on(self, background: Rgb, target: Rgb) -> Rgb {
+        (0..=20)
+            .map(|step| self.mix(target, f64::from(step) / 20.0))
+            .find(|c| c.contrast(background) >= 4.5)
+            .unwrap_or(target)
+    }
+
+    /// `theme.css`: the accent, the text colour on it, and the link colour for light and dark.
+    fn css(self) -> String {
+        let on_accent = if self.contrast(WHITE) >= self.contrast(NEAR_BLACK) {
+            WHITE
+        } else {
+            NEAR_BLACK
+        };
+        format!(
+            ":root{{--accent:{};--on-accent:{};--link:{}}}\n\
+             @media (prefers-color-scheme:dark){{:root{{--link:{}}}}}\n",
+            self.hex(),
+            on_accent.hex(),
+            self.readable_on(WHITE, BLACK).hex(),
+            self.readable_on(DARK_CARD, WHITE).hex(),
+        )
+    }
+}
+
+/// Colours the theme is computed against; they match `--card` and the text colours in style.css.
+const WHITE: Rgb = Rgb([0xff, 0xff, 0xff]);
+const BLACK: Rgb = Rgb([0, 0, 0]);
+const NEAR_BLACK: Rgb = Rgb([0x11, 0x11, 0x11]);
+const DARK_CARD: Rgb = Rgb([0x1c, 0x1c, 0x21]);
+
+/// Prints values HTML-escaped, and refuses to print undefined values.
+///
+/// minijinja's own HTML escaping also turns `/` into `&#x2f;`, which is valid but makes every URL in
+/// `action=` and `href=` unreadable (and breaks tests that look for them); escaping `& < > " '` is
+/// what HTML needs. Printing an undefined value is an error so a missing required key is noticed.
+fn html_formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "a required context key is missing",
+        ));
+    }
+    if value.is_safe() || *state.auto_escape() != AutoEscape::Html {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let written = match value.as_str() {
+        Some(s) => out.write_str(&escape_html(s)),
+        None => out.write_str(&escape_html(&value.to_string())),
+    };
+    written.map_err(Error::from)
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+fn escape_html(s: &str) -> Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A minimal page for when a template fails: it still shows the page's own title and message (or
+/// error) when the context has them, so "we could not send the code" reaches the person anyway.
+fn fallback_page(name: &str, ctx: &serde_json::Map<String, serde_json::Value>) -> String {
+    let text = |key: &str| {
+        ctx.get(key)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let title = text("title").unwrap_or("Something went wrong");
+    let mut body = String::new();
+    for key in ["message", "error", "hint"] {
+        if let Some(line) = text(key) {
+            body.push_str(&format!("<p>{}</p>\n", escape_html(line)));
+        }
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n{body}\
+         <p>This page ({page}) could not be displayed because of an error on our side. \
+         Go back and try again.</p>\n</body>\n</html>\n",
+        title = escape_html(title),
+        page = escape_html(name),
+    )
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("woff2") => "font/woff2",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pages() -> Pages {
+        Pages::new(&BrandingConfig::default()).expect("embedded templates load")
+    }
+
+    fn full_context(name: &str) -> serde_json::Value {
+        let mut ctx = match name {
+            "sign_in_email.html" => json!({
+                "action": "/oidc/sign-in", "interaction": "int-1", "csrf": "csrf-1",
+                "email": "ada@example.com", "error": "Enter a valid email address.",
+            }),
+            "sign_in_code.html" => json!({
+                "action": "/oidc/sign-in/code", "interaction": "int-1", "csrf": "csrf-1",
+                "email": "ada@example.com", "error": "That code is not right.",
+                "notice": "We sent a new code.", "back_url": "/oidc/sign-in?interaction=int-1",
+            }),
+            "error.html" => json!({
+                "title": "Could not send the code", "message": "We could not send the code. Try again.",
+                "hint": "Check the address and try again.", "retry_url": "/oidc/sign-in?interaction=a&b=c",
+                "retry_label": "Back to sign-in",
+            }),
+            "logout_confirm.html" => json!({
+                "action": "/oidc/session/end", "csrf": "csrf-1",
+                "hidden": [{"name": "state", "value": "xyz"}, {"name": "client_id", "value": "c1"}],
+            }),
+            "signed_out.html" => json!({
+                "message": "You have been signed out.", "return_url": "https://app.example/",
+            }),
+            other => panic!("no context for {other}"),
+        };
+        ctx["static_base"] = json!("/oidc/static");
+        ctx["app_name"] = json!("Bookstore");
+        ctx
+    }
+
+    /// The context with every optional key removed.
+    fn minimal_context(name: &str) -> serde_json::Value {
+        let optional: &[&str] = match name {
+            "sign_in_email.html" => &["email", "error"],
+            "sign_in_code.html" => &["email", "error", "notice", "back_url"],
+            "error.html" => &["hint", "retry_url", "retry_label"],
+            "logout_confirm.html" => &["hidden"],
+            "signed_out.html" => &["return_url"],
+            _ => &[],
+        };
+        let mut ctx = full_context(name);
+        let map = ctx.as_object_mut().expect("object");
+        map.remove("app_name");
+        for key in optional {
+            map.remove(*key);
+        }
+        ctx
+    }
+
+    fn assert_page_basics(html: &str) {
+        assert!(html.starts_with("<!doctype html>"), "{html}");
+        assert!(html.contains("<html lang=\"en\">"));
+        assert!(html.contains("<meta name=\"viewport\""));
+        assert!(html.contains("<title>"));
+        assert_eq!(html.matches("<h1>").count(), 1, "{html}");
+        assert!(html.contains("href=\"/oidc/static/style.css\""), "{html}");
+        assert!(html.contains("href=\"/oidc/static/theme.css\""));
+        assert!(!html.contains("<script"), "no JavaScript");
+        assert!(!html.contains("style="), "no inline styles (CSP)");
+        assert!(!html.contains("could not be displayed"), "fallback: {html}");
+    }
+
+    #[test]
+    fn every_page_renders_with_full_context() {
+        let pages = pages();
+        for name in PAGES {
+            let html = pages.render(name, full_context(name));
+            assert_page_basics(&html);
+            assert!(html.contains("sesame"), "product name on {name}");
+        }
+    }
+
+    #[test]
+    fn every_page_renders_without_optional_keys() {
+        let pages = pages();
+        for name in PAGES {
+            let html = pages.render(name, minimal_context(name));
+            assert_page_basics(&html);
+            assert!(
+                !html.contains("role=\"alert\""),
+                "{name}: no error, no alert"
+            );
+            assert!(!html.contains("aria-invalid"), "{name}");
+        }
+    }
+
+    #[test]
+    fn email_page_has_the_fields_browsers_fill() {
+        let html = pages().render("sign_in_email.html", minimal_context("sign_in_email.html"));
+        assert!(
+            html.contains("<form method=\"post\" action=\"/oidc/sign-in\">"),
+            "{html}"
+        );
+        assert!(html.contains("<input type=\"hidden\" name=\"interaction\" value=\"int-1\">"));
+        assert!(html.contains("<input type=\"hidden\" name=\"csrf\" value=\"csrf-1\">"));
+        assert!(html.contains("<label for=\"email\">"));
+        assert!(html.contains("id=\"email\" type=\"email\" name=\"email\""));
+        assert!(html.contains("autocomplete=\"email\""));
+        assert!(html.contains("required autofocus"));
+        assert!(html.contains("<button type=\"submit\">Send code</button>"));
+        assert!(
+            html.contains("Sign in to sesame"),
+            "product name without app_name"
+        );
+        assert!(html.contains("creates your account"));
+    }
+
+    #[test]
+    fn email_page_shows_error_and_app_name() {
+        let html = pages().render("sign_in_email.html", full_context("sign_in_email.html"));
+        assert!(html.contains("Sign in to Bookstore"));
+        assert!(html.contains("value=\"ada@example.com\""));
+        assert!(html.contains(
+            "<p id=\"email-error\" class=\"error\" role=\"alert\">Enter a valid email address.</p>"
+        ));
+        assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"email-error\""));
+    }
+
+    #[test]
+    fn code_page_has_the_fields_browsers_fill() {
+        let html = pages().render("sign_in_code.html", full_context("sign_in_code.html"));
+        assert!(html.contains("<label for=\"code\">"));
+        assert!(html.contains("id=\"code\""));
+        assert!(html.contains("name=\"code\""));
+        assert!(html.contains("autocomplete=\"one-time-code\""));
+        assert!(html.contains("inputmode=\"numeric\""));
+        assert!(html.contains("pattern=\"[0-9]*\" maxlength=\"6\" required autofocus"));
+        assert!(html.contains("<button type=\"submit\">Continue</button>"));
+        assert!(html
+            .contains("<button class=\"secondary\" type=\"submit\" name=\"resend\" value=\"1\">"));
+        assert_eq!(html.matches("action=\"/oidc/sign-in/code\"").count(), 2);
+        assert_eq!(
+            html.matches("name=\"interaction\" value=\"int-1\"").count(),
+            2
+        );
+        assert_eq!(html.matches("name=\"csrf\" value=\"csrf-1\"").count(), 2);
+        assert!(html.contains("role=\"alert\">That code is not right.</p>"));
+        assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"code-error\""));
+        assert!(html.contains("role=\"status\">We sent a new code.</p>"));
+        assert!(html.contains("ada@example.com"));
+        assert!(html.contains("href=\"/oidc/sign-in?interaction=int-1\">Use a different email</a>"));
+    }
+
+    #[test]
+    fn error_page_shows_message_hint_and_retry() {
+        let html = pages().render("error.html", full_context("error.html"));
+        assert!(html.contains("<h1>Could not send the code</h1>"));
+        assert!(html.contains("We could not send the code. Try again."));
+        assert!(html.contains("Check the address and try again."));
+        assert!(html.contains("href=\"/oidc/sign-in?interaction=a&amp;b=c\">Back to sign-in</a>"));
+        let html = pages().render("error.html", minimal_context("error.html"));
+        assert!(!html.contains("class=\"button\""));
+    }
+
+    #[test]
+    fn logout_page_passes_hidden_fields_through() {
+        let html = pages().render("logout_confirm.html", full_context("logout_confirm.html"));
+        assert!(html.contains("Sign out of sesame?"));
+        assert!(html.contains("Bookstore asked to sign you out."));
+        assert!(html.contains("<input type=\"hidden\" name=\"state\" value=\"xyz\">"));
+        assert!(html.contains("<input type=\"hidden\" name=\"client_id\" value=\"c1\">"));
+        assert!(html.contains("<button type=\"submit\">Sign out</button>"));
+    }
+
+    #[test]
+    fn signed_out_page_links_back() {
+        let html = pages().render("signed_out.html", full_context("signed_out.html"));
+        assert!(html.contains("href=\"https://app.example/\">Return to Bookstore</a>"));
+    }
+
+    #[test]
+    fn values_are_html_escaped() {
+        let mut ctx = full_context("sign_in_email.html");
+        ctx["email"] = json!("\"><script>alert(1)</script>");
+        ctx["error"] = json!("<b>bad</b> & 'worse'");
+        ctx["app_name"] = json!("<i>App</i>");
+        let html = pages().render("sign_in_email.html", ctx);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+        assert!(html.contains("&lt;b&gt;bad&lt;/b&gt; &amp; &#39;worse&#39;"));
+        assert!(html.contains("Sign in to &lt;i&gt;App&lt;/i&gt;"));
+    }
+
+    #[test]
+    fn branding_keys_are_present_and_can_be_overridden() {
+        let branding = BrandingConfig {
+            product_name: "Acme ID".into(),
+            logo_url: Some("https://cdn.example/logo.svg".into()),
+            accent_color: "#0A7F3C".into(),
+        };
+        let pages = Pages::new(&branding).expect("load");
+        let html = pages.render("signed_out.html", full_context("signed_out.html"));
+        assert!(html
+            .contains("<img class=\"logo\" src=\"https://cdn.example/logo.svg\" alt=\"Acme ID\">"));
+        assert!(html.contains("· Acme ID</title>"));
+        assert!(pages
+            .accent_css()
+            .starts_with(":root{--accent:#0a7f3c;--on-accent:#ffffff;"));
+        let mut ctx = full_context("signed_out.html");
+        ctx["product_name"] = json!("Other");
+        assert!(pages
+            .render("signed_out.html", ctx)
+            .contains("· Other</title>"));
+    }
+
+    #[test]
+    fn invalid_accent_colour_falls_back_to_default() {
+        for bad in [
+            "red", "#12345", "#1234567", "#gggggg", "", "5d34f2", "#12345é",
+        ] {
+            let branding = BrandingConfig {
+                accent_color: bad.into(),
+                ..BrandingConfig::default()
+            };
+            let pages = Pages::new(&branding).expect("load");
+            assert!(
+                pages
+                    .accent_css()
+                    .starts_with(":root{--accent:#5d34f2;--on-accent:#ffffff;"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn light_accent_gets_dark_button_text_and_darker_links() {
+        let branding = BrandingConfig {
+            accent_color: "#ffd60a".into(),
+            ..BrandingConfig::default()
+        };
+        let css = Pages::new(&branding).expect("load").accent_css();
+        assert!(
+            css.starts_with(":root{--accent:#ffd60a;--on-accent:#111111;--link:#"),
+            "{css}"
+        );
+        let link = |from: &str| {
+            let at = css.find(from).expect("link colour") + from.len();
+            Rgb::parse(&css[at..at + 7]).expect("#rrggbb")
+        };
+        // Light mode: darkened until readable on white; dark mode: yellow is readable as is.
+        assert!(link("--link:").contrast(WHITE) >= 4.5);
+        assert_eq!(
+            css.split("--link:").nth(2).map(|s| &s[..7]),
+            Some("#ffd60a")
+        );
+    }
+
+    #[test]
+    fn default_accent_matches_the_defaults_in_style_css() {
+        let css = Pages::new(&BrandingConfig::default())
+            .expect("load")
+            .accent_css();
+        let (style, _) = static_asset("style.css").expect("style.css");
+        let style = std::str::from_utf8(&style).expect("utf-8");
+        for decl in css.split(['{', '}', ';']).filter(|d| d.starts_with("--")) {
+            assert!(
+                style.contains(decl),
+                "style.css lacks {decl} (theme.css: {css})"
+            );
+        }
+    }
+
+    #[test]
+    fn template_errors_render_a_fallback_that_says_what_went_wrong() {
+        let pages = pages();
+        // `title` and `message` are required on the error page; drop `message`, keep the rest.
+        let mut ctx = full_context("error.html");
+        ctx.as_object_mut().expect("object").remove("message");
+        let html = pages.render("error.html", ctx);
+        assert!(html.contains("<h1>Could not send the code</h1>"), "{html}");
+        assert!(html.contains("Check the address and try again."));
+        assert!(html.contains("could not be displayed"));
+        let html = pages.render("no_such_page.html", json!({"title": "<x>"}));
+        assert!(html.contains("<h1>&lt;x&gt;</h1>"), "{html}");
+        assert!(html.contains("no_such_page.html"));
+        // A non-object context is ignored rather than fatal.
+        let html = pages.render("error.html", json!(null));
+        assert!(html.contains("could not be displayed"));
+    }
+
+    #[test]
+    fn static_assets_are_embedded_with_content_types() {
+        let (css, ty) = static_asset("style.css").expect("style.css");
+        assert!(ty.starts_with("text/css"));
+        assert!(std::str::from_utf8(&css)
+            .expect("utf-8")
+            .contains("--accent"));
+        let (svg, ty) = static_asset("favicon.svg").expect("favicon");
+        assert_eq!(ty, "image/svg+xml");
+        assert!(svg.starts_with(b"<svg"));
+        for bad in [
+            "",
+            "/style.css",
+            "../Cargo.toml",
+            "x/../style.css",
+            ".hidden",
+            "nope.css",
+        ] {
+            assert!(static_asset(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Pages>();
+    }
+}
