@@ -1,0 +1,271 @@
+//! HTTP plumbing: turning a hyper request into a parsed [`Request`] once, at the edge, and
+//! building responses with the headers every response of an identity provider needs.
+//!
+//! Routing lives in [`crate::server`]; protocol decisions live in [`crate::oidc`] and
+//! [`crate::signin`]. Nothing here knows what a token is.
+
+pub mod cookie;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use hyper::{Method, StatusCode};
+use std::collections::BTreeMap;
+
+/// The response type every handler returns.
+pub type Response = hyper::Response<Full<Bytes>>;
+
+/// The largest request body we read. OAuth and form requests are a few hundred bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A request, read and parsed once.
+#[derive(Debug)]
+pub struct Request {
+    pub method: Method,
+    /// The path below the issuer's path, always starting with `/`.
+    pub path: String,
+    pub headers: HeaderMap,
+    /// Query parameters (and form parameters for a form POST), in arrival order.
+    query: Vec<(String, String)>,
+    form: Vec<(String, String)>,
+    pub cookies: BTreeMap<String, String>,
+}
+
+/// Why a request could not be read.
+#[derive(Debug)]
+pub enum RequestError {
+    /// The body was larger than [`MAX_BODY`].
+    TooLarge,
+    /// The connection failed while the body was read.
+    Body(String),
+}
+
+impl Request {
+    /// Reads and parses a hyper request. `path` is the path relative to the issuer.
+    pub async fn read(req: hyper::Request<hyper::body::Incoming>, path: String) -> Result<Request, RequestError> {
+        let (parts, body) = req.into_parts();
+        let query = parts.uri.query().map(parse_pairs).unwrap_or_default();
+        let cookies = cookie::parse(&parts.headers);
+        let is_form = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+            .unwrap_or(false);
+        let form = if parts.method == Method::POST {
+            let bytes = Limited::new(body, MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                        RequestError::TooLarge
+                    } else {
+                        RequestError::Body(e.to_string())
+                    }
+                })?
+                .to_bytes();
+            if is_form {
+                parse_pairs_bytes(&bytes)
+            } else {
+                Vec::new()
+            }
+        } else {
+            Vec::new()
+        };
+        Ok(Request {
+            method: parts.method,
+            path,
+            headers: parts.headers,
+            query,
+            form,
+            cookies,
+        })
+    }
+
+    /// Builds a request by hand (for tests of handlers without a socket).
+    pub fn synthetic(method: Method, path: &str, query: &str, form: &str, headers: HeaderMap) -> Request {
+        Request {
+            method,
+            path: path.to_string(),
+            cookies: cookie::parse(&headers),
+            headers,
+            query: parse_pairs(query),
+            form: parse_pairs(form),
+        }
+    }
+
+    /// The parameters of the request: the query for GET, the form body for POST (as OAuth
+    /// endpoints define them).
+    pub fn params(&self) -> Params {
+        if self.method == Method::POST {
+            Params(self.form.clone())
+        } else {
+            Params(self.query.clone())
+        }
+    }
+
+    /// Query parameters regardless of method.
+    pub fn query(&self) -> Params {
+        Params(self.query.clone())
+    }
+
+    /// A request header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(|s| s.as_str())
+    }
+}
+
+/// Request parameters. OAuth forbids repeating a parameter (RFC 6749 §3.1), so lookups
+/// distinguish "absent" from "repeated".
+#[derive(Debug, Clone, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// The single value of `name`; `Err(name)` when it is repeated. Empty values count as
+    /// absent (RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were
+    /// omitted").
+    pub fn get(&self, name: &str) -> Result<Option<&str>, String> {
+        let mut found = None;
+        for (k, v) in &self.0 {
+            if k == name && !v.is_empty() {
+                if found.is_some() {
+                    return Err(format!("the parameter {name} is repeated"));
+                }
+                found = Some(v.as_str());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The first value of `name`, for forms where repetition is harmless.
+    pub fn first(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+}
+
+fn parse_pairs(s: &str) -> Vec<(String, String)> {
+    parse_pairs_bytes(s.as_bytes())
+}
+
+fn parse_pairs_bytes(b: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(b).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// Headers that every response carries: no framing, no sniffing, no referrer leaks.
+fn secure(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    resp
+}
+
+fn build(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    let mut resp = hyper::Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    secure(resp)
+}
+
+/// A JSON response that must not be cached (tokens, userinfo, errors).
+pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
+    let mut resp = build(status, "application/json", value.to_string());
+    no_store(&mut resp);
+    resp
+}
+
+/// A JSON response that may be cached for a while (discovery, JWKS).
+pub fn json_cacheable(value: &serde_json::Value, max_age: u32) -> Response {
+    let mut resp = build(StatusCode::OK, "application/json", value.to_string());
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        resp.headers_mut().insert(CACHE_CONTROL, v);
+    }
+    resp.headers_mut()
+        .insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    resp
+}
+
+/// An HTML page under a strict content security policy: no scripts at all, styles and
+/// images from us (images also from https, for a configured logo), never framed.
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut resp = build(status, "text/html; charset=utf-8", body);
+    resp.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    no_store(&mut resp);
+    resp
+}
+
+/// A redirect (303 See Other: the browser follows with GET, whatever the request was).
+pub fn redirect(location: &str) -> Response {
+    let mut resp = build(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "");
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(LOCATION, v);
+    }
+    no_store(&mut resp);
+    resp
+}
+
+/// A static asset, cacheable.
+pub fn asset(body: Bytes, content_type: &'static str) -> Response {
+    let mut resp = build(StatusCode::OK, content_type, body);
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    resp
+}
+
+/// A plain-text response (health checks, 404s outside the issuer).
+pub fn text(status: StatusCode, body: &'static str) -> Response {
+    build(status, "text/plain; charset=utf-8", body)
+}
+
+fn no_store(resp: &mut Response) {
+    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert("pragma", HeaderValue::from_static("no-cache"));
+}
+
+/// Adds a `Set-Cookie` header.
+pub fn set_cookie(resp: &mut Response, cookie: String) {
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(hyper::header::SET_COOKIE, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_reported_and_empty_ones_are_absent() {
+        let p = Params(parse_pairs("a=1&a=2&b=&c=x%20y"));
+        assert!(p.get("a").is_err());
+        assert_eq!(p.get("b").unwrap(), None);
+        assert_eq!(p.get("c").unwrap(), Some("x y"));
+        assert_eq!(p.get("d").unwrap(), None);
+    }
+
+    #[test]
+    fn pages_carry_the_security_headers() {
+        let r = html(StatusCode::OK, "<p>hi</p>".into());
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    }
+}

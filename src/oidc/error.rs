@@ -1,0 +1,144 @@
+//! One error type for protocol requests, mapped in one place onto RFC 6749 error codes and
+//! HTTP statuses.
+
+use crate::http::{self, Response};
+use hyper::header::HeaderValue;
+use hyper::StatusCode;
+use serde_json::json;
+
+/// An OAuth 2.0 / OIDC error response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthError {
+    /// The RFC 6749 / OIDC `error` code.
+    pub code: ErrorCode,
+    /// A sentence for the developer reading the response: what was wrong and what to do.
+    pub description: String,
+}
+
+/// The error codes sesame returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The request is missing a parameter, repeats one, or is otherwise malformed.
+    InvalidRequest,
+    /// Client authentication failed (unknown client, wrong secret, wrong method).
+    InvalidClient,
+    /// The code, refresh token or PKCE verifier is invalid, expired, spent or revoked.
+    InvalidGrant,
+    /// The client may not use this grant type.
+    UnauthorizedClient,
+    /// The grant type is not one sesame supports.
+    UnsupportedGrantType,
+    /// The response type is not `code`.
+    UnsupportedResponseType,
+    /// The scope is malformed or lacks `openid`.
+    InvalidScope,
+    /// The user denied the request.
+    AccessDenied,
+    /// `prompt=none` but the user is not signed in.
+    LoginRequired,
+    /// `request` objects are not supported.
+    RequestNotSupported,
+    /// `request_uri` is not supported.
+    RequestUriNotSupported,
+    /// The bearer token is missing, invalid or expired (RFC 6750).
+    InvalidToken,
+    /// Something failed inside sesame (storage); the request may be retried.
+    ServerError,
+    /// sesame cannot handle the request right now.
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The HTTP status for this error as a direct (JSON) response.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        OAuthError { code, description: description.into() }
+    }
+
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, d)
+    }
+
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, d)
+    }
+
+    pub fn invalid_client(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidClient, d)
+    }
+
+    /// The JSON response of the token, revocation and userinfo endpoints. `basic_auth` says
+    /// the client tried HTTP Basic authentication: a 401 then carries `WWW-Authenticate`
+    /// (RFC 6749 §5.2).
+    pub fn to_response(&self, basic_auth: bool) -> Response {
+        let mut resp = http::json(
+            self.code.status(),
+            &json!({ "error": self.code.as_str(), "error_description": self.description }),
+        );
+        if self.code == ErrorCode::InvalidClient && basic_auth {
+            resp.headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Basic realm=\"sesame\""));
+        }
+        if self.code == ErrorCode::InvalidToken {
+            let v = format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                self.description.replace('"', "'")
+            );
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                resp.headers_mut().insert("www-authenticate", v);
+            }
+        }
+        resp
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!("storage error: {e}");
+        OAuthError::new(ErrorCode::ServerError, "sesame could not read or write its data; try again")
+    }
+}
+
+impl From<crate::crypto::CryptoError> for OAuthError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        tracing::error!("signing error: {e}");
+        OAuthError::new(ErrorCode::ServerError, "sesame could not sign the token; try again")
+    }
+}

@@ -1,0 +1,260 @@
+//! A running sesame: the shared [`State`], start-up, the accept loop and graceful shutdown.
+//!
+//! Start-up does only what must happen before the first request (open the store, load or
+//! generate keys, reconcile declared apps, parse templates); everything else is lazy. A mail
+//! problem never stops the server: it is logged and shown by `/healthz`.
+
+mod routes;
+mod signin_routes;
+
+use crate::config::{Config, MailConfig};
+use crate::crypto::keys::KeySet;
+use crate::http::cookie::CookiePolicy;
+use crate::mail::Mailer;
+use crate::oidc::Issuer;
+use crate::pages::Pages;
+use crate::store::{Store, StoreError, CONNECTORS};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Everything a request handler may need, shared by all connections.
+pub struct State {
+    pub config: Config,
+    pub issuer: Issuer,
+    pub store: Store,
+    /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
+    pub keys: RwLock<Arc<KeySet>>,
+    /// Swapped whole when the mail connector changes at run time (no restart).
+    pub mailer: RwLock<Arc<Mailer>>,
+    pub pages: Pages,
+    pub cookies: CookiePolicy,
+}
+
+impl State {
+    /// Opens the data directory and prepares everything the server needs.
+    pub fn open(config: Config) -> Result<State, String> {
+        let issuer = Issuer::parse(&config.issuer)?;
+        create_data_dir(&config.data_dir)?;
+        let db = config.data_dir.join("sesame.redb");
+        let store = Store::open(&db).map_err(|e| match e {
+            StoreError::Locked => format!(
+                "{} is in use by another sesame process: stop it first, or give this one its own --data-dir",
+                db.display()
+            ),
+            other => format!("cannot open {}: {other}", db.display()),
+        })?;
+        let keys = KeySet::load_or_generate(&store).map_err(|e| format!("cannot load the signing keys: {e}"))?;
+        let report = crate::apps::reconcile(&store, &config.apps).map_err(|e| format!("declared apps: {e}"))?;
+        tracing::debug!("declared apps reconciled: {report:?}");
+        let mailer = build_mailer(&config.mail, &store);
+        let pages = Pages::new(&config.branding).map_err(|e| format!("pages: {e}"))?;
+        let cookies = CookiePolicy {
+            path: if issuer.base_path.is_empty() { "/".into() } else { issuer.base_path.clone() },
+            secure: issuer.https,
+        };
+        Ok(State {
+            config,
+            issuer,
+            store,
+            keys: RwLock::new(Arc::new(keys)),
+            mailer: RwLock::new(Arc::new(mailer)),
+            pages,
+            cookies,
+        })
+    }
+
+    /// The current signing keys.
+    pub fn keys(&self) -> Arc<KeySet> {
+        // A poisoned lock only means a writer panicked mid-swap; the Arc inside is still whole.
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The current mail transport.
+    pub fn mailer(&self) -> Arc<Mailer> {
+        self.mailer.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the signing keys (after rotation).
+    pub fn set_keys(&self, keys: KeySet) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    }
+
+    /// Replaces the mail transport (after `sesame connector set`).
+    pub fn set_mailer(&self, mailer: Mailer) {
+        *self.mailer.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(mailer);
+    }
+}
+
+/// Builds the mailer from the configuration and any connector stored at run time. A broken
+/// mail configuration falls back to printing codes in the log, loudly, so sesame still starts.
+fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
+    let stored = store
+        .read(|tx| tx.get(&CONNECTORS, "ses"))
+        .ok()
+        .flatten()
+        .and_then(|v| serde_json::from_value(v).ok());
+    match Mailer::build(config, stored) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("mail is misconfigured ({e}); sign-in codes will be printed to this log until it is fixed");
+            match Mailer::build(&MailConfig::default(), None) {
+                Ok(m) => m,
+                Err(e2) => {
+                    // The default (log) transport has no settings to get wrong.
+                    tracing::error!("even the log mail transport failed: {e2}");
+                    std::process::exit(1)
+                }
+            }
+        }
+    }
+}
+
+fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Keys, hashes and sessions live here: owner only.
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+/// `sesame serve`: runs until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let listen = config.listen.clone();
+    let state = Arc::new(tokio::task::block_in_place(|| State::open(config))?);
+    let listener = TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e} (is another program using the port? choose one with --listen)"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+
+    {
+        let st = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::admin::serve(st).await {
+                tracing::warn!("control socket unavailable ({e}); `sesame app ...` will not reach this server");
+            }
+        });
+    }
+    tokio::spawn(sweep_forever(state.clone()));
+
+    tracing::info!("issuer: {}", state.issuer.url);
+    tracing::info!(
+        "discovery: {}",
+        state.issuer.endpoint(crate::oidc::issuer::paths::DISCOVERY)
+    );
+    if state.config.mail.transport == crate::config::MailTransportKind::Log && !has_stored_connector(&state) {
+        tracing::warn!("mail is not set up: sign-in codes are printed to this log (set [mail] in sesame.toml)");
+    }
+    tracing::info!(
+        "next: register an app with `sesame app create --name NAME --redirect-uri URI`, then point it at the issuer"
+    );
+    tracing::info!("listening on http://{addr} (ready in {} ms)", started.elapsed().as_millis());
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a moment rather than spin.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let st = state.clone();
+                let svc = service_fn(move |req| {
+                    let st = st.clone();
+                    async move { Ok::<_, Infallible>(routes::route(st, req).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    // Slow clients cannot hold a connection open forever (slowloris).
+                    .header_read_timeout(Duration::from_secs(10))
+                    .serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing requests in flight");
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("gave up waiting for open connections"),
+    }
+    let _ = std::fs::remove_file(state.config.data_dir.join("sesame.sock"));
+    Ok(())
+}
+
+fn has_stored_connector(state: &State) -> bool {
+    matches!(state.store.read(|tx| tx.get(&CONNECTORS, "ses")), Ok(Some(_)))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Removes expired records every ten minutes.
+async fn sweep_forever(state: Arc<State>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let st = state.clone();
+        let res = tokio::task::spawn_blocking(move || sweep(&st)).await;
+        match res {
+            Ok(Ok(n)) if n > 0 => tracing::debug!("swept {n} expired records"),
+            Ok(Err(e)) => tracing::warn!("sweeping expired records failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+/// Removes every expired record; returns how many went.
+pub fn sweep(state: &State) -> Result<usize, StoreError> {
+    use crate::store::*;
+    let now = crate::clock::now();
+    let resend = state.config.tokens.sign_in_code_resend_after;
+    state.store.write(|tx| {
+        let mut n = 0;
+        n += tx.sweep(&INTERACTIONS, |v| v.expires_at <= now)?;
+        n += tx.sweep(&AUTH_CODES, |v| v.expires_at <= now)?;
+        n += tx.sweep(&ACCESS_TOKENS, |v| v.expires_at <= now)?;
+        n += tx.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;
+        n += tx.sweep(&GRANTS, |v| v.expires_at <= now)?;
+        n += tx.sweep(&SESSIONS, |v| v.expires_at <= now)?;
+        n += tx.sweep(&CODE_SENDS, |v| v + resend <= now)?;
+        Ok(n)
+    })
+}

@@ -1,0 +1,244 @@
+//! The sign-in pages: the email form and the code form. Each handler loads the interaction,
+//! checks the browser binding and CSRF token, calls [`crate::signin`], and renders the result.
+
+use super::routes::{error_page, page, storage_failure};
+use super::State;
+use crate::http::{self, Request, Response};
+use crate::oidc::issuer::paths;
+use crate::signin::session::{INTERACTION_COOKIE, SESSION_COOKIE};
+use crate::signin::{self, Email, SignInError};
+use crate::store::{Interaction, APPS};
+use hyper::StatusCode;
+use serde_json::json;
+
+/// What the code page says above the form after a redirect (never echoes request text).
+const NOTICE_RESENT: &str = "resent";
+
+fn app_name(st: &State, i: &Interaction) -> Option<String> {
+    st.store
+        .read(|tx| tx.get(&APPS, &i.request.client_id))
+        .ok()
+        .flatten()
+        .map(|a| a.name)
+}
+
+fn code_url(st: &State, id: &str, notice: Option<&str>) -> String {
+    let mut u = format!("{}?interaction={id}", st.issuer.local(paths::SIGN_IN_CODE));
+    if let Some(n) = notice {
+        u.push_str("&notice=");
+        u.push_str(n);
+    }
+    u
+}
+
+fn email_url(st: &State, id: &str) -> String {
+    format!("{}?interaction={id}", st.issuer.local(paths::SIGN_IN))
+}
+
+/// Loads the interaction named by the request, or the page explaining why not.
+fn load(st: &State, req: &Request, from_form: bool) -> Result<(String, Interaction), Response> {
+    let params = if from_form { req.params() } else { req.query() };
+    let id = params.first("interaction").unwrap_or("").to_string();
+    match signin::load(st, &id, req.cookie(INTERACTION_COOKIE)) {
+        Ok(i) => Ok((id, i)),
+        Err(e) => Err(failure_page(st, e)),
+    }
+}
+
+/// Pages for the failures that end the attempt.
+fn failure_page(st: &State, e: SignInError) -> Response {
+    match e {
+        SignInError::Expired => error_page(
+            st,
+            StatusCode::BAD_REQUEST,
+            "This sign-in has expired",
+            "Sign-in links work for 30 minutes, once.",
+            "Go back to the app and choose Sign in again.",
+        ),
+        SignInError::WrongBrowser => error_page(
+            st,
+            StatusCode::BAD_REQUEST,
+            "This sign-in started in another browser",
+            "sesame could not find this sign-in's cookie in this browser.",
+            "Open the app in this browser and sign in again. If this keeps happening, allow cookies for this site.",
+        ),
+        SignInError::BadCsrf => error_page(
+            st,
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The form was not the one sesame last showed this browser.",
+            "Go back to the app and sign in again.",
+        ),
+        SignInError::SendFailed => error_page(
+            st,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We could not send the code",
+            "The mail server did not accept the message. Nothing was used up.",
+            "Try again in a minute. If it keeps failing, tell the administrator (the reason is in sesame's log).",
+        ),
+        SignInError::Store(e) => storage_failure(st, e),
+        other => {
+            tracing::error!("sign-in failure without a page: {other:?}");
+            error_page(st, StatusCode::BAD_REQUEST, "Sign-in failed", "Something went wrong.", "Go back to the app and sign in again.")
+        }
+    }
+}
+
+fn render_email(st: &State, status: StatusCode, id: &str, i: &Interaction, email: &str, error: Option<String>) -> Response {
+    page(
+        st,
+        status,
+        "sign_in_email.html",
+        json!({
+            "action": st.issuer.local(paths::SIGN_IN),
+            "interaction": id,
+            "csrf": i.csrf,
+            "email": email,
+            "error": error,
+            "app_name": app_name(st, i),
+        }),
+    )
+}
+
+fn render_code(st: &State, status: StatusCode, id: &str, i: &Interaction, error: Option<String>, notice: Option<&str>) -> Response {
+    let email = i.code.as_ref().map(|c| c.email.clone()).unwrap_or_default();
+    page(
+        st,
+        status,
+        "sign_in_code.html",
+        json!({
+            "action": st.issuer.local(paths::SIGN_IN_CODE),
+            "interaction": id,
+            "csrf": i.csrf,
+            "email": email,
+            "error": error,
+            "notice": notice,
+            "back_url": email_url(st, id),
+            "app_name": app_name(st, i),
+        }),
+    )
+}
+
+fn wait_message(wait: u64) -> String {
+    format!("A code was sent to this address moments ago. Wait {wait} seconds, then ask for a new one.")
+}
+
+/// GET /sign-in: the email form.
+pub fn email_page(st: &State, req: &Request) -> Response {
+    let (id, i) = match load(st, req, false) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let prefill = i
+        .code
+        .as_ref()
+        .map(|c| c.email.clone())
+        .or_else(|| i.request.login_hint.clone())
+        .unwrap_or_default();
+    render_email(st, StatusCode::OK, &id, &i, &prefill, None)
+}
+
+/// POST /sign-in: mails a code to the address.
+pub async fn email_submit(st: &State, req: &Request) -> Response {
+    let (id, i) = match load(st, req, true) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let form = req.params();
+    if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
+        return failure_page(st, e);
+    }
+    let typed = form.first("email").unwrap_or("");
+    let Ok(email) = Email::parse(typed) else {
+        return render_email(
+            st,
+            StatusCode::BAD_REQUEST,
+            &id,
+            &i,
+            typed,
+            Some("Enter an email address like name@example.com.".into()),
+        );
+    };
+    match signin::send_code(st, &id, &email).await {
+        Ok(()) => http::redirect(&code_url(st, &id, None)),
+        Err(SignInError::ResendTooSoon { wait }) => {
+            // The same address again in the same sign-in: the code already sent still works.
+            let same = i.code.as_ref().is_some_and(|c| c.email.eq_ignore_ascii_case(&email.address));
+            if same {
+                http::redirect(&code_url(st, &id, None))
+            } else {
+                render_email(st, StatusCode::TOO_MANY_REQUESTS, &id, &i, typed, Some(wait_message(wait)))
+            }
+        }
+        Err(e) => failure_page(st, e),
+    }
+}
+
+/// GET /sign-in/code: the code form.
+pub fn code_page(st: &State, req: &Request) -> Response {
+    let (id, i) = match load(st, req, false) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if i.code.is_none() {
+        return http::redirect(&email_url(st, &id));
+    }
+    let notice = match req.query().first("notice") {
+        Some(NOTICE_RESENT) => Some("We sent a new code. Codes sent earlier no longer work."),
+        _ => None,
+    };
+    render_code(st, StatusCode::OK, &id, &i, None, notice)
+}
+
+/// POST /sign-in/code: checks the code, or sends a new one (`resend`).
+pub async fn code_submit(st: &State, req: &Request) -> Response {
+    let (id, i) = match load(st, req, true) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let form = req.params();
+    if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
+        return failure_page(st, e);
+    }
+    let Some(pending) = i.code.clone() else {
+        return http::redirect(&email_url(st, &id));
+    };
+    if form.has("resend") {
+        let email = match Email::parse(&pending.email) {
+            Ok(e) => e,
+            Err(_) => return http::redirect(&email_url(st, &id)),
+        };
+        return match signin::send_code(st, &id, &email).await {
+            Ok(()) => http::redirect(&code_url(st, &id, Some(NOTICE_RESENT))),
+            Err(SignInError::ResendTooSoon { wait }) => {
+                render_code(st, StatusCode::TOO_MANY_REQUESTS, &id, &i, Some(wait_message(wait)), None)
+            }
+            Err(e) => failure_page(st, e),
+        };
+    }
+    let typed = form.first("code").unwrap_or("");
+    let result = tokio::task::block_in_place(|| signin::verify_code(st, &id, typed, req.cookie(SESSION_COOKIE)));
+    let retry = |msg: String| {
+        // Re-read so the page shows the current state (tries counted).
+        let fresh = signin::load(st, &id, req.cookie(INTERACTION_COOKIE)).unwrap_or_else(|_| i.clone());
+        render_code(st, StatusCode::BAD_REQUEST, &id, &fresh, Some(msg), None)
+    };
+    match result {
+        Ok(done) => {
+            let mut r = http::redirect(&done.redirect);
+            http::set_cookie(&mut r, st.cookies.set(SESSION_COOKIE, &done.session_cookie, st.config.tokens.session_ttl));
+            http::set_cookie(&mut r, st.cookies.clear(INTERACTION_COOKIE));
+            r
+        }
+        Err(SignInError::WrongCode { tries_left }) => retry(format!(
+            "That code is not right. Check the latest email and try again ({tries_left} {} left).",
+            if tries_left == 1 { "try" } else { "tries" }
+        )),
+        Err(SignInError::CodeVoid) => {
+            retry("Too many wrong tries: this code no longer works. Send a new code.".into())
+        }
+        Err(SignInError::CodeExpired) => retry("This code has expired. Send a new code.".into()),
+        Err(SignInError::NoCode) => http::redirect(&email_url(st, &id)),
+        Err(e) => failure_page(st, e),
+    }
+}

@@ -1,0 +1,267 @@
+//! Signing in with a one-time code sent by email, and the sesame session (single sign-on).
+//!
+//! An interaction is an authorization request waiting for the user. Its states:
+//!
+//! ```text
+//!  /auth ──▶ [email]  ──email posted, code mailed──▶ [code sent, tries=0]
+//!               ▲                                       │  wrong code: tries+1
+//!               └──── "use a different email" ─────────┤  tries = 5: code void (resend)
+//!                                                       │  resend (≥ 60 s later): new code
+//!                                                       ▼
+//!                              right code ──▶ session + authorization code, interaction removed
+//! ```
+//!
+//! Limits and why: 6 digits from a CSPRNG; 10 minutes (mail can be slow, but a code is a
+//! bearer credential); 5 wrong tries (a guesser's odds stay at 5 in a million per code); one
+//! code per address per 60 s (mailbox flooding and SES cost). Codes are stored salted and
+//! hashed, compared in constant time, and the page is the same whether or not the address
+//! has an account. Nothing is recorded until the mail has been accepted by the transport,
+//! so a failed send consumes nothing.
+//!
+//! The interaction is bound to the browser that started it by the `sesame_interaction`
+//! cookie (HttpOnly, SameSite=Lax) and every form carries the interaction's CSRF token:
+//! another site can neither post into it nor sign a victim into the attacker's account.
+
+pub mod session;
+
+use crate::clock;
+use crate::crypto;
+use crate::mail::Purpose;
+use crate::oidc::authorize::{issue_code, success_redirect};
+use crate::server::State;
+use crate::store::{
+    AuthRequest, Interaction, PendingCode, StoreError, User, CODE_SENDS, INTERACTIONS, SESSIONS, USERS,
+    USERS_BY_EMAIL,
+};
+
+/// Wrong entries after which a code is void.
+pub const MAX_CODE_TRIES: u32 = 5;
+/// How long an interaction (a sign-in in progress) lives.
+pub const INTERACTION_TTL: u64 = 30 * 60;
+/// Digits in a sign-in code.
+pub const CODE_DIGITS: usize = 6;
+
+/// Why a sign-in step failed; each maps to a page that says what to do.
+#[derive(Debug)]
+pub enum SignInError {
+    /// The interaction is unknown or expired: start again from the app.
+    Expired,
+    /// The browser lacks the interaction cookie (another browser, or cookies blocked).
+    WrongBrowser,
+    /// The form's CSRF token is missing or wrong.
+    BadCsrf,
+    /// The typed address is not an email address.
+    InvalidEmail,
+    /// A code was sent to this address less than the resend interval ago.
+    ResendTooSoon { wait: u64 },
+    /// The mail transport did not accept the message.
+    SendFailed,
+    /// No code has been sent in this interaction yet.
+    NoCode,
+    /// The code is wrong; `tries_left` more attempts.
+    WrongCode { tries_left: u32 },
+    /// Too many wrong tries: this code no longer works.
+    CodeVoid,
+    /// The code is older than its lifetime.
+    CodeExpired,
+    /// Storage failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(e: StoreError) -> Self {
+        SignInError::Store(e)
+    }
+}
+
+/// A syntactically valid email address, trimmed; `key` is its lower-cased form for lookups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub address: String,
+    pub key: String,
+}
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Email, SignInError> {
+        let s = s.trim();
+        if s.len() > 254 || s.parse::<lettre::Address>().is_err() {
+            return Err(SignInError::InvalidEmail);
+        }
+        Ok(Email { address: s.to_string(), key: s.to_lowercase() })
+    }
+}
+
+/// Starts an interaction for a validated authorization request; returns its ID.
+pub fn start(state: &State, request: AuthRequest) -> Result<String, StoreError> {
+    let id = crypto::random_token();
+    let now = clock::now();
+    let interaction = Interaction {
+        request,
+        csrf: crypto::random_token(),
+        expires_at: now + INTERACTION_TTL,
+        code: None,
+    };
+    state.store.write(|tx| tx.put(&INTERACTIONS, &id, &interaction))?;
+    Ok(id)
+}
+
+/// Loads a live interaction, checking that this browser started it.
+pub fn load(state: &State, id: &str, cookie: Option<&str>) -> Result<Interaction, SignInError> {
+    match cookie {
+        Some(c) if crypto::constant_time_eq(c.as_bytes(), id.as_bytes()) => {}
+        _ => return Err(SignInError::WrongBrowser),
+    }
+    let i = state.store.read(|tx| tx.get(&INTERACTIONS, id))?;
+    match i {
+        Some(i) if clock::now() < i.expires_at => Ok(i),
+        _ => Err(SignInError::Expired),
+    }
+}
+
+/// Checks a form's CSRF token against the interaction's.
+pub fn check_csrf(i: &Interaction, given: Option<&str>) -> Result<(), SignInError> {
+    match given {
+        Some(g) if crypto::constant_time_eq(g.as_bytes(), i.csrf.as_bytes()) => Ok(()),
+        _ => Err(SignInError::BadCsrf),
+    }
+}
+
+/// Sends a new code to `email` for interaction `id` (first send or resend).
+pub async fn send_code(state: &State, id: &str, email: &Email) -> Result<(), SignInError> {
+    let now = clock::now();
+    let resend_after = state.config.tokens.sign_in_code_resend_after;
+    let (last_sent, user) = state.store.read(|tx| {
+        let last = tx.get(&CODE_SENDS, &email.key)?;
+        let user = tx.get(&USERS_BY_EMAIL, &email.key)?;
+        Ok((last, user))
+    })?;
+    if let Some(last) = last_sent {
+        if now < last + resend_after {
+            return Err(SignInError::ResendTooSoon { wait: last + resend_after - now });
+        }
+    }
+    let new_user = user.is_none();
+    let code = crypto::random_digits(CODE_DIGITS);
+    let purpose = if new_user { Purpose::Register } else { Purpose::SignIn };
+    let mailer = state.mailer();
+    if let Err(e) = mailer.send_code(&email.address, purpose, &code).await {
+        tracing::warn!("could not send the sign-in code: {e}");
+        return Err(SignInError::SendFailed);
+    }
+    let salt = crypto::random_id();
+    let pending = PendingCode {
+        email: email.address.clone(),
+        code_hash: crypto::hash_code(&salt, &code),
+        salt,
+        expires_at: now + state.config.tokens.sign_in_code_ttl,
+        sent_at: now,
+        tries: 0,
+        new_user,
+    };
+    state.store.write(|tx| {
+        let Some(mut i) = tx.get(&INTERACTIONS, id)? else {
+            return Ok(Err(SignInError::Expired));
+        };
+        i.code = Some(pending);
+        tx.put(&INTERACTIONS, id, &i)?;
+        tx.put(&CODE_SENDS, &email.key, &now)?;
+        Ok::<_, StoreError>(Ok(()))
+    })?
+}
+
+/// What a right code produces.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// Where to send the browser: the client's redirect URI with the authorization code.
+    pub redirect: String,
+    /// The new session cookie value.
+    pub session_cookie: String,
+}
+
+/// Verifies a typed code. A wrong code is counted (and the count committed) before the error
+/// returns; a right one ends the interaction, signs the user in (creating the account on first
+/// sign-in) and issues the authorization code, all in one transaction.
+pub fn verify_code(state: &State, id: &str, typed: &str, old_session: Option<&str>) -> Result<SignedIn, SignInError> {
+    let now = clock::now();
+    let typed: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let t = &state.config.tokens;
+    state.store.write(|tx| {
+        let Some(mut i) = tx.get(&INTERACTIONS, id)?.filter(|i| now < i.expires_at) else {
+            return Ok(Err(SignInError::Expired));
+        };
+        let Some(pc) = i.code.as_mut() else {
+            return Ok(Err(SignInError::NoCode));
+        };
+        if pc.tries >= MAX_CODE_TRIES {
+            return Ok(Err(SignInError::CodeVoid));
+        }
+        if now >= pc.expires_at {
+            return Ok(Err(SignInError::CodeExpired));
+        }
+        let right = typed.len() == CODE_DIGITS
+            && crypto::constant_time_eq(crypto::hash_code(&pc.salt, &typed).as_bytes(), pc.code_hash.as_bytes());
+        if !right {
+            pc.tries += 1;
+            let left = MAX_CODE_TRIES - pc.tries;
+            tx.put(&INTERACTIONS, id, &i)?;
+            return Ok(Err(if left == 0 { SignInError::CodeVoid } else { SignInError::WrongCode { tries_left: left } }));
+        }
+        let email = Email::parse(&pc.email).map_err(|_| StoreError::Db("stored email does not parse".into()))?;
+        tx.remove(&INTERACTIONS, id)?;
+        let user = match tx.get(&USERS_BY_EMAIL, &email.key)?.and_then(|uid| Some(uid).filter(|u| !u.is_empty())) {
+            Some(uid) => match tx.get(&USERS, &uid)? {
+                Some(mut u) => {
+                    if !u.email_verified {
+                        u.email_verified = true;
+                        u.updated_at = now;
+                        tx.put(&USERS, &u.id, &u)?;
+                    }
+                    u
+                }
+                None => create_user(tx, &email, now)?,
+            },
+            None => create_user(tx, &email, now)?,
+        };
+        if let Some(old) = old_session {
+            tx.remove(&SESSIONS, &crypto::hash_token(old))?;
+        }
+        let cookie = session::create(tx, &user.id, now, t.session_ttl)?;
+        let code = issue_code(tx, &i.request, &user.id, now, now, t.authorization_code_ttl)?;
+        Ok::<_, StoreError>(Ok(SignedIn {
+            redirect: success_redirect(&state.issuer, &i.request, &code),
+            session_cookie: cookie,
+        }))
+    })?
+}
+
+fn create_user(tx: &crate::store::WriteTx, email: &Email, now: u64) -> Result<User, StoreError> {
+    let user = User {
+        id: crypto::random_id(),
+        email: email.address.clone(),
+        email_verified: true,
+        name: None,
+        username: None,
+        picture: None,
+        created_at: now,
+        updated_at: now,
+    };
+    tx.put(&USERS, &user.id, &user)?;
+    tx.put(&USERS_BY_EMAIL, &email.key, &user.id)?;
+    tracing::info!(sub = %user.id, "new account created by sign-up with an email code");
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_addresses_are_parsed_and_keyed_lower_case() {
+        let e = Email::parse("  Ada@Example.COM ").unwrap();
+        assert_eq!(e.address, "Ada@Example.COM");
+        assert_eq!(e.key, "ada@example.com");
+        assert!(Email::parse("not an address").is_err());
+        assert!(Email::parse("a@").is_err());
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(260))).is_err());
+    }
+}
