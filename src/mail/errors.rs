@@ -1,0 +1,161 @@
+//! The two error types: [`MailError`] for configuration (found when building the mailer or
+//! parsing a connector), [`SendError`] for a send that did not happen.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A configuration problem found while building the mailer or parsing a connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailError {
+    /// A key has a value that cannot work; `key` is the name the user wrote.
+    Invalid { key: String, reason: String },
+    /// A required key is missing.
+    Missing { key: String, reason: String },
+    /// The SES connector JSON does not parse (syntax, unknown or missing field; serde names it).
+    Json(String),
+    /// A file named by a key cannot be read or holds nothing usable.
+    File {
+        key: String,
+        path: PathBuf,
+        error: String,
+    },
+    /// An embedded default template is missing or broken (a broken build, not a user error).
+    DefaultTemplateMissing(&'static str),
+}
+
+impl fmt::Display for MailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailError::Invalid { key, reason } => write!(f, "{key}: {reason}"),
+            MailError::Missing { key, reason } => write!(f, "{key} is missing: {reason}"),
+            MailError::Json(e) => write!(f, "SES connector JSON: {e}"),
+            MailError::File { key, path, error } => {
+                write!(f, "{key}: cannot use {}: {error}", path.display())
+            }
+            MailError::DefaultTemplateMissing(name) => {
+                write!(
+                    f,
+                    "the built-in email template {name} is missing from this build"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for MailError {}
+
+/// Why a message was not sent. `Display` is for the log: the server, the SMTP reply and what it
+/// means, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The recipient is not an email address.
+    InvalidRecipient(String),
+    /// The message could not be assembled.
+    Message(String),
+    /// No connection: refused, unreachable, closed before the greeting.
+    Connect { server: String, detail: String },
+    /// The configured TLS mode does not fit what the server speaks on that port.
+    TlsModeMismatch { server: String, explanation: String },
+    /// The server does not offer STARTTLS, which `tls = "starttls"` requires.
+    NoStarttls { server: String, tls_key: String },
+    /// The TLS handshake failed (certificate not trusted, wrong name, protocol error).
+    Tls {
+        server: String,
+        detail: String,
+        ca_key: String,
+    },
+    /// The server refused the credentials (535): a configuration error.
+    AuthFailed {
+        server: String,
+        reply: String,
+        check: String,
+    },
+    /// SES refused the sender or recipient: not a verified identity (554).
+    NotVerified {
+        server: String,
+        reply: String,
+        region: String,
+    },
+    /// Still throttled (454) after retrying with backoff.
+    Throttled {
+        server: String,
+        reply: String,
+        attempts: u32,
+    },
+    /// Any other negative reply.
+    Rejected { server: String, reply: String },
+    /// No answer within the bounded wait.
+    Timeout { server: String, secs: u64 },
+    /// The conversation broke off (unexpected reply, connection reset).
+    Protocol { server: String, detail: String },
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::InvalidRecipient(to) => write!(f, "{to:?} is not an email address"),
+            SendError::Message(e) => write!(f, "could not assemble the email: {e}"),
+            SendError::Connect { server, detail } => write!(
+                f,
+                "could not connect to {server}: {detail} (is the host and port right, and the server up?)"
+            ),
+            SendError::TlsModeMismatch { explanation, .. } => f.write_str(explanation),
+            SendError::NoStarttls { server, tls_key } => write!(
+                f,
+                "{server} does not offer STARTTLS, and {tls_key} = \"starttls\" refuses to go on \
+                 without it. If the port expects TLS from the first byte (usually 465), set \
+                 {tls_key} = \"tls\"; only for a relay on the same host, set {tls_key} = \"none\""
+            ),
+            SendError::Tls {
+                server,
+                detail,
+                ca_key,
+            } => write!(
+                f,
+                "TLS with {server} failed: {detail}. If the server uses a private CA, give its \
+                 certificate in {ca_key}; the host name must match the server's certificate"
+            ),
+            SendError::AuthFailed {
+                server,
+                reply,
+                check,
+            } => write!(
+                f,
+                "configuration error: {server} refused the credentials: {reply}. Check {check}"
+            ),
+            SendError::NotVerified {
+                server,
+                reply,
+                region,
+            } => write!(
+                f,
+                "{server} refused the message: {reply}. SES only sends from identities (addresses \
+                 or domains) verified in region {region}; while the account is in the SES sandbox, \
+                 recipients must be verified too. Verify the identity in the SES console for \
+                 {region}, or request production access"
+            ),
+            SendError::Throttled {
+                server,
+                reply,
+                attempts,
+            } => write!(
+                f,
+                "{server} kept throttling after {attempts} attempts: {reply}. The account's \
+                 sending rate is exceeded; try again later or ask AWS for a higher quota"
+            ),
+            SendError::Rejected { server, reply } => {
+                write!(f, "{server} rejected the message: {reply}")
+            }
+            SendError::Timeout { server, secs } => write!(
+                f,
+                "no answer from {server} within {secs} s (mail.timeout_secs); the server is \
+                 unreachable, overloaded, or the TLS mode does not fit the port"
+            ),
+            SendError::Protocol { server, detail } => {
+                write!(f, "the SMTP conversation with {server} failed: {detail}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SendError {}

@@ -1,0 +1,413 @@
+//! Mail: sending sign-in codes.
+//!
+//! Three transports behind one [`Mailer`]:
+//! - `log` (the default with nothing configured): prints the code to the log, with a warning
+//!   that mail is not set up, so a fresh install still lets someone sign in;
+//! - `smtp`: any relay, through lettre's pooled async SMTP client over rustls (ring);
+//! - `ses`: Amazon SES through its SMTP interface — an `smtp` transport with the SES endpoint,
+//!   a password derived from the IAM secret ([`derive_smtp_password`]), `X-SES-*` headers and
+//!   the feedback address as envelope sender. Configured with Logto's connector JSON, either in
+//!   `sesame.toml` or stored at run time (`sesame connector set ses`), the stored one winning.
+//!
+//! Building a [`Mailer`] is cheap and touches no network (it reads the password and CA files it
+//! names): the server rebuilds it when the connector changes and swaps it in without a restart.
+//! A mail problem never stops sesame: a failed send returns a [`SendError`] whose `Display` is
+//! written for the log (with the SMTP reply and what it means, never a secret), and
+//! [`Mailer::status`] reports the last outcome for `/healthz`.
+//!
+//! Files: `build.rs` (configuration to transport), `templates.rs` (email templates),
+//! `html_text.rs` (the plain-text part), `smtp.rs` (sending, error diagnosis; `smtp/dry_run.rs`
+//! for `mail test --dry-run`), `ses.rs` (the SES connector), `log.rs` (the log transport),
+//! `errors.rs` ([`MailError`], [`SendError`]).
+
+mod build;
+mod errors;
+mod html_text;
+mod log;
+mod ses;
+mod smtp;
+mod templates;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::Address;
+
+use crate::clock;
+use crate::config::{MailConfig, MailTransportKind, SesConfig};
+use smtp::SmtpSender;
+use templates::TemplateSet;
+
+pub use errors::{MailError, SendError};
+pub use ses::{derive_smtp_password, parse_ses_json, redacted_ses_json, ses_notes};
+
+/// Why a code is sent; picks the email template (Logto's usage types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// First sign-in of a new address (sign-up by code).
+    Register,
+    /// Sign-in of a known address.
+    SignIn,
+    ForgotPassword,
+    /// Any other verification.
+    Generic,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 4] = [
+        Purpose::Register,
+        Purpose::SignIn,
+        Purpose::ForgotPassword,
+        Purpose::Generic,
+    ];
+
+    /// Logto's `usageType` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Register => "Register",
+            Purpose::SignIn => "SignIn",
+            Purpose::ForgotPassword => "ForgotPassword",
+            Purpose::Generic => "Generic",
+        }
+    }
+
+    /// Exactly Logto's `usageType` names (what connector JSON holds).
+    pub fn from_usage_type(s: &str) -> Option<Purpose> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn default_file(self) -> &'static str {
+        match self {
+            Purpose::Register => "Register.html",
+            Purpose::SignIn => "SignIn.html",
+            Purpose::ForgotPassword => "ForgotPassword.html",
+            Purpose::Generic => "Generic.html",
+        }
+    }
+}
+
+/// Lenient parsing for the command line: `SignIn`, `signin`, `sign-in`, `sign_in` all work.
+impl FromStr for Purpose {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let folded: String = s
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Purpose::ALL
+            .into_iter()
+            .find(|p| p.as_str().to_ascii_lowercase() == folded)
+            .ok_or_else(|| {
+                format!("unknown template {s:?}: use Register, SignIn, ForgotPassword or Generic")
+            })
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Sends sign-in codes through the configured transport.
+pub struct Mailer {
+    transport: Transport,
+    templates: TemplateSet,
+    /// Where the transport's settings came from, for status: `config` or `connector`.
+    configured_by: &'static str,
+    /// The last outcome, for `/healthz`; behind a mutex because sends run concurrently.
+    health: Mutex<Health>,
+}
+
+enum Transport {
+    Log,
+    /// Plain SMTP and SES (which is SMTP with SES settings).
+    Smtp(Box<SmtpSender>),
+}
+
+#[derive(Debug, Default)]
+struct Health {
+    last_error: Option<String>,
+    last_error_at: Option<u64>,
+    last_success_at: Option<u64>,
+}
+
+/// Default bound on one send, retries included.
+const DEFAULT_TIMEOUT_SECS: u64 = 15;
+
+impl Mailer {
+    /// Builds the mailer from the configuration, or from the stored SES connector when there is
+    /// one (it wins over the file's transport). Reads the password and CA files named; no network.
+    pub fn build(config: &MailConfig, stored_ses: Option<SesConfig>) -> Result<Mailer, MailError> {
+        templates::check_templates("mail.templates", &config.templates)?;
+        let timeout = Duration::from_secs(
+            config
+                .timeout_secs
+                .unwrap_or(DEFAULT_TIMEOUT_SECS)
+                .clamp(1, 300),
+        );
+        if let Some(ses) = stored_ses {
+            return Self::build_ses(config, &ses, "", "connector", timeout);
+        }
+        match config.transport {
+            MailTransportKind::Log => Ok(Mailer::new(
+                Transport::Log,
+                TemplateSet::resolve(&[&config.templates])?,
+                "config",
+            )),
+            MailTransportKind::Smtp => Self::build_smtp(config, timeout),
+            MailTransportKind::Ses => {
+                let ses = config.ses.as_ref().ok_or_else(|| MailError::Missing {
+                    key: "mail.ses".into(),
+                    reason: "mail.transport = \"ses\" needs a [mail.ses] table (or store the \
+                             connector with `sesame connector set ses --file ses.json`)"
+                        .into(),
+                })?;
+                Self::build_ses(config, ses, "mail.ses.", "config", timeout)
+            }
+        }
+    }
+
+    fn new(transport: Transport, templates: TemplateSet, configured_by: &'static str) -> Self {
+        Mailer {
+            transport,
+            templates,
+            configured_by,
+            health: Mutex::new(Health::default()),
+        }
+    }
+
+    /// Sends `code` to `to` with the template for `purpose`. Bounded in time (retries included).
+    /// On error, the caller shows a generic "could not send the code" page; the error's
+    /// `Display` is for the log.
+    pub async fn send_code(&self, to: &str, purpose: Purpose, code: &str) -> Result<(), SendError> {
+        let to = parse_recipient(to)?;
+        self.deliver(&to, purpose, code).await.map(|_| ())
+    }
+
+    /// Sends and returns the server's final reply (for `mail test`).
+    async fn deliver(
+        &self,
+        to: &Mailbox,
+        purpose: Purpose,
+        code: &str,
+    ) -> Result<String, SendError> {
+        let result = match &self.transport {
+            Transport::Log => {
+                log::print_code(to, purpose, code);
+                Ok("printed to the log (mail.transport = \"log\")".to_string())
+            }
+            Transport::Smtp(sender) => {
+                let email = self.templates.render(purpose, code);
+                sender.send(to, &email).await
+            }
+        };
+        self.record(&result, to, purpose);
+        result
+    }
+
+    fn record(&self, result: &Result<String, SendError>, to: &Mailbox, purpose: Purpose) {
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(reply) => {
+                if let Transport::Smtp(sender) = &self.transport {
+                    tracing::info!(
+                        "mail: {purpose} code sent to {} via {}: {reply}",
+                        to.email,
+                        sender.server()
+                    );
+                }
+                health.last_success_at = Some(clock::now());
+            }
+            Err(e) => {
+                tracing::warn!("mail: could not send a {purpose} code to {}: {e}", to.email);
+                health.last_error = Some(e.to_string());
+                health.last_error_at = Some(clock::now());
+            }
+        }
+    }
+
+    /// `log`, `smtp` or `ses`.
+    pub fn transport_name(&self) -> &'static str {
+        match &self.transport {
+            Transport::Log => "log",
+            Transport::Smtp(s) if s.is_ses() => "ses",
+            Transport::Smtp(_) => "smtp",
+        }
+    }
+
+    /// The transport and its last outcome, for `/healthz` and the CLI. Never holds a secret.
+    pub fn status(&self) -> serde_json::Value {
+        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        let mut status = serde_json::json!({
+            "transport": self.transport_name(),
+            "configured_by": self.configured_by,
+            "last_error": health.last_error,
+            "last_error_at": health.last_error_at,
+            "last_success_at": health.last_success_at,
+        });
+        // ok: null before any send, else whether the latest outcome was a success.
+        let ok = match (health.last_success_at, health.last_error_at) {
+            (None, None) => serde_json::Value::Null,
+            (Some(_), None) => true.into(),
+            (None, Some(_)) => false.into(),
+            (Some(s), Some(e)) => (s >= e).into(),
+        };
+        status["ok"] = ok;
+        match &self.transport {
+            Transport::Log => {
+                status["warning"] =
+                    "mail is not configured: sign-in codes are printed to the log".into();
+            }
+            Transport::Smtp(sender) => sender.describe(&mut status),
+        }
+        status
+    }
+}
+
+impl fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The status holds no secret, unlike the transport's credentials.
+        write!(f, "Mailer({})", self.status())
+    }
+}
+
+/// `sesame mail test`: sends one message with a random code through the configured transport,
+/// or with `dry_run` walks EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, RSET and QUIT without sending,
+/// reporting each step's reply. Returns the report, or on failure the report with the reply and
+/// what it means.
+pub async fn test_send(
+    mailer: &Mailer,
+    to: &str,
+    purpose: Purpose,
+    dry_run: bool,
+) -> Result<String, String> {
+    let to = parse_recipient(to).map_err(|e| e.to_string())?;
+    match (&mailer.transport, dry_run) {
+        (Transport::Log, true) => Ok(
+            "mail.transport is \"log\": there is no server to talk to; codes are printed to the log.\n\
+             Configure mail.transport = \"smtp\" or \"ses\" (or `sesame connector set ses`) to send mail."
+                .into(),
+        ),
+        (Transport::Log, false) => {
+            mailer
+                .deliver(&to, purpose, &crate::crypto::random_digits(6))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(
+                "mail.transport is \"log\": the test code was printed to the server's log, no email was sent.\n\
+                 Configure mail.transport = \"smtp\" or \"ses\" (or `sesame connector set ses`) to send mail."
+                    .into(),
+            )
+        }
+        (Transport::Smtp(sender), true) => sender.dry_run(&to).await,
+        (Transport::Smtp(sender), false) => {
+            let code = crate::crypto::random_digits(6);
+            match mailer.deliver(&to, purpose, &code).await {
+                Ok(reply) => Ok(format!(
+                    "sent a {purpose} test email (code {code}) to {} through {} ({}): the server answered {reply}",
+                    to.email,
+                    sender.server(),
+                    mailer.transport_name()
+                )),
+                Err(e) => Err(format!("the test email was not sent: {e}")),
+            }
+        }
+    }
+}
+
+fn parse_recipient(to: &str) -> Result<Mailbox, SendError> {
+    to.trim()
+        .parse::<Address>()
+        .map(|a| Mailbox::new(None, a))
+        .map_err(|_| SendError::InvalidRecipient(to.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MailConfig, MailTransportKind, SmtpConfig};
+
+    fn smtp_config() -> MailConfig {
+        MailConfig {
+            transport: MailTransportKind::Smtp,
+            from: Some("Bookstore <noreply@bookstore.example>".into()),
+            smtp: SmtpConfig {
+                host: "smtp.example.com".into(),
+                username: Some("user".into()),
+                password: Some("hunter2".into()),
+                ..SmtpConfig::default()
+            },
+            ..MailConfig::default()
+        }
+    }
+
+    #[test]
+    fn purposes_parse_leniently_from_the_command_line() {
+        assert_eq!("SignIn".parse::<Purpose>(), Ok(Purpose::SignIn));
+        assert_eq!("sign-in".parse::<Purpose>(), Ok(Purpose::SignIn));
+        assert_eq!(
+            "forgot_password".parse::<Purpose>(),
+            Ok(Purpose::ForgotPassword)
+        );
+        assert!("Login".parse::<Purpose>().is_err());
+        assert_eq!(Purpose::from_usage_type("signin"), None);
+    }
+
+    #[test]
+    fn default_is_log() {
+        let mailer = Mailer::build(&MailConfig::default(), None).unwrap();
+        assert_eq!(mailer.transport_name(), "log");
+        let status = mailer.status();
+        assert_eq!(status["transport"], "log");
+        assert!(status["warning"]
+            .as_str()
+            .unwrap()
+            .contains("not configured"));
+    }
+
+    #[test]
+    fn smtp_status_has_no_secret() {
+        let mailer = Mailer::build(&smtp_config(), None).unwrap();
+        let status = mailer.status();
+        assert_eq!(status["transport"], "smtp");
+        assert_eq!(status["host"], "smtp.example.com");
+        assert_eq!(status["port"], 587);
+        assert_eq!(status["tls"], "starttls");
+        assert!(status["ok"].is_null());
+        assert!(!status.to_string().contains("hunter2"));
+        assert!(!format!("{mailer:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn stored_ses_connector_wins_and_is_masked() {
+        let ses = parse_ses_json(
+            r#"{"accessKeyId":"AKIAIOSFODNN7EXAMPLE","accessKeySecret":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "region":"eu-west-1","emailAddress":"noreply@bookstore.example"}"#,
+        )
+        .unwrap();
+        let mailer = Mailer::build(&smtp_config(), Some(ses)).unwrap();
+        let status = mailer.status();
+        assert_eq!(status["transport"], "ses");
+        assert_eq!(status["configured_by"], "connector");
+        assert_eq!(status["host"], "email-smtp.eu-west-1.amazonaws.com");
+        assert_eq!(status["port"], 587);
+        assert_eq!(status["region"], "eu-west-1");
+        let text = status.to_string();
+        assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+        assert!(!text.contains("wJalrXUtnFEMI"), "{text}");
+        assert!(!text.contains(&derive_smtp_password(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "eu-west-1"
+        )));
+    }
+}

@@ -1,0 +1,278 @@
+//! Email templates: Logto's shape (subject + HTML content + usage type), `{{code}}` filled in,
+//! a plain-text part derived from the HTML.
+//!
+//! Which template a purpose uses, first match wins:
+//! 1. the SES connector's `templates` (when sending through SES),
+//! 2. `mail.templates` in the configuration,
+//! 3. the default embedded from `assets/email/<usageType>.html` with its subject from
+//!    `assets/email/subjects.toml`.
+//!
+//! A configured Generic template is not used in place of a missing SignIn one: a missing template
+//! falls back to the built-in default for the same purpose, as the SES validation notes say.
+
+use rust_embed::RustEmbed;
+
+use super::html_text::html_to_text;
+use super::{MailError, Purpose};
+use crate::config::EmailTemplate;
+
+/// The default templates, compiled into the binary.
+#[derive(RustEmbed)]
+#[folder = "assets/email/"]
+struct DefaultTemplates;
+
+/// One template per purpose, resolved once when the mailer is built.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateSet {
+    /// Indexed by `Purpose::index()`.
+    templates: [Template; 4],
+}
+
+/// A subject and an HTML body, both with `{{code}}` placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Template {
+    pub subject: String,
+    pub html: String,
+    /// True when this is the embedded default (for status and notes).
+    pub is_default: bool,
+}
+
+/// A message's text, ready for the MIME builder.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RenderedEmail {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+impl TemplateSet {
+    /// Resolves a template for every purpose from the configured layers (most specific first),
+    /// then the embedded defaults. Layers must already be validated (`check_templates`).
+    pub(crate) fn resolve(layers: &[&[EmailTemplate]]) -> Result<TemplateSet, MailError> {
+        let subjects = default_subjects()?;
+        let pick = |purpose: Purpose| -> Result<Template, MailError> {
+            for layer in layers {
+                // The last entry of a layer wins, as later lines of a config file override earlier.
+                if let Some(t) = layer
+                    .iter()
+                    .rev()
+                    .find(|t| Purpose::from_usage_type(&t.usage_type) == Some(purpose))
+                {
+                    return Ok(Template {
+                        subject: t.subject.clone(),
+                        html: t.content.clone(),
+                        is_default: false,
+                    });
+                }
+            }
+            default_template(purpose, &subjects)
+        };
+        Ok(TemplateSet {
+            templates: [
+                pick(Purpose::Register)?,
+                pick(Purpose::SignIn)?,
+                pick(Purpose::ForgotPassword)?,
+                pick(Purpose::Generic)?,
+            ],
+        })
+    }
+
+    pub(crate) fn get(&self, purpose: Purpose) -> &Template {
+        &self.templates[purpose.index()]
+    }
+
+    /// The email for `purpose` with `code` filled in.
+    pub(crate) fn render(&self, purpose: Purpose, code: &str) -> RenderedEmail {
+        self.get(purpose).render(code)
+    }
+}
+
+impl Template {
+    pub(crate) fn render(&self, code: &str) -> RenderedEmail {
+        let html = fill_code(&self.html, &escape_html(code));
+        // A subject is one header line: no line breaks, whatever the template holds.
+        let subject = fill_code(&self.subject, code)
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = html_to_text(&html);
+        RenderedEmail {
+            subject,
+            html,
+            text,
+        }
+    }
+}
+
+/// Checks configured templates: a known usage type, a subject and content. `key` names the list
+/// in messages (`templates`, `mail.templates`).
+pub(crate) fn check_templates(key: &str, templates: &[EmailTemplate]) -> Result<(), MailError> {
+    for (i, t) in templates.iter().enumerate() {
+        if Purpose::from_usage_type(&t.usage_type).is_none() {
+            return Err(MailError::Invalid {
+                key: format!("{key}[{i}].usageType"),
+                reason: format!(
+                    "unknown usage type {:?}: use one of Register, SignIn, ForgotPassword, Generic",
+                    t.usage_type
+                ),
+            });
+        }
+        if t.subject.trim().is_empty() {
+            return Err(MailError::Invalid {
+                key: format!("{key}[{i}].subject"),
+                reason: "empty subject".into(),
+            });
+        }
+        if t.content.trim().is_empty() {
+            return Err(MailError::Invalid {
+                key: format!("{key}[{i}].content"),
+                reason: "empty content".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn default_subjects() -> Result<toml::Table, MailError> {
+    let file = DefaultTemplates::get("subjects.toml")
+        .ok_or(MailError::DefaultTemplateMissing("subjects.toml"))?;
+    let text = std::str::from_utf8(&file.data)
+        .map_err(|_| MailError::DefaultTemplateMissing("subjects.toml"))?;
+    text.parse::<toml::Table>()
+        .map_err(|_| MailError::DefaultTemplateMissing("subjects.toml"))
+}
+
+fn default_template(purpose: Purpose, subjects: &toml::Table) -> Result<Template, MailError> {
+    let name = purpose.default_file();
+    let file = DefaultTemplates::get(name).ok_or(MailError::DefaultTemplateMissing(name))?;
+    let html = String::from_utf8(file.data.into_owned())
+        .map_err(|_| MailError::DefaultTemplateMissing(name))?;
+    let subject = subjects
+        .get(purpose.as_str())
+        .and_then(|v| v.as_str())
+        .ok_or(MailError::DefaultTemplateMissing("subjects.toml"))?;
+    Ok(Template {
+        subject: subject.to_string(),
+        html,
+        is_default: true,
+    })
+}
+
+/// Replaces every `{{code}}` (spaces inside the braces allowed, as Logto users write both).
+fn fill_code(template: &str, value: &str) -> String {
+    let mut out = String::with_capacity(template.len() + value.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let inner_end = after.find("}}");
+        match inner_end {
+            Some(end) if after[..end].trim() == "code" => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            _ => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+pub(crate) fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(usage: &str, subject: &str, content: &str) -> EmailTemplate {
+        EmailTemplate {
+            subject: subject.into(),
+            content: content.into(),
+            usage_type: usage.into(),
+        }
+    }
+
+    #[test]
+    fn defaults_exist_for_every_purpose_and_carry_the_code() {
+        let set = TemplateSet::resolve(&[]).unwrap();
+        for p in Purpose::ALL {
+            let email = set.render(p, "123456");
+            assert!(set.get(p).is_default);
+            assert!(email.html.contains("123456"), "{p:?}");
+            assert!(email.text.contains("123456"), "{p:?}");
+            assert!(email.subject.contains("123456"), "{p:?}");
+            assert!(!email.html.contains("{{"), "{p:?}");
+            assert!(!email.text.contains('<'), "{p:?}: {}", email.text);
+        }
+        assert_ne!(
+            set.get(Purpose::Register).html,
+            set.get(Purpose::SignIn).html
+        );
+    }
+
+    #[test]
+    fn configured_template_wins_and_code_is_escaped_in_html_only() {
+        let ses = [t(
+            "SignIn",
+            "Code {{ code }}",
+            "<p>Your code: <b>{{code}}</b></p>",
+        )];
+        let file = [
+            t("SignIn", "ignored", "ignored"),
+            t("Generic", "G", "<p>{{code}}</p>"),
+        ];
+        let set = TemplateSet::resolve(&[&ses, &file]).unwrap();
+        let email = set.render(Purpose::SignIn, "<1&2>");
+        assert_eq!(email.subject, "Code <1&2>");
+        assert_eq!(email.html, "<p>Your code: <b>&lt;1&amp;2&gt;</b></p>");
+        assert_eq!(email.text, "Your code: <1&2>");
+        assert_eq!(set.render(Purpose::Generic, "1").subject, "G");
+        // Missing Register: the built-in default, not the configured Generic.
+        assert!(set.get(Purpose::Register).is_default);
+    }
+
+    #[test]
+    fn subject_is_one_line() {
+        let tpl = Template {
+            subject: "a\r\nBcc: x@y.z\n{{code}}".into(),
+            html: String::new(),
+            is_default: false,
+        };
+        assert_eq!(tpl.render("42").subject, "a Bcc: x@y.z 42");
+    }
+
+    #[test]
+    fn placeholder_variants() {
+        assert_eq!(
+            fill_code("{{code}}-{{ code }}-{{x}}-{{", "1"),
+            "1-1-{{x}}-{{"
+        );
+    }
+
+    #[test]
+    fn unknown_usage_type_is_named() {
+        let err = check_templates("templates", &[t("SignIn", "s", "c"), t("Login", "s", "c")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("templates[1].usageType"), "{err}");
+        assert!(err.contains("Login"), "{err}");
+    }
+}
