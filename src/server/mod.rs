@@ -40,20 +40,26 @@ impl State {
         let issuer = Issuer::parse(&config.issuer)?;
         create_data_dir(&config.data_dir)?;
         let db = config.data_dir.join("sesame.redb");
-        let store = Store::open(&db).map_err(|e| match e {
+        let store = open_store(&db).map_err(|e| match e {
             StoreError::Locked => format!(
                 "{} is in use by another sesame process: stop it first, or give this one its own --data-dir",
                 db.display()
             ),
             other => format!("cannot open {}: {other}", db.display()),
         })?;
-        let keys = KeySet::load_or_generate(&store).map_err(|e| format!("cannot load the signing keys: {e}"))?;
-        let report = crate::apps::reconcile(&store, &config.apps).map_err(|e| format!("declared apps: {e}"))?;
+        let keys = KeySet::load_or_generate(&store)
+            .map_err(|e| format!("cannot load the signing keys: {e}"))?;
+        let report = crate::apps::reconcile(&store, &config.apps)
+            .map_err(|e| format!("declared apps: {e}"))?;
         tracing::debug!("declared apps reconciled: {report:?}");
         let mailer = build_mailer(&config.mail, &store);
         let pages = Pages::new(&config.branding).map_err(|e| format!("pages: {e}"))?;
         let cookies = CookiePolicy {
-            path: if issuer.base_path.is_empty() { "/".into() } else { issuer.base_path.clone() },
+            path: if issuer.base_path.is_empty() {
+                "/".into()
+            } else {
+                issuer.base_path.clone()
+            },
             secure: issuer.https,
         };
         Ok(State {
@@ -75,7 +81,10 @@ impl State {
 
     /// The current mail transport.
     pub fn mailer(&self) -> Arc<Mailer> {
-        self.mailer.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.mailer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Replaces the signing keys (after rotation).
@@ -113,8 +122,23 @@ fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
     }
 }
 
+/// Opens the store, waiting a few seconds if a `sesame app ...` command holds the file (it
+/// opens it directly when no server runs, for a moment).
+fn open_store(path: &std::path::Path) -> Result<Store, StoreError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Store::open(path) {
+            Err(StoreError::Locked) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -138,7 +162,9 @@ pub async fn run(config: Config) -> Result<(), String> {
         let st = state.clone();
         tokio::spawn(async move {
             if let Err(e) = crate::admin::serve(st).await {
-                tracing::warn!("control socket unavailable ({e}); `sesame app ...` will not reach this server");
+                tracing::warn!(
+                    "control socket unavailable ({e}); `sesame app ...` will not reach this server"
+                );
             }
         });
     }
@@ -149,13 +175,20 @@ pub async fn run(config: Config) -> Result<(), String> {
         "discovery: {}",
         state.issuer.endpoint(crate::oidc::issuer::paths::DISCOVERY)
     );
-    if state.config.mail.transport == crate::config::MailTransportKind::Log && !has_stored_connector(&state) {
-        tracing::warn!("mail is not set up: sign-in codes are printed to this log (set [mail] in sesame.toml)");
+    if state.config.mail.transport == crate::config::MailTransportKind::Log
+        && !has_stored_connector(&state)
+    {
+        tracing::warn!(
+            "mail is not set up: sign-in codes are printed to this log (set [mail] in sesame.toml)"
+        );
     }
     tracing::info!(
         "next: register an app with `sesame app create --name NAME --redirect-uri URI`, then point it at the issuer"
     );
-    tracing::info!("listening on http://{addr} (ready in {} ms)", started.elapsed().as_millis());
+    tracing::info!(
+        "listening on http://{addr} (ready in {} ms)",
+        started.elapsed().as_millis()
+    );
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
@@ -201,19 +234,23 @@ pub async fn run(config: Config) -> Result<(), String> {
 }
 
 fn has_stored_connector(state: &State) -> bool {
-    matches!(state.store.read(|tx| tx.get(&CONNECTORS, "ses")), Ok(Some(_)))
+    matches!(
+        state.store.read(|tx| tx.get(&CONNECTORS, "ses")),
+        Ok(Some(_))
+    )
 }
 
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -1,0 +1,221 @@
+//! The shape of the configuration, as a tree of keys: what each key's value must look like and
+//! which keys are required. [`super::layers`] walks it to check a merged table, and it is where
+//! environment variable names come from: every key outside an array of tables is `SESAME_` +
+//! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `mail.templates`,
+//! `mail.ses.templates`) take a JSON array from their variable.
+//!
+//! Keep it in step with the serde types in [`super`]: a key missing here is refused as unknown.
+
+/// Prefix of every environment variable sesame reads.
+pub const ENV_PREFIX: &str = "SESAME_";
+/// The variable naming the configuration file (like `--config`).
+pub const ENV_CONFIG: &str = "SESAME_CONFIG";
+/// The variable holding Logto's AWS SES connector JSON, written at `mail.ses`.
+pub const ENV_SES_JSON: &str = "SESAME_MAIL_SES_JSON";
+
+use super::layers::join;
+use Kind::*;
+
+/// What a key's value must look like.
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    /// Any string.
+    Str,
+    /// A positive whole number of seconds.
+    Secs,
+    /// A TCP port, 1 to 65535.
+    Port,
+    /// One of these strings (matched ignoring case, stored in this spelling).
+    Choice(&'static [&'static str]),
+    /// An array of strings.
+    Strings,
+    /// A table with its own keys.
+    Section(&'static Schema),
+    /// An array of tables (`[[app]]`); a JSON array when it comes from the environment.
+    Tables(&'static Schema),
+}
+
+pub(super) struct Key {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// serde has no default for it: say so by name instead of "missing field".
+    pub required: bool,
+}
+
+pub(super) struct Schema {
+    pub keys: &'static [Key],
+    /// Logto's connector JSON is camelCase; these tables accept both spellings and we store
+    /// snake_case, which the serde types accept as an alias.
+    pub camel: bool,
+}
+
+const fn key(name: &'static str, kind: Kind) -> Key {
+    Key {
+        name,
+        kind,
+        required: false,
+    }
+}
+
+const fn required(name: &'static str, kind: Kind) -> Key {
+    Key {
+        name,
+        kind,
+        required: true,
+    }
+}
+
+const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+const ID_TOKEN_ALGS: &[&str] = &["ES384", "ES256", "RS256"];
+const USAGE_TYPES: &[&str] = &["Register", "SignIn", "ForgotPassword", "Generic"];
+const TLS_MODES: &[&str] = &["starttls", "tls", "none"];
+
+static TOKENS: Schema = Schema {
+    keys: &[
+        key("access_token_ttl", Secs),
+        key("id_token_ttl", Secs),
+        key("refresh_token_ttl", Secs),
+        key("authorization_code_ttl", Secs),
+        key("session_ttl", Secs),
+        key("sign_in_code_ttl", Secs),
+        key("sign_in_code_resend_after", Secs),
+    ],
+    camel: false,
+};
+
+static BRANDING: Schema = Schema {
+    keys: &[
+        key("product_name", Str),
+        key("logo_url", Str),
+        key("accent_color", Str),
+    ],
+    camel: false,
+};
+
+static TEMPLATE: Schema = Schema {
+    keys: &[
+        required("subject", Str),
+        required("content", Str),
+        required("usage_type", Choice(USAGE_TYPES)),
+    ],
+    camel: true,
+};
+
+static SMTP: Schema = Schema {
+    keys: &[
+        key("host", Str),
+        key("port", Port),
+        key("tls", Choice(TLS_MODES)),
+        key("username", Str),
+        key("password", Str),
+        key("password_file", Str),
+        key("ca_file", Str),
+    ],
+    camel: false,
+};
+
+static SES_ENDPOINT: Schema = Schema {
+    keys: &[
+        key("host", Str),
+        key("port", Port),
+        key("tls", Choice(TLS_MODES)),
+        key("ca_file", Str),
+    ],
+    camel: true,
+};
+
+pub(super) static SES: Schema = Schema {
+    keys: &[
+        required("access_key_id", Str),
+        key("access_key_secret", Str),
+        key("smtp_password", Str),
+        required("region", Str),
+        key("email_address", Str),
+        key("email_address_identity_arn", Str),
+        key("feedback_forwarding_email_address", Str),
+        key("feedback_forwarding_email_address_identity_arn", Str),
+        key("configuration_set_name", Str),
+        key("templates", Tables(&TEMPLATE)),
+        key("endpoint", Section(&SES_ENDPOINT)),
+    ],
+    camel: true,
+};
+
+static MAIL: Schema = Schema {
+    keys: &[
+        key("transport", Choice(&["log", "smtp", "ses"])),
+        key("from", Str),
+        key("timeout_secs", Secs),
+        key("smtp", Section(&SMTP)),
+        key("ses", Section(&SES)),
+        key("templates", Tables(&TEMPLATE)),
+    ],
+    camel: false,
+};
+
+static APP: Schema = Schema {
+    keys: &[
+        required("client_id", Str),
+        required("name", Str),
+        key("app_type", Choice(&["traditional", "spa", "native"])),
+        key("client_secret", Str),
+        key("client_secret_file", Str),
+        key("client_secret_env", Str),
+        required("redirect_uris", Strings),
+        key("post_logout_redirect_uris", Strings),
+        key("id_token_signed_response_alg", Choice(ID_TOKEN_ALGS)),
+    ],
+    camel: false,
+};
+
+/// The whole configuration's shape.
+pub(super) static ROOT: Schema = Schema {
+    keys: &[
+        key("issuer", Str),
+        key("listen", Str),
+        key("data_dir", Str),
+        key("log_level", Choice(LOG_LEVELS)),
+        key("tokens", Section(&TOKENS)),
+        key("branding", Section(&BRANDING)),
+        key("mail", Section(&MAIL)),
+        key("app", Tables(&APP)),
+    ],
+    camel: false,
+};
+
+/// One environment variable and the key it sets.
+pub struct EnvKey {
+    pub var: String,
+    /// Dotted key path, e.g. `mail.smtp.port`.
+    pub path: String,
+    pub(super) kind: Kind,
+}
+
+/// Every environment variable that sets a key, in schema order (plus `SESAME_MAIL_SES_JSON`,
+/// which is handled on its own).
+pub fn env_keys() -> Vec<EnvKey> {
+    fn walk(schema: &Schema, prefix: &str, out: &mut Vec<EnvKey>) {
+        for key in schema.keys {
+            let path = join(prefix, key.name);
+            match key.kind {
+                Section(inner) => walk(inner, &path, out),
+                kind => out.push(EnvKey {
+                    var: env_var_for(&path),
+                    path,
+                    kind,
+                }),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&ROOT, "", &mut out);
+    out
+}
+
+/// The environment variable for a dotted key path: `mail.smtp.port` → `SESAME_MAIL_SMTP_PORT`.
+pub fn env_var_for(path: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        path.replace('.', "_").to_ascii_uppercase()
+    )
+}

@@ -1,0 +1,602 @@
+//! The `sesame` command line, run as a user runs it: the real binary against a temporary data
+//! directory, with the server stopped (the CLI opens the redb file) and running (the CLI goes
+//! through the control socket and the running server sees the change at once).
+//!
+//! Run: `cargo test --test cli`.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A temporary working directory (so no stray ./sesame.toml is read) with a data directory.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesame"));
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(self.data())
+            .current_dir(self.dir.path());
+        // Only the variables a test sets: the developer's own SESAME_* must not leak in.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("SESAME_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(vars.iter().copied());
+        cmd
+    }
+
+    fn run_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let out = self.command(args, vars).output().expect("run sesame");
+        Run::from(out)
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Runs a command that must succeed.
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert!(
+            r.code == 0,
+            "`sesame {}` failed ({}):\n{}{}",
+            args.join(" "),
+            r.code,
+            r.stdout,
+            r.stderr
+        );
+        r
+    }
+
+    /// Runs a `--json` command that must succeed and returns its JSON.
+    fn json(&self, args: &[&str]) -> Value {
+        let r = self.ok(args);
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`sesame {}` printed no JSON ({e}):\n{}",
+                args.join(" "),
+                r.stdout
+            )
+        })
+    }
+
+    /// Runs a command that must fail with exit code `code` and returns its stderr.
+    fn fails(&self, args: &[&str], vars: &[(&str, &str)], code: i32) -> String {
+        let r = self.run_with(args, vars);
+        assert_eq!(
+            r.code,
+            code,
+            "`sesame {}` should fail with {code}:\n{}{}",
+            args.join(" "),
+            r.stdout,
+            r.stderr
+        );
+        r.stderr
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A running `sesame serve`, killed when dropped (SIGKILL: like a crash, leaving its socket file).
+struct Server {
+    child: Child,
+    addr: String,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        let mut child = env
+            .command(&["serve", "--listen", "127.0.0.1:0"], &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sesame serve");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Owned by the guard from here on, so a failed start is killed and reaped too.
+        let mut server = Server {
+            child,
+            addr: String::new(),
+            log: rx,
+        };
+        let mut seen = Vec::new();
+        loop {
+            // A bound on a hung start, not a timing assertion.
+            let line = server
+                .log
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "sesame serve did not log `listening on`:\n{}",
+                        seen.join("\n")
+                    )
+                });
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                server.addr = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                return server;
+            }
+            seen.push(line);
+        }
+    }
+
+    /// A GET over a fresh connection: (status, headers and body as text).
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).expect("connect to sesame");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    }
+
+    fn log_so_far(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("no {key} in {v}"))
+}
+
+/// create, list, show, update, rotate-secret and delete on the file, server stopped.
+fn app_lifecycle(env: &Env) {
+    let created = env.json(&[
+        "app",
+        "create",
+        "--name",
+        "Bookstore",
+        "--redirect-uri",
+        "http://localhost:3000/api/auth/callback/logto",
+        "--post-logout-redirect-uri",
+        "http://localhost:3000/",
+        "--json",
+    ]);
+    let id = str_of(&created, "client_id").to_string();
+    let secret = str_of(&created, "client_secret").to_string();
+    assert_eq!(created["type"], "traditional");
+    assert_eq!(
+        created["redirect_uris"][0],
+        "http://localhost:3000/api/auth/callback/logto"
+    );
+
+    let list = env.json(&["app", "list", "--json"]);
+    let apps = list.as_array().expect("a JSON array");
+    assert!(apps.iter().any(|a| a["client_id"] == id.as_str()));
+    assert!(
+        apps.iter().all(|a| a.get("client_secret").is_none()),
+        "the secret is shown once only"
+    );
+    assert!(env.ok(&["app", "list"]).stdout.contains("Bookstore"));
+
+    let shown = env.json(&["app", "show", &id, "--json"]);
+    assert_eq!(shown["name"], "Bookstore");
+    assert!(env.ok(&["app", "show", &id]).stdout.contains(&id));
+
+    let updated = env.json(&[
+        "app",
+        "update",
+        &id,
+        "--name",
+        "Bookshop",
+        "--redirect-uri",
+        "https://bookshop.example.com/cb",
+        "--redirect-uri",
+        "http://localhost:3000/api/auth/callback/logto",
+        "--id-token-alg",
+        "RS256",
+        "--json",
+    ]);
+    assert_eq!(updated["name"], "Bookshop");
+    assert_eq!(updated["redirect_uris"].as_array().unwrap().len(), 2);
+    assert_eq!(updated["id_token_signed_response_alg"], "RS256");
+    assert_eq!(
+        updated["post_logout_redirect_uris"][0], "http://localhost:3000/",
+        "untouched"
+    );
+
+    let rotated = env.json(&["app", "rotate-secret", &id, "--json"]);
+    assert_eq!(rotated["client_id"], id.as_str());
+    assert_ne!(str_of(&rotated, "client_secret"), secret);
+
+    let human = env.ok(&["app", "rotate-secret", &id]);
+    assert!(human.stdout.contains("shown only now"), "{}", human.stdout);
+
+    env.json(&["app", "delete", &id, "--json"]);
+    let e = env.fails(&["app", "show", &id], &[], 1);
+    assert!(e.contains("no app with client ID"), "{e}");
+}
+
+#[test]
+fn app_commands_work_with_the_server_stopped() {
+    let env = Env::new();
+    app_lifecycle(&env);
+    assert!(env.data().join("sesame.redb").exists());
+}
+
+#[test]
+fn create_prints_the_secret_once_with_a_warning() {
+    let env = Env::new();
+    let r = env.ok(&[
+        "app",
+        "create",
+        "--name",
+        "Bookstore",
+        "--redirect-uri",
+        "http://localhost:3000/cb",
+    ]);
+    assert!(
+        r.stdout.contains("Client ID") && r.stdout.contains("Client secret"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("cannot be shown again"), "{}", r.stdout);
+
+    let spa = env.json(&[
+        "app",
+        "create",
+        "--name",
+        "Dash",
+        "--type",
+        "spa",
+        "--redirect-uri",
+        "https://dash.example.com/cb",
+        "--json",
+    ]);
+    assert!(spa.get("client_secret").is_none());
+    let e = env.fails(&["app", "rotate-secret", str_of(&spa, "client_id")], &[], 1);
+    assert!(e.contains("public client"), "{e}");
+}
+
+#[test]
+fn bad_input_errors_name_the_problem() {
+    let env = Env::new();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "app",
+                "create",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "https://x.example.com/cb#frag",
+            ],
+            "fragment",
+        ),
+        (
+            &[
+                "app",
+                "create",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "http://x.example.com/cb",
+            ],
+            "use https",
+        ),
+        (
+            &["app", "create", "--name", "X"],
+            "at least one redirect URI",
+        ),
+        (
+            &[
+                "app",
+                "create",
+                "--name",
+                " ",
+                "--redirect-uri",
+                "https://x.example.com/cb",
+            ],
+            "name",
+        ),
+        (
+            &["app", "update", "nope", "--name", "Y"],
+            "no app with client ID \"nope\"",
+        ),
+        (&["app", "update", "nope"], "nothing to change"),
+    ];
+    for (args, says) in cases {
+        let e = env.fails(args, &[], 1);
+        assert!(
+            e.starts_with("error: ") && e.contains(says),
+            "`{}`: {e}",
+            args.join(" ")
+        );
+    }
+    // clap refuses what it can see is wrong, with its usage exit code.
+    let e = env.fails(
+        &["app", "create", "--name", "X", "--type", "desktop"],
+        &[],
+        2,
+    );
+    assert!(e.contains("desktop"), "{e}");
+
+    // Configuration errors name the key and where it came from.
+    let e = env.fails(
+        &["app", "list"],
+        &[("SESAME_ISSUER", "http://auth.example.com")],
+        1,
+    );
+    assert!(
+        e.contains("issuer (environment variable SESAME_ISSUER)") && e.contains("https"),
+        "{e}"
+    );
+    let e = env.fails(
+        &["app", "list"],
+        &[("SESAME_ISUER", "https://auth.example.com")],
+        1,
+    );
+    assert!(e.contains("did you mean SESAME_ISSUER"), "{e}");
+    let e = env.fails(&["app", "list", "--config", "missing.toml"], &[], 1);
+    assert!(e.contains("missing.toml"), "{e}");
+    std::fs::write(
+        env.dir.path().join("bad.toml"),
+        "[mail]\ntransport = \"pigeon\"\n",
+    )
+    .unwrap();
+    let e = env.fails(&["app", "list", "--config", "bad.toml"], &[], 1);
+    assert!(
+        e.contains("mail.transport (bad.toml line 2)") && e.contains("log, smtp, ses"),
+        "{e}"
+    );
+}
+
+const SES_JSON: &str = r#"{
+  "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+  "accessKeySecret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  "region": "eu-west-1",
+  "emailAddress": "Bookstore <noreply@example.com>",
+  "templates": [{"usageType": "SignIn", "subject": "Your code", "content": "<p>{{code}}</p>"}]
+}"#;
+
+#[test]
+fn connector_set_and_show_never_print_the_secret() {
+    let env = Env::new();
+    let file = env.dir.path().join("ses.json");
+    std::fs::write(&file, SES_JSON).unwrap();
+    let set = env.ok(&["connector", "set", "ses", "--file", file.to_str().unwrap()]);
+    assert!(
+        set.stdout.contains("AKIAIOSFODNN7EXAMPLE") && set.stdout.contains("********"),
+        "{}",
+        set.stdout
+    );
+    assert!(!set.stdout.contains("wJalrXUtnFEMI") && !set.stderr.contains("wJalrXUtnFEMI"));
+
+    let shown = env.json(&["connector", "show", "ses", "--json"]);
+    assert_eq!(shown["config"]["accessKeySecret"], "********");
+    assert_eq!(shown["config"]["region"], "eu-west-1");
+
+    std::fs::write(
+        &file,
+        r#"{"accessKeyId": "AKIA", "accessKeySecret": "x", "region": "nowhere"}"#,
+    )
+    .unwrap();
+    let e = env.fails(
+        &["connector", "set", "ses", "--file", file.to_str().unwrap()],
+        &[],
+        1,
+    );
+    assert!(e.contains("region"), "{e}");
+    std::fs::write(&file, "{not json").unwrap();
+    let e = env.fails(
+        &["connector", "set", "ses", "--file", file.to_str().unwrap()],
+        &[],
+        1,
+    );
+    assert!(e.contains("ses.json is not JSON"), "{e}");
+}
+
+#[test]
+fn keys_rotate_on_the_file() {
+    let env = Env::new();
+    let r = env.json(&["keys", "rotate", "--alg", "ES256", "--json"]);
+    assert_eq!(r["alg"], "ES256");
+    assert!(r["kid"].as_str().is_some_and(|k| !k.is_empty()));
+}
+
+#[test]
+fn mail_test_with_the_log_transport_reports_it() {
+    let env = Env::new();
+    let r = env.ok(&["mail", "test", "--to", "someone@example.com", "--dry-run"]);
+    assert!(r.stdout.contains("log"), "{}", r.stdout);
+    let e = env.fails(
+        &[
+            "mail",
+            "test",
+            "--to",
+            "x@example.com",
+            "--template",
+            "Login",
+        ],
+        &[],
+        1,
+    );
+    assert!(e.contains("Login"), "{e}");
+}
+
+#[test]
+fn with_the_server_running_commands_go_through_the_socket() {
+    let env = Env::new();
+    let secret_file = env.dir.path().join("declared-secret");
+    std::fs::write(&secret_file, "declared-secret-value\n").unwrap();
+    let config = env.dir.path().join("sesame.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[app]]\nclient_id = \"declared\"\nname = \"Declared\"\nclient_secret_file = {:?}\n\
+             redirect_uris = [\"http://localhost:4000/cb\"]\n",
+            secret_file.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&env);
+    // Everything works while the server holds the database: no lock error.
+    app_lifecycle(&env);
+    // It went through the control socket, which only its owner may use.
+    let socket = env.data().join("sesame.sock");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let meta = std::fs::metadata(&socket).expect("the control socket exists");
+        assert!(meta.file_type().is_socket());
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            0o600,
+            "only the owner may connect"
+        );
+    }
+
+    // The declared app was reconciled at start and cannot be changed from the CLI.
+    let declared = env.json(&["app", "show", "declared", "--json"]);
+    assert_eq!(declared["declared"], true);
+    let e = env.fails(&["app", "update", "declared", "--name", "Other"], &[], 1);
+    assert!(e.contains("sesame.toml"), "{e}");
+
+    // An app created through the socket is known to the running server at once.
+    let (status, discovery) = server.get("/.well-known/openid-configuration");
+    assert_eq!(status, 200, "{discovery}");
+    assert!(discovery.contains("\"authorization_endpoint\""));
+    let app = env.json(&[
+        "app",
+        "create",
+        "--name",
+        "Live",
+        "--redirect-uri",
+        "http://localhost:3000/cb",
+        "--json",
+    ]);
+    let auth = |client_id: &str| {
+        format!(
+            "/auth?client_id={client_id}&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&response_type=code\
+             &scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        )
+    };
+    let (unknown_status, unknown_page) = server.get(&auth("no-such-client"));
+    assert_eq!(
+        unknown_status, 400,
+        "the unknown-client page:\n{unknown_page}"
+    );
+    let (status, page) = server.get(&auth(str_of(&app, "client_id")));
+    assert_eq!(status, 303, "a known client goes on to sign-in:\n{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("location: /sign-in?interaction="),
+        "{page}"
+    );
+
+    // `mail test` uses the running server's mailer (here the log transport).
+    let tested = env.ok(&["mail", "test", "--to", "someone@example.com"]);
+    assert!(
+        tested.stdout.contains("printed to the server's log"),
+        "{}",
+        tested.stdout
+    );
+
+    // A connector set through the socket is used at once: /healthz reports the SES transport.
+    let file = env.dir.path().join("ses.json");
+    std::fs::write(&file, SES_JSON).unwrap();
+    let set = env.ok(&["connector", "set", "ses", "--file", file.to_str().unwrap()]);
+    assert!(
+        set.stdout.contains("running server uses it"),
+        "{}",
+        set.stdout
+    );
+    let (_, health) = server.get("/healthz");
+    assert!(health.contains("\"connector\""), "{health}");
+
+    // A rotated key is published without a restart.
+    let rotated = env.json(&["keys", "rotate", "--json"]);
+    let (_, jwks) = server.get("/jwks");
+    assert!(jwks.contains(str_of(&rotated, "kid")), "{jwks}");
+
+    let log = server.log_so_far().join("\n");
+    assert!(
+        !log.contains("wJalrXUtnFEMI"),
+        "the SES secret is never logged"
+    );
+
+    // The server dies without cleaning up (SIGKILL): its stale socket does not stop the CLI.
+    drop(server);
+    assert!(socket.exists(), "a crash leaves the socket file behind");
+    let list = env.json(&["app", "list", "--json"]);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["client_id"] == app["client_id"]));
+
+    // And a server started again replaces the stale socket and answers on it.
+    let again = Server::start(&env);
+    let shown = env.json(&["app", "show", str_of(&app, "client_id"), "--json"]);
+    assert_eq!(shown["name"], "Live");
+    drop(again);
+}
+
+#[test]
+fn a_second_server_on_the_same_data_dir_fails_clearly() {
+    let env = Env::new();
+    let _first = Server::start(&env);
+    let e = env.fails(&["serve", "--listen", "127.0.0.1:0"], &[], 1);
+    assert!(e.contains("in use by another sesame process"), "{e}");
+    assert!(!e.contains("DatabaseAlreadyOpen"), "{e}");
+}
