@@ -10,7 +10,8 @@ pub fn parse(headers: &HeaderMap) -> BTreeMap<String, String> {
         let Ok(s) = h.to_str() else { continue };
         for part in s.split(';') {
             if let Some((k, v)) = part.trim().split_once('=') {
-                out.entry(k.trim().to_string()).or_insert_with(|| v.trim().to_string());
+                out.entry(k.trim().to_string())
+                    .or_insert_with(|| v.trim().to_string());
             }
         }
     }
@@ -55,10 +56,18 @@ mod tests {
         let c = parse(&h);
         assert_eq!(c["a"], "1");
         assert_eq!(c["b"], "two");
-        let p = CookiePolicy { path: "/oidc".into(), secure: true };
+        let p = CookiePolicy {
+            path: "/oidc".into(),
+            secure: true,
+        };
         let s = p.set("sesame_session", "v", 60);
         assert!(s.contains("HttpOnly") && s.contains("SameSite=Lax") && s.contains("Secure"));
         assert!(s.contains("Path=/oidc"));
-        assert!(!CookiePolicy { path: "/".into(), secure: false }.set("x", "y", 1).contains("Secure"));
+        assert!(!CookiePolicy {
+            path: "/".into(),
+            secure: false
+        }
+        .set("x", "y", 1)
+        .contains("Secure"));
     }
 }

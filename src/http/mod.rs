@@ -42,7 +42,10 @@ pub enum RequestError {
 
 impl Request {
     /// Reads and parses a hyper request. `path` is the path relative to the issuer.
-    pub async fn read(req: hyper::Request<hyper::body::Incoming>, path: String) -> Result<Request, RequestError> {
+    pub async fn read(
+        req: hyper::Request<hyper::body::Incoming>,
+        path: String,
+    ) -> Result<Request, RequestError> {
         let (parts, body) = req.into_parts();
         let query = parts.uri.query().map(parse_pairs).unwrap_or_default();
         let cookies = cookie::parse(&parts.headers);
@@ -63,7 +66,9 @@ impl Request {
                 .collect()
                 .await
                 .map_err(|e| {
-                    if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
                         RequestError::TooLarge
                     } else {
                         RequestError::Body(e.to_string())
@@ -89,7 +94,13 @@ impl Request {
     }
 
     /// Builds a request by hand (for tests of handlers without a socket).
-    pub fn synthetic(method: Method, path: &str, query: &str, form: &str, headers: HeaderMap) -> Request {
+    pub fn synthetic(
+        method: Method,
+        path: &str,
+        query: &str,
+        form: &str,
+        headers: HeaderMap,
+    ) -> Request {
         Request {
             method,
             path: path.to_string(),
@@ -149,7 +160,10 @@ impl Params {
 
     /// The first value of `name`, for forms where repetition is harmless.
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -162,14 +176,19 @@ fn parse_pairs(s: &str) -> Vec<(String, String)> {
 }
 
 fn parse_pairs_bytes(b: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(b).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(b)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// Headers that every response carries: no framing, no sniffing, no referrer leaks.
 fn secure(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     resp
 }
@@ -177,7 +196,8 @@ fn secure(mut resp: Response) -> Response {
 fn build(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
     let mut resp = hyper::Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     secure(resp)
 }
 
@@ -226,8 +246,10 @@ pub fn redirect(location: &str) -> Response {
 /// A static asset, cacheable.
 pub fn asset(body: Bytes, content_type: &'static str) -> Response {
     let mut resp = build(StatusCode::OK, content_type, body);
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    resp.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     resp
 }
 
@@ -237,8 +259,10 @@ pub fn text(status: StatusCode, body: &'static str) -> Response {
 }
 
 fn no_store(resp: &mut Response) {
-    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut().insert("pragma", HeaderValue::from_static("no-cache"));
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert("pragma", HeaderValue::from_static("no-cache"));
 }
 
 /// Adds a `Set-Cookie` header.
@@ -265,7 +289,10 @@ mod tests {
     fn pages_carry_the_security_headers() {
         let r = html(StatusCode::OK, "<p>hi</p>".into());
         assert_eq!(r.headers()["x-frame-options"], "DENY");
-        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
         assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
     }
 }

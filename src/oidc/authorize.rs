@@ -9,7 +9,10 @@ use super::error::{ErrorCode, OAuthError};
 use super::issuer::Issuer;
 use crate::crypto;
 use crate::http::Params;
-use crate::store::{App, AuthCode, AuthRequest, Grant, Session, Store, StoreError, WriteTx, APPS, AUTH_CODES, GRANTS};
+use crate::store::{
+    App, AuthCode, AuthRequest, Grant, Session, Store, StoreError, WriteTx, APPS, AUTH_CODES,
+    GRANTS,
+};
 
 /// Scopes sesame knows; others are dropped from the request (RFC 6749 §3.3 allows the server
 /// to grant fewer scopes than asked).
@@ -30,9 +33,17 @@ pub struct ValidRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show a page, never redirect.
-    Page { title: String, message: String, hint: String },
+    Page {
+        title: String,
+        message: String,
+        hint: String,
+    },
     /// The client and redirect URI are good: send the error back to the client.
-    Redirect { redirect_uri: String, state: Option<String>, error: OAuthError },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
 }
 
 /// What to do with a valid request.
@@ -47,7 +58,11 @@ pub enum Decision {
 }
 
 fn page(title: &str, message: impl Into<String>, hint: &str) -> AuthorizeError {
-    AuthorizeError::Page { title: title.into(), message: message.into(), hint: hint.into() }
+    AuthorizeError::Page {
+        title: title.into(),
+        message: message.into(),
+        hint: hint.into(),
+    }
 }
 
 /// Validates an authorization request's parameters (query for GET, form for POST).
@@ -59,7 +74,11 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
             .map_err(|m| page("This sign-in link is malformed", m, FIX_APP))
     };
     let client_id = one("client_id")?.ok_or_else(|| {
-        page("This sign-in link is incomplete", "The request has no client_id.", FIX_APP)
+        page(
+            "This sign-in link is incomplete",
+            "The request has no client_id.",
+            FIX_APP,
+        )
     })?;
     let app = store
         .read(|tx| tx.get(&APPS, client_id))
@@ -75,7 +94,11 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
             )
         })?;
     let redirect_uri = one("redirect_uri")?.ok_or_else(|| {
-        page("This sign-in link is incomplete", "The request has no redirect_uri.", FIX_APP)
+        page(
+            "This sign-in link is incomplete",
+            "The request has no redirect_uri.",
+            FIX_APP,
+        )
     })?;
     if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
         return Err(page(
@@ -91,25 +114,41 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
         state: state.clone(),
         error,
     };
-    let get = |name: &str| params.get(name).map_err(|m| back(OAuthError::invalid_request(m)));
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map_err(|m| back(OAuthError::invalid_request(m)))
+    };
     // `state` itself repeated: report it (the first value is echoed back).
     get("state")?;
 
     if params.has("request") {
-        return Err(back(OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported")));
+        return Err(back(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        )));
     }
     if params.has("request_uri") {
-        return Err(back(OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
+        return Err(back(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        )));
     }
     match get("response_type")? {
         Some("code") => {}
         Some(other) => {
             return Err(back(OAuthError::new(
                 ErrorCode::UnsupportedResponseType,
-                format!("response_type {other:?} is not supported; use \"code\" (authorization code flow)"),
+                format!(
+                "response_type {other:?} is not supported; use \"code\" (authorization code flow)"
+            ),
             )))
         }
-        None => return Err(back(OAuthError::invalid_request("response_type is missing; use \"code\""))),
+        None => {
+            return Err(back(OAuthError::invalid_request(
+                "response_type is missing; use \"code\"",
+            )))
+        }
     }
     match get("response_mode")? {
         None | Some("query") => {}
@@ -139,9 +178,12 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
         (Some(c), Some("S256")) => {
             // A base64url SHA-256 is 43 characters; RFC 7636 allows 43..=128 unreserved ones.
             let ok = (43..=128).contains(&c.len())
-                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
             if !ok {
-                return Err(back(OAuthError::invalid_request("code_challenge is not a valid S256 challenge")));
+                return Err(back(OAuthError::invalid_request(
+                    "code_challenge is not a valid S256 challenge",
+                )));
             }
         }
         (Some(_), Some(m)) => {
@@ -149,12 +191,14 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
                 "code_challenge_method {m:?} is not supported; use S256"
             ))))
         }
-        (Some(_), None) => {
+        (Some(_), None) => return Err(back(OAuthError::invalid_request(
+            "code_challenge_method is missing; sesame supports only S256 (plain is not allowed)",
+        ))),
+        (None, Some(_)) => {
             return Err(back(OAuthError::invalid_request(
-                "code_challenge_method is missing; sesame supports only S256 (plain is not allowed)",
+                "code_challenge_method without code_challenge",
             )))
         }
-        (None, Some(_)) => return Err(back(OAuthError::invalid_request("code_challenge_method without code_challenge"))),
         (None, None) => {
             if app.app_type.is_public() {
                 return Err(back(OAuthError::invalid_request(
@@ -174,19 +218,26 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
                 // Apps are registered by the administrator (first party), so consent is
                 // implied by registration; there is no consent screen to show.
                 "consent" | "select_account" => {}
-                other => return Err(back(OAuthError::invalid_request(format!("unknown prompt value {other:?}")))),
+                other => {
+                    return Err(back(OAuthError::invalid_request(format!(
+                        "unknown prompt value {other:?}"
+                    ))))
+                }
             }
         }
         if prompt_none && p.split(' ').filter(|s| !s.is_empty()).count() > 1 {
-            return Err(back(OAuthError::invalid_request("prompt=none cannot be combined with other values")));
+            return Err(back(OAuthError::invalid_request(
+                "prompt=none cannot be combined with other values",
+            )));
         }
     }
     let max_age = match get("max_age")? {
         None => None,
-        Some(v) => Some(
-            v.parse::<u64>()
-                .map_err(|_| back(OAuthError::invalid_request("max_age must be a non-negative number of seconds")))?,
-        ),
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            back(OAuthError::invalid_request(
+                "max_age must be a non-negative number of seconds",
+            ))
+        })?),
     };
     let request = AuthRequest {
         client_id: app.client_id.clone(),
@@ -198,7 +249,12 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
         max_age,
         login_hint: get("login_hint")?.map(str::to_string),
     };
-    Ok(ValidRequest { app, request, prompt_none, prompt_login })
+    Ok(ValidRequest {
+        app,
+        request,
+        prompt_none,
+        prompt_login,
+    })
 }
 
 /// Decides whether the current session (if any) can answer the request.
@@ -252,8 +308,16 @@ pub fn success_redirect(issuer: &Issuer, request: &AuthRequest, code: &str) -> S
 }
 
 /// The URL that returns an error to the client.
-pub fn error_redirect(issuer: &Issuer, redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> String {
-    let mut pairs = vec![("error", error.code.as_str()), ("error_description", error.description.as_str())];
+pub fn error_redirect(
+    issuer: &Issuer,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+) -> String {
+    let mut pairs = vec![
+        ("error", error.code.as_str()),
+        ("error_description", error.description.as_str()),
+    ];
     if let Some(s) = state {
         pairs.push(("state", s));
     }
@@ -277,7 +341,9 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
         // malformed legacy record from panicking.
         Err(_) => {
             let sep = if uri.contains('?') { '&' } else { '?' };
-            let q: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+            let q: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
             format!("{uri}{sep}{q}")
         }
     }
@@ -341,11 +407,23 @@ mod tests {
     #[test]
     fn unknown_client_and_bad_redirect_never_redirect() {
         let (_d, s) = store_with_app(AppType::Traditional);
-        let e = validate(&s, &q("client_id=nope&redirect_uri=http://evil/&response_type=code&scope=openid")).unwrap_err();
+        let e = validate(
+            &s,
+            &q("client_id=nope&redirect_uri=http://evil/&response_type=code&scope=openid"),
+        )
+        .unwrap_err();
         assert!(matches!(e, AuthorizeError::Page { .. }));
-        let e = validate(&s, &q("client_id=c1&redirect_uri=http://evil/&response_type=code&scope=openid")).unwrap_err();
+        let e = validate(
+            &s,
+            &q("client_id=c1&redirect_uri=http://evil/&response_type=code&scope=openid"),
+        )
+        .unwrap_err();
         assert!(matches!(e, AuthorizeError::Page { .. }));
-        let e = validate(&s, &q("client_id=c1&client_id=c1&redirect_uri=http://localhost:3000/cb")).unwrap_err();
+        let e = validate(
+            &s,
+            &q("client_id=c1&client_id=c1&redirect_uri=http://localhost:3000/cb"),
+        )
+        .unwrap_err();
         assert!(matches!(e, AuthorizeError::Page { .. }));
     }
 
@@ -360,20 +438,49 @@ mod tests {
             }
             other => panic!("{other:?}"),
         };
-        assert_eq!(code("response_type=token&scope=openid"), ErrorCode::UnsupportedResponseType);
-        assert_eq!(code("response_type=code&scope=profile"), ErrorCode::InvalidScope);
-        assert_eq!(code(&format!("response_type=code&scope=openid&code_challenge={CH}&code_challenge_method=plain")), ErrorCode::InvalidRequest);
-        assert_eq!(code("response_type=code&scope=openid&prompt=none%20login"), ErrorCode::InvalidRequest);
-        assert_eq!(code("response_type=code&scope=openid&request=x"), ErrorCode::RequestNotSupported);
-        assert_eq!(code("response_type=code&scope=openid&max_age=soon"), ErrorCode::InvalidRequest);
+        assert_eq!(
+            code("response_type=token&scope=openid"),
+            ErrorCode::UnsupportedResponseType
+        );
+        assert_eq!(
+            code("response_type=code&scope=profile"),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            code(&format!(
+                "response_type=code&scope=openid&code_challenge={CH}&code_challenge_method=plain"
+            )),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            code("response_type=code&scope=openid&prompt=none%20login"),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            code("response_type=code&scope=openid&request=x"),
+            ErrorCode::RequestNotSupported
+        );
+        assert_eq!(
+            code("response_type=code&scope=openid&max_age=soon"),
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
     fn public_clients_need_pkce() {
         let (_d, s) = store_with_app(AppType::Spa);
         let base = "client_id=c1&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&response_type=code&scope=openid";
-        assert!(matches!(validate(&s, &q(base)), Err(AuthorizeError::Redirect { .. })));
-        let ok = validate(&s, &q(&format!("{base}&code_challenge={CH}&code_challenge_method=S256"))).unwrap();
+        assert!(matches!(
+            validate(&s, &q(base)),
+            Err(AuthorizeError::Redirect { .. })
+        ));
+        let ok = validate(
+            &s,
+            &q(&format!(
+                "{base}&code_challenge={CH}&code_challenge_method=S256"
+            )),
+        )
+        .unwrap();
         assert_eq!(ok.request.code_challenge.as_deref(), Some(CH));
     }
 
@@ -386,7 +493,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.request.scope, vec!["openid", "email"]);
-        let sess = Session { user_id: "u".into(), auth_time: 1000, expires_at: 99999 };
+        let sess = Session {
+            user_id: "u".into(),
+            auth_time: 1000,
+            expires_at: 99999,
+        };
         assert_eq!(decide(&v, Some(&sess), 1050), Decision::Issue);
         assert_eq!(decide(&v, Some(&sess), 1100), Decision::SignIn);
         assert_eq!(decide(&v, None, 1000), Decision::SignIn);
@@ -413,6 +524,9 @@ mod tests {
             max_age: None,
             login_hint: None,
         };
-        assert_eq!(success_redirect(&i, &r, "C"), "http://app/cb?code=C&state=s&iss=http%3A%2F%2Flocalhost%3A8080");
+        assert_eq!(
+            success_redirect(&i, &r, "C"),
+            "http://app/cb?code=C&state=s&iss=http%3A%2F%2Flocalhost%3A8080"
+        );
     }
 }

@@ -20,10 +20,17 @@ impl ClientCredentials {
     /// Reads the credentials from the `Authorization` header or the form. Using two methods at
     /// once is an error (RFC 6749 §2.3).
     pub fn from_request(authorization: Option<&str>, params: &Params) -> Result<Self, OAuthError> {
-        let body_id = params.get("client_id").map_err(OAuthError::invalid_request)?;
-        let body_secret = params.get("client_secret").map_err(OAuthError::invalid_request)?;
+        let body_id = params
+            .get("client_id")
+            .map_err(OAuthError::invalid_request)?;
+        let body_secret = params
+            .get("client_secret")
+            .map_err(OAuthError::invalid_request)?;
         if let Some(h) = authorization {
-            let Some(b64) = h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic ")) else {
+            let Some(b64) = h
+                .strip_prefix("Basic ")
+                .or_else(|| h.strip_prefix("basic "))
+            else {
                 return Err(OAuthError::invalid_client(
                     "the Authorization header must use the Basic scheme for client authentication",
                 ));
@@ -38,21 +45,29 @@ impl ClientCredentials {
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| basic_error("the Basic credentials are not valid base64"))?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or_else(|| basic_error("the Basic credentials lack the ':' between ID and secret"))?;
+            let (id, secret) = decoded.split_once(':').ok_or_else(|| {
+                basic_error("the Basic credentials lack the ':' between ID and secret")
+            })?;
             // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
             let id = form_decode(id);
             let secret = form_decode(secret);
             if let Some(b) = body_id {
                 if b != id {
-                    return Err(basic_error("client_id in the body differs from the Basic credentials"));
+                    return Err(basic_error(
+                        "client_id in the body differs from the Basic credentials",
+                    ));
                 }
             }
-            return Ok(ClientCredentials { client_id: id, secret: Some(secret), basic: true });
+            return Ok(ClientCredentials {
+                client_id: id,
+                secret: Some(secret),
+                basic: true,
+            });
         }
         let client_id = body_id.ok_or_else(|| {
-            OAuthError::invalid_client("no client authentication: send client_id (and a secret for confidential apps)")
+            OAuthError::invalid_client(
+                "no client authentication: send client_id (and a secret for confidential apps)",
+            )
         })?;
         Ok(ClientCredentials {
             client_id: client_id.to_string(),
@@ -110,7 +125,8 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_decoded() {
         let b64 = base64::engine::general_purpose::STANDARD.encode("my%20id:s%2Bcret");
-        let c = ClientCredentials::from_request(Some(&format!("Basic {b64}")), &params("")).unwrap();
+        let c =
+            ClientCredentials::from_request(Some(&format!("Basic {b64}")), &params("")).unwrap();
         assert_eq!(c.client_id, "my id");
         assert_eq!(c.secret.as_deref(), Some("s+cret"));
         assert!(c.basic);
@@ -119,9 +135,15 @@ mod tests {
     #[test]
     fn two_methods_at_once_are_refused() {
         let b64 = base64::engine::general_purpose::STANDARD.encode("id:secret");
-        let e = ClientCredentials::from_request(Some(&format!("Basic {b64}")), &params("client_secret=x"));
+        let e = ClientCredentials::from_request(
+            Some(&format!("Basic {b64}")),
+            &params("client_secret=x"),
+        );
         assert!(e.is_err());
         let e = ClientCredentials::from_request(None, &params("grant_type=x"));
-        assert_eq!(e.unwrap_err().code, super::super::error::ErrorCode::InvalidClient);
+        assert_eq!(
+            e.unwrap_err().code,
+            super::super::error::ErrorCode::InvalidClient
+        );
     }
 }

@@ -39,12 +39,13 @@ pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutE
     if let Some(hint) = p("id_token_hint")? {
         // The hint may have expired (people sign out long after signing in): only the signature
         // and the issuer matter.
-        let claims = state
-            .keys()
-            .verify_jwt(hint)
-            .map_err(|_| err("The sign-out request carries an ID token that this service did not issue."))?;
+        let claims = state.keys().verify_jwt(hint).map_err(|_| {
+            err("The sign-out request carries an ID token that this service did not issue.")
+        })?;
         if claims["iss"] != state.issuer.url.as_str() {
-            return Err(err("The sign-out request carries an ID token from another issuer."));
+            return Err(err(
+                "The sign-out request carries an ID token from another issuer.",
+            ));
         }
         let aud = match &claims["aud"] {
             serde_json::Value::String(s) => Some(s.clone()),
@@ -90,7 +91,11 @@ pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutE
             })
         }
     };
-    Ok(LogoutRequest { return_to, app_name: app.map(|a| a.name), hinted })
+    Ok(LogoutRequest {
+        return_to,
+        app_name: app.map(|a| a.name),
+        hinted,
+    })
 }
 
 /// The CSRF token of the logout confirmation form: derived from the session cookie, so only a

@@ -81,7 +81,10 @@ impl ErrorCode {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        OAuthError { code, description: description.into() }
+        OAuthError {
+            code,
+            description: description.into(),
+        }
     }
 
     pub fn invalid_request(d: impl Into<String>) -> Self {
@@ -105,8 +108,10 @@ impl OAuthError {
             &json!({ "error": self.code.as_str(), "error_description": self.description }),
         );
         if self.code == ErrorCode::InvalidClient && basic_auth {
-            resp.headers_mut()
-                .insert("www-authenticate", HeaderValue::from_static("Basic realm=\"sesame\""));
+            resp.headers_mut().insert(
+                "www-authenticate",
+                HeaderValue::from_static("Basic realm=\"sesame\""),
+            );
         }
         if self.code == ErrorCode::InvalidToken {
             let v = format!(
@@ -132,13 +137,19 @@ impl std::error::Error for OAuthError {}
 impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!("storage error: {e}");
-        OAuthError::new(ErrorCode::ServerError, "sesame could not read or write its data; try again")
+        OAuthError::new(
+            ErrorCode::ServerError,
+            "sesame could not read or write its data; try again",
+        )
     }
 }
 
 impl From<crate::crypto::CryptoError> for OAuthError {
     fn from(e: crate::crypto::CryptoError) -> Self {
         tracing::error!("signing error: {e}");
-        OAuthError::new(ErrorCode::ServerError, "sesame could not sign the token; try again")
+        OAuthError::new(
+            ErrorCode::ServerError,
+            "sesame could not sign the token; try again",
+        )
     }
 }

@@ -31,16 +31,23 @@ pub mod paths {
 impl Issuer {
     /// Parses an issuer URL (validated by configuration: absolute http(s), no query or fragment).
     pub fn parse(issuer: &str) -> Result<Issuer, String> {
-        let url = url::Url::parse(issuer).map_err(|e| format!("issuer {issuer:?} is not a URL: {e}"))?;
+        let url =
+            url::Url::parse(issuer).map_err(|e| format!("issuer {issuer:?} is not a URL: {e}"))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(format!("issuer {issuer:?} must be an http or https URL"));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("issuer {issuer:?} must not have a query or fragment"));
+            return Err(format!(
+                "issuer {issuer:?} must not have a query or fragment"
+            ));
         }
         let base_path = url.path().trim_end_matches('/').to_string();
         let text = url.as_str().trim_end_matches('/').to_string();
-        Ok(Issuer { url: text, base_path, https: url.scheme() == "https" })
+        Ok(Issuer {
+            url: text,
+            base_path,
+            https: url.scheme() == "https",
+        })
     }
 
     /// The absolute URL of an endpoint path.
@@ -110,7 +117,10 @@ mod tests {
         assert_eq!(i.url, "https://auth.example.com/oidc");
         assert_eq!(i.base_path, "/oidc");
         assert!(i.https);
-        assert_eq!(i.endpoint(paths::TOKEN), "https://auth.example.com/oidc/token");
+        assert_eq!(
+            i.endpoint(paths::TOKEN),
+            "https://auth.example.com/oidc/token"
+        );
         assert_eq!(i.strip("/oidc/token"), Some("/token"));
         assert_eq!(i.strip("/oidcx/token"), None);
         assert_eq!(i.strip("/token"), None);

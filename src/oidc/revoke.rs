@@ -16,7 +16,9 @@ pub fn revoke(state: &State, app: &App, params: &Params) -> Result<(), OAuthErro
         .get("token")
         .map_err(OAuthError::invalid_request)?
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-    let hint = params.get("token_type_hint").map_err(OAuthError::invalid_request)?;
+    let hint = params
+        .get("token_type_hint")
+        .map_err(OAuthError::invalid_request)?;
     let key = crypto::hash_token(token);
     state.store.write(|tx| {
         let refresh_first = hint == Some("refresh_token");

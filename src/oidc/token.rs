@@ -22,8 +22,8 @@ use crate::crypto::{self, keys::Alg};
 use crate::http::Params;
 use crate::server::State;
 use crate::store::{
-    AccessToken, App, Grant, RefreshToken, StoreError, User, WriteTx, ACCESS_TOKENS, AUTH_CODES, GRANTS,
-    REFRESH_TOKENS, USERS,
+    AccessToken, App, Grant, RefreshToken, StoreError, User, WriteTx, ACCESS_TOKENS, AUTH_CODES,
+    GRANTS, REFRESH_TOKENS, USERS,
 };
 use serde_json::{json, Value};
 
@@ -39,13 +39,18 @@ struct Issued {
 
 /// Handles a token request from an authenticated client; returns the JSON response body.
 pub fn exchange(state: &State, app: &App, params: &Params) -> Result<Value, OAuthError> {
-    let issued = match params.get("grant_type").map_err(OAuthError::invalid_request)? {
+    let issued = match params
+        .get("grant_type")
+        .map_err(OAuthError::invalid_request)?
+    {
         Some("authorization_code") => authorization_code(state, app, params)?,
         Some("refresh_token") => refresh_token(state, app, params)?,
         Some(other) => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
-                format!("grant_type {other:?} is not supported; use authorization_code or refresh_token"),
+                format!(
+                "grant_type {other:?} is not supported; use authorization_code or refresh_token"
+            ),
             ))
         }
         None => return Err(OAuthError::invalid_request("grant_type is missing")),
@@ -125,8 +130,14 @@ fn authorization_code(state: &State, app: &App, params: &Params) -> Result<Issue
 
 fn refresh_token(state: &State, app: &App, params: &Params) -> Result<Issued, OAuthError> {
     let p = |n: &str| params.get(n).map_err(OAuthError::invalid_request);
-    let token = p("refresh_token")?.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
-    let narrower: Option<Vec<String>> = p("scope")?.map(|s| s.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect());
+    let token = p("refresh_token")?
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    let narrower: Option<Vec<String>> = p("scope")?.map(|s| {
+        s.split(' ')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
     let now = clock::now();
     let ttl = &state.config.tokens;
     let outcome: Result<Issued, OAuthError> = state.store.write(|tx| {
@@ -195,16 +206,24 @@ fn refresh_token(state: &State, app: &App, params: &Params) -> Result<Issued, OA
 fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
     match (challenge, verifier) {
         (None, None) => Ok(()),
-        (None, Some(_)) => Err(OAuthError::invalid_grant("code_verifier sent, but the authorization request had no code_challenge")),
-        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is missing (the authorization request used PKCE)")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent, but the authorization request had no code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant(
+            "code_verifier is missing (the authorization request used PKCE)",
+        )),
         (Some(c), Some(v)) => {
             let well_formed = (43..=128).contains(&v.len())
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-            let computed = crypto::b64url(ring::digest::digest(&ring::digest::SHA256, v.as_bytes()).as_ref());
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            let computed =
+                crypto::b64url(ring::digest::digest(&ring::digest::SHA256, v.as_bytes()).as_ref());
             if well_formed && crypto::constant_time_eq(computed.as_bytes(), c.as_bytes()) {
                 Ok(())
             } else {
-                Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"))
+                Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ))
             }
         }
     }
@@ -275,7 +294,10 @@ fn respond(state: &State, app: &App, issued: Issued) -> Result<Value, OAuthError
     claims.insert("iat".into(), json!(now));
     claims.insert("exp".into(), json!(now + ttl.id_token_ttl));
     claims.insert("auth_time".into(), json!(issued.auth_time));
-    claims.insert("at_hash".into(), json!(crypto::keys::at_hash(alg, &issued.access_token)));
+    claims.insert(
+        "at_hash".into(),
+        json!(crypto::keys::at_hash(alg, &issued.access_token)),
+    );
     if let Some(n) = &issued.nonce {
         claims.insert("nonce".into(), json!(n));
     }

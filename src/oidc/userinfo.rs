@@ -21,12 +21,18 @@ pub fn bearer(authorization: Option<&str>, form: Option<&Params>) -> Result<Stri
         None => None,
     };
     let from_header = authorization.and_then(|h| {
-        h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).map(str::trim)
+        h.strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+            .map(str::trim)
     });
     match (from_header, from_body) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request("send the access token once: header or body")),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "send the access token once: header or body",
+        )),
         (Some(t), None) | (None, Some(t)) if !t.is_empty() => Ok(t.to_string()),
-        _ => Err(invalid_token("no access token: send Authorization: Bearer <token>")),
+        _ => Err(invalid_token(
+            "no access token: send Authorization: Bearer <token>",
+        )),
     }
 }
 
@@ -46,7 +52,9 @@ pub fn check_access_token(state: &State, token: &str) -> Result<(AccessToken, Us
         }
         match tx.get(&USERS, &at.user_id)? {
             Some(u) => Ok(Ok((at, u))),
-            None => Ok(Err(invalid_token("the user of this token no longer exists"))),
+            None => Ok(Err(invalid_token(
+                "the user of this token no longer exists",
+            ))),
         }
     })?
 }

@@ -19,12 +19,17 @@ use std::sync::Arc;
 /// Routes one request.
 pub async fn route(state: Arc<State>, req: hyper::Request<hyper::body::Incoming>) -> Response {
     let Some(rel) = state.issuer.strip(req.uri().path()) else {
-        return http::text(StatusCode::NOT_FOUND, "not found: this server's endpoints are under its issuer URL\n");
+        return http::text(
+            StatusCode::NOT_FOUND,
+            "not found: this server's endpoints are under its issuer URL\n",
+        );
     };
     let rel = rel.to_string();
     let req = match Request::read(req, rel).await {
         Ok(r) => r,
-        Err(RequestError::TooLarge) => return http::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"),
+        Err(RequestError::TooLarge) => {
+            return http::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
+        }
         Err(RequestError::Body(e)) => {
             tracing::debug!("could not read request body: {e}");
             return http::text(StatusCode::BAD_REQUEST, "could not read the request body\n");
@@ -38,7 +43,10 @@ pub async fn route(state: Arc<State>, req: hyper::Request<hyper::body::Incoming>
         return cors(http::text(StatusCode::NO_CONTENT, ""));
     }
     match path {
-        paths::DISCOVERY if *m == Method::GET => cors(http::json_cacheable(&st.issuer.discovery(&["ES384", "ES256", "RS256"]), 300)),
+        paths::DISCOVERY if *m == Method::GET => cors(http::json_cacheable(
+            &st.issuer.discovery(&["ES384", "ES256", "RS256"]),
+            300,
+        )),
         paths::JWKS if *m == Method::GET => cors(http::json_cacheable(&st.keys().jwks(), 300)),
         paths::HEALTH if *m == Method::GET => health(st),
         paths::AUTHORIZE if get_or_post => authorize_endpoint(st, &req),
@@ -50,10 +58,22 @@ pub async fn route(state: Arc<State>, req: hyper::Request<hyper::body::Incoming>
         paths::SIGN_IN if *m == Method::POST => signin_routes::email_submit(st, &req).await,
         paths::SIGN_IN_CODE if *m == Method::GET => signin_routes::code_page(st, &req),
         paths::SIGN_IN_CODE if *m == Method::POST => signin_routes::code_submit(st, &req).await,
-        p if p.starts_with(paths::STATIC) && *m == Method::GET => static_file(st, &p[paths::STATIC.len()..]),
-        paths::DISCOVERY | paths::JWKS | paths::HEALTH | paths::TOKEN | paths::REVOCATION | paths::AUTHORIZE
-        | paths::USERINFO | paths::END_SESSION | paths::SIGN_IN | paths::SIGN_IN_CODE => {
-            OAuthError::invalid_request(format!("method {m} is not allowed here")).to_response(false).with_status(StatusCode::METHOD_NOT_ALLOWED)
+        p if p.starts_with(paths::STATIC) && *m == Method::GET => {
+            static_file(st, &p[paths::STATIC.len()..])
+        }
+        paths::DISCOVERY
+        | paths::JWKS
+        | paths::HEALTH
+        | paths::TOKEN
+        | paths::REVOCATION
+        | paths::AUTHORIZE
+        | paths::USERINFO
+        | paths::END_SESSION
+        | paths::SIGN_IN
+        | paths::SIGN_IN_CODE => {
+            OAuthError::invalid_request(format!("method {m} is not allowed here"))
+                .to_response(false)
+                .with_status(StatusCode::METHOD_NOT_ALLOWED)
         }
         _ => http::text(StatusCode::NOT_FOUND, "not found\n"),
     }
@@ -71,7 +91,10 @@ impl WithStatus for Response {
 }
 
 fn is_api(path: &str) -> bool {
-    matches!(path, paths::DISCOVERY | paths::JWKS | paths::TOKEN | paths::USERINFO | paths::REVOCATION)
+    matches!(
+        path,
+        paths::DISCOVERY | paths::JWKS | paths::TOKEN | paths::USERINFO | paths::REVOCATION
+    )
 }
 
 /// Browser apps (SPAs) call these endpoints cross-origin; they carry no cookies, so any origin
@@ -79,21 +102,37 @@ fn is_api(path: &str) -> bool {
 fn cors(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
-    h.insert("access-control-allow-headers", HeaderValue::from_static("authorization, content-type, dpop"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("authorization, content-type, dpop"),
+    );
     h.insert("access-control-max-age", HeaderValue::from_static("600"));
     r
 }
 
 fn health(st: &State) -> Response {
-    let store_ok = st.store.read(|tx| tx.get(&crate::store::CODE_SENDS, "")).is_ok();
+    let store_ok = st
+        .store
+        .read(|tx| tx.get(&crate::store::CODE_SENDS, ""))
+        .is_ok();
     let body = json!({
         "status": if store_ok { "ok" } else { "degraded" },
         "issuer": st.issuer.url,
         "store": if store_ok { "ok" } else { "error" },
         "mail": st.mailer().status(),
     });
-    http::json(if store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body)
+    http::json(
+        if store_ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        &body,
+    )
 }
 
 fn static_file(st: &State, name: &str) -> Response {
@@ -107,14 +146,30 @@ fn static_file(st: &State, name: &str) -> Response {
 }
 
 /// Renders a page with the keys every page needs.
-pub(super) fn page(st: &State, status: StatusCode, name: &str, mut ctx: serde_json::Value) -> Response {
+pub(super) fn page(
+    st: &State,
+    status: StatusCode,
+    name: &str,
+    mut ctx: serde_json::Value,
+) -> Response {
     ctx["static_base"] = json!(st.issuer.local("/static"));
     http::html(status, st.pages.render(name, ctx))
 }
 
 /// The error page: what went wrong and what to do next.
-pub(super) fn error_page(st: &State, status: StatusCode, title: &str, message: &str, hint: &str) -> Response {
-    page(st, status, "error.html", json!({ "title": title, "message": message, "hint": hint }))
+pub(super) fn error_page(
+    st: &State,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    hint: &str,
+) -> Response {
+    page(
+        st,
+        status,
+        "error.html",
+        json!({ "title": title, "message": message, "hint": hint }),
+    )
 }
 
 pub(super) fn storage_failure(st: &State, e: impl std::fmt::Display) -> Response {
@@ -132,11 +187,22 @@ fn authorize_endpoint(st: &State, req: &Request) -> Response {
     let params = req.params();
     let v = match tokio::task::block_in_place(|| authorize::validate(&st.store, &params)) {
         Ok(v) => v,
-        Err(AuthorizeError::Page { title, message, hint }) => {
-            return error_page(st, StatusCode::BAD_REQUEST, &title, &message, &hint)
-        }
-        Err(AuthorizeError::Redirect { redirect_uri, state, error }) => {
-            return http::redirect(&authorize::error_redirect(&st.issuer, &redirect_uri, state.as_deref(), &error))
+        Err(AuthorizeError::Page {
+            title,
+            message,
+            hint,
+        }) => return error_page(st, StatusCode::BAD_REQUEST, &title, &message, &hint),
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            error,
+        }) => {
+            return http::redirect(&authorize::error_redirect(
+                &st.issuer,
+                &redirect_uri,
+                state.as_deref(),
+                &error,
+            ))
         }
     };
     let session = match session::current(st, req.cookie(SESSION_COOKIE)) {
@@ -146,24 +212,42 @@ fn authorize_endpoint(st: &State, req: &Request) -> Response {
     let now = clock::now();
     match authorize::decide(&v, session.as_ref(), now) {
         Decision::Issue => {
-            let s = session.as_ref().map(|s| (s.user_id.clone(), s.auth_time)).unwrap_or_default();
+            let s = session
+                .as_ref()
+                .map(|s| (s.user_id.clone(), s.auth_time))
+                .unwrap_or_default();
             let ttl = st.config.tokens.authorization_code_ttl;
             let code = tokio::task::block_in_place(|| {
-                st.store.write(|tx| authorize::issue_code(tx, &v.request, &s.0, s.1, now, ttl))
+                st.store
+                    .write(|tx| authorize::issue_code(tx, &v.request, &s.0, s.1, now, ttl))
             });
             match code {
-                Ok(code) => http::redirect(&authorize::success_redirect(&st.issuer, &v.request, &code)),
+                Ok(code) => {
+                    http::redirect(&authorize::success_redirect(&st.issuer, &v.request, &code))
+                }
                 Err(e) => storage_failure(st, e),
             }
         }
         Decision::LoginRequired => {
             let e = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
-            http::redirect(&authorize::error_redirect(&st.issuer, &v.request.redirect_uri, v.request.state.as_deref(), &e))
+            http::redirect(&authorize::error_redirect(
+                &st.issuer,
+                &v.request.redirect_uri,
+                v.request.state.as_deref(),
+                &e,
+            ))
         }
         Decision::SignIn => match tokio::task::block_in_place(|| signin::start(st, v.request)) {
             Ok(id) => {
-                let mut r = http::redirect(&format!("{}?interaction={id}", st.issuer.local(paths::SIGN_IN)));
-                http::set_cookie(&mut r, st.cookies.set(INTERACTION_COOKIE, &id, signin::INTERACTION_TTL));
+                let mut r = http::redirect(&format!(
+                    "{}?interaction={id}",
+                    st.issuer.local(paths::SIGN_IN)
+                ));
+                http::set_cookie(
+                    &mut r,
+                    st.cookies
+                        .set(INTERACTION_COOKIE, &id, signin::INTERACTION_TTL),
+                );
                 r
             }
             Err(e) => storage_failure(st, e),
@@ -221,9 +305,9 @@ fn end_session_endpoint(st: &State, req: &Request) -> Response {
     let cookie = req.cookie(SESSION_COOKIE).filter(|c| !c.is_empty());
     let confirming = req.method == Method::POST && params.first("confirm") == Some("1");
     if confirming {
-        let ok = cookie
-            .zip(params.first("csrf"))
-            .is_some_and(|(c, t)| crate::crypto::constant_time_eq(end_session::confirm_token(c).as_bytes(), t.as_bytes()));
+        let ok = cookie.zip(params.first("csrf")).is_some_and(|(c, t)| {
+            crate::crypto::constant_time_eq(end_session::confirm_token(c).as_bytes(), t.as_bytes())
+        });
         if !ok && cookie.is_some() {
             return error_page(
                 st,

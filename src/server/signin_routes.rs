@@ -36,12 +36,16 @@ fn email_url(st: &State, id: &str) -> String {
 }
 
 /// Loads the interaction named by the request, or the page explaining why not.
-fn load(st: &State, req: &Request, from_form: bool) -> Result<(String, Interaction), Response> {
+fn load(
+    st: &State,
+    req: &Request,
+    from_form: bool,
+) -> Result<(String, Interaction), Box<Response>> {
     let params = if from_form { req.params() } else { req.query() };
     let id = params.first("interaction").unwrap_or("").to_string();
     match signin::load(st, &id, req.cookie(INTERACTION_COOKIE)) {
         Ok(i) => Ok((id, i)),
-        Err(e) => Err(failure_page(st, e)),
+        Err(e) => Err(Box::new(failure_page(st, e))),
     }
 }
 
@@ -84,7 +88,14 @@ fn failure_page(st: &State, e: SignInError) -> Response {
     }
 }
 
-fn render_email(st: &State, status: StatusCode, id: &str, i: &Interaction, email: &str, error: Option<String>) -> Response {
+fn render_email(
+    st: &State,
+    status: StatusCode,
+    id: &str,
+    i: &Interaction,
+    email: &str,
+    error: Option<String>,
+) -> Response {
     page(
         st,
         status,
@@ -100,7 +111,14 @@ fn render_email(st: &State, status: StatusCode, id: &str, i: &Interaction, email
     )
 }
 
-fn render_code(st: &State, status: StatusCode, id: &str, i: &Interaction, error: Option<String>, notice: Option<&str>) -> Response {
+fn render_code(
+    st: &State,
+    status: StatusCode,
+    id: &str,
+    i: &Interaction,
+    error: Option<String>,
+    notice: Option<&str>,
+) -> Response {
     let email = i.code.as_ref().map(|c| c.email.clone()).unwrap_or_default();
     page(
         st,
@@ -120,14 +138,16 @@ fn render_code(st: &State, status: StatusCode, id: &str, i: &Interaction, error:
 }
 
 fn wait_message(wait: u64) -> String {
-    format!("A code was sent to this address moments ago. Wait {wait} seconds, then ask for a new one.")
+    format!(
+        "A code was sent to this address moments ago. Wait {wait} seconds, then ask for a new one."
+    )
 }
 
 /// GET /sign-in: the email form.
 pub fn email_page(st: &State, req: &Request) -> Response {
     let (id, i) = match load(st, req, false) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let prefill = i
         .code
@@ -142,7 +162,7 @@ pub fn email_page(st: &State, req: &Request) -> Response {
 pub async fn email_submit(st: &State, req: &Request) -> Response {
     let (id, i) = match load(st, req, true) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let form = req.params();
     if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
@@ -163,11 +183,21 @@ pub async fn email_submit(st: &State, req: &Request) -> Response {
         Ok(()) => http::redirect(&code_url(st, &id, None)),
         Err(SignInError::ResendTooSoon { wait }) => {
             // The same address again in the same sign-in: the code already sent still works.
-            let same = i.code.as_ref().is_some_and(|c| c.email.eq_ignore_ascii_case(&email.address));
+            let same = i
+                .code
+                .as_ref()
+                .is_some_and(|c| c.email.eq_ignore_ascii_case(&email.address));
             if same {
                 http::redirect(&code_url(st, &id, None))
             } else {
-                render_email(st, StatusCode::TOO_MANY_REQUESTS, &id, &i, typed, Some(wait_message(wait)))
+                render_email(
+                    st,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &id,
+                    &i,
+                    typed,
+                    Some(wait_message(wait)),
+                )
             }
         }
         Err(e) => failure_page(st, e),
@@ -178,7 +208,7 @@ pub async fn email_submit(st: &State, req: &Request) -> Response {
 pub fn code_page(st: &State, req: &Request) -> Response {
     let (id, i) = match load(st, req, false) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if i.code.is_none() {
         return http::redirect(&email_url(st, &id));
@@ -194,7 +224,7 @@ pub fn code_page(st: &State, req: &Request) -> Response {
 pub async fn code_submit(st: &State, req: &Request) -> Response {
     let (id, i) = match load(st, req, true) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let form = req.params();
     if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
@@ -210,23 +240,38 @@ pub async fn code_submit(st: &State, req: &Request) -> Response {
         };
         return match signin::send_code(st, &id, &email).await {
             Ok(()) => http::redirect(&code_url(st, &id, Some(NOTICE_RESENT))),
-            Err(SignInError::ResendTooSoon { wait }) => {
-                render_code(st, StatusCode::TOO_MANY_REQUESTS, &id, &i, Some(wait_message(wait)), None)
-            }
+            Err(SignInError::ResendTooSoon { wait }) => render_code(
+                st,
+                StatusCode::TOO_MANY_REQUESTS,
+                &id,
+                &i,
+                Some(wait_message(wait)),
+                None,
+            ),
             Err(e) => failure_page(st, e),
         };
     }
     let typed = form.first("code").unwrap_or("");
-    let result = tokio::task::block_in_place(|| signin::verify_code(st, &id, typed, req.cookie(SESSION_COOKIE)));
+    let result = tokio::task::block_in_place(|| {
+        signin::verify_code(st, &id, typed, req.cookie(SESSION_COOKIE))
+    });
     let retry = |msg: String| {
         // Re-read so the page shows the current state (tries counted).
-        let fresh = signin::load(st, &id, req.cookie(INTERACTION_COOKIE)).unwrap_or_else(|_| i.clone());
+        let fresh =
+            signin::load(st, &id, req.cookie(INTERACTION_COOKIE)).unwrap_or_else(|_| i.clone());
         render_code(st, StatusCode::BAD_REQUEST, &id, &fresh, Some(msg), None)
     };
     match result {
         Ok(done) => {
             let mut r = http::redirect(&done.redirect);
-            http::set_cookie(&mut r, st.cookies.set(SESSION_COOKIE, &done.session_cookie, st.config.tokens.session_ttl));
+            http::set_cookie(
+                &mut r,
+                st.cookies.set(
+                    SESSION_COOKIE,
+                    &done.session_cookie,
+                    st.config.tokens.session_ttl,
+                ),
+            );
             http::set_cookie(&mut r, st.cookies.clear(INTERACTION_COOKIE));
             r
         }

@@ -30,8 +30,8 @@ use crate::mail::Purpose;
 use crate::oidc::authorize::{issue_code, success_redirect};
 use crate::server::State;
 use crate::store::{
-    AuthRequest, Interaction, PendingCode, StoreError, User, CODE_SENDS, INTERACTIONS, SESSIONS, USERS,
-    USERS_BY_EMAIL,
+    AuthRequest, Interaction, PendingCode, StoreError, User, CODE_SENDS, INTERACTIONS, SESSIONS,
+    USERS, USERS_BY_EMAIL,
 };
 
 /// Wrong entries after which a code is void.
@@ -87,7 +87,10 @@ impl Email {
         if s.len() > 254 || s.parse::<lettre::Address>().is_err() {
             return Err(SignInError::InvalidEmail);
         }
-        Ok(Email { address: s.to_string(), key: s.to_lowercase() })
+        Ok(Email {
+            address: s.to_string(),
+            key: s.to_lowercase(),
+        })
     }
 }
 
@@ -101,7 +104,9 @@ pub fn start(state: &State, request: AuthRequest) -> Result<String, StoreError> 
         expires_at: now + INTERACTION_TTL,
         code: None,
     };
-    state.store.write(|tx| tx.put(&INTERACTIONS, &id, &interaction))?;
+    state
+        .store
+        .write(|tx| tx.put(&INTERACTIONS, &id, &interaction))?;
     Ok(id)
 }
 
@@ -137,12 +142,18 @@ pub async fn send_code(state: &State, id: &str, email: &Email) -> Result<(), Sig
     })?;
     if let Some(last) = last_sent {
         if now < last + resend_after {
-            return Err(SignInError::ResendTooSoon { wait: last + resend_after - now });
+            return Err(SignInError::ResendTooSoon {
+                wait: last + resend_after - now,
+            });
         }
     }
     let new_user = user.is_none();
     let code = crypto::random_digits(CODE_DIGITS);
-    let purpose = if new_user { Purpose::Register } else { Purpose::SignIn };
+    let purpose = if new_user {
+        Purpose::Register
+    } else {
+        Purpose::SignIn
+    };
     let mailer = state.mailer();
     if let Err(e) = mailer.send_code(&email.address, purpose, &code).await {
         tracing::warn!("could not send the sign-in code: {e}");
@@ -181,9 +192,17 @@ pub struct SignedIn {
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
 /// returns; a right one ends the interaction, signs the user in (creating the account on first
 /// sign-in) and issues the authorization code, all in one transaction.
-pub fn verify_code(state: &State, id: &str, typed: &str, old_session: Option<&str>) -> Result<SignedIn, SignInError> {
+pub fn verify_code(
+    state: &State,
+    id: &str,
+    typed: &str,
+    old_session: Option<&str>,
+) -> Result<SignedIn, SignInError> {
     let now = clock::now();
-    let typed: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let typed: String = typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     let t = &state.config.tokens;
     state.store.write(|tx| {
         let Some(mut i) = tx.get(&INTERACTIONS, id)?.filter(|i| now < i.expires_at) else {
@@ -199,16 +218,27 @@ pub fn verify_code(state: &State, id: &str, typed: &str, old_session: Option<&st
             return Ok(Err(SignInError::CodeExpired));
         }
         let right = typed.len() == CODE_DIGITS
-            && crypto::constant_time_eq(crypto::hash_code(&pc.salt, &typed).as_bytes(), pc.code_hash.as_bytes());
+            && crypto::constant_time_eq(
+                crypto::hash_code(&pc.salt, &typed).as_bytes(),
+                pc.code_hash.as_bytes(),
+            );
         if !right {
             pc.tries += 1;
             let left = MAX_CODE_TRIES - pc.tries;
             tx.put(&INTERACTIONS, id, &i)?;
-            return Ok(Err(if left == 0 { SignInError::CodeVoid } else { SignInError::WrongCode { tries_left: left } }));
+            return Ok(Err(if left == 0 {
+                SignInError::CodeVoid
+            } else {
+                SignInError::WrongCode { tries_left: left }
+            }));
         }
-        let email = Email::parse(&pc.email).map_err(|_| StoreError::Db("stored email does not parse".into()))?;
+        let email = Email::parse(&pc.email)
+            .map_err(|_| StoreError::Db("stored email does not parse".into()))?;
         tx.remove(&INTERACTIONS, id)?;
-        let user = match tx.get(&USERS_BY_EMAIL, &email.key)?.and_then(|uid| Some(uid).filter(|u| !u.is_empty())) {
+        let user = match tx
+            .get(&USERS_BY_EMAIL, &email.key)?
+            .and_then(|uid| Some(uid).filter(|u| !u.is_empty()))
+        {
             Some(uid) => match tx.get(&USERS, &uid)? {
                 Some(mut u) => {
                     if !u.email_verified {

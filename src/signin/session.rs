@@ -16,7 +16,11 @@ pub fn create(tx: &WriteTx, user_id: &str, now: u64, ttl: u64) -> Result<String,
     tx.put(
         &SESSIONS,
         &crypto::hash_token(&value),
-        &Session { user_id: user_id.to_string(), auth_time: now, expires_at: now + ttl },
+        &Session {
+            user_id: user_id.to_string(),
+            auth_time: now,
+            expires_at: now + ttl,
+        },
     )?;
     Ok(value)
 }
@@ -41,7 +45,9 @@ pub fn current(state: &State, cookie: Option<&str>) -> Result<Option<Session>, S
 /// Ends the session named by the cookie value.
 pub fn end(state: &State, cookie: Option<&str>) -> Result<(), StoreError> {
     if let Some(value) = cookie.filter(|v| !v.is_empty()) {
-        state.store.write(|tx| tx.remove(&SESSIONS, &crypto::hash_token(value)).map(|_| ()))?;
+        state
+            .store
+            .write(|tx| tx.remove(&SESSIONS, &crypto::hash_token(value)).map(|_| ()))?;
     }
     Ok(())
 }

@@ -36,7 +36,9 @@ impl std::str::FromStr for AppType {
             "traditional" | "web" => Ok(AppType::Traditional),
             "spa" | "single-page" => Ok(AppType::Spa),
             "native" => Ok(AppType::Native),
-            other => Err(format!("unknown app type {other:?}: use traditional, spa or native")),
+            other => Err(format!(
+                "unknown app type {other:?}: use traditional, spa or native"
+            )),
         }
     }
 }
