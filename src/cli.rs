@@ -267,6 +267,9 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), String> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Store writes wait for the group commit inside block_in_place, which moves the worker
+        // to a blocking thread. Bounded, so a burst of writes queues instead of growing threads.
+        .max_blocking_threads(64)
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(crate::server::run(config))

@@ -28,8 +28,20 @@ pub struct CookiePolicy {
 }
 
 impl CookiePolicy {
+    /// The cookie's actual name. An https issuer at the root of its host gets the `__Host-`
+    /// prefix: browsers then accept the cookie only host-only, `Secure` and with `Path=/`, so a
+    /// sibling subdomain cannot plant its own session cookie in front of ours (cookie tossing).
+    pub fn name(&self, base: &str) -> String {
+        if self.secure && self.path == "/" {
+            format!("__Host-{base}")
+        } else {
+            base.to_string()
+        }
+    }
+
     /// An HttpOnly, SameSite=Lax cookie living `max_age` seconds.
     pub fn set(&self, name: &str, value: &str, max_age: u64) -> String {
+        let name = self.name(name);
         format!(
             "{name}={value}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
             self.path,

@@ -18,6 +18,9 @@ use crate::store::{
 /// to grant fewer scopes than asked).
 pub const KNOWN_SCOPES: &[&str] = &["openid", "offline_access", "profile", "email"];
 
+/// The longest `state`, `nonce` or `login_hint` accepted.
+pub const MAX_PARAM_LEN: usize = 2048;
+
 /// A request that passed validation.
 #[derive(Debug, Clone)]
 pub struct ValidRequest {
@@ -106,6 +109,17 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
             format!("The app {:?} asked to return to {redirect_uri:?}, which is not one of its registered redirect URIs.", app.name),
             "If you run this service, add the exact URI with `sesame app update CLIENT_ID --redirect-uri URI` (or in sesame.toml).",
         ));
+    }
+    // Values sesame stores with the pending sign-in and echoes back are capped, so a request
+    // cannot make sesame store (or send back) megabytes.
+    for name in ["state", "nonce", "login_hint"] {
+        if one(name)?.is_some_and(|v| v.len() > MAX_PARAM_LEN) {
+            return Err(page(
+                "This sign-in link is malformed",
+                format!("The {name} parameter is longer than {MAX_PARAM_LEN} characters."),
+                FIX_APP,
+            ));
+        }
     }
     // From here on the redirect URI is trusted: errors go back to the client.
     let state = params.get("state").ok().flatten().map(str::to_string);
@@ -260,6 +274,8 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
 /// Decides whether the current session (if any) can answer the request.
 pub fn decide(v: &ValidRequest, session: Option<&Session>, now: u64) -> Decision {
     let fresh_enough = |s: &Session| match v.request.max_age {
+        // OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login.
+        Some(0) => false,
         Some(max) => now.saturating_sub(s.auth_time) <= max,
         None => true,
     };

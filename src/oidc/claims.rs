@@ -9,9 +9,16 @@ pub fn user_claims(user: &User, scope: &[String]) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("sub".into(), json!(user.id));
     if has("profile") {
-        m.insert("name".into(), json!(user.name));
-        m.insert("username".into(), json!(user.username));
-        m.insert("picture".into(), json!(user.picture));
+        // OIDC Core §5.3.2: a claim without a value is left out, not sent as null.
+        for (k, v) in [
+            ("name", &user.name),
+            ("username", &user.username),
+            ("picture", &user.picture),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), json!(v));
+            }
+        }
         m.insert("updated_at".into(), json!(user.updated_at));
     }
     if has("email") {
@@ -43,6 +50,10 @@ mod tests {
         assert_eq!(c["email"], "a@example.com");
         assert_eq!(c["email_verified"], true);
         assert_eq!(c["username"], "a");
+        assert!(
+            !c.contains_key("name"),
+            "absent claims are left out, not null"
+        );
         assert_eq!(c["updated_at"], 2);
     }
 }

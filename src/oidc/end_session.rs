@@ -17,8 +17,10 @@ pub struct LogoutRequest {
     pub return_to: Option<String>,
     /// The client's name, for the pages.
     pub app_name: Option<String>,
-    /// A valid `id_token_hint` came with the request: no confirmation needed.
-    pub hinted: bool,
+    /// The `sub` of a valid `id_token_hint`. Logout proceeds without asking only when it is the
+    /// user of the current session: anyone can obtain an ID token of their own, so a hint for
+    /// another user proves nothing about who sent this browser here.
+    pub hint_sub: Option<String>,
 }
 
 /// A logout request that cannot be honoured; shown as a page, never redirected.
@@ -35,7 +37,7 @@ fn err(m: impl Into<String>) -> LogoutError {
 pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutError> {
     let p = |n: &str| params.get(n).map_err(err);
     let mut client_id = p("client_id")?.map(str::to_string);
-    let mut hinted = false;
+    let mut hint_sub = None;
     if let Some(hint) = p("id_token_hint")? {
         // The hint may have expired (people sign out long after signing in): only the signature
         // and the issuer matter.
@@ -58,7 +60,7 @@ pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutE
             }
         }
         client_id = client_id.or(aud);
-        hinted = true;
+        hint_sub = claims["sub"].as_str().map(str::to_string);
     }
     let app: Option<App> = match &client_id {
         Some(id) => Some(
@@ -94,7 +96,7 @@ pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutE
     Ok(LogoutRequest {
         return_to,
         app_name: app.map(|a| a.name),
-        hinted,
+        hint_sub,
     })
 }
 

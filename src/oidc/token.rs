@@ -285,14 +285,32 @@ pub fn id_token_alg(app: &App) -> Alg {
 
 /// Signs the ID token (once per response) and builds the token response.
 fn respond(state: &State, app: &App, issued: Issued) -> Result<Value, OAuthError> {
-    let now = clock::now();
     let ttl = &state.config.tokens;
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl.access_token_ttl,
+        "scope": issued.scope.join(" "),
+    });
+    // A refresh that narrowed the scope to exclude `openid` gets no ID token.
+    if issued.scope.iter().any(|s| s == "openid") {
+        body["id_token"] = json!(id_token(state, app, &issued)?);
+    }
+    if let Some(r) = issued.refresh_token {
+        body["refresh_token"] = json!(r);
+    }
+    Ok(body)
+}
+
+/// Builds and signs the ID token: exactly one signature per token response.
+fn id_token(state: &State, app: &App, issued: &Issued) -> Result<String, OAuthError> {
+    let now = clock::now();
     let alg = id_token_alg(app);
     let mut claims = user_claims(&issued.user, &issued.scope);
     claims.insert("iss".into(), json!(state.issuer.url));
     claims.insert("aud".into(), json!(app.client_id));
     claims.insert("iat".into(), json!(now));
-    claims.insert("exp".into(), json!(now + ttl.id_token_ttl));
+    claims.insert("exp".into(), json!(now + state.config.tokens.id_token_ttl));
     claims.insert("auth_time".into(), json!(issued.auth_time));
     claims.insert(
         "at_hash".into(),
@@ -301,21 +319,7 @@ fn respond(state: &State, app: &App, issued: Issued) -> Result<Value, OAuthError
     if let Some(n) = &issued.nonce {
         claims.insert("nonce".into(), json!(n));
     }
-    let id_token = {
-        let keys = state.keys();
-        keys.signer(alg).sign_jwt(&Value::Object(claims))?
-    };
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": ttl.access_token_ttl,
-        "scope": issued.scope.join(" "),
-        "id_token": id_token,
-    });
-    if let Some(r) = issued.refresh_token {
-        body["refresh_token"] = json!(r);
-    }
-    Ok(body)
+    Ok(state.keys().signer(alg).sign_jwt(&Value::Object(claims))?)
 }
 
 #[cfg(test)]

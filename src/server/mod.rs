@@ -148,6 +148,9 @@ fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Open connections served at once.
+const MAX_CONNECTIONS: usize = 1024;
+
 /// `sesame serve`: runs until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), String> {
     let started = std::time::Instant::now();
@@ -191,10 +194,19 @@ pub async fn run(config: Config) -> Result<(), String> {
     );
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // At most this many connections at once: beyond it sesame stops accepting (the kernel's
+    // backlog holds the rest) instead of running out of file descriptors.
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
+            permit = connections.clone().acquire_owned() => {
+                // The semaphore is never closed, so acquiring only waits.
+                let Ok(permit) = permit else { continue };
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = &mut shutdown => break,
+                };
                 let (stream, _) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
@@ -218,6 +230,7 @@ pub async fn run(config: Config) -> Result<(), String> {
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(permit);
                 });
             }
             _ = &mut shutdown => break,
@@ -282,7 +295,6 @@ async fn sweep_forever(state: Arc<State>) {
 pub fn sweep(state: &State) -> Result<usize, StoreError> {
     use crate::store::*;
     let now = crate::clock::now();
-    let resend = state.config.tokens.sign_in_code_resend_after;
     state.store.write(|tx| {
         let mut n = 0;
         n += tx.sweep(&INTERACTIONS, |v| v.expires_at <= now)?;
@@ -291,7 +303,7 @@ pub fn sweep(state: &State) -> Result<usize, StoreError> {
         n += tx.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;
         n += tx.sweep(&GRANTS, |v| v.expires_at <= now)?;
         n += tx.sweep(&SESSIONS, |v| v.expires_at <= now)?;
-        n += tx.sweep(&CODE_SENDS, |v| v + resend <= now)?;
+        n += tx.sweep(&CODE_SENDS, |v| v.window_start + 3600 <= now)?;
         Ok(n)
     })
 }

@@ -16,6 +16,9 @@ use hyper::{Method, StatusCode};
 use serde_json::json;
 use std::sync::Arc;
 
+/// How long a request body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Routes one request.
 pub async fn route(state: Arc<State>, req: hyper::Request<hyper::body::Incoming>) -> Response {
     let Some(rel) = state.issuer.strip(req.uri().path()) else {
@@ -25,7 +28,18 @@ pub async fn route(state: Arc<State>, req: hyper::Request<hyper::body::Incoming>
         );
     };
     let rel = rel.to_string();
-    let req = match Request::read(req, rel).await {
+    // Headers have their own timeout (server::run); a body must also arrive in bounded time, so
+    // a client that announces a body and sends nothing cannot hold a connection forever.
+    let req = match tokio::time::timeout(BODY_TIMEOUT, Request::read(req, rel)).await {
+        Err(_) => {
+            return http::text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time\n",
+            )
+        }
+        Ok(r) => r,
+    };
+    let req = match req {
         Ok(r) => r,
         Err(RequestError::TooLarge) => {
             return http::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
@@ -205,7 +219,7 @@ fn authorize_endpoint(st: &State, req: &Request) -> Response {
             ))
         }
     };
-    let session = match session::current(st, req.cookie(SESSION_COOKIE)) {
+    let session = match session::current(st, req.cookie(&st.cookies.name(SESSION_COOKIE))) {
         Ok(s) => s,
         Err(e) => return storage_failure(st, e),
     };
@@ -237,21 +251,29 @@ fn authorize_endpoint(st: &State, req: &Request) -> Response {
                 &e,
             ))
         }
-        Decision::SignIn => match tokio::task::block_in_place(|| signin::start(st, v.request)) {
-            Ok(id) => {
-                let mut r = http::redirect(&format!(
-                    "{}?interaction={id}",
-                    st.issuer.local(paths::SIGN_IN)
-                ));
-                http::set_cookie(
-                    &mut r,
-                    st.cookies
-                        .set(INTERACTION_COOKIE, &id, signin::INTERACTION_TTL),
-                );
-                r
+        Decision::SignIn => {
+            // One random value per browser binds its sign-ins to it (see crate::signin).
+            let browser = req
+                .cookie(&st.cookies.name(INTERACTION_COOKIE))
+                .filter(|v| v.len() >= 32)
+                .map(str::to_string)
+                .unwrap_or_else(crate::crypto::random_token);
+            match tokio::task::block_in_place(|| signin::start(st, v.request, &browser)) {
+                Ok(id) => {
+                    let mut r = http::redirect(&format!(
+                        "{}?interaction={id}",
+                        st.issuer.local(paths::SIGN_IN)
+                    ));
+                    http::set_cookie(
+                        &mut r,
+                        st.cookies
+                            .set(INTERACTION_COOKIE, &browser, signin::INTERACTION_TTL),
+                    );
+                    r
+                }
+                Err(e) => storage_failure(st, e),
             }
-            Err(e) => storage_failure(st, e),
-        },
+        }
     }
 }
 
@@ -276,6 +298,20 @@ fn token_endpoint(st: &State, req: &Request) -> Response {
 
 fn userinfo_endpoint(st: &State, req: &Request) -> Response {
     let form = (req.method == Method::POST).then(|| req.params());
+    let no_credentials = req.header("authorization").is_none()
+        && form.as_ref().is_none_or(|f| !f.has("access_token"));
+    if no_credentials {
+        // RFC 6750 §3.1: a request with no credentials gets the challenge without an error code.
+        let mut r = http::json(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "error": "invalid_token", "error_description": "no access token: send Authorization: Bearer <token>" }),
+        );
+        r.headers_mut().insert(
+            "www-authenticate",
+            HeaderValue::from_static("Bearer realm=\"sesame\""),
+        );
+        return r;
+    }
     let result = userinfo::bearer(req.header("authorization"), form.as_ref())
         .and_then(|t| userinfo::userinfo(st, &t));
     match result {
@@ -302,7 +338,9 @@ fn revocation_endpoint(st: &State, req: &Request) -> Response {
 
 fn end_session_endpoint(st: &State, req: &Request) -> Response {
     let params = req.params();
-    let cookie = req.cookie(SESSION_COOKIE).filter(|c| !c.is_empty());
+    let cookie = req
+        .cookie(&st.cookies.name(SESSION_COOKIE))
+        .filter(|c| !c.is_empty());
     let confirming = req.method == Method::POST && params.first("confirm") == Some("1");
     if confirming {
         let ok = cookie.zip(params.first("csrf")).is_some_and(|(c, t)| {
@@ -330,11 +368,15 @@ fn end_session_endpoint(st: &State, req: &Request) -> Response {
             )
         }
     };
-    let live = match session::current(st, cookie) {
-        Ok(s) => s.is_some(),
+    let current = match session::current(st, cookie) {
+        Ok(s) => s,
         Err(e) => return storage_failure(st, e),
     };
-    if live && !v.hinted && !confirming {
+    // RP-Initiated Logout §2: ask unless the hint is the signed-in user's own ID token.
+    let hinted_for_this_user = current
+        .as_ref()
+        .is_some_and(|s| v.hint_sub.as_deref() == Some(s.user_id.as_str()));
+    if current.is_some() && !hinted_for_this_user && !confirming {
         let mut hidden = vec![json!({"name": "confirm", "value": "1"})];
         for name in ["post_logout_redirect_uri", "state", "client_id"] {
             if let Some(value) = params.first(name) {

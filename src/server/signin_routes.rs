@@ -43,7 +43,7 @@ fn load(
 ) -> Result<(String, Interaction), Box<Response>> {
     let params = if from_form { req.params() } else { req.query() };
     let id = params.first("interaction").unwrap_or("").to_string();
-    match signin::load(st, &id, req.cookie(INTERACTION_COOKIE)) {
+    match signin::load(st, &id, req.cookie(&st.cookies.name(INTERACTION_COOKIE))) {
         Ok(i) => Ok((id, i)),
         Err(e) => Err(Box::new(failure_page(st, e))),
     }
@@ -137,6 +137,14 @@ fn render_code(
     )
 }
 
+fn too_many_message(wait: u64) -> String {
+    let minutes = wait.div_ceil(60).max(1);
+    format!(
+        "Too many codes were sent to this address in the last hour. Try again in {minutes} {}.",
+        if minutes == 1 { "minute" } else { "minutes" }
+    )
+}
+
 fn wait_message(wait: u64) -> String {
     format!(
         "A code was sent to this address moments ago. Wait {wait} seconds, then ask for a new one."
@@ -200,6 +208,14 @@ pub async fn email_submit(st: &State, req: &Request) -> Response {
                 )
             }
         }
+        Err(SignInError::TooManyCodes { wait }) => render_email(
+            st,
+            StatusCode::TOO_MANY_REQUESTS,
+            &id,
+            &i,
+            typed,
+            Some(too_many_message(wait)),
+        ),
         Err(e) => failure_page(st, e),
     }
 }
@@ -248,17 +264,25 @@ pub async fn code_submit(st: &State, req: &Request) -> Response {
                 Some(wait_message(wait)),
                 None,
             ),
+            Err(SignInError::TooManyCodes { wait }) => render_code(
+                st,
+                StatusCode::TOO_MANY_REQUESTS,
+                &id,
+                &i,
+                Some(too_many_message(wait)),
+                None,
+            ),
             Err(e) => failure_page(st, e),
         };
     }
     let typed = form.first("code").unwrap_or("");
     let result = tokio::task::block_in_place(|| {
-        signin::verify_code(st, &id, typed, req.cookie(SESSION_COOKIE))
+        signin::verify_code(st, &id, typed, req.cookie(&st.cookies.name(SESSION_COOKIE)))
     });
     let retry = |msg: String| {
         // Re-read so the page shows the current state (tries counted).
-        let fresh =
-            signin::load(st, &id, req.cookie(INTERACTION_COOKIE)).unwrap_or_else(|_| i.clone());
+        let fresh = signin::load(st, &id, req.cookie(&st.cookies.name(INTERACTION_COOKIE)))
+            .unwrap_or_else(|_| i.clone());
         render_code(st, StatusCode::BAD_REQUEST, &id, &fresh, Some(msg), None)
     };
     match result {
@@ -272,7 +296,6 @@ pub async fn code_submit(st: &State, req: &Request) -> Response {
                     st.config.tokens.session_ttl,
                 ),
             );
-            http::set_cookie(&mut r, st.cookies.clear(INTERACTION_COOKIE));
             r
         }
         Err(SignInError::WrongCode { tries_left }) => retry(format!(

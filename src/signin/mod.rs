@@ -11,16 +11,27 @@
 //!                              right code ──▶ session + authorization code, interaction removed
 //! ```
 //!
-//! Limits and why: 6 digits from a CSPRNG; 10 minutes (mail can be slow, but a code is a
-//! bearer credential); 5 wrong tries (a guesser's odds stay at 5 in a million per code); one
-//! code per address per 60 s (mailbox flooding and SES cost). Codes are stored salted and
-//! hashed, compared in constant time, and the page is the same whether or not the address
-//! has an account. Nothing is recorded until the mail has been accepted by the transport,
-//! so a failed send consumes nothing.
+//! Limits and why:
+//! - 6 digits from a CSPRNG, valid 10 minutes (mail can be slow, but a code is a bearer
+//!   credential), void after 5 wrong tries.
+//! - A new code for the same address in the same sign-in only after 60 s (a double click must
+//!   not send two mails).
+//! - At most [`CODES_PER_ADDRESS_PER_HOUR`] codes to one address per hour, across all sign-ins.
+//!   This bounds a guesser: every live code allows 5 tries, so an attacker who starts many
+//!   sign-ins for someone else's address gets at most 50 guesses an hour out of a million
+//!   codes, and that address's owner at most 10 mails an hour. The slot is reserved in a write
+//!   transaction *before* the mail goes out, so parallel requests cannot race past it; a send
+//!   that fails gives the slot back. The price: someone who spends an address's budget delays
+//!   that person's sign-in by up to an hour (the page says how long).
+//! - Codes are stored salted and hashed and compared in constant time; the page is the same
+//!   whether or not the address has an account. Nothing but the reservation is recorded until
+//!   the transport has accepted the mail, so a failed send consumes nothing.
 //!
-//! The interaction is bound to the browser that started it by the `sesame_interaction`
-//! cookie (HttpOnly, SameSite=Lax) and every form carries the interaction's CSRF token:
-//! another site can neither post into it nor sign a victim into the attacker's account.
+//! The interaction is bound to the browser that started it: the `sesame_interaction` cookie
+//! (HttpOnly, SameSite=Lax, random per browser) is stored hashed in the interaction, and every
+//! form carries the interaction's CSRF token. Another site can neither post into a sign-in nor
+//! sign a victim into the attacker's account, and one browser can run several sign-ins (tabs,
+//! apps) at once.
 
 pub mod session;
 
@@ -30,8 +41,8 @@ use crate::mail::Purpose;
 use crate::oidc::authorize::{issue_code, success_redirect};
 use crate::server::State;
 use crate::store::{
-    AuthRequest, Interaction, PendingCode, StoreError, User, CODE_SENDS, INTERACTIONS, SESSIONS,
-    USERS, USERS_BY_EMAIL,
+    AddressSends, AuthRequest, Interaction, PendingCode, StoreError, User, CODE_SENDS,
+    INTERACTIONS, SESSIONS, USERS, USERS_BY_EMAIL,
 };
 
 /// Wrong entries after which a code is void.
@@ -40,6 +51,9 @@ pub const MAX_CODE_TRIES: u32 = 5;
 pub const INTERACTION_TTL: u64 = 30 * 60;
 /// Digits in a sign-in code.
 pub const CODE_DIGITS: usize = 6;
+/// Codes sent to one address per hour, across all sign-ins.
+pub const CODES_PER_ADDRESS_PER_HOUR: u32 = 10;
+const HOUR: u64 = 3600;
 
 /// Why a sign-in step failed; each maps to a page that says what to do.
 #[derive(Debug)]
@@ -52,8 +66,10 @@ pub enum SignInError {
     BadCsrf,
     /// The typed address is not an email address.
     InvalidEmail,
-    /// A code was sent to this address less than the resend interval ago.
+    /// A code was sent to this address in this sign-in less than the resend interval ago.
     ResendTooSoon { wait: u64 },
+    /// The address has had its hourly number of codes.
+    TooManyCodes { wait: u64 },
     /// The mail transport did not accept the message.
     SendFailed,
     /// No code has been sent in this interaction yet.
@@ -95,11 +111,13 @@ impl Email {
 }
 
 /// Starts an interaction for a validated authorization request; returns its ID.
-pub fn start(state: &State, request: AuthRequest) -> Result<String, StoreError> {
+/// `browser` is the value of this browser's `sesame_interaction` cookie.
+pub fn start(state: &State, request: AuthRequest, browser: &str) -> Result<String, StoreError> {
     let id = crypto::random_token();
     let now = clock::now();
     let interaction = Interaction {
         request,
+        browser: crypto::hash_token(browser),
         csrf: crypto::random_token(),
         expires_at: now + INTERACTION_TTL,
         code: None,
@@ -111,15 +129,18 @@ pub fn start(state: &State, request: AuthRequest) -> Result<String, StoreError> 
 }
 
 /// Loads a live interaction, checking that this browser started it.
-pub fn load(state: &State, id: &str, cookie: Option<&str>) -> Result<Interaction, SignInError> {
-    match cookie {
-        Some(c) if crypto::constant_time_eq(c.as_bytes(), id.as_bytes()) => {}
-        _ => return Err(SignInError::WrongBrowser),
-    }
+pub fn load(state: &State, id: &str, browser: Option<&str>) -> Result<Interaction, SignInError> {
     let i = state.store.read(|tx| tx.get(&INTERACTIONS, id))?;
-    match i {
-        Some(i) if clock::now() < i.expires_at => Ok(i),
-        _ => Err(SignInError::Expired),
+    let Some(i) = i.filter(|i| clock::now() < i.expires_at) else {
+        return Err(SignInError::Expired);
+    };
+    match browser {
+        Some(b)
+            if crypto::constant_time_eq(crypto::hash_token(b).as_bytes(), i.browser.as_bytes()) =>
+        {
+            Ok(i)
+        }
+        _ => Err(SignInError::WrongBrowser),
     }
 }
 
@@ -135,19 +156,37 @@ pub fn check_csrf(i: &Interaction, given: Option<&str>) -> Result<(), SignInErro
 pub async fn send_code(state: &State, id: &str, email: &Email) -> Result<(), SignInError> {
     let now = clock::now();
     let resend_after = state.config.tokens.sign_in_code_resend_after;
-    let (last_sent, user) = state.store.read(|tx| {
-        let last = tx.get(&CODE_SENDS, &email.key)?;
-        let user = tx.get(&USERS_BY_EMAIL, &email.key)?;
-        Ok((last, user))
-    })?;
-    if let Some(last) = last_sent {
-        if now < last + resend_after {
-            return Err(SignInError::ResendTooSoon {
-                wait: last + resend_after - now,
-            });
-        }
-    }
-    let new_user = user.is_none();
+    // Reserve the send before it happens, so parallel requests cannot all pass the limits.
+    let new_user = tokio::task::block_in_place(|| {
+        state.store.write(|tx| {
+            let Some(i) = tx.get(&INTERACTIONS, id)?.filter(|i| now < i.expires_at) else {
+                return Ok(Err(SignInError::Expired));
+            };
+            if let Some(pc) = &i.code {
+                if pc.email.eq_ignore_ascii_case(&email.address) && now < pc.sent_at + resend_after
+                {
+                    return Ok(Err(SignInError::ResendTooSoon {
+                        wait: pc.sent_at + resend_after - now,
+                    }));
+                }
+            }
+            let mut sends = tx.get(&CODE_SENDS, &email.key)?.unwrap_or_default();
+            if now >= sends.window_start + HOUR {
+                sends = AddressSends {
+                    window_start: now,
+                    count: 0,
+                };
+            }
+            if sends.count >= CODES_PER_ADDRESS_PER_HOUR {
+                return Ok(Err(SignInError::TooManyCodes {
+                    wait: sends.window_start + HOUR - now,
+                }));
+            }
+            sends.count += 1;
+            tx.put(&CODE_SENDS, &email.key, &sends)?;
+            Ok::<_, StoreError>(Ok(tx.get(&USERS_BY_EMAIL, &email.key)?.is_none()))
+        })
+    })??;
     let code = crypto::random_digits(CODE_DIGITS);
     let purpose = if new_user {
         Purpose::Register
@@ -157,6 +196,19 @@ pub async fn send_code(state: &State, id: &str, email: &Email) -> Result<(), Sig
     let mailer = state.mailer();
     if let Err(e) = mailer.send_code(&email.address, purpose, &code).await {
         tracing::warn!("could not send the sign-in code: {e}");
+        // Give the reserved slot back: a failed send consumes nothing.
+        let released = tokio::task::block_in_place(|| {
+            state.store.write(|tx| {
+                if let Some(mut sends) = tx.get(&CODE_SENDS, &email.key)? {
+                    sends.count = sends.count.saturating_sub(1);
+                    tx.put(&CODE_SENDS, &email.key, &sends)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        });
+        if let Err(e) = released {
+            tracing::warn!("could not release the code reservation: {e}");
+        }
         return Err(SignInError::SendFailed);
     }
     let salt = crypto::random_id();
@@ -169,14 +221,15 @@ pub async fn send_code(state: &State, id: &str, email: &Email) -> Result<(), Sig
         tries: 0,
         new_user,
     };
-    state.store.write(|tx| {
-        let Some(mut i) = tx.get(&INTERACTIONS, id)? else {
-            return Ok(Err(SignInError::Expired));
-        };
-        i.code = Some(pending);
-        tx.put(&INTERACTIONS, id, &i)?;
-        tx.put(&CODE_SENDS, &email.key, &now)?;
-        Ok::<_, StoreError>(Ok(()))
+    tokio::task::block_in_place(|| {
+        state.store.write(|tx| {
+            let Some(mut i) = tx.get(&INTERACTIONS, id)? else {
+                return Ok(Err(SignInError::Expired));
+            };
+            i.code = Some(pending);
+            tx.put(&INTERACTIONS, id, &i)?;
+            Ok::<_, StoreError>(Ok(()))
+        })
     })?
 }
 

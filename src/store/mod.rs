@@ -55,8 +55,8 @@ pub const USERS_BY_EMAIL: Table<String> = Table::new("users_by_email");
 pub const SESSIONS: Table<Session> = Table::new("sessions");
 /// Pending authorization requests waiting for the user to sign in, by interaction ID.
 pub const INTERACTIONS: Table<Interaction> = Table::new("interactions");
-/// When a sign-in code was last sent to an address, by normalised email (resend limit).
-pub const CODE_SENDS: Table<u64> = Table::new("code_sends");
+/// How many sign-in codes went to an address in the current hour, by normalised email.
+pub const CODE_SENDS: Table<AddressSends> = Table::new("code_sends");
 /// Authorization codes, by hash.
 pub const AUTH_CODES: Table<AuthCode> = Table::new("auth_codes");
 /// Access tokens, by hash.
@@ -148,6 +148,9 @@ struct SyncState {
     durable: u64,
     /// A durable commit is running.
     flushing: bool,
+    /// A durable commit failed: commits made since may be lost, so the store stops serving
+    /// rather than answer from data that a restart would not have (fail-stop).
+    poisoned: bool,
 }
 
 impl Store {
@@ -187,18 +190,31 @@ impl Store {
         &self,
         f: impl FnOnce(&ReadTx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.check_healthy()?;
         let tx = ReadTx {
             tx: self.db.begin_read()?,
         };
         f(&tx)
     }
 
-    /// Runs `f` in a write transaction and commits durably if it returns `Ok`. On `Err` nothing
-    /// `f` wrote is kept. Write transactions are serialised by redb.
+    /// Refuses to serve after a failed durable commit (see [`SyncState::poisoned`]).
+    fn check_healthy(&self) -> Result<(), StoreError> {
+        if self.lock_sync().poisoned {
+            return Err(StoreError::Db(
+                "an earlier write could not be made durable; restart sesame (recent writes may be lost)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in a write transaction and commits durably if it returns `Ok`. If `f` returns
+    /// `Err`, nothing it wrote is kept. If the commit itself fails, the outcome is unknown and
+    /// the store refuses further work until restarted. Write transactions are serialised.
     pub fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&WriteTx) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.check_healthy()?;
         let mut tx = self.db.begin_write().map_err(StoreError::from)?;
         tx.set_durability(Durability::None)
             .map_err(StoreError::from)?;
@@ -239,8 +255,12 @@ impl Store {
             let result = self.flush();
             s = self.lock_sync();
             s.flushing = false;
-            if result.is_ok() {
-                s.durable = s.durable.max(target);
+            match &result {
+                Ok(()) => s.durable = s.durable.max(target),
+                Err(e) => {
+                    tracing::error!("durable commit failed, the store stops serving: {e}");
+                    s.poisoned = true;
+                }
             }
             self.synced.notify_all();
             result?;
@@ -379,22 +399,22 @@ mod tests {
         {
             let store = Store::open(&path).unwrap();
             store
-                .write(|tx| tx.put(&CODE_SENDS, "a@example.com", &42u64))
+                .write(|tx| tx.put(&USERS_BY_EMAIL, "a@example.com", &"u42".to_string()))
                 .unwrap();
             let r: Result<(), StoreError> = store.write(|tx| {
-                tx.put(&CODE_SENDS, "b@example.com", &1u64)?;
+                tx.put(&USERS_BY_EMAIL, "b@example.com", &"u1".to_string())?;
                 Err(StoreError::Db("abort".into()))
             });
             assert!(r.is_err());
         }
         let store = Store::open(&path).unwrap();
         let a = store
-            .read(|tx| tx.get(&CODE_SENDS, "a@example.com"))
+            .read(|tx| tx.get(&USERS_BY_EMAIL, "a@example.com"))
             .unwrap();
         let b = store
-            .read(|tx| tx.get(&CODE_SENDS, "b@example.com"))
+            .read(|tx| tx.get(&USERS_BY_EMAIL, "b@example.com"))
             .unwrap();
-        assert_eq!(a, Some(42));
+        assert_eq!(a.as_deref(), Some("u42"));
         assert_eq!(b, None);
     }
 
@@ -410,7 +430,9 @@ mod tests {
                     std::thread::spawn(move || {
                         for i in 0..25u64 {
                             store
-                                .write(|tx| tx.put(&CODE_SENDS, &format!("{t}-{i}"), &i))
+                                .write(|tx| {
+                                    tx.put(&USERS_BY_EMAIL, &format!("{t}-{i}"), &i.to_string())
+                                })
                                 .unwrap();
                         }
                     })
@@ -428,7 +450,7 @@ mod tests {
             );
         }
         let store = Store::open(&path).unwrap();
-        let all = store.read(|tx| tx.scan(&CODE_SENDS)).unwrap();
+        let all = store.read(|tx| tx.scan(&USERS_BY_EMAIL)).unwrap();
         assert_eq!(all.len(), 200);
     }
 

@@ -107,14 +107,21 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
 }
 
+/// Sign-in codes sent to one address in the current one-hour window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddressSends {
+    pub window_start: u64,
+    pub count: u32,
+}
+
 /// A pending sign-in: an authorization request waiting for the user to prove an email address.
 ///
-/// States: `email` (no code sent yet) → `code` (code sent to `email`, `tries` wrong entries so
-/// far) → done (the record is removed and a session made). The code is void after
-/// `MAX_CODE_TRIES` wrong entries or at `code_expires_at`.
+/// See [`crate::signin`] for its states and limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
     pub request: AuthRequest,
+    /// Hash of the `sesame_interaction` cookie of the browser that started the sign-in.
+    pub browser: String,
     /// Anti-CSRF token every form of this interaction must carry.
     pub csrf: String,
     pub expires_at: u64,
