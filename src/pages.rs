@@ -307,8 +307,9 @@ fn html_formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<
     written.map_err(Error::from)
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape_html(s: &str) -> Cow<'_, str> {
+/// Escapes text for HTML element content and quoted attribute values. The one HTML escaper:
+/// pages and email templates both use it.
+pub fn escape_html(s: &str) -> Cow<'_, str> {
     if !s.contains(['&', '<', '>', '"', '\'']) {
         return Cow::Borrowed(s);
     }

@@ -89,7 +89,7 @@ impl TemplateSet {
 
 impl Template {
     pub(crate) fn render(&self, code: &str) -> RenderedEmail {
-        let html = fill_code(&self.html, &escape_html(code));
+        let html = fill_code(&self.html, &crate::pages::escape_html(code));
         // A subject is one header line: no line breaks, whatever the template holds.
         let subject = fill_code(&self.subject, code)
             .split(['\r', '\n'])
@@ -180,21 +180,6 @@ fn fill_code(template: &str, value: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
-}
-
-pub(crate) fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 

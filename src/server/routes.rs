@@ -3,13 +3,14 @@
 
 use super::signin_routes;
 use super::State;
-use crate::http::{self, Request, RequestError, Response};
+use crate::http::{self, Params, Request, RequestError, Response};
 use crate::oidc::authorize::{self, AuthorizeError, Decision};
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::error::ErrorCode;
 use crate::oidc::issuer::paths;
 use crate::oidc::{end_session, revoke, token, userinfo, OAuthError};
 use crate::signin::session::{self, INTERACTION_COOKIE, SESSION_COOKIE};
+use crate::store::App;
 use crate::{clock, signin};
 use hyper::header::HeaderValue;
 use hyper::{Method, StatusCode};
@@ -277,7 +278,13 @@ fn authorize_endpoint(st: &State, req: &Request) -> Response {
     }
 }
 
-fn token_endpoint(st: &State, req: &Request) -> Response {
+/// Runs `f` for an authenticated client (token and revocation endpoints), mapping every
+/// failure onto its RFC 6749 error response.
+fn with_client(
+    st: &State,
+    req: &Request,
+    f: impl FnOnce(&App, &Params) -> Result<Response, OAuthError>,
+) -> Response {
     let params = req.params();
     let creds = match ClientCredentials::from_request(req.header("authorization"), &params) {
         Ok(c) => c,
@@ -285,15 +292,24 @@ fn token_endpoint(st: &State, req: &Request) -> Response {
     };
     let result = tokio::task::block_in_place(|| {
         let app = creds.authenticate(&st.store)?;
-        token::exchange(st, &app, &params)
+        f(&app, &params)
     });
-    match result {
-        Ok(body) => http::json(StatusCode::OK, &body),
-        Err(e) => {
-            tracing::debug!(client_id = %creds.client_id, "token request refused: {e}");
-            e.to_response(creds.basic)
-        }
-    }
+    result.unwrap_or_else(|e| {
+        tracing::debug!(client_id = %creds.client_id, "request refused: {e}");
+        e.to_response(creds.basic)
+    })
+}
+
+fn token_endpoint(st: &State, req: &Request) -> Response {
+    with_client(st, req, |app, params| {
+        token::exchange(st, app, params).map(|body| http::json(StatusCode::OK, &body))
+    })
+}
+
+fn revocation_endpoint(st: &State, req: &Request) -> Response {
+    with_client(st, req, |app, params| {
+        revoke::revoke(st, app, params).map(|()| http::json(StatusCode::OK, &json!({})))
+    })
 }
 
 fn userinfo_endpoint(st: &State, req: &Request) -> Response {
@@ -317,22 +333,6 @@ fn userinfo_endpoint(st: &State, req: &Request) -> Response {
     match result {
         Ok(body) => http::json(StatusCode::OK, &body),
         Err(e) => e.to_response(false),
-    }
-}
-
-fn revocation_endpoint(st: &State, req: &Request) -> Response {
-    let params = req.params();
-    let creds = match ClientCredentials::from_request(req.header("authorization"), &params) {
-        Ok(c) => c,
-        Err(e) => return e.to_response(req.header("authorization").is_some()),
-    };
-    let result = tokio::task::block_in_place(|| {
-        let app = creds.authenticate(&st.store)?;
-        revoke::revoke(st, &app, &params)
-    });
-    match result {
-        Ok(()) => http::json(StatusCode::OK, &json!({})),
-        Err(e) => e.to_response(creds.basic),
     }
 }
 

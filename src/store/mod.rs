@@ -303,6 +303,31 @@ fn encode<V: Serialize>(v: &V) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
+/// Reads one record from an open table (read or write transaction alike).
+fn get_in<V: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    t: &Table<V>,
+    key: &str,
+) -> Result<Option<V>, StoreError> {
+    match table.get(key)? {
+        Some(v) => Ok(Some(decode(t.name, key, v.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Reads every record of an open table, in key order.
+fn scan_in<V: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    t: &Table<V>,
+) -> Result<Vec<(String, V)>, StoreError> {
+    let mut out = Vec::new();
+    for item in table.iter()? {
+        let (k, v) = item?;
+        out.push((k.value().to_string(), decode(t.name, k.value(), v.value())?));
+    }
+    Ok(out)
+}
+
 impl ReadTx {
     /// The record at `key`, if any.
     pub fn get<V: DeserializeOwned>(
@@ -310,22 +335,12 @@ impl ReadTx {
         t: &Table<V>,
         key: &str,
     ) -> Result<Option<V>, StoreError> {
-        let table = self.tx.open_table(t.def())?;
-        match table.get(key)? {
-            Some(v) => Ok(Some(decode(t.name, key, v.value())?)),
-            None => Ok(None),
-        }
+        get_in(&self.tx.open_table(t.def())?, t, key)
     }
 
     /// Every record in the table, in key order.
     pub fn scan<V: DeserializeOwned>(&self, t: &Table<V>) -> Result<Vec<(String, V)>, StoreError> {
-        let table = self.tx.open_table(t.def())?;
-        let mut out = Vec::new();
-        for item in table.iter()? {
-            let (k, v) = item?;
-            out.push((k.value().to_string(), decode(t.name, k.value(), v.value())?));
-        }
-        Ok(out)
+        scan_in(&self.tx.open_table(t.def())?, t)
     }
 }
 
@@ -336,12 +351,7 @@ impl WriteTx {
         t: &Table<V>,
         key: &str,
     ) -> Result<Option<V>, StoreError> {
-        let table = self.tx.open_table(t.def())?;
-        let v = table.get(key)?;
-        match v {
-            Some(v) => Ok(Some(decode(t.name, key, v.value())?)),
-            None => Ok(None),
-        }
+        get_in(&self.tx.open_table(t.def())?, t, key)
     }
 
     /// Inserts or replaces the record at `key`.
@@ -360,13 +370,7 @@ impl WriteTx {
 
     /// Every record in the table, in key order.
     pub fn scan<V: DeserializeOwned>(&self, t: &Table<V>) -> Result<Vec<(String, V)>, StoreError> {
-        let table = self.tx.open_table(t.def())?;
-        let mut out = Vec::new();
-        for item in table.iter()? {
-            let (k, v) = item?;
-            out.push((k.value().to_string(), decode(t.name, k.value(), v.value())?));
-        }
-        Ok(out)
+        scan_in(&self.tx.open_table(t.def())?, t)
     }
 
     /// Removes every record for which `expired` says yes; returns how many went.
