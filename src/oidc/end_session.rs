@@ -21,6 +21,9 @@ pub struct LogoutRequest {
     /// user of the current session: anyone can obtain an ID token of their own, so a hint for
     /// another user proves nothing about who sent this browser here.
     pub hint_sub: Option<String>,
+    /// The app, from `client_id` or the hint's audience: the confirmation form carries it, so
+    /// the confirmed request can still check `post_logout_redirect_uri` without the hint.
+    pub client_id: Option<String>,
 }
 
 /// A logout request that cannot be honoured; shown as a page, never redirected.
@@ -95,6 +98,7 @@ pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutE
     };
     Ok(LogoutRequest {
         return_to,
+        client_id: app.as_ref().map(|a| a.client_id.clone()),
         app_name: app.map(|a| a.name),
         hint_sub,
     })

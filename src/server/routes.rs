@@ -378,10 +378,13 @@ fn end_session_endpoint(st: &State, req: &Request) -> Response {
         .is_some_and(|s| v.hint_sub.as_deref() == Some(s.user_id.as_str()));
     if current.is_some() && !hinted_for_this_user && !confirming {
         let mut hidden = vec![json!({"name": "confirm", "value": "1"})];
-        for name in ["post_logout_redirect_uri", "state", "client_id"] {
+        for name in ["post_logout_redirect_uri", "state"] {
             if let Some(value) = params.first(name) {
                 hidden.push(json!({ "name": name, "value": value }));
             }
+        }
+        if let Some(client_id) = &v.client_id {
+            hidden.push(json!({ "name": "client_id", "value": client_id }));
         }
         return page(
             st,
