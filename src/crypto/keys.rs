@@ -272,6 +272,11 @@ impl KeySet {
         }
         // Generated before the write transaction opens: an RSA key takes a noticeable fraction
         // of a second, and a write transaction holds up every other writer.
+        let names: Vec<&str> = missing.iter().map(|a| a.as_str()).collect();
+        tracing::info!(
+            "generating signing keys ({}); once, on first start (an RSA key can take seconds on a small board)",
+            names.join(", ")
+        );
         let fresh = missing
             .into_iter()
             .map(new_record)
