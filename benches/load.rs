@@ -251,6 +251,23 @@ fn healthz_ok(addr: SocketAddr) -> bool {
     s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
+/// CPU time (user + system) the process has used, from /proc/PID/stat (fields 14 and 15, in
+/// clock ticks of 1/100 s, Linux's USER_HZ on every architecture sesame targets).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) is in parentheses and may contain spaces: count after it.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After ")", field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 /// `VmRSS`, `VmHWM` (peak RSS) and `Threads` from /proc/PID/status.
 fn memory(pid: u32) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -380,26 +397,36 @@ async fn load(bin: &Path, connections: usize) -> Result<(), String> {
         SCENARIO_BUDGET.as_secs()
     );
     println!(
-        "  {:<40} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "scenario", "requests", "errors", "req/s", "p50", "p90", "p99", "max"
+        "  {:<40} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "scenario", "requests", "errors", "req/s", "p50", "p90", "p99", "max", "server CPU/req"
     );
+    let pid = server.pid();
+    // Server CPU (user + system) spent during one scenario: what a request costs sesame, apart
+    // from the load generator that shares the machine.
+    macro_rules! measured {
+        ($name:expr, $scenario:expr) => {{
+            let before = cpu_time(pid);
+            let outcome = $scenario.await;
+            report($name, outcome, cpu_time(pid).saturating_sub(before));
+        }};
+    }
 
-    report("GET discovery", discovery(&conns, &base).await);
+    measured!("GET discovery", discovery(&conns, &base));
     let codes: Codes = Arc::default();
-    report(
+    measured!(
         "GET /auth with a session (issues a code)",
-        authorize(&conns, &base, &app, &session, codes.clone()).await,
+        authorize(&conns, &base, &app, &session, codes.clone())
     );
     let tokens: TokenSlots = Arc::new((0..connections).map(|_| Mutex::default()).collect());
-    report(
+    measured!(
         "POST /token authorization_code",
-        exchange_codes(&conns, &base, &app, codes, tokens.clone()).await,
+        exchange_codes(&conns, &base, &app, codes, tokens.clone())
     );
-    report(
+    measured!(
         "POST /token refresh_token (chain per conn)",
-        refresh_chains(&conns, &base, &app, tokens.clone()).await,
+        refresh_chains(&conns, &base, &app, tokens.clone())
     );
-    report("GET /me (userinfo)", userinfo(&conns, &base, tokens).await);
+    measured!("GET /me (userinfo)", userinfo(&conns, &base, tokens));
 
     println!("\n  after load: {}", memory(server.pid()));
     drop(conns);
@@ -825,7 +852,7 @@ where
     out
 }
 
-fn report(name: &str, mut o: Outcome) {
+fn report(name: &str, mut o: Outcome, cpu: Duration) {
     o.latencies.sort();
     let n = o.latencies.len();
     let pct = |p: usize| {
@@ -836,8 +863,9 @@ fn report(name: &str, mut o: Outcome) {
         }
     };
     let rate = n as f64 / o.wall.as_secs_f64().max(1e-9);
+    let cpu_per_request = cpu.as_secs_f64() * 1e6 / (n.max(1) as f64);
     println!(
-        "  {name:<40} {n:>8} {:>6} {rate:>9.1} {:>9} {:>9} {:>9} {:>9}",
+        "  {name:<40} {n:>8} {:>6} {rate:>9.1} {:>9} {:>9} {:>9} {:>9} {cpu_per_request:>8.0} µs",
         o.errors,
         ms(pct(50)),
         ms(pct(90)),
