@@ -28,8 +28,18 @@ use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
 /// A typed table: string keys, JSON values of type `V`.
+///
+/// Several logical tables may share one redb table under distinct key prefixes. A redb commit
+/// rewrites the B-tree path of every table it touched, so records that one request writes
+/// together (a token exchange: code, grant, access and refresh token) live in one redb table,
+/// and that request rewrites one B-tree instead of four.
 pub struct Table<V> {
+    /// The logical name (in errors).
     name: &'static str,
+    /// The redb table holding the records.
+    physical: &'static str,
+    /// Prepended to every key in the redb table.
+    prefix: &'static str,
     _v: PhantomData<fn() -> V>,
 }
 
@@ -37,11 +47,25 @@ impl<V> Table<V> {
     const fn new(name: &'static str) -> Self {
         Table {
             name,
+            physical: name,
+            prefix: "",
+            _v: PhantomData,
+        }
+    }
+    /// A logical table stored in the redb table `physical` under `prefix`.
+    const fn within(name: &'static str, physical: &'static str, prefix: &'static str) -> Self {
+        Table {
+            name,
+            physical,
+            prefix,
             _v: PhantomData,
         }
     }
     fn def(&self) -> TableDefinition<'static, &'static str, &'static [u8]> {
-        TableDefinition::new(self.name)
+        TableDefinition::new(self.physical)
+    }
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
     }
 }
 
@@ -58,13 +82,13 @@ pub const INTERACTIONS: Table<Interaction> = Table::new("interactions");
 /// How many sign-in codes went to an address in the current hour, by normalised email.
 pub const CODE_SENDS: Table<AddressSends> = Table::new("code_sends");
 /// Authorization codes, by hash.
-pub const AUTH_CODES: Table<AuthCode> = Table::new("auth_codes");
+pub const AUTH_CODES: Table<AuthCode> = Table::within("auth_codes", "tokens", "c/");
 /// Access tokens, by hash.
-pub const ACCESS_TOKENS: Table<AccessToken> = Table::new("access_tokens");
+pub const ACCESS_TOKENS: Table<AccessToken> = Table::within("access_tokens", "tokens", "a/");
 /// Refresh tokens, by hash.
-pub const REFRESH_TOKENS: Table<RefreshToken> = Table::new("refresh_tokens");
+pub const REFRESH_TOKENS: Table<RefreshToken> = Table::within("refresh_tokens", "tokens", "r/");
 /// Grants: what one authorization code started (its tokens form one family), by grant ID.
-pub const GRANTS: Table<Grant> = Table::new("grants");
+pub const GRANTS: Table<Grant> = Table::within("grants", "tokens", "g/");
 /// Signing keys, by `kid`.
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
@@ -164,18 +188,15 @@ impl Store {
         };
         store.write(|tx| {
             for name in [
-                APPS.name,
-                USERS.name,
-                USERS_BY_EMAIL.name,
-                SESSIONS.name,
-                INTERACTIONS.name,
-                CODE_SENDS.name,
-                AUTH_CODES.name,
-                ACCESS_TOKENS.name,
-                REFRESH_TOKENS.name,
-                GRANTS.name,
-                KEYS.name,
-                CONNECTORS.name,
+                APPS.physical,
+                USERS.physical,
+                USERS_BY_EMAIL.physical,
+                SESSIONS.physical,
+                INTERACTIONS.physical,
+                CODE_SENDS.physical,
+                AUTH_CODES.physical,
+                KEYS.physical,
+                CONNECTORS.physical,
             ] {
                 let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
                 tx.tx.open_table(def)?;
@@ -309,7 +330,7 @@ fn get_in<V: DeserializeOwned>(
     t: &Table<V>,
     key: &str,
 ) -> Result<Option<V>, StoreError> {
-    match table.get(key)? {
+    match table.get(t.key(key).as_str())? {
         Some(v) => Ok(Some(decode(t.name, key, v.value())?)),
         None => Ok(None),
     }
@@ -321,9 +342,12 @@ fn scan_in<V: DeserializeOwned>(
     t: &Table<V>,
 ) -> Result<Vec<(String, V)>, StoreError> {
     let mut out = Vec::new();
-    for item in table.iter()? {
+    for item in table.range(t.prefix..)? {
         let (k, v) = item?;
-        out.push((k.value().to_string(), decode(t.name, k.value(), v.value())?));
+        let Some(key) = k.value().strip_prefix(t.prefix) else {
+            break; // past this logical table's keys
+        };
+        out.push((key.to_string(), decode(t.name, key, v.value())?));
     }
     Ok(out)
 }
@@ -357,14 +381,14 @@ impl WriteTx {
     /// Inserts or replaces the record at `key`.
     pub fn put<V: Serialize>(&self, t: &Table<V>, key: &str, value: &V) -> Result<(), StoreError> {
         let mut table = self.tx.open_table(t.def())?;
-        table.insert(key, encode(value).as_slice())?;
+        table.insert(t.key(key).as_str(), encode(value).as_slice())?;
         Ok(())
     }
 
     /// Removes the record at `key`; returns whether there was one.
     pub fn remove<V>(&self, t: &Table<V>, key: &str) -> Result<bool, StoreError> {
         let mut table = self.tx.open_table(t.def())?;
-        let existed = table.remove(key)?.is_some();
+        let existed = table.remove(t.key(key).as_str())?.is_some();
         Ok(existed)
     }
 
@@ -456,6 +480,41 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let all = store.read(|tx| tx.scan(&USERS_BY_EMAIL)).unwrap();
         assert_eq!(all.len(), 200);
+    }
+
+    #[test]
+    fn tables_sharing_a_redb_table_keep_their_records_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        let grant = Grant {
+            client_id: "c".into(),
+            user_id: "u".into(),
+            scope: vec![],
+            auth_time: 0,
+            revoked: false,
+            expires_at: 1,
+        };
+        store
+            .write(|tx| {
+                tx.put(&GRANTS, "k", &grant)?;
+                tx.put(&GRANTS, "k2", &grant)?;
+                tx.sweep(&ACCESS_TOKENS, |_| true)
+            })
+            .unwrap();
+        let (grants, access, same_key) = store
+            .read(|tx| {
+                Ok((
+                    tx.scan(&GRANTS)?,
+                    tx.scan(&ACCESS_TOKENS)?,
+                    tx.get(&ACCESS_TOKENS, "k")?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            grants.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["k", "k2"]
+        );
+        assert!(access.is_empty() && same_key.is_none());
     }
 
     #[test]
