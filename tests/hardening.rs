@@ -296,6 +296,49 @@ async fn a_failed_send_gives_its_reservation_back() {
     assert_eq!(w.sesame.smtp.message_count(), BUDGET);
 }
 
+/// Mail configured but broken (here: a password file that does not exist) must not fall back
+/// to printing codes in the log, where anyone who reads the log could sign in as anyone.
+/// sesame starts, says "degraded" in /healthz, and shows the could-not-send page.
+#[tokio::test]
+async fn broken_mail_configuration_never_prints_codes_to_the_log() {
+    let sesame = Sesame::start(support::SesameOpts {
+        env: vec![
+            ("SESAME_MAIL_SMTP_PASSWORD".into(), String::new()),
+            (
+                "SESAME_MAIL_SMTP_PASSWORD_FILE".into(),
+                "/nonexistent/sesame-smtp-password".into(),
+            ),
+        ],
+        ..Default::default()
+    });
+    let app = sesame.create_web_app("Bookstore");
+    let meta: Metadata = flow::discover(&sesame.issuer).await;
+    let client = flow::client(&meta, &app);
+    let browser = HttpClient::new();
+
+    let health = HttpClient::new().get(&sesame.url("/healthz")).await;
+    assert_eq!(health.status, 200, "{}", health.describe());
+    let health = health.json();
+    assert_eq!(health["status"], "degraded", "{health:#}");
+    assert_eq!(health["mail"]["ok"], false, "{health:#}");
+
+    let start = flow::authorize(&client, SCOPES, true, None);
+    let page = flow::open_email_page(&sesame, &browser, start.url.as_str()).await;
+    let answer = post_email(&browser, &page, ADA).await;
+    assert!(
+        answer.status >= 500 && answer.body.to_ascii_lowercase().contains("could not send"),
+        "{}",
+        answer.describe()
+    );
+    assert_eq!(sesame.smtp.message_count(), 0);
+    let logs = sesame.logs();
+    assert!(logs.contains("misconfigured"), "the log says why: {logs}");
+    assert!(
+        !logs.contains(" code for ") && !logs.contains("code is "),
+        "no sign-in code in the log: {logs}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Several sign-ins in one browser; the binding to the browser
 // ---------------------------------------------------------------------------------------------

@@ -84,6 +84,8 @@ pub enum SendError {
     },
     /// Any other negative reply.
     Rejected { server: String, reply: String },
+    /// The mail configuration does not build; nothing was attempted.
+    Misconfigured(String),
     /// No answer within the bounded wait.
     Timeout { server: String, secs: u64 },
     /// The conversation broke off (unexpected reply, connection reset).
@@ -146,6 +148,10 @@ impl fmt::Display for SendError {
             SendError::Rejected { server, reply } => {
                 write!(f, "{server} rejected the message: {reply}")
             }
+            SendError::Misconfigured(reason) => write!(
+                f,
+                "mail is misconfigured, nothing was sent: {reason} (fix the configuration and restart)"
+            ),
             SendError::Timeout { server, secs } => write!(
                 f,
                 "no answer from {server} within {secs} s (mail.timeout_secs); the server is \

@@ -132,6 +132,10 @@ enum Transport {
     Log,
     /// Plain SMTP and SES (which is SMTP with SES settings).
     Smtp(Box<SmtpSender>),
+    /// Mail is configured but the configuration does not work (a missing password file, a bad
+    /// region, ...). Every send fails with the reason. Falling back to printing codes in the
+    /// log instead would hand sign-in codes to anyone who can read the log.
+    Misconfigured(String),
 }
 
 #[derive(Debug, Default)]
@@ -177,6 +181,13 @@ impl Mailer {
         }
     }
 
+    /// A mailer whose every send fails with `reason`: what a running server uses when its mail
+    /// configuration does not build, so sesame still starts and says why mail fails.
+    pub fn misconfigured(reason: String) -> Mailer {
+        let templates = TemplateSet::resolve(&[]).unwrap_or_else(|_| TemplateSet::placeholder());
+        Mailer::new(Transport::Misconfigured(reason), templates, "config")
+    }
+
     fn new(transport: Transport, templates: TemplateSet, configured_by: &'static str) -> Self {
         Mailer {
             transport,
@@ -210,6 +221,7 @@ impl Mailer {
                 let email = self.templates.render(purpose, code);
                 sender.send(to, &email).await
             }
+            Transport::Misconfigured(reason) => Err(SendError::Misconfigured(reason.clone())),
         };
         self.record(&result, to, purpose);
         result
@@ -242,6 +254,7 @@ impl Mailer {
             Transport::Log => "log",
             Transport::Smtp(s) if s.is_ses() => "ses",
             Transport::Smtp(_) => "smtp",
+            Transport::Misconfigured(_) => "misconfigured",
         }
     }
 
@@ -251,12 +264,13 @@ impl Mailer {
         let mut status = serde_json::json!({
             "transport": self.transport_name(),
             "configured_by": self.configured_by,
-            "last_error": health.last_error,
+            "last_error": health.last_error.as_deref().map(redact_addresses),
             "last_error_at": health.last_error_at,
             "last_success_at": health.last_success_at,
         });
         // ok: null before any send, else whether the latest outcome was a success.
         let ok = match (health.last_success_at, health.last_error_at) {
+            _ if matches!(self.transport, Transport::Misconfigured(_)) => false.into(),
             (None, None) => serde_json::Value::Null,
             (Some(_), None) => true.into(),
             (None, Some(_)) => false.into(),
@@ -269,9 +283,25 @@ impl Mailer {
                     "mail is not configured: sign-in codes are printed to the log".into();
             }
             Transport::Smtp(sender) => sender.describe(&mut status),
+            Transport::Misconfigured(reason) => {
+                status["warning"] = format!(
+                    "mail is misconfigured, sign-in codes cannot be sent until it is fixed: {}",
+                    redact_addresses(reason)
+                )
+                .into();
+            }
         }
         status
     }
+}
+
+/// Replaces every word that looks like an email address: `/healthz` is public, and an SMTP
+/// reply can name the recipient (SES's sandbox refusal does).
+fn redact_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains('@') { "<address>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl fmt::Debug for Mailer {
@@ -309,6 +339,7 @@ pub async fn test_send(
                     .into(),
             )
         }
+        (Transport::Misconfigured(reason), _) => Err(format!("mail is misconfigured: {reason}")),
         (Transport::Smtp(sender), true) => sender.dry_run(&to).await,
         (Transport::Smtp(sender), false) => {
             let code = crate::crypto::random_digits(6);
@@ -349,6 +380,28 @@ mod tests {
             },
             ..MailConfig::default()
         }
+    }
+
+    #[tokio::test]
+    async fn a_misconfigured_mailer_refuses_to_send_and_says_why() {
+        let m = Mailer::misconfigured("mail.smtp.password_file: cannot read /nope".into());
+        let e = m
+            .send_code("a@example.com", Purpose::SignIn, "123456")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("/nope"), "{e}");
+        let s = m.status();
+        assert_eq!(s["ok"], false);
+        assert_eq!(s["transport"], "misconfigured");
+        assert!(s["warning"].as_str().unwrap().contains("cannot be sent"));
+    }
+
+    #[test]
+    fn status_redacts_addresses_in_smtp_replies() {
+        assert_eq!(
+            redact_addresses("554 Message rejected: identities failed: user@example.com in eu"),
+            "554 Message rejected: identities failed: <address> in eu"
+        );
     }
 
     #[test]

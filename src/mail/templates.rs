@@ -46,6 +46,19 @@ pub(crate) struct RenderedEmail {
 }
 
 impl TemplateSet {
+    /// Empty templates, for a mailer that never sends (a misconfigured one) when even the
+    /// embedded defaults cannot be read.
+    pub(crate) fn placeholder() -> TemplateSet {
+        let empty = || Template {
+            subject: String::new(),
+            html: String::new(),
+            is_default: true,
+        };
+        TemplateSet {
+            templates: [empty(), empty(), empty(), empty()],
+        }
+    }
+
     /// Resolves a template for every purpose from the configured layers (most specific first),
     /// then the embedded defaults. Layers must already be validated (`check_templates`).
     pub(crate) fn resolve(layers: &[&[EmailTemplate]]) -> Result<TemplateSet, MailError> {

@@ -99,7 +99,8 @@ impl State {
 }
 
 /// Builds the mailer from the configuration and any connector stored at run time. A broken
-/// mail configuration falls back to printing codes in the log, loudly, so sesame still starts.
+/// mail configuration still lets sesame start: sends then fail with the reason (never a
+/// silent fallback to printing codes in the log, which would let log readers sign in).
 fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
     let stored = store
         .read(|tx| tx.get(&CONNECTORS, "ses"))
@@ -109,15 +110,10 @@ fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
     match Mailer::build(config, stored) {
         Ok(m) => m,
         Err(e) => {
-            tracing::warn!("mail is misconfigured ({e}); sign-in codes will be printed to this log until it is fixed");
-            match Mailer::build(&MailConfig::default(), None) {
-                Ok(m) => m,
-                Err(e2) => {
-                    // The default (log) transport has no settings to get wrong.
-                    tracing::error!("even the log mail transport failed: {e2}");
-                    std::process::exit(1)
-                }
-            }
+            tracing::error!(
+                "mail is misconfigured ({e}): sign-in codes cannot be sent until it is fixed; /healthz shows it"
+            );
+            Mailer::misconfigured(e.to_string())
         }
     }
 }
