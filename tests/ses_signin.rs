@@ -12,16 +12,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use support::flow::{self, OidcClient, SCOPES};
 use support::http::{query_param, HttpClient, Response};
 use support::smtp::{Received, SmtpOpts, SmtpServer};
-use support::AppCreds;
+use support::{AppCreds, Sesame, SesameOpts};
 
 const REGION: &str = "eu-west-1";
 const KEY_ID: &str = "AKIAIOSFODNN7SESAME1";
@@ -36,144 +33,38 @@ const SIGN_IN_SUBJECT: &str = "Your Bookstore sign-in code";
 const UNVERIFIED: &str = "Bookstore <unverified@example.org>";
 const ADA: &str = "ada@example.com";
 
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
-const CLI_TIMEOUT: Duration = Duration::from_secs(60);
 const MAIL_TIMEOUT: Duration = support::MAIL_TIMEOUT;
 
-/// A `sesame serve` with no mail configuration (so the log transport) and its own data
-/// directory. The harness's [`support::Sesame`] always configures its own SMTP server; this
-/// test needs a sesame that has none, as a fresh install has.
+/// A `sesame serve` with no mail configuration (so the log transport), as a fresh install has.
 struct Server {
-    issuer: String,
-    data_dir: PathBuf,
-    child: Option<Child>,
-    log: Arc<Mutex<String>>,
+    sesame: Sesame,
+    /// Where the connector JSON files are written.
     dir: tempfile::TempDir,
 }
 
 impl Server {
     fn start() -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data_dir = dir.path().join("data");
-        let log = Arc::new(Mutex::new(String::new()));
-        for attempt in 1..=3 {
-            let port = support::free_port();
-            let issuer = format!("http://127.0.0.1:{port}");
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesame"));
-            clear_sesame_env(&mut cmd);
-            cmd.arg("serve")
-                .arg("--listen")
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("--issuer")
-                .arg(&issuer)
-                .arg("--data-dir")
-                .arg(&data_dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let mut child = cmd.spawn().expect("spawn sesame serve");
-            let (ready_tx, ready_rx) = mpsc::channel();
-            pump(
-                child.stderr.take().expect("stderr"),
-                log.clone(),
-                Some(ready_tx),
-            );
-            pump(child.stdout.take().expect("stdout"), log.clone(), None);
-            let deadline = Instant::now() + READY_TIMEOUT;
-            let ready = loop {
-                if ready_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
-                    break true;
-                }
-                if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    std::thread::sleep(Duration::from_millis(200));
-                    break false;
-                }
-            };
-            if ready {
-                return Server {
-                    issuer,
-                    data_dir,
-                    child: Some(child),
-                    log,
-                    dir,
-                };
-            }
-            let output = log.lock().unwrap().clone();
-            assert!(
-                attempt < 3 && output.contains("in use"),
-                "sesame serve did not start; its output:\n{output}"
-            );
+        Server {
+            sesame: Sesame::start(SesameOpts {
+                no_mail: true,
+                ..Default::default()
+            }),
+            dir: tempfile::tempdir().expect("temp dir"),
         }
-        unreachable!("the loop returns or panics")
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
+        self.sesame.url(path)
     }
 
     /// Everything sesame has logged so far.
     fn logs(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.sesame.logs()
     }
 
     /// Runs `sesame ARGS --data-dir DIR` (no mail configuration either) with a time bound.
     fn cli(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesame"));
-        clear_sesame_env(&mut cmd);
-        let mut child = cmd
-            .args(args)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the sesame CLI");
-        let read_all = |s: Option<Box<dyn Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                if let Some(mut s) = s {
-                    let _ = s.read_to_end(&mut buf);
-                }
-                buf
-            })
-        };
-        let out = read_all(
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        let err = read_all(
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        let deadline = Instant::now() + CLI_TIMEOUT;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "`sesame {}` did not finish within {CLI_TIMEOUT:?}",
-                        args.join(" ")
-                    );
-                }
-            }
-        };
-        Output {
-            status,
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
-        }
+        self.sesame.cli(args)
     }
 
     /// Runs the CLI and panics unless it succeeds; returns (stdout, stderr).
@@ -235,55 +126,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "==== sesame log ({}) ====\n{}\n==== end of sesame log ====",
-                self.issuer,
-                self.logs()
-            );
-        }
-    }
-}
-
-/// The developer's own `SESAME_*` variables must not reach the server under test.
-fn clear_sesame_env(cmd: &mut Command) {
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("SESAME_") {
-            cmd.env_remove(key);
-        }
-    }
-}
-
-/// Copies a child's output into `log`; signals `ready` at the `listening on` line.
-fn pump(
-    stream: impl Read + Send + 'static,
-    log: Arc<Mutex<String>>,
-    ready: Option<mpsc::Sender<()>>,
-) {
-    std::thread::spawn(move || {
-        let mut ready = ready;
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            {
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-            if line.contains("listening on") {
-                if let Some(tx) = ready.take() {
-                    let _ = tx.send(());
-                }
-            }
-        }
-    });
-}
-
 /// The SMTP password SES (and the SES-like server) expects for [`SECRET`] in [`REGION`].
 fn derived_password() -> String {
     sesame::mail::derive_smtp_password(SECRET, REGION)
@@ -333,7 +175,7 @@ async fn start_sign_in(
 ) -> (Response, flow::AuthStart) {
     let start = flow::authorize(client, SCOPES, true, None);
     let page = browser
-        .get_following(start.url.as_str(), &server.issuer)
+        .get_following(start.url.as_str(), &server.sesame.issuer)
         .await;
     flow::assert_email_page(&page);
     (page, start)
@@ -343,7 +185,7 @@ async fn start_sign_in(
 async fn submit_email(server: &Server, browser: &HttpClient, page: &Response) -> Response {
     let answer = flow::submit_form(browser, page, "email", &[("email", ADA)], None).await;
     assert_eq!(answer.status, 303, "{}", answer.describe());
-    let code_page = browser.follow_within(answer, &server.issuer).await;
+    let code_page = browser.follow_within(answer, &server.sesame.issuer).await;
     flow::assert_code_page(&code_page);
     code_page
 }
@@ -409,7 +251,7 @@ async fn finish_sign_in(
     );
     assert_eq!(
         query_param(&location, "iss").as_deref(),
-        Some(server.issuer.as_str())
+        Some(server.sesame.issuer.as_str())
     );
     let auth_code = query_param(&location, "code").expect("a code in the callback");
     let tokens = flow::exchange(client, &auth_code, start.pkce_verifier).await;
@@ -428,7 +270,7 @@ async fn a_pasted_logto_ses_connector_delivers_sign_in_codes() {
     ));
     let server = Server::start();
     let app = server.create_app("Bookstore");
-    let meta = flow::discover(&server.issuer).await;
+    let meta = flow::discover(&server.sesame.issuer).await;
     let client = flow::client(&meta, &app);
 
     // A fresh install: the log transport.
@@ -515,7 +357,7 @@ async fn an_unverified_sender_is_explained_and_a_fixed_connector_works_without_a
     ));
     let server = Server::start();
     let app = server.create_app("Bookstore");
-    let meta = flow::discover(&server.issuer).await;
+    let meta = flow::discover(&server.sesame.issuer).await;
     let client = flow::client(&meta, &app);
 
     // A sender that is not a verified identity. (The SES-like server checks the envelope

@@ -46,6 +46,9 @@ pub struct SesameOpts {
     /// Announce an `https://` issuer (as behind a TLS-terminating proxy) while sesame itself
     /// listens on plain HTTP; tests reach it with [`Sesame::local_url`].
     pub https_issuer: bool,
+    /// Give sesame no mail configuration at all (as a fresh install has: the log transport);
+    /// the harness's SMTP server still runs but sesame does not know it.
+    pub no_mail: bool,
 }
 
 impl SesameOpts {
@@ -351,16 +354,18 @@ impl Sesame {
             .arg("--issuer")
             .arg(&self.issuer)
             .arg("--data-dir")
-            .arg(&self.data_dir)
-            .env("SESAME_MAIL_TRANSPORT", "smtp")
-            .env("SESAME_MAIL_SMTP_HOST", "127.0.0.1")
-            .env("SESAME_MAIL_SMTP_PORT", self.smtp.port.to_string())
-            .env("SESAME_MAIL_SMTP_TLS", "starttls")
-            .env("SESAME_MAIL_SMTP_USERNAME", SMTP_USER)
-            .env("SESAME_MAIL_SMTP_PASSWORD", SMTP_PASSWORD)
-            .env("SESAME_MAIL_SMTP_CA_FILE", &self.smtp.ca_pem_path)
-            .env("SESAME_MAIL_FROM", MAIL_FROM)
-            .envs(self.opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .arg(&self.data_dir);
+        if !self.opts.no_mail {
+            cmd.env("SESAME_MAIL_TRANSPORT", "smtp")
+                .env("SESAME_MAIL_SMTP_HOST", "127.0.0.1")
+                .env("SESAME_MAIL_SMTP_PORT", self.smtp.port.to_string())
+                .env("SESAME_MAIL_SMTP_TLS", "starttls")
+                .env("SESAME_MAIL_SMTP_USERNAME", SMTP_USER)
+                .env("SESAME_MAIL_SMTP_PASSWORD", SMTP_PASSWORD)
+                .env("SESAME_MAIL_SMTP_CA_FILE", &self.smtp.ca_pem_path)
+                .env("SESAME_MAIL_FROM", MAIL_FROM);
+        }
+        cmd.envs(self.opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
