@@ -60,7 +60,7 @@ pub struct ReconcileReport {
     pub unchanged: Vec<String>,
     /// Apps declared before but no longer in the file: kept, and now managed by the CLI
     /// (`sesame app delete` removes them). Deleting them on our own could lose an app to a
-    /// mistyped `--config`.
+    /// mistyped `--config`. [`reconcile`] logs a warning for each.
     pub released: Vec<String>,
 }
 
@@ -225,13 +225,17 @@ pub fn rotate_secret(store: &Store, client_id: &str) -> Result<String, AppError>
 /// Makes the store match the apps declared in `sesame.toml`: creates missing ones, updates
 /// changed ones (secret included), and releases apps that are no longer declared. One
 /// transaction: either all of it happens or none.
+///
+/// A released app keeps working (with the secret it had) and is logged as a warning naming
+/// `sesame app delete`: removing an `[[app]]` block does not revoke anything by itself.
 pub fn reconcile(store: &Store, decls: &[AppDecl]) -> Result<ReconcileReport, AppError> {
     // Secrets are read (files, environment) before the transaction opens.
     let wanted = decls
         .iter()
         .map(declared_app)
         .collect::<Result<Vec<App>, AppError>>()?;
-    store.write(|tx| {
+    let mut released_names = Vec::new();
+    let report = store.write(|tx| {
         let mut report = ReconcileReport::default();
         for mut app in wanted {
             match tx.get(&APPS, &app.client_id)? {
@@ -251,11 +255,19 @@ pub fn reconcile(store: &Store, decls: &[AppDecl]) -> Result<ReconcileReport, Ap
             if app.declared && !decls.iter().any(|d| d.client_id == id) {
                 app.declared = false;
                 tx.put(&APPS, &id, &app)?;
+                released_names.push(app.name.clone());
                 report.released.push(id);
             }
         }
-        Ok(report)
-    })
+        Ok::<_, AppError>(report)
+    })?;
+    // Said once, at the start that releases them: from then on they are ordinary apps.
+    for (id, name) in report.released.iter().zip(&released_names) {
+        tracing::warn!(
+            "app {id} ({name}) is no longer declared in sesame.toml but still works; delete it with `sesame app delete {id}`"
+        );
+    }
+    Ok(report)
 }
 
 /// The algorithm an app's ID tokens are signed with (ES384 unless it asked for another).
@@ -276,6 +288,20 @@ pub fn check_redirect_uri(uri: &str, app_type: AppType) -> Result<(), AppError> 
     let url = url::Url::parse(uri).map_err(|e| invalid(format!("is not an absolute URL ({e})")))?;
     if url.fragment().is_some() {
         return Err(invalid("must not contain a fragment (#...)".into()));
+    }
+    // `https://good.example.com@evil.example.com/cb` goes to evil.example.com: whoever reads
+    // the URI (a person, a log, a naive prefix check) sees the wrong host.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "must not contain a user name or password (user@host); write the host only".into(),
+        ));
+    }
+    // Redirect URIs are matched exactly (OAuth 2.0 Security BCP §4.1.3); a `*` would only
+    // ever match itself, and suggests a pattern the operator expects to work.
+    if url.host_str().is_some_and(|h| h.contains('*')) {
+        return Err(invalid(
+            "has a * in its host: wildcards are not supported; register each URI".into(),
+        ));
     }
     match url.scheme() {
         "https" if url.host().is_some() => Ok(()),
@@ -589,6 +615,63 @@ mod tests {
     }
 
     #[test]
+    fn user_info_and_wildcards_are_refused_everywhere_a_uri_is_registered() {
+        let cases = [
+            (
+                "https://good.example.com@evil.example.com/cb",
+                "user name or password",
+            ),
+            ("https://u:p@host.example.com/cb", "user name or password"),
+            ("https://:p@host.example.com/cb", "user name or password"),
+            ("http://me@localhost:3000/cb", "user name or password"),
+            ("com.example.app://user@host/cb", "user name or password"),
+            (
+                "https://*.example.com/cb",
+                "wildcards are not supported; register each URI",
+            ),
+            ("https://app*.example.com/cb", "wildcards are not supported"),
+            ("com.example.app://*/cb", "wildcards are not supported"),
+        ];
+        for (uri, says) in cases {
+            let e = check_redirect_uri(uri, AppType::Native)
+                .expect_err(uri)
+                .to_string();
+            assert!(e.contains(says), "{uri}: {e}");
+        }
+        let (_d, store) = store();
+        let e = create(
+            &store,
+            new_app(
+                AppType::Traditional,
+                &["https://good.example.com@evil.example.com/cb"],
+            ),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("user name"), "{e}");
+        let (app, _) = create(
+            &store,
+            new_app(AppType::Traditional, &["https://a.example.com/cb"]),
+        )
+        .unwrap();
+        let e = update(
+            &store,
+            &app.client_id,
+            AppUpdate {
+                post_logout_redirect_uris: Some(vec!["https://*.example.com/".into()]),
+                ..AppUpdate::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("wildcards"), "{e}");
+        let mut declared = decl("declared");
+        declared.post_logout_redirect_uris = vec!["https://u:p@a.example.com/".into()];
+        let e = reconcile(&store, &[declared]).unwrap_err();
+        assert!(e.to_string().contains("user name"), "{e}");
+        // A path or query may still hold an @ or a *: only the authority is refused.
+        check_redirect_uri("https://a.example.com/cb/@me?x=*", AppType::Spa).unwrap();
+    }
+
+    #[test]
     fn loopback_http_is_allowed_in_every_form() {
         for uri in [
             "http://localhost:3000/cb",
@@ -778,6 +861,55 @@ mod tests {
         let released = get(&store, "spa").unwrap();
         assert!(!released.declared);
         delete(&store, "spa").unwrap();
+    }
+
+    /// Collects what `tracing` writes, for asserting on log lines.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_released_app_is_reported_and_warned_about_once() {
+        let (_d, store) = store();
+        let mut kept = decl("kept");
+        kept.name = "Kept".into();
+        let mut dropped = decl("dropped");
+        dropped.name = "Dropped".into();
+        reconcile(&store, &[kept.clone(), dropped]).unwrap();
+
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let report = tracing::subscriber::with_default(subscriber, || {
+            reconcile(&store, std::slice::from_ref(&kept)).unwrap()
+        });
+        assert_eq!(report.released, vec!["dropped"]);
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("WARN"), "{log}");
+        assert!(
+            log.contains(
+                "app dropped (Dropped) is no longer declared in sesame.toml but still works; \
+                 delete it with `sesame app delete dropped`"
+            ),
+            "{log}"
+        );
+        assert!(!log.contains("kept"), "{log}");
+        // It still works, as an app the CLI manages now.
+        let app = get(&store, "dropped").unwrap();
+        assert!(!app.declared && app.secret_hash == Some(crypto::hash_token("s3cret")));
+        assert!(reconcile(&store, &[kept]).unwrap().released.is_empty());
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! Commands that change the store (`app`, `connector`, `keys`) go through the running server's
 //! control socket when it answers ([`crate::admin`]), and otherwise open the database file
 //! themselves; both paths run the same [`admin::handle`], so the output is the same either way.
+//! Only commands that store something new (`app create`, `connector set`, `keys rotate`) may
+//! start a data directory; the others fail on a missing `sesame.redb` rather than create an
+//! empty one in the wrong place. Everything printed on stdout goes through `outln!`, which
+//! ends quietly when the reader has gone (`sesame app list | head -1`).
 //! Errors are printed as one message saying what to do, and the exit code is 1 (2 for a
 //! command line clap could not parse).
 
@@ -15,6 +19,14 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// Prints a line on standard output, through [`print_out`]: every line the CLI prints goes
+/// this way, so a reader that goes away early is handled in one place.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        print_out(format_args!($($arg)*))
+    };
+}
 
 #[derive(Parser)]
 #[command(
@@ -95,7 +107,14 @@ enum AppCommand {
         /// Allowed post-logout redirect URI (repeat for several).
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
-        #[arg(long = "type", value_enum, default_value = "traditional")]
+        /// The app type: traditional (server-side web app, gets a client secret), spa or native
+        /// (public clients, PKCE required).
+        #[arg(
+            long = "type",
+            value_enum,
+            default_value = "traditional",
+            value_name = "TYPE"
+        )]
         app_type: AppTypeArg,
         /// ID token signing algorithm [default: ES384]
         #[arg(long, value_name = "ALG", value_parser = ["ES384", "ES256", "RS256"])]
@@ -173,6 +192,13 @@ enum ConnectorCommand {
     },
     /// Show the stored connector (secrets masked).
     Show {
+        #[arg(value_enum)]
+        name: ConnectorName,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Delete the stored connector; mail goes back to what the configuration says.
+    Delete {
         #[arg(value_enum)]
         name: ConnectorName,
         #[command(flatten)]
@@ -346,7 +372,16 @@ enum Opened {
 /// locked, keep asking the socket for a few seconds rather than fail with a lock error.
 fn open_store(config: &Config, req: &Request) -> Result<Opened, String> {
     let db = config.db_path();
-    create_data_dir(&config.data_dir)?;
+    if !db.exists() {
+        if !admin::creates_data(&req.cmd) {
+            // Opening would create an empty database, likely in the wrong place.
+            return Err(format!(
+                "no sesame data in {} (sesame.redb is missing): check --data-dir or SESAME_DATA_DIR",
+                config.data_dir.display()
+            ));
+        }
+        create_data_dir(&config.data_dir)?;
+    }
     for _ in 0..50 {
         match Store::open(&db) {
             Ok(store) => return Ok(Opened::Store(store)),
@@ -359,6 +394,12 @@ fn open_store(config: &Config, req: &Request) -> Result<Opened, String> {
             Err(e) => return Err(format!("cannot open {}: {e}", db.display())),
         }
     }
+    if let Some(reason) = client::unreachable_reason(&config.data_dir) {
+        return Err(format!(
+            "{} is in use by a sesame server, which cannot be reached: {reason}",
+            db.display()
+        ));
+    }
     Err(format!(
         "{} is in use by another sesame process, but no sesame server answers on {}.\n\
          If a server is starting, retry in a moment; otherwise stop the other process (only one may \
@@ -368,16 +409,29 @@ fn open_store(config: &Config, req: &Request) -> Result<Opened, String> {
     ))
 }
 
+/// Creates a missing data directory, owner only (keys, hashes and sessions live there). An
+/// existing one is left as its owner set it up.
 fn create_data_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let err =
+        |e: std::io::Error| format!("cannot create the data directory {}: {e}", dir.display());
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        // Keys, hashes and sessions live here: owner only (as the server sets it).
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
     }
-    Ok(())
+    match builder.create(dir) {
+        Ok(()) => Ok(()),
+        // Made meanwhile by someone else (a server starting): theirs to set up.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(err(e)),
+    }
 }
 
 fn app(config: &Config, command: AppCommand) -> Result<(), String> {
@@ -407,15 +461,15 @@ fn app(config: &Config, command: AppCommand) -> Result<(), String> {
                 return print_json(&result);
             }
             let info: AppInfo = parse(result)?;
-            println!("Created app {:?} ({}).\n", info.name, info.app_type);
+            outln!("Created app {:?} ({}).\n", info.name, info.app_type);
             print_app(&info);
             match &info.client_secret {
-                Some(_) => println!(
+                Some(_) => outln!(
                     "\nThe client secret is shown only now and cannot be shown again: store it safely.\n\
                      (`sesame app rotate-secret {}` makes a new one.)",
                     info.client_id
                 ),
-                None => println!("\nA public client: no secret; it must use PKCE (S256)."),
+                None => outln!("\nA public client: no secret; it must use PKCE (S256)."),
             }
             Ok(())
         }
@@ -426,7 +480,7 @@ fn app(config: &Config, command: AppCommand) -> Result<(), String> {
             }
             let infos: Vec<AppInfo> = parse(result)?;
             if infos.is_empty() {
-                println!("No apps yet. Register one with: sesame app create --name NAME --redirect-uri URI");
+                outln!("No apps yet. Register one with: sesame app create --name NAME --redirect-uri URI");
                 return Ok(());
             }
             print_app_table(&infos);
@@ -477,7 +531,7 @@ fn app(config: &Config, command: AppCommand) -> Result<(), String> {
                 return print_json(&result);
             }
             let info: AppInfo = parse(result)?;
-            println!("Updated app {:?}.\n", info.name);
+            outln!("Updated app {:?}.\n", info.name);
             print_app(&info);
             Ok(())
         }
@@ -490,9 +544,10 @@ fn app(config: &Config, command: AppCommand) -> Result<(), String> {
                 return print_json(&result);
             }
             let info: AppInfo = parse(result)?;
-            println!(
+            outln!(
                 "Deleted app {:?} ({}); its tokens are revoked.",
-                info.name, info.client_id
+                info.name,
+                info.client_id
             );
             Ok(())
         }
@@ -506,8 +561,8 @@ fn app(config: &Config, command: AppCommand) -> Result<(), String> {
                 .get("client_secret")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            println!("New client secret for {client_id}:\n\n  {secret}\n");
-            println!("The old secret no longer works. This one is shown only now and cannot be shown again: store it safely.");
+            outln!("New client secret for {client_id}:\n\n  {secret}\n");
+            outln!("The old secret no longer works. This one is shown only now and cannot be shown again: store it safely.");
             Ok(())
         }
     }
@@ -533,19 +588,19 @@ fn connector(config: &Config, command: ConnectorCommand) -> Result<(), String> {
             if out.json {
                 return print_json(&result);
             }
-            println!("Stored the ses connector (secrets masked):");
-            println!("{}", pretty(result.get("config").unwrap_or(&Value::Null)));
+            outln!("Stored the ses connector (secrets masked):");
+            outln!("{}", pretty(result.get("config").unwrap_or(&Value::Null)));
             for w in result
                 .get("warnings")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                println!("note: {}", w.as_str().unwrap_or_default());
+                outln!("note: {}", w.as_str().unwrap_or_default());
             }
             match via {
-                Via::Server => println!("The running server uses it from now on."),
-                Via::File => println!(
+                Via::Server => outln!("The running server uses it from now on."),
+                Via::File => outln!(
                     "sesame uses it from its next start. Try it with: sesame mail test --to ADDR"
                 ),
             }
@@ -561,8 +616,44 @@ fn connector(config: &Config, command: ConnectorCommand) -> Result<(), String> {
                 return print_json(&result);
             }
             match result.get("config") {
-                Some(c) => println!("{}", pretty(c)),
-                None => println!("No ses connector stored. Store one with: sesame connector set ses --file ses.json"),
+                Some(c) => outln!("{}", pretty(c)),
+                None => outln!("No ses connector stored. Store one with: sesame connector set ses --file ses.json"),
+            }
+            Ok(())
+        }
+        ConnectorCommand::Delete {
+            name: ConnectorName::Ses,
+            out,
+        } => {
+            let req = Request::new(cmd::CONNECTOR_DELETE, json!({ "name": "ses" }));
+            let (result, via) = admin_call(config, req)?;
+            if out.json {
+                return print_json(&result);
+            }
+            if result.get("deleted") != Some(&Value::Bool(true)) {
+                outln!("No ses connector stored: nothing to delete.");
+                return Ok(());
+            }
+            outln!("Deleted the stored ses connector.");
+            for w in result
+                .get("warnings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                outln!("warning: {}", w.as_str().unwrap_or_default());
+            }
+            let transport = result
+                .pointer("/mail/transport")
+                .and_then(Value::as_str)
+                .unwrap_or("log");
+            match via {
+                Via::Server => outln!(
+                    "The running server sends mail as the configuration says again (transport: {transport})."
+                ),
+                Via::File => outln!(
+                    "sesame sends mail as the configuration says from its next start (transport: {transport})."
+                ),
             }
             Ok(())
         }
@@ -589,7 +680,7 @@ async fn mail_test(config: &Config, to: &str, template: &str, dry_run: bool) -> 
                 let report = crate::mail::test_send(&mailer, to, purpose, dry_run)
                     .await
                     .map_err(|report| format!("the test message failed:\n{report}"))?;
-                println!("{report}");
+                outln!("{report}");
                 return Ok(());
             }
         },
@@ -606,7 +697,7 @@ async fn mail_test(config: &Config, to: &str, template: &str, dry_run: bool) -> 
         .as_ref()
         .and_then(|v| v.get("report"))
         .and_then(Value::as_str);
-    println!("{}", report.unwrap_or("sent"));
+    outln!("{}", report.unwrap_or("sent"));
     Ok(())
 }
 
@@ -635,9 +726,9 @@ fn keys_rotate(config: &Config, alg: &str, json_out: bool) -> Result<(), String>
         .get("kid")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    println!("New {alg} signing key: kid {kid}. Tokens signed with the old key still verify (it stays in JWKS).");
+    outln!("New {alg} signing key: kid {kid}. Tokens signed with the old key still verify (it stays in JWKS).");
     if via == Via::File {
-        println!("sesame signs with it from its next start.");
+        outln!("sesame signs with it from its next start.");
     }
     Ok(())
 }
@@ -650,23 +741,23 @@ fn print_app(info: &AppInfo) {
             v.join("\n                            ")
         }
     };
-    println!("  Client ID                 {}", info.client_id);
+    outln!("  Client ID                 {}", info.client_id);
     if let Some(secret) = &info.client_secret {
-        println!("  Client secret             {secret}");
+        outln!("  Client secret             {secret}");
     }
-    println!("  Name                      {}", info.name);
-    println!("  Type                      {}", info.app_type);
-    println!("  Redirect URIs             {}", list(&info.redirect_uris));
-    println!(
+    outln!("  Name                      {}", info.name);
+    outln!("  Type                      {}", info.app_type);
+    outln!("  Redirect URIs             {}", list(&info.redirect_uris));
+    outln!(
         "  Post-logout redirect URIs {}",
         list(&info.post_logout_redirect_uris)
     );
-    println!(
+    outln!(
         "  ID token algorithm        {}",
         info.id_token_signed_response_alg
     );
     if info.declared {
-        println!("  Declared in sesame.toml   yes (change it there)");
+        outln!("  Declared in sesame.toml   yes (change it there)");
     }
 }
 
@@ -683,9 +774,11 @@ fn print_app_table(infos: &[AppInfo]) {
         .max()
         .unwrap_or(0)
         .max("NAME".len());
-    println!(
+    outln!(
         "{:<id_w$}  {:<name_w$}  {:<11}  REDIRECT URIS",
-        "CLIENT ID", "NAME", "TYPE"
+        "CLIENT ID",
+        "NAME",
+        "TYPE"
     );
     for i in infos {
         let mut uris = i.redirect_uris.first().cloned().unwrap_or_default();
@@ -697,18 +790,39 @@ fn print_app_table(infos: &[AppInfo]) {
         } else {
             i.app_type.clone()
         };
-        println!(
+        outln!(
             "{:<id_w$}  {:<name_w$}  {:<11}  {uris}",
-            i.client_id, i.name, kind
+            i.client_id,
+            i.name,
+            kind
         );
     }
     if infos.iter().any(|i| i.declared) {
-        println!("\n* declared in sesame.toml");
+        outln!("\n* declared in sesame.toml");
+    }
+}
+
+/// Writes one line to standard output. A reader that went away (`sesame app list | head -1`)
+/// ends the process quietly with status 0: the command itself is done by the time anything is
+/// printed, and the reader took what it wanted. Any other write error is reported on stderr.
+fn print_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
     }
 }
 
 fn print_json(v: &Value) -> Result<(), String> {
-    println!("{}", pretty(v));
+    outln!("{}", pretty(v));
     Ok(())
 }
 

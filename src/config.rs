@@ -14,6 +14,7 @@
 //!   unless it is within two letters of a real one: then it is a typo and an error, because a
 //!   misspelt setting would silently leave the default in place.
 //! - Flags (`--issuer`, `--listen`, `--data-dir`, `--log-level`) override everything.
+//! - The issuer, when not set anywhere, follows the listen port: `http://localhost:<port>`.
 //! - Relative paths are relative to the working directory.
 
 mod keys;
@@ -30,7 +31,8 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The issuer URL: what tokens carry in `iss` and every endpoint is under. Never taken from
-    /// the request's Host header. May carry a path (`https://auth.example.com/oidc`).
+    /// the request's Host header. May carry a path (`https://auth.example.com/oidc`). When
+    /// nobody sets it, `http://localhost:<port of listen>`.
     pub issuer: String,
     /// Address to listen on.
     pub listen: String,
@@ -461,6 +463,8 @@ fn resolve(
         }
     }
     layers::check(&mut table, &sources)?;
+    // Known before serde fills in the default: whether anyone (file, environment, flag) set it.
+    let issuer_set = table.contains_key("issuer");
     // The walk above checked every key and type, so this only fails on a bug in the schema.
     let mut config: Config =
         table
@@ -470,7 +474,8 @@ fn resolve(
                 source: Source::Default,
                 message: e.message().trim().to_string(),
             })?;
-    validate::validate(&mut config, &sources)?;
+    let mut warnings = warnings;
+    warnings.extend(validate::validate(&mut config, &sources, issuer_set)?);
     Ok((config, warnings))
 }
 
@@ -974,5 +979,213 @@ id_token_signed_response_alg = "rs256"
             Some("eu-west-1")
         );
         assert_eq!(c.mail.templates.len(), 1);
+    }
+
+    fn with_flags(listen: Option<&str>, issuer: Option<&str>) -> Overrides {
+        Overrides {
+            listen: listen.map(str::to_string),
+            issuer: issuer.map(str::to_string),
+            ..Overrides::default()
+        }
+    }
+
+    #[test]
+    fn an_unset_issuer_follows_the_listen_port() {
+        let (c, w) = resolve(None, &[], &with_flags(Some("127.0.0.1:9000"), None)).unwrap();
+        assert_eq!(c.issuer, "http://localhost:9000");
+        assert!(w.is_empty(), "{w:?}");
+        let (c, _) = resolve(
+            None,
+            &env(&[("SESAME_LISTEN", "0.0.0.0:3001")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.issuer, "http://localhost:3001");
+        let (c, _) = load_text("listen = \"[::1]:4000\"", &[]).unwrap();
+        assert_eq!(c.issuer, "http://localhost:4000");
+        // An empty variable unsets the file's issuer: it follows listen again.
+        let (c, _) = load_text(
+            "issuer = \"https://auth.example.com\"\nlisten = \"127.0.0.1:5000\"",
+            &[("SESAME_ISSUER", "")],
+        )
+        .unwrap();
+        assert_eq!(c.issuer, "http://localhost:5000");
+        // An ephemeral port is not known at load: the default stays.
+        let (c, w) = resolve(None, &[], &with_flags(Some("127.0.0.1:0"), None)).unwrap();
+        assert_eq!(c.issuer, "http://localhost:8080");
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn a_local_issuer_on_another_port_than_listen_is_a_warning() {
+        let (c, w) = resolve(
+            None,
+            &[],
+            &with_flags(Some("127.0.0.1:9000"), Some("http://localhost:8080")),
+        )
+        .unwrap();
+        assert_eq!(c.issuer, "http://localhost:8080", "a set issuer is kept");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("issuer http://localhost:8080")
+                && w[0].contains("port 8080")
+                && w[0].contains("listens on port 9000")
+                && w[0].contains("http://localhost:9000"),
+            "{}",
+            w[0]
+        );
+        let (_, w) = load_text(
+            "issuer = \"http://127.0.0.1\"\nlisten = \"127.0.0.1:8080\"",
+            &[],
+        )
+        .unwrap();
+        assert!(w.len() == 1 && w[0].contains("port 80,"), "{w:?}");
+
+        for (listen, issuer) in [
+            ("127.0.0.1:9000", "http://127.0.0.1:9000/oidc"),
+            ("0.0.0.0:9000", "http://[::1]:9000"),
+            ("127.0.0.1:9000", "https://auth.example.com"),
+            ("127.0.0.1:0", "http://localhost:8080"),
+        ] {
+            let (_, w) = resolve(None, &[], &with_flags(Some(listen), Some(issuer))).unwrap();
+            assert!(w.is_empty(), "{listen} {issuer}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn mail_settings_the_log_transport_ignores_are_a_warning() {
+        let (_, w) = load_text("[mail.smtp]\nhost = \"smtp.example.com\"", &[]).unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("mail.smtp.host")
+                && w[0].contains("mail.transport is \"log\"")
+                && w[0].contains("mail.transport = \"smtp\"")
+                && w[0].contains("SESAME_MAIL_TRANSPORT=smtp"),
+            "{}",
+            w[0]
+        );
+        let ses = SES_TOML.replace("transport = \"ses\"", "");
+        let (_, w) = load_text(&ses, &[]).unwrap();
+        assert!(
+            w.len() == 1
+                && w[0].contains("[mail.ses]")
+                && w[0].contains("SESAME_MAIL_TRANSPORT=ses"),
+            "{w:?}"
+        );
+        let (_, w) = load_text(
+            "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"smtp.example.com\"",
+            &[],
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) = load_text(SES_TOML, &[]).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn mail_from_must_be_one_address() {
+        for ok in ["noreply@example.com", "Bookstore <noreply@example.com>"] {
+            load_text(&format!("[mail]\nfrom = {ok:?}"), &[])
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let e = err("[mail]\nfrom = \"Bookstore <noreply@>\"", &[]);
+        assert!(
+            e.contains("mail.from (sesame.toml line 2)") && e.contains("not an email address"),
+            "{e}"
+        );
+        let e = err(
+            "",
+            &[("SESAME_MAIL_FROM", "a@example.com\r\nBcc: all@example.com")],
+        );
+        assert!(
+            e.contains("mail.from (environment variable SESAME_MAIL_FROM)")
+                && e.contains("one line"),
+            "{e}"
+        );
+        let e = err("", &[("SESAME_MAIL_FROM", "not an address")]);
+        assert!(e.contains("mail.from"), "{e}");
+    }
+
+    #[test]
+    fn ses_settings_are_checked_at_load_naming_the_key() {
+        let e = err(&SES_TOML.replace("eu-west-1", "mars"), &[]);
+        assert!(
+            e.contains("mail.ses.region (sesame.toml line 7)") && e.contains("not an AWS region"),
+            "{e}"
+        );
+        let e = err(
+            &SES_TOML.replace("noreply@example.com", "noreply at example.com"),
+            &[],
+        );
+        assert!(
+            e.contains("mail.ses.email_address (sesame.toml line 8)"),
+            "{e}"
+        );
+        let e = err(&SES_TOML.replace("caFile", "tls = \"none\"\ncaFile"), &[]);
+        assert!(
+            e.contains("mail.ses.endpoint.tls") && e.contains("requires TLS"),
+            "{e}"
+        );
+        let e = err(&SES_TOML.replace("accessKeySecret = \"secret\"\n", ""), &[]);
+        assert!(
+            e.contains("mail.ses.access_key_secret") && e.contains("missing"),
+            "{e}"
+        );
+        let e = err(
+            "",
+            &[(
+                ENV_SES_JSON,
+                r#"{"accessKeyId":"AKIA","accessKeySecret":"s","region":"nowhere"}"#,
+            )],
+        );
+        assert!(
+            e.contains("mail.ses.region (environment variable SESAME_MAIL_SES_JSON)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn type_errors_never_print_a_secret() {
+        /// A file, environment variables, and the key the error names.
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
+            ("[mail.smtp]\npassword = 12345678", &[], "mail.smtp.password"),
+            (
+                "[mail.ses]\naccessKeyId = \"AKIA\"\nregion = \"eu-west-1\"\naccessKeySecret = 12345678",
+                &[],
+                "mail.ses.access_key_secret",
+            ),
+            (
+                "[mail.ses]\naccessKeyId = \"AKIA\"\nregion = \"eu-west-1\"\nsmtpPassword = 12345678",
+                &[],
+                "mail.ses.smtp_password",
+            ),
+            (
+                "[[app]]\nclient_id = \"a\"\nname = \"A\"\nredirect_uris = []\nclient_secret = 12345678",
+                &[],
+                "app[0].client_secret",
+            ),
+            (
+                "",
+                &[(ENV_SES_JSON, r#"{"accessKeyId":"AKIA","region":12345678}"#)],
+                "mail.ses.region",
+            ),
+            (
+                "",
+                &[(ENV_SES_JSON, r#"{"accessKeyId":"AKIA","region":"eu-west-1","accessKeySecret":["12345678"]}"#)],
+                "mail.ses.access_key_secret",
+            ),
+        ];
+        for (text, vars, key) in cases {
+            let e = err(text, vars);
+            assert!(
+                e.contains(key) && e.contains("expected a string, got a"),
+                "{e}"
+            );
+            assert!(!e.contains("12345678"), "the secret is printed: {e}");
+        }
+        // Other values are still shown: they help find the mistake.
+        let e = err("[mail.smtp]\nusername = 12345678", &[]);
+        assert!(e.contains("got 12345678"), "{e}");
     }
 }

@@ -15,17 +15,30 @@ use std::time::Duration;
 /// A temporary working directory (so no stray ./sesame.toml is read) with a data directory.
 struct Env {
     dir: tempfile::TempDir,
+    data: PathBuf,
 }
 
 impl Env {
     fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        Env { dir, data }
+    }
+
+    /// A data directory deep enough that `<data>/sesame.sock` does not fit in a Unix socket
+    /// address (108 bytes).
+    fn deep() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir
+            .path()
+            .join("d".repeat(60))
+            .join("e".repeat(60))
+            .join("data");
+        Env { dir, data }
     }
 
     fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data.clone()
     }
 
     fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
@@ -185,6 +198,28 @@ impl Server {
 
     fn log_so_far(&self) -> Vec<String> {
         self.log.try_iter().collect()
+    }
+
+    /// Reads the log until a line contains `needle`; returns everything read.
+    fn wait_for_log(&self, needle: &str) -> String {
+        let mut seen = Vec::new();
+        // A bound on a hung server, not a timing assertion.
+        while let Ok(line) = self.log.recv_timeout(Duration::from_secs(60)) {
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                return seen.join("\n");
+            }
+        }
+        panic!("the server never logged {needle:?}:\n{}", seen.join("\n"));
+    }
+
+    /// `/healthz` as JSON.
+    fn health(&self) -> Value {
+        let (status, text) = self.get("/healthz");
+        assert_eq!(status, 200, "{text}");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("/healthz is not JSON ({e}): {text}"))
     }
 }
 
@@ -399,6 +434,195 @@ fn bad_input_errors_name_the_problem() {
         e.contains("mail.transport (bad.toml line 2)") && e.contains("log, smtp, ses"),
         "{e}"
     );
+    // A secret of the wrong type is named by its key and type only.
+    std::fs::write(
+        env.dir.path().join("secret.toml"),
+        "[mail.smtp]\npassword = 12345678\n",
+    )
+    .unwrap();
+    let e = env.fails(&["app", "list", "--config", "secret.toml"], &[], 1);
+    assert!(
+        e.contains("mail.smtp.password (secret.toml line 2)") && e.contains("expected a string"),
+        "{e}"
+    );
+    assert!(!e.contains("12345678"), "{e}");
+}
+
+#[test]
+fn app_create_help_lists_the_app_types() {
+    let env = Env::new();
+    let help = env.ok(&["app", "create", "--help"]).stdout;
+    for word in ["--type <TYPE>", "traditional", "spa", "native", "PKCE"] {
+        assert!(help.contains(word), "{word} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn configuration_warnings_are_printed_by_cli_commands() {
+    let env = Env::new();
+    let r = env.run_with(
+        &["keys", "rotate"],
+        &[
+            ("SESAME_ISSUER", "http://localhost:8080"),
+            ("SESAME_LISTEN", "127.0.0.1:9000"),
+            ("SESAME_MAIL_SMTP_HOST", "smtp.example.com"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: issuer http://localhost:8080")
+            && r.stderr.contains("listens on port 9000"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("warning: mail.smtp.host is set but mail.transport is \"log\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn read_only_commands_never_create_the_data_dir() {
+    let env = Env::new();
+    let missing = format!(
+        "no sesame data in {} (sesame.redb is missing): check --data-dir or SESAME_DATA_DIR",
+        env.data().display()
+    );
+    let commands: &[&[&str]] = &[
+        &["app", "list"],
+        &["app", "show", "some-id"],
+        &["app", "update", "some-id", "--name", "X"],
+        &["app", "delete", "some-id"],
+        &["app", "rotate-secret", "some-id"],
+        &["connector", "show", "ses"],
+        &["connector", "delete", "ses"],
+        &["mail", "test", "--to", "someone@example.com"],
+    ];
+    for args in commands {
+        let e = env.fails(args, &[], 1);
+        assert!(e.contains(&missing), "`{}`: {e}", args.join(" "));
+        assert!(!env.data().exists(), "`{}` created it", args.join(" "));
+    }
+
+    // An existing directory without a database gets no empty one either.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .mode(0o750)
+            .create(env.data())
+            .unwrap();
+        std::fs::set_permissions(env.data(), std::fs::Permissions::from_mode(0o750)).unwrap();
+        let e = env.fails(&["app", "list"], &[], 1);
+        assert!(e.contains(&missing), "{e}");
+        assert!(!env.data().join("sesame.redb").exists());
+
+        // A command that stores something starts the database, and leaves the existing
+        // directory's permissions as their owner set them.
+        env.ok(&[
+            "app",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://x.example.com/cb",
+        ]);
+        assert!(env.data().join("sesame.redb").exists());
+        let mode = std::fs::metadata(env.data()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o750);
+
+        // A data directory the CLI creates is owner-only.
+        let fresh = Env::new();
+        fresh.ok(&["keys", "rotate"]);
+        let mode = std::fs::metadata(fresh.data())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_does_not_make_the_cli_panic() {
+    let env = Env::new();
+    // An app whose `app show` prints far more than a pipe holds (64 KiB), so the CLI is still
+    // writing when the reader goes away.
+    let uris: Vec<String> = (0..200)
+        .map(|i| format!("https://app.example.com/{i}/{}", "x".repeat(1000)))
+        .collect();
+    let mut args = vec!["app", "create", "--name", "Long", "--json"];
+    for uri in &uris {
+        args.push("--redirect-uri");
+        args.push(uri);
+    }
+    let created = env.json(&args);
+    let id = str_of(&created, "client_id").to_string();
+
+    for show in [vec!["app", "show", &id], vec!["app", "show", &id, "--json"]] {
+        let mut child = env
+            .command(&show, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sesame");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut first)
+            .unwrap();
+        // The reader (and the pipe's read end) are gone here, like `| head -1`.
+        assert!(!first.is_empty());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "`sesame {}`: {stderr}",
+            show.join(" ")
+        );
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+    }
+}
+
+#[test]
+fn a_deep_data_dir_works_with_the_server_stopped_and_running() {
+    let env = Env::deep();
+    assert!(env.data().as_os_str().len() > 110);
+    let create = |name: &str| {
+        env.json(&[
+            "app",
+            "create",
+            "--name",
+            name,
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+            "--json",
+        ])
+    };
+    let ids = |list: Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| str_of(a, "client_id").to_string())
+            .collect()
+    };
+    let stopped = create("Stopped");
+    let listed = ids(env.json(&["app", "list", "--json"]));
+    assert_eq!(listed, vec![str_of(&stopped, "client_id").to_string()]);
+
+    if cfg!(target_os = "linux") {
+        let server = Server::start(&env);
+        let running = create("Running");
+        // It went through the control socket (the server holds the database file).
+        let log = server.wait_for_log("control socket: app.create done");
+        assert!(!log.contains("control socket unavailable"), "{log}");
+        assert!(env.data().join("sesame.sock").exists());
+        let listed = ids(env.json(&["app", "list", "--json"]));
+        assert!(
+            listed.contains(&str_of(&running, "client_id").to_string()) && listed.len() == 2,
+            "{listed:?}"
+        );
+    }
 }
 
 const SES_JSON: &str = r#"{
@@ -444,6 +668,37 @@ fn connector_set_and_show_never_print_the_secret() {
         1,
     );
     assert!(e.contains("ses.json is not JSON"), "{e}");
+    for not_an_object in ["[]", "42", "\"ses\""] {
+        std::fs::write(&file, not_an_object).unwrap();
+        let e = env.fails(
+            &["connector", "set", "ses", "--file", file.to_str().unwrap()],
+            &[],
+            1,
+        );
+        assert!(
+            e.contains(
+                "the SES connector JSON must be an object with accessKeyId, accessKeySecret \
+                 (or smtpPassword) and region"
+            ),
+            "{not_an_object}: {e}"
+        );
+    }
+
+    // Delete, with the server stopped: on the file.
+    let deleted = env.ok(&["connector", "delete", "ses"]);
+    assert!(
+        deleted.stdout.contains("Deleted the stored ses connector"),
+        "{}",
+        deleted.stdout
+    );
+    let shown = env.json(&["connector", "show", "ses", "--json"]);
+    assert_eq!(shown["stored"], false);
+    let again = env.ok(&["connector", "delete", "ses"]);
+    assert!(
+        again.stdout.contains("nothing to delete"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]
@@ -457,6 +712,14 @@ fn keys_rotate_on_the_file() {
 #[test]
 fn mail_test_with_the_log_transport_reports_it() {
     let env = Env::new();
+    // It reads the stored connector: a data directory that is not there is a mistake.
+    let e = env.fails(
+        &["mail", "test", "--to", "someone@example.com", "--dry-run"],
+        &[],
+        1,
+    );
+    assert!(e.contains("no sesame data in"), "{e}");
+    env.ok(&["keys", "rotate"]);
     let r = env.ok(&["mail", "test", "--to", "someone@example.com", "--dry-run"]);
     assert!(r.stdout.contains("log"), "{}", r.stdout);
     let e = env.fails(
@@ -561,8 +824,19 @@ fn with_the_server_running_commands_go_through_the_socket() {
         "{}",
         set.stdout
     );
-    let (_, health) = server.get("/healthz");
-    assert!(health.contains("\"connector\""), "{health}");
+    assert_eq!(server.health()["mail"]["transport"], "ses");
+
+    // Deleting it goes back to the configuration's mailer (here the log transport), at once.
+    let deleted = env.ok(&["connector", "delete", "ses"]);
+    assert!(
+        deleted.stdout.contains("Deleted the stored ses connector")
+            && deleted.stdout.contains("transport: log"),
+        "{}",
+        deleted.stdout
+    );
+    assert_eq!(server.health()["mail"]["transport"], "log");
+    let shown = env.json(&["connector", "show", "ses", "--json"]);
+    assert_eq!(shown["stored"], false);
 
     // A rotated key is published without a restart.
     let rotated = env.json(&["keys", "rotate", "--json"]);

@@ -1,6 +1,7 @@
 //! The CLI end of the control socket.
 
-use super::{Request, Response};
+use super::socket_path::{short_path, ShortPathError, TOO_LONG};
+use super::{Request, Response, SOCKET_NAME};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -34,9 +35,19 @@ impl std::fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 /// Sends one command to the server running on `data_dir` and returns its answer.
+///
+/// No data directory, no socket file, a stale socket, or a socket path too long for this
+/// system all mean [`ClientError::NotRunning`]: the caller opens the database file instead
+/// (and, if a server holds it, [`unreachable_reason`] says why the socket could not be used).
 pub fn call(data_dir: &Path, request: &Request) -> Result<Response, ClientError> {
-    let path = data_dir.join("sesame.sock");
-    let stream = match UnixStream::connect(&path) {
+    let path = data_dir.join(SOCKET_NAME);
+    let short = match short_path(data_dir, SOCKET_NAME) {
+        Ok(short) => short,
+        Err(ShortPathError::Dir(_) | ShortPathError::TooLong) => {
+            return Err(ClientError::NotRunning)
+        }
+    };
+    let stream = match UnixStream::connect(short.path()) {
         Ok(s) => s,
         Err(e) => {
             return match e.kind() {
@@ -50,6 +61,7 @@ pub fn call(data_dir: &Path, request: &Request) -> Result<Response, ClientError>
             }
         }
     };
+    drop(short);
     let failed =
         |e: std::io::Error| ClientError::Failed(format!("control socket {}: {e}", path.display()));
     stream
@@ -73,4 +85,13 @@ pub fn call(data_dir: &Path, request: &Request) -> Result<Response, ClientError>
     }
     serde_json::from_str(&answer)
         .map_err(|e| ClientError::Failed(format!("the server's answer is not understood: {e}")))
+}
+
+/// Why the control socket of `data_dir` cannot be used at all on this system, if that is the
+/// case: for the message when the database is locked and no server answered.
+pub fn unreachable_reason(data_dir: &Path) -> Option<&'static str> {
+    match short_path(data_dir, SOCKET_NAME) {
+        Err(ShortPathError::TooLong) => Some(TOO_LONG),
+        _ => None,
+    }
 }

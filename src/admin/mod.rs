@@ -12,12 +12,17 @@
 //! ← {"ok":false,"error":"redirect URI \"...\" must not contain a fragment (#...)"}
 //! ```
 //!
+//! A data directory too deep for a socket address (107 bytes of path) is reached through
+//! `/proc/self/fd` on Linux (`socket_path.rs`); elsewhere both ends say it is too long, and the
+//! CLI uses the file when no server runs.
+//!
 //! [`handle`] is the whole command set over a [`Store`]; the server ([`serve`]) and the CLI
 //! with the server stopped both call it, so a command behaves the same either way. What only a
 //! running server has (the live mailer and key set) comes back as an [`Effect`] to apply.
 
 pub mod client;
 mod server;
+mod socket_path;
 
 pub use server::{bind, serve, serve_on, ControlSocket};
 
@@ -29,6 +34,9 @@ use crate::store::{App, Store, CONNECTORS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+/// The control socket's file name in the data directory.
+pub const SOCKET_NAME: &str = "sesame.sock";
+
 /// Commands, as sent in `cmd`.
 pub mod cmd {
     pub const APP_CREATE: &str = "app.create";
@@ -39,9 +47,22 @@ pub mod cmd {
     pub const APP_ROTATE_SECRET: &str = "app.rotate-secret";
     pub const CONNECTOR_SET: &str = "connector.set";
     pub const CONNECTOR_SHOW: &str = "connector.show";
+    /// Removes the stored connector: mail goes back to what the configuration file says.
+    pub const CONNECTOR_DELETE: &str = "connector.delete";
     pub const KEYS_ROTATE: &str = "keys.rotate";
     /// Only a running server answers this one: it tests the mailer it is using.
     pub const MAIL_TEST: &str = "mail.test";
+}
+
+/// True for the commands that may start a new data directory (they store something that did
+/// not exist). The others read or change what is there, so run on a missing `sesame.redb`
+/// they would only create an empty one, most likely in the wrong place (a mistyped
+/// `--data-dir`).
+pub fn creates_data(command: &str) -> bool {
+    matches!(
+        command,
+        cmd::APP_CREATE | cmd::CONNECTOR_SET | cmd::KEYS_ROTATE
+    )
 }
 
 /// The connector names `connector set` accepts (Logto's AWS SES connector for now).
@@ -223,6 +244,7 @@ fn run(store: &Store, mail: &MailConfig, req: &Request) -> Result<(Value, Option
                 None => json!({ "name": a.name, "stored": false }),
             }
         }
+        cmd::CONNECTOR_DELETE => return connector_delete(store, mail, args(req)?),
         cmd::KEYS_ROTATE => {
             let a: KeysArgs = args(req)?;
             let alg: Alg = a.alg.as_deref().unwrap_or("ES384").parse().map_err(|_| {
@@ -254,6 +276,15 @@ fn connector_set(
     let Some(config) = a.config else {
         return Err("connector.set needs the connector's JSON in \"config\"".into());
     };
+    // Said here in the connector's terms; serde would say "invalid type: sequence, expected
+    // struct SesConfig".
+    if !config.is_object() {
+        return Err(
+            "the SES connector JSON must be an object with accessKeyId, accessKeySecret (or \
+             smtpPassword) and region"
+                .into(),
+        );
+    }
     let ses: SesConfig =
         crate::mail::parse_ses_json(&config.to_string()).map_err(|e| e.to_string())?;
     let mailer = Mailer::build(mail, Some(ses.clone()))
@@ -268,6 +299,40 @@ fn connector_set(
         "name": a.name,
         "stored": true,
         "config": mask_secrets(stored),
+        "mail": mailer.status(),
+        "warnings": warnings,
+    });
+    Ok((result, Some(Effect::SwapMailer(Box::new(mailer)))))
+}
+
+/// Removes a stored connector. The mailer goes back to the one the configuration file
+/// describes (or, if that does not build, to one that fails every send with the reason).
+fn connector_delete(
+    store: &Store,
+    mail: &MailConfig,
+    a: ConnectorArgs,
+) -> Result<(Value, Option<Effect>), String> {
+    known_connector(&a.name)?;
+    let removed = store
+        .write(|tx| tx.remove(&CONNECTORS, &a.name))
+        .map_err(|e| e.to_string())?;
+    if !removed {
+        return Ok((json!({ "name": a.name, "deleted": false }), None));
+    }
+    // As at start-up: a configuration that does not build never falls back to printing codes
+    // in the log (log readers could sign in); sends fail with the reason instead.
+    let (mailer, warnings) = match Mailer::build(mail, None) {
+        Ok(m) => (m, vec![]),
+        Err(e) => (
+            Mailer::misconfigured(e.to_string()),
+            vec![format!(
+                "the [mail] configuration does not work ({e}): sign-in codes cannot be sent until it is fixed"
+            )],
+        ),
+    };
+    let result = json!({
+        "name": a.name,
+        "deleted": true,
         "mail": mailer.status(),
         "warnings": warnings,
     });
@@ -531,5 +596,112 @@ mod tests {
             serde_json::from_str::<Value>(&sent).unwrap()["cmd"],
             "app.list"
         );
+    }
+
+    #[test]
+    fn a_connector_that_is_not_an_object_is_refused_in_its_own_terms() {
+        let (_d, store) = store();
+        for config in [json!([]), json!(5), json!("ses")] {
+            let r = call(
+                &store,
+                cmd::CONNECTOR_SET,
+                json!({"name": "ses", "config": config}),
+            );
+            let e = r.error.unwrap();
+            assert!(
+                e.contains("must be an object with accessKeyId, accessKeySecret (or smtpPassword) and region"),
+                "{config}: {e}"
+            );
+            assert!(!e.contains("invalid type"), "{e}");
+        }
+    }
+
+    #[test]
+    fn deleting_the_connector_goes_back_to_the_configured_mailer() {
+        let (_d, store) = store();
+        let ses = json!({
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+            "accessKeySecret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "region": "eu-west-1",
+            "emailAddress": "noreply@example.com"
+        });
+        ok(
+            &store,
+            cmd::CONNECTOR_SET,
+            json!({"name": "ses", "config": ses}),
+        );
+        let (r, effect) = handle(
+            &store,
+            &MailConfig::default(),
+            &Request::new(cmd::CONNECTOR_DELETE, json!({"name": "ses"})),
+        );
+        assert!(r.ok, "{:?}", r.error);
+        let result = r.result.unwrap();
+        assert_eq!(result["deleted"], true);
+        assert_eq!(result["mail"]["transport"], "log");
+        match effect {
+            Some(Effect::SwapMailer(m)) => assert_eq!(m.transport_name(), "log"),
+            _ => panic!("the running server must swap its mailer"),
+        }
+        assert!(store
+            .read(|tx| tx.get(&CONNECTORS, "ses"))
+            .unwrap()
+            .is_none());
+        let shown = ok(&store, cmd::CONNECTOR_SHOW, json!({"name": "ses"}));
+        assert_eq!(shown["stored"], false);
+
+        // Deleting again: nothing to delete, nothing to swap.
+        let (r, effect) = handle(
+            &store,
+            &MailConfig::default(),
+            &Request::new(cmd::CONNECTOR_DELETE, json!({"name": "ses"})),
+        );
+        assert_eq!(r.result.unwrap()["deleted"], false);
+        assert!(effect.is_none());
+        let r = call(&store, cmd::CONNECTOR_DELETE, json!({"name": "sendgrid"}));
+        assert!(r.error.unwrap().contains("unknown connector"));
+    }
+
+    #[test]
+    fn only_commands_that_store_something_new_may_start_a_data_dir() {
+        for c in [cmd::APP_CREATE, cmd::CONNECTOR_SET, cmd::KEYS_ROTATE] {
+            assert!(creates_data(c), "{c}");
+        }
+        for c in [
+            cmd::APP_LIST,
+            cmd::APP_SHOW,
+            cmd::APP_UPDATE,
+            cmd::APP_DELETE,
+            cmd::APP_ROTATE_SECRET,
+            cmd::CONNECTOR_SHOW,
+            cmd::CONNECTOR_DELETE,
+            cmd::MAIL_TEST,
+        ] {
+            assert!(!creates_data(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn the_client_falls_back_to_the_file_for_a_deep_or_missing_data_dir() {
+        let root = tempfile::tempdir().unwrap();
+        let deep = root.path().join("d".repeat(60)).join("e".repeat(60));
+        let req = Request::new(cmd::APP_LIST, Value::Null);
+        // Missing: no server.
+        assert!(matches!(
+            client::call(&deep, &req),
+            Err(client::ClientError::NotRunning)
+        ));
+        // There, too deep for a socket address, no socket: no server either (never Failed).
+        std::fs::create_dir_all(&deep).unwrap();
+        assert!(matches!(
+            client::call(&deep, &req),
+            Err(client::ClientError::NotRunning)
+        ));
+        if cfg!(target_os = "linux") {
+            assert_eq!(client::unreachable_reason(&deep), None);
+        } else {
+            assert!(client::unreachable_reason(&deep).is_some());
+        }
+        assert_eq!(client::unreachable_reason(root.path()), None);
     }
 }

@@ -263,6 +263,16 @@ fn check_value(
         source: sources.of(path),
         message,
     };
+    // A secret put in the wrong shape (`password = 12345678`) is still a secret: error messages
+    // end up in terminals, logs and bug reports, so they say only what type it was.
+    let hidden = is_secret(path) || sources.of(path) == Source::Env(ENV_SES_JSON.into());
+    let describe = |v: &Value| {
+        if hidden {
+            type_name(v).to_string()
+        } else {
+            describe(v)
+        }
+    };
     match kind {
         Str => value
             .as_str()
@@ -501,7 +511,7 @@ pub(super) fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-fn camel_to_snake(s: &str) -> String {
+pub(super) fn camel_to_snake(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 4);
     for c in s.chars() {
         if c.is_ascii_uppercase() {
@@ -512,6 +522,34 @@ fn camel_to_snake(s: &str) -> String {
         }
     }
     out
+}
+
+/// True for the keys whose values are secrets (in either spelling), wherever they are.
+fn is_secret(path: &str) -> bool {
+    const SECRETS: &[&str] = &[
+        "password",
+        "access_key_secret",
+        "accessKeySecret",
+        "smtp_password",
+        "smtpPassword",
+        "client_secret",
+        "clientSecret",
+    ];
+    let name = path.rsplit(['.', ']']).next().unwrap_or(path);
+    SECRETS.contains(&name)
+}
+
+/// What kind of value `v` is, without the value.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "a whole number",
+        Value::Float(_) => "a decimal number",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
 }
 
 fn describe(v: &Value) -> String {

@@ -1,22 +1,32 @@
 //! Checks on values that have the right type but may still be wrong: an issuer that is not an
-//! absolute URL, a listen address that is not one, a colour that is not `#rrggbb`, a declared
-//! app without a secret. Each error names the key and where its value came from.
+//! absolute URL, a listen address that is not one, a colour that is not `#rrggbb`, a sender
+//! address that does not parse, an SES region that is not one, a declared app without a
+//! secret. Each error names the key and where its value came from. Settings that are valid but
+//! will not do what they seem to (SMTP settings with the log transport, an issuer on another
+//! port than sesame listens on) are warnings.
 
-use super::layers::Sources;
+use super::layers::{camel_to_snake, Sources};
 use super::{Config, ConfigError};
+use crate::mail::MailError;
 use crate::store::AppType;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
-pub(super) fn validate(config: &mut Config, sources: &Sources) -> Result<(), ConfigError> {
+/// Checks the values and returns warnings: settings that are valid but probably not what the
+/// operator meant. `issuer_set` says whether anyone set the issuer (else it follows `listen`).
+pub(super) fn validate(
+    config: &mut Config,
+    sources: &Sources,
+    issuer_set: bool,
+) -> Result<Vec<String>, ConfigError> {
     let fail = |key: &str, message: String| ConfigError::Invalid {
         key: key.to_string(),
         source: sources.of(key),
         message,
     };
+    let mut warnings = Vec::new();
 
-    config.issuer = issuer(&config.issuer).map_err(|m| fail("issuer", m))?;
-    if config.listen.parse::<SocketAddr>().is_err() {
+    let Ok(listen) = config.listen.parse::<SocketAddr>() else {
         return Err(fail(
             "listen",
             format!(
@@ -24,6 +34,15 @@ pub(super) fn validate(config: &mut Config, sources: &Sources) -> Result<(), Con
                 config.listen
             ),
         ));
+    };
+    // Unset, the issuer is where sesame listens, as a browser on this machine reaches it. An
+    // ephemeral port (0) is not known yet: the default stays.
+    if !issuer_set && listen.port() != 0 {
+        config.issuer = format!("http://localhost:{}", listen.port());
+    }
+    config.issuer = issuer(&config.issuer).map_err(|m| fail("issuer", m))?;
+    if issuer_set {
+        warnings.extend(issuer_port_mismatch(&config.issuer, listen));
     }
     if config.data_dir.as_os_str().is_empty() {
         return Err(fail("data_dir", "must not be empty".into()));
@@ -53,19 +72,72 @@ pub(super) fn validate(config: &mut Config, sources: &Sources) -> Result<(), Con
         }
     }
 
-    mail(config, &fail)?;
-    apps(config, sources)
+    warnings.extend(mail(config, &fail)?);
+    apps(config, sources)?;
+    Ok(warnings)
 }
 
-fn mail(config: &Config, fail: &dyn Fn(&str, String) -> ConfigError) -> Result<(), ConfigError> {
+/// A warning when the issuer is on this machine but at another port than sesame listens on:
+/// browsers and apps sent to the issuer would not reach it (unless a local proxy forwards).
+fn issuer_port_mismatch(issuer: &str, listen: SocketAddr) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    let issuer_port = url.port_or_known_default()?;
+    if listen.port() == 0 || issuer_port == listen.port() || !crate::apps::is_loopback_host(&url) {
+        return None;
+    }
+    Some(format!(
+        "issuer {issuer} is on this machine at port {issuer_port}, but sesame listens on port {} \
+         (listen = {listen}): apps and browsers sent to the issuer will not reach sesame unless \
+         something on port {issuer_port} forwards to it; make the ports agree, e.g. \
+         issuer = \"http://localhost:{}\" (or leave the issuer unset: it follows listen)",
+        listen.port(),
+        listen.port()
+    ))
+}
+
+/// Checks `[mail]` as far as it can be without files or network, and returns warnings for
+/// settings that will not be used.
+fn mail(
+    config: &Config,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Vec<String>, ConfigError> {
     let m = &config.mail;
+    let mut warnings = Vec::new();
     if let Some(from) = &m.from {
-        if !from.contains('@') {
+        // A line break would let the value add headers of its own to every message.
+        if from.contains(['\r', '\n']) {
             return Err(fail(
                 "mail.from",
-                format!("{from:?} is not an email address; expected noreply@example.com or Name <noreply@example.com>"),
+                "must be one line (no carriage return or line feed)".into(),
             ));
         }
+        if let Err(e) = from.parse::<lettre::message::Mailbox>() {
+            return Err(fail(
+                "mail.from",
+                format!("{from:?} is not an email address ({e}); expected noreply@example.com or Name <noreply@example.com>"),
+            ));
+        }
+    }
+    if m.transport == super::MailTransportKind::Log {
+        if !m.smtp.host.trim().is_empty() {
+            warnings.push(
+                "mail.smtp.host is set but mail.transport is \"log\" (the default): sign-in codes \
+                 are printed to the log, not sent; set mail.transport = \"smtp\" \
+                 (or SESAME_MAIL_TRANSPORT=smtp) to send through the relay"
+                    .to_string(),
+            );
+        }
+        if m.ses.is_some() {
+            warnings.push(
+                "[mail.ses] is set but mail.transport is \"log\" (the default): sign-in codes are \
+                 printed to the log, not sent; set mail.transport = \"ses\" \
+                 (or SESAME_MAIL_TRANSPORT=ses) to send through Amazon SES"
+                    .to_string(),
+            );
+        }
+    }
+    if let Some(ses) = &m.ses {
+        ses_config(ses, fail)?;
     }
     if m.transport == super::MailTransportKind::Smtp && m.smtp.host.trim().is_empty() {
         return Err(fail(
@@ -79,7 +151,28 @@ fn mail(config: &Config, fail: &dyn Fn(&str, String) -> ConfigError) -> Result<(
             "set either mail.smtp.password or mail.smtp.password_file, not both".into(),
         ));
     }
-    Ok(())
+    Ok(warnings)
+}
+
+/// Checks `[mail.ses]` with the SES connector's own validation (the one `sesame connector set`
+/// uses), so a bad region or address is an error at load naming the key, not a mail failure
+/// later.
+fn ses_config(
+    ses: &super::SesConfig,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let json = serde_json::to_string(ses).map_err(|e| fail("mail.ses", e.to_string()))?;
+    // The mail module names fields as the connector JSON spells them (camelCase); here they are
+    // configuration keys.
+    let key = |field: &str| format!("mail.ses.{}", camel_to_snake(field));
+    match crate::mail::parse_ses_json(&json) {
+        Ok(_) => Ok(()),
+        Err(MailError::Invalid { key: field, reason }) => Err(fail(&key(&field), reason)),
+        Err(MailError::Missing { key: field, reason }) => {
+            Err(fail(&key(&field), format!("is missing: {reason}")))
+        }
+        Err(e) => Err(fail("mail.ses", e.to_string())),
+    }
 }
 
 fn apps(config: &Config, sources: &Sources) -> Result<(), ConfigError> {
