@@ -1,0 +1,316 @@
+use super::*;
+use crate::config::AppDecl;
+use crate::store::{AccessToken, Grant, RefreshToken};
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("sesame.redb")).unwrap();
+    (dir, store)
+}
+
+fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
+    NewApp {
+        name: "Bookstore".into(),
+        app_type,
+        redirect_uris: uris.iter().map(|s| s.to_string()).collect(),
+        post_logout_redirect_uris: vec![],
+        id_token_signed_response_alg: None,
+    }
+}
+
+fn decl(client_id: &str) -> AppDecl {
+    AppDecl {
+        client_id: client_id.into(),
+        name: "Declared".into(),
+        app_type: None,
+        client_secret: Some("s3cret".into()),
+        client_secret_file: None,
+        client_secret_env: None,
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        post_logout_redirect_uris: vec![],
+        id_token_signed_response_alg: None,
+    }
+}
+
+#[test]
+fn a_traditional_app_gets_a_secret_stored_only_as_its_hash() {
+    let (_d, store) = store();
+    let (app, secret) = create(
+        &store,
+        new_app(AppType::Traditional, &["http://localhost:3000/cb"]),
+    )
+    .unwrap();
+    let secret = secret.expect("traditional apps have a secret");
+    assert_eq!(
+        app.secret_hash.as_deref(),
+        Some(crypto::hash_token(&secret).as_str())
+    );
+    assert!(!app.client_id.is_empty());
+    let stored = get(&store, &app.client_id).unwrap();
+    assert_eq!(stored, app);
+    assert_eq!(id_token_alg(&stored), "ES384");
+    let raw = serde_json::to_string(&stored).unwrap();
+    assert!(!raw.contains(&secret), "the secret itself is never stored");
+}
+
+#[test]
+fn public_apps_have_no_secret() {
+    let (_d, store) = store();
+    let (spa, secret) = create(
+        &store,
+        new_app(AppType::Spa, &["https://spa.example.com/cb"]),
+    )
+    .unwrap();
+    assert!(secret.is_none() && spa.secret_hash.is_none());
+    assert!(matches!(
+        rotate_secret(&store, &spa.client_id),
+        Err(AppError::PublicClient(_))
+    ));
+    let (native, _) = create(
+        &store,
+        new_app(AppType::Native, &["com.example.app:/callback"]),
+    )
+    .unwrap();
+    assert_eq!(native.redirect_uris, vec!["com.example.app:/callback"]);
+}
+
+#[test]
+fn bad_input_is_refused_with_the_reason() {
+    let (_d, store) = store();
+    let cases: Vec<(NewApp, &str)> = vec![
+        (
+            new_app(AppType::Traditional, &[]),
+            "at least one redirect URI",
+        ),
+        (
+            new_app(AppType::Traditional, &["/relative"]),
+            "not an absolute URL",
+        ),
+        (
+            new_app(AppType::Traditional, &["https://a.example.com/cb#x"]),
+            "fragment",
+        ),
+        (
+            new_app(AppType::Traditional, &["http://a.example.com/cb"]),
+            "use https",
+        ),
+        (
+            new_app(AppType::Spa, &["com.example.app:/cb"]),
+            "only native apps",
+        ),
+        (
+            new_app(AppType::Native, &["myapp:/cb"]),
+            "reverse domain name",
+        ),
+        (
+            new_app(AppType::Native, &["javascript:alert(1)"]),
+            "never a redirect target",
+        ),
+        (
+            NewApp {
+                name: "  ".into(),
+                ..new_app(AppType::Spa, &["https://a.example.com"])
+            },
+            "name",
+        ),
+        (
+            NewApp {
+                id_token_signed_response_alg: Some("HS256".into()),
+                ..new_app(AppType::Spa, &["https://a.example.com"])
+            },
+            "HS256",
+        ),
+        (
+            NewApp {
+                post_logout_redirect_uris: vec!["http://evil.example.com/".into()],
+                ..new_app(AppType::Spa, &["https://a.example.com"])
+            },
+            "evil.example.com",
+        ),
+    ];
+    for (new, says) in cases {
+        let e = create(&store, new).unwrap_err().to_string();
+        assert!(e.contains(says), "{e:?} should mention {says:?}");
+    }
+    assert!(
+        list(&store).unwrap().is_empty(),
+        "nothing stored on refusal"
+    );
+}
+
+#[test]
+fn user_info_and_wildcards_are_refused_everywhere_a_uri_is_registered() {
+    let cases = [
+        (
+            "https://good.example.com@evil.example.com/cb",
+            "user name or password",
+        ),
+        ("https://u:p@host.example.com/cb", "user name or password"),
+        ("https://:p@host.example.com/cb", "user name or password"),
+        ("http://me@localhost:3000/cb", "user name or password"),
+        ("com.example.app://user@host/cb", "user name or password"),
+        (
+            "https://*.example.com/cb",
+            "wildcards are not supported; register each URI",
+        ),
+        ("https://app*.example.com/cb", "wildcards are not supported"),
+        ("com.example.app://*/cb", "wildcards are not supported"),
+    ];
+    for (uri, says) in cases {
+        let e = check_redirect_uri(uri, AppType::Native)
+            .expect_err(uri)
+            .to_string();
+        assert!(e.contains(says), "{uri}: {e}");
+    }
+    let (_d, store) = store();
+    let e = create(
+        &store,
+        new_app(
+            AppType::Traditional,
+            &["https://good.example.com@evil.example.com/cb"],
+        ),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("user name"), "{e}");
+    let (app, _) = create(
+        &store,
+        new_app(AppType::Traditional, &["https://a.example.com/cb"]),
+    )
+    .unwrap();
+    let e = update(
+        &store,
+        &app.client_id,
+        AppUpdate {
+            post_logout_redirect_uris: Some(vec!["https://*.example.com/".into()]),
+            ..AppUpdate::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("wildcards"), "{e}");
+    let mut declared = decl("declared");
+    declared.post_logout_redirect_uris = vec!["https://u:p@a.example.com/".into()];
+    let e = reconcile(&store, &[declared]).unwrap_err();
+    assert!(e.to_string().contains("user name"), "{e}");
+    // A path or query may still hold an @ or a *: only the authority is refused.
+    check_redirect_uri("https://a.example.com/cb/@me?x=*", AppType::Spa).unwrap();
+}
+
+#[test]
+fn list_update_delete_and_rotate() {
+    let (_d, store) = store();
+    let (a, secret) = create(
+        &store,
+        new_app(AppType::Traditional, &["https://a.example.com/cb"]),
+    )
+    .unwrap();
+    let (b, _) = create(&store, new_app(AppType::Spa, &["https://b.example.com/cb"])).unwrap();
+    assert_eq!(list(&store).unwrap().len(), 2);
+
+    let change = AppUpdate {
+        name: Some("Renamed".into()),
+        redirect_uris: Some(vec![
+            "https://a.example.com/new".into(),
+            "https://a.example.com/new".into(),
+        ]),
+        post_logout_redirect_uris: Some(vec!["https://a.example.com/".into()]),
+        id_token_signed_response_alg: Some("rs256".into()),
+    };
+    let updated = update(&store, &a.client_id, change).unwrap();
+    assert_eq!(updated.name, "Renamed");
+    assert_eq!(
+        updated.redirect_uris,
+        vec!["https://a.example.com/new"],
+        "repeats dropped"
+    );
+    assert_eq!(
+        updated.id_token_signed_response_alg.as_deref(),
+        Some("RS256")
+    );
+    assert_eq!(
+        updated.secret_hash, a.secret_hash,
+        "update keeps the secret"
+    );
+    let bad = AppUpdate {
+        redirect_uris: Some(vec!["https://x/#f".into()]),
+        ..AppUpdate::default()
+    };
+    assert!(update(&store, &a.client_id, bad).is_err());
+    assert_eq!(
+        get(&store, &a.client_id).unwrap(),
+        updated,
+        "a refused update changes nothing"
+    );
+
+    let new_secret = rotate_secret(&store, &a.client_id).unwrap();
+    assert_ne!(Some(new_secret.clone()), secret);
+    assert_eq!(
+        get(&store, &a.client_id).unwrap().secret_hash,
+        Some(crypto::hash_token(&new_secret))
+    );
+
+    delete(&store, &b.client_id).unwrap();
+    assert!(matches!(
+        get(&store, &b.client_id),
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        delete(&store, &b.client_id),
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        update(&store, "nope", AppUpdate::default()),
+        Err(AppError::NotFound(_))
+    ));
+}
+
+#[test]
+fn deleting_an_app_revokes_what_it_was_issued() {
+    let (_d, store) = store();
+    let (a, _) = create(
+        &store,
+        new_app(AppType::Traditional, &["https://a.example.com/cb"]),
+    )
+    .unwrap();
+    let grant = Grant {
+        client_id: a.client_id.clone(),
+        user_id: "u".into(),
+        scope: vec!["openid".into()],
+        auth_time: 1,
+        revoked: false,
+        expires_at: u64::MAX,
+    };
+    let at = AccessToken {
+        grant_id: "g".into(),
+        client_id: a.client_id.clone(),
+        user_id: "u".into(),
+        scope: vec![],
+        expires_at: u64::MAX,
+    };
+    let rt = RefreshToken {
+        grant_id: "g".into(),
+        client_id: a.client_id.clone(),
+        user_id: "u".into(),
+        scope: vec![],
+        expires_at: u64::MAX,
+        spent: false,
+    };
+    store
+        .write(|tx| {
+            tx.put(&GRANTS, "g", &grant)?;
+            tx.put(&ACCESS_TOKENS, "at", &at)?;
+            tx.put(&REFRESH_TOKENS, "rt", &rt)
+        })
+        .unwrap();
+    delete(&store, &a.client_id).unwrap();
+    let (g, at, rt) = store
+        .read(|tx| {
+            Ok((
+                tx.get(&GRANTS, "g")?,
+                tx.get(&ACCESS_TOKENS, "at")?,
+                tx.get(&REFRESH_TOKENS, "rt")?,
+            ))
+        })
+        .unwrap();
+    assert!(g.unwrap().revoked);
+    assert!(at.is_none() && rt.is_none());
+}

@@ -1,0 +1,117 @@
+//! How a command reaches the data: the running server's control socket when one answers,
+//! otherwise the database file, opened (and for commands that store something new, created)
+//! here.
+
+use crate::admin::{self, client, Request};
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+/// How a command reached the data.
+#[derive(PartialEq)]
+pub(super) enum Via {
+    /// Through the running server's control socket.
+    Server,
+    /// Straight on the database file (no server running).
+    File,
+}
+
+/// Runs an admin command through the server if one answers, otherwise on the file.
+pub(super) fn admin_call(config: &Config, req: Request) -> Result<(Value, Via), String> {
+    let (response, via) = match client::call(&config.data_dir, &req) {
+        Ok(r) => (r, Via::Server),
+        Err(client::ClientError::NotRunning) => match open_store(config, &req)? {
+            Opened::Store(store) => (admin::handle(&store, &config.mail, &req).0, Via::File),
+            Opened::ServerAnswered(r) => (r, Via::Server),
+        },
+        Err(e) => {
+            return Err(format!(
+                "{e}\nThe sesame server using {} did not answer properly; check its log, or stop it and retry.",
+                config.data_dir.display()
+            ))
+        }
+    };
+    if response.ok {
+        Ok((response.result.unwrap_or(Value::Null), via))
+    } else {
+        Err(response
+            .error
+            .unwrap_or_else(|| "the command failed".into()))
+    }
+}
+
+pub(super) enum Opened {
+    Store(Store),
+    /// The file was locked by a server that was starting; by the time we retried, its control
+    /// socket answered the request.
+    ServerAnswered(admin::Response),
+}
+
+/// Opens the database file when no server answered `req` on the control socket. A server that
+/// is starting holds the file's lock a moment before its socket is up: while the file is
+/// locked, keep asking the socket for a few seconds rather than fail with a lock error.
+pub(super) fn open_store(config: &Config, req: &Request) -> Result<Opened, String> {
+    let db = config.db_path();
+    if !db.exists() {
+        if !admin::creates_data(&req.cmd) {
+            // Opening would create an empty database, likely in the wrong place.
+            return Err(format!(
+                "no sesame data in {} (sesame.redb is missing): check --data-dir or SESAME_DATA_DIR",
+                config.data_dir.display()
+            ));
+        }
+        create_data_dir(&config.data_dir)?;
+    }
+    for _ in 0..50 {
+        match Store::open(&db) {
+            Ok(store) => return Ok(Opened::Store(store)),
+            Err(StoreError::Locked) => {
+                if let Ok(r) = client::call(&config.data_dir, req) {
+                    return Ok(Opened::ServerAnswered(r));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(format!("cannot open {}: {e}", db.display())),
+        }
+    }
+    if let Some(reason) = client::unreachable_reason(&config.data_dir) {
+        return Err(format!(
+            "{} is in use by a sesame server, which cannot be reached: {reason}",
+            db.display()
+        ));
+    }
+    Err(format!(
+        "{} is in use by another sesame process, but no sesame server answers on {}.\n\
+         If a server is starting, retry in a moment; otherwise stop the other process (only one may \
+         open the data directory at a time) and retry.",
+        db.display(),
+        config.socket_path().display()
+    ))
+}
+
+/// Creates a missing data directory, owner only (keys, hashes and sessions live there). An
+/// existing one is left as its owner set it up.
+pub(super) fn create_data_dir(dir: &Path) -> Result<(), String> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let err =
+        |e: std::io::Error| format!("cannot create the data directory {}: {e}", dir.display());
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    match builder.create(dir) {
+        Ok(()) => Ok(()),
+        // Made meanwhile by someone else (a server starting): theirs to set up.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(err(e)),
+    }
+}

@@ -1,0 +1,317 @@
+//! What each command does once parsed: builds the control request, sends it through
+//! [`super::access`], and prints the answer (as text, or as JSON with `--json`).
+
+use super::access::{admin_call, open_store, Opened, Via};
+use super::args::{AppCommand, AppTypeArg, ConnectorCommand, ConnectorName};
+use super::output::{pretty, print_app, print_app_table, print_json, print_out};
+use crate::admin::{self, client, cmd, AppInfo, Request};
+use crate::config::{self, Config};
+use crate::store::Store;
+use serde_json::{json, Value};
+
+pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
+    match command {
+        AppCommand::Create {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            app_type,
+            id_token_alg,
+            out,
+        } => {
+            let app_type = match app_type {
+                AppTypeArg::Traditional => "traditional",
+                AppTypeArg::Spa => "spa",
+                AppTypeArg::Native => "native",
+            };
+            let args = json!({
+                "name": name,
+                "type": app_type,
+                "redirect_uris": redirect_uris,
+                "post_logout_redirect_uris": post_logout_redirect_uris,
+                "id_token_signed_response_alg": id_token_alg,
+            });
+            let (result, _) = admin_call(config, Request::new(cmd::APP_CREATE, args))?;
+            if out.json {
+                return print_json(&result);
+            }
+            let info: AppInfo = parse(result)?;
+            outln!("Created app {:?} ({}).\n", info.name, info.app_type);
+            print_app(&info);
+            match &info.client_secret {
+                Some(_) => outln!(
+                    "\nThe client secret is shown only now and cannot be shown again: store it safely.\n\
+                     (`sesame app rotate-secret {}` makes a new one.)",
+                    info.client_id
+                ),
+                None => outln!("\nA public client: no secret; it must use PKCE (S256)."),
+            }
+            Ok(())
+        }
+        AppCommand::List { out } => {
+            let (result, _) = admin_call(config, Request::new(cmd::APP_LIST, json!({})))?;
+            if out.json {
+                return print_json(&result);
+            }
+            let infos: Vec<AppInfo> = parse(result)?;
+            if infos.is_empty() {
+                outln!("No apps yet. Register one with: sesame app create --name NAME --redirect-uri URI");
+                return Ok(());
+            }
+            print_app_table(&infos);
+            Ok(())
+        }
+        AppCommand::Show { client_id, out } => {
+            let (result, _) = admin_call(
+                config,
+                Request::new(cmd::APP_SHOW, json!({ "client_id": client_id })),
+            )?;
+            if out.json {
+                return print_json(&result);
+            }
+            print_app(&parse(result)?);
+            Ok(())
+        }
+        AppCommand::Update {
+            client_id,
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            clear_post_logout_redirect_uris,
+            id_token_alg,
+            out,
+        } => {
+            let mut args = json!({ "client_id": client_id });
+            if let Some(name) = name {
+                args["name"] = json!(name);
+            }
+            if !redirect_uris.is_empty() {
+                args["redirect_uris"] = json!(redirect_uris);
+            }
+            if !post_logout_redirect_uris.is_empty() || clear_post_logout_redirect_uris {
+                args["post_logout_redirect_uris"] = json!(post_logout_redirect_uris);
+            }
+            if let Some(alg) = id_token_alg {
+                args["id_token_signed_response_alg"] = json!(alg);
+            }
+            if args.as_object().is_some_and(|o| o.len() == 1) {
+                return Err(
+                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri \
+                            or --id-token-alg"
+                        .into(),
+                );
+            }
+            let (result, _) = admin_call(config, Request::new(cmd::APP_UPDATE, args))?;
+            if out.json {
+                return print_json(&result);
+            }
+            let info: AppInfo = parse(result)?;
+            outln!("Updated app {:?}.\n", info.name);
+            print_app(&info);
+            Ok(())
+        }
+        AppCommand::Delete { client_id, out } => {
+            let (result, _) = admin_call(
+                config,
+                Request::new(cmd::APP_DELETE, json!({ "client_id": client_id })),
+            )?;
+            if out.json {
+                return print_json(&result);
+            }
+            let info: AppInfo = parse(result)?;
+            outln!(
+                "Deleted app {:?} ({}); its tokens are revoked.",
+                info.name,
+                info.client_id
+            );
+            Ok(())
+        }
+        AppCommand::RotateSecret { client_id, out } => {
+            let req = Request::new(cmd::APP_ROTATE_SECRET, json!({ "client_id": client_id }));
+            let (result, _) = admin_call(config, req)?;
+            if out.json {
+                return print_json(&result);
+            }
+            let secret = result
+                .get("client_secret")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            outln!("New client secret for {client_id}:\n\n  {secret}\n");
+            outln!("The old secret no longer works. This one is shown only now and cannot be shown again: store it safely.");
+            Ok(())
+        }
+    }
+}
+
+pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<(), String> {
+    match command {
+        ConnectorCommand::Set {
+            name: ConnectorName::Ses,
+            file,
+            out,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let json: Value = serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "{} is not JSON: {e} (expected Logto's AWS SES connector JSON)",
+                    file.display()
+                )
+            })?;
+            let req = Request::new(cmd::CONNECTOR_SET, json!({ "name": "ses", "config": json }));
+            let (result, via) = admin_call(config, req)?;
+            if out.json {
+                return print_json(&result);
+            }
+            outln!("Stored the ses connector (secrets masked):");
+            outln!("{}", pretty(result.get("config").unwrap_or(&Value::Null)));
+            for w in result
+                .get("warnings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                outln!("note: {}", w.as_str().unwrap_or_default());
+            }
+            match via {
+                Via::Server => outln!("The running server uses it from now on."),
+                Via::File => outln!(
+                    "sesame uses it from its next start. Try it with: sesame mail test --to ADDR"
+                ),
+            }
+            Ok(())
+        }
+        ConnectorCommand::Show {
+            name: ConnectorName::Ses,
+            out,
+        } => {
+            let req = Request::new(cmd::CONNECTOR_SHOW, json!({ "name": "ses" }));
+            let (result, _) = admin_call(config, req)?;
+            if out.json {
+                return print_json(&result);
+            }
+            match result.get("config") {
+                Some(c) => outln!("{}", pretty(c)),
+                None => outln!("No ses connector stored. Store one with: sesame connector set ses --file ses.json"),
+            }
+            Ok(())
+        }
+        ConnectorCommand::Delete {
+            name: ConnectorName::Ses,
+            out,
+        } => {
+            let req = Request::new(cmd::CONNECTOR_DELETE, json!({ "name": "ses" }));
+            let (result, via) = admin_call(config, req)?;
+            if out.json {
+                return print_json(&result);
+            }
+            if result.get("deleted") != Some(&Value::Bool(true)) {
+                outln!("No ses connector stored: nothing to delete.");
+                return Ok(());
+            }
+            outln!("Deleted the stored ses connector.");
+            for w in result
+                .get("warnings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                outln!("warning: {}", w.as_str().unwrap_or_default());
+            }
+            let transport = result
+                .pointer("/mail/transport")
+                .and_then(Value::as_str)
+                .unwrap_or("log");
+            match via {
+                Via::Server => outln!(
+                    "The running server sends mail as the configuration says again (transport: {transport})."
+                ),
+                Via::File => outln!(
+                    "sesame sends mail as the configuration says from its next start (transport: {transport})."
+                ),
+            }
+            Ok(())
+        }
+    }
+}
+
+pub(super) async fn mail_test(
+    config: &Config,
+    to: &str,
+    template: &str,
+    dry_run: bool,
+) -> Result<(), String> {
+    let purpose = admin::purpose(Some(template))?;
+    let req = Request::new(
+        cmd::MAIL_TEST,
+        json!({ "to": to, "template": template, "dry_run": dry_run }),
+    );
+    let answered = match client::call(&config.data_dir, &req) {
+        Ok(r) => r,
+        Err(client::ClientError::NotRunning) => match open_store(config, &req)? {
+            Opened::ServerAnswered(r) => r,
+            Opened::Store(store) => {
+                // No server: build the mailer here, from the configuration and any stored
+                // connector (the store is closed first: sending may take a while).
+                let stored = stored_ses(&store)?;
+                drop(store);
+                let mailer =
+                    crate::mail::Mailer::build(&config.mail, stored).map_err(|e| e.to_string())?;
+                let report = crate::mail::test_send(&mailer, to, purpose, dry_run)
+                    .await
+                    .map_err(|report| format!("the test message failed:\n{report}"))?;
+                outln!("{report}");
+                return Ok(());
+            }
+        },
+        Err(e) => return Err(e.to_string()),
+    };
+    if !answered.ok {
+        return Err(format!(
+            "the test message failed:\n{}",
+            answered.error.unwrap_or_default()
+        ));
+    }
+    let report = answered
+        .result
+        .as_ref()
+        .and_then(|v| v.get("report"))
+        .and_then(Value::as_str);
+    outln!("{}", report.unwrap_or("sent"));
+    Ok(())
+}
+
+/// The SES connector stored by `connector set`, if any.
+pub(super) fn stored_ses(store: &Store) -> Result<Option<config::SesConfig>, String> {
+    let stored = store
+        .read(|tx| tx.get(&crate::store::CONNECTORS, "ses"))
+        .map_err(|e| e.to_string())?;
+    stored
+        .map(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| format!("the stored ses connector does not load: {e}"))
+        })
+        .transpose()
+}
+
+pub(super) fn keys_rotate(config: &Config, alg: &str, json_out: bool) -> Result<(), String> {
+    let (result, via) = admin_call(
+        config,
+        Request::new(cmd::KEYS_ROTATE, json!({ "alg": alg })),
+    )?;
+    if json_out {
+        return print_json(&result);
+    }
+    let kid = result
+        .get("kid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    outln!("New {alg} signing key: kid {kid}. Tokens signed with the old key still verify (it stays in JWKS).");
+    if via == Via::File {
+        outln!("sesame signs with it from its next start.");
+    }
+    Ok(())
+}
+fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| format!("unexpected answer: {e}"))
+}
