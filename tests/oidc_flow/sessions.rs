@@ -266,3 +266,46 @@ async fn nextauth_v4_request_with_state_and_no_pkce() {
     let (id_token, _) = flow::validate_id_token(&w.client, &tokens, None);
     assert_eq!(flow::jwt_header(&id_token.to_string())["alg"], "ES384");
 }
+
+/// Sends an authorization request's parameters as a POSTed form instead of a query.
+async fn post_authorization(w: &World, start: &flow::AuthStart) -> support::http::Response {
+    let pairs: Vec<(String, String)> = start
+        .url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let form: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    w.browser.post_form(&w.sesame.url("/auth"), &form).await
+}
+
+/// The authorization endpoint takes its parameters as a POSTed form too (OIDC Core §3.1.2.1):
+/// without a session the browser goes to the sign-in page, with one it gets a code at once.
+#[tokio::test]
+async fn authorization_requests_may_be_posted() {
+    let w = world().await;
+    let start = flow::authorize(&w.client, SCOPES, true, None);
+    let answer = post_authorization(&w, &start).await;
+    assert_eq!(answer.status, 303, "{}", answer.describe());
+    let to = answer.location().expect("a Location header");
+    assert!(to.path().ends_with("/sign-in"), "to the sign-in page: {to}");
+
+    flow::full_sign_in(&w.sesame, &w.browser, &w.client, &w.app, ADA).await;
+    let start = flow::authorize(&w.client, SCOPES, true, None);
+    let answer = post_authorization(&w, &start).await;
+    assert_eq!(answer.status, 303, "{}", answer.describe());
+    let to = answer.location().expect("a Location header");
+    assert!(
+        to.as_str().starts_with(&w.app.redirect_uri),
+        "back to the app: {to}"
+    );
+    assert_eq!(
+        query_param(&to, "state").as_deref(),
+        Some(start.state.secret().as_str())
+    );
+    let code = query_param(&to, "code").expect("a code");
+    let tokens = flow::exchange(&w.client, &code, start.pkce_verifier).await;
+    flow::validate_id_token(&w.client, &tokens, Some(&start.nonce));
+}
