@@ -26,8 +26,8 @@ mod validate;
 pub use error::{ConfigError, Source};
 pub use keys::{env_keys, env_var_for, EnvKey, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON};
 pub use schema::{
-    AppDecl, BrandingConfig, Config, EmailTemplate, MailConfig, MailTransportKind, SesConfig,
-    SesEndpoint, SmtpConfig, TlsMode, TokenConfig,
+    AppDecl, BrandingConfig, Config, EmailTemplate, MailConfig, MailTransportKind, Secret,
+    SesConfig, SesEndpoint, SmtpConfig, TlsMode, TokenConfig,
 };
 
 use std::path::{Path, PathBuf};

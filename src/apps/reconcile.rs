@@ -105,7 +105,7 @@ fn declared_secret(decl: &AppDecl, app_type: AppType) -> Result<Option<String>, 
                 app_type.as_str()
             )))
         }
-        (Some(s), None, None) => s.clone(),
+        (Some(s), None, None) => s.expose().to_string(),
         (None, Some(path), None) => std::fs::read_to_string(path)
             .map_err(|e| {
                 fail(format!(

@@ -4,6 +4,38 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// A secret from the configuration (a password, a key). Serialised as the plain string (so
+/// files and connector JSON keep Logto's shape), but its `Debug` never shows it: a
+/// `debug!("{config:?}")` cannot leak credentials into a log.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_string())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
 /// The whole configuration, validated.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -139,7 +171,7 @@ pub struct SmtpConfig {
     pub port: u16,
     pub tls: TlsMode,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// Read the password from this file instead (trailing newline trimmed).
     pub password_file: Option<PathBuf>,
     /// A PEM file with extra CA certificates to trust (a private relay's CA).
@@ -179,10 +211,10 @@ pub struct SesConfig {
     #[serde(alias = "access_key_id")]
     pub access_key_id: String,
     #[serde(alias = "access_key_secret", default)]
-    pub access_key_secret: Option<String>,
+    pub access_key_secret: Option<Secret>,
     /// A ready SMTP password, instead of deriving one from `accessKeySecret`.
     #[serde(alias = "smtp_password", default)]
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<Secret>,
     pub region: String,
     #[serde(alias = "email_address", default)]
     pub email_address: Option<String>,
@@ -227,7 +259,7 @@ pub struct AppDecl {
     pub app_type: Option<String>,
     /// The client secret in the clear (prefer `client_secret_file` or `client_secret_env`).
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     #[serde(default)]
     pub client_secret_file: Option<PathBuf>,
     #[serde(default)]

@@ -286,7 +286,10 @@ fn ses_accepts_logtos_camel_case_and_snake_case() {
     let (c, _) = load_text(SES_TOML, &[("SESAME_MAIL_SES_REGION", "us-east-1")]).unwrap();
     let ses = c.mail.ses.unwrap();
     assert_eq!(ses.access_key_id, "AKIAEXAMPLE");
-    assert_eq!(ses.access_key_secret.as_deref(), Some("secret"));
+    assert_eq!(
+        ses.access_key_secret.as_ref().map(|s| s.expose()),
+        Some("secret")
+    );
     assert_eq!(
         ses.region, "us-east-1",
         "env wins over the camelCase file key"
@@ -700,4 +703,26 @@ fn type_errors_never_print_a_secret() {
     // Other values are still shown: they help find the mistake.
     let e = err("[mail.smtp]\nusername = 12345678", &[]);
     assert!(e.contains("got 12345678"), "{e}");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let smtp = crate::config::SmtpConfig {
+        password: Some("hunter2-smtp".into()),
+        ..Default::default()
+    };
+    let ses = crate::config::SesConfig {
+        access_key_secret: Some("wJalr-secret".into()),
+        smtp_password: Some("ready-pw".into()),
+        ..Default::default()
+    };
+    let shown = format!("{smtp:?} {ses:?}");
+    for secret in ["hunter2-smtp", "wJalr-secret", "ready-pw"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    // Serialised, a secret is still the plain string (files and connector JSON keep their shape).
+    assert_eq!(
+        serde_json::to_value(&ses).unwrap()["accessKeySecret"],
+        "wJalr-secret"
+    );
 }

@@ -34,7 +34,7 @@ impl Mailer {
                     reason: "set mail.smtp.password or mail.smtp.password_file, not both".into(),
                 })
             }
-            (Some(p), None) => Some(p.clone()),
+            (Some(p), None) => Some(p.expose().to_string()),
             (None, Some(path)) => Some(read_secret_file(path, "mail.smtp.password_file")?),
             (None, None) => None,
         };
@@ -93,11 +93,11 @@ impl Mailer {
         ses::validate(ses, prefix)?;
         let (password, auth_hint) = match (&ses.smtp_password, &ses.access_key_secret) {
             (Some(p), _) => (
-                p.clone(),
+                p.expose().to_string(),
                 format!("{prefix}accessKeyId and {prefix}smtpPassword"),
             ),
             (None, Some(secret)) => (
-                derive_smtp_password(secret, &ses.region),
+                derive_smtp_password(secret.expose(), &ses.region),
                 format!(
                     "{prefix}accessKeyId and {prefix}accessKeySecret (or give {prefix}smtpPassword); \
                      the password derived from the secret is only valid for region {}",

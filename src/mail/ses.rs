@@ -105,10 +105,12 @@ pub(crate) fn validate(c: &SesConfig, prefix: &str) -> Result<(), MailError> {
                 reason: "set the IAM secret access key (or a ready smtpPassword)".into(),
             })
         }
-        (Some(s), _) if s.trim().is_empty() => {
+        (Some(s), _) if s.expose().trim().is_empty() => {
             return Err(invalid("accessKeySecret", "empty".into()))
         }
-        (_, Some(p)) if p.trim().is_empty() => return Err(invalid("smtpPassword", "empty".into())),
+        (_, Some(p)) if p.expose().trim().is_empty() => {
+            return Err(invalid("smtpPassword", "empty".into()))
+        }
         _ => {}
     }
     if !is_region(&c.region) {
@@ -280,7 +282,7 @@ mod tests {
         let json = r#"{"access_key_id":"AKID","smtp_password":"pw","region":"us-east-1",
             "email_address":"a@example.com","configuration_set_name":"x"}"#;
         let c = parse_ses_json(json).unwrap();
-        assert_eq!(c.smtp_password.as_deref(), Some("pw"));
+        assert_eq!(c.smtp_password.as_ref().map(|s| s.expose()), Some("pw"));
     }
 
     #[test]
