@@ -32,11 +32,12 @@ use serde_json::{json, Map, Value};
 /// All of sesame's signing keys: one active key per algorithm, plus the retired ones.
 #[derive(Debug)]
 pub struct KeySet {
-    // One field per algorithm, so "every algorithm has an active key" holds by construction and
-    // `signer` needs no fallback.
+    // One field per algorithm. The ECDSA keys always exist (generating them takes
+    // microseconds); the RSA key may still be generating on a first start (see
+    // `load_or_generate_ecdsa`), and then RS256 is unavailable for those moments.
     es256: SigningKey,
     es384: SigningKey,
-    rs256: SigningKey,
+    rs256: Option<SigningKey>,
     /// Keys that no longer sign but still verify (and stay in JWKS).
     retired: Vec<SigningKey>,
 }
@@ -45,9 +46,24 @@ impl KeySet {
     /// Loads the keys from the store, first generating and storing (in one write transaction)
     /// an active key for every algorithm that has none.
     pub fn load_or_generate(store: &Store) -> Result<KeySet, CryptoError> {
+        Self::ensure(store, &Alg::ALL)
+    }
+
+    /// Like [`KeySet::load_or_generate`], but generates only the ECDSA keys (microseconds):
+    /// a first start is ready at once, and the caller generates the RSA key in the background
+    /// (an RSA prime search takes a fraction of a second here, seconds on a small ARM board).
+    /// Returns whether the RSA key is still missing.
+    pub fn load_or_generate_ecdsa(store: &Store) -> Result<(KeySet, bool), CryptoError> {
+        let keys = Self::ensure(store, &[Alg::Es256, Alg::Es384])?;
+        let rsa_missing = keys.rs256.is_none();
+        Ok((keys, rsa_missing))
+    }
+
+    fn ensure(store: &Store, wanted: &[Alg]) -> Result<KeySet, CryptoError> {
         let stored = store.read(|tx| tx.scan(&KEYS))?;
-        let missing: Vec<Alg> = Alg::ALL
-            .into_iter()
+        let missing: Vec<Alg> = wanted
+            .iter()
+            .copied()
             .filter(|&alg| !has_active(&stored, alg))
             .collect();
         if missing.is_empty() {
@@ -94,12 +110,13 @@ impl KeySet {
         Ok(fresh.kid)
     }
 
-    /// The active key for `alg`: the one that signs new tokens.
-    pub fn signer(&self, alg: Alg) -> &SigningKey {
+    /// The active key for `alg`: the one that signs new tokens. Only RS256 can be missing,
+    /// for the moments its key is generated on a first start ([`CryptoError::NoActiveKey`]).
+    pub fn signer(&self, alg: Alg) -> Result<&SigningKey, CryptoError> {
         match alg {
-            Alg::Es256 => &self.es256,
-            Alg::Es384 => &self.es384,
-            Alg::Rs256 => &self.rs256,
+            Alg::Es256 => Ok(&self.es256),
+            Alg::Es384 => Ok(&self.es384),
+            Alg::Rs256 => self.rs256.as_ref().ok_or(CryptoError::NoActiveKey(alg)),
         }
     }
 
@@ -161,8 +178,9 @@ impl KeySet {
 
     /// Every key, active ones first.
     fn keys(&self) -> impl Iterator<Item = &SigningKey> {
-        [&self.es256, &self.es384, &self.rs256]
+        [&self.es256, &self.es384]
             .into_iter()
+            .chain(&self.rs256)
             .chain(&self.retired)
     }
 
@@ -197,7 +215,7 @@ impl KeySet {
         };
         let es256 = take_active(Alg::Es256)?;
         let es384 = take_active(Alg::Es384)?;
-        let rs256 = take_active(Alg::Rs256)?;
+        let rs256 = take_active(Alg::Rs256).ok();
         // What is left is retired; newest first, so a JWKS reader meets recent keys early.
         keys.sort_by(|(_, a, ka), (_, b, kb)| (b, kb.kid()).cmp(&(a, ka.kid())));
         Ok(KeySet {

@@ -319,7 +319,15 @@ fn id_token(state: &State, app: &App, issued: &Issued) -> Result<String, OAuthEr
     if let Some(n) = &issued.nonce {
         claims.insert("nonce".into(), json!(n));
     }
-    Ok(state.keys().signer(alg).sign_jwt(&Value::Object(claims))?)
+    let keys = state.keys();
+    let signer = keys.signer(alg).map_err(|_| {
+        // Only RS256 can be missing: its key is generated in the background on a first start.
+        OAuthError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the RS256 signing key is still being generated (first start); retry in a few seconds",
+        )
+    })?;
+    Ok(signer.sign_jwt(&Value::Object(claims))?)
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ impl State {
             ),
             other => format!("cannot open {}: {other}", db.display()),
         })?;
-        let keys = KeySet::load_or_generate(&store)
+        let (keys, _) = KeySet::load_or_generate_ecdsa(&store)
             .map_err(|e| format!("cannot load the signing keys: {e}"))?;
         let report = crate::apps::reconcile(&store, &config.apps)
             .map_err(|e| format!("declared apps: {e}"))?;
@@ -168,6 +168,29 @@ pub async fn run(config: Config) -> Result<(), String> {
         });
     }
     tokio::spawn(sweep_forever(state.clone()));
+    if state
+        .keys()
+        .signer(crate::crypto::keys::Alg::Rs256)
+        .is_err()
+    {
+        // First start: the ECDSA keys exist (microseconds to make); the RSA key's prime search
+        // takes a fraction of a second here and seconds on a small board, so it runs in the
+        // background and sesame is ready now. Until it is stored, RS256 apps get
+        // `temporarily_unavailable` from the token endpoint (JWKS shows it once ready).
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            match KeySet::load_or_generate(&st.store) {
+                Ok(keys) => {
+                    st.set_keys(keys);
+                    tracing::info!("RS256 signing key ready ({} ms)", started.elapsed().as_millis());
+                }
+                Err(e) => tracing::error!(
+                    "could not generate the RS256 signing key ({e}); RS256 apps get no ID tokens until sesame restarts"
+                ),
+            }
+        });
+    }
 
     tracing::info!("issuer: {}", state.issuer.url);
     tracing::info!(

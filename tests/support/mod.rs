@@ -403,7 +403,35 @@ impl Sesame {
             }
         }
         self.child = Some(child);
+        // On a first start the RS256 key is generated in the background after sesame is ready;
+        // tests expect every key (RS256 apps, JWKS compared across restarts), so wait for it.
+        while !self.jwks_has_rsa() {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "sesame's JWKS had no RSA key within {READY_TIMEOUT:?}; its output:\n{}",
+                    self.logs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(())
+    }
+
+    /// Whether GET /jwks (plain HTTP/1.0 over a std socket) lists an RSA key.
+    fn jwks_has_rsa(&self) -> bool {
+        use std::io::Write;
+        let path = format!("{}/jwks", self.opts.issuer_path.trim_end_matches('/'));
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        if stream.write_all(request.as_bytes()).is_err() {
+            return false;
+        }
+        let mut body = String::new();
+        let _ = stream.read_to_string(&mut body);
+        body.contains("\"kty\":\"RSA\"")
     }
 
     fn append_log(&self, text: &str) {

@@ -44,7 +44,7 @@ fn with_part(token: &str, index: usize, part: &str) -> String {
 fn each_alg_round_trips_with_the_expected_header() {
     let keys = shared();
     for alg in Alg::ALL {
-        let signer = keys.signer(alg);
+        let signer = keys.signer(alg).unwrap();
         assert_eq!(signer.alg(), alg);
         let token = signer.sign_jwt(&claims()).unwrap();
         assert_eq!(token.split('.').count(), 3);
@@ -66,18 +66,20 @@ fn published_jwks_verifies_our_tokens_with_an_independent_verifier() {
     let keys = shared();
     let jwks = keys.jwks();
     for alg in Alg::ALL {
-        let signer = keys.signer(alg);
+        let signer = keys.signer(alg).unwrap();
         let jwk = jwk_for(&jwks, signer.kid());
         assert_eq!(jwk["alg"], alg.as_str());
         assert_eq!(jwk["use"], "sig");
         let token = signer.sign_jwt(&claims()).unwrap();
         assert!(reference::verify_jws(jwk, &token), "{alg}");
 
-        let other = keys.signer(if alg == Alg::Es256 {
-            Alg::Es384
-        } else {
-            Alg::Es256
-        });
+        let other = keys
+            .signer(if alg == Alg::Es256 {
+                Alg::Es384
+            } else {
+                Alg::Es256
+            })
+            .unwrap();
         let forged = with_part(&token, 1, &b64url(br#"{"sub":"admin"}"#));
         assert!(
             !reference::verify_jws(jwk, &forged),
@@ -92,7 +94,7 @@ fn published_jwks_verifies_our_tokens_with_an_independent_verifier() {
 fn jwk_shapes_follow_rfc_7518() {
     let jwks = shared().jwks();
     for (alg, crv, coord) in [(Alg::Es256, "P-256", 32), (Alg::Es384, "P-384", 48)] {
-        let jwk = jwk_for(&jwks, shared().signer(alg).kid());
+        let jwk = jwk_for(&jwks, shared().signer(alg).unwrap().kid());
         assert_eq!(jwk["kty"], "EC");
         assert_eq!(jwk["crv"], crv);
         for c in ["x", "y"] {
@@ -104,7 +106,7 @@ fn jwk_shapes_follow_rfc_7518() {
             );
         }
     }
-    let jwk = jwk_for(&jwks, shared().signer(Alg::Rs256).kid());
+    let jwk = jwk_for(&jwks, shared().signer(Alg::Rs256).unwrap().kid());
     assert_eq!(jwk["kty"], "RSA");
     assert_eq!(jwk["e"], "AQAB");
     let n = b64url_decode(jwk["n"].as_str().unwrap()).unwrap();
@@ -120,7 +122,7 @@ fn jwk_shapes_follow_rfc_7518() {
 fn tampered_tokens_are_rejected() {
     let keys = shared();
     for alg in Alg::ALL {
-        let token = keys.signer(alg).sign_jwt(&claims()).unwrap();
+        let token = keys.signer(alg).unwrap().sign_jwt(&claims()).unwrap();
         let sig_b64 = token.rsplit('.').next().unwrap();
         let mut sig = b64url_decode(sig_b64).unwrap();
         sig[5] ^= 0x01;
@@ -158,7 +160,11 @@ fn tampered_tokens_are_rejected() {
 #[test]
 fn unknown_kid_is_rejected() {
     let keys = shared();
-    let token = keys.signer(Alg::Es384).sign_jwt(&claims()).unwrap();
+    let token = keys
+        .signer(Alg::Es384)
+        .unwrap()
+        .sign_jwt(&claims())
+        .unwrap();
     let header = json!({"alg": "ES384", "typ": "JWT", "kid": "not-ours"});
     let token = with_part(&token, 0, &b64url(header.to_string().as_bytes()));
     assert!(matches!(keys.verify_jwt(&token), Err(CryptoError::UnknownKid(k)) if k == "not-ours"));
@@ -174,8 +180,12 @@ fn unknown_kid_is_rejected() {
 #[test]
 fn header_alg_must_be_the_keys_alg() {
     let keys = shared();
-    let token = keys.signer(Alg::Es384).sign_jwt(&claims()).unwrap();
-    let kid = keys.signer(Alg::Es384).kid();
+    let token = keys
+        .signer(Alg::Es384)
+        .unwrap()
+        .sign_jwt(&claims())
+        .unwrap();
+    let kid = keys.signer(Alg::Es384).unwrap().kid();
     for alg in ["none", "ES256", "RS256", "HS256", "es384"] {
         let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
         let forged = with_part(&token, 0, &b64url(header.to_string().as_bytes()));
@@ -200,7 +210,7 @@ fn header_alg_must_be_the_keys_alg() {
 
 #[test]
 fn claims_must_be_an_object() {
-    let signer = shared().signer(Alg::Es256);
+    let signer = shared().signer(Alg::Es256).unwrap();
     assert!(matches!(
         signer.sign_jwt(&json!([1])),
         Err(CryptoError::ClaimsNotObject)
@@ -214,37 +224,51 @@ fn keys_persist_across_reopen_and_rotation_keeps_old_keys_verifying() {
     let (kids, old_token) = {
         let store = Store::open(&path).unwrap();
         let keys = KeySet::load_or_generate(&store).unwrap();
-        let kids: Vec<String> = Alg::ALL.map(|a| keys.signer(a).kid().to_string()).into();
+        let kids: Vec<String> = Alg::ALL
+            .map(|a| keys.signer(a).unwrap().kid().to_string())
+            .into();
         let again = KeySet::load_or_generate(&store).unwrap();
-        let again: Vec<String> = Alg::ALL.map(|a| again.signer(a).kid().to_string()).into();
+        let again: Vec<String> = Alg::ALL
+            .map(|a| again.signer(a).unwrap().kid().to_string())
+            .into();
         assert_eq!(kids, again, "a second load generates nothing");
-        let token = keys.signer(Alg::Es384).sign_jwt(&claims()).unwrap();
+        let token = keys
+            .signer(Alg::Es384)
+            .unwrap()
+            .sign_jwt(&claims())
+            .unwrap();
         (kids, token)
     };
 
     let store = Store::open(&path).unwrap();
     let keys = KeySet::load_or_generate(&store).unwrap();
-    let reopened: Vec<String> = Alg::ALL.map(|a| keys.signer(a).kid().to_string()).into();
+    let reopened: Vec<String> = Alg::ALL
+        .map(|a| keys.signer(a).unwrap().kid().to_string())
+        .into();
     assert_eq!(kids, reopened);
     assert_eq!(store.read(|tx| tx.scan(&KEYS)).unwrap().len(), 3);
 
     let new_kid = KeySet::rotate(&store, Alg::Es384).unwrap();
     let rotated = KeySet::load_or_generate(&store).unwrap();
-    assert_eq!(rotated.signer(Alg::Es384).kid(), new_kid);
+    assert_eq!(rotated.signer(Alg::Es384).unwrap().kid(), new_kid);
     assert_ne!(new_kid, kids[1]);
     assert_eq!(
-        rotated.signer(Alg::Es256).kid(),
+        rotated.signer(Alg::Es256).unwrap().kid(),
         kids[0],
         "other algs untouched"
     );
-    assert_eq!(rotated.signer(Alg::Rs256).kid(), kids[2]);
+    assert_eq!(rotated.signer(Alg::Rs256).unwrap().kid(), kids[2]);
 
     let jwks = rotated.jwks();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
     let old_jwk = jwk_for(&jwks, &kids[1]);
     assert!(reference::verify_jws(old_jwk, &old_token));
     assert_eq!(rotated.verify_jwt(&old_token).unwrap(), claims());
-    let new_token = rotated.signer(Alg::Es384).sign_jwt(&claims()).unwrap();
+    let new_token = rotated
+        .signer(Alg::Es384)
+        .unwrap()
+        .sign_jwt(&claims())
+        .unwrap();
     assert!(reference::verify_jws(jwk_for(&jwks, &new_kid), &new_token));
 
     let stored = store.read(|tx| tx.scan(&KEYS)).unwrap();
@@ -258,15 +282,19 @@ fn newest_of_two_active_keys_signs_and_the_other_still_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("sesame.redb")).unwrap();
     let first = KeySet::load_or_generate(&store).unwrap();
-    let old_kid = first.signer(Alg::Es256).kid().to_string();
-    let token = first.signer(Alg::Es256).sign_jwt(&claims()).unwrap();
+    let old_kid = first.signer(Alg::Es256).unwrap().kid().to_string();
+    let token = first
+        .signer(Alg::Es256)
+        .unwrap()
+        .sign_jwt(&claims())
+        .unwrap();
     // A second active ES256 key, as a hand-edited or half-migrated store might hold.
     let mut newer = new_record(Alg::Es256).unwrap();
     newer.created_at += 10;
     store.write(|tx| tx.put(&KEYS, &newer.kid, &newer)).unwrap();
 
     let keys = KeySet::load_or_generate(&store).unwrap();
-    assert_eq!(keys.signer(Alg::Es256).kid(), newer.kid);
+    assert_eq!(keys.signer(Alg::Es256).unwrap().kid(), newer.kid);
     assert_eq!(keys.verify_jwt(&token).unwrap(), claims());
     assert!(keys.jwks()["keys"]
         .as_array()
@@ -306,4 +334,27 @@ fn a_stored_key_that_does_not_load_is_reported() {
         SigningKey::from_pkcs8(ec_key.kid(), Alg::Rs256, &ec_der),
         Err(CryptoError::KeyRejected(_))
     ));
+}
+
+#[test]
+fn a_first_start_can_have_ecdsa_keys_before_the_rsa_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("sesame.redb")).unwrap();
+    let (early, rsa_missing) = KeySet::load_or_generate_ecdsa(&store).unwrap();
+    assert!(rsa_missing);
+    assert!(matches!(
+        early.signer(Alg::Rs256),
+        Err(CryptoError::NoActiveKey(Alg::Rs256))
+    ));
+    assert_eq!(early.jwks()["keys"].as_array().unwrap().len(), 2);
+    let es384 = early.signer(Alg::Es384).unwrap().kid().to_string();
+
+    // The background step: the RSA key joins, the ECDSA keys stay the same.
+    let full = KeySet::load_or_generate(&store).unwrap();
+    assert!(full.signer(Alg::Rs256).is_ok());
+    assert_eq!(full.signer(Alg::Es384).unwrap().kid(), es384);
+    assert_eq!(full.jwks()["keys"].as_array().unwrap().len(), 3);
+    let (again, rsa_missing) = KeySet::load_or_generate_ecdsa(&store).unwrap();
+    assert!(!rsa_missing, "a later start loads the stored RSA key");
+    assert!(again.signer(Alg::Rs256).is_ok());
 }
