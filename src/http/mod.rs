@@ -25,9 +25,9 @@ pub struct Request {
     /// The path below the issuer's path, always starting with `/`.
     pub path: String,
     pub headers: HeaderMap,
-    /// Query parameters (and form parameters for a form POST), in arrival order.
-    query: Vec<(String, String)>,
-    form: Vec<(String, String)>,
+    /// Query parameters and form parameters (of a form POST), each in arrival order.
+    query: Params,
+    form: Params,
     pub cookies: BTreeMap<String, String>,
 }
 
@@ -47,7 +47,7 @@ impl Request {
         path: String,
     ) -> Result<Request, RequestError> {
         let (parts, body) = req.into_parts();
-        let query = parts.uri.query().map(parse_pairs).unwrap_or_default();
+        let query = Params(parts.uri.query().map(parse_pairs).unwrap_or_default());
         let cookies = cookie::parse(&parts.headers);
         let is_form = parts
             .headers
@@ -76,12 +76,12 @@ impl Request {
                 })?
                 .to_bytes();
             if is_form {
-                parse_pairs_bytes(&bytes)
+                Params(parse_pairs_bytes(&bytes))
             } else {
-                Vec::new()
+                Params::default()
             }
         } else {
-            Vec::new()
+            Params::default()
         };
         Ok(Request {
             method: parts.method,
@@ -106,24 +106,24 @@ impl Request {
             path: path.to_string(),
             cookies: cookie::parse(&headers),
             headers,
-            query: parse_pairs(query),
-            form: parse_pairs(form),
+            query: Params(parse_pairs(query)),
+            form: Params(parse_pairs(form)),
         }
     }
 
     /// The parameters of the request: the query for GET, the form body for POST (as OAuth
     /// endpoints define them).
-    pub fn params(&self) -> Params {
+    pub fn params(&self) -> &Params {
         if self.method == Method::POST {
-            Params(self.form.clone())
+            &self.form
         } else {
-            Params(self.query.clone())
+            &self.query
         }
     }
 
     /// Query parameters regardless of method.
-    pub fn query(&self) -> Params {
-        Params(self.query.clone())
+    pub fn query(&self) -> &Params {
+        &self.query
     }
 
     /// A request header as text.
@@ -214,8 +214,6 @@ pub fn json_cacheable(value: &serde_json::Value, max_age: u32) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
         resp.headers_mut().insert(CACHE_CONTROL, v);
     }
-    resp.headers_mut()
-        .insert("access-control-allow-origin", HeaderValue::from_static("*"));
     resp
 }
 

@@ -10,8 +10,7 @@ use super::issuer::Issuer;
 use crate::crypto;
 use crate::http::Params;
 use crate::store::{
-    App, AuthCode, AuthRequest, Grant, Session, Store, StoreError, WriteTx, APPS, AUTH_CODES,
-    GRANTS,
+    App, AuthCode, AuthRequest, Session, Store, StoreError, WriteTx, APPS, AUTH_CODES, GRANTS,
 };
 
 /// Scopes sesame knows; others are dropped from the request (RFC 6749 §3.3 allows the server
@@ -367,24 +366,11 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 
 /// Revokes a grant: every token issued under it stops working.
 pub fn revoke_grant(tx: &WriteTx, grant_id: &str) -> Result<(), StoreError> {
+    // A used code and a live refresh token always have their grant: the grant is created in
+    // the transaction that first uses the code, and swept together with its tokens.
     if let Some(mut g) = tx.get(&GRANTS, grant_id)? {
         g.revoked = true;
         tx.put(&GRANTS, grant_id, &g)?;
-    } else {
-        // A code reused before its grant existed (impossible today) still leaves a tombstone,
-        // so a racing exchange cannot create a live grant under this ID.
-        tx.put(
-            &GRANTS,
-            grant_id,
-            &Grant {
-                client_id: String::new(),
-                user_id: String::new(),
-                scope: Vec::new(),
-                auth_time: 0,
-                revoked: true,
-                expires_at: crate::clock::now() + 24 * 3600,
-            },
-        )?;
     }
     Ok(())
 }
@@ -415,7 +401,9 @@ mod tests {
     }
 
     fn q(s: &str) -> Params {
-        Request::synthetic(Method::GET, "/auth", s, "", HeaderMap::new()).params()
+        Request::synthetic(Method::GET, "/auth", s, "", HeaderMap::new())
+            .params()
+            .clone()
     }
 
     const CH: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -119,7 +119,9 @@ mod tests {
     use hyper::{HeaderMap, Method};
 
     fn params(form: &str) -> Params {
-        Request::synthetic(Method::POST, "/token", "", form, HeaderMap::new()).params()
+        Request::synthetic(Method::POST, "/token", "", form, HeaderMap::new())
+            .params()
+            .clone()
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn authorization_code(state: &State, app: &App, params: &Params) -> Result<Issue
                 expires_at: now + ttl.refresh_token_ttl.max(ttl.access_token_ttl),
             },
         )?;
-        let (access_token, refresh_token) = mint(tx, state, &ac.grant_id, app, &user.id, &scope, offline, now)?;
+        let (access_token, refresh_token) = mint(tx, state, &ac.grant_id, app, &user.id, &scope, offline.then_some(&scope[..]), now)?;
         Ok::<_, StoreError>(Ok(Issued {
             access_token,
             refresh_token,
@@ -182,13 +182,7 @@ fn refresh_token(state: &State, app: &App, params: &Params) -> Result<Issued, OA
         grant.expires_at = now + ttl.refresh_token_ttl.max(ttl.access_token_ttl);
         tx.put(&GRANTS, &rt.grant_id, &grant)?;
         // Rotation keeps the original scope on the refresh token; only this access token is narrowed.
-        let (access_token, refresh_token) = mint(tx, state, &rt.grant_id, app, &user.id, &rt.scope, true, now)?;
-        if scope != rt.scope {
-            if let Some(mut at) = tx.get(&ACCESS_TOKENS, &crypto::hash_token(&access_token))? {
-                at.scope = scope.clone();
-                tx.put(&ACCESS_TOKENS, &crypto::hash_token(&access_token), &at)?;
-            }
-        }
+        let (access_token, refresh_token) = mint(tx, state, &rt.grant_id, app, &user.id, &scope, Some(&rt.scope), now)?;
         Ok::<_, StoreError>(Ok(Issued {
             access_token,
             refresh_token,
@@ -229,7 +223,8 @@ fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAu
     }
 }
 
-/// Stores a new access token and, when `with_refresh`, a new refresh token under `grant_id`.
+/// Stores a new access token for `access_scope` and, when `refresh_scope` is given, a new
+/// refresh token for it, both under `grant_id`.
 #[allow(clippy::too_many_arguments)]
 fn mint(
     tx: &WriteTx,
@@ -237,8 +232,8 @@ fn mint(
     grant_id: &str,
     app: &App,
     user_id: &str,
-    scope: &[String],
-    with_refresh: bool,
+    access_scope: &[String],
+    refresh_scope: Option<&[String]>,
     now: u64,
 ) -> Result<(String, Option<String>), StoreError> {
     let ttl = &state.config.tokens;
@@ -250,11 +245,11 @@ fn mint(
             grant_id: grant_id.to_string(),
             client_id: app.client_id.clone(),
             user_id: user_id.to_string(),
-            scope: scope.to_vec(),
+            scope: access_scope.to_vec(),
             expires_at: now + ttl.access_token_ttl,
         },
     )?;
-    let refresh = if with_refresh {
+    let refresh = if let Some(refresh_scope) = refresh_scope {
         let r = crypto::random_token();
         tx.put(
             &REFRESH_TOKENS,
@@ -263,7 +258,7 @@ fn mint(
                 grant_id: grant_id.to_string(),
                 client_id: app.client_id.clone(),
                 user_id: user_id.to_string(),
-                scope: scope.to_vec(),
+                scope: refresh_scope.to_vec(),
                 expires_at: now + ttl.refresh_token_ttl,
                 spent: false,
             },

@@ -207,7 +207,7 @@ pub(super) fn storage_failure(st: &State, e: impl std::fmt::Display) -> Response
 
 fn authorize_endpoint(st: &State, req: &Request) -> Response {
     let params = req.params();
-    let v = match tokio::task::block_in_place(|| authorize::validate(&st.store, &params)) {
+    let v = match tokio::task::block_in_place(|| authorize::validate(&st.store, params)) {
         Ok(v) => v,
         Err(AuthorizeError::Page {
             title,
@@ -293,13 +293,13 @@ fn with_client(
     f: impl FnOnce(&App, &Params) -> Result<Response, OAuthError>,
 ) -> Response {
     let params = req.params();
-    let creds = match ClientCredentials::from_request(req.header("authorization"), &params) {
+    let creds = match ClientCredentials::from_request(req.header("authorization"), params) {
         Ok(c) => c,
         Err(e) => return e.to_response(req.header("authorization").is_some()),
     };
     let result = tokio::task::block_in_place(|| {
         let app = creds.authenticate(&st.store)?;
-        f(&app, &params)
+        f(&app, params)
     });
     result.unwrap_or_else(|e| {
         tracing::debug!(client_id = %creds.client_id, "request refused: {e}");
@@ -321,8 +321,8 @@ fn revocation_endpoint(st: &State, req: &Request) -> Response {
 
 fn userinfo_endpoint(st: &State, req: &Request) -> Response {
     let form = (req.method == Method::POST).then(|| req.params());
-    let no_credentials = req.header("authorization").is_none()
-        && form.as_ref().is_none_or(|f| !f.has("access_token"));
+    let no_credentials =
+        req.header("authorization").is_none() && form.is_none_or(|f| !f.has("access_token"));
     if no_credentials {
         // RFC 6750 §3.1: a request with no credentials gets the challenge without an error code.
         let mut r = http::json(
@@ -335,7 +335,7 @@ fn userinfo_endpoint(st: &State, req: &Request) -> Response {
         );
         return r;
     }
-    let result = userinfo::bearer(req.header("authorization"), form.as_ref())
+    let result = userinfo::bearer(req.header("authorization"), form)
         .and_then(|t| userinfo::userinfo(st, &t));
     match result {
         Ok(body) => http::json(StatusCode::OK, &body),
@@ -363,7 +363,7 @@ fn end_session_endpoint(st: &State, req: &Request) -> Response {
             );
         }
     }
-    let v = match end_session::validate(st, &params) {
+    let v = match end_session::validate(st, params) {
         Ok(v) => v,
         Err(e) => {
             return error_page(

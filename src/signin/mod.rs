@@ -290,7 +290,7 @@ pub fn verify_code(
         tx.remove(&INTERACTIONS, id)?;
         let user = match tx
             .get(&USERS_BY_EMAIL, &email.key)?
-            .and_then(|uid| Some(uid).filter(|u| !u.is_empty()))
+            .filter(|uid| !uid.is_empty())
         {
             Some(uid) => match tx.get(&USERS, &uid)? {
                 Some(mut u) => {
