@@ -5,8 +5,7 @@ use super::access::{admin_call, open_store, Opened, Via};
 use super::args::{AppCommand, AppTypeArg, ConnectorCommand, ConnectorName};
 use super::output::{pretty, print_app, print_app_table, print_json, print_out};
 use crate::admin::{self, client, cmd, AppInfo, Request};
-use crate::config::{self, Config};
-use crate::store::Store;
+use crate::config::Config;
 use serde_json::{json, Value};
 
 pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
@@ -253,7 +252,7 @@ pub(super) async fn mail_test(
             Opened::Store(store) => {
                 // No server: build the mailer here, from the configuration and any stored
                 // connector (the store is closed first: sending may take a while).
-                let stored = stored_ses(&store)?;
+                let stored = crate::mail::stored_connector(&store)?;
                 drop(store);
                 let mailer =
                     crate::mail::Mailer::build(&config.mail, stored).map_err(|e| e.to_string())?;
@@ -279,19 +278,6 @@ pub(super) async fn mail_test(
         .and_then(Value::as_str);
     outln!("{}", report.unwrap_or("sent"));
     Ok(())
-}
-
-/// The SES connector stored by `connector set`, if any.
-pub(super) fn stored_ses(store: &Store) -> Result<Option<config::SesConfig>, String> {
-    let stored = store
-        .read(|tx| tx.get(&crate::store::CONNECTORS, "ses"))
-        .map_err(|e| e.to_string())?;
-    stored
-        .map(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| format!("the stored ses connector does not load: {e}"))
-        })
-        .transpose()
 }
 
 pub(super) fn keys_rotate(config: &Config, alg: &str, json_out: bool) -> Result<(), String> {

@@ -311,6 +311,20 @@ impl fmt::Debug for Mailer {
     }
 }
 
+/// The SES connector stored at run time (`sesame connector set ses`), if any. The one reader of
+/// that record: the server and the CLI build their mailers from it.
+pub fn stored_connector(store: &crate::store::Store) -> Result<Option<SesConfig>, String> {
+    let stored = store
+        .read(|tx| tx.get(&crate::store::CONNECTORS, "ses"))
+        .map_err(|e| e.to_string())?;
+    stored
+        .map(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| format!("the stored ses connector does not load: {e}"))
+        })
+        .transpose()
+}
+
 /// `sesame mail test`: sends one message with a random code through the configured transport,
 /// or with `dry_run` walks EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, RSET and QUIT without sending,
 /// reporting each step's reply. Returns the report, or on failure the report with the reply and

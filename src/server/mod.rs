@@ -13,7 +13,7 @@ use crate::http::cookie::CookiePolicy;
 use crate::mail::Mailer;
 use crate::oidc::Issuer;
 use crate::pages::Pages;
-use crate::store::{Store, StoreError, CONNECTORS};
+use crate::store::{Store, StoreError};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
@@ -102,12 +102,11 @@ impl State {
 /// mail configuration still lets sesame start: sends then fail with the reason (never a
 /// silent fallback to printing codes in the log, which would let log readers sign in).
 fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
-    let stored = store
-        .read(|tx| tx.get(&CONNECTORS, "ses"))
-        .ok()
-        .flatten()
-        .and_then(|v| serde_json::from_value(v).ok());
-    match Mailer::build(config, stored) {
+    // A stored connector that does not load is a broken mail setup too: falling back to the
+    // file's transport (perhaps `log`) would print codes where log readers see them.
+    let built = crate::mail::stored_connector(store)
+        .and_then(|stored| Mailer::build(config, stored).map_err(|e| e.to_string()));
+    match built {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(
@@ -266,10 +265,7 @@ pub async fn run(config: Config) -> Result<(), String> {
 }
 
 fn has_stored_connector(state: &State) -> bool {
-    matches!(
-        state.store.read(|tx| tx.get(&CONNECTORS, "ses")),
-        Ok(Some(_))
-    )
+    matches!(crate::mail::stored_connector(&state.store), Ok(Some(_)))
 }
 
 async fn shutdown_signal() {
@@ -325,4 +321,29 @@ pub fn sweep(state: &State) -> Result<usize, StoreError> {
         n += tx.sweep(&CODE_SENDS, |v| v.window_start + 3600 <= now)?;
         Ok(n)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_connector_that_does_not_load_never_falls_back_to_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let default = MailConfig::default();
+        assert_eq!(build_mailer(&default, &store).transport_name(), "log");
+        store
+            .write(|tx| {
+                tx.put(
+                    &crate::store::CONNECTORS,
+                    "ses",
+                    &serde_json::json!({ "region": 7 }),
+                )
+            })
+            .unwrap();
+        let mailer = build_mailer(&default, &store);
+        assert_eq!(mailer.transport_name(), "misconfigured");
+        assert_eq!(mailer.status()["ok"], false);
+    }
 }
