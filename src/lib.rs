@@ -1,20 +1,41 @@
 //! sesame: an OpenID Connect identity provider in one binary.
 //!
-//! A map of the crate, in the order a request meets it:
+//! Three layers, each using only those below it (and the CLI on top of all):
+//!
+//! ```text
+//!  cli ──▶ HTTP edge:  server (router, handlers, error pages), http (request parsing, responses),
+//!                      admin (the control socket)
+//!            │
+//!            ▼
+//!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
+//!                      provider (the context the core runs in), apps (the app registry),
+//!                      issuer (endpoint URLs)
+//!            │
+//!            ▼
+//!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock;
+//!                      config assembles the parts' settings from file, environment and flags
+//! ```
+//!
+//! The modules, in the order a request meets them:
 //!
 //! - [`cli`]: the command line (`serve`, `app ...`, `mail test`, `connector set`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
-//! - [`http`]: the hyper server, our small router, request parsing and response helpers.
-//! - [`oidc`]: the protocol: discovery, authorization requests, token grants, userinfo,
-//!   end-session, revocation. Pure logic over [`store`] and [`crypto`]; no sockets.
-//! - [`signin`]: the email one-time-code sign-in and the sesame session (single sign-on).
+//! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
+//!   and the words of every error page.
+//! - [`http`]: request parsing (once, at the edge), cookies, response helpers.
+//! - [`admin`]: the local control socket through which the CLI reaches a running server.
+//! - [`provider`]: the core's context (store, issuer, lifetimes, keys, mailer, clock).
+//! - [`oidc`]: the protocol: authorization requests, grants and token families, userinfo,
+//!   end-session, revocation, discovery.
+//! - [`signin`]: the email one-time-code sign-in.
+//! - [`session`]: the sesame session (single sign-on across apps).
+//! - [`issuer`]: the issuer URL and the endpoint paths under it.
+//! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
-//! - [`store`]: everything durable, in one redb file.
+//! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
 //! - [`crypto`]: random tokens, hashing, signing keys, JWS, JWKS (all ring).
-//! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
-//! - [`admin`]: the local control socket through which the CLI reaches a running server.
-//! - [`clock`]: the one place that reads the time.
+//! - [`clock`]: the one place that reads the time; a fixed clock for tests.
 
 pub mod admin;
 pub mod apps;
@@ -23,9 +44,12 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod issuer;
 pub mod mail;
 pub mod oidc;
 pub mod pages;
+pub mod provider;
 pub mod server;
+pub mod session;
 pub mod signin;
 pub mod store;

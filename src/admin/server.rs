@@ -7,8 +7,9 @@
 
 use super::socket_path::{short_path, ShortPathError, TOO_LONG};
 use super::{cmd, handle, Effect, Request, Response, SOCKET_NAME};
+use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
-use crate::server::State;
+use crate::provider::Provider;
 use serde::Deserialize;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -36,10 +37,21 @@ pub struct ControlSocket {
     path: PathBuf,
 }
 
+/// What the control socket works on: the running provider (whose keys and mailer commands
+/// swap) and the configuration's `[mail]` (against which a new connector is tried).
+struct Target {
+    provider: Arc<Provider>,
+    mail: MailConfig,
+}
+
 /// Listens on `<data_dir>/sesame.sock` and answers commands until the process ends.
-pub async fn serve(state: Arc<State>) -> Result<(), String> {
-    let socket = bind(&state.config.data_dir)?;
-    serve_on(state, socket).await
+pub async fn serve(
+    provider: Arc<Provider>,
+    mail: MailConfig,
+    data_dir: &Path,
+) -> Result<(), String> {
+    let socket = bind(data_dir)?;
+    serve_on(provider, mail, socket).await
 }
 
 /// Binds `<data_dir>/sesame.sock` (inside the tokio runtime). Call it after the store is open
@@ -54,7 +66,12 @@ pub fn bind(data_dir: &Path) -> Result<ControlSocket, String> {
 }
 
 /// Answers commands on a bound control socket until the process ends.
-pub async fn serve_on(state: Arc<State>, socket: ControlSocket) -> Result<(), String> {
+pub async fn serve_on(
+    provider: Arc<Provider>,
+    mail: MailConfig,
+    socket: ControlSocket,
+) -> Result<(), String> {
+    let state = Arc::new(Target { provider, mail });
     let limits = Limits {
         max_connections: MAX_CONNECTIONS,
         line_timeout: LINE_TIMEOUT,
@@ -184,24 +201,25 @@ where
     }
 }
 
-async fn answer(state: &Arc<State>, req: Request) -> Response {
+async fn answer(state: &Arc<Target>, req: Request) -> Response {
     if req.cmd == cmd::MAIL_TEST {
         return mail_test(state, &req).await;
     }
     let st = state.clone();
     // Store writes wait for an fsync: keep them off the async workers.
     let joined = tokio::task::spawn_blocking(move || {
-        let (response, effect) = handle(&st.store, &st.config.mail, &req);
+        let p = &st.provider;
+        let (response, effect) = handle(&p.store, &st.mail, &req);
         match effect {
-            Some(Effect::ReloadKeys) => match KeySet::load_or_generate(&st.store) {
-                Ok(keys) => st.set_keys(keys),
+            Some(Effect::ReloadKeys) => match KeySet::load_or_generate(&p.store) {
+                Ok(keys) => p.set_keys(keys),
                 Err(e) => {
                     return Response::err(format!(
                         "the new key is stored but loading it failed: {e}"
                     ))
                 }
             },
-            Some(Effect::SwapMailer(mailer)) => st.set_mailer(*mailer),
+            Some(Effect::SwapMailer(mailer)) => p.set_mailer(*mailer),
             None => {}
         }
         if response.ok {
@@ -231,7 +249,7 @@ struct MailTestArgs {
 }
 
 /// Sends a test message through the mailer the server is using right now.
-async fn mail_test(state: &State, req: &Request) -> Response {
+async fn mail_test(state: &Target, req: &Request) -> Response {
     let args: MailTestArgs = match serde_json::from_value(req.args.clone()) {
         Ok(a) => a,
         Err(e) => return Response::err(format!("bad arguments for mail.test: {e}")),
@@ -240,7 +258,7 @@ async fn mail_test(state: &State, req: &Request) -> Response {
         Ok(p) => p,
         Err(e) => return Response::err(e),
     };
-    let mailer = state.mailer();
+    let mailer = state.provider.mailer();
     match crate::mail::test_send(&mailer, &args.to, purpose, args.dry_run).await {
         Ok(report) => Response::ok(serde_json::json!({ "report": report })),
         Err(report) => Response::err(report),

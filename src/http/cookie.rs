@@ -3,6 +3,11 @@
 use hyper::header::{HeaderMap, COOKIE};
 use std::collections::BTreeMap;
 
+/// The session cookie (single sign-on).
+pub const SESSION_COOKIE: &str = "sesame_session";
+/// The cookie that binds an interaction (a sign-in in progress) to the browser that started it.
+pub const INTERACTION_COOKIE: &str = "sesame_interaction";
+
 /// Parses every `Cookie` header into name → value (the first occurrence of a name wins).
 pub fn parse(headers: &HeaderMap) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();

@@ -1,8 +1,9 @@
 //! HTTP plumbing: turning a hyper request into a parsed [`Request`] once, at the edge, and
 //! building responses with the headers every response of an identity provider needs.
 //!
-//! Routing lives in [`crate::server`]; protocol decisions live in [`crate::oidc`] and
-//! [`crate::signin`]. Nothing here knows what a token is.
+//! Part of the HTTP edge: routing lives in the server module, protocol decisions in the core.
+//! Nothing here knows what a token is. Uses: [`crate::oidc::Params`] (what a request's
+//! parameters decode into).
 
 pub mod cookie;
 
@@ -11,6 +12,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use hyper::{Method, StatusCode};
 use std::collections::BTreeMap;
+
+pub use crate::oidc::Params;
 
 /// The response type every handler returns.
 pub type Response = hyper::Response<Full<Bytes>>;
@@ -47,7 +50,7 @@ impl Request {
         path: String,
     ) -> Result<Request, RequestError> {
         let (parts, body) = req.into_parts();
-        let query = Params(parts.uri.query().map(parse_pairs).unwrap_or_default());
+        let query = Params::parse(parts.uri.query().unwrap_or("").as_bytes());
         let cookies = cookie::parse(&parts.headers);
         let is_form = parts
             .headers
@@ -76,7 +79,7 @@ impl Request {
                 })?
                 .to_bytes();
             if is_form {
-                Params(parse_pairs_bytes(&bytes))
+                Params::parse(&bytes)
             } else {
                 Params::default()
             }
@@ -106,8 +109,8 @@ impl Request {
             path: path.to_string(),
             cookies: cookie::parse(&headers),
             headers,
-            query: Params(parse_pairs(query)),
-            form: Params(parse_pairs(form)),
+            query: Params::parse(query.as_bytes()),
+            form: Params::parse(form.as_bytes()),
         }
     }
 
@@ -134,51 +137,6 @@ impl Request {
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(|s| s.as_str())
     }
-}
-
-/// Request parameters. OAuth forbids repeating a parameter (RFC 6749 §3.1), so lookups
-/// distinguish "absent" from "repeated".
-#[derive(Debug, Clone, Default)]
-pub struct Params(Vec<(String, String)>);
-
-impl Params {
-    /// The single value of `name`; `Err(name)` when it is repeated. Empty values count as
-    /// absent (RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were
-    /// omitted").
-    pub fn get(&self, name: &str) -> Result<Option<&str>, String> {
-        let mut found = None;
-        for (k, v) in &self.0 {
-            if k == name && !v.is_empty() {
-                if found.is_some() {
-                    return Err(format!("the parameter {name} is repeated"));
-                }
-                found = Some(v.as_str());
-            }
-        }
-        Ok(found)
-    }
-
-    /// The first value of `name`, for forms where repetition is harmless.
-    pub fn first(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == name)
-    }
-}
-
-fn parse_pairs(s: &str) -> Vec<(String, String)> {
-    parse_pairs_bytes(s.as_bytes())
-}
-
-fn parse_pairs_bytes(b: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(b)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// Headers that every response carries: no framing, no sniffing, no referrer leaks.
@@ -273,15 +231,6 @@ pub fn set_cookie(resp: &mut Response, cookie: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repeated_parameters_are_reported_and_empty_ones_are_absent() {
-        let p = Params(parse_pairs("a=1&a=2&b=&c=x%20y"));
-        assert!(p.get("a").is_err());
-        assert_eq!(p.get("b").unwrap(), None);
-        assert_eq!(p.get("c").unwrap(), Some("x y"));
-        assert_eq!(p.get("d").unwrap(), None);
-    }
 
     #[test]
     fn pages_carry_the_security_headers() {

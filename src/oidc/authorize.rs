@@ -1,21 +1,20 @@
 //! The authorization endpoint (OIDC Core §3.1.2): validating a request, deciding whether the
 //! user must sign in, and issuing authorization codes.
 //!
-//! Validation order follows RFC 6749 §4.1.2.1: while the client or the redirect URI is in
-//! doubt, nothing redirects (an error page is shown: an open redirector is worse than an
-//! unhelpful page); once both are known good, errors go back to the client.
+//! Validation is a list of small checks in the order RFC 6749 §4.1.2.1 sets: while the client
+//! or the redirect URI is in doubt, nothing redirects (an error page is shown: an open
+//! redirector is worse than an unhelpful page); once both are known good, errors go back to
+//! the client. Each check names the rule it enforces.
 
 use super::error::{ErrorCode, OAuthError};
-use super::issuer::Issuer;
-use crate::crypto;
-use crate::http::Params;
-use crate::store::{
-    App, AuthCode, AuthRequest, Session, Store, StoreError, WriteTx, APPS, AUTH_CODES, GRANTS,
-};
-
-/// Scopes sesame knows; others are dropped from the request (RFC 6749 §3.3 allows the server
-/// to grant fewer scopes than asked).
-pub const KNOWN_SCOPES: &[&str] = &["openid", "offline_access", "profile", "email"];
+use super::grant::Family;
+use super::params::Params;
+use super::pkce;
+use super::scope::{self, Scope};
+use crate::issuer::Issuer;
+use crate::provider::Provider;
+use crate::session;
+use crate::store::{App, AuthRequest, Reads, Session, StoreError};
 
 /// The longest `state`, `nonce` or `login_hint` accepted.
 pub const MAX_PARAM_LEN: usize = 2048;
@@ -35,17 +34,42 @@ pub struct ValidRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show a page, never redirect.
-    Page {
-        title: String,
-        message: String,
-        hint: String,
-    },
+    Untrusted(Untrusted),
     /// The client and redirect URI are good: send the error back to the client.
     Redirect {
         redirect_uri: String,
         state: Option<String>,
         error: OAuthError,
     },
+    /// Storage failed: nothing can be said about the request.
+    Store(String),
+}
+
+/// Why a request's client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1). The HTTP edge
+/// words each for a person; the app's administrator is the one who can fix them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Untrusted {
+    /// A parameter was sent twice (RFC 6749 §3.1).
+    Repeated(String),
+    /// No `client_id`.
+    MissingClientId,
+    /// No app is registered with this client ID.
+    UnknownClient(String),
+    /// No `redirect_uri` (sesame requires it even with one registered URI).
+    MissingRedirectUri,
+    /// The redirect URI is not one the app registered (exact match, RFC 9700 §4.1.3).
+    UnregisteredRedirectUri {
+        app_name: String,
+        redirect_uri: String,
+    },
+    /// `state`, `nonce` or `login_hint` is longer than [`MAX_PARAM_LEN`].
+    TooLong(&'static str),
+}
+
+impl From<StoreError> for AuthorizeError {
+    fn from(e: StoreError) -> Self {
+        AuthorizeError::Store(e.to_string())
+    }
 }
 
 /// What to do with a valid request.
@@ -59,199 +83,77 @@ pub enum Decision {
     LoginRequired,
 }
 
-fn page(title: &str, message: impl Into<String>, hint: &str) -> AuthorizeError {
-    AuthorizeError::Page {
-        title: title.into(),
-        message: message.into(),
-        hint: hint.into(),
-    }
+/// What the authorization endpoint answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Send the browser back to the client (with a code, or with an error).
+    Redirect(String),
+    /// The user must sign in first: start a sign-in for this request.
+    SignIn(AuthRequest),
+}
+
+/// The authorization endpoint: validates the request and answers it with the session named by
+/// `session_cookie` (single sign-on), or asks for a sign-in.
+pub fn authorize(
+    p: &Provider,
+    params: &Params,
+    session_cookie: Option<&str>,
+) -> Result<Outcome, AuthorizeError> {
+    let v = validate(p, params)?;
+    let session = session::current(p, session_cookie)?;
+    let now = p.now();
+    Ok(match decide(&v, session.as_ref(), now) {
+        Decision::Issue => {
+            let s = session
+                .as_ref()
+                .map(|s| (s.user_id.as_str(), s.auth_time))
+                .unwrap_or_default();
+            let family = Family {
+                tokens: &p.tokens,
+                now,
+            };
+            let code = p
+                .store
+                .write(|tx| family.issue_code(tx, &v.request, s.0, s.1))?;
+            Outcome::Redirect(success_redirect(&p.issuer, &v.request, &code))
+        }
+        Decision::LoginRequired => {
+            let e = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
+            Outcome::Redirect(error_redirect(
+                &p.issuer,
+                &v.request.redirect_uri,
+                v.request.state.as_deref(),
+                &e,
+            ))
+        }
+        Decision::SignIn => Outcome::SignIn(v.request),
+    })
 }
 
 /// Validates an authorization request's parameters (query for GET, form for POST).
-pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, AuthorizeError> {
-    const FIX_APP: &str = "The app that sent you here is misconfigured. Tell its administrator; the details are above.";
-    let one = |name: &str| {
-        params
-            .get(name)
-            .map_err(|m| page("This sign-in link is malformed", m, FIX_APP))
-    };
-    let client_id = one("client_id")?.ok_or_else(|| {
-        page(
-            "This sign-in link is incomplete",
-            "The request has no client_id.",
-            FIX_APP,
-        )
-    })?;
-    let app = store
-        .read(|tx| tx.get(&APPS, client_id))
-        .map_err(|e| {
-            tracing::error!("storage error: {e}");
-            page("Something went wrong", "sesame could not read its data.", "Try again in a moment.")
-        })?
-        .ok_or_else(|| {
-            page(
-                "Unknown app",
-                format!("No app with client ID {client_id:?} is registered with this sign-in service."),
-                "If you run this service, register the app with `sesame app create`, or check the client ID configured in the app.",
-            )
-        })?;
-    let redirect_uri = one("redirect_uri")?.ok_or_else(|| {
-        page(
-            "This sign-in link is incomplete",
-            "The request has no redirect_uri.",
-            FIX_APP,
-        )
-    })?;
-    if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(page(
-            "Redirect URI not registered",
-            format!("The app {:?} asked to return to {redirect_uri:?}, which is not one of its registered redirect URIs.", app.name),
-            "If you run this service, add the exact URI with `sesame app update CLIENT_ID --redirect-uri URI` (or in sesame.toml).",
-        ));
-    }
-    // Values sesame stores with the pending sign-in and echoes back are capped, so a request
-    // cannot make sesame store (or send back) megabytes.
-    for name in ["state", "nonce", "login_hint"] {
-        if one(name)?.is_some_and(|v| v.len() > MAX_PARAM_LEN) {
-            return Err(page(
-                "This sign-in link is malformed",
-                format!("The {name} parameter is longer than {MAX_PARAM_LEN} characters."),
-                FIX_APP,
-            ));
-        }
-    }
-    // From here on the redirect URI is trusted: errors go back to the client.
+pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, AuthorizeError> {
+    // Until the client and redirect URI are trusted, every failure is a page.
+    let (app, redirect_uri) = trusted_client(p, params)?;
+    bounded_lengths(params).map_err(AuthorizeError::Untrusted)?;
+    // From here on the redirect URI is trusted: errors go back to the client. A repeated
+    // `state` is reported there too, without echoing either value.
     let state = params.get("state").ok().flatten().map(str::to_string);
     let back = |error: OAuthError| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.to_string(),
         state: state.clone(),
         error,
     };
-    let get = |name: &str| {
-        params
-            .get(name)
-            .map_err(|m| back(OAuthError::invalid_request(m)))
-    };
-    // `state` itself repeated: report it (the first value is echoed back).
+    let get = |name: &str| get(params, name).map_err(back);
     get("state")?;
-
-    if params.has("request") {
-        return Err(back(OAuthError::new(
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported",
-        )));
-    }
-    if params.has("request_uri") {
-        return Err(back(OAuthError::new(
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
-        )));
-    }
-    match get("response_type")? {
-        Some("code") => {}
-        Some(other) => {
-            return Err(back(OAuthError::new(
-                ErrorCode::UnsupportedResponseType,
-                format!(
-                "response_type {other:?} is not supported; use \"code\" (authorization code flow)"
-            ),
-            )))
-        }
-        None => {
-            return Err(back(OAuthError::invalid_request(
-                "response_type is missing; use \"code\"",
-            )))
-        }
-    }
-    match get("response_mode")? {
-        None | Some("query") => {}
-        Some(other) => {
-            return Err(back(OAuthError::invalid_request(format!(
-                "response_mode {other:?} is not supported; use \"query\""
-            ))))
-        }
-    }
-    let scope_param = get("scope")?.unwrap_or("");
-    let asked: Vec<&str> = scope_param.split(' ').filter(|s| !s.is_empty()).collect();
-    if !asked.contains(&"openid") {
-        return Err(back(OAuthError::new(
-            ErrorCode::InvalidScope,
-            "the scope must include \"openid\" (this is an OpenID Connect provider)",
-        )));
-    }
-    let mut scope: Vec<String> = Vec::new();
-    for s in KNOWN_SCOPES {
-        if asked.contains(s) {
-            scope.push(s.to_string());
-        }
-    }
-
-    let code_challenge = get("code_challenge")?;
-    match (code_challenge, get("code_challenge_method")?) {
-        (Some(c), Some("S256")) => {
-            // A base64url SHA-256 is 43 characters; RFC 7636 allows 43..=128 unreserved ones.
-            let ok = (43..=128).contains(&c.len())
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-            if !ok {
-                return Err(back(OAuthError::invalid_request(
-                    "code_challenge is not a valid S256 challenge",
-                )));
-            }
-        }
-        (Some(_), Some(m)) => {
-            return Err(back(OAuthError::invalid_request(format!(
-                "code_challenge_method {m:?} is not supported; use S256"
-            ))))
-        }
-        (Some(_), None) => return Err(back(OAuthError::invalid_request(
-            "code_challenge_method is missing; sesame supports only S256 (plain is not allowed)",
-        ))),
-        (None, Some(_)) => {
-            return Err(back(OAuthError::invalid_request(
-                "code_challenge_method without code_challenge",
-            )))
-        }
-        (None, None) => {
-            if app.app_type.is_public() {
-                return Err(back(OAuthError::invalid_request(
-                    "this app is public: PKCE is required (send code_challenge with code_challenge_method=S256)",
-                )));
-            }
-        }
-    }
-
-    let mut prompt_none = false;
-    let mut prompt_login = false;
-    if let Some(p) = get("prompt")? {
-        for v in p.split(' ').filter(|s| !s.is_empty()) {
-            match v {
-                "none" => prompt_none = true,
-                "login" => prompt_login = true,
-                // Apps are registered by the administrator (first party), so consent is
-                // implied by registration; there is no consent screen to show.
-                "consent" | "select_account" => {}
-                other => {
-                    return Err(back(OAuthError::invalid_request(format!(
-                        "unknown prompt value {other:?}"
-                    ))))
-                }
-            }
-        }
-        if prompt_none && p.split(' ').filter(|s| !s.is_empty()).count() > 1 {
-            return Err(back(OAuthError::invalid_request(
-                "prompt=none cannot be combined with other values",
-            )));
-        }
-    }
-    let max_age = match get("max_age")? {
-        None => None,
-        Some(v) => Some(v.parse::<u64>().map_err(|_| {
-            back(OAuthError::invalid_request(
-                "max_age must be a non-negative number of seconds",
-            ))
-        })?),
-    };
+    no_request_objects(params).map_err(back)?;
+    response_type_is_code(get("response_type")?).map_err(back)?;
+    response_mode_is_query(get("response_mode")?).map_err(back)?;
+    let scope = scope_has_openid(get("scope")?).map_err(back)?;
+    let code_challenge =
+        pkce_challenge(&app, get("code_challenge")?, get("code_challenge_method")?)
+            .map_err(back)?;
+    let (prompt_none, prompt_login) = prompt(get("prompt")?).map_err(back)?;
+    let max_age = max_age(get("max_age")?).map_err(back)?;
     let request = AuthRequest {
         client_id: app.client_id.clone(),
         redirect_uri: redirect_uri.to_string(),
@@ -270,6 +172,170 @@ pub fn validate(store: &Store, params: &Params) -> Result<ValidRequest, Authoriz
     })
 }
 
+/// One parameter; a repeated one is `invalid_request` (RFC 6749 §3.1).
+fn get<'p>(params: &'p Params, name: &str) -> Result<Option<&'p str>, OAuthError> {
+    params
+        .get(name)
+        .map_err(|e| OAuthError::invalid_request(e.to_string()))
+}
+
+/// RFC 6749 §4.1.2.1: the client must be registered and the redirect URI one of its own,
+/// compared exactly (RFC 9700 §4.1.3), before anything is sent back to it.
+fn trusted_client<'p>(p: &Provider, params: &'p Params) -> Result<(App, &'p str), AuthorizeError> {
+    let untrusted = AuthorizeError::Untrusted;
+    let one = |name: &str| {
+        params
+            .get(name)
+            .map_err(|e| untrusted(Untrusted::Repeated(e.0)))
+    };
+    let client_id = one("client_id")?.ok_or(untrusted(Untrusted::MissingClientId))?;
+    let app = p
+        .store
+        .read(|tx| tx.app(client_id))?
+        .ok_or_else(|| untrusted(Untrusted::UnknownClient(client_id.to_string())))?;
+    let redirect_uri = one("redirect_uri")?.ok_or(untrusted(Untrusted::MissingRedirectUri))?;
+    if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
+        return Err(untrusted(Untrusted::UnregisteredRedirectUri {
+            app_name: app.name,
+            redirect_uri: redirect_uri.to_string(),
+        }));
+    }
+    Ok((app, redirect_uri))
+}
+
+/// Values sesame stores with the pending sign-in and echoes back are capped, so a request
+/// cannot make sesame store (or send back) megabytes.
+fn bounded_lengths(params: &Params) -> Result<(), Untrusted> {
+    for name in ["state", "nonce", "login_hint"] {
+        let v = params.get(name).map_err(|e| Untrusted::Repeated(e.0))?;
+        if v.is_some_and(|v| v.len() > MAX_PARAM_LEN) {
+            return Err(Untrusted::TooLong(name));
+        }
+    }
+    Ok(())
+}
+
+/// OIDC Core §6: request objects are optional; sesame supports neither form.
+fn no_request_objects(params: &Params) -> Result<(), OAuthError> {
+    if params.has("request") {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if params.has("request_uri") {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.1.1, OIDC Core §3.1.2.1: only the authorization code flow.
+fn response_type_is_code(response_type: Option<&str>) -> Result<(), OAuthError> {
+    match response_type {
+        Some("code") => Ok(()),
+        Some(other) => Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            format!(
+                "response_type {other:?} is not supported; use \"code\" (authorization code flow)"
+            ),
+        )),
+        None => Err(OAuthError::invalid_request(
+            "response_type is missing; use \"code\"",
+        )),
+    }
+}
+
+/// OAuth 2.0 Multiple Response Type Encoding Practices §2.1: results go in the query.
+fn response_mode_is_query(response_mode: Option<&str>) -> Result<(), OAuthError> {
+    match response_mode {
+        None | Some("query") => Ok(()),
+        Some(other) => Err(OAuthError::invalid_request(format!(
+            "response_mode {other:?} is not supported; use \"query\""
+        ))),
+    }
+}
+
+/// OIDC Core §3.1.2.1: `openid` is required; unknown scopes are dropped (RFC 6749 §3.3).
+fn scope_has_openid(scope_param: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let asked = scope::split(scope_param.unwrap_or(""));
+    if !asked.clone().any(|s| s == Scope::OpenId.as_str()) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the scope must include \"openid\" (this is an OpenID Connect provider)",
+        ));
+    }
+    Ok(Scope::known(asked))
+}
+
+/// RFC 7636 §4.3: S256 only (RFC 9700 §2.1.1 forbids `plain`); public clients must use PKCE.
+fn pkce_challenge<'p>(
+    app: &App,
+    challenge: Option<&'p str>,
+    method: Option<&str>,
+) -> Result<Option<&'p str>, OAuthError> {
+    match (challenge, method) {
+        (Some(c), Some("S256")) if pkce::valid_challenge(c) => Ok(Some(c)),
+        (Some(_), Some("S256")) => Err(OAuthError::invalid_request(
+            "code_challenge is not a valid S256 challenge",
+        )),
+        (Some(_), Some(m)) => Err(OAuthError::invalid_request(format!(
+            "code_challenge_method {m:?} is not supported; use S256"
+        ))),
+        (Some(_), None) => Err(OAuthError::invalid_request(
+            "code_challenge_method is missing; sesame supports only S256 (plain is not allowed)",
+        )),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
+        (None, None) if app.app_type.is_public() => Err(OAuthError::invalid_request(
+            "this app is public: PKCE is required (send code_challenge with code_challenge_method=S256)",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// OIDC Core §3.1.2.1 `prompt`: returns (none, login). Apps are registered by the
+/// administrator (first party), so consent is implied by registration; there is no consent
+/// screen to show, and `select_account` has one account to select.
+fn prompt(prompt: Option<&str>) -> Result<(bool, bool), OAuthError> {
+    let Some(p) = prompt else {
+        return Ok((false, false));
+    };
+    let (mut none, mut login) = (false, false);
+    for v in scope::split(p) {
+        match v {
+            "none" => none = true,
+            "login" => login = true,
+            "consent" | "select_account" => {}
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "unknown prompt value {other:?}"
+                )))
+            }
+        }
+    }
+    if none && scope::split(p).count() > 1 {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok((none, login))
+}
+
+/// OIDC Core §3.1.2.1 `max_age`: a non-negative number of seconds.
+fn max_age(max_age: Option<&str>) -> Result<Option<u64>, OAuthError> {
+    max_age
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                OAuthError::invalid_request("max_age must be a non-negative number of seconds")
+            })
+        })
+        .transpose()
+}
+
 /// Decides whether the current session (if any) can answer the request.
 pub fn decide(v: &ValidRequest, session: Option<&Session>, now: u64) -> Decision {
     let fresh_enough = |s: &Session| match v.request.max_age {
@@ -283,33 +349,6 @@ pub fn decide(v: &ValidRequest, session: Option<&Session>, now: u64) -> Decision
         _ if v.prompt_none => Decision::LoginRequired,
         _ => Decision::SignIn,
     }
-}
-
-/// Issues an authorization code inside the caller's write transaction and returns it.
-/// The code is bound to the client, redirect URI, PKCE challenge and nonce (all in `request`).
-pub fn issue_code(
-    tx: &WriteTx,
-    request: &AuthRequest,
-    user_id: &str,
-    auth_time: u64,
-    now: u64,
-    ttl: u64,
-) -> Result<String, StoreError> {
-    let code = crypto::random_token();
-    let grant_id = crypto::random_id();
-    tx.put(
-        &AUTH_CODES,
-        &crypto::hash_token(&code),
-        &AuthCode {
-            request: request.clone(),
-            user_id: user_id.to_string(),
-            auth_time,
-            grant_id,
-            expires_at: now + ttl,
-            used: false,
-        },
-    )?;
-    Ok(code)
 }
 
 /// The URL that returns a code to the client (with `state` and RFC 9207's `iss`).
@@ -364,78 +403,55 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
-/// Revokes a grant: every token issued under it stops working.
-pub fn revoke_grant(tx: &WriteTx, grant_id: &str) -> Result<(), StoreError> {
-    // A used code and a live refresh token always have their grant: the grant is created in
-    // the transaction that first uses the code, and swept together with its tokens.
-    if let Some(mut g) = tx.get(&GRANTS, grant_id)? {
-        g.revoked = true;
-        tx.put(&GRANTS, grant_id, &g)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Request;
-    use crate::store::AppType;
-    use hyper::{HeaderMap, Method};
-
-    fn store_with_app(app_type: AppType) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.redb")).unwrap();
-        let app = App {
-            client_id: "c1".into(),
-            name: "Bookstore".into(),
-            app_type,
-            secret_hash: None,
-            redirect_uris: vec!["http://localhost:3000/cb".into()],
-            post_logout_redirect_uris: vec![],
-            id_token_signed_response_alg: None,
-            created_at: 0,
-            declared: false,
-        };
-        store.write(|tx| tx.put(&APPS, "c1", &app)).unwrap();
-        (dir, store)
-    }
+    use crate::provider::testing::{provider, CLIENT, PUBLIC_CLIENT};
 
     fn q(s: &str) -> Params {
-        Request::synthetic(Method::GET, "/auth", s, "", HeaderMap::new())
-            .params()
-            .clone()
+        Params::parse(s.as_bytes())
     }
 
     const CH: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const CB: &str = "https%3A%2F%2Fapp.example%2Fcb";
 
     #[test]
     fn unknown_client_and_bad_redirect_never_redirect() {
-        let (_d, s) = store_with_app(AppType::Traditional);
-        let e = validate(
-            &s,
-            &q("client_id=nope&redirect_uri=http://evil/&response_type=code&scope=openid"),
-        )
-        .unwrap_err();
-        assert!(matches!(e, AuthorizeError::Page { .. }));
-        let e = validate(
-            &s,
-            &q("client_id=c1&redirect_uri=http://evil/&response_type=code&scope=openid"),
-        )
-        .unwrap_err();
-        assert!(matches!(e, AuthorizeError::Page { .. }));
-        let e = validate(
-            &s,
-            &q("client_id=c1&client_id=c1&redirect_uri=http://localhost:3000/cb"),
-        )
-        .unwrap_err();
-        assert!(matches!(e, AuthorizeError::Page { .. }));
+        let (_d, p) = provider();
+        let untrusted = |query: &str| match validate(&p, &q(query)).unwrap_err() {
+            AuthorizeError::Untrusted(u) => u,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            untrusted("client_id=nope&redirect_uri=http://evil/&response_type=code&scope=openid"),
+            Untrusted::UnknownClient("nope".into())
+        );
+        assert!(matches!(
+            untrusted(&format!(
+                "client_id={CLIENT}&redirect_uri=http://evil/&response_type=code&scope=openid"
+            )),
+            Untrusted::UnregisteredRedirectUri { .. }
+        ));
+        assert_eq!(
+            untrusted(&format!(
+                "client_id={CLIENT}&client_id={CLIENT}&redirect_uri={CB}"
+            )),
+            Untrusted::Repeated("client_id".into())
+        );
+        assert_eq!(
+            untrusted(&format!(
+                "client_id={CLIENT}&redirect_uri={CB}&state={}",
+                "s".repeat(2049)
+            )),
+            Untrusted::TooLong("state")
+        );
     }
 
     #[test]
     fn protocol_errors_go_back_to_the_client_with_state() {
-        let (_d, s) = store_with_app(AppType::Traditional);
-        let base = "client_id=c1&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&state=xyz";
-        let code = |extra: &str| match validate(&s, &q(&format!("{base}&{extra}"))).unwrap_err() {
+        let (_d, p) = provider();
+        let base = format!("client_id={CLIENT}&redirect_uri={CB}&state=xyz");
+        let code = |extra: &str| match validate(&p, &q(&format!("{base}&{extra}"))).unwrap_err() {
             AuthorizeError::Redirect { error, state, .. } => {
                 assert_eq!(state.as_deref(), Some("xyz"));
                 error.code
@@ -457,6 +473,10 @@ mod tests {
             ErrorCode::InvalidRequest
         );
         assert_eq!(
+            code("response_type=code&scope=openid&code_challenge=short&code_challenge_method=S256"),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
             code("response_type=code&scope=openid&prompt=none%20login"),
             ErrorCode::InvalidRequest
         );
@@ -468,18 +488,23 @@ mod tests {
             code("response_type=code&scope=openid&max_age=soon"),
             ErrorCode::InvalidRequest
         );
+        assert_eq!(
+            code("response_type=code&scope=openid&response_mode=fragment"),
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
     fn public_clients_need_pkce() {
-        let (_d, s) = store_with_app(AppType::Spa);
-        let base = "client_id=c1&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&response_type=code&scope=openid";
+        let (_d, p) = provider();
+        let base =
+            format!("client_id={PUBLIC_CLIENT}&redirect_uri={CB}&response_type=code&scope=openid");
         assert!(matches!(
-            validate(&s, &q(base)),
+            validate(&p, &q(&base)),
             Err(AuthorizeError::Redirect { .. })
         ));
         let ok = validate(
-            &s,
+            &p,
             &q(&format!(
                 "{base}&code_challenge={CH}&code_challenge_method=S256"
             )),
@@ -490,10 +515,10 @@ mod tests {
 
     #[test]
     fn unknown_scopes_are_dropped_and_sso_decisions_follow_prompt_and_max_age() {
-        let (_d, s) = store_with_app(AppType::Traditional);
+        let (_d, p) = provider();
         let v = validate(
-            &s,
-            &q("client_id=c1&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&response_type=code&scope=openid%20email%20photos&max_age=60"),
+            &p,
+            &q(&format!("client_id={CLIENT}&redirect_uri={CB}&response_type=code&scope=openid%20email%20photos&max_age=60")),
         )
         .unwrap();
         assert_eq!(v.request.scope, vec!["openid", "email"]);

@@ -1,14 +1,14 @@
 //! Which user claims each scope releases (OIDC Core §5.4).
 
+use super::scope::Scope;
 use crate::store::User;
 use serde_json::{json, Map, Value};
 
 /// The claims of `user` that `scope` releases, always including `sub`.
 pub fn user_claims(user: &User, scope: &[String]) -> Map<String, Value> {
-    let has = |s: &str| scope.iter().any(|x| x == s);
     let mut m = Map::new();
     m.insert("sub".into(), json!(user.id));
-    if has("profile") {
+    if Scope::Profile.is_in(scope) {
         // OIDC Core §5.3.2: a claim without a value is left out, not sent as null.
         for (k, v) in [
             ("name", &user.name),
@@ -21,7 +21,7 @@ pub fn user_claims(user: &User, scope: &[String]) -> Map<String, Value> {
         }
         m.insert("updated_at".into(), json!(user.updated_at));
     }
-    if has("email") {
+    if Scope::Email.is_in(scope) {
         m.insert("email".into(), json!(user.email));
         m.insert("email_verified".into(), json!(user.email_verified));
     }

@@ -2,9 +2,10 @@
 //! `client_secret_basic`, `client_secret_post`, and `none` for public clients.
 
 use super::error::OAuthError;
+use super::params::Params;
 use crate::crypto;
-use crate::http::Params;
-use crate::store::{App, Store, APPS};
+use crate::provider::Provider;
+use crate::store::{App, Reads};
 use base64::Engine;
 
 /// The credentials a client presented, before they are checked.
@@ -20,12 +21,13 @@ impl ClientCredentials {
     /// Reads the credentials from the `Authorization` header or the form. Using two methods at
     /// once is an error (RFC 6749 §2.3).
     pub fn from_request(authorization: Option<&str>, params: &Params) -> Result<Self, OAuthError> {
-        let body_id = params
-            .get("client_id")
-            .map_err(OAuthError::invalid_request)?;
-        let body_secret = params
-            .get("client_secret")
-            .map_err(OAuthError::invalid_request)?;
+        let one = |name: &str| {
+            params
+                .get(name)
+                .map_err(|e| OAuthError::invalid_request(e.to_string()))
+        };
+        let body_id = one("client_id")?;
+        let body_secret = one("client_secret")?;
         if let Some(h) = authorization {
             let Some(b64) = h
                 .strip_prefix("Basic ")
@@ -77,9 +79,10 @@ impl ClientCredentials {
     }
 
     /// Checks the credentials against the registered app.
-    pub fn authenticate(&self, store: &Store) -> Result<App, OAuthError> {
-        let app = store
-            .read(|tx| tx.get(&APPS, &self.client_id))?
+    pub fn authenticate(&self, p: &Provider) -> Result<App, OAuthError> {
+        let app = p
+            .store
+            .read(|tx| tx.app(&self.client_id))?
             .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
         match (&app.secret_hash, &self.secret) {
             (Some(expected), Some(given)) => {
@@ -115,13 +118,9 @@ fn form_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Request;
-    use hyper::{HeaderMap, Method};
 
     fn params(form: &str) -> Params {
-        Request::synthetic(Method::POST, "/token", "", form, HeaderMap::new())
-            .params()
-            .clone()
+        Params::parse(form.as_bytes())
     }
 
     #[test]

@@ -1,14 +1,25 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 //!
-//! With a valid `id_token_hint` the session ends at once and the browser returns to the
-//! registered `post_logout_redirect_uri` (with `state`). Without one, sesame cannot tell that
-//! the request came from an app the user uses, so it asks the user to confirm (a CSRF-safe
-//! form) before ending the session: a bare link must not be able to sign people out.
+//! With a valid `id_token_hint` for the signed-in user, the session ends at once and the
+//! browser returns to the registered `post_logout_redirect_uri` (with `state`). Otherwise
+//! sesame cannot tell that the request came from an app the user uses, so it asks the user to
+//! confirm (a CSRF-safe form) before ending the session: a bare link must not be able to sign
+//! people out.
+//!
+//! ```text
+//!  request ──validate──▶ signed in? ──no──────────────────────────────▶ [signed out]
+//!                            │ yes
+//!                            ├─ hint is this user's own ID token ─────▶ [signed out]
+//!                            ├─ confirmed form with the right token ──▶ [signed out]
+//!                            └─ otherwise ─────────────────────────────▶ [confirm page]
+//! ```
 
+use super::authorize::with_query;
+use super::params::Params;
 use crate::crypto;
-use crate::http::Params;
-use crate::server::State;
-use crate::store::{App, APPS};
+use crate::provider::Provider;
+use crate::session;
+use crate::store::{App, Reads, StoreError};
 
 /// A validated logout request.
 #[derive(Debug, Clone)]
@@ -27,30 +38,96 @@ pub struct LogoutRequest {
 }
 
 /// A logout request that cannot be honoured; shown as a page, never redirected.
-#[derive(Debug, Clone)]
-pub struct LogoutError {
-    pub message: String,
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogoutError {
+    /// A parameter was sent twice.
+    Repeated(String),
+    /// `id_token_hint` is not a token this issuer signed.
+    HintNotOurs,
+    /// `id_token_hint` carries another issuer.
+    HintFromAnotherIssuer,
+    /// `client_id` and the hint's audience differ.
+    ClientMismatch,
+    /// No app is registered with this client ID.
+    UnknownClient(String),
+    /// `post_logout_redirect_uri` came without a way to know the app.
+    RedirectWithoutClient,
+    /// `post_logout_redirect_uri` is not registered for the app.
+    UnregisteredRedirect { uri: String, app_name: String },
+    /// The confirmation form did not come from this browser's session.
+    FormExpired,
+    /// Storage failed.
+    Store(String),
 }
 
-fn err(m: impl Into<String>) -> LogoutError {
-    LogoutError { message: m.into() }
+impl From<StoreError> for LogoutError {
+    fn from(e: StoreError) -> Self {
+        LogoutError::Store(e.to_string())
+    }
+}
+
+/// What the end-session endpoint answers.
+#[derive(Debug, Clone)]
+pub enum LogoutOutcome {
+    /// Ask the user to confirm; the form carries `csrf` and the request's parameters.
+    Confirm {
+        request: LogoutRequest,
+        csrf: String,
+    },
+    /// The session (if any) has ended.
+    SignedOut(LogoutRequest),
+}
+
+/// The end-session endpoint. `confirming` is a POST of the confirmation form carrying `csrf`.
+pub fn end_session(
+    p: &Provider,
+    params: &Params,
+    session_cookie: Option<&str>,
+    confirm: Option<Option<&str>>,
+) -> Result<LogoutOutcome, LogoutError> {
+    let cookie = session_cookie.filter(|c| !c.is_empty());
+    let confirmed = match (confirm, cookie) {
+        (Some(csrf), Some(c)) => {
+            let ok = csrf.is_some_and(|t| {
+                crypto::constant_time_eq(confirm_token(c).as_bytes(), t.as_bytes())
+            });
+            if !ok {
+                return Err(LogoutError::FormExpired);
+            }
+            true
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let v = validate(p, params)?;
+    let current = session::current(p, cookie)?;
+    let hinted_for_this_user = current
+        .as_ref()
+        .is_some_and(|s| v.hint_sub.as_deref() == Some(s.user_id.as_str()));
+    if current.is_some() && !hinted_for_this_user && !confirmed {
+        return Ok(LogoutOutcome::Confirm {
+            request: v,
+            csrf: confirm_token(cookie.unwrap_or_default()),
+        });
+    }
+    session::end(p, cookie)?;
+    Ok(LogoutOutcome::SignedOut(v))
 }
 
 /// Validates the parameters of an end-session request.
-pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutError> {
-    let p = |n: &str| params.get(n).map_err(err);
-    let mut client_id = p("client_id")?.map(str::to_string);
+pub fn validate(p: &Provider, params: &Params) -> Result<LogoutRequest, LogoutError> {
+    let one = |n: &str| params.get(n).map_err(|e| LogoutError::Repeated(e.0));
+    let mut client_id = one("client_id")?.map(str::to_string);
     let mut hint_sub = None;
-    if let Some(hint) = p("id_token_hint")? {
+    if let Some(hint) = one("id_token_hint")? {
         // The hint may have expired (people sign out long after signing in): only the signature
         // and the issuer matter.
-        let claims = state.keys().verify_jwt(hint).map_err(|_| {
-            err("The sign-out request carries an ID token that this service did not issue.")
-        })?;
-        if claims["iss"] != state.issuer.url.as_str() {
-            return Err(err(
-                "The sign-out request carries an ID token from another issuer.",
-            ));
+        let claims = p
+            .keys()
+            .verify_jwt(hint)
+            .map_err(|_| LogoutError::HintNotOurs)?;
+        if claims["iss"] != p.issuer.url.as_str() {
+            return Err(LogoutError::HintFromAnotherIssuer);
         }
         let aud = match &claims["aud"] {
             serde_json::Value::String(s) => Some(s.clone()),
@@ -59,7 +136,7 @@ pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutE
         };
         if let (Some(c), Some(a)) = (&client_id, &aud) {
             if c != a {
-                return Err(err("client_id does not match the ID token's audience."));
+                return Err(LogoutError::ClientMismatch);
             }
         }
         client_id = client_id.or(aud);
@@ -67,31 +144,26 @@ pub fn validate(state: &State, params: &Params) -> Result<LogoutRequest, LogoutE
     }
     let app: Option<App> = match &client_id {
         Some(id) => Some(
-            state
-                .store
-                .read(|tx| tx.get(&APPS, id))
-                .map_err(|_| err("sesame could not read its data; try again."))?
-                .ok_or_else(|| err(format!("No app with client ID {id:?} is registered.")))?,
+            p.store
+                .read(|tx| tx.app(id))?
+                .ok_or_else(|| LogoutError::UnknownClient(id.clone()))?,
         ),
         None => None,
     };
-    let return_to = match p("post_logout_redirect_uri")? {
+    let return_to = match one("post_logout_redirect_uri")? {
         None => None,
         Some(uri) => {
             let Some(app) = &app else {
-                return Err(err(
-                    "post_logout_redirect_uri needs id_token_hint or client_id, so sesame can check it is registered.",
-                ));
+                return Err(LogoutError::RedirectWithoutClient);
             };
             if !app.post_logout_redirect_uris.iter().any(|r| r == uri) {
-                return Err(err(format!(
-                    "{uri:?} is not a registered post-logout redirect URI of the app {:?}.",
-                    app.name
-                )));
+                return Err(LogoutError::UnregisteredRedirect {
+                    uri: uri.to_string(),
+                    app_name: app.name.clone(),
+                });
             }
-            let state_param = p("state")?;
-            Some(match state_param {
-                Some(s) => crate::oidc::authorize::with_query(uri, &[("state", s)]),
+            Some(match one("state")? {
+                Some(s) => with_query(uri, &[("state", s)]),
                 None => uri.to_string(),
             })
         }

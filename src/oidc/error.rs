@@ -1,10 +1,6 @@
-//! One error type for protocol requests, mapped in one place onto RFC 6749 error codes and
-//! HTTP statuses.
-
-use crate::http::{self, Response};
-use hyper::header::HeaderValue;
-use hyper::StatusCode;
-use serde_json::json;
+//! One error type for protocol requests: an RFC 6749 / OIDC error code and a description for
+//! the developer reading the response. The HTTP edge maps each code onto its status and
+//! headers (`server::protocol_errors`), exhaustively.
 
 /// An OAuth 2.0 / OIDC error response.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,16 +63,6 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
-
-    /// The HTTP status for this error as a direct (JSON) response.
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
 }
 
 impl OAuthError {
@@ -97,32 +83,6 @@ impl OAuthError {
 
     pub fn invalid_client(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidClient, d)
-    }
-
-    /// The JSON response of the token, revocation and userinfo endpoints. `basic_auth` says
-    /// the client tried HTTP Basic authentication: a 401 then carries `WWW-Authenticate`
-    /// (RFC 6749 §5.2).
-    pub fn to_response(&self, basic_auth: bool) -> Response {
-        let mut resp = http::json(
-            self.code.status(),
-            &json!({ "error": self.code.as_str(), "error_description": self.description }),
-        );
-        if self.code == ErrorCode::InvalidClient && basic_auth {
-            resp.headers_mut().insert(
-                "www-authenticate",
-                HeaderValue::from_static("Basic realm=\"sesame\""),
-            );
-        }
-        if self.code == ErrorCode::InvalidToken {
-            let v = format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                self.description.replace('"', "'")
-            );
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                resp.headers_mut().insert("www-authenticate", v);
-            }
-        }
-        resp
     }
 }
 

@@ -1,26 +1,39 @@
 //! The OpenID Connect protocol: what each endpoint means, apart from how the request arrived.
 //!
-//! - [`error`]: the one error type, shaped like RFC 6749 errors.
-//! - [`issuer`]: the issuer URL and the endpoint URLs under it; discovery metadata.
+//! - [`params`]: request parameters as the protocol reads them (repeated vs absent).
+//! - [`error`]: the one error type of the JSON endpoints, shaped like RFC 6749 errors.
+//! - [`scope`], [`grant_type`], [`pkce`]: the protocol's vocabulary as types.
+//! - [`discovery`]: the provider metadata, read from those types.
 //! - [`client`]: client authentication at the token and revocation endpoints.
-//! - [`authorize`]: validating an authorization request and issuing authorization codes.
+//! - [`authorize`]: the authorization endpoint: ordered checks, the SSO decision, codes.
+//! - [`grant`]: grants and their token families: codes, minting, lifetimes, revocation.
 //! - [`token`]: the `authorization_code` and `refresh_token` grants, ID tokens.
 //! - [`userinfo`], [`revoke`], [`end_session`]: the other endpoints.
 //! - [`claims`]: which user claims each scope releases.
 //!
 //! Flows supported: authorization code only (no implicit, no hybrid), `response_mode=query`,
-//! PKCE S256. Every function here takes the server [`State`](crate::server::State) and parsed
-//! parameters and returns data; `crate::server` turns that into HTTP.
+//! PKCE S256. Every function here takes the [`Provider`](crate::provider::Provider) context
+//! and parsed parameters and returns data or a typed error; the HTTP edge (`server`) turns
+//! that into HTTP. Uses: provider, session, store (typed operations only), crypto, issuer.
+//! Never the edge (`server`, `http`), never `signin` (which builds on this module).
 
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod discovery;
 pub mod end_session;
 pub mod error;
-pub mod issuer;
+pub mod grant;
+pub mod grant_type;
+pub mod params;
+pub mod pkce;
 pub mod revoke;
+pub mod scope;
 pub mod token;
 pub mod userinfo;
 
 pub use error::OAuthError;
-pub use issuer::Issuer;
+pub use params::Params;
+
+#[cfg(test)]
+mod tests;

@@ -2,11 +2,10 @@
 
 use super::claims::user_claims;
 use super::error::{ErrorCode, OAuthError};
-use crate::clock;
+use super::params::Params;
 use crate::crypto;
-use crate::http::Params;
-use crate::server::State;
-use crate::store::{AccessToken, User, ACCESS_TOKENS, GRANTS, USERS};
+use crate::provider::Provider;
+use crate::store::{AccessToken, Reads, User};
 use serde_json::Value;
 
 fn invalid_token(d: &str) -> OAuthError {
@@ -17,7 +16,9 @@ fn invalid_token(d: &str) -> OAuthError {
 /// form body (RFC 6750 §2.1, §2.2). Both at once is an error.
 pub fn bearer(authorization: Option<&str>, form: Option<&Params>) -> Result<String, OAuthError> {
     let from_body = match form {
-        Some(p) => p.get("access_token").map_err(OAuthError::invalid_request)?,
+        Some(p) => p
+            .get("access_token")
+            .map_err(|e| OAuthError::invalid_request(e.to_string()))?,
         None => None,
     };
     let from_header = authorization.and_then(|h| {
@@ -37,20 +38,20 @@ pub fn bearer(authorization: Option<&str>, form: Option<&Params>) -> Result<Stri
 }
 
 /// Looks up a live access token and its user.
-pub fn check_access_token(state: &State, token: &str) -> Result<(AccessToken, User), OAuthError> {
-    let now = clock::now();
-    state.store.read(|tx| {
-        let Some(at) = tx.get(&ACCESS_TOKENS, &crypto::hash_token(token))? else {
+pub fn check_access_token(p: &Provider, token: &str) -> Result<(AccessToken, User), OAuthError> {
+    let now = p.now();
+    p.store.read(|tx| {
+        let Some(at) = tx.access_token(&crypto::hash_token(token))? else {
             return Ok(Err(invalid_token("the access token is unknown or expired")));
         };
         if now >= at.expires_at {
             return Ok(Err(invalid_token("the access token has expired")));
         }
-        match tx.get(&GRANTS, &at.grant_id)? {
+        match tx.grant(&at.grant_id)? {
             Some(g) if !g.revoked => {}
             _ => return Ok(Err(invalid_token("the access token has been revoked"))),
         }
-        match tx.get(&USERS, &at.user_id)? {
+        match tx.user(&at.user_id)? {
             Some(u) => Ok(Ok((at, u))),
             None => Ok(Err(invalid_token(
                 "the user of this token no longer exists",
@@ -60,8 +61,8 @@ pub fn check_access_token(state: &State, token: &str) -> Result<(AccessToken, Us
 }
 
 /// The userinfo response for a bearer token.
-pub fn userinfo(state: &State, token: &str) -> Result<Value, OAuthError> {
-    let (at, user) = check_access_token(state, token)?;
+pub fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
+    let (at, user) = check_access_token(p, token)?;
     Ok(Value::Object(user_claims(&user, &at.scope)))
 }
 

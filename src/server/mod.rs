@@ -1,43 +1,56 @@
-//! A running sesame: the shared [`State`], start-up, the accept loop and graceful shutdown.
+//! The HTTP edge of a running sesame: the [`Server`] (the core's [`Provider`] plus what only
+//! HTTP needs: pages and cookies), start-up, the accept loop and graceful shutdown.
 //!
 //! Start-up does only what must happen before the first request (open the store, load or
 //! generate keys, reconcile declared apps, parse templates); everything else is lazy. A mail
 //! problem never stops the server: it is logged and shown by `/healthz`.
+//!
+//! - [`router`]: which handler answers which path; takes a parsed [`Request`], so a test can
+//!   drive it in-process.
+//! - `routes.rs`, `signin_routes.rs`: the thin handlers (parse, call the core, render).
+//! - `protocol_errors.rs`, `error_pages.rs`: the core's typed errors mapped onto JSON error
+//!   responses and onto the pages a person reads, exhaustively.
+//!
+//! Uses everything below it: the core (`oidc`, `signin`, `session`, `provider`), `http`,
+//! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
+mod error_pages;
+mod protocol_errors;
+pub mod router;
 mod routes;
 mod signin_routes;
 
+pub use router::route;
+
+use crate::clock::Clock;
 use crate::config::{Config, MailConfig};
 use crate::crypto::keys::KeySet;
 use crate::http::cookie::CookiePolicy;
+use crate::issuer::Issuer;
 use crate::mail::Mailer;
-use crate::oidc::Issuer;
 use crate::pages::Pages;
+use crate::provider::Provider;
 use crate::store::{Store, StoreError};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Everything a request handler may need, shared by all connections.
-pub struct State {
+pub struct Server {
+    /// The core context; shared with the control socket, which swaps keys and mailer in it.
+    pub provider: Arc<Provider>,
     pub config: Config,
-    pub issuer: Issuer,
-    pub store: Store,
-    /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
-    pub keys: RwLock<Arc<KeySet>>,
-    /// Swapped whole when the mail connector changes at run time (no restart).
-    pub mailer: RwLock<Arc<Mailer>>,
     pub pages: Pages,
     pub cookies: CookiePolicy,
 }
 
-impl State {
+impl Server {
     /// Opens the data directory and prepares everything the server needs.
-    pub fn open(config: Config) -> Result<State, String> {
-        let issuer = Issuer::parse(&config.issuer)?;
+    pub fn open(config: Config) -> Result<Server, String> {
+        let issuer = Issuer::parse(&config.issuer).map_err(|e| e.to_string())?;
         create_data_dir(&config.data_dir)?;
         let db = config.data_dir.join("sesame.redb");
         let store = open_store(&db).map_err(|e| match e {
@@ -62,39 +75,30 @@ impl State {
             },
             secure: issuer.https,
         };
-        Ok(State {
-            config,
-            issuer,
+        let provider = Provider::new(
             store,
-            keys: RwLock::new(Arc::new(keys)),
-            mailer: RwLock::new(Arc::new(mailer)),
+            issuer,
+            config.tokens.clone(),
+            keys,
+            mailer,
+            Clock::system(),
+        );
+        Ok(Server::new(Arc::new(provider), config, pages, cookies))
+    }
+
+    /// A server over an existing provider (what tests use to drive the router in-process).
+    pub fn new(
+        provider: Arc<Provider>,
+        config: Config,
+        pages: Pages,
+        cookies: CookiePolicy,
+    ) -> Server {
+        Server {
+            provider,
+            config,
             pages,
             cookies,
-        })
-    }
-
-    /// The current signing keys.
-    pub fn keys(&self) -> Arc<KeySet> {
-        // A poisoned lock only means a writer panicked mid-swap; the Arc inside is still whole.
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The current mail transport.
-    pub fn mailer(&self) -> Arc<Mailer> {
-        self.mailer
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Replaces the signing keys (after rotation).
-    pub fn set_keys(&self, keys: KeySet) {
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
-    }
-
-    /// Replaces the mail transport (after `sesame connector set`).
-    pub fn set_mailer(&self, mailer: Mailer) {
-        *self.mailer.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(mailer);
+        }
     }
 }
 
@@ -150,24 +154,27 @@ const MAX_CONNECTIONS: usize = 1024;
 pub async fn run(config: Config) -> Result<(), String> {
     let started = std::time::Instant::now();
     let listen = config.listen.clone();
-    let state = Arc::new(tokio::task::block_in_place(|| State::open(config))?);
+    let server = Arc::new(tokio::task::block_in_place(|| Server::open(config))?);
+    let provider = server.provider.clone();
     let listener = TcpListener::bind(&listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e} (is another program using the port? choose one with --listen)"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
 
     {
-        let st = state.clone();
+        let p = provider.clone();
+        let mail = server.config.mail.clone();
+        let data_dir = server.config.data_dir.clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::admin::serve(st).await {
+            if let Err(e) = crate::admin::serve(p, mail, &data_dir).await {
                 tracing::warn!(
                     "control socket unavailable ({e}); `sesame app ...` will not reach this server"
                 );
             }
         });
     }
-    tokio::spawn(sweep_forever(state.clone()));
-    if state
+    tokio::spawn(sweep_forever(provider.clone()));
+    if provider
         .keys()
         .signer(crate::crypto::keys::Alg::Rs256)
         .is_err()
@@ -176,12 +183,12 @@ pub async fn run(config: Config) -> Result<(), String> {
         // takes a fraction of a second here and seconds on a small board, so it runs in the
         // background and sesame is ready now. Until it is stored, RS256 apps get
         // `temporarily_unavailable` from the token endpoint (JWKS shows it once ready).
-        let st = state.clone();
+        let p = provider.clone();
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            match KeySet::load_or_generate(&st.store) {
+            match KeySet::load_or_generate(&p.store) {
                 Ok(keys) => {
-                    st.set_keys(keys);
+                    p.set_keys(keys);
                     tracing::info!("RS256 signing key ready ({} ms)", started.elapsed().as_millis());
                 }
                 Err(e) => tracing::error!(
@@ -191,13 +198,13 @@ pub async fn run(config: Config) -> Result<(), String> {
         });
     }
 
-    tracing::info!("issuer: {}", state.issuer.url);
+    tracing::info!("issuer: {}", provider.issuer.url);
     tracing::info!(
         "discovery: {}",
-        state.issuer.endpoint(crate::oidc::issuer::paths::DISCOVERY)
+        provider.issuer.endpoint(crate::issuer::paths::DISCOVERY)
     );
-    if state.config.mail.transport == crate::config::MailTransportKind::Log
-        && !has_stored_connector(&state)
+    if server.config.mail.transport == crate::config::MailTransportKind::Log
+        && !has_stored_connector(&provider.store)
     {
         tracing::warn!(
             "mail is not set up: sign-in codes are printed to this log (set [mail] in sesame.toml)"
@@ -235,10 +242,10 @@ pub async fn run(config: Config) -> Result<(), String> {
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let st = state.clone();
+                let s = server.clone();
                 let svc = service_fn(move |req| {
-                    let st = st.clone();
-                    async move { Ok::<_, Infallible>(routes::route(st, req).await) }
+                    let s = s.clone();
+                    async move { Ok::<_, Infallible>(router::serve(&s, req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -260,12 +267,12 @@ pub async fn run(config: Config) -> Result<(), String> {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("gave up waiting for open connections"),
     }
-    let _ = std::fs::remove_file(state.config.data_dir.join("sesame.sock"));
+    let _ = std::fs::remove_file(server.config.data_dir.join("sesame.sock"));
     Ok(())
 }
 
-fn has_stored_connector(state: &State) -> bool {
-    matches!(crate::mail::stored_connector(&state.store), Ok(Some(_)))
+fn has_stored_connector(store: &Store) -> bool {
+    matches!(crate::mail::stored_connector(store), Ok(Some(_)))
 }
 
 async fn shutdown_signal() {
@@ -291,36 +298,19 @@ async fn shutdown_signal() {
 }
 
 /// Removes expired records every ten minutes.
-async fn sweep_forever(state: Arc<State>) {
+async fn sweep_forever(provider: Arc<Provider>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     tick.tick().await;
     loop {
         tick.tick().await;
-        let st = state.clone();
-        let res = tokio::task::spawn_blocking(move || sweep(&st)).await;
+        let p = provider.clone();
+        let res = tokio::task::spawn_blocking(move || p.sweep()).await;
         match res {
             Ok(Ok(n)) if n > 0 => tracing::debug!("swept {n} expired records"),
             Ok(Err(e)) => tracing::warn!("sweeping expired records failed: {e}"),
             _ => {}
         }
     }
-}
-
-/// Removes every expired record; returns how many went.
-pub fn sweep(state: &State) -> Result<usize, StoreError> {
-    use crate::store::*;
-    let now = crate::clock::now();
-    state.store.write(|tx| {
-        let mut n = 0;
-        n += tx.sweep(&INTERACTIONS, |v| v.expires_at <= now)?;
-        n += tx.sweep(&AUTH_CODES, |v| v.expires_at <= now)?;
-        n += tx.sweep(&ACCESS_TOKENS, |v| v.expires_at <= now)?;
-        n += tx.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;
-        n += tx.sweep(&GRANTS, |v| v.expires_at <= now)?;
-        n += tx.sweep(&SESSIONS, |v| v.expires_at <= now)?;
-        n += tx.sweep(&CODE_SENDS, |v| v.window_start + 3600 <= now)?;
-        Ok(n)
-    })
 }
 
 #[cfg(test)]

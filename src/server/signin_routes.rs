@@ -1,29 +1,33 @@
 //! The sign-in pages: the email form and the code form. Each handler loads the interaction,
 //! checks the browser binding and CSRF token, calls [`crate::signin`], and renders the result.
 
-use super::routes::{error_page, page, storage_failure};
-use super::State;
+use super::error_pages::{self, page};
+use super::Server;
+use crate::http::cookie::{INTERACTION_COOKIE, SESSION_COOKIE};
 use crate::http::{self, Request, Response};
-use crate::oidc::issuer::paths;
-use crate::signin::session::{INTERACTION_COOKIE, SESSION_COOKIE};
+use crate::issuer::paths;
 use crate::signin::{self, Email, SignInError};
-use crate::store::{Interaction, APPS};
+use crate::store::{Interaction, Reads};
 use hyper::StatusCode;
 use serde_json::json;
 
 /// What the code page says above the form after a redirect (never echoes request text).
 const NOTICE_RESENT: &str = "resent";
 
-fn app_name(st: &State, i: &Interaction) -> Option<String> {
-    st.store
-        .read(|tx| tx.get(&APPS, &i.request.client_id))
+fn app_name(st: &Server, i: &Interaction) -> Option<String> {
+    st.provider
+        .store
+        .read(|tx| tx.app(&i.request.client_id))
         .ok()
         .flatten()
         .map(|a| a.name)
 }
 
-fn code_url(st: &State, id: &str, notice: Option<&str>) -> String {
-    let mut u = format!("{}?interaction={id}", st.issuer.local(paths::SIGN_IN_CODE));
+fn code_url(st: &Server, id: &str, notice: Option<&str>) -> String {
+    let mut u = format!(
+        "{}?interaction={id}",
+        st.provider.issuer.local(paths::SIGN_IN_CODE)
+    );
     if let Some(n) = notice {
         u.push_str("&notice=");
         u.push_str(n);
@@ -31,65 +35,38 @@ fn code_url(st: &State, id: &str, notice: Option<&str>) -> String {
     u
 }
 
-fn email_url(st: &State, id: &str) -> String {
-    format!("{}?interaction={id}", st.issuer.local(paths::SIGN_IN))
+fn email_url(st: &Server, id: &str) -> String {
+    format!(
+        "{}?interaction={id}",
+        st.provider.issuer.local(paths::SIGN_IN)
+    )
 }
 
 /// Loads the interaction named by the request, or the page explaining why not.
 fn load(
-    st: &State,
+    st: &Server,
     req: &Request,
     from_form: bool,
 ) -> Result<(String, Interaction), Box<Response>> {
     let params = if from_form { req.params() } else { req.query() };
     let id = params.first("interaction").unwrap_or("").to_string();
-    match signin::load(st, &id, req.cookie(&st.cookies.name(INTERACTION_COOKIE))) {
+    match signin::load(
+        &st.provider,
+        &id,
+        req.cookie(&st.cookies.name(INTERACTION_COOKIE)),
+    ) {
         Ok(i) => Ok((id, i)),
         Err(e) => Err(Box::new(failure_page(st, e))),
     }
 }
 
 /// Pages for the failures that end the attempt.
-fn failure_page(st: &State, e: SignInError) -> Response {
-    match e {
-        SignInError::Expired => error_page(
-            st,
-            StatusCode::BAD_REQUEST,
-            "This sign-in has expired",
-            "Sign-in links work for 30 minutes, once.",
-            "Go back to the app and choose Sign in again.",
-        ),
-        SignInError::WrongBrowser => error_page(
-            st,
-            StatusCode::BAD_REQUEST,
-            "This sign-in started in another browser",
-            "sesame could not find this sign-in's cookie in this browser.",
-            "Open the app in this browser and sign in again. If this keeps happening, allow cookies for this site.",
-        ),
-        SignInError::BadCsrf => error_page(
-            st,
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "The form was not the one sesame last showed this browser.",
-            "Go back to the app and sign in again.",
-        ),
-        SignInError::SendFailed => error_page(
-            st,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "We could not send the code",
-            "The mail server did not accept the message. Nothing was used up.",
-            "Try again in a minute. If it keeps failing, tell the administrator (the reason is in sesame's log).",
-        ),
-        SignInError::Store(e) => storage_failure(st, e),
-        other => {
-            tracing::error!("sign-in failure without a page: {other:?}");
-            error_page(st, StatusCode::BAD_REQUEST, "Sign-in failed", "Something went wrong.", "Go back to the app and sign in again.")
-        }
-    }
+fn failure_page(st: &Server, e: SignInError) -> Response {
+    error_pages::sign_in(st, e)
 }
 
 fn render_email(
-    st: &State,
+    st: &Server,
     status: StatusCode,
     id: &str,
     i: &Interaction,
@@ -101,7 +78,7 @@ fn render_email(
         status,
         "sign_in_email.html",
         json!({
-            "action": st.issuer.local(paths::SIGN_IN),
+            "action": st.provider.issuer.local(paths::SIGN_IN),
             "interaction": id,
             "csrf": i.csrf,
             "email": email,
@@ -112,7 +89,7 @@ fn render_email(
 }
 
 fn render_code(
-    st: &State,
+    st: &Server,
     status: StatusCode,
     id: &str,
     i: &Interaction,
@@ -125,7 +102,7 @@ fn render_code(
         status,
         "sign_in_code.html",
         json!({
-            "action": st.issuer.local(paths::SIGN_IN_CODE),
+            "action": st.provider.issuer.local(paths::SIGN_IN_CODE),
             "interaction": id,
             "csrf": i.csrf,
             "email": email,
@@ -152,7 +129,7 @@ fn wait_message(wait: u64) -> String {
 }
 
 /// GET /sign-in: the email form.
-pub fn email_page(st: &State, req: &Request) -> Response {
+pub fn email_page(st: &Server, req: &Request) -> Response {
     let (id, i) = match load(st, req, false) {
         Ok(x) => x,
         Err(r) => return *r,
@@ -167,7 +144,7 @@ pub fn email_page(st: &State, req: &Request) -> Response {
 }
 
 /// POST /sign-in: mails a code to the address.
-pub async fn email_submit(st: &State, req: &Request) -> Response {
+pub async fn email_submit(st: &Server, req: &Request) -> Response {
     let (id, i) = match load(st, req, true) {
         Ok(x) => x,
         Err(r) => return *r,
@@ -187,7 +164,7 @@ pub async fn email_submit(st: &State, req: &Request) -> Response {
             Some("Enter an email address like name@example.com.".into()),
         );
     };
-    match signin::send_code(st, &id, &email).await {
+    match signin::send_code(&st.provider, &id, &email).await {
         Ok(()) => http::redirect(&code_url(st, &id, None)),
         Err(SignInError::ResendTooSoon { wait }) => {
             // The same address again in the same sign-in: the code already sent still works.
@@ -221,7 +198,7 @@ pub async fn email_submit(st: &State, req: &Request) -> Response {
 }
 
 /// GET /sign-in/code: the code form.
-pub fn code_page(st: &State, req: &Request) -> Response {
+pub fn code_page(st: &Server, req: &Request) -> Response {
     let (id, i) = match load(st, req, false) {
         Ok(x) => x,
         Err(r) => return *r,
@@ -237,7 +214,7 @@ pub fn code_page(st: &State, req: &Request) -> Response {
 }
 
 /// POST /sign-in/code: checks the code, or sends a new one (`resend`).
-pub async fn code_submit(st: &State, req: &Request) -> Response {
+pub async fn code_submit(st: &Server, req: &Request) -> Response {
     let (id, i) = match load(st, req, true) {
         Ok(x) => x,
         Err(r) => return *r,
@@ -254,7 +231,7 @@ pub async fn code_submit(st: &State, req: &Request) -> Response {
             Ok(e) => e,
             Err(_) => return http::redirect(&email_url(st, &id)),
         };
-        return match signin::send_code(st, &id, &email).await {
+        return match signin::send_code(&st.provider, &id, &email).await {
             Ok(()) => http::redirect(&code_url(st, &id, Some(NOTICE_RESENT))),
             Err(SignInError::ResendTooSoon { wait }) => render_code(
                 st,
@@ -277,12 +254,21 @@ pub async fn code_submit(st: &State, req: &Request) -> Response {
     }
     let typed = form.first("code").unwrap_or("");
     let result = tokio::task::block_in_place(|| {
-        signin::verify_code(st, &id, typed, req.cookie(&st.cookies.name(SESSION_COOKIE)))
+        signin::verify_code(
+            &st.provider,
+            &id,
+            typed,
+            req.cookie(&st.cookies.name(SESSION_COOKIE)),
+        )
     });
     let retry = |msg: String| {
         // Re-read so the page shows the current state (tries counted).
-        let fresh = signin::load(st, &id, req.cookie(&st.cookies.name(INTERACTION_COOKIE)))
-            .unwrap_or_else(|_| i.clone());
+        let fresh = signin::load(
+            &st.provider,
+            &id,
+            req.cookie(&st.cookies.name(INTERACTION_COOKIE)),
+        )
+        .unwrap_or_else(|_| i.clone());
         render_code(st, StatusCode::BAD_REQUEST, &id, &fresh, Some(msg), None)
     };
     match result {
@@ -293,7 +279,7 @@ pub async fn code_submit(st: &State, req: &Request) -> Response {
                 st.cookies.set(
                     SESSION_COOKIE,
                     &done.session_cookie,
-                    st.config.tokens.session_ttl,
+                    st.provider.tokens.session_ttl,
                 ),
             );
             r

@@ -32,17 +32,18 @@
 //! form carries the interaction's CSRF token. Another site can neither post into a sign-in nor
 //! sign a victim into the attacker's account, and one browser can run several sign-ins (tabs,
 //! apps) at once.
+//!
+//! Uses: provider, session, oidc (issuing the code at the end), store (typed operations),
+//! crypto, mail. Never the edge.
 
-pub mod session;
-
-use crate::clock;
 use crate::crypto;
 use crate::mail::Purpose;
-use crate::oidc::authorize::{issue_code, success_redirect};
-use crate::server::State;
+use crate::oidc::authorize::success_redirect;
+use crate::oidc::grant::Family;
+use crate::provider::{Provider, CODE_SEND_WINDOW};
+use crate::session;
 use crate::store::{
-    AddressSends, AuthRequest, Interaction, PendingCode, StoreError, User, CODE_SENDS,
-    INTERACTIONS, SESSIONS, USERS, USERS_BY_EMAIL,
+    AddressSends, AuthRequest, Interaction, PendingCode, Reads, StoreError, User, Writes,
 };
 
 /// Wrong entries after which a code is void.
@@ -53,9 +54,8 @@ pub const INTERACTION_TTL: u64 = 30 * 60;
 pub const CODE_DIGITS: usize = 6;
 /// Codes sent to one address per hour, across all sign-ins.
 pub const CODES_PER_ADDRESS_PER_HOUR: u32 = 10;
-const HOUR: u64 = 3600;
 
-/// Why a sign-in step failed; each maps to a page that says what to do.
+/// Why a sign-in step failed; the HTTP edge has a page (or a message on the form) for each.
 #[derive(Debug)]
 pub enum SignInError {
     /// The interaction is unknown or expired: start again from the app.
@@ -112,26 +112,24 @@ impl Email {
 
 /// Starts an interaction for a validated authorization request; returns its ID.
 /// `browser` is the value of this browser's `sesame_interaction` cookie.
-pub fn start(state: &State, request: AuthRequest, browser: &str) -> Result<String, StoreError> {
+pub fn start(p: &Provider, request: AuthRequest, browser: &str) -> Result<String, StoreError> {
     let id = crypto::random_token();
-    let now = clock::now();
     let interaction = Interaction {
         request,
         browser: crypto::hash_token(browser),
         csrf: crypto::random_token(),
-        expires_at: now + INTERACTION_TTL,
+        expires_at: p.now() + INTERACTION_TTL,
         code: None,
     };
-    state
-        .store
-        .write(|tx| tx.put(&INTERACTIONS, &id, &interaction))?;
+    p.store.write(|tx| tx.put_interaction(&id, &interaction))?;
     Ok(id)
 }
 
 /// Loads a live interaction, checking that this browser started it.
-pub fn load(state: &State, id: &str, browser: Option<&str>) -> Result<Interaction, SignInError> {
-    let i = state.store.read(|tx| tx.get(&INTERACTIONS, id))?;
-    let Some(i) = i.filter(|i| clock::now() < i.expires_at) else {
+pub fn load(p: &Provider, id: &str, browser: Option<&str>) -> Result<Interaction, SignInError> {
+    let now = p.now();
+    let i = p.store.read(|tx| tx.interaction(id))?;
+    let Some(i) = i.filter(|i| now < i.expires_at) else {
         return Err(SignInError::Expired);
     };
     match browser {
@@ -152,84 +150,108 @@ pub fn check_csrf(i: &Interaction, given: Option<&str>) -> Result<(), SignInErro
     }
 }
 
-/// Sends a new code to `email` for interaction `id` (first send or resend).
-pub async fn send_code(state: &State, id: &str, email: &Email) -> Result<(), SignInError> {
-    let now = clock::now();
-    let resend_after = state.config.tokens.sign_in_code_resend_after;
-    // Reserve the send before it happens, so parallel requests cannot all pass the limits.
-    let new_user = tokio::task::block_in_place(|| {
-        state.store.write(|tx| {
-            let Some(i) = tx.get(&INTERACTIONS, id)?.filter(|i| now < i.expires_at) else {
-                return Ok(Err(SignInError::Expired));
-            };
-            if let Some(pc) = &i.code {
-                if pc.email.eq_ignore_ascii_case(&email.address) && now < pc.sent_at + resend_after
-                {
-                    return Ok(Err(SignInError::ResendTooSoon {
-                        wait: pc.sent_at + resend_after - now,
-                    }));
-                }
-            }
-            let mut sends = tx.get(&CODE_SENDS, &email.key)?.unwrap_or_default();
-            if now >= sends.window_start + HOUR {
-                sends = AddressSends {
-                    window_start: now,
-                    count: 0,
-                };
-            }
-            if sends.count >= CODES_PER_ADDRESS_PER_HOUR {
-                return Ok(Err(SignInError::TooManyCodes {
-                    wait: sends.window_start + HOUR - now,
-                }));
-            }
-            sends.count += 1;
-            tx.put(&CODE_SENDS, &email.key, &sends)?;
-            Ok::<_, StoreError>(Ok(tx.get(&USERS_BY_EMAIL, &email.key)?.is_none()))
-        })
-    })??;
+/// A send slot reserved by [`reserve_code`]: the code may now be mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    /// When the slot was taken (the code's lifetime and the resend interval count from it).
+    pub at: u64,
+    /// The address has no account yet: the mail uses the Register template.
+    pub new_user: bool,
+}
+
+/// Sends a new code to `email` for interaction `id` (first send or resend): reserves a slot,
+/// mails the code, then records it in the interaction. A failed send gives the slot back.
+pub async fn send_code(p: &Provider, id: &str, email: &Email) -> Result<(), SignInError> {
+    let reservation = tokio::task::block_in_place(|| reserve_code(p, id, email))?;
     let code = crypto::random_digits(CODE_DIGITS);
-    let purpose = if new_user {
+    let purpose = if reservation.new_user {
         Purpose::Register
     } else {
         Purpose::SignIn
     };
-    let mailer = state.mailer();
+    let mailer = p.mailer();
     if let Err(e) = mailer.send_code(&email.address, purpose, &code).await {
         tracing::warn!("could not send the sign-in code: {e}");
-        // Give the reserved slot back: a failed send consumes nothing.
-        let released = tokio::task::block_in_place(|| {
-            state.store.write(|tx| {
-                if let Some(mut sends) = tx.get(&CODE_SENDS, &email.key)? {
-                    sends.count = sends.count.saturating_sub(1);
-                    tx.put(&CODE_SENDS, &email.key, &sends)?;
-                }
-                Ok::<_, StoreError>(())
-            })
-        });
-        if let Err(e) = released {
+        if let Err(e) = tokio::task::block_in_place(|| release_code(p, email)) {
             tracing::warn!("could not release the code reservation: {e}");
         }
         return Err(SignInError::SendFailed);
     }
+    tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation))
+}
+
+/// Reserves the send of a code to `email` for interaction `id`, before it happens, so parallel
+/// requests cannot all pass the limits: the resend interval within this sign-in, then the
+/// hourly budget of the address.
+pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation, SignInError> {
+    let now = p.now();
+    let resend_after = p.tokens.sign_in_code_resend_after;
+    p.store.write(|tx| {
+        let Some(i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
+            return Ok(Err(SignInError::Expired));
+        };
+        if let Some(pc) = &i.code {
+            if pc.email.eq_ignore_ascii_case(&email.address) && now < pc.sent_at + resend_after {
+                return Ok(Err(SignInError::ResendTooSoon {
+                    wait: pc.sent_at + resend_after - now,
+                }));
+            }
+        }
+        let mut sends = tx.code_sends(&email.key)?.unwrap_or_default();
+        if now >= sends.window_start + CODE_SEND_WINDOW {
+            sends = AddressSends {
+                window_start: now,
+                count: 0,
+            };
+        }
+        if sends.count >= CODES_PER_ADDRESS_PER_HOUR {
+            return Ok(Err(SignInError::TooManyCodes {
+                wait: sends.window_start + CODE_SEND_WINDOW - now,
+            }));
+        }
+        sends.count += 1;
+        tx.put_code_sends(&email.key, &sends)?;
+        let new_user = tx.user_id_by_email(&email.key)?.is_none();
+        Ok::<_, StoreError>(Ok(Reservation { at: now, new_user }))
+    })?
+}
+
+/// Gives back a slot whose mail was not sent: a failed send consumes nothing.
+pub fn release_code(p: &Provider, email: &Email) -> Result<(), StoreError> {
+    p.store.write(|tx| {
+        if let Some(mut sends) = tx.code_sends(&email.key)? {
+            sends.count = sends.count.saturating_sub(1);
+            tx.put_code_sends(&email.key, &sends)?;
+        }
+        Ok(())
+    })
+}
+
+/// Records a mailed code in the interaction (salted and hashed); earlier codes stop working.
+pub fn record_code(
+    p: &Provider,
+    id: &str,
+    email: &Email,
+    code: &str,
+    reservation: Reservation,
+) -> Result<(), SignInError> {
     let salt = crypto::random_id();
     let pending = PendingCode {
         email: email.address.clone(),
-        code_hash: crypto::hash_code(&salt, &code),
+        code_hash: crypto::hash_code(&salt, code),
         salt,
-        expires_at: now + state.config.tokens.sign_in_code_ttl,
-        sent_at: now,
+        expires_at: reservation.at + p.tokens.sign_in_code_ttl,
+        sent_at: reservation.at,
         tries: 0,
-        new_user,
+        new_user: reservation.new_user,
     };
-    tokio::task::block_in_place(|| {
-        state.store.write(|tx| {
-            let Some(mut i) = tx.get(&INTERACTIONS, id)? else {
-                return Ok(Err(SignInError::Expired));
-            };
-            i.code = Some(pending);
-            tx.put(&INTERACTIONS, id, &i)?;
-            Ok::<_, StoreError>(Ok(()))
-        })
+    p.store.write(|tx| {
+        let Some(mut i) = tx.interaction(id)? else {
+            return Ok(Err(SignInError::Expired));
+        };
+        i.code = Some(pending);
+        tx.put_interaction(id, &i)?;
+        Ok::<_, StoreError>(Ok(()))
     })?
 }
 
@@ -246,19 +268,22 @@ pub struct SignedIn {
 /// returns; a right one ends the interaction, signs the user in (creating the account on first
 /// sign-in) and issues the authorization code, all in one transaction.
 pub fn verify_code(
-    state: &State,
+    p: &Provider,
     id: &str,
     typed: &str,
     old_session: Option<&str>,
 ) -> Result<SignedIn, SignInError> {
-    let now = clock::now();
+    let now = p.now();
     let typed: String = typed
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
-    let t = &state.config.tokens;
-    state.store.write(|tx| {
-        let Some(mut i) = tx.get(&INTERACTIONS, id)?.filter(|i| now < i.expires_at) else {
+    let family = Family {
+        tokens: &p.tokens,
+        now,
+    };
+    p.store.write(|tx| {
+        let Some(mut i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
             return Ok(Err(SignInError::Expired));
         };
         let Some(pc) = i.code.as_mut() else {
@@ -278,7 +303,7 @@ pub fn verify_code(
         if !right {
             pc.tries += 1;
             let left = MAX_CODE_TRIES - pc.tries;
-            tx.put(&INTERACTIONS, id, &i)?;
+            tx.put_interaction(id, &i)?;
             return Ok(Err(if left == 0 {
                 SignInError::CodeVoid
             } else {
@@ -287,17 +312,14 @@ pub fn verify_code(
         }
         let email = Email::parse(&pc.email)
             .map_err(|_| StoreError::Db("stored email does not parse".into()))?;
-        tx.remove(&INTERACTIONS, id)?;
-        let user = match tx
-            .get(&USERS_BY_EMAIL, &email.key)?
-            .filter(|uid| !uid.is_empty())
-        {
-            Some(uid) => match tx.get(&USERS, &uid)? {
+        tx.remove_interaction(id)?;
+        let user = match tx.user_id_by_email(&email.key)? {
+            Some(uid) => match tx.user(&uid)? {
                 Some(mut u) => {
                     if !u.email_verified {
                         u.email_verified = true;
                         u.updated_at = now;
-                        tx.put(&USERS, &u.id, &u)?;
+                        tx.put_user(&u)?;
                     }
                     u
                 }
@@ -305,19 +327,17 @@ pub fn verify_code(
             },
             None => create_user(tx, &email, now)?,
         };
-        if let Some(old) = old_session {
-            tx.remove(&SESSIONS, &crypto::hash_token(old))?;
-        }
-        let cookie = session::create(tx, &user.id, now, t.session_ttl)?;
-        let code = issue_code(tx, &i.request, &user.id, now, now, t.authorization_code_ttl)?;
+        session::end_in(tx, old_session)?;
+        let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
+        let code = family.issue_code(tx, &i.request, &user.id, now)?;
         Ok::<_, StoreError>(Ok(SignedIn {
-            redirect: success_redirect(&state.issuer, &i.request, &code),
+            redirect: success_redirect(&p.issuer, &i.request, &code),
             session_cookie: cookie,
         }))
     })?
 }
 
-fn create_user(tx: &crate::store::WriteTx, email: &Email, now: u64) -> Result<User, StoreError> {
+fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {
     let user = User {
         id: crypto::random_id(),
         email: email.address.clone(),
@@ -328,23 +348,11 @@ fn create_user(tx: &crate::store::WriteTx, email: &Email, now: u64) -> Result<Us
         created_at: now,
         updated_at: now,
     };
-    tx.put(&USERS, &user.id, &user)?;
-    tx.put(&USERS_BY_EMAIL, &email.key, &user.id)?;
+    tx.put_user(&user)?;
+    tx.put_user_email(&email.key, &user.id)?;
     tracing::info!(sub = %user.id, "new account created by sign-up with an email code");
     Ok(user)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_addresses_are_parsed_and_keyed_lower_case() {
-        let e = Email::parse("  Ada@Example.COM ").unwrap();
-        assert_eq!(e.address, "Ada@Example.COM");
-        assert_eq!(e.key, "ada@example.com");
-        assert!(Email::parse("not an address").is_err());
-        assert!(Email::parse("a@").is_err());
-        assert!(Email::parse(&format!("{}@example.com", "a".repeat(260))).is_err());
-    }
-}
+mod tests;

@@ -5,7 +5,7 @@
 //! so the encoding cost is noise next to the fsync that every write transaction pays.
 //!
 //! Secrets never appear as keys or values in the clear: tokens, codes and client secrets are
-//! keyed by their SHA-256 hash ([`crate::crypto::hash_token`]).
+//! keyed by their SHA-256 hash (the caller hashes them).
 //!
 //! A write transaction is durable when [`Store::write`] returns `Ok`: the handler that sends a
 //! 2xx after it has committed data that survives a crash.
@@ -18,8 +18,10 @@
 //! Alone, a write costs one fsync as before; under load, N concurrent writes cost about one.
 
 mod model;
+mod ops;
 
 pub use model::*;
+pub use ops::{Reads, Writes};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{de::DeserializeOwned, Serialize};

@@ -1,4 +1,4 @@
-//! The records kept in the store. Times are Unix seconds from [`crate::clock::now`].
+//! The records kept in the store. Times are Unix seconds.
 
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +116,7 @@ pub struct AddressSends {
 
 /// A pending sign-in: an authorization request waiting for the user to prove an email address.
 ///
-/// See [`crate::signin`] for its states and limits.
+/// The sign-in module documents its states and limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
     pub request: AuthRequest,

@@ -1,6 +1,7 @@
-//! The issuer URL and everything derived from it: endpoint URLs and discovery metadata.
-
-use serde_json::{json, Value};
+//! The issuer URL and everything derived from it: the endpoint paths and URLs under it.
+//!
+//! Part of the core vocabulary: the protocol (`oidc`, discovery, `iss`), the sign-in pages and
+//! the HTTP edge all name endpoints through it. It uses nothing else in the crate.
 
 /// The issuer, parsed once at start from configuration (never from a request's Host header).
 #[derive(Debug, Clone)]
@@ -12,6 +13,33 @@ pub struct Issuer {
     /// Whether the issuer is https (cookies then get `Secure`).
     pub https: bool,
 }
+
+/// Why an issuer URL was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerError {
+    /// It does not parse as a URL.
+    NotUrl { issuer: String, reason: String },
+    /// Its scheme is neither http nor https.
+    NotHttp(String),
+    /// It has a query or a fragment, which an issuer identifier must not have.
+    QueryOrFragment(String),
+}
+
+impl std::fmt::Display for IssuerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IssuerError::NotUrl { issuer, reason } => {
+                write!(f, "issuer {issuer:?} is not a URL: {reason}")
+            }
+            IssuerError::NotHttp(i) => write!(f, "issuer {i:?} must be an http or https URL"),
+            IssuerError::QueryOrFragment(i) => {
+                write!(f, "issuer {i:?} must not have a query or fragment")
+            }
+        }
+    }
+}
+
+impl std::error::Error for IssuerError {}
 
 /// Endpoint paths, relative to the issuer.
 pub mod paths {
@@ -30,16 +58,16 @@ pub mod paths {
 
 impl Issuer {
     /// Parses an issuer URL (validated by configuration: absolute http(s), no query or fragment).
-    pub fn parse(issuer: &str) -> Result<Issuer, String> {
-        let url =
-            url::Url::parse(issuer).map_err(|e| format!("issuer {issuer:?} is not a URL: {e}"))?;
+    pub fn parse(issuer: &str) -> Result<Issuer, IssuerError> {
+        let url = url::Url::parse(issuer).map_err(|e| IssuerError::NotUrl {
+            issuer: issuer.to_string(),
+            reason: e.to_string(),
+        })?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(format!("issuer {issuer:?} must be an http or https URL"));
+            return Err(IssuerError::NotHttp(issuer.to_string()));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!(
-                "issuer {issuer:?} must not have a query or fragment"
-            ));
+            return Err(IssuerError::QueryOrFragment(issuer.to_string()));
         }
         let base_path = url.path().trim_end_matches('/').to_string();
         let text = url.as_str().trim_end_matches('/').to_string();
@@ -71,40 +99,6 @@ impl Issuer {
             _ => None,
         }
     }
-
-    /// OpenID Provider Metadata (OIDC Discovery 1.0 §3), plus RFC 8414 / 7009 / 9207 fields.
-    pub fn discovery(&self, algs: &[&str]) -> Value {
-        use paths::*;
-        json!({
-            "issuer": self.url,
-            "authorization_endpoint": self.endpoint(AUTHORIZE),
-            "token_endpoint": self.endpoint(TOKEN),
-            "userinfo_endpoint": self.endpoint(USERINFO),
-            "jwks_uri": self.endpoint(JWKS),
-            "end_session_endpoint": self.endpoint(END_SESSION),
-            "revocation_endpoint": self.endpoint(REVOCATION),
-            "scopes_supported": ["openid", "offline_access", "profile", "email"],
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": algs,
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "code_challenge_methods_supported": ["S256"],
-            "claims_supported": [
-                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-                "name", "username", "picture", "updated_at", "email", "email_verified"
-            ],
-            "prompt_values_supported": ["none", "login", "consent"],
-            "claims_parameter_supported": false,
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "authorization_response_iss_parameter_supported": true,
-            "frontchannel_logout_supported": false,
-            "backchannel_logout_supported": false,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -128,6 +122,5 @@ mod tests {
         assert_eq!(j.url, "http://localhost:8080");
         assert_eq!(j.base_path, "");
         assert_eq!(j.strip("/token"), Some("/token"));
-        assert_eq!(j.discovery(&["ES384"])["issuer"], "http://localhost:8080");
     }
 }

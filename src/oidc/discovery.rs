@@ -1,0 +1,78 @@
+//! OpenID Provider Metadata (OIDC Discovery 1.0 §3), plus RFC 8414 / 7009 / 9207 fields. Every
+//! list here is read from the type that the endpoints themselves use, so what is advertised is
+//! what is accepted.
+
+use super::grant_type::GrantType;
+use super::scope::Scope;
+use crate::crypto::keys::Alg;
+use crate::issuer::{paths::*, Issuer};
+use serde_json::{json, Value};
+
+/// The client authentication methods of the token and revocation endpoints (RFC 6749 §2.3).
+pub const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+/// The ID token signing algorithms an app may choose.
+pub fn id_token_algs() -> Vec<&'static str> {
+    [Alg::Es384, Alg::Es256, Alg::Rs256]
+        .iter()
+        .map(|a| a.as_str())
+        .collect()
+}
+
+/// The discovery document of `issuer`.
+pub fn metadata(issuer: &Issuer) -> Value {
+    json!({
+        "issuer": issuer.url,
+        "authorization_endpoint": issuer.endpoint(AUTHORIZE),
+        "token_endpoint": issuer.endpoint(TOKEN),
+        "userinfo_endpoint": issuer.endpoint(USERINFO),
+        "jwks_uri": issuer.endpoint(JWKS),
+        "end_session_endpoint": issuer.endpoint(END_SESSION),
+        "revocation_endpoint": issuer.endpoint(REVOCATION),
+        "scopes_supported": Scope::names(),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GrantType::names(),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": id_token_algs(),
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "name", "username", "picture", "updated_at", "email", "email_verified"
+        ],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "frontchannel_logout_supported": false,
+        "backchannel_logout_supported": false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_what_the_endpoints_accept() {
+        let i = Issuer::parse("http://localhost:8080").unwrap();
+        let d = metadata(&i);
+        assert_eq!(d["issuer"], "http://localhost:8080");
+        assert_eq!(d["token_endpoint"], "http://localhost:8080/token");
+        assert_eq!(
+            d["scopes_supported"],
+            json!(["openid", "offline_access", "profile", "email"])
+        );
+        assert_eq!(
+            d["grant_types_supported"],
+            json!(["authorization_code", "refresh_token"])
+        );
+        assert_eq!(
+            d["id_token_signing_alg_values_supported"],
+            json!(["ES384", "ES256", "RS256"])
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The provider context: what the core (`oidc`, `signin`) needs to answer a request, and
+//! nothing of how the request arrived.
+//!
+//! A [`Provider`] holds the store, the issuer, the token lifetimes, the signing keys, the
+//! mailer and the clock. The HTTP edge (`server`) and the control socket (`admin`) hold one and
+//! call the core with it; tests build one over a temporary redb with a fixed clock
+//! ([`Provider::new`] with [`Clock::fixed`]) and drive the core without a socket.
+//!
+//! Uses: store, crypto (keys), mail (the mailer), config (the token lifetimes), issuer, clock.
+//! Never the edge.
+
+use crate::clock::Clock;
+use crate::config::TokenConfig;
+use crate::crypto::keys::KeySet;
+use crate::issuer::Issuer;
+use crate::mail::Mailer;
+use crate::store::{Store, StoreError, Writes};
+use std::sync::{Arc, RwLock};
+
+/// Seconds in the window of the per-address code budget (see `signin`).
+pub const CODE_SEND_WINDOW: u64 = 3600;
+
+/// The provider context shared by every request.
+pub struct Provider {
+    pub store: Store,
+    pub issuer: Issuer,
+    /// Lifetimes of codes, tokens and sessions.
+    pub tokens: TokenConfig,
+    /// Where the core reads the time: the system clock, or a fixed one in tests.
+    pub clock: Clock,
+    /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
+    keys: RwLock<Arc<KeySet>>,
+    /// Swapped whole when the mail connector changes at run time (no restart).
+    mailer: RwLock<Arc<Mailer>>,
+}
+
+impl Provider {
+    pub fn new(
+        store: Store,
+        issuer: Issuer,
+        tokens: TokenConfig,
+        keys: KeySet,
+        mailer: Mailer,
+        clock: Clock,
+    ) -> Provider {
+        Provider {
+            store,
+            issuer,
+            tokens,
+            clock,
+            keys: RwLock::new(Arc::new(keys)),
+            mailer: RwLock::new(Arc::new(mailer)),
+        }
+    }
+
+    /// Seconds since the Unix epoch, by the provider's clock.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The current signing keys.
+    pub fn keys(&self) -> Arc<KeySet> {
+        // A poisoned lock only means a writer panicked mid-swap; the Arc inside is still whole.
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The current mail transport.
+    pub fn mailer(&self) -> Arc<Mailer> {
+        self.mailer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the signing keys (after rotation).
+    pub fn set_keys(&self, keys: KeySet) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    }
+
+    /// Replaces the mail transport (after `sesame connector set`).
+    pub fn set_mailer(&self, mailer: Mailer) {
+        *self.mailer.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(mailer);
+    }
+
+    /// Removes every expired record; returns how many went.
+    pub fn sweep(&self) -> Result<usize, StoreError> {
+        let now = self.now();
+        self.store
+            .write(|tx| tx.sweep_expired(now, now.saturating_sub(CODE_SEND_WINDOW)))
+    }
+}
+
+/// A provider over a temporary redb file with a fixed clock, for the core's in-process tests.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::oidc::grant::Family;
+    use crate::store::{App, AppType, AuthRequest, User, Writes, APPS};
+
+    /// The fixed clock's starting time.
+    pub const T0: u64 = 1_800_000_000;
+    /// The registered confidential app.
+    pub const CLIENT: &str = "bookstore";
+    pub const SECRET: &str = "bookstore-secret";
+    /// The registered public app (PKCE required).
+    pub const PUBLIC_CLIENT: &str = "spa";
+    pub const REDIRECT: &str = "https://app.example/cb";
+
+    /// A provider with a temporary store, the log mailer, ECDSA keys, a fixed clock at
+    /// [`T0`] and two apps registered. Keep the directory alive as long as the provider.
+    pub fn provider() -> (tempfile::TempDir, Provider) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("sesame.redb")).expect("store");
+        let (keys, _) = KeySet::load_or_generate_ecdsa(&store).expect("keys");
+        let mailer = Mailer::build(&Default::default(), None).expect("log mailer");
+        for (id, app_type, secret) in [
+            (CLIENT, AppType::Traditional, Some(SECRET)),
+            (PUBLIC_CLIENT, AppType::Spa, None),
+        ] {
+            let app = App {
+                client_id: id.into(),
+                name: id.into(),
+                app_type,
+                secret_hash: secret.map(crate::crypto::hash_token),
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec![],
+                id_token_signed_response_alg: None,
+                created_at: T0,
+                declared: false,
+            };
+            store
+                .write(|tx| tx.put(&APPS, id, &app))
+                .expect("register app");
+        }
+        let issuer = Issuer::parse("https://id.example").expect("issuer");
+        let p = Provider::new(
+            store,
+            issuer,
+            TokenConfig::default(),
+            keys,
+            mailer,
+            Clock::fixed(T0),
+        );
+        (dir, p)
+    }
+
+    /// Stores a user and returns it.
+    pub fn user(p: &Provider, email: &str) -> User {
+        let user = User {
+            id: crate::crypto::random_id(),
+            email: email.into(),
+            email_verified: true,
+            name: Some("Ada".into()),
+            username: None,
+            picture: None,
+            created_at: p.now(),
+            updated_at: p.now(),
+        };
+        p.store
+            .write(|tx| {
+                tx.put_user(&user)?;
+                tx.put_user_email(&email.to_lowercase(), &user.id)
+            })
+            .expect("store user");
+        user
+    }
+
+    /// An authorization request of `client_id` to the registered redirect URI.
+    pub fn request(client_id: &str, scope: &str, code_challenge: Option<&str>) -> AuthRequest {
+        AuthRequest {
+            client_id: client_id.into(),
+            redirect_uri: REDIRECT.into(),
+            scope: scope.split(' ').map(str::to_string).collect(),
+            state: None,
+            nonce: Some("n-0S6_WzA2Mj".into()),
+            code_challenge: code_challenge.map(str::to_string),
+            max_age: None,
+            login_hint: None,
+        }
+    }
+
+    /// Issues an authorization code for `user` now, as a finished sign-in would.
+    pub fn code(p: &Provider, request: &AuthRequest, user: &User) -> String {
+        let family = Family {
+            tokens: &p.tokens,
+            now: p.now(),
+        };
+        p.store
+            .write(|tx| family.issue_code(tx, request, &user.id, p.now()))
+            .expect("issue code")
+    }
+}

@@ -1,0 +1,168 @@
+//! The words a person reads when something goes wrong: every core error that ends on a page
+//! is worded here (what went wrong, what to do next), matched exhaustively, so a new error is
+//! a compile error until it has its page.
+
+use super::Server;
+use crate::http::{self, Response};
+use crate::oidc::authorize::{Untrusted, MAX_PARAM_LEN};
+use crate::oidc::end_session::LogoutError;
+use crate::signin::SignInError;
+use hyper::StatusCode;
+use serde_json::json;
+
+/// Renders a page with the keys every page needs.
+pub fn page(s: &Server, status: StatusCode, name: &str, mut ctx: serde_json::Value) -> Response {
+    ctx["static_base"] = json!(s.provider.issuer.local("/static"));
+    http::html(status, s.pages.render(name, ctx))
+}
+
+/// The error page: what went wrong and what to do next.
+pub fn error_page(
+    s: &Server,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    hint: &str,
+) -> Response {
+    page(
+        s,
+        status,
+        "error.html",
+        json!({ "title": title, "message": message, "hint": hint }),
+    )
+}
+
+/// sesame could not read or write its data.
+pub fn storage_failure(s: &Server, e: impl std::fmt::Display) -> Response {
+    tracing::error!("storage error: {e}");
+    error_page(
+        s,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Something went wrong",
+        "sesame could not read or write its data.",
+        "Try again in a moment. If it keeps happening, the administrator should check sesame's log.",
+    )
+}
+
+/// An authorization request whose client or redirect URI cannot be trusted.
+pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
+    const FIX_APP: &str = "The app that sent you here is misconfigured. Tell its administrator; the details are above.";
+    let (title, message, hint) = match u {
+        Untrusted::Repeated(name) => (
+            "This sign-in link is malformed",
+            format!("the parameter {name} is repeated"),
+            FIX_APP,
+        ),
+        Untrusted::MissingClientId => (
+            "This sign-in link is incomplete",
+            "The request has no client_id.".to_string(),
+            FIX_APP,
+        ),
+        Untrusted::UnknownClient(client_id) => (
+            "Unknown app",
+            format!("No app with client ID {client_id:?} is registered with this sign-in service."),
+            "If you run this service, register the app with `sesame app create`, or check the client ID configured in the app.",
+        ),
+        Untrusted::MissingRedirectUri => (
+            "This sign-in link is incomplete",
+            "The request has no redirect_uri.".to_string(),
+            FIX_APP,
+        ),
+        Untrusted::UnregisteredRedirectUri { app_name, redirect_uri } => (
+            "Redirect URI not registered",
+            format!("The app {app_name:?} asked to return to {redirect_uri:?}, which is not one of its registered redirect URIs."),
+            "If you run this service, add the exact URI with `sesame app update CLIENT_ID --redirect-uri URI` (or in sesame.toml).",
+        ),
+        Untrusted::TooLong(name) => (
+            "This sign-in link is malformed",
+            format!("The {name} parameter is longer than {MAX_PARAM_LEN} characters."),
+            FIX_APP,
+        ),
+    };
+    error_page(s, StatusCode::BAD_REQUEST, title, &message, hint)
+}
+
+/// A logout request that cannot be honoured.
+pub fn logout(s: &Server, e: &LogoutError) -> Response {
+    let message = match e {
+        LogoutError::FormExpired => {
+            return error_page(
+                s,
+                StatusCode::FORBIDDEN,
+                "This sign-out form has expired",
+                "The form did not come from this browser's current session.",
+                "Go back to the app and sign out again.",
+            )
+        }
+        LogoutError::Store(e) => return storage_failure(s, e),
+        LogoutError::Repeated(name) => format!("the parameter {name} is repeated"),
+        LogoutError::HintNotOurs => {
+            "The sign-out request carries an ID token that this service did not issue.".into()
+        }
+        LogoutError::HintFromAnotherIssuer => {
+            "The sign-out request carries an ID token from another issuer.".into()
+        }
+        LogoutError::ClientMismatch => "client_id does not match the ID token's audience.".into(),
+        LogoutError::UnknownClient(id) => format!("No app with client ID {id:?} is registered."),
+        LogoutError::RedirectWithoutClient => "post_logout_redirect_uri needs id_token_hint or client_id, so sesame can check it is registered.".into(),
+        LogoutError::UnregisteredRedirect { uri, app_name } => format!(
+            "{uri:?} is not a registered post-logout redirect URI of the app {app_name:?}."
+        ),
+    };
+    error_page(
+        s,
+        StatusCode::BAD_REQUEST,
+        "This sign-out request is not valid",
+        &message,
+        "Go back to the app; if you run this service, check the app's post-logout redirect URIs.",
+    )
+}
+
+/// The sign-in failures that end the attempt (the others are messages on the form, worded in
+/// `signin_routes`, which sends only these here).
+pub fn sign_in(s: &Server, e: SignInError) -> Response {
+    let (status, title, message, hint) = match e {
+        SignInError::Expired => (
+            StatusCode::BAD_REQUEST,
+            "This sign-in has expired",
+            "Sign-in links work for 30 minutes, once.",
+            "Go back to the app and choose Sign in again.",
+        ),
+        SignInError::WrongBrowser => (
+            StatusCode::BAD_REQUEST,
+            "This sign-in started in another browser",
+            "sesame could not find this sign-in's cookie in this browser.",
+            "Open the app in this browser and sign in again. If this keeps happening, allow cookies for this site.",
+        ),
+        SignInError::BadCsrf => (
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The form was not the one sesame last showed this browser.",
+            "Go back to the app and sign in again.",
+        ),
+        SignInError::SendFailed => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "We could not send the code",
+            "The mail server did not accept the message. Nothing was used up.",
+            "Try again in a minute. If it keeps failing, tell the administrator (the reason is in sesame's log).",
+        ),
+        SignInError::Store(e) => return storage_failure(s, e),
+        // Answered on the forms themselves; reaching here is a routing slip, said plainly.
+        SignInError::InvalidEmail
+        | SignInError::ResendTooSoon { .. }
+        | SignInError::TooManyCodes { .. }
+        | SignInError::NoCode
+        | SignInError::WrongCode { .. }
+        | SignInError::CodeVoid
+        | SignInError::CodeExpired => {
+            tracing::error!("sign-in failure without a page: {e:?}");
+            (
+                StatusCode::BAD_REQUEST,
+                "Sign-in failed",
+                "Something went wrong.",
+                "Go back to the app and sign in again.",
+            )
+        }
+    };
+    error_page(s, status, title, message, hint)
+}

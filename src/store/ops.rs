@@ -1,0 +1,150 @@
+//! The typed operations the core (`oidc`, `signin`) performs on the store, inside a
+//! transaction: get and put a grant, a session, a user, a code; sweep what expired.
+//!
+//! The core speaks only these verbs. It never names a table, a key prefix or an encoding, so
+//! another engine could back the same operations (implement [`Reads`] and [`Writes`] for its
+//! transactions) without touching the protocol code. Keys that are secrets in the clear
+//! (tokens, codes, cookie values) arrive here already hashed by the caller.
+
+use super::*;
+
+/// Reads, on a read snapshot or inside a write transaction (which sees its own writes).
+pub trait Reads {
+    /// The record at `key` in table `t` (the one primitive; the typed reads below use it).
+    fn record<V: DeserializeOwned>(&self, t: &Table<V>, key: &str)
+        -> Result<Option<V>, StoreError>;
+
+    /// The registered app with this client ID.
+    fn app(&self, client_id: &str) -> Result<Option<App>, StoreError> {
+        self.record(&APPS, client_id)
+    }
+    /// The user with this ID (`sub`).
+    fn user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        self.record(&USERS, user_id)
+    }
+    /// The ID of the user with this normalised email address.
+    fn user_id_by_email(&self, email_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .record(&USERS_BY_EMAIL, email_key)?
+            .filter(|id: &String| !id.is_empty()))
+    }
+    /// The session whose cookie value hashes to `hash`.
+    fn session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
+        self.record(&SESSIONS, hash)
+    }
+    /// The sign-in in progress with this ID.
+    fn interaction(&self, id: &str) -> Result<Option<Interaction>, StoreError> {
+        self.record(&INTERACTIONS, id)
+    }
+    /// The codes sent to this normalised address in its current window.
+    fn code_sends(&self, email_key: &str) -> Result<Option<AddressSends>, StoreError> {
+        self.record(&CODE_SENDS, email_key)
+    }
+    /// The authorization code that hashes to `hash`.
+    fn auth_code(&self, hash: &str) -> Result<Option<AuthCode>, StoreError> {
+        self.record(&AUTH_CODES, hash)
+    }
+    /// The grant (token family) with this ID.
+    fn grant(&self, grant_id: &str) -> Result<Option<Grant>, StoreError> {
+        self.record(&GRANTS, grant_id)
+    }
+    /// The access token that hashes to `hash`.
+    fn access_token(&self, hash: &str) -> Result<Option<AccessToken>, StoreError> {
+        self.record(&ACCESS_TOKENS, hash)
+    }
+    /// The refresh token that hashes to `hash`.
+    fn refresh_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+        self.record(&REFRESH_TOKENS, hash)
+    }
+}
+
+/// Writes, inside a write transaction: nothing is kept unless the transaction commits.
+pub trait Writes: Reads {
+    /// Inserts or replaces a user (by `user.id`).
+    fn put_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Points a normalised email address at a user ID.
+    fn put_user_email(&self, email_key: &str, user_id: &str) -> Result<(), StoreError>;
+    fn put_session(&self, hash: &str, session: &Session) -> Result<(), StoreError>;
+    fn remove_session(&self, hash: &str) -> Result<bool, StoreError>;
+    fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError>;
+    fn remove_interaction(&self, id: &str) -> Result<bool, StoreError>;
+    fn put_code_sends(&self, email_key: &str, sends: &AddressSends) -> Result<(), StoreError>;
+    fn put_auth_code(&self, hash: &str, code: &AuthCode) -> Result<(), StoreError>;
+    fn put_grant(&self, grant_id: &str, grant: &Grant) -> Result<(), StoreError>;
+    fn put_access_token(&self, hash: &str, token: &AccessToken) -> Result<(), StoreError>;
+    fn remove_access_token(&self, hash: &str) -> Result<bool, StoreError>;
+    fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError>;
+    /// Removes every record whose lifetime ended at or before `now`, and address send counts
+    /// whose window started at or before `sends_window_start`; returns how many went.
+    fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError>;
+}
+
+impl Reads for ReadTx {
+    fn record<V: DeserializeOwned>(
+        &self,
+        t: &Table<V>,
+        key: &str,
+    ) -> Result<Option<V>, StoreError> {
+        self.get(t, key)
+    }
+}
+
+impl Reads for WriteTx {
+    fn record<V: DeserializeOwned>(
+        &self,
+        t: &Table<V>,
+        key: &str,
+    ) -> Result<Option<V>, StoreError> {
+        self.get(t, key)
+    }
+}
+
+impl Writes for WriteTx {
+    fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        self.put(&USERS, &user.id, user)
+    }
+    fn put_user_email(&self, email_key: &str, user_id: &str) -> Result<(), StoreError> {
+        self.put(&USERS_BY_EMAIL, email_key, &user_id.to_string())
+    }
+    fn put_session(&self, hash: &str, session: &Session) -> Result<(), StoreError> {
+        self.put(&SESSIONS, hash, session)
+    }
+    fn remove_session(&self, hash: &str) -> Result<bool, StoreError> {
+        self.remove(&SESSIONS, hash)
+    }
+    fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError> {
+        self.put(&INTERACTIONS, id, interaction)
+    }
+    fn remove_interaction(&self, id: &str) -> Result<bool, StoreError> {
+        self.remove(&INTERACTIONS, id)
+    }
+    fn put_code_sends(&self, email_key: &str, sends: &AddressSends) -> Result<(), StoreError> {
+        self.put(&CODE_SENDS, email_key, sends)
+    }
+    fn put_auth_code(&self, hash: &str, code: &AuthCode) -> Result<(), StoreError> {
+        self.put(&AUTH_CODES, hash, code)
+    }
+    fn put_grant(&self, grant_id: &str, grant: &Grant) -> Result<(), StoreError> {
+        self.put(&GRANTS, grant_id, grant)
+    }
+    fn put_access_token(&self, hash: &str, token: &AccessToken) -> Result<(), StoreError> {
+        self.put(&ACCESS_TOKENS, hash, token)
+    }
+    fn remove_access_token(&self, hash: &str) -> Result<bool, StoreError> {
+        self.remove(&ACCESS_TOKENS, hash)
+    }
+    fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError> {
+        self.put(&REFRESH_TOKENS, hash, token)
+    }
+    fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError> {
+        let mut n = 0;
+        n += self.sweep(&INTERACTIONS, |v| v.expires_at <= now)?;
+        n += self.sweep(&AUTH_CODES, |v| v.expires_at <= now)?;
+        n += self.sweep(&ACCESS_TOKENS, |v| v.expires_at <= now)?;
+        n += self.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;
+        n += self.sweep(&GRANTS, |v| v.expires_at <= now)?;
+        n += self.sweep(&SESSIONS, |v| v.expires_at <= now)?;
+        n += self.sweep(&CODE_SENDS, |v| v.window_start <= sends_window_start)?;
+        Ok(n)
+    }
+}
