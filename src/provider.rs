@@ -94,7 +94,6 @@ impl Provider {
 #[cfg(test)]
 pub mod testing {
     use super::*;
-    use crate::oidc::grant::Family;
     use crate::store::{App, AppType, AuthRequest, User, Writes, APPS};
 
     /// The fixed clock's starting time.
@@ -177,16 +176,5 @@ pub mod testing {
             max_age: None,
             login_hint: None,
         }
-    }
-
-    /// Issues an authorization code for `user` now, as a finished sign-in would.
-    pub fn code(p: &Provider, request: &AuthRequest, user: &User) -> String {
-        let family = Family {
-            tokens: &p.tokens,
-            now: p.now(),
-        };
-        p.store
-            .write(|tx| family.issue_code(tx, request, &user.id, p.now()))
-            .expect("issue code")
     }
 }

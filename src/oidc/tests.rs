@@ -3,16 +3,28 @@
 //! `tests/` prove through the binary, these pin down one rule at a time, in milliseconds.
 
 use super::error::ErrorCode;
+use super::grant::Family;
 use super::params::Params;
 use super::{authorize, revoke, token, userinfo};
 use crate::provider::testing::*;
 use crate::provider::Provider;
-use crate::store::{App, Reads};
+use crate::store::{App, AuthRequest, Reads, User};
 use serde_json::Value;
 
 /// RFC 7636 Appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Issues an authorization code for `user` now, as a finished sign-in would.
+fn code(p: &Provider, request: &AuthRequest, user: &User) -> String {
+    let family = Family {
+        tokens: &p.tokens,
+        now: p.now(),
+    };
+    p.store
+        .write(|tx| family.issue_code(tx, request, &user.id, p.now()))
+        .unwrap()
+}
 
 fn app(p: &Provider, client_id: &str) -> App {
     p.store.read(|tx| tx.app(client_id)).unwrap().unwrap()
