@@ -98,7 +98,9 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), String> {
         .max_blocking_threads(64)
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(crate::server::run(config))
+    runtime
+        .block_on(crate::server::run(config))
+        .map_err(|e| e.to_string())
 }
 
 /// Logs to stderr: sesame's own events at `level`, other crates' at warn (unless tracing).

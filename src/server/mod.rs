@@ -34,9 +34,61 @@ use crate::store::{Store, StoreError};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// Why sesame could not start serving. Each says what to do about it.
+#[derive(Debug)]
+pub enum StartError {
+    /// The configured issuer is not a usable URL.
+    Issuer(crate::issuer::IssuerError),
+    /// The data directory could not be created.
+    DataDir { dir: PathBuf, reason: String },
+    /// Another process holds the database file.
+    Locked(PathBuf),
+    /// The database file could not be opened.
+    Store { path: PathBuf, error: StoreError },
+    /// The signing keys could not be loaded or made.
+    Keys(crate::crypto::CryptoError),
+    /// The apps declared in `sesame.toml` could not be reconciled.
+    DeclaredApps(crate::apps::AppError),
+    /// The page templates did not load.
+    Pages(crate::pages::PageError),
+    /// The listening address could not be bound.
+    Listen { addr: String, reason: String },
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Issuer(e) => write!(f, "{e}"),
+            StartError::DataDir { dir, reason } => write!(
+                f,
+                "cannot create the data directory {}: {reason}",
+                dir.display()
+            ),
+            StartError::Locked(db) => write!(
+                f,
+                "{} is in use by another sesame process: stop it first, or give this one its own --data-dir",
+                db.display()
+            ),
+            StartError::Store { path, error } => {
+                write!(f, "cannot open {}: {error}", path.display())
+            }
+            StartError::Keys(e) => write!(f, "cannot load the signing keys: {e}"),
+            StartError::DeclaredApps(e) => write!(f, "declared apps: {e}"),
+            StartError::Pages(e) => write!(f, "pages: {e}"),
+            StartError::Listen { addr, reason } => write!(
+                f,
+                "cannot listen on {addr}: {reason} (is another program using the port? choose one with --listen)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
 
 /// Everything a request handler may need, shared by all connections.
 pub struct Server {
@@ -49,24 +101,23 @@ pub struct Server {
 
 impl Server {
     /// Opens the data directory and prepares everything the server needs.
-    pub fn open(config: Config) -> Result<Server, String> {
-        let issuer = Issuer::parse(&config.issuer).map_err(|e| e.to_string())?;
+    pub fn open(config: Config) -> Result<Server, StartError> {
+        let issuer = Issuer::parse(&config.issuer).map_err(StartError::Issuer)?;
         create_data_dir(&config.data_dir)?;
         let db = config.data_dir.join("sesame.redb");
         let store = open_store(&db).map_err(|e| match e {
-            StoreError::Locked => format!(
-                "{} is in use by another sesame process: stop it first, or give this one its own --data-dir",
-                db.display()
-            ),
-            other => format!("cannot open {}: {other}", db.display()),
+            StoreError::Locked => StartError::Locked(db.clone()),
+            error => StartError::Store {
+                path: db.clone(),
+                error,
+            },
         })?;
-        let (keys, _) = KeySet::load_or_generate_ecdsa(&store)
-            .map_err(|e| format!("cannot load the signing keys: {e}"))?;
-        let report = crate::apps::reconcile(&store, &config.apps)
-            .map_err(|e| format!("declared apps: {e}"))?;
+        let (keys, _) = KeySet::load_or_generate_ecdsa(&store).map_err(StartError::Keys)?;
+        let report =
+            crate::apps::reconcile(&store, &config.apps).map_err(StartError::DeclaredApps)?;
         tracing::debug!("declared apps reconciled: {report:?}");
         let mailer = build_mailer(&config.mail, &store);
-        let pages = Pages::new(&config.branding).map_err(|e| format!("pages: {e}"))?;
+        let pages = Pages::new(&config.branding).map_err(StartError::Pages)?;
         let cookies = CookiePolicy {
             path: if issuer.base_path.is_empty() {
                 "/".into()
@@ -135,9 +186,11 @@ fn open_store(path: &std::path::Path) -> Result<Store, StoreError> {
     }
 }
 
-fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+fn create_data_dir(dir: &std::path::Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(dir).map_err(|e| StartError::DataDir {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -151,15 +204,17 @@ fn create_data_dir(dir: &std::path::Path) -> Result<(), String> {
 const MAX_CONNECTIONS: usize = 1024;
 
 /// `sesame serve`: runs until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> Result<(), String> {
+pub async fn run(config: Config) -> Result<(), StartError> {
     let started = std::time::Instant::now();
     let listen = config.listen.clone();
     let server = Arc::new(tokio::task::block_in_place(|| Server::open(config))?);
     let provider = server.provider.clone();
-    let listener = TcpListener::bind(&listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e} (is another program using the port? choose one with --listen)"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listen_error = |e: std::io::Error| StartError::Listen {
+        addr: listen.clone(),
+        reason: e.to_string(),
+    };
+    let listener = TcpListener::bind(&listen).await.map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
 
     {
         let p = provider.clone();
