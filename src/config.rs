@@ -25,10 +25,13 @@ mod validate;
 
 pub use error::{ConfigError, Source};
 pub use keys::{env_keys, env_var_for, EnvKey, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON};
-pub use schema::{
-    AppDecl, BrandingConfig, Config, EmailTemplate, MailConfig, MailTransportKind, Secret,
-    SesConfig, SesEndpoint, SmtpConfig, TlsMode, TokenConfig,
+pub use schema::{AppDecl, Config, TokenConfig};
+// The parts' own settings, re-exported so `crate::config::MailConfig` and the like keep working.
+pub use crate::mail::{
+    EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
 };
+pub use crate::pages::BrandingConfig;
+pub use crate::secret::Secret;
 
 use std::path::{Path, PathBuf};
 

@@ -15,6 +15,7 @@
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
 //! - [`admin`]: the local control socket through which the CLI reaches a running server.
 //! - [`clock`]: the one place that reads the time.
+//! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it.
 
 pub mod admin;
 pub mod apps;
@@ -26,6 +27,7 @@ pub mod http;
 pub mod mail;
 pub mod oidc;
 pub mod pages;
+pub mod secret;
 pub mod server;
 pub mod signin;
 pub mod store;

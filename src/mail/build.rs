@@ -9,7 +9,7 @@ use lettre::message::Mailbox;
 use super::smtp::{SmtpSender, SmtpSettings};
 use super::templates::TemplateSet;
 use super::{derive_smtp_password, ses, MailError, Mailer, Transport};
-use crate::config::{MailConfig, SesConfig, SmtpConfig, TlsMode};
+use super::{MailConfig, SesConfig, SmtpConfig, TlsMode};
 
 impl Mailer {
     pub(super) fn build_smtp(config: &MailConfig, timeout: Duration) -> Result<Mailer, MailError> {
@@ -242,10 +242,10 @@ fn read_ca_file(path: &Path, key: &str) -> Result<Vec<u8>, MailError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{
-        MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
+    use crate::mail::{
+        EmailTemplate, MailConfig, MailTransportKind, Mailer, SesConfig, SesEndpoint, SmtpConfig,
+        TlsMode,
     };
-    use crate::mail::Mailer;
 
     fn smtp_config() -> MailConfig {
         MailConfig {
@@ -294,7 +294,7 @@ mod tests {
             .to_string()
             .contains("mail.smtp.ca_file"));
         let mut c = smtp_config();
-        c.templates = vec![crate::config::EmailTemplate {
+        c.templates = vec![EmailTemplate {
             subject: "s".into(),
             content: "c".into(),
             usage_type: "Welcome".into(),

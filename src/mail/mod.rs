@@ -25,6 +25,7 @@ mod errors;
 mod html_text;
 mod log;
 mod ses;
+mod settings;
 mod smtp;
 mod templates;
 
@@ -37,12 +38,14 @@ use lettre::message::Mailbox;
 use lettre::Address;
 
 use crate::clock;
-use crate::config::{MailConfig, MailTransportKind, SesConfig};
 use smtp::SmtpSender;
 use templates::TemplateSet;
 
 pub use errors::{MailError, SendError};
 pub use ses::{derive_smtp_password, parse_ses_json, redacted_ses_json, ses_notes};
+pub use settings::{
+    EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
+};
 
 /// Why a code is sent; picks the email template (Logto's usage types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -380,7 +383,6 @@ fn parse_recipient(to: &str) -> Result<Mailbox, SendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{MailConfig, MailTransportKind, SmtpConfig};
 
     fn smtp_config() -> MailConfig {
         MailConfig {

@@ -41,8 +41,7 @@ use tokio::net::TcpStream;
 mod dry_run;
 
 use super::templates::RenderedEmail;
-use super::{MailError, SendError};
-use crate::config::TlsMode;
+use super::{MailError, SendError, TlsMode};
 use crate::{clock, crypto};
 
 /// How long a plain-text greeting may take before the port is taken for an implicit-TLS one.

@@ -13,8 +13,7 @@ use lettre::transport::smtp::extension::ClientId;
 use super::{
     error_text, read_greeting, reply_text, tls_name, Failure, Greeting, SmtpSender, GREETING_WAIT,
 };
-use crate::config::TlsMode;
-use crate::mail::SendError;
+use crate::mail::{SendError, TlsMode};
 
 impl SmtpSender {
     /// `mail test --dry-run`: one conversation up to RSET, each step's reply in the report.
