@@ -13,7 +13,6 @@ pub const ENV_CONFIG: &str = "SESAME_CONFIG";
 /// The variable holding Logto's AWS SES connector JSON, written at `mail.ses`.
 pub const ENV_SES_JSON: &str = "SESAME_MAIL_SES_JSON";
 
-use super::layers::join;
 use Kind::*;
 
 /// What a key's value must look like.
@@ -218,4 +217,28 @@ pub fn env_var_for(path: &str) -> String {
         "{ENV_PREFIX}{}",
         path.replace('.', "_").to_ascii_uppercase()
     )
+}
+
+/// The dotted path of `name` inside `prefix` (`mail.smtp` + `port` → `mail.smtp.port`).
+pub(super) fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A key name as Logto's camelCase JSON spells it, in snake_case (`accessKeyId` →
+/// `access_key_id`).
+pub(super) fn camel_to_snake(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -5,7 +5,8 @@
 //! will not do what they seem to (SMTP settings with the log transport, an issuer on another
 //! port than sesame listens on) are warnings.
 
-use super::layers::{camel_to_snake, Sources};
+use super::keys::camel_to_snake;
+use super::layers::Sources;
 use super::{Config, ConfigError};
 use crate::mail::MailError;
 use crate::store::AppType;
