@@ -13,6 +13,7 @@ pub const ENV_CONFIG: &str = "SESAME_CONFIG";
 /// The variable holding Logto's AWS SES connector JSON, written at `mail.ses`.
 pub const ENV_SES_JSON: &str = "SESAME_MAIL_SES_JSON";
 
+use super::{MailTransportKind, TlsMode};
 use Kind::*;
 
 /// What a key's value must look like.
@@ -67,7 +68,7 @@ const fn required(name: &'static str, kind: Kind) -> Key {
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 const ID_TOKEN_ALGS: &[&str] = &["ES384", "ES256", "RS256"];
 const USAGE_TYPES: &[&str] = &["Register", "SignIn", "ForgotPassword", "Generic"];
-const TLS_MODES: &[&str] = &["starttls", "tls", "none"];
+const TLS_MODES: &[&str] = &TlsMode::NAMES;
 
 static TOKENS: Schema = Schema {
     keys: &[
@@ -142,7 +143,7 @@ pub(super) static SES: Schema = Schema {
 
 static MAIL: Schema = Schema {
     keys: &[
-        key("transport", Choice(&["log", "smtp", "ses"])),
+        key("transport", Choice(&MailTransportKind::NAMES)),
         key("from", Str),
         key("timeout_secs", Secs),
         key("smtp", Section(&SMTP)),

@@ -21,6 +21,36 @@ pub enum MailTransportKind {
     Ses,
 }
 
+impl MailTransportKind {
+    /// Every transport, in the order messages list them.
+    pub const ALL: [MailTransportKind; 3] = [
+        MailTransportKind::Log,
+        MailTransportKind::Smtp,
+        MailTransportKind::Ses,
+    ];
+
+    /// The names `mail.transport` takes, in [`Self::ALL`]'s order: the configuration's key
+    /// tree checks values against this list.
+    pub const NAMES: [&'static str; 3] = {
+        let mut names = [""; 3];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
+    /// The name as the configuration spells it (serde's spelling).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MailTransportKind::Log => "log",
+            MailTransportKind::Smtp => "smtp",
+            MailTransportKind::Ses => "ses",
+        }
+    }
+}
+
 /// How an SMTP connection is secured. Explicit, never guessed from the port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,6 +62,33 @@ pub enum TlsMode {
     Tls,
     /// No TLS at all (only for a relay on the same host).
     None,
+}
+
+impl TlsMode {
+    /// Every mode, in the order messages list them.
+    pub const ALL: [TlsMode; 3] = [TlsMode::Starttls, TlsMode::Tls, TlsMode::None];
+
+    /// The names `tls` keys take, in [`Self::ALL`]'s order: the configuration's key tree
+    /// checks values against this list.
+    pub const NAMES: [&'static str; 3] = {
+        let mut names = [""; 3];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
+    /// The name as the configuration spells it (serde's spelling), also shown in status and
+    /// explanations.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Starttls => "starttls",
+            TlsMode::Tls => "tls",
+            TlsMode::None => "none",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -131,4 +188,30 @@ pub struct SesEndpoint {
     pub tls: Option<TlsMode>,
     #[serde(alias = "ca_file", default)]
     pub ca_file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_serdes_spelling() {
+        for (kind, name) in MailTransportKind::ALL
+            .into_iter()
+            .zip(MailTransportKind::NAMES)
+        {
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+            assert_eq!(
+                serde_json::from_value::<MailTransportKind>(name.into()).unwrap(),
+                kind
+            );
+        }
+        for (mode, name) in TlsMode::ALL.into_iter().zip(TlsMode::NAMES) {
+            assert_eq!(serde_json::to_value(mode).unwrap(), name);
+            assert_eq!(
+                serde_json::from_value::<TlsMode>(name.into()).unwrap(),
+                mode
+            );
+        }
+    }
 }

@@ -170,7 +170,7 @@ impl SmtpSender {
     pub(crate) fn describe(&self, status: &mut serde_json::Value) {
         status["host"] = self.host.clone().into();
         status["port"] = self.port.into();
-        status["tls"] = tls_name(self.tls).into();
+        status["tls"] = self.tls.as_str().into();
         status["from"] = self.from.to_string().into();
         status["envelope_from"] = self.envelope_from.to_string().into();
         status["auth"] = self.credentials.is_some().into();
@@ -319,7 +319,7 @@ impl SmtpSender {
             server = self.server(),
             secs = GREETING_WAIT.as_secs(),
             key = self.tls_key,
-            mode = tls_name(self.tls),
+            mode = self.tls.as_str(),
         )
     }
 
@@ -501,12 +501,4 @@ fn error_text(e: &lettre::transport::smtp::Error) -> String {
         source = s.source();
     }
     text
-}
-
-fn tls_name(mode: TlsMode) -> &'static str {
-    match mode {
-        TlsMode::Starttls => "starttls",
-        TlsMode::Tls => "tls",
-        TlsMode::None => "none",
-    }
 }
