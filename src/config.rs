@@ -150,4 +150,6 @@ fn resolve(
 }
 
 #[cfg(test)]
+mod schema_tests;
+#[cfg(test)]
 mod tests;
