@@ -8,7 +8,7 @@ use lettre::message::Mailbox;
 
 use super::smtp::{SmtpSender, SmtpSettings};
 use super::templates::TemplateSet;
-use super::{derive_smtp_password, ses, MailError, Mailer, Transport};
+use super::{derive_smtp_password, ses, ConfiguredBy, MailError, Mailer, Transport};
 use super::{MailConfig, SesConfig, SmtpConfig, TlsMode};
 
 impl Mailer {
@@ -79,7 +79,7 @@ impl Mailer {
         Ok(Mailer::new(
             Transport::Smtp(Box::new(sender)),
             TemplateSet::resolve(&[&config.templates])?,
-            "config",
+            ConfiguredBy::Config,
         ))
     }
 
@@ -87,7 +87,7 @@ impl Mailer {
         config: &MailConfig,
         ses: &SesConfig,
         prefix: &str,
-        configured_by: &'static str,
+        configured_by: ConfiguredBy,
         timeout: Duration,
     ) -> Result<Mailer, MailError> {
         ses::validate(ses, prefix)?;
@@ -346,9 +346,9 @@ mod tests {
                 ca_file: None,
             });
         }
-        let status = Mailer::build(&c, None).unwrap().status();
-        assert_eq!(status["host"], "127.0.0.1");
-        assert_eq!(status["port"], 2465);
-        assert_eq!(status["tls"], "tls");
+        let server = Mailer::build(&c, None).unwrap().status().server.unwrap();
+        assert_eq!(server.host, "127.0.0.1");
+        assert_eq!(server.port, 2465);
+        assert_eq!(server.tls, TlsMode::Tls);
     }
 }

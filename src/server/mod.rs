@@ -344,6 +344,6 @@ mod tests {
             .unwrap();
         let mailer = build_mailer(&default, &store);
         assert_eq!(mailer.transport_name(), "misconfigured");
-        assert_eq!(mailer.status()["ok"], false);
+        assert_eq!(mailer.status().ok, Some(false));
     }
 }

@@ -137,7 +137,7 @@ fn health(st: &State) -> Response {
     let mail = st.mailer().status();
     let status = if !store_ok {
         "error"
-    } else if mail["ok"] == false {
+    } else if mail.ok == Some(false) {
         "degraded"
     } else {
         "ok"
