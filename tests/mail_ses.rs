@@ -11,6 +11,7 @@ use std::time::Duration;
 use sesame::config::{MailConfig, MailTransportKind, SesConfig};
 use sesame::mail::{
     derive_smtp_password, parse_ses_json, test_send, ConfiguredBy, Mailer, Purpose, SendError,
+    TestSendError,
 };
 use smtp::{SmtpOpts, SmtpServer};
 
@@ -314,9 +315,10 @@ async fn dry_run_reports_every_step() {
     // Unverified sender: the dry run stops at MAIL FROM with SES's reply and the explanation.
     let server = ses_server(&[]);
     let mailer = mailer_from(&connector_json(&server, "starttls"));
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, true)
-        .await
-        .unwrap_err();
+    let report = match test_send(&mailer, "alice@example.com", Purpose::SignIn, true).await {
+        Err(TestSendError::DryRunFailed { report }) => report,
+        other => panic!("expected a failed dry run, got {other:?}"),
+    };
     eprintln!("{report}");
     assert!(report.contains("AUTH     235"), "{report}");
     assert!(

@@ -7,7 +7,7 @@ mod smtp;
 use std::time::Duration;
 
 use sesame::config::{EmailTemplate, MailConfig, MailTransportKind, SmtpConfig, TlsMode};
-use sesame::mail::{test_send, Mailer, Purpose, SendError};
+use sesame::mail::{test_send, Mailer, Purpose, SendError, TestSendError};
 use smtp::{SmtpOpts, SmtpServer};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -317,9 +317,10 @@ async fn dry_run_walks_the_conversation_without_sending() {
 
     // A failing dry run says where it stopped and why.
     let bad = Mailer::build(&config_for(&server, TlsMode::Starttls, "wrong"), None).unwrap();
-    let report = test_send(&bad, "alice@example.com", Purpose::SignIn, true)
-        .await
-        .unwrap_err();
+    let report = match test_send(&bad, "alice@example.com", Purpose::SignIn, true).await {
+        Err(TestSendError::DryRunFailed { report }) => report,
+        other => panic!("expected a failed dry run, got {other:?}"),
+    };
     eprintln!("{report}");
     assert!(report.contains("STARTTLS ok"), "{report}");
     assert!(

@@ -172,7 +172,10 @@ fn ses_config(
         Err(MailError::Missing { key: field, reason }) => {
             Err(fail(&key(&field), format!("is missing: {reason}")))
         }
-        Err(e) => Err(fail("mail.ses", e.to_string())),
+        Err(
+            e
+            @ (MailError::Json(_) | MailError::File { .. } | MailError::DefaultTemplateMissing(_)),
+        ) => Err(fail("mail.ses", e.to_string())),
     }
 }
 

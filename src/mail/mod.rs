@@ -42,7 +42,7 @@ use crate::clock;
 use smtp::SmtpSender;
 use templates::TemplateSet;
 
-pub use errors::{MailError, SendError};
+pub use errors::{MailError, SendError, StoredConnectorError, TestSendError, UnknownPurpose};
 pub use ses::{derive_smtp_password, parse_ses_json, redacted_ses_json, ses_notes};
 pub use settings::{
     EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
@@ -100,7 +100,7 @@ impl Purpose {
 
 /// Lenient parsing for the command line: `SignIn`, `signin`, `sign-in`, `sign_in` all work.
 impl FromStr for Purpose {
-    type Err = String;
+    type Err = UnknownPurpose;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let folded: String = s
@@ -111,9 +111,7 @@ impl FromStr for Purpose {
         Purpose::ALL
             .into_iter()
             .find(|p| p.as_str().to_ascii_lowercase() == folded)
-            .ok_or_else(|| {
-                format!("unknown template {s:?}: use Register, SignIn, ForgotPassword or Generic")
-            })
+            .ok_or_else(|| UnknownPurpose(s.to_string()))
     }
 }
 
@@ -323,15 +321,14 @@ impl fmt::Debug for Mailer {
 
 /// The SES connector stored at run time (`sesame connector set ses`), if any. The one reader of
 /// that record: the server and the CLI build their mailers from it.
-pub fn stored_connector(store: &crate::store::Store) -> Result<Option<SesConfig>, String> {
+pub fn stored_connector(
+    store: &crate::store::Store,
+) -> Result<Option<SesConfig>, StoredConnectorError> {
     let stored = store
         .read(|tx| tx.get(&crate::store::CONNECTORS, "ses"))
-        .map_err(|e| e.to_string())?;
+        .map_err(StoredConnectorError::Store)?;
     stored
-        .map(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| format!("the stored ses connector does not load: {e}"))
-        })
+        .map(|v| serde_json::from_value(v).map_err(StoredConnectorError::DoesNotLoad))
         .transpose()
 }
 
@@ -344,8 +341,8 @@ pub async fn test_send(
     to: &str,
     purpose: Purpose,
     dry_run: bool,
-) -> Result<String, String> {
-    let to = parse_recipient(to).map_err(|e| e.to_string())?;
+) -> Result<String, TestSendError> {
+    let to = parse_recipient(to).map_err(TestSendError::InvalidRecipient)?;
     match (&mailer.transport, dry_run) {
         (Transport::Log, true) => Ok(
             "mail.transport is \"log\": there is no server to talk to; codes are printed to the log.\n\
@@ -356,15 +353,18 @@ pub async fn test_send(
             mailer
                 .deliver(&to, purpose, &crate::crypto::random_digits(6))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(TestSendError::NotSent)?;
             Ok(
                 "mail.transport is \"log\": the test code was printed to the server's log, no email was sent.\n\
                  Configure mail.transport = \"smtp\" or \"ses\" (or `sesame connector set ses`) to send mail."
                     .into(),
             )
         }
-        (Transport::Misconfigured(reason), _) => Err(format!("mail is misconfigured: {reason}")),
-        (Transport::Smtp(sender), true) => sender.dry_run(&to).await,
+        (Transport::Misconfigured(reason), _) => Err(TestSendError::Misconfigured(reason.clone())),
+        (Transport::Smtp(sender), true) => sender
+            .dry_run(&to)
+            .await
+            .map_err(|report| TestSendError::DryRunFailed { report }),
         (Transport::Smtp(sender), false) => {
             let code = crate::crypto::random_digits(6);
             match mailer.deliver(&to, purpose, &code).await {
@@ -374,7 +374,7 @@ pub async fn test_send(
                     sender.server(),
                     mailer.transport_name()
                 )),
-                Err(e) => Err(format!("the test email was not sent: {e}")),
+                Err(e) => Err(TestSendError::NotSent(e)),
             }
         }
     }
