@@ -23,6 +23,10 @@
 //!
 //! A required key that is missing is a bug in the caller: printing an undefined value is an error
 //! here (not an empty string), so tests catch it, and the person gets the fallback page.
+//!
+//! Owns the templates, the static files, HTML escaping and [`BrandingConfig`] (the `[branding]`
+//! table, which the configuration assembles into its own). Uses nothing else in sesame: the
+//! caller hands it the branding.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -5,6 +5,11 @@
 //! `mail.ses.templates`) take a JSON array from their variable.
 //!
 //! Keep it in step with the serde types in [`super`]: a key missing here is refused as unknown.
+//! `schema_tests.rs` fails when the two (or `examples/sesame.toml`) drift apart.
+//!
+//! Owns the key tree, the environment variable names and the spelling of key paths ([`join`],
+//! [`camel_to_snake`]). Uses only the mail enums' names (for their `Choice` lists); the rest of
+//! config uses it, never the other way around.
 
 /// Prefix of every environment variable sesame reads.
 pub const ENV_PREFIX: &str = "SESAME_";

@@ -8,6 +8,9 @@
 //!
 //! `SESAME_MAIL_SES_JSON` takes Logto's whole AWS SES connector JSON, written at `mail.ses`
 //! before the individual `SESAME_MAIL_SES_*` variables.
+//!
+//! Owns the merge and the type walk, and [`Sources`] (where each value came from). Uses
+//! [`super::keys`] and [`super::error`].
 
 use super::keys::{
     camel_to_snake, env_keys, join, EnvKey, Kind, Schema, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON,

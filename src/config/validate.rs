@@ -4,6 +4,10 @@
 //! secret. Each error names the key and where its value came from. Settings that are valid but
 //! will not do what they seem to (SMTP settings with the log transport, an issuer on another
 //! port than sesame listens on) are warnings.
+//!
+//! Uses the checks of the parts that own the values, so a value is judged the same way at load
+//! as at run time: mail's SES connector validation, apps' client ID and redirect URI rules, the
+//! store's app types.
 
 use super::keys::camel_to_snake;
 use super::layers::Sources;

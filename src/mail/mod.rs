@@ -15,10 +15,16 @@
 //! written for the log (with the SMTP reply and what it means, never a secret), and
 //! [`Mailer::status`] reports the last outcome for `/healthz`.
 //!
-//! Files: `build.rs` (configuration to transport), `templates.rs` (email templates),
-//! `html_text.rs` (the plain-text part), `smtp.rs` (sending, error diagnosis; `smtp/dry_run.rs`
-//! for `mail test --dry-run`), `ses.rs` (the SES connector), `log.rs` (the log transport),
-//! `errors.rs` ([`MailError`], [`SendError`]).
+//! Files: `settings.rs` (the `[mail]` settings types), `build.rs` (settings to transport),
+//! `templates.rs` (email templates), `html_text.rs` (the plain-text part), `smtp.rs` (sending,
+//! error diagnosis; `smtp/dry_run.rs` for `mail test --dry-run`), `ses.rs` (the SES connector),
+//! `log.rs` (the log transport), `status.rs` ([`MailStatus`]), `errors.rs` ([`MailError`],
+//! [`SendError`] and the errors of the functions other modules call).
+//!
+//! Owns the transports, the email templates, and the settings types it consumes
+//! ([`MailConfig`] and the rest, which the configuration assembles into its own). Uses clock
+//! (send times), crypto (codes and Message-IDs), pages (HTML escaping), store (the stored
+//! connector) and secret; never config: the caller hands it a [`MailConfig`].
 
 mod build;
 mod errors;
