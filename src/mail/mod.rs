@@ -18,8 +18,9 @@
 //! Files: `settings.rs` (the `[mail]` settings types), `build.rs` (settings to transport),
 //! `templates.rs` (email templates), `html_text.rs` (the plain-text part), `smtp.rs` (sending,
 //! error diagnosis; `smtp/dry_run.rs` for `mail test --dry-run`), `ses.rs` (the SES connector),
-//! `log.rs` (the log transport), `status.rs` ([`MailStatus`]), `errors.rs` ([`MailError`],
-//! [`SendError`] and the errors of the functions other modules call).
+//! `log.rs` (the log transport), `purpose.rs` ([`Purpose`]), `status.rs` ([`MailStatus`]),
+//! `errors.rs` ([`MailError`], [`SendError`] and the errors of the functions other modules
+//! call).
 //!
 //! Owns the transports, the email templates, and the settings types it consumes
 //! ([`MailConfig`] and the rest, which the configuration assembles into its own). Uses clock
@@ -30,6 +31,7 @@ mod build;
 mod errors;
 mod html_text;
 mod log;
+mod purpose;
 mod ses;
 mod settings;
 mod smtp;
@@ -37,7 +39,6 @@ mod status;
 mod templates;
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -49,83 +50,12 @@ use smtp::SmtpSender;
 use templates::TemplateSet;
 
 pub use errors::{MailError, SendError, StoredConnectorError, TestSendError, UnknownPurpose};
+pub use purpose::Purpose;
 pub use ses::{derive_smtp_password, parse_ses_json, redacted_ses_json, ses_notes};
 pub use settings::{
     EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
 };
 pub use status::{ConfiguredBy, MailStatus, SesStatus, SmtpStatus};
-
-/// Why a code is sent; picks the email template (Logto's usage types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Purpose {
-    /// First sign-in of a new address (sign-up by code).
-    Register,
-    /// Sign-in of a known address.
-    SignIn,
-    ForgotPassword,
-    /// Any other verification.
-    Generic,
-}
-
-impl Purpose {
-    pub const ALL: [Purpose; 4] = [
-        Purpose::Register,
-        Purpose::SignIn,
-        Purpose::ForgotPassword,
-        Purpose::Generic,
-    ];
-
-    /// Logto's `usageType` name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Register => "Register",
-            Purpose::SignIn => "SignIn",
-            Purpose::ForgotPassword => "ForgotPassword",
-            Purpose::Generic => "Generic",
-        }
-    }
-
-    /// Exactly Logto's `usageType` names (what connector JSON holds).
-    pub fn from_usage_type(s: &str) -> Option<Purpose> {
-        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn default_file(self) -> &'static str {
-        match self {
-            Purpose::Register => "Register.html",
-            Purpose::SignIn => "SignIn.html",
-            Purpose::ForgotPassword => "ForgotPassword.html",
-            Purpose::Generic => "Generic.html",
-        }
-    }
-}
-
-/// Lenient parsing for the command line: `SignIn`, `signin`, `sign-in`, `sign_in` all work.
-impl FromStr for Purpose {
-    type Err = UnknownPurpose;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let folded: String = s
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        Purpose::ALL
-            .into_iter()
-            .find(|p| p.as_str().to_ascii_lowercase() == folded)
-            .ok_or_else(|| UnknownPurpose(s.to_string()))
-    }
-}
-
-impl fmt::Display for Purpose {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Sends sign-in codes through the configured transport.
 pub struct Mailer {
@@ -493,18 +423,6 @@ mod tests {
             redact_addresses("554 Message rejected: identities failed: user@example.com in eu"),
             "554 Message rejected: identities failed: <address> in eu"
         );
-    }
-
-    #[test]
-    fn purposes_parse_leniently_from_the_command_line() {
-        assert_eq!("SignIn".parse::<Purpose>(), Ok(Purpose::SignIn));
-        assert_eq!("sign-in".parse::<Purpose>(), Ok(Purpose::SignIn));
-        assert_eq!(
-            "forgot_password".parse::<Purpose>(),
-            Ok(Purpose::ForgotPassword)
-        );
-        assert!("Login".parse::<Purpose>().is_err());
-        assert_eq!(Purpose::from_usage_type("signin"), None);
     }
 
     #[test]
