@@ -16,6 +16,17 @@
 //! - Flags (`--issuer`, `--listen`, `--data-dir`, `--log-level`) override everything.
 //! - The issuer, when not set anywhere, follows the listen port: `http://localhost:<port>`.
 //! - Relative paths are relative to the working directory.
+//!
+//! Config sits above the parts it configures. It owns loading and checking, and the settings no
+//! single part owns (issuer, listen, data directory, log level, token lifetimes, declared apps).
+//! Each part owns the settings it consumes and config assembles them into [`Config`]:
+//! `[mail]` is [`crate::mail::MailConfig`], `[branding]` is [`crate::pages::BrandingConfig`],
+//! secrets are [`crate::secret::Secret`], all re-exported here. Config uses mail, pages, secret,
+//! apps and store; none of mail, pages, store or crypto imports config: they take their
+//! settings as arguments.
+//!
+//! Inside: `error.rs` (uses nothing) ← `keys.rs` (the key tree) ← `layers.rs` (file,
+//! environment, flags, type walk) ← `validate.rs` (values), with `schema.rs` the serde types.
 
 mod error;
 mod keys;
@@ -25,10 +36,13 @@ mod validate;
 
 pub use error::{ConfigError, Source};
 pub use keys::{env_keys, env_var_for, EnvKey, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON};
-pub use schema::{
-    AppDecl, BrandingConfig, Config, EmailTemplate, MailConfig, MailTransportKind, Secret,
-    SesConfig, SesEndpoint, SmtpConfig, TlsMode, TokenConfig,
+pub use schema::{AppDecl, Config, TokenConfig};
+// The parts' own settings, re-exported so `crate::config::MailConfig` and the like keep working.
+pub use crate::mail::{
+    EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
 };
+pub use crate::pages::BrandingConfig;
+pub use crate::secret::Secret;
 
 use std::path::{Path, PathBuf};
 
@@ -146,5 +160,7 @@ fn resolve(
     Ok((config, warnings))
 }
 
+#[cfg(test)]
+mod schema_tests;
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,7 @@
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
 //! - [`crypto`]: random tokens, hashing, signing keys, JWS, JWKS (all ring).
 //! - [`clock`]: the one place that reads the time; a fixed clock for tests.
+//! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it.
 
 pub mod admin;
 pub mod apps;
@@ -49,6 +50,7 @@ pub mod mail;
 pub mod oidc;
 pub mod pages;
 pub mod provider;
+pub mod secret;
 pub mod server;
 pub mod session;
 pub mod signin;

@@ -23,6 +23,10 @@
 //!
 //! A required key that is missing is a bug in the caller: printing an undefined value is an error
 //! here (not an empty string), so tests catch it, and the person gets the fallback page.
+//!
+//! Owns the templates, the static files, HTML escaping and [`BrandingConfig`] (the `[branding]`
+//! table, which the configuration assembles into its own). Uses nothing else in sesame: the
+//! caller hands it the branding.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -32,8 +36,7 @@ use minijinja::{
     AutoEscape, Environment, Error, ErrorKind, Output, State, UndefinedBehavior, Value,
 };
 use rust_embed::RustEmbed;
-
-use crate::config::BrandingConfig;
+use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
 const PAGES: [&str; 5] = [
@@ -46,6 +49,27 @@ const PAGES: [&str; 5] = [
 
 /// The accent colour used when the configured one is not `#rrggbb` (`#5d34f2`, as in config).
 const DEFAULT_ACCENT: Rgb = Rgb([0x5d, 0x34, 0xf2]);
+
+/// What the pages look like: the `[branding]` table of `sesame.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrandingConfig {
+    pub product_name: String,
+    /// An image URL shown above the forms; none shows the product name only.
+    pub logo_url: Option<String>,
+    /// A CSS colour in `#rrggbb` form.
+    pub accent_color: String,
+}
+
+impl Default for BrandingConfig {
+    fn default() -> Self {
+        BrandingConfig {
+            product_name: "sesame".into(),
+            logo_url: None,
+            accent_color: "#5d34f2".into(),
+        }
+    }
+}
 
 /// The page renderer: every template parsed once, plus the branding every page shows.
 pub struct Pages {

@@ -9,7 +9,10 @@ mod smtp;
 use std::time::Duration;
 
 use sesame::config::{MailConfig, MailTransportKind, SesConfig};
-use sesame::mail::{derive_smtp_password, parse_ses_json, test_send, Mailer, Purpose, SendError};
+use sesame::mail::{
+    derive_smtp_password, parse_ses_json, test_send, ConfiguredBy, Mailer, Purpose, SendError,
+    TestSendError,
+};
 use smtp::{SmtpOpts, SmtpServer};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -203,7 +206,7 @@ async fn throttling_is_retried_with_backoff() {
     let mail = server.wait_for_message_async(WAIT).await;
     assert_eq!(mail.extract_code().as_deref(), Some("999000"));
     assert_eq!(server.message_count(), 1);
-    assert_eq!(mailer.status()["ok"], true);
+    assert_eq!(mailer.status().ok, Some(true));
 }
 
 #[tokio::test]
@@ -225,7 +228,7 @@ async fn persistent_throttling_fails_within_the_bound() {
         other => panic!("expected Throttled, got {other:?}"),
     }
     assert_eq!(server.message_count(), 0);
-    assert_eq!(mailer.status()["ok"], false);
+    assert_eq!(mailer.status().ok, Some(false));
 }
 
 #[tokio::test]
@@ -312,9 +315,10 @@ async fn dry_run_reports_every_step() {
     // Unverified sender: the dry run stops at MAIL FROM with SES's reply and the explanation.
     let server = ses_server(&[]);
     let mailer = mailer_from(&connector_json(&server, "starttls"));
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, true)
-        .await
-        .unwrap_err();
+    let report = match test_send(&mailer, "alice@example.com", Purpose::SignIn, true).await {
+        Err(TestSendError::DryRunFailed { report }) => report,
+        other => panic!("expected a failed dry run, got {other:?}"),
+    };
     eprintln!("{report}");
     assert!(report.contains("AUTH     235"), "{report}");
     assert!(
@@ -340,7 +344,7 @@ async fn stored_connector_wins_over_the_file() {
 
     let stored = parse_ses_json(&connector_json(&server, "starttls").to_string()).unwrap();
     let after = Mailer::build(&file, Some(stored)).unwrap();
-    assert_eq!(after.status()["configured_by"], "connector");
+    assert_eq!(after.status().configured_by, ConfiguredBy::Connector);
     after
         .send_code("alice@example.com", Purpose::SignIn, "123456")
         .await
@@ -373,7 +377,7 @@ async fn ses_table_in_the_config_file() {
     );
     let config: MailConfig = toml::from_str(&toml_text).unwrap();
     let mailer = Mailer::build(&config, None).unwrap();
-    assert_eq!(mailer.status()["configured_by"], "config");
+    assert_eq!(mailer.status().configured_by, ConfiguredBy::Config);
     mailer
         .send_code("alice@example.com", Purpose::SignIn, "123456")
         .await

@@ -247,5 +247,7 @@ fn to_json<T: Serialize>(v: &T) -> Value {
 /// The email template named by `mail test --template`: `Register`, `SignIn` (the default),
 /// `ForgotPassword` or `Generic` (Logto's usage types, leniently spelt).
 pub fn purpose(name: Option<&str>) -> Result<crate::mail::Purpose, String> {
-    name.unwrap_or("SignIn").parse()
+    name.unwrap_or("SignIn")
+        .parse()
+        .map_err(|e: crate::mail::UnknownPurpose| e.to_string())
 }

@@ -252,7 +252,7 @@ pub(super) async fn mail_test(
             Opened::Store(store) => {
                 // No server: build the mailer here, from the configuration and any stored
                 // connector (the store is closed first: sending may take a while).
-                let stored = crate::mail::stored_connector(&store)?;
+                let stored = crate::mail::stored_connector(&store).map_err(|e| e.to_string())?;
                 drop(store);
                 let mailer =
                     crate::mail::Mailer::build(&config.mail, stored).map_err(|e| e.to_string())?;

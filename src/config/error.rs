@@ -1,4 +1,5 @@
 //! Why a configuration could not be loaded, and where each offending value came from.
+//! Uses nothing else in sesame.
 
 use std::path::PathBuf;
 

@@ -5,6 +5,11 @@
 //! `mail.ses.templates`) take a JSON array from their variable.
 //!
 //! Keep it in step with the serde types in [`super`]: a key missing here is refused as unknown.
+//! `schema_tests.rs` fails when the two (or `examples/sesame.toml`) drift apart.
+//!
+//! Owns the key tree, the environment variable names and the spelling of key paths ([`join`],
+//! [`camel_to_snake`]). Uses only the mail enums' names (for their `Choice` lists); the rest of
+//! config uses it, never the other way around.
 
 /// Prefix of every environment variable sesame reads.
 pub const ENV_PREFIX: &str = "SESAME_";
@@ -13,7 +18,7 @@ pub const ENV_CONFIG: &str = "SESAME_CONFIG";
 /// The variable holding Logto's AWS SES connector JSON, written at `mail.ses`.
 pub const ENV_SES_JSON: &str = "SESAME_MAIL_SES_JSON";
 
-use super::layers::join;
+use super::{MailTransportKind, TlsMode};
 use Kind::*;
 
 /// What a key's value must look like.
@@ -68,7 +73,7 @@ const fn required(name: &'static str, kind: Kind) -> Key {
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 const ID_TOKEN_ALGS: &[&str] = &["ES384", "ES256", "RS256"];
 const USAGE_TYPES: &[&str] = &["Register", "SignIn", "ForgotPassword", "Generic"];
-const TLS_MODES: &[&str] = &["starttls", "tls", "none"];
+const TLS_MODES: &[&str] = &TlsMode::NAMES;
 
 static TOKENS: Schema = Schema {
     keys: &[
@@ -143,7 +148,7 @@ pub(super) static SES: Schema = Schema {
 
 static MAIL: Schema = Schema {
     keys: &[
-        key("transport", Choice(&["log", "smtp", "ses"])),
+        key("transport", Choice(&MailTransportKind::NAMES)),
         key("from", Str),
         key("timeout_secs", Secs),
         key("smtp", Section(&SMTP)),
@@ -218,4 +223,28 @@ pub fn env_var_for(path: &str) -> String {
         "{ENV_PREFIX}{}",
         path.replace('.', "_").to_ascii_uppercase()
     )
+}
+
+/// The dotted path of `name` inside `prefix` (`mail.smtp` + `port` → `mail.smtp.port`).
+pub(super) fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A key name as Logto's camelCase JSON spells it, in snake_case (`accessKeyId` →
+/// `access_key_id`).
+pub(super) fn camel_to_snake(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -8,9 +8,13 @@
 //!
 //! `SESAME_MAIL_SES_JSON` takes Logto's whole AWS SES connector JSON, written at `mail.ses`
 //! before the individual `SESAME_MAIL_SES_*` variables.
+//!
+//! Owns the merge and the type walk, and [`Sources`] (where each value came from). Uses
+//! [`super::keys`] and [`super::error`].
 
 use super::keys::{
-    env_keys, EnvKey, Kind, Schema, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON, ROOT, SES,
+    camel_to_snake, env_keys, join, EnvKey, Kind, Schema, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON,
+    ROOT, SES,
 };
 use super::{ConfigError, Source};
 use std::collections::HashMap;
@@ -501,27 +505,6 @@ fn set_path(table: &mut Table, path: &str, value: Option<Value>) {
             t.remove(last);
         }
     }
-}
-
-pub(super) fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
-
-pub(super) fn camel_to_snake(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 4);
-    for c in s.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// True for the keys whose values are secrets (in either spelling), wherever they are.

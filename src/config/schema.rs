@@ -1,40 +1,14 @@
 //! The configuration schema: the types `sesame.toml`, `SESAME_*` variables and flags fill in,
 //! with their defaults. Loading and checking them is the parent module's business.
+//!
+//! The sections that belong to one part of sesame are that part's types, assembled here:
+//! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`].
+//! The rest (the server's own settings, tokens, declared apps) is defined here.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// A secret from the configuration (a password, a key). Serialised as the plain string (so
-/// files and connector JSON keep Logto's shape), but its `Debug` never shows it: a
-/// `debug!("{config:?}")` cannot leak credentials into a log.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself, for the one place that uses it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(********)")
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret(s.to_string())
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
+use super::{BrandingConfig, MailConfig, Secret};
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,152 +74,6 @@ impl Default for TokenConfig {
             sign_in_code_resend_after: 60,
         }
     }
-}
-
-/// What the pages look like.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BrandingConfig {
-    pub product_name: String,
-    /// An image URL shown above the forms; none shows the product name only.
-    pub logo_url: Option<String>,
-    /// A CSS colour in `#rrggbb` form.
-    pub accent_color: String,
-}
-
-impl Default for BrandingConfig {
-    fn default() -> Self {
-        BrandingConfig {
-            product_name: "sesame".into(),
-            logo_url: None,
-            accent_color: "#5d34f2".into(),
-        }
-    }
-}
-
-/// Which mail transport sends sign-in codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailTransportKind {
-    /// Print codes to the log (the default: works with nothing configured).
-    #[default]
-    Log,
-    /// Any SMTP relay.
-    Smtp,
-    /// Amazon SES through its SMTP interface.
-    Ses,
-}
-
-/// How an SMTP connection is secured. Explicit, never guessed from the port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// Plain connection upgraded with STARTTLS (ports 587, 2587); refuses to go on without it.
-    #[default]
-    Starttls,
-    /// TLS from the first byte (ports 465, 2465).
-    Tls,
-    /// No TLS at all (only for a relay on the same host).
-    None,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MailConfig {
-    pub transport: MailTransportKind,
-    /// The From header, `noreply@example.com` or `Name <noreply@example.com>`
-    /// (for SES, `mail.ses.emailAddress` takes precedence).
-    pub from: Option<String>,
-    /// Bounded wait for one SMTP send, in seconds (default 15).
-    pub timeout_secs: Option<u64>,
-    pub smtp: SmtpConfig,
-    pub ses: Option<SesConfig>,
-    /// Email templates overriding the embedded defaults, per usage type.
-    pub templates: Vec<EmailTemplate>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// Read the password from this file instead (trailing newline trimmed).
-    pub password_file: Option<PathBuf>,
-    /// A PEM file with extra CA certificates to trust (a private relay's CA).
-    pub ca_file: Option<PathBuf>,
-}
-
-impl Default for SmtpConfig {
-    fn default() -> Self {
-        SmtpConfig {
-            host: String::new(),
-            port: 587,
-            tls: TlsMode::Starttls,
-            username: None,
-            password: None,
-            password_file: None,
-            ca_file: None,
-        }
-    }
-}
-
-/// One email template, in Logto's shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EmailTemplate {
-    pub subject: String,
-    /// HTML content; `{{code}}` is replaced by the code.
-    pub content: String,
-    /// `Register`, `SignIn`, `ForgotPassword` or `Generic`.
-    #[serde(alias = "usage_type")]
-    pub usage_type: String,
-}
-
-/// Logto's AWS SES connector configuration, accepted unchanged (camelCase) or in snake_case.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SesConfig {
-    #[serde(alias = "access_key_id")]
-    pub access_key_id: String,
-    #[serde(alias = "access_key_secret", default)]
-    pub access_key_secret: Option<Secret>,
-    /// A ready SMTP password, instead of deriving one from `accessKeySecret`.
-    #[serde(alias = "smtp_password", default)]
-    pub smtp_password: Option<Secret>,
-    pub region: String,
-    #[serde(alias = "email_address", default)]
-    pub email_address: Option<String>,
-    #[serde(alias = "email_address_identity_arn", default)]
-    pub email_address_identity_arn: Option<String>,
-    #[serde(alias = "feedback_forwarding_email_address", default)]
-    pub feedback_forwarding_email_address: Option<String>,
-    #[serde(alias = "feedback_forwarding_email_address_identity_arn", default)]
-    pub feedback_forwarding_email_address_identity_arn: Option<String>,
-    #[serde(alias = "configuration_set_name", default)]
-    pub configuration_set_name: Option<String>,
-    #[serde(default)]
-    pub templates: Vec<EmailTemplate>,
-    /// Endpoint override (VPC or FIPS endpoints, tests). Default:
-    /// `email-smtp.<region>.amazonaws.com:587`, STARTTLS.
-    #[serde(default)]
-    pub endpoint: Option<SesEndpoint>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SesEndpoint {
-    #[serde(default)]
-    pub host: Option<String>,
-    /// 587 or 2587 (STARTTLS), 465 or 2465 (TLS).
-    #[serde(default)]
-    pub port: Option<u16>,
-    #[serde(default)]
-    pub tls: Option<TlsMode>,
-    #[serde(alias = "ca_file", default)]
-    pub ca_file: Option<PathBuf>,
 }
 
 /// An application declared in the configuration file.

@@ -453,54 +453,6 @@ fn a_named_missing_file_is_an_error() {
     assert!(e.to_string().contains("/nonexistent/sesame.toml"));
 }
 
-#[test]
-fn the_example_file_loads_and_documents_every_variable() {
-    let text = include_str!("../../examples/sesame.toml");
-    load_text(text, &[]).unwrap_or_else(|e| panic!("examples/sesame.toml: {e}"));
-    for key in env_keys() {
-        assert!(
-            text.contains(&key.var),
-            "examples/sesame.toml does not mention {}",
-            key.var
-        );
-        let name = key.path.rsplit('.').next().unwrap_or_default();
-        let camel: String = name
-            .split('_')
-            .enumerate()
-            .map(|(i, w)| {
-                if i == 0 {
-                    w.to_string()
-                } else {
-                    w[..1].to_uppercase() + &w[1..]
-                }
-            })
-            .collect();
-        assert!(
-            text.contains(name) || text.contains(&camel),
-            "{} is not shown",
-            key.path
-        );
-    }
-    assert!(text.contains(ENV_SES_JSON) && text.contains(ENV_CONFIG));
-    // The optional settings (a "#" right before the key) load too, once uncommented.
-    let uncommented: String = text
-        .lines()
-        .map(|l| match l.strip_prefix('#') {
-            Some(rest) if rest.starts_with(|c: char| !c.is_whitespace()) => rest,
-            _ => l,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let (c, _) =
-        load_text(&uncommented, &[]).unwrap_or_else(|e| panic!("uncommented example: {e}"));
-    assert_eq!(c.apps.len(), 1);
-    assert_eq!(
-        c.mail.ses.as_ref().map(|s| s.region.as_str()),
-        Some("eu-west-1")
-    );
-    assert_eq!(c.mail.templates.len(), 1);
-}
-
 fn with_flags(listen: Option<&str>, issuer: Option<&str>) -> Overrides {
     Overrides {
         listen: listen.map(str::to_string),

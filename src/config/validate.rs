@@ -4,8 +4,13 @@
 //! secret. Each error names the key and where its value came from. Settings that are valid but
 //! will not do what they seem to (SMTP settings with the log transport, an issuer on another
 //! port than sesame listens on) are warnings.
+//!
+//! Uses the checks of the parts that own the values, so a value is judged the same way at load
+//! as at run time: mail's SES connector validation, apps' client ID and redirect URI rules, the
+//! store's app types.
 
-use super::layers::{camel_to_snake, Sources};
+use super::keys::camel_to_snake;
+use super::layers::Sources;
 use super::{Config, ConfigError};
 use crate::mail::MailError;
 use crate::store::AppType;
@@ -171,7 +176,10 @@ fn ses_config(
         Err(MailError::Missing { key: field, reason }) => {
             Err(fail(&key(&field), format!("is missing: {reason}")))
         }
-        Err(e) => Err(fail("mail.ses", e.to_string())),
+        Err(
+            e
+            @ (MailError::Json(_) | MailError::File { .. } | MailError::DefaultTemplateMissing(_)),
+        ) => Err(fail("mail.ses", e.to_string())),
     }
 }
 

@@ -8,8 +8,8 @@ use lettre::message::Mailbox;
 
 use super::smtp::{SmtpSender, SmtpSettings};
 use super::templates::TemplateSet;
-use super::{derive_smtp_password, ses, MailError, Mailer, Transport};
-use crate::config::{MailConfig, SesConfig, SmtpConfig, TlsMode};
+use super::{derive_smtp_password, ses, ConfiguredBy, MailError, Mailer, Transport};
+use super::{MailConfig, SesConfig, SmtpConfig, TlsMode};
 
 impl Mailer {
     pub(super) fn build_smtp(config: &MailConfig, timeout: Duration) -> Result<Mailer, MailError> {
@@ -79,7 +79,7 @@ impl Mailer {
         Ok(Mailer::new(
             Transport::Smtp(Box::new(sender)),
             TemplateSet::resolve(&[&config.templates])?,
-            "config",
+            ConfiguredBy::Config,
         ))
     }
 
@@ -87,7 +87,7 @@ impl Mailer {
         config: &MailConfig,
         ses: &SesConfig,
         prefix: &str,
-        configured_by: &'static str,
+        configured_by: ConfiguredBy,
         timeout: Duration,
     ) -> Result<Mailer, MailError> {
         ses::validate(ses, prefix)?;
@@ -242,10 +242,10 @@ fn read_ca_file(path: &Path, key: &str) -> Result<Vec<u8>, MailError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{
-        MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
+    use crate::mail::{
+        EmailTemplate, MailConfig, MailTransportKind, Mailer, SesConfig, SesEndpoint, SmtpConfig,
+        TlsMode,
     };
-    use crate::mail::Mailer;
 
     fn smtp_config() -> MailConfig {
         MailConfig {
@@ -294,7 +294,7 @@ mod tests {
             .to_string()
             .contains("mail.smtp.ca_file"));
         let mut c = smtp_config();
-        c.templates = vec![crate::config::EmailTemplate {
+        c.templates = vec![EmailTemplate {
             subject: "s".into(),
             content: "c".into(),
             usage_type: "Welcome".into(),
@@ -346,9 +346,9 @@ mod tests {
                 ca_file: None,
             });
         }
-        let status = Mailer::build(&c, None).unwrap().status();
-        assert_eq!(status["host"], "127.0.0.1");
-        assert_eq!(status["port"], 2465);
-        assert_eq!(status["tls"], "tls");
+        let server = Mailer::build(&c, None).unwrap().status().server.unwrap();
+        assert_eq!(server.host, "127.0.0.1");
+        assert_eq!(server.port, 2465);
+        assert_eq!(server.tls, TlsMode::Tls);
     }
 }

@@ -1,8 +1,12 @@
-//! The two error types: [`MailError`] for configuration (found when building the mailer or
-//! parsing a connector), [`SendError`] for a send that did not happen.
+//! The mail module's errors: [`MailError`] for configuration (found when building the mailer
+//! or parsing a connector), [`SendError`] for a send that did not happen, and the errors of the
+//! operations other modules call: [`StoredConnectorError`], [`TestSendError`],
+//! [`UnknownPurpose`].
 
 use std::fmt;
 use std::path::PathBuf;
+
+use crate::store::StoreError;
 
 /// A configuration problem found while building the mailer or parsing a connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,3 +169,75 @@ impl fmt::Display for SendError {
 }
 
 impl std::error::Error for SendError {}
+
+/// Why the SES connector stored at run time could not be read.
+#[derive(Debug)]
+pub enum StoredConnectorError {
+    /// The store could not be read.
+    Store(StoreError),
+    /// The stored record is not a connector this version loads.
+    DoesNotLoad(serde_json::Error),
+}
+
+impl fmt::Display for StoredConnectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoredConnectorError::Store(e) => write!(f, "{e}"),
+            StoredConnectorError::DoesNotLoad(e) => {
+                write!(f, "the stored ses connector does not load: {e}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoredConnectorError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoredConnectorError::Store(e) => Some(e),
+            StoredConnectorError::DoesNotLoad(e) => Some(e),
+        }
+    }
+}
+
+/// Why `sesame mail test` did not succeed. `Display` is what the user reads: the reason, or the
+/// dry run's report up to the step that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestSendError {
+    /// The address to send to is not an email address.
+    InvalidRecipient(SendError),
+    /// The mail configuration does not build; nothing was attempted.
+    Misconfigured(String),
+    /// The dry run stopped at a step; the report says which, with the reply and what it means.
+    DryRunFailed { report: String },
+    /// The test email was not sent.
+    NotSent(SendError),
+}
+
+impl fmt::Display for TestSendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TestSendError::InvalidRecipient(e) => write!(f, "{e}"),
+            TestSendError::Misconfigured(reason) => write!(f, "mail is misconfigured: {reason}"),
+            TestSendError::DryRunFailed { report } => f.write_str(report),
+            TestSendError::NotSent(e) => write!(f, "the test email was not sent: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TestSendError {}
+
+/// A template name (`mail test --template`) that is none of Logto's usage types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPurpose(pub String);
+
+impl fmt::Display for UnknownPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown template {:?}: use Register, SignIn, ForgotPassword or Generic",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownPurpose {}

@@ -10,7 +10,7 @@ use ring::hmac;
 
 use super::templates::check_templates;
 use super::MailError;
-use crate::config::{SesConfig, TlsMode};
+use super::{SesConfig, TlsMode};
 
 /// SES's SMTP endpoint for a region, before any override.
 pub(crate) fn default_host(region: &str) -> String {

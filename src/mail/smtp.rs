@@ -41,8 +41,7 @@ use tokio::net::TcpStream;
 mod dry_run;
 
 use super::templates::RenderedEmail;
-use super::{MailError, SendError};
-use crate::config::TlsMode;
+use super::{MailError, SendError, SesStatus, SmtpStatus, TlsMode};
 use crate::{clock, crypto};
 
 /// How long a plain-text greeting may take before the port is taken for an implicit-TLS one.
@@ -167,19 +166,19 @@ impl SmtpSender {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// Adds the transport's settings (no secrets) to a status object.
-    pub(crate) fn describe(&self, status: &mut serde_json::Value) {
-        status["host"] = self.host.clone().into();
-        status["port"] = self.port.into();
-        status["tls"] = tls_name(self.tls).into();
-        status["from"] = self.from.to_string().into();
-        status["envelope_from"] = self.envelope_from.to_string().into();
-        status["auth"] = self.credentials.is_some().into();
-        if let Some(region) = &self.ses_region {
-            status["region"] = region.clone().into();
-            if let Some(user) = &self.masked_user {
-                status["access_key_id"] = user.clone().into();
-            }
+    /// The transport's settings, without secrets.
+    pub(crate) fn status(&self) -> SmtpStatus {
+        SmtpStatus {
+            host: self.host.clone(),
+            port: self.port,
+            tls: self.tls,
+            from: self.from.to_string(),
+            envelope_from: self.envelope_from.to_string(),
+            auth: self.credentials.is_some(),
+            ses: self.ses_region.as_ref().map(|region| SesStatus {
+                region: region.clone(),
+                access_key_id: self.masked_user.clone(),
+            }),
         }
     }
 
@@ -320,7 +319,7 @@ impl SmtpSender {
             server = self.server(),
             secs = GREETING_WAIT.as_secs(),
             key = self.tls_key,
-            mode = tls_name(self.tls),
+            mode = self.tls.as_str(),
         )
     }
 
@@ -502,12 +501,4 @@ fn error_text(e: &lettre::transport::smtp::Error) -> String {
         source = s.source();
     }
     text
-}
-
-fn tls_name(mode: TlsMode) -> &'static str {
-    match mode {
-        TlsMode::Starttls => "starttls",
-        TlsMode::Tls => "tls",
-        TlsMode::None => "none",
-    }
 }

@@ -13,8 +13,7 @@
 use rust_embed::RustEmbed;
 
 use super::html_text::html_to_text;
-use super::{MailError, Purpose};
-use crate::config::EmailTemplate;
+use super::{EmailTemplate, MailError, Purpose};
 
 /// The default templates, compiled into the binary.
 #[derive(RustEmbed)]

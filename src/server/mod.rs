@@ -160,6 +160,7 @@ fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
     // A stored connector that does not load is a broken mail setup too: falling back to the
     // file's transport (perhaps `log`) would print codes where log readers see them.
     let built = crate::mail::stored_connector(store)
+        .map_err(|e| e.to_string())
         .and_then(|stored| Mailer::build(config, stored).map_err(|e| e.to_string()));
     match built {
         Ok(m) => m,
@@ -389,6 +390,6 @@ mod tests {
             .unwrap();
         let mailer = build_mailer(&default, &store);
         assert_eq!(mailer.transport_name(), "misconfigured");
-        assert_eq!(mailer.status()["ok"], false);
+        assert_eq!(mailer.status().ok, Some(false));
     }
 }

@@ -61,7 +61,7 @@ pub fn health(s: &Server) -> Response {
     let mail = p.mailer().status();
     let status = if !store_ok {
         "error"
-    } else if mail["ok"] == false {
+    } else if mail.ok == Some(false) {
         "degraded"
     } else {
         "ok"

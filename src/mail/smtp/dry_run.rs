@@ -10,11 +10,8 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 
-use super::{
-    error_text, read_greeting, reply_text, tls_name, Failure, Greeting, SmtpSender, GREETING_WAIT,
-};
-use crate::config::TlsMode;
-use crate::mail::SendError;
+use super::{error_text, read_greeting, reply_text, Failure, Greeting, SmtpSender, GREETING_WAIT};
+use crate::mail::{SendError, TlsMode};
 
 impl SmtpSender {
     /// `mail test --dry-run`: one conversation up to RSET, each step's reply in the report.
@@ -23,7 +20,7 @@ impl SmtpSender {
             lines: vec![format!(
                 "server   {} (tls = {}, {})",
                 self.server(),
-                tls_name(self.tls),
+                self.tls.as_str(),
                 if self.is_ses() { "ses" } else { "smtp" }
             )],
         };
