@@ -59,7 +59,7 @@ pub async fn route(state: Arc<State>, req: hyper::Request<hyper::body::Incoming>
     }
     match path {
         paths::DISCOVERY if *m == Method::GET => cors(http::json_cacheable(
-            &st.issuer.discovery(&["ES384", "ES256", "RS256"]),
+            &st.issuer.discovery(&crate::crypto::keys::Alg::NAMES),
             300,
         )),
         paths::JWKS if *m == Method::GET => cors(http::json_cacheable(&st.keys().jwks(), 300)),

@@ -251,17 +251,18 @@ fn keys_persist_across_reopen_and_rotation_keeps_old_keys_verifying() {
     let new_kid = KeySet::rotate(&store, Alg::Es384).unwrap();
     let rotated = KeySet::load_or_generate(&store).unwrap();
     assert_eq!(rotated.signer(Alg::Es384).unwrap().kid(), new_kid);
-    assert_ne!(new_kid, kids[1]);
+    // `kids` follows `Alg::ALL`: ES384, ES256, RS256.
+    assert_ne!(new_kid, kids[0]);
     assert_eq!(
         rotated.signer(Alg::Es256).unwrap().kid(),
-        kids[0],
+        kids[1],
         "other algs untouched"
     );
     assert_eq!(rotated.signer(Alg::Rs256).unwrap().kid(), kids[2]);
 
     let jwks = rotated.jwks();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
-    let old_jwk = jwk_for(&jwks, &kids[1]);
+    let old_jwk = jwk_for(&jwks, &kids[0]);
     assert!(reference::verify_jws(old_jwk, &old_token));
     assert_eq!(rotated.verify_jwt(&old_token).unwrap(), claims());
     let new_token = rotated
@@ -272,7 +273,7 @@ fn keys_persist_across_reopen_and_rotation_keeps_old_keys_verifying() {
     assert!(reference::verify_jws(jwk_for(&jwks, &new_kid), &new_token));
 
     let stored = store.read(|tx| tx.scan(&KEYS)).unwrap();
-    let old = stored.iter().find(|(k, _)| *k == kids[1]).unwrap();
+    let old = stored.iter().find(|(k, _)| *k == kids[0]).unwrap();
     assert!(!old.1.active);
     assert_eq!(stored.iter().filter(|(_, r)| r.active).count(), 3);
 }
