@@ -2,6 +2,7 @@
 //! line back; the command names ([`cmd`]) and the shapes their results take ([`AppInfo`]).
 
 use crate::apps;
+use crate::crypto::keys::Alg;
 use crate::store::App;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -97,7 +98,7 @@ pub struct AppInfo {
     pub app_type: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub id_token_signed_response_alg: String,
+    pub id_token_signed_response_alg: Alg,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -112,7 +113,7 @@ impl AppInfo {
             app_type: app.app_type.as_str().to_string(),
             redirect_uris: app.redirect_uris.clone(),
             post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
-            id_token_signed_response_alg: apps::id_token_alg(app).to_string(),
+            id_token_signed_response_alg: apps::id_token_alg(app),
             declared: app.declared,
             created_at: app.created_at,
         }

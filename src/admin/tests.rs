@@ -159,7 +159,7 @@ fn keys_rotate_makes_a_new_active_key() {
         .read(|tx| tx.get(&crate::store::KEYS, &kid))
         .unwrap()
         .unwrap();
-    assert!(rec.active && rec.alg == "ES256");
+    assert!(rec.active && rec.alg == crate::crypto::keys::Alg::Es256);
 }
 
 #[test]

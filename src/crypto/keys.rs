@@ -100,7 +100,7 @@ impl KeySet {
         let fresh = new_record(alg)?;
         store.write(|tx| {
             for (kid, mut rec) in tx.scan(&KEYS)? {
-                if rec.active && rec.alg == alg.as_str() {
+                if rec.active && rec.alg == alg {
                     rec.active = false;
                     tx.put(&KEYS, &kid, &rec)?;
                 }
@@ -193,13 +193,9 @@ impl KeySet {
                 kid: kid.clone(),
                 reason,
             };
-            let alg: Alg = rec
-                .alg
-                .parse()
-                .map_err(|e: CryptoError| corrupt(e.to_string()))?;
             let der = b64url_decode(&rec.pkcs8)
                 .ok_or_else(|| corrupt("pkcs8 is not base64url".to_string()))?;
-            let key = SigningKey::from_pkcs8(kid.clone(), alg, &der)
+            let key = SigningKey::from_pkcs8(kid.clone(), rec.alg, &der)
                 .map_err(|e| corrupt(e.to_string()))?;
             keys.push((rec.active, rec.created_at, key));
         }
@@ -231,7 +227,7 @@ fn new_record(alg: Alg) -> Result<KeyRecord, CryptoError> {
     let (key, pkcs8) = SigningKey::generate(alg)?;
     Ok(KeyRecord {
         kid: key.kid().to_string(),
-        alg: alg.as_str().to_string(),
+        alg,
         pkcs8: b64url(&pkcs8),
         created_at: crate::clock::now(),
         active: true,
@@ -239,9 +235,7 @@ fn new_record(alg: Alg) -> Result<KeyRecord, CryptoError> {
 }
 
 fn has_active(records: &[(String, KeyRecord)], alg: Alg) -> bool {
-    records
-        .iter()
-        .any(|(_, r)| r.active && r.alg == alg.as_str())
+    records.iter().any(|(_, r)| r.active && r.alg == alg)
 }
 
 fn decode_json_object(b64: &str) -> Option<Map<String, Value>> {

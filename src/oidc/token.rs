@@ -272,10 +272,7 @@ fn mint(
 
 /// The algorithm an app's ID tokens are signed with (ES384 unless the app asks otherwise).
 pub fn id_token_alg(app: &App) -> Alg {
-    app.id_token_signed_response_alg
-        .as_deref()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(Alg::Es384)
+    app.id_token_signed_response_alg.unwrap_or(Alg::Es384)
 }
 
 /// Signs the ID token (once per response) and builds the token response.
