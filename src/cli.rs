@@ -77,7 +77,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         dry_run,
                     }) => mail_test(&config, &to, &template, dry_run).await,
                     Command::Keys(KeysCommand::Rotate { alg, out }) => {
-                        keys_rotate(&config, &alg, out.json)
+                        keys_rotate(&config, alg, out.json)
                     }
                     Command::Serve(_) => Ok(()),
                 }

@@ -6,6 +6,7 @@ use super::args::{AppCommand, AppTypeArg, ConnectorCommand, ConnectorName};
 use super::output::{pretty, print_app, print_app_table, print_json, print_out};
 use crate::admin::{self, client, cmd, AppInfo, Request};
 use crate::config::Config;
+use crate::crypto::keys::Alg;
 use serde_json::{json, Value};
 
 pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
@@ -280,7 +281,7 @@ pub(super) async fn mail_test(
     Ok(())
 }
 
-pub(super) fn keys_rotate(config: &Config, alg: &str, json_out: bool) -> Result<(), String> {
+pub(super) fn keys_rotate(config: &Config, alg: Alg, json_out: bool) -> Result<(), String> {
     let (result, via) = admin_call(
         config,
         Request::new(cmd::KEYS_ROTATE, json!({ "alg": alg })),
