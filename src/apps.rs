@@ -27,8 +27,9 @@ use validate::{alg_any_case, check_name, check_uris};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewApp {
     pub name: String,
-    /// `traditional` unless given (also accepted as `type`).
-    #[serde(alias = "type", default = "traditional")]
+    /// `traditional` unless given. Sent as `type`, as [`AppInfo`](crate::admin::AppInfo)
+    /// shows it; `app_type` is accepted too.
+    #[serde(rename = "type", alias = "app_type", default = "traditional")]
     pub app_type: AppType,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -43,19 +44,39 @@ fn traditional() -> AppType {
     AppType::Traditional
 }
 
-/// What `sesame app update` changes; `None` leaves a field as it is. A given list replaces the
-/// stored one.
+/// What `sesame app update` changes; `None` leaves a field as it is (and is not sent). A given
+/// list replaces the stored one.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AppUpdate {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uris: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_logout_redirect_uris: Option<Vec<String>>,
     /// Its name is matched ignoring case.
-    #[serde(default, deserialize_with = "alg_any_case")]
+    #[serde(
+        default,
+        deserialize_with = "alg_any_case",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id_token_signed_response_alg: Option<Alg>,
+}
+
+impl AppUpdate {
+    /// True when the update would leave the app as it is.
+    pub fn changes_nothing(&self) -> bool {
+        let AppUpdate {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            id_token_signed_response_alg,
+        } = self;
+        name.is_none()
+            && redirect_uris.is_none()
+            && post_logout_redirect_uris.is_none()
+            && id_token_signed_response_alg.is_none()
+    }
 }
 
 /// Why an application operation failed.

@@ -1,7 +1,7 @@
 //! The CLI end of the control socket.
 
 use super::socket_path::{short_path, ShortPathError, TOO_LONG};
-use super::{Request, Response, SOCKET_NAME};
+use super::{Command, Response, SOCKET_NAME};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -39,7 +39,7 @@ impl std::error::Error for ClientError {}
 /// No data directory, no socket file, a stale socket, or a socket path too long for this
 /// system all mean [`ClientError::NotRunning`]: the caller opens the database file instead
 /// (and, if a server holds it, [`unreachable_reason`] says why the socket could not be used).
-pub fn call(data_dir: &Path, request: &Request) -> Result<Response, ClientError> {
+pub fn call(data_dir: &Path, command: &Command) -> Result<Response, ClientError> {
     let path = data_dir.join(SOCKET_NAME);
     let short = match short_path(data_dir, SOCKET_NAME) {
         Ok(short) => short,
@@ -70,7 +70,7 @@ pub fn call(data_dir: &Path, request: &Request) -> Result<Response, ClientError>
     stream
         .set_write_timeout(Some(ANSWER_TIMEOUT))
         .map_err(failed)?;
-    let mut line = serde_json::to_vec(request).map_err(|e| ClientError::Failed(e.to_string()))?;
+    let mut line = serde_json::to_vec(command).map_err(|e| ClientError::Failed(e.to_string()))?;
     line.push(b'\n');
     (&stream).write_all(&line).map_err(failed)?;
     let mut answer = String::new();

@@ -1,19 +1,22 @@
 //! The command set: what each control command does to a [`Store`], the same whether a
 //! running server received it on the socket or the CLI runs it on the file.
 
-use super::protocol::{cmd, AppInfo, Request, Response, CONNECTORS_KNOWN};
-use crate::apps::{self, AppUpdate, NewApp};
+use super::protocol::{
+    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, KeyRotation, Response,
+    CONNECTORS_KNOWN,
+};
+use crate::apps;
 use crate::config::{MailConfig, SesConfig};
-use crate::crypto::keys::{Alg, KeySet};
+use crate::crypto::keys::KeySet;
 use crate::mail::Mailer;
 use crate::store::{Store, CONNECTORS};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Carries out one command on the store. `mail` is the configuration's `[mail]`, against which
 /// a new connector is tried before it is stored.
-pub fn handle(store: &Store, mail: &MailConfig, req: &Request) -> (Response, Option<Effect>) {
-    match run(store, mail, req) {
+pub fn handle(store: &Store, mail: &MailConfig, command: Command) -> (Response, Option<Effect>) {
+    match run(store, mail, command) {
         Ok((result, effect)) => (Response::ok(result), effect),
         Err(e) => (Response::err(e), None),
     }
@@ -25,55 +28,19 @@ pub enum Effect {
     /// The mail connector changed: send with this mailer from now on.
     SwapMailer(Box<Mailer>),
 }
-#[derive(Deserialize)]
-struct ClientIdArg {
-    client_id: String,
-}
 
-#[derive(Deserialize)]
-struct UpdateArgs {
-    client_id: String,
-    #[serde(flatten)]
-    change: AppUpdate,
-}
-
-#[derive(Deserialize)]
-struct ConnectorArgs {
-    name: String,
-    #[serde(default)]
-    config: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct KeysArgs {
-    #[serde(default, deserialize_with = "key_alg")]
-    alg: Alg,
-}
-
-/// The algorithm `keys.rotate` makes a key for: the default unless given, refused in the
-/// command's own terms.
-fn key_alg<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Alg, D::Error> {
-    match Option::<String>::deserialize(d)? {
-        None => Ok(Alg::default()),
-        Some(name) => name.parse().map_err(|_| {
-            let [others @ .., last] = Alg::NAMES;
-            serde::de::Error::custom(format_args!(
-                "unknown key algorithm {name:?}; use {} or {last}",
-                others.join(", ")
-            ))
-        }),
-    }
-}
-
-fn run(store: &Store, mail: &MailConfig, req: &Request) -> Result<(Value, Option<Effect>), String> {
+fn run(
+    store: &Store,
+    mail: &MailConfig,
+    command: Command,
+) -> Result<(Value, Option<Effect>), String> {
     let e = |e: apps::AppError| e.to_string();
-    let result = match req.cmd.as_str() {
-        cmd::APP_CREATE => {
-            let new: NewApp = args(req)?;
+    let result = match command {
+        Command::AppCreate(new) => {
             let (app, secret) = apps::create(store, new).map_err(e)?;
             to_json(&AppInfo::of(&app, secret))
         }
-        cmd::APP_LIST => {
+        Command::AppList(_) => {
             let infos: Vec<AppInfo> = apps::list(store)
                 .map_err(e)?
                 .iter()
@@ -81,56 +48,40 @@ fn run(store: &Store, mail: &MailConfig, req: &Request) -> Result<(Value, Option
                 .collect();
             to_json(&infos)
         }
-        cmd::APP_SHOW => {
-            let a: ClientIdArg = args(req)?;
-            to_json(&AppInfo::of(
-                &apps::get(store, &a.client_id).map_err(e)?,
-                None,
-            ))
+        Command::AppShow(AppRef { client_id }) => to_json(&AppInfo::of(
+            &apps::get(store, &client_id).map_err(e)?,
+            None,
+        )),
+        Command::AppUpdate(AppChange { client_id, change }) => to_json(&AppInfo::of(
+            &apps::update(store, &client_id, change).map_err(e)?,
+            None,
+        )),
+        Command::AppDelete(AppRef { client_id }) => to_json(&AppInfo::of(
+            &apps::delete(store, &client_id).map_err(e)?,
+            None,
+        )),
+        Command::AppRotateSecret(AppRef { client_id }) => {
+            let secret = apps::rotate_secret(store, &client_id).map_err(e)?;
+            json!({ "client_id": client_id, "client_secret": secret })
         }
-        cmd::APP_UPDATE => {
-            let a: UpdateArgs = args(req)?;
-            to_json(&AppInfo::of(
-                &apps::update(store, &a.client_id, a.change).map_err(e)?,
-                None,
-            ))
-        }
-        cmd::APP_DELETE => {
-            let a: ClientIdArg = args(req)?;
-            to_json(&AppInfo::of(
-                &apps::delete(store, &a.client_id).map_err(e)?,
-                None,
-            ))
-        }
-        cmd::APP_ROTATE_SECRET => {
-            let a: ClientIdArg = args(req)?;
-            let secret = apps::rotate_secret(store, &a.client_id).map_err(e)?;
-            json!({ "client_id": a.client_id, "client_secret": secret })
-        }
-        cmd::CONNECTOR_SET => return connector_set(store, mail, args(req)?),
-        cmd::CONNECTOR_SHOW => {
-            let a: ConnectorArgs = args(req)?;
-            known_connector(&a.name)?;
+        Command::ConnectorSet(settings) => return connector_set(store, mail, settings),
+        Command::ConnectorShow(ConnectorRef { name }) => {
+            known_connector(&name)?;
             let stored = store
-                .read(|tx| tx.get(&CONNECTORS, &a.name))
+                .read(|tx| tx.get(&CONNECTORS, &name))
                 .map_err(|e| e.to_string())?;
             match stored {
-                Some(v) => json!({ "name": a.name, "stored": true, "config": mask_secrets(v) }),
-                None => json!({ "name": a.name, "stored": false }),
+                Some(v) => json!({ "name": name, "stored": true, "config": mask_secrets(v) }),
+                None => json!({ "name": name, "stored": false }),
             }
         }
-        cmd::CONNECTOR_DELETE => return connector_delete(store, mail, args(req)?),
-        cmd::KEYS_ROTATE => {
-            let KeysArgs { alg } = args(req)?;
+        Command::ConnectorDelete(connector) => return connector_delete(store, mail, connector),
+        Command::KeysRotate(KeyRotation { alg }) => {
             let kid =
                 KeySet::rotate(store, alg).map_err(|e| format!("key rotation failed: {e}"))?;
-            return Ok((
-                json!({ "alg": alg.as_str(), "kid": kid }),
-                Some(Effect::ReloadKeys),
-            ));
+            return Ok((json!({ "alg": alg, "kid": kid }), Some(Effect::ReloadKeys)));
         }
-        cmd::MAIL_TEST => return Err("mail.test needs a running server".into()),
-        other => return Err(format!("unknown command {other:?}")),
+        Command::MailTest(_) => return Err("mail.test needs a running server".into()),
     };
     Ok((result, None))
 }
@@ -139,7 +90,7 @@ fn run(store: &Store, mail: &MailConfig, req: &Request) -> Result<(Value, Option
 fn connector_set(
     store: &Store,
     mail: &MailConfig,
-    a: ConnectorArgs,
+    a: ConnectorSettings,
 ) -> Result<(Value, Option<Effect>), String> {
     known_connector(&a.name)?;
     let Some(config) = a.config else {
@@ -179,7 +130,7 @@ fn connector_set(
 fn connector_delete(
     store: &Store,
     mail: &MailConfig,
-    a: ConnectorArgs,
+    a: ConnectorRef,
 ) -> Result<(Value, Option<Effect>), String> {
     known_connector(&a.name)?;
     let removed = store
@@ -237,15 +188,6 @@ pub fn mask_secrets(mut v: Value) -> Value {
         }
     }
     v
-}
-
-fn args<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, String> {
-    let args = if req.args.is_null() {
-        json!({})
-    } else {
-        req.args.clone()
-    };
-    serde_json::from_value(args).map_err(|e| format!("bad arguments for {}: {e}", req.cmd))
 }
 
 fn to_json<T: Serialize>(v: &T) -> Value {

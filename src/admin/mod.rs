@@ -32,7 +32,10 @@ mod server;
 mod socket_path;
 
 pub use handle::{handle, mask_secrets, purpose, Effect};
-pub use protocol::{cmd, creates_data, AppInfo, Request, Response, CONNECTORS_KNOWN, SOCKET_NAME};
+pub use protocol::{
+    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, KeyRotation, NoArgs,
+    Response, TestMessage, CONNECTORS_KNOWN, SOCKET_NAME,
+};
 pub use server::{bind, serve, serve_on, ControlSocket};
 
 #[cfg(test)]

@@ -6,10 +6,9 @@
 //! served at once.
 
 use super::socket_path::{short_path, ShortPathError, TOO_LONG};
-use super::{cmd, handle, Effect, Request, Response, SOCKET_NAME};
+use super::{handle, Command, Effect, Response, TestMessage, SOCKET_NAME};
 use crate::crypto::keys::KeySet;
 use crate::server::State;
-use serde::Deserialize;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,9 +58,9 @@ pub async fn serve_on(state: Arc<State>, socket: ControlSocket) -> Result<(), St
         max_connections: MAX_CONNECTIONS,
         line_timeout: LINE_TIMEOUT,
     };
-    accept_loop(&socket, limits, move |req| {
+    accept_loop(&socket, limits, move |command| {
         let state = state.clone();
-        async move { answer(&state, req).await }
+        async move { answer(&state, command).await }
     })
     .await
 }
@@ -74,14 +73,14 @@ struct Limits {
 }
 
 /// Accepts connections while fewer than `limits.max_connections` are open, and answers each
-/// request line with `answer`.
+/// command with `answer`.
 async fn accept_loop<F, Fut>(
     socket: &ControlSocket,
     limits: Limits,
     answer: F,
 ) -> Result<(), String>
 where
-    F: Fn(Request) -> Fut + Clone + Send + 'static,
+    F: Fn(Command) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Response> + Send,
 {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -138,14 +137,15 @@ fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, String> {
 }
 
 /// Serves one connection: request lines in, answer lines out, until the client closes, sends
-/// a line over [`MAX_LINE`], or leaves a line unfinished for `line_timeout`.
+/// a line over [`MAX_LINE`], or leaves a line unfinished for `line_timeout`. A line that is not
+/// a command is answered with what is wrong with it.
 async fn connection<F, Fut>(
     stream: UnixStream,
     line_timeout: Duration,
     answer: F,
 ) -> std::io::Result<()>
 where
-    F: Fn(Request) -> Fut,
+    F: Fn(Command) -> Fut,
     Fut: Future<Output = Response>,
 {
     let (read, mut write) = stream.into_split();
@@ -170,9 +170,9 @@ where
         let response = if too_long {
             Response::err("request too long")
         } else {
-            match serde_json::from_slice::<Request>(&line) {
-                Ok(req) => answer(req).await,
-                Err(e) => Response::err(format!("not a JSON request: {e}")),
+            match Command::from_line(&line) {
+                Ok(command) => answer(command).await,
+                Err(e) => Response::err(e),
             }
         };
         let mut out = serde_json::to_vec(&response).unwrap_or_default();
@@ -184,14 +184,15 @@ where
     }
 }
 
-async fn answer(state: &Arc<State>, req: Request) -> Response {
-    if req.cmd == cmd::MAIL_TEST {
-        return mail_test(state, &req).await;
+async fn answer(state: &Arc<State>, command: Command) -> Response {
+    if let Command::MailTest(message) = command {
+        return mail_test(state, message).await;
     }
     let st = state.clone();
     // Store writes wait for an fsync: keep them off the async workers.
     let joined = tokio::task::spawn_blocking(move || {
-        let (response, effect) = handle(&st.store, &st.config.mail, &req);
+        let (name, only_reads) = (command.name(), command.only_reads());
+        let (response, effect) = handle(&st.store, &st.config.mail, command);
         match effect {
             Some(Effect::ReloadKeys) => match KeySet::load_or_generate(&st.store) {
                 Ok(keys) => st.set_keys(keys),
@@ -206,13 +207,10 @@ async fn answer(state: &Arc<State>, req: Request) -> Response {
         }
         if response.ok {
             // Changes are worth a line in the log; reads are not.
-            if matches!(
-                req.cmd.as_str(),
-                cmd::APP_LIST | cmd::APP_SHOW | cmd::CONNECTOR_SHOW
-            ) {
-                tracing::debug!("control socket: {} done", req.cmd);
+            if only_reads {
+                tracing::debug!("control socket: {name} done");
             } else {
-                tracing::info!("control socket: {} done", req.cmd);
+                tracing::info!("control socket: {name} done");
             }
         }
         response
@@ -221,21 +219,8 @@ async fn answer(state: &Arc<State>, req: Request) -> Response {
     joined.unwrap_or_else(|e| Response::err(format!("the command failed inside the server: {e}")))
 }
 
-#[derive(Deserialize)]
-struct MailTestArgs {
-    to: String,
-    #[serde(default)]
-    template: Option<String>,
-    #[serde(default)]
-    dry_run: bool,
-}
-
 /// Sends a test message through the mailer the server is using right now.
-async fn mail_test(state: &State, req: &Request) -> Response {
-    let args: MailTestArgs = match serde_json::from_value(req.args.clone()) {
-        Ok(a) => a,
-        Err(e) => return Response::err(format!("bad arguments for mail.test: {e}")),
-    };
+async fn mail_test(state: &State, args: TestMessage) -> Response {
     let purpose = match super::purpose(args.template.as_deref()) {
         Ok(p) => p,
         Err(e) => return Response::err(e),
@@ -249,26 +234,32 @@ async fn mail_test(state: &State, req: &Request) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{AppRef, NoArgs};
     use super::*;
     use tokio::io::AsyncBufReadExt;
 
-    /// Answers every request with its command.
-    async fn echo(req: Request) -> Response {
-        Response::ok(serde_json::json!({ "echo": req.cmd }))
+    /// Answers every command with its name.
+    async fn echo(command: Command) -> Response {
+        Response::ok(serde_json::json!({ "echo": command.name() }))
     }
 
-    async fn ask(stream: &mut BufReader<UnixStream>, cmd: &str) -> Response {
-        let line = format!(
-            "{}\n",
-            serde_json::to_string(&Request::new(cmd, Value::Null)).unwrap()
-        );
+    fn app_list() -> Command {
+        Command::AppList(NoArgs {})
+    }
+
+    fn app_show() -> Command {
+        Command::AppShow(AppRef {
+            client_id: "c1".into(),
+        })
+    }
+
+    async fn ask(stream: &mut BufReader<UnixStream>, command: Command) -> Response {
+        let line = format!("{}\n", serde_json::to_string(&command).unwrap());
         stream.get_mut().write_all(line.as_bytes()).await.unwrap();
         let mut answer = String::new();
         stream.read_line(&mut answer).await.unwrap();
         serde_json::from_str(&answer).unwrap()
     }
-
-    use serde_json::Value;
 
     #[tokio::test]
     async fn a_client_that_never_ends_its_line_is_dropped() {
@@ -288,13 +279,34 @@ mod tests {
         let served = tokio::spawn(connection(server_end, LINE_TIMEOUT, echo));
         let mut client = BufReader::new(client);
         assert_eq!(
-            ask(&mut client, "app.list").await.result.unwrap()["echo"],
+            ask(&mut client, app_list()).await.result.unwrap()["echo"],
             "app.list"
         );
         assert_eq!(
-            ask(&mut client, "app.show").await.result.unwrap()["echo"],
+            ask(&mut client, app_show()).await.result.unwrap()["echo"],
             "app.show"
         );
+        // A line that is not a command is answered with what is wrong, and the connection goes on.
+        for (line, error) in [
+            ("[1,2]\n", "not a JSON request"),
+            (
+                "{\"cmd\":\"app.frobnicate\"}\n",
+                "unknown command \"app.frobnicate\"",
+            ),
+            (
+                "{\"cmd\":\"app.show\",\"args\":{}}\n",
+                "bad arguments for app.show",
+            ),
+        ] {
+            client.get_mut().write_all(line.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            client.read_line(&mut answer).await.unwrap();
+            let answer: Response = serde_json::from_str(&answer).unwrap();
+            assert!(
+                !answer.ok && answer.error.as_ref().unwrap().contains(error),
+                "{answer:?}"
+            );
+        }
         let huge = vec![b'x'; MAX_LINE as usize + 10];
         client.get_mut().write_all(&huge).await.unwrap();
         let mut answer = String::new();
@@ -315,16 +327,13 @@ mod tests {
         let path = dir.path().join(SOCKET_NAME);
 
         let mut first = BufReader::new(UnixStream::connect(&path).await.unwrap());
-        ask(&mut first, "app.list").await;
+        ask(&mut first, app_list()).await;
         // Connecting succeeds (the kernel's backlog), but the server does not take it up.
         let mut second = UnixStream::connect(&path).await.unwrap();
-        let line = format!(
-            "{}\n",
-            serde_json::to_string(&Request::new("app.show", Value::Null)).unwrap()
-        );
+        let line = format!("{}\n", serde_json::to_string(&app_show()).unwrap());
         second.write_all(line.as_bytes()).await.unwrap();
         // The first connection is still served meanwhile...
-        ask(&mut first, "app.list").await;
+        ask(&mut first, app_list()).await;
         // ...and the second has had no answer.
         let mut buf = [0u8; 64];
         assert_eq!(
@@ -359,13 +368,13 @@ mod tests {
                 };
                 accept_loop(&socket, limits, echo).await
             });
-            let req = Request::new(cmd::APP_LIST, Value::Null);
             let deep2 = deep.clone();
-            let answer =
-                tokio::task::spawn_blocking(move || super::super::client::call(&deep2, &req))
-                    .await
-                    .unwrap()
-                    .unwrap();
+            let answer = tokio::task::spawn_blocking(move || {
+                super::super::client::call(&deep2, &app_list())
+            })
+            .await
+            .unwrap()
+            .unwrap();
             assert_eq!(answer.result.unwrap()["echo"], "app.list");
             server.abort();
         } else {

@@ -2,7 +2,7 @@
 //! otherwise the database file, opened (and for commands that store something new, created)
 //! here.
 
-use crate::admin::{self, client, Request};
+use crate::admin::{self, client, Command};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use serde_json::Value;
@@ -19,11 +19,11 @@ pub(super) enum Via {
 }
 
 /// Runs an admin command through the server if one answers, otherwise on the file.
-pub(super) fn admin_call(config: &Config, req: Request) -> Result<(Value, Via), String> {
-    let (response, via) = match client::call(&config.data_dir, &req) {
+pub(super) fn admin_call(config: &Config, command: Command) -> Result<(Value, Via), String> {
+    let (response, via) = match client::call(&config.data_dir, &command) {
         Ok(r) => (r, Via::Server),
-        Err(client::ClientError::NotRunning) => match open_store(config, &req)? {
-            Opened::Store(store) => (admin::handle(&store, &config.mail, &req).0, Via::File),
+        Err(client::ClientError::NotRunning) => match open_store(config, &command)? {
+            Opened::Store(store) => (admin::handle(&store, &config.mail, command).0, Via::File),
             Opened::ServerAnswered(r) => (r, Via::Server),
         },
         Err(e) => {
@@ -49,13 +49,13 @@ pub(super) enum Opened {
     ServerAnswered(admin::Response),
 }
 
-/// Opens the database file when no server answered `req` on the control socket. A server that
-/// is starting holds the file's lock a moment before its socket is up: while the file is
+/// Opens the database file when no server answered `command` on the control socket. A server
+/// that is starting holds the file's lock a moment before its socket is up: while the file is
 /// locked, keep asking the socket for a few seconds rather than fail with a lock error.
-pub(super) fn open_store(config: &Config, req: &Request) -> Result<Opened, String> {
+pub(super) fn open_store(config: &Config, command: &Command) -> Result<Opened, String> {
     let db = config.db_path();
     if !db.exists() {
-        if !admin::creates_data(&req.cmd) {
+        if !command.creates_data() {
             // Opening would create an empty database, likely in the wrong place.
             return Err(format!(
                 "no sesame data in {} (sesame.redb is missing): check --data-dir or SESAME_DATA_DIR",
@@ -68,7 +68,7 @@ pub(super) fn open_store(config: &Config, req: &Request) -> Result<Opened, Strin
         match Store::open(&db) {
             Ok(store) => return Ok(Opened::Store(store)),
             Err(StoreError::Locked) => {
-                if let Ok(r) = client::call(&config.data_dir, req) {
+                if let Ok(r) = client::call(&config.data_dir, command) {
                     return Ok(Opened::ServerAnswered(r));
                 }
                 std::thread::sleep(Duration::from_millis(100));
