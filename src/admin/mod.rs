@@ -26,11 +26,13 @@
 //! `socket_path.rs` (reaching a socket whose path is too long).
 
 pub mod client;
+mod error;
 mod handle;
 mod protocol;
 mod server;
 mod socket_path;
 
+pub use error::AdminError;
 pub use handle::{handle, mask_secrets, purpose, Effect};
 pub use protocol::{
     AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, KeyRotation, NoArgs,

@@ -1,6 +1,7 @@
 //! The control socket's wire protocol: one JSON [`Command`] per line, one JSON [`Response`]
 //! line back, and the shapes results take ([`AppInfo`]).
 
+use super::AdminError;
 use crate::apps::{self, AppUpdate, NewApp};
 use crate::crypto::keys::Alg;
 use crate::store::App;
@@ -68,7 +69,7 @@ commands! {
 impl Command {
     /// Reads one request line. `args` may be absent or null for a command that takes none
     /// (or whose arguments all have defaults): clients have sent `{}` and null alike.
-    pub fn from_line(line: &[u8]) -> Result<Command, String> {
+    pub fn from_line(line: &[u8]) -> Result<Command, AdminError> {
         /// The request before its command is known.
         #[derive(Deserialize)]
         struct Envelope {
@@ -76,18 +77,21 @@ impl Command {
             #[serde(default)]
             args: Value,
         }
-        let Envelope { cmd, args } =
-            serde_json::from_slice(line).map_err(|e| format!("not a JSON request: {e}"))?;
+        let Envelope { cmd, args } = serde_json::from_slice(line).map_err(AdminError::NotJson)?;
         if !Command::NAMES.contains(&cmd.as_str()) {
-            return Err(format!("unknown command {cmd:?}"));
+            return Err(AdminError::UnknownCommand(cmd));
         }
         let args = if args.is_null() {
             Value::Object(Map::new())
         } else {
             args
         };
-        serde_json::from_value(json!({ "cmd": cmd, "args": args }))
-            .map_err(|e| format!("bad arguments for {cmd}: {e}"))
+        serde_json::from_value(json!({ "cmd": cmd, "args": args })).map_err(|error| {
+            AdminError::BadArguments {
+                command: cmd,
+                error,
+            }
+        })
     }
 
     /// True for the commands that may start a new data directory (they store something that

@@ -5,8 +5,8 @@
 //! each request line and at most [`MAX_LINE`] bytes for it, and at most [`MAX_CONNECTIONS`] are
 //! served at once.
 
-use super::socket_path::{short_path, ShortPathError, TOO_LONG};
-use super::{handle, Command, Effect, Response, TestMessage, SOCKET_NAME};
+use super::socket_path::{short_path, ShortPathError};
+use super::{handle, AdminError, Command, Effect, Response, TestMessage, SOCKET_NAME};
 use crate::crypto::keys::KeySet;
 use crate::server::State;
 use std::future::Future;
@@ -36,7 +36,7 @@ pub struct ControlSocket {
 }
 
 /// Listens on `<data_dir>/sesame.sock` and answers commands until the process ends.
-pub async fn serve(state: Arc<State>) -> Result<(), String> {
+pub async fn serve(state: Arc<State>) -> Result<(), AdminError> {
     let socket = bind(&state.config.data_dir)?;
     serve_on(state, socket).await
 }
@@ -45,7 +45,7 @@ pub async fn serve(state: Arc<State>) -> Result<(), String> {
 /// (it replaces whatever socket is there, which is safe only while this process holds the
 /// database lock) and before announcing that the server is ready, so a CLI command run right
 /// after finds the socket; then hand it to [`serve_on`].
-pub fn bind(data_dir: &Path) -> Result<ControlSocket, String> {
+pub fn bind(data_dir: &Path) -> Result<ControlSocket, AdminError> {
     let path = data_dir.join(SOCKET_NAME);
     let listener = bind_private(data_dir, &path)?;
     tracing::debug!("control socket at {}", path.display());
@@ -53,7 +53,7 @@ pub fn bind(data_dir: &Path) -> Result<ControlSocket, String> {
 }
 
 /// Answers commands on a bound control socket until the process ends.
-pub async fn serve_on(state: Arc<State>, socket: ControlSocket) -> Result<(), String> {
+pub async fn serve_on(state: Arc<State>, socket: ControlSocket) -> Result<(), AdminError> {
     let limits = Limits {
         max_connections: MAX_CONNECTIONS,
         line_timeout: LINE_TIMEOUT,
@@ -78,24 +78,25 @@ async fn accept_loop<F, Fut>(
     socket: &ControlSocket,
     limits: Limits,
     answer: F,
-) -> Result<(), String>
+) -> Result<(), AdminError>
 where
     F: Fn(Command) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Response> + Send,
 {
+    let failed = |error: std::io::Error| AdminError::Socket {
+        path: socket.path.clone(),
+        error,
+    };
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
-        // Taken before accepting: at the limit, new clients wait in the kernel's backlog.
+        // Taken before accepting: at the limit, new clients wait in the kernel's backlog. The
+        // semaphore is never closed, so this waits and never fails.
         let permit = permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| format!("control socket {}: {e}", socket.path.display()))?;
-        let (stream, _) = socket
-            .listener
-            .accept()
-            .await
-            .map_err(|e| format!("control socket {}: {e}", socket.path.display()))?;
+            .map_err(|e| failed(std::io::Error::other(e)))?;
+        let (stream, _) = socket.listener.accept().await.map_err(failed)?;
         let answer = answer.clone();
         tokio::spawn(async move {
             if let Err(e) = connection(stream, limits.line_timeout, answer).await {
@@ -110,8 +111,11 @@ where
 /// owner-only, then renamed into place (which also replaces a stale socket left by a crash).
 /// A data directory too deep for a socket address is reached through `/proc/self/fd` where
 /// there is one ([`super::socket_path`]).
-fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, String> {
-    let err = |e: std::io::Error| format!("control socket {}: {e}", path.display());
+fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, AdminError> {
+    let err = |error: std::io::Error| AdminError::Socket {
+        path: path.to_path_buf(),
+        error,
+    };
     // No longer than "sesame.sock" (a pid is at most 6 hex digits on Linux), so the temporary
     // name fits in a socket address whenever the final one does.
     let tmp_name = format!(".sock{:x}", std::process::id());
@@ -123,7 +127,7 @@ fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, String> {
     let listener = {
         let short = short_path(data_dir, &tmp_name).map_err(|e| match e {
             ShortPathError::Dir(e) => err(e),
-            ShortPathError::TooLong => format!("control socket {}: {TOO_LONG}", path.display()),
+            ShortPathError::TooLong => AdminError::SocketPathTooLong(path.to_path_buf()),
         })?;
         UnixListener::bind(short.path()).map_err(err)?
     };
@@ -168,7 +172,7 @@ where
         }
         let too_long = line.len() as u64 > MAX_LINE;
         let response = if too_long {
-            Response::err("request too long")
+            Response::err(AdminError::RequestTooLong)
         } else {
             match Command::from_line(&line) {
                 Ok(command) => answer(command).await,
@@ -196,11 +200,7 @@ async fn answer(state: &Arc<State>, command: Command) -> Response {
         match effect {
             Some(Effect::ReloadKeys) => match KeySet::load_or_generate(&st.store) {
                 Ok(keys) => st.set_keys(keys),
-                Err(e) => {
-                    return Response::err(format!(
-                        "the new key is stored but loading it failed: {e}"
-                    ))
-                }
+                Err(e) => return Response::err(AdminError::KeyReload(e)),
             },
             Some(Effect::SwapMailer(mailer)) => st.set_mailer(*mailer),
             None => {}
@@ -216,7 +216,7 @@ async fn answer(state: &Arc<State>, command: Command) -> Response {
         response
     })
     .await;
-    joined.unwrap_or_else(|e| Response::err(format!("the command failed inside the server: {e}")))
+    joined.unwrap_or_else(|e| Response::err(AdminError::Crashed(e)))
 }
 
 /// Sends a test message through the mailer the server is using right now.
@@ -228,7 +228,7 @@ async fn mail_test(state: &State, args: TestMessage) -> Response {
     let mailer = state.mailer();
     match crate::mail::test_send(&mailer, &args.to, purpose, args.dry_run).await {
         Ok(report) => Response::ok(serde_json::json!({ "report": report })),
-        Err(report) => Response::err(report),
+        Err(report) => Response::err(AdminError::MailTestFailed(report)),
     }
 }
 
@@ -379,7 +379,11 @@ mod tests {
             server.abort();
         } else {
             let e = bound.err().unwrap();
-            assert!(e.contains(TOO_LONG), "{e}");
+            assert!(
+                matches!(e, AdminError::SocketPathTooLong(_))
+                    && e.to_string().contains(super::super::socket_path::TOO_LONG),
+                "{e}"
+            );
         }
         let leftovers: Vec<_> = std::fs::read_dir(&deep)
             .unwrap()

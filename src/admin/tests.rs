@@ -99,6 +99,23 @@ fn bad_requests_say_what_is_wrong() {
         json!({"name": "sendgrid", "config": {}}),
     );
     assert!(r.error.unwrap().contains("unknown connector"));
+    let r = call(&store, "connector.show", json!({"name": "sendgrid"}));
+    assert_eq!(
+        r.error.unwrap(),
+        "unknown connector \"sendgrid\"; known: ses"
+    );
+    let r = call(&store, "connector.set", json!({"name": "ses"}));
+    assert_eq!(
+        r.error.unwrap(),
+        "connector.set needs the connector's JSON in \"config\""
+    );
+    let r = call(&store, "mail.test", json!({"to": "ana@example.com"}));
+    assert_eq!(r.error.unwrap(), "mail.test needs a running server");
+    let r = call(&store, "keys.rotate", json!({"alg": "HS256"}));
+    assert_eq!(
+        r.error.unwrap(),
+        "bad arguments for keys.rotate: unknown key algorithm \"HS256\"; use ES384, ES256 or RS256"
+    );
 }
 
 #[test]

@@ -241,7 +241,7 @@ pub(super) async fn mail_test(
     template: &str,
     dry_run: bool,
 ) -> Result<(), String> {
-    let purpose = admin::purpose(Some(template))?;
+    let purpose = admin::purpose(Some(template)).map_err(|e| e.to_string())?;
     let command = Command::MailTest(TestMessage {
         to: to.to_string(),
         template: Some(template.to_string()),
