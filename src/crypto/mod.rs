@@ -190,7 +190,18 @@ impl std::error::Error for CryptoError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CryptoError::Store(e) => Some(e),
-            _ => None,
+            CryptoError::Rng
+            | CryptoError::RsaKeyGeneration(_)
+            | CryptoError::KeyRejected(_)
+            | CryptoError::CorruptKey { .. }
+            | CryptoError::NoActiveKey(_)
+            | CryptoError::UnsupportedAlg(_)
+            | CryptoError::Signing
+            | CryptoError::ClaimsNotObject
+            | CryptoError::MalformedJwt(_)
+            | CryptoError::UnknownKid(_)
+            | CryptoError::AlgMismatch { .. }
+            | CryptoError::BadSignature => None,
         }
     }
 }
