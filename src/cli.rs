@@ -25,12 +25,14 @@ macro_rules! outln {
 mod access;
 mod args;
 mod commands;
+mod error;
 mod output;
 
 use crate::config::{self, Config, Overrides};
 use args::{Cli, Command, KeysCommand, MailCommand};
 use clap::Parser;
 use commands::{app, connector, keys_rotate, mail_test};
+use error::CliError;
 use std::process::ExitCode;
 
 /// `sesame`'s entry point.
@@ -45,7 +47,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), CliError> {
     let mut overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         ..Overrides::default()
@@ -55,8 +57,8 @@ fn run(cli: Cli) -> Result<(), String> {
         overrides.listen = s.listen.clone();
         overrides.log_level = s.log_level.clone();
     }
-    let (config, warnings) = config::load_with_warnings(cli.config.as_deref(), &overrides)
-        .map_err(|e| format!("{e}\n(every key is documented in examples/sesame.toml)"))?;
+    let (config, warnings) =
+        config::load_with_warnings(cli.config.as_deref(), &overrides).map_err(CliError::Config)?;
     match cli.command {
         Command::Serve(_) => serve(config, warnings),
         command => {
@@ -66,7 +68,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                .map_err(CliError::Runtime)?;
             runtime.block_on(async move {
                 match command {
                     Command::App(c) => app(&config, c),
@@ -86,7 +88,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn serve(config: Config, warnings: Vec<String>) -> Result<(), String> {
+fn serve(config: Config, warnings: Vec<String>) -> Result<(), CliError> {
     init_logging(&config.log_level);
     for w in warnings {
         tracing::warn!("{w}");
@@ -97,8 +99,10 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), String> {
         // to a blocking thread. Bounded, so a burst of writes queues instead of growing threads.
         .max_blocking_threads(64)
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(crate::server::run(config))
+        .map_err(CliError::Runtime)?;
+    runtime
+        .block_on(crate::server::run(config))
+        .map_err(CliError::Serve)
 }
 
 /// Logs to stderr: sesame's own events at `level`, other crates' at warn (unless tracing).

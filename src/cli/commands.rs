@@ -3,6 +3,7 @@
 
 use super::access::{admin_call, open_store, Opened, Via};
 use super::args::{AppCommand, AppTypeArg, ConnectorCommand, ConnectorName};
+use super::error::CliError;
 use super::output::{pretty, print_app, print_app_table, print_json, print_out};
 use crate::admin::{
     self, client, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings,
@@ -14,7 +15,7 @@ use crate::crypto::keys::Alg;
 use crate::store::AppType;
 use serde_json::Value;
 
-pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
+pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> {
     match command {
         AppCommand::Create {
             name,
@@ -92,11 +93,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
                 id_token_signed_response_alg: id_token_alg,
             };
             if change.changes_nothing() {
-                return Err(
-                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri \
-                            or --id-token-alg"
-                        .into(),
-                );
+                return Err(CliError::NothingToChange);
             }
             let (result, _) =
                 admin_call(config, Command::AppUpdate(AppChange { client_id, change }))?;
@@ -140,21 +137,22 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
     }
 }
 
-pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<(), String> {
+pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<(), CliError> {
     match command {
         ConnectorCommand::Set {
             name: ConnectorName::Ses,
             file,
             out,
         } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let json: Value = serde_json::from_str(&text).map_err(|e| {
-                format!(
-                    "{} is not JSON: {e} (expected Logto's AWS SES connector JSON)",
-                    file.display()
-                )
+            let text = std::fs::read_to_string(&file).map_err(|error| CliError::ReadFile {
+                path: file.clone(),
+                error,
             })?;
+            let json: Value =
+                serde_json::from_str(&text).map_err(|error| CliError::ConnectorNotJson {
+                    path: file.clone(),
+                    error,
+                })?;
             let command = Command::ConnectorSet(ConnectorSettings {
                 name: "ses".into(),
                 config: Some(json),
@@ -240,8 +238,8 @@ pub(super) async fn mail_test(
     to: &str,
     template: &str,
     dry_run: bool,
-) -> Result<(), String> {
-    let purpose = admin::purpose(Some(template)).map_err(|e| e.to_string())?;
+) -> Result<(), CliError> {
+    let purpose = admin::purpose(Some(template)).map_err(CliError::Admin)?;
     let command = Command::MailTest(TestMessage {
         to: to.to_string(),
         template: Some(template.to_string()),
@@ -254,24 +252,22 @@ pub(super) async fn mail_test(
             Opened::Store(store) => {
                 // No server: build the mailer here, from the configuration and any stored
                 // connector (the store is closed first: sending may take a while).
-                let stored = crate::mail::stored_connector(&store)?;
+                let stored =
+                    crate::mail::stored_connector(&store).map_err(CliError::StoredConnector)?;
                 drop(store);
                 let mailer =
-                    crate::mail::Mailer::build(&config.mail, stored).map_err(|e| e.to_string())?;
+                    crate::mail::Mailer::build(&config.mail, stored).map_err(CliError::Mailer)?;
                 let report = crate::mail::test_send(&mailer, to, purpose, dry_run)
                     .await
-                    .map_err(|report| format!("the test message failed:\n{report}"))?;
+                    .map_err(CliError::MailTestFailed)?;
                 outln!("{report}");
                 return Ok(());
             }
         },
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(CliError::Client(e)),
     };
     if !answered.ok {
-        return Err(format!(
-            "the test message failed:\n{}",
-            answered.error.unwrap_or_default()
-        ));
+        return Err(CliError::MailTestFailed(answered.error.unwrap_or_default()));
     }
     let report = answered
         .result
@@ -282,7 +278,7 @@ pub(super) async fn mail_test(
     Ok(())
 }
 
-pub(super) fn keys_rotate(config: &Config, alg: Alg, json_out: bool) -> Result<(), String> {
+pub(super) fn keys_rotate(config: &Config, alg: Alg, json_out: bool) -> Result<(), CliError> {
     let (result, via) = admin_call(config, Command::KeysRotate(KeyRotation { alg }))?;
     if json_out {
         return print_json(&result);
@@ -297,6 +293,6 @@ pub(super) fn keys_rotate(config: &Config, alg: Alg, json_out: bool) -> Result<(
     }
     Ok(())
 }
-fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
-    serde_json::from_value(v).map_err(|e| format!("unexpected answer: {e}"))
+fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CliError> {
+    serde_json::from_value(v).map_err(CliError::UnexpectedAnswer)
 }
