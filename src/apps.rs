@@ -3,12 +3,19 @@
 //!
 //! Apps come from two places. The CLI (through the control socket or straight on the file)
 //! creates, updates, deletes and rotates secrets. `sesame.toml` declares apps that
-//! [`reconcile`] writes at every start; those are marked `declared` and the CLI refuses to
+//! [`reconcile`](fn@reconcile) writes at every start; those are marked `declared` and the CLI refuses to
 //! change them, because the next start would silently undo the change.
 //!
 //! A client secret exists in the clear exactly once: in the return value of [`create`] or
 //! [`rotate_secret`] (or in the operator's own file for declared apps). The store keeps its
 //! hash ([`crate::crypto::hash_token`]).
+//!
+//! It owns the rules for what an app may be (`validate.rs`) and the registry's operations,
+//! [`AppError`] and the argument types [`NewApp`] and [`AppUpdate`]. It uses [`crate::store`]
+//! (`APPS`, and on delete the token tables it revokes), [`crate::crypto`] (random IDs and
+//! secrets, hashing, [`Alg`]), [`crate::clock`], and for [`reconcile`](fn@reconcile) the configuration's
+//! [`AppDecl`](crate::config::AppDecl). It knows nothing of how a request arrived: the control
+//! socket, the CLI and start-up all call the same functions.
 
 mod reconcile;
 mod validate;
@@ -27,8 +34,8 @@ use validate::{alg_any_case, check_name, check_uris};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewApp {
     pub name: String,
-    /// `traditional` unless given. Sent as `type`, as [`AppInfo`](crate::admin::AppInfo)
-    /// shows it; `app_type` is accepted too.
+    /// `traditional` unless given. Sent as `type` (the name results use too); `app_type` is
+    /// accepted as well.
     #[serde(rename = "type", alias = "app_type", default = "traditional")]
     pub app_type: AppType,
     #[serde(default)]

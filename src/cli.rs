@@ -11,8 +11,15 @@
 //! Errors are printed as one message saying what to do, and the exit code is 1 (2 for a
 //! command line clap could not parse).
 //!
+//! It owns the command-line grammar, what is printed, and `CliError`. It uses
+//! [`crate::config`] (loading), [`crate::admin`] (every data command is an admin
+//! [`Command`](crate::admin::Command), sent to the server or run on the file with
+//! [`crate::admin::handle`]), [`crate::store`] (opening the file), [`crate::mail`] (`mail test`
+//! with no server running) and [`crate::server`] (`sesame serve`).
+//!
 //! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what each command does),
-//! `access.rs` (reaching the data: control socket or file), `output.rs` (what gets printed).
+//! `access.rs` (reaching the data: control socket or file), `output.rs` (what gets printed),
+//! `error.rs` (`CliError`).
 
 /// Prints a line on standard output, through [`output::print_out`]: every line the CLI prints
 /// goes this way, so a reader that goes away early is handled in one place.

@@ -1,4 +1,6 @@
-//! The CLI end of the control socket.
+//! The CLI end of the control socket: sends one [`Command`] and reads its [`Response`], with
+//! std's blocking socket (no async runtime needed). It uses nothing outside the protocol and
+//! `socket_path.rs`.
 
 use super::socket_path::{short_path, ShortPathError, TOO_LONG};
 use super::{Command, Response, SOCKET_NAME};

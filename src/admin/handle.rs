@@ -1,5 +1,9 @@
 //! The command set: what each control command does to a [`Store`], the same whether a
 //! running server received it on the socket or the CLI runs it on the file.
+//!
+//! It uses [`crate::apps`] for apps, [`KeySet::rotate`] for keys, the store's `CONNECTORS`
+//! table and [`crate::mail`] for connectors; it has no socket and no running server, so
+//! anything a server must do afterwards is returned as an [`Effect`].
 
 use super::error::AdminError;
 use super::protocol::{

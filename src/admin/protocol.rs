@@ -1,5 +1,9 @@
 //! The control socket's wire protocol: one JSON [`Command`] per line, one JSON [`Response`]
 //! line back, and the shapes results take ([`AppInfo`]).
+//!
+//! Commands carry the registry's own argument types ([`NewApp`], [`AppUpdate`]) and [`Alg`],
+//! so what the socket accepts is parsed once, here, into what [`crate::apps`] and
+//! [`crate::crypto::keys`] take.
 
 use super::AdminError;
 use crate::apps::{self, AppUpdate, NewApp};

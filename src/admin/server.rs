@@ -1,5 +1,10 @@
 //! The server end of the control socket.
 //!
+//! It reads [`Command`]s, runs them with [`handle`](fn@super::handle) on a blocking thread, and applies their
+//! [`Effect`] to the running server's `State` (new keys, a new mailer); `mail.test` is answered
+//! here with the mailer the server is using. This is the one part of [`crate::admin`] that
+//! uses `crate::server`.
+//!
 //! Only the user running sesame can connect (the socket is 0600), but a stuck or misbehaving
 //! local client must still not tie the server up: each connection has [`LINE_TIMEOUT`] to send
 //! each request line and at most [`MAX_LINE`] bytes for it, and at most [`MAX_CONNECTIONS`] are

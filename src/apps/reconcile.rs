@@ -1,4 +1,6 @@
-//! Reconciling the apps declared in `sesame.toml` with the registry, at every start.
+//! Reconciling the apps declared in `sesame.toml` with the registry, at every start. The
+//! declarations come from [`crate::config`]; each is checked with the same rules as an app
+//! created from the CLI (`validate.rs`).
 
 use super::validate::{check_client_id, check_name, check_uris};
 use super::AppError;

@@ -1,6 +1,6 @@
-//! How a command reaches the data: the running server's control socket when one answers,
-//! otherwise the database file, opened (and for commands that store something new, created)
-//! here.
+//! How a command reaches the data: the running server's control socket when one answers
+//! ([`crate::admin::client`]), otherwise the database file, opened (and for commands that store
+//! something new, created) here and handed to [`crate::admin::handle`].
 
 use super::error::CliError;
 use crate::admin::{self, client, Command};

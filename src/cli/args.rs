@@ -1,5 +1,6 @@
 //! The command-line grammar: every command and flag as clap parses it, with the help text
-//! `sesame --help` prints.
+//! `sesame --help` prints. Values that have types elsewhere are parsed straight into them
+//! ([`Alg`], through the `ValueEnum` below).
 
 use crate::crypto::keys::Alg;
 use clap::builder::PossibleValue;

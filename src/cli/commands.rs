@@ -1,5 +1,6 @@
 //! What each command does once parsed: builds the control [`Command`], sends it through
-//! [`super::access`], and prints the answer (as text, or as JSON with `--json`).
+//! [`super::access`], and prints the answer (as text, or as JSON with `--json`). `mail test`
+//! with no server running builds a mailer itself ([`crate::mail`]).
 
 use super::access::{admin_call, open_store, Opened, Via};
 use super::args::{AppCommand, AppTypeArg, ConnectorCommand, ConnectorName};

@@ -17,6 +17,9 @@
 //! keys but not RSA keys, so the RS256 key comes from the rsa crate (once, on first start, or on
 //! rotation) and is handed to ring as PKCS#8. A `kid` is a [`random_id`](super::random_id).
 //!
+//! The algorithms are [`Alg`]; [`Alg::ALL`] and [`Alg::NAMES`] are the one list of them that
+//! configuration, the CLI and discovery use.
+//!
 //! A [`KeySet`] is an immutable snapshot. Rotation writes to the store; the server then loads a
 //! fresh `KeySet` and swaps it in whole (`State.keys` is a `RwLock<Arc<KeySet>>`), so a request
 //! never sees half a rotation.

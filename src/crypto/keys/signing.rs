@@ -1,6 +1,6 @@
 //! One signing key and what it does on its own: the JWS algorithms, compact JWS signing,
 //! signature checks, the public JWK, and the `at_hash` claim. Which keys exist, and which one
-//! signs, is the [`KeySet`](super::KeySet)'s business.
+//! signs, is the [`KeySet`](super::KeySet)'s business. It uses ring and the rsa crate only.
 
 use crate::crypto::{b64url, random_id, CryptoError};
 use ring::digest::{self, SHA256, SHA384};
