@@ -3,12 +3,19 @@
 //!
 //! Apps come from two places. The CLI (through the control socket or straight on the file)
 //! creates, updates, deletes and rotates secrets. `sesame.toml` declares apps that
-//! [`reconcile`] writes at every start; those are marked `declared` and the CLI refuses to
+//! [`reconcile`](fn@reconcile) writes at every start; those are marked `declared` and the CLI refuses to
 //! change them, because the next start would silently undo the change.
 //!
 //! A client secret exists in the clear exactly once: in the return value of [`create`] or
 //! [`rotate_secret`] (or in the operator's own file for declared apps). The store keeps its
 //! hash ([`crate::crypto::hash_token`]).
+//!
+//! It owns the rules for what an app may be (`validate.rs`) and the registry's operations,
+//! [`AppError`] and the argument types [`NewApp`] and [`AppUpdate`]. It uses [`crate::store`]
+//! (`APPS`, and on delete the token tables it revokes), [`crate::crypto`] (random IDs and
+//! secrets, hashing, [`Alg`]), [`crate::clock`], and for [`reconcile`](fn@reconcile) the configuration's
+//! [`AppDecl`](crate::config::AppDecl). It knows nothing of how a request arrived: the control
+//! socket, the CLI and start-up all call the same functions.
 
 mod reconcile;
 mod validate;
@@ -18,44 +25,65 @@ pub use validate::{check_client_id, check_redirect_uri, is_loopback_host};
 
 use crate::clock;
 use crate::crypto;
+use crate::crypto::keys::Alg;
 use crate::store::{App, AppType, Store, StoreError, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS};
 use serde::{Deserialize, Serialize};
-use validate::{check_alg, check_name, check_uris};
-
-/// The ID token signing algorithms an app may ask for; the first is the default (Logto's).
-pub const ID_TOKEN_ALGS: [&str; 3] = ["ES384", "ES256", "RS256"];
+use validate::{alg_any_case, check_name, check_uris};
 
 /// What `sesame app create` asks for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewApp {
     pub name: String,
-    /// `traditional` unless given (also accepted as `type`).
-    #[serde(alias = "type", default = "traditional")]
+    /// `traditional` unless given. Sent as `type` (the name results use too); `app_type` is
+    /// accepted as well.
+    #[serde(rename = "type", alias = "app_type", default = "traditional")]
     pub app_type: AppType,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub id_token_signed_response_alg: Option<String>,
+    /// The default ([`Alg::default`]) unless given; its name is matched ignoring case.
+    #[serde(default, deserialize_with = "alg_any_case")]
+    pub id_token_signed_response_alg: Option<Alg>,
 }
 
 fn traditional() -> AppType {
     AppType::Traditional
 }
 
-/// What `sesame app update` changes; `None` leaves a field as it is. A given list replaces the
-/// stored one.
+/// What `sesame app update` changes; `None` leaves a field as it is (and is not sent). A given
+/// list replaces the stored one.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AppUpdate {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uris: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_logout_redirect_uris: Option<Vec<String>>,
-    #[serde(default)]
-    pub id_token_signed_response_alg: Option<String>,
+    /// Its name is matched ignoring case.
+    #[serde(
+        default,
+        deserialize_with = "alg_any_case",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id_token_signed_response_alg: Option<Alg>,
+}
+
+impl AppUpdate {
+    /// True when the update would leave the app as it is.
+    pub fn changes_nothing(&self) -> bool {
+        let AppUpdate {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            id_token_signed_response_alg,
+        } = self;
+        name.is_none()
+            && redirect_uris.is_none()
+            && post_logout_redirect_uris.is_none()
+            && id_token_signed_response_alg.is_none()
+    }
 }
 
 /// Why an application operation failed.
@@ -75,8 +103,6 @@ pub enum AppError {
     NoRedirectUri,
     /// A redirect URI (or post-logout redirect URI) is not acceptable.
     InvalidRedirectUri { uri: String, reason: String },
-    /// `id_token_signed_response_alg` is not one sesame signs with.
-    UnsupportedAlg(String),
     /// A declared client ID is not usable.
     InvalidClientId { client_id: String, reason: String },
     /// A declared app's secret could not be read from its file or environment variable.
@@ -100,11 +126,6 @@ impl std::fmt::Display for AppError {
             AppError::EmptyName => write!(f, "the app name must not be empty"),
             AppError::NoRedirectUri => write!(f, "an app needs at least one redirect URI (--redirect-uri)"),
             AppError::InvalidRedirectUri { uri, reason } => write!(f, "redirect URI {uri:?} {reason}"),
-            AppError::UnsupportedAlg(alg) => write!(
-                f,
-                "id_token_signed_response_alg {alg:?} is not supported; use one of {}",
-                ID_TOKEN_ALGS.join(", ")
-            ),
             AppError::InvalidClientId { client_id, reason } => write!(f, "client ID {client_id:?} {reason}"),
             AppError::Secret { client_id, reason } => write!(f, "app {client_id:?}: {reason}"),
             AppError::Store(e) => write!(f, "{e}"),
@@ -127,7 +148,6 @@ pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppEr
     let redirect_uris = check_uris(&new.redirect_uris, new.app_type, true)?;
     let post_logout_redirect_uris =
         check_uris(&new.post_logout_redirect_uris, new.app_type, false)?;
-    let alg = check_alg(new.id_token_signed_response_alg.as_deref())?;
     let secret = (!new.app_type.is_public()).then(crypto::random_token);
     let app = App {
         client_id: crypto::random_id(),
@@ -136,7 +156,7 @@ pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppEr
         secret_hash: secret.as_deref().map(crypto::hash_token),
         redirect_uris,
         post_logout_redirect_uris,
-        id_token_signed_response_alg: alg,
+        id_token_signed_response_alg: new.id_token_signed_response_alg,
         created_at: clock::now(),
         declared: false,
     };
@@ -175,8 +195,8 @@ pub fn update(store: &Store, client_id: &str, change: AppUpdate) -> Result<App, 
         if let Some(uris) = &change.post_logout_redirect_uris {
             app.post_logout_redirect_uris = check_uris(uris, app.app_type, false)?;
         }
-        if let Some(alg) = &change.id_token_signed_response_alg {
-            app.id_token_signed_response_alg = check_alg(Some(alg))?;
+        if let Some(alg) = change.id_token_signed_response_alg {
+            app.id_token_signed_response_alg = Some(alg);
         }
         tx.put(&APPS, client_id, &app)?;
         Ok(app)
@@ -217,11 +237,10 @@ pub fn rotate_secret(store: &Store, client_id: &str) -> Result<String, AppError>
 }
 
 /// The algorithm an app's ID tokens are signed with (ES384 unless it asked for another).
-pub fn id_token_alg(app: &App) -> &str {
-    app.id_token_signed_response_alg
-        .as_deref()
-        .unwrap_or(ID_TOKEN_ALGS[0])
+pub fn id_token_alg(app: &App) -> Alg {
+    app.id_token_signed_response_alg.unwrap_or_default()
 }
+
 /// Loads an app for a CLI change: it must exist and not be declared in `sesame.toml`.
 fn editable(app: Option<App>, client_id: &str) -> Result<App, AppError> {
     match app {

@@ -11,8 +11,15 @@
 //! Errors are printed as one message saying what to do, and the exit code is 1 (2 for a
 //! command line clap could not parse).
 //!
+//! It owns the command-line grammar, what is printed, and `CliError`. It uses
+//! [`crate::config`] (loading), [`crate::admin`] (every data command is an admin
+//! [`Command`](crate::admin::Command), sent to the server or run on the file with
+//! [`crate::admin::handle`]), [`crate::store`] (opening the file), [`crate::mail`] (`mail test`
+//! with no server running) and [`crate::server`] (`sesame serve`).
+//!
 //! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what each command does),
-//! `access.rs` (reaching the data: control socket or file), `output.rs` (what gets printed).
+//! `access.rs` (reaching the data: control socket or file), `output.rs` (what gets printed),
+//! `error.rs` (`CliError`).
 
 /// Prints a line on standard output, through [`output::print_out`]: every line the CLI prints
 /// goes this way, so a reader that goes away early is handled in one place.
@@ -25,12 +32,14 @@ macro_rules! outln {
 mod access;
 mod args;
 mod commands;
+mod error;
 mod output;
 
 use crate::config::{self, Config, Overrides};
 use args::{Cli, Command, KeysCommand, MailCommand};
 use clap::Parser;
 use commands::{app, connector, keys_rotate, mail_test};
+use error::CliError;
 use std::process::ExitCode;
 
 /// `sesame`'s entry point.
@@ -45,7 +54,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), CliError> {
     let mut overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         ..Overrides::default()
@@ -55,8 +64,8 @@ fn run(cli: Cli) -> Result<(), String> {
         overrides.listen = s.listen.clone();
         overrides.log_level = s.log_level.clone();
     }
-    let (config, warnings) = config::load_with_warnings(cli.config.as_deref(), &overrides)
-        .map_err(|e| format!("{e}\n(every key is documented in examples/sesame.toml)"))?;
+    let (config, warnings) =
+        config::load_with_warnings(cli.config.as_deref(), &overrides).map_err(CliError::Config)?;
     match cli.command {
         Command::Serve(_) => serve(config, warnings),
         command => {
@@ -66,7 +75,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                .map_err(CliError::Runtime)?;
             runtime.block_on(async move {
                 match command {
                     Command::App(c) => app(&config, c),
@@ -77,7 +86,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         dry_run,
                     }) => mail_test(&config, &to, &template, dry_run).await,
                     Command::Keys(KeysCommand::Rotate { alg, out }) => {
-                        keys_rotate(&config, &alg, out.json)
+                        keys_rotate(&config, alg, out.json)
                     }
                     Command::Serve(_) => Ok(()),
                 }
@@ -86,7 +95,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn serve(config: Config, warnings: Vec<String>) -> Result<(), String> {
+fn serve(config: Config, warnings: Vec<String>) -> Result<(), CliError> {
     init_logging(&config.log_level);
     for w in warnings {
         tracing::warn!("{w}");
@@ -97,10 +106,10 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), String> {
         // to a blocking thread. Bounded, so a burst of writes queues instead of growing threads.
         .max_blocking_threads(64)
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(CliError::Runtime)?;
     runtime
         .block_on(crate::server::run(config))
-        .map_err(|e| e.to_string())
+        .map_err(CliError::Serve)
 }
 
 /// Logs to stderr: sesame's own events at `level`, other crates' at warn (unless tracing).

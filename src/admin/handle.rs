@@ -1,23 +1,32 @@
 //! The command set: what each control command does to a [`Store`], the same whether a
 //! running server received it on the socket or the CLI runs it on the file.
+//!
+//! It uses [`crate::apps`] for apps, [`KeySet::rotate`] for keys, the store's `CONNECTORS`
+//! table and [`crate::mail`] for connectors; it has no socket and no running server, so
+//! anything a server must do afterwards is returned as an [`Effect`].
 
-use super::protocol::{cmd, AppInfo, Request, Response, CONNECTORS_KNOWN};
-use crate::apps::{self, AppUpdate, NewApp};
+use super::error::AdminError;
+use super::protocol::{
+    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, KeyRotation, Response,
+    CONNECTORS_KNOWN,
+};
+use crate::apps;
 use crate::config::{MailConfig, SesConfig};
-use crate::crypto::keys::{Alg, KeySet};
+use crate::crypto::keys::KeySet;
 use crate::mail::Mailer;
 use crate::store::{Store, CONNECTORS};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Carries out one command on the store. `mail` is the configuration's `[mail]`, against which
 /// a new connector is tried before it is stored.
-pub fn handle(store: &Store, mail: &MailConfig, req: &Request) -> (Response, Option<Effect>) {
-    match run(store, mail, req) {
-        Ok((result, effect)) => (Response::ok(result), effect),
+pub fn handle(store: &Store, mail: &MailConfig, command: Command) -> (Response, Option<Effect>) {
+    match run(store, mail, command) {
+        Ok(Done { result, effect }) => (Response::ok(result), effect),
         Err(e) => (Response::err(e), None),
     }
 }
+
 /// What a running server must do after a command succeeded.
 pub enum Effect {
     /// The signing keys changed in the store: load them again.
@@ -25,144 +34,100 @@ pub enum Effect {
     /// The mail connector changed: send with this mailer from now on.
     SwapMailer(Box<Mailer>),
 }
-#[derive(Deserialize)]
-struct ClientIdArg {
-    client_id: String,
+
+/// A command carried out: the result for the client, and what a running server must do.
+struct Done {
+    result: Value,
+    effect: Option<Effect>,
 }
 
-#[derive(Deserialize)]
-struct UpdateArgs {
-    client_id: String,
-    #[serde(flatten)]
-    change: AppUpdate,
-}
-
-#[derive(Deserialize)]
-struct ConnectorArgs {
-    name: String,
-    #[serde(default)]
-    config: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct KeysArgs {
-    #[serde(default)]
-    alg: Option<String>,
-}
-
-fn run(store: &Store, mail: &MailConfig, req: &Request) -> Result<(Value, Option<Effect>), String> {
-    let e = |e: apps::AppError| e.to_string();
-    let result = match req.cmd.as_str() {
-        cmd::APP_CREATE => {
-            let new: NewApp = args(req)?;
-            let (app, secret) = apps::create(store, new).map_err(e)?;
-            to_json(&AppInfo::of(&app, secret))
+impl Done {
+    /// A result and nothing for the server to do.
+    fn result(result: Value) -> Done {
+        Done {
+            result,
+            effect: None,
         }
-        cmd::APP_LIST => {
-            let infos: Vec<AppInfo> = apps::list(store)
-                .map_err(e)?
+    }
+}
+
+fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, AdminError> {
+    let info = |app: &crate::store::App| to_json(&AppInfo::of(app, None));
+    Ok(match command {
+        Command::AppCreate(new) => {
+            let (app, secret) = apps::create(store, new)?;
+            Done::result(to_json(&AppInfo::of(&app, secret)))
+        }
+        Command::AppList(_) => {
+            let infos: Vec<AppInfo> = apps::list(store)?
                 .iter()
                 .map(|a| AppInfo::of(a, None))
                 .collect();
-            to_json(&infos)
+            Done::result(to_json(&infos))
         }
-        cmd::APP_SHOW => {
-            let a: ClientIdArg = args(req)?;
-            to_json(&AppInfo::of(
-                &apps::get(store, &a.client_id).map_err(e)?,
-                None,
-            ))
+        Command::AppShow(AppRef { client_id }) => {
+            Done::result(info(&apps::get(store, &client_id)?))
         }
-        cmd::APP_UPDATE => {
-            let a: UpdateArgs = args(req)?;
-            to_json(&AppInfo::of(
-                &apps::update(store, &a.client_id, a.change).map_err(e)?,
-                None,
-            ))
+        Command::AppUpdate(AppChange { client_id, change }) => {
+            Done::result(info(&apps::update(store, &client_id, change)?))
         }
-        cmd::APP_DELETE => {
-            let a: ClientIdArg = args(req)?;
-            to_json(&AppInfo::of(
-                &apps::delete(store, &a.client_id).map_err(e)?,
-                None,
-            ))
+        Command::AppDelete(AppRef { client_id }) => {
+            Done::result(info(&apps::delete(store, &client_id)?))
         }
-        cmd::APP_ROTATE_SECRET => {
-            let a: ClientIdArg = args(req)?;
-            let secret = apps::rotate_secret(store, &a.client_id).map_err(e)?;
-            json!({ "client_id": a.client_id, "client_secret": secret })
+        Command::AppRotateSecret(AppRef { client_id }) => {
+            let secret = apps::rotate_secret(store, &client_id)?;
+            Done::result(json!({ "client_id": client_id, "client_secret": secret }))
         }
-        cmd::CONNECTOR_SET => return connector_set(store, mail, args(req)?),
-        cmd::CONNECTOR_SHOW => {
-            let a: ConnectorArgs = args(req)?;
-            known_connector(&a.name)?;
-            let stored = store
-                .read(|tx| tx.get(&CONNECTORS, &a.name))
-                .map_err(|e| e.to_string())?;
-            match stored {
-                Some(v) => json!({ "name": a.name, "stored": true, "config": mask_secrets(v) }),
-                None => json!({ "name": a.name, "stored": false }),
+        Command::ConnectorSet(settings) => connector_set(store, mail, settings)?,
+        Command::ConnectorShow(ConnectorRef { name }) => {
+            known_connector(&name)?;
+            Done::result(match store.read(|tx| tx.get(&CONNECTORS, &name))? {
+                Some(v) => json!({ "name": name, "stored": true, "config": mask_secrets(v) }),
+                None => json!({ "name": name, "stored": false }),
+            })
+        }
+        Command::ConnectorDelete(connector) => connector_delete(store, mail, connector)?,
+        Command::KeysRotate(KeyRotation { alg }) => {
+            let kid = KeySet::rotate(store, alg).map_err(AdminError::KeyRotation)?;
+            Done {
+                result: json!({ "alg": alg, "kid": kid }),
+                effect: Some(Effect::ReloadKeys),
             }
         }
-        cmd::CONNECTOR_DELETE => return connector_delete(store, mail, args(req)?),
-        cmd::KEYS_ROTATE => {
-            let a: KeysArgs = args(req)?;
-            let alg: Alg = a.alg.as_deref().unwrap_or("ES384").parse().map_err(|_| {
-                format!(
-                    "unknown key algorithm {:?}; use ES384, ES256 or RS256",
-                    a.alg.unwrap_or_default()
-                )
-            })?;
-            let kid =
-                KeySet::rotate(store, alg).map_err(|e| format!("key rotation failed: {e}"))?;
-            return Ok((
-                json!({ "alg": alg.as_str(), "kid": kid }),
-                Some(Effect::ReloadKeys),
-            ));
-        }
-        cmd::MAIL_TEST => return Err("mail.test needs a running server".into()),
-        other => return Err(format!("unknown command {other:?}")),
-    };
-    Ok((result, None))
+        Command::MailTest(_) => return Err(AdminError::MailTestNeedsServer),
+    })
 }
 
 /// Validates a connector's settings, tries them with the configured `[mail]`, and stores them.
 fn connector_set(
     store: &Store,
     mail: &MailConfig,
-    a: ConnectorArgs,
-) -> Result<(Value, Option<Effect>), String> {
-    known_connector(&a.name)?;
-    let Some(config) = a.config else {
-        return Err("connector.set needs the connector's JSON in \"config\"".into());
-    };
-    // Said here in the connector's terms; serde would say "invalid type: sequence, expected
-    // struct SesConfig".
+    settings: ConnectorSettings,
+) -> Result<Done, AdminError> {
+    let ConnectorSettings { name, config } = settings;
+    known_connector(&name)?;
+    let config = config.ok_or(AdminError::NoConnectorConfig)?;
     if !config.is_object() {
-        return Err(
-            "the SES connector JSON must be an object with accessKeyId, accessKeySecret (or \
-             smtpPassword) and region"
-                .into(),
-        );
+        return Err(AdminError::ConnectorNotObject);
     }
     let ses: SesConfig =
-        crate::mail::parse_ses_json(&config.to_string()).map_err(|e| e.to_string())?;
-    let mailer = Mailer::build(mail, Some(ses.clone()))
-        .map_err(|e| format!("the connector does not work: {e}"))?;
-    let stored = serde_json::to_value(&ses).map_err(|e| e.to_string())?;
-    store
-        .write(|tx| tx.put(&CONNECTORS, &a.name, &stored))
-        .map_err(|e| e.to_string())?;
+        crate::mail::parse_ses_json(&config.to_string()).map_err(AdminError::ConnectorInvalid)?;
+    let mailer =
+        Mailer::build(mail, Some(ses.clone())).map_err(AdminError::ConnectorDoesNotWork)?;
+    let stored = serde_json::to_value(&ses).map_err(AdminError::ConnectorEncoding)?;
+    store.write(|tx| tx.put(&CONNECTORS, &name, &stored))?;
     // Defaults used, precedence: what the user should know about what they stored.
     let warnings = crate::mail::ses_notes(&ses);
-    let result = json!({
-        "name": a.name,
-        "stored": true,
-        "config": mask_secrets(stored),
-        "mail": mailer.status(),
-        "warnings": warnings,
-    });
-    Ok((result, Some(Effect::SwapMailer(Box::new(mailer)))))
+    Ok(Done {
+        result: json!({
+            "name": name,
+            "stored": true,
+            "config": mask_secrets(stored),
+            "mail": mailer.status(),
+            "warnings": warnings,
+        }),
+        effect: Some(Effect::SwapMailer(Box::new(mailer))),
+    })
 }
 
 /// Removes a stored connector. The mailer goes back to the one the configuration file
@@ -170,14 +135,13 @@ fn connector_set(
 fn connector_delete(
     store: &Store,
     mail: &MailConfig,
-    a: ConnectorArgs,
-) -> Result<(Value, Option<Effect>), String> {
-    known_connector(&a.name)?;
-    let removed = store
-        .write(|tx| tx.remove(&CONNECTORS, &a.name))
-        .map_err(|e| e.to_string())?;
+    connector: ConnectorRef,
+) -> Result<Done, AdminError> {
+    let ConnectorRef { name } = connector;
+    known_connector(&name)?;
+    let removed = store.write(|tx| tx.remove(&CONNECTORS, &name))?;
     if !removed {
-        return Ok((json!({ "name": a.name, "deleted": false }), None));
+        return Ok(Done::result(json!({ "name": name, "deleted": false })));
     }
     // As at start-up: a configuration that does not build never falls back to printing codes
     // in the log (log readers could sign in); sends fail with the reason instead.
@@ -190,23 +154,22 @@ fn connector_delete(
             )],
         ),
     };
-    let result = json!({
-        "name": a.name,
-        "deleted": true,
-        "mail": mailer.status(),
-        "warnings": warnings,
-    });
-    Ok((result, Some(Effect::SwapMailer(Box::new(mailer)))))
+    Ok(Done {
+        result: json!({
+            "name": name,
+            "deleted": true,
+            "mail": mailer.status(),
+            "warnings": warnings,
+        }),
+        effect: Some(Effect::SwapMailer(Box::new(mailer))),
+    })
 }
 
-fn known_connector(name: &str) -> Result<(), String> {
+fn known_connector(name: &str) -> Result<(), AdminError> {
     if CONNECTORS_KNOWN.contains(&name) {
         Ok(())
     } else {
-        Err(format!(
-            "unknown connector {name:?}; known: {}",
-            CONNECTORS_KNOWN.join(", ")
-        ))
+        Err(AdminError::UnknownConnector(name.to_string()))
     }
 }
 
@@ -230,15 +193,6 @@ pub fn mask_secrets(mut v: Value) -> Value {
     v
 }
 
-fn args<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, String> {
-    let args = if req.args.is_null() {
-        json!({})
-    } else {
-        req.args.clone()
-    };
-    serde_json::from_value(args).map_err(|e| format!("bad arguments for {}: {e}", req.cmd))
-}
-
 fn to_json<T: Serialize>(v: &T) -> Value {
     // Our own plain structs (strings, numbers, vectors) always serialise.
     serde_json::to_value(v).unwrap_or(Value::Null)
@@ -246,8 +200,8 @@ fn to_json<T: Serialize>(v: &T) -> Value {
 
 /// The email template named by `mail test --template`: `Register`, `SignIn` (the default),
 /// `ForgotPassword` or `Generic` (Logto's usage types, leniently spelt).
-pub fn purpose(name: Option<&str>) -> Result<crate::mail::Purpose, String> {
+pub fn purpose(name: Option<&str>) -> Result<crate::mail::Purpose, AdminError> {
     name.unwrap_or("SignIn")
         .parse()
-        .map_err(|e: crate::mail::UnknownPurpose| e.to_string())
+        .map_err(AdminError::UnknownTemplate)
 }

@@ -16,23 +16,35 @@
 //! `/proc/self/fd` on Linux (`socket_path.rs`); elsewhere both ends say it is too long, and the
 //! CLI uses the file when no server runs.
 //!
-//! [`handle`] is the whole command set over a [`Store`](crate::store::Store); the server
+//! [`handle`](fn@handle) is the whole command set over a [`Store`](crate::store::Store); the server
 //! ([`serve`]) and the CLI with the server stopped both call it, so a command behaves the same
 //! either way. What only a running server has (the live mailer and key set) comes back as an
 //! [`Effect`] to apply.
 //!
-//! The parts: `protocol.rs` (the wire format and command names), `handle.rs` (the
-//! command set), `server.rs` (the socket in a running server), [`client`] (the CLI's end),
-//! `socket_path.rs` (reaching a socket whose path is too long).
+//! It owns the control protocol ([`Command`], [`Response`], [`AppInfo`]), the command set, both
+//! ends of the socket, and [`AdminError`]. It uses [`crate::apps`] (the registry),
+//! [`crate::crypto::keys`] (key rotation), [`crate::store`] (the `CONNECTORS` table),
+//! [`crate::mail`] (trying a connector, the mailer to swap in) and the configuration's `[mail]`.
+//! It does not use the HTTP side; the one exception is `server.rs`, which takes the running
+//! server's `State` to apply an [`Effect`].
+//!
+//! The parts: `protocol.rs` (the wire format: [`Command`] and its arguments), `handle.rs` (the
+//! command set), `error.rs` ([`AdminError`]), `server.rs` (the socket in a running server),
+//! [`client`] (the CLI's end), `socket_path.rs` (reaching a socket whose path is too long).
 
 pub mod client;
+mod error;
 mod handle;
 mod protocol;
 mod server;
 mod socket_path;
 
+pub use error::AdminError;
 pub use handle::{handle, mask_secrets, purpose, Effect};
-pub use protocol::{cmd, creates_data, AppInfo, Request, Response, CONNECTORS_KNOWN, SOCKET_NAME};
+pub use protocol::{
+    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, KeyRotation, NoArgs,
+    Response, TestMessage, CONNECTORS_KNOWN, SOCKET_NAME,
+};
 pub use server::{bind, serve, serve_on, ControlSocket};
 
 #[cfg(test)]

@@ -1,60 +1,191 @@
-//! The control socket's wire protocol: one JSON [`Request`] per line, one JSON [`Response`]
-//! line back; the command names ([`cmd`]) and the shapes their results take ([`AppInfo`]).
+//! The control socket's wire protocol: one JSON [`Command`] per line, one JSON [`Response`]
+//! line back, and the shapes results take ([`AppInfo`]).
+//!
+//! Commands carry the registry's own argument types ([`NewApp`], [`AppUpdate`]) and [`Alg`],
+//! so what the socket accepts is parsed once, here, into what [`crate::apps`] and
+//! [`crate::crypto::keys`] take.
 
-use crate::apps;
+use super::AdminError;
+use crate::apps::{self, AppUpdate, NewApp};
+use crate::crypto::keys::Alg;
 use crate::store::App;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{json, Map, Value};
 
 /// The control socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "sesame.sock";
 
-/// Commands, as sent in `cmd`.
-pub mod cmd {
-    pub const APP_CREATE: &str = "app.create";
-    pub const APP_LIST: &str = "app.list";
-    pub const APP_SHOW: &str = "app.show";
-    pub const APP_UPDATE: &str = "app.update";
-    pub const APP_DELETE: &str = "app.delete";
-    pub const APP_ROTATE_SECRET: &str = "app.rotate-secret";
-    pub const CONNECTOR_SET: &str = "connector.set";
-    pub const CONNECTOR_SHOW: &str = "connector.show";
-    /// Removes the stored connector: mail goes back to what the configuration file says.
-    pub const CONNECTOR_DELETE: &str = "connector.delete";
-    pub const KEYS_ROTATE: &str = "keys.rotate";
-    /// Only a running server answers this one: it tests the mailer it is using.
-    pub const MAIL_TEST: &str = "mail.test";
-}
-
-/// True for the commands that may start a new data directory (they store something that did
-/// not exist). The others read or change what is there, so run on a missing `sesame.redb`
-/// they would only create an empty one, most likely in the wrong place (a mistyped
-/// `--data-dir`).
-pub fn creates_data(command: &str) -> bool {
-    matches!(
-        command,
-        cmd::APP_CREATE | cmd::CONNECTOR_SET | cmd::KEYS_ROTATE
-    )
-}
-
 /// The connector names `connector set` accepts (Logto's AWS SES connector for now).
 pub const CONNECTORS_KNOWN: &[&str] = &["ses"];
 
-/// One command.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Request {
-    pub cmd: String,
-    #[serde(default)]
-    pub args: Value,
+/// Declares [`Command`] from one list, so that each command's name is written once: it is
+/// serde's tag on the wire, [`Command::name`] in the log, and in [`Command::NAMES`].
+macro_rules! commands {
+    ($($(#[doc = $doc:literal])* $name:literal => $variant:ident($args:ty),)+) => {
+        /// One control command. On the wire it is `{"cmd": "<name>", "args": {...}}`; read a
+        /// request line with [`Command::from_line`].
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(tag = "cmd", content = "args")]
+        pub enum Command {
+            $($(#[doc = $doc])* #[serde(rename = $name)] $variant($args),)+
+        }
+
+        impl Command {
+            /// Every command's name, as sent in `cmd`.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The name sent in `cmd` (`app.create`); the log names commands by it too.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Command::$variant(_) => $name,)+
+                }
+            }
+        }
+    };
 }
 
-impl Request {
-    pub fn new(cmd: &str, args: Value) -> Request {
-        Request {
-            cmd: cmd.to_string(),
-            args,
+commands! {
+    /// Registers an app.
+    "app.create" => AppCreate(NewApp),
+    /// Lists the apps, oldest first.
+    "app.list" => AppList(NoArgs),
+    /// Shows one app.
+    "app.show" => AppShow(AppRef),
+    /// Changes an app's name, redirect URIs or ID token algorithm.
+    "app.update" => AppUpdate(AppChange),
+    /// Deletes an app and revokes what it was issued.
+    "app.delete" => AppDelete(AppRef),
+    /// Gives a traditional app a new client secret.
+    "app.rotate-secret" => AppRotateSecret(AppRef),
+    /// Validates a connector's settings, tries them with `[mail]`, and stores them.
+    "connector.set" => ConnectorSet(ConnectorSettings),
+    /// Shows the stored connector, secrets masked.
+    "connector.show" => ConnectorShow(ConnectorRef),
+    /// Removes the stored connector: mail goes back to what the configuration file says.
+    "connector.delete" => ConnectorDelete(ConnectorRef),
+    /// Makes a new active signing key for an algorithm; the old one is retired.
+    "keys.rotate" => KeysRotate(KeyRotation),
+    /// Sends a test message. Only a running server answers this one: it tests the mailer it is
+    /// using.
+    "mail.test" => MailTest(TestMessage),
+}
+
+impl Command {
+    /// Reads one request line. `args` may be absent or null for a command that takes none
+    /// (or whose arguments all have defaults): clients have sent `{}` and null alike.
+    pub fn from_line(line: &[u8]) -> Result<Command, AdminError> {
+        /// The request before its command is known.
+        #[derive(Deserialize)]
+        struct Envelope {
+            cmd: String,
+            #[serde(default)]
+            args: Value,
+        }
+        let Envelope { cmd, args } = serde_json::from_slice(line).map_err(AdminError::NotJson)?;
+        if !Command::NAMES.contains(&cmd.as_str()) {
+            return Err(AdminError::UnknownCommand(cmd));
+        }
+        let args = if args.is_null() {
+            Value::Object(Map::new())
+        } else {
+            args
+        };
+        serde_json::from_value(json!({ "cmd": cmd, "args": args })).map_err(|error| {
+            AdminError::BadArguments {
+                command: cmd,
+                error,
+            }
+        })
+    }
+
+    /// True for the commands that may start a new data directory (they store something that
+    /// did not exist). The others read or change what is there, so run on a missing
+    /// `sesame.redb` they would only create an empty one, most likely in the wrong place (a
+    /// mistyped `--data-dir`).
+    pub fn creates_data(&self) -> bool {
+        match self {
+            Command::AppCreate(_) | Command::ConnectorSet(_) | Command::KeysRotate(_) => true,
+            Command::AppList(_)
+            | Command::AppShow(_)
+            | Command::AppUpdate(_)
+            | Command::AppDelete(_)
+            | Command::AppRotateSecret(_)
+            | Command::ConnectorShow(_)
+            | Command::ConnectorDelete(_)
+            | Command::MailTest(_) => false,
         }
     }
+
+    /// True for the commands that only read: a running server logs them at debug level, and
+    /// the ones that change something at info.
+    pub fn only_reads(&self) -> bool {
+        match self {
+            Command::AppList(_) | Command::AppShow(_) | Command::ConnectorShow(_) => true,
+            Command::AppCreate(_)
+            | Command::AppUpdate(_)
+            | Command::AppDelete(_)
+            | Command::AppRotateSecret(_)
+            | Command::ConnectorSet(_)
+            | Command::ConnectorDelete(_)
+            | Command::KeysRotate(_)
+            | Command::MailTest(_) => false,
+        }
+    }
+}
+
+/// The arguments of a command that takes none: `{}` on the wire.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NoArgs {}
+
+/// The app a command is about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppRef {
+    pub client_id: String,
+}
+
+/// `app.update`'s arguments: the app, and what changes (fields beside `client_id`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppChange {
+    pub client_id: String,
+    #[serde(flatten)]
+    pub change: AppUpdate,
+}
+
+/// The connector a command is about, by name (see [`CONNECTORS_KNOWN`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectorRef {
+    pub name: String,
+}
+
+/// `connector.set`'s arguments: the connector and its settings (Logto's connector JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectorSettings {
+    pub name: String,
+    /// Optional here so that its absence is refused in the command's own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+}
+
+/// `keys.rotate`'s arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyRotation {
+    /// The default ([`Alg::default`]) when absent or null.
+    #[serde(default, deserialize_with = "key_alg")]
+    pub alg: Alg,
+}
+
+/// `mail.test`'s arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestMessage {
+    /// The recipient.
+    pub to: String,
+    /// The email template: `Register`, `SignIn` (the default), `ForgotPassword` or `Generic`
+    /// (Logto's usage types, leniently spelt; see [`super::purpose`]).
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Go through the SMTP exchange without sending.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// The answer to one command.
@@ -84,6 +215,7 @@ impl Response {
         }
     }
 }
+
 /// An app as the CLI shows it (never the secret hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppInfo {
@@ -97,7 +229,7 @@ pub struct AppInfo {
     pub app_type: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub id_token_signed_response_alg: String,
+    pub id_token_signed_response_alg: Alg,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -112,9 +244,24 @@ impl AppInfo {
             app_type: app.app_type.as_str().to_string(),
             redirect_uris: app.redirect_uris.clone(),
             post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
-            id_token_signed_response_alg: apps::id_token_alg(app).to_string(),
+            id_token_signed_response_alg: apps::id_token_alg(app),
             declared: app.declared,
             created_at: app.created_at,
         }
+    }
+}
+
+/// Reads `keys.rotate`'s algorithm: the default when null, and an unknown name refused in the
+/// command's own words.
+fn key_alg<'de, D: Deserializer<'de>>(d: D) -> Result<Alg, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(Alg::default()),
+        Some(name) => name.parse().map_err(|_| {
+            let [others @ .., last] = Alg::NAMES;
+            serde::de::Error::custom(format_args!(
+                "unknown key algorithm {name:?}; use {} or {last}",
+                others.join(", ")
+            ))
+        }),
     }
 }

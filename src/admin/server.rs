@@ -1,16 +1,20 @@
 //! The server end of the control socket.
 //!
+//! It reads [`Command`]s, runs them with [`handle`](fn@super::handle) on a blocking thread, and applies their
+//! [`Effect`] to the running server's `State` (new keys, a new mailer); `mail.test` is answered
+//! here with the mailer the server is using. This is the one part of [`crate::admin`] that
+//! uses `crate::server`.
+//!
 //! Only the user running sesame can connect (the socket is 0600), but a stuck or misbehaving
 //! local client must still not tie the server up: each connection has [`LINE_TIMEOUT`] to send
 //! each request line and at most [`MAX_LINE`] bytes for it, and at most [`MAX_CONNECTIONS`] are
 //! served at once.
 
-use super::socket_path::{short_path, ShortPathError, TOO_LONG};
-use super::{cmd, handle, Effect, Request, Response, SOCKET_NAME};
+use super::socket_path::{short_path, ShortPathError};
+use super::{handle, AdminError, Command, Effect, Response, TestMessage, SOCKET_NAME};
 use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
 use crate::provider::Provider;
-use serde::Deserialize;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +41,16 @@ pub struct ControlSocket {
     path: PathBuf,
 }
 
+/// Listens on `<data_dir>/sesame.sock` and answers commands until the process ends.
+pub async fn serve(
+    provider: Arc<Provider>,
+    mail: MailConfig,
+    data_dir: &Path,
+) -> Result<(), AdminError> {
+    let socket = bind(data_dir)?;
+    serve_on(provider, mail, socket).await
+}
+
 /// What the control socket works on: the running provider (whose keys and mailer commands
 /// swap) and the configuration's `[mail]` (against which a new connector is tried).
 struct Target {
@@ -44,21 +58,11 @@ struct Target {
     mail: MailConfig,
 }
 
-/// Listens on `<data_dir>/sesame.sock` and answers commands until the process ends.
-pub async fn serve(
-    provider: Arc<Provider>,
-    mail: MailConfig,
-    data_dir: &Path,
-) -> Result<(), String> {
-    let socket = bind(data_dir)?;
-    serve_on(provider, mail, socket).await
-}
-
 /// Binds `<data_dir>/sesame.sock` (inside the tokio runtime). Call it after the store is open
 /// (it replaces whatever socket is there, which is safe only while this process holds the
 /// database lock) and before announcing that the server is ready, so a CLI command run right
 /// after finds the socket; then hand it to [`serve_on`].
-pub fn bind(data_dir: &Path) -> Result<ControlSocket, String> {
+pub fn bind(data_dir: &Path) -> Result<ControlSocket, AdminError> {
     let path = data_dir.join(SOCKET_NAME);
     let listener = bind_private(data_dir, &path)?;
     tracing::debug!("control socket at {}", path.display());
@@ -70,15 +74,15 @@ pub async fn serve_on(
     provider: Arc<Provider>,
     mail: MailConfig,
     socket: ControlSocket,
-) -> Result<(), String> {
+) -> Result<(), AdminError> {
     let state = Arc::new(Target { provider, mail });
     let limits = Limits {
         max_connections: MAX_CONNECTIONS,
         line_timeout: LINE_TIMEOUT,
     };
-    accept_loop(&socket, limits, move |req| {
+    accept_loop(&socket, limits, move |command| {
         let state = state.clone();
-        async move { answer(&state, req).await }
+        async move { answer(&state, command).await }
     })
     .await
 }
@@ -91,29 +95,30 @@ struct Limits {
 }
 
 /// Accepts connections while fewer than `limits.max_connections` are open, and answers each
-/// request line with `answer`.
+/// command with `answer`.
 async fn accept_loop<F, Fut>(
     socket: &ControlSocket,
     limits: Limits,
     answer: F,
-) -> Result<(), String>
+) -> Result<(), AdminError>
 where
-    F: Fn(Request) -> Fut + Clone + Send + 'static,
+    F: Fn(Command) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Response> + Send,
 {
+    let failed = |error: std::io::Error| AdminError::Socket {
+        path: socket.path.clone(),
+        error,
+    };
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
-        // Taken before accepting: at the limit, new clients wait in the kernel's backlog.
+        // Taken before accepting: at the limit, new clients wait in the kernel's backlog. The
+        // semaphore is never closed, so this waits and never fails.
         let permit = permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| format!("control socket {}: {e}", socket.path.display()))?;
-        let (stream, _) = socket
-            .listener
-            .accept()
-            .await
-            .map_err(|e| format!("control socket {}: {e}", socket.path.display()))?;
+            .map_err(|e| failed(std::io::Error::other(e)))?;
+        let (stream, _) = socket.listener.accept().await.map_err(failed)?;
         let answer = answer.clone();
         tokio::spawn(async move {
             if let Err(e) = connection(stream, limits.line_timeout, answer).await {
@@ -128,8 +133,11 @@ where
 /// owner-only, then renamed into place (which also replaces a stale socket left by a crash).
 /// A data directory too deep for a socket address is reached through `/proc/self/fd` where
 /// there is one ([`super::socket_path`]).
-fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, String> {
-    let err = |e: std::io::Error| format!("control socket {}: {e}", path.display());
+fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, AdminError> {
+    let err = |error: std::io::Error| AdminError::Socket {
+        path: path.to_path_buf(),
+        error,
+    };
     // No longer than "sesame.sock" (a pid is at most 6 hex digits on Linux), so the temporary
     // name fits in a socket address whenever the final one does.
     let tmp_name = format!(".sock{:x}", std::process::id());
@@ -141,7 +149,7 @@ fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, String> {
     let listener = {
         let short = short_path(data_dir, &tmp_name).map_err(|e| match e {
             ShortPathError::Dir(e) => err(e),
-            ShortPathError::TooLong => format!("control socket {}: {TOO_LONG}", path.display()),
+            ShortPathError::TooLong => AdminError::SocketPathTooLong(path.to_path_buf()),
         })?;
         UnixListener::bind(short.path()).map_err(err)?
     };
@@ -155,14 +163,15 @@ fn bind_private(data_dir: &Path, path: &Path) -> Result<UnixListener, String> {
 }
 
 /// Serves one connection: request lines in, answer lines out, until the client closes, sends
-/// a line over [`MAX_LINE`], or leaves a line unfinished for `line_timeout`.
+/// a line over [`MAX_LINE`], or leaves a line unfinished for `line_timeout`. A line that is not
+/// a command is answered with what is wrong with it.
 async fn connection<F, Fut>(
     stream: UnixStream,
     line_timeout: Duration,
     answer: F,
 ) -> std::io::Result<()>
 where
-    F: Fn(Request) -> Fut,
+    F: Fn(Command) -> Fut,
     Fut: Future<Output = Response>,
 {
     let (read, mut write) = stream.into_split();
@@ -185,11 +194,11 @@ where
         }
         let too_long = line.len() as u64 > MAX_LINE;
         let response = if too_long {
-            Response::err("request too long")
+            Response::err(AdminError::RequestTooLong)
         } else {
-            match serde_json::from_slice::<Request>(&line) {
-                Ok(req) => answer(req).await,
-                Err(e) => Response::err(format!("not a JSON request: {e}")),
+            match Command::from_line(&line) {
+                Ok(command) => answer(command).await,
+                Err(e) => Response::err(e),
             }
         };
         let mut out = serde_json::to_vec(&response).unwrap_or_default();
@@ -201,59 +210,40 @@ where
     }
 }
 
-async fn answer(state: &Arc<Target>, req: Request) -> Response {
-    if req.cmd == cmd::MAIL_TEST {
-        return mail_test(state, &req).await;
+async fn answer(state: &Arc<Target>, command: Command) -> Response {
+    if let Command::MailTest(message) = command {
+        return mail_test(state, message).await;
     }
     let st = state.clone();
     // Store writes wait for an fsync: keep them off the async workers.
     let joined = tokio::task::spawn_blocking(move || {
+        let (name, only_reads) = (command.name(), command.only_reads());
         let p = &st.provider;
-        let (response, effect) = handle(&p.store, &st.mail, &req);
+        let (response, effect) = handle(&p.store, &st.mail, command);
         match effect {
             Some(Effect::ReloadKeys) => match KeySet::load_or_generate(&p.store) {
                 Ok(keys) => p.set_keys(keys),
-                Err(e) => {
-                    return Response::err(format!(
-                        "the new key is stored but loading it failed: {e}"
-                    ))
-                }
+                Err(e) => return Response::err(AdminError::KeyReload(e)),
             },
             Some(Effect::SwapMailer(mailer)) => p.set_mailer(*mailer),
             None => {}
         }
         if response.ok {
             // Changes are worth a line in the log; reads are not.
-            if matches!(
-                req.cmd.as_str(),
-                cmd::APP_LIST | cmd::APP_SHOW | cmd::CONNECTOR_SHOW
-            ) {
-                tracing::debug!("control socket: {} done", req.cmd);
+            if only_reads {
+                tracing::debug!("control socket: {name} done");
             } else {
-                tracing::info!("control socket: {} done", req.cmd);
+                tracing::info!("control socket: {name} done");
             }
         }
         response
     })
     .await;
-    joined.unwrap_or_else(|e| Response::err(format!("the command failed inside the server: {e}")))
-}
-
-#[derive(Deserialize)]
-struct MailTestArgs {
-    to: String,
-    #[serde(default)]
-    template: Option<String>,
-    #[serde(default)]
-    dry_run: bool,
+    joined.unwrap_or_else(|e| Response::err(AdminError::Crashed(e)))
 }
 
 /// Sends a test message through the mailer the server is using right now.
-async fn mail_test(state: &Target, req: &Request) -> Response {
-    let args: MailTestArgs = match serde_json::from_value(req.args.clone()) {
-        Ok(a) => a,
-        Err(e) => return Response::err(format!("bad arguments for mail.test: {e}")),
-    };
+async fn mail_test(state: &Target, args: TestMessage) -> Response {
     let purpose = match super::purpose(args.template.as_deref()) {
         Ok(p) => p,
         Err(e) => return Response::err(e),
@@ -261,32 +251,38 @@ async fn mail_test(state: &Target, req: &Request) -> Response {
     let mailer = state.provider.mailer();
     match crate::mail::test_send(&mailer, &args.to, purpose, args.dry_run).await {
         Ok(report) => Response::ok(serde_json::json!({ "report": report })),
-        Err(report) => Response::err(report),
+        Err(report) => Response::err(AdminError::MailTestFailed(report)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::{AppRef, NoArgs};
     use super::*;
     use tokio::io::AsyncBufReadExt;
 
-    /// Answers every request with its command.
-    async fn echo(req: Request) -> Response {
-        Response::ok(serde_json::json!({ "echo": req.cmd }))
+    /// Answers every command with its name.
+    async fn echo(command: Command) -> Response {
+        Response::ok(serde_json::json!({ "echo": command.name() }))
     }
 
-    async fn ask(stream: &mut BufReader<UnixStream>, cmd: &str) -> Response {
-        let line = format!(
-            "{}\n",
-            serde_json::to_string(&Request::new(cmd, Value::Null)).unwrap()
-        );
+    fn app_list() -> Command {
+        Command::AppList(NoArgs {})
+    }
+
+    fn app_show() -> Command {
+        Command::AppShow(AppRef {
+            client_id: "c1".into(),
+        })
+    }
+
+    async fn ask(stream: &mut BufReader<UnixStream>, command: Command) -> Response {
+        let line = format!("{}\n", serde_json::to_string(&command).unwrap());
         stream.get_mut().write_all(line.as_bytes()).await.unwrap();
         let mut answer = String::new();
         stream.read_line(&mut answer).await.unwrap();
         serde_json::from_str(&answer).unwrap()
     }
-
-    use serde_json::Value;
 
     #[tokio::test]
     async fn a_client_that_never_ends_its_line_is_dropped() {
@@ -306,13 +302,34 @@ mod tests {
         let served = tokio::spawn(connection(server_end, LINE_TIMEOUT, echo));
         let mut client = BufReader::new(client);
         assert_eq!(
-            ask(&mut client, "app.list").await.result.unwrap()["echo"],
+            ask(&mut client, app_list()).await.result.unwrap()["echo"],
             "app.list"
         );
         assert_eq!(
-            ask(&mut client, "app.show").await.result.unwrap()["echo"],
+            ask(&mut client, app_show()).await.result.unwrap()["echo"],
             "app.show"
         );
+        // A line that is not a command is answered with what is wrong, and the connection goes on.
+        for (line, error) in [
+            ("[1,2]\n", "not a JSON request"),
+            (
+                "{\"cmd\":\"app.frobnicate\"}\n",
+                "unknown command \"app.frobnicate\"",
+            ),
+            (
+                "{\"cmd\":\"app.show\",\"args\":{}}\n",
+                "bad arguments for app.show",
+            ),
+        ] {
+            client.get_mut().write_all(line.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            client.read_line(&mut answer).await.unwrap();
+            let answer: Response = serde_json::from_str(&answer).unwrap();
+            assert!(
+                !answer.ok && answer.error.as_ref().unwrap().contains(error),
+                "{answer:?}"
+            );
+        }
         let huge = vec![b'x'; MAX_LINE as usize + 10];
         client.get_mut().write_all(&huge).await.unwrap();
         let mut answer = String::new();
@@ -333,16 +350,13 @@ mod tests {
         let path = dir.path().join(SOCKET_NAME);
 
         let mut first = BufReader::new(UnixStream::connect(&path).await.unwrap());
-        ask(&mut first, "app.list").await;
+        ask(&mut first, app_list()).await;
         // Connecting succeeds (the kernel's backlog), but the server does not take it up.
         let mut second = UnixStream::connect(&path).await.unwrap();
-        let line = format!(
-            "{}\n",
-            serde_json::to_string(&Request::new("app.show", Value::Null)).unwrap()
-        );
+        let line = format!("{}\n", serde_json::to_string(&app_show()).unwrap());
         second.write_all(line.as_bytes()).await.unwrap();
         // The first connection is still served meanwhile...
-        ask(&mut first, "app.list").await;
+        ask(&mut first, app_list()).await;
         // ...and the second has had no answer.
         let mut buf = [0u8; 64];
         assert_eq!(
@@ -377,18 +391,22 @@ mod tests {
                 };
                 accept_loop(&socket, limits, echo).await
             });
-            let req = Request::new(cmd::APP_LIST, Value::Null);
             let deep2 = deep.clone();
-            let answer =
-                tokio::task::spawn_blocking(move || super::super::client::call(&deep2, &req))
-                    .await
-                    .unwrap()
-                    .unwrap();
+            let answer = tokio::task::spawn_blocking(move || {
+                super::super::client::call(&deep2, &app_list())
+            })
+            .await
+            .unwrap()
+            .unwrap();
             assert_eq!(answer.result.unwrap()["echo"], "app.list");
             server.abort();
         } else {
             let e = bound.err().unwrap();
-            assert!(e.contains(TOO_LONG), "{e}");
+            assert!(
+                matches!(e, AdminError::SocketPathTooLong(_))
+                    && e.to_string().contains(super::super::socket_path::TOO_LONG),
+                "{e}"
+            );
         }
         let leftovers: Vec<_> = std::fs::read_dir(&deep)
             .unwrap()

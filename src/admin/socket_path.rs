@@ -7,6 +7,8 @@
 //! Linux the directory can be opened instead and reached as `/proc/self/fd/<fd>/`: a short path
 //! that the kernel resolves to the same directory, for `bind` and `connect` alike. Elsewhere, a
 //! path that does not fit is an error that says so.
+//!
+//! It uses only std; both ends of the socket use it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

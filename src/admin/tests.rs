@@ -1,6 +1,8 @@
 use super::*;
+use crate::apps::{AppUpdate, NewApp};
 use crate::config::{MailConfig, SesConfig};
-use crate::store::{Store, CONNECTORS};
+use crate::crypto::keys::Alg;
+use crate::store::{AppType, Store, CONNECTORS};
 use serde_json::{json, Value};
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -9,8 +11,18 @@ fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// Sends `{"cmd": cmd, "args": args}` as a client writes it on the socket and answers it as
+/// the server does.
+fn answer(store: &Store, cmd: &str, args: Value) -> (Response, Option<Effect>) {
+    let line = json!({ "cmd": cmd, "args": args }).to_string();
+    match Command::from_line(line.as_bytes()) {
+        Ok(command) => handle(store, &MailConfig::default(), command),
+        Err(e) => (Response::err(e), None),
+    }
+}
+
 fn call(store: &Store, cmd: &str, args: Value) -> Response {
-    handle(store, &MailConfig::default(), &Request::new(cmd, args)).0
+    answer(store, cmd, args).0
 }
 
 fn ok(store: &Store, cmd: &str, args: Value) -> Value {
@@ -24,7 +36,7 @@ fn the_app_commands_round_trip_as_json() {
     let (_d, store) = store();
     let created = ok(
         &store,
-        cmd::APP_CREATE,
+        "app.create",
         json!({"name": "Bookstore", "redirect_uris": ["http://localhost:3000/api/auth/callback/logto"]}),
     );
     let id = created["client_id"].as_str().unwrap().to_string();
@@ -34,16 +46,16 @@ fn the_app_commands_round_trip_as_json() {
     assert_eq!(created["type"], "traditional");
     assert_eq!(created["id_token_signed_response_alg"], "ES384");
 
-    let list = ok(&store, cmd::APP_LIST, Value::Null);
+    let list = ok(&store, "app.list", Value::Null);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(list[0].get("client_secret").is_none(), "never shown again");
 
-    let shown = ok(&store, cmd::APP_SHOW, json!({"client_id": id}));
+    let shown = ok(&store, "app.show", json!({"client_id": id}));
     assert_eq!(shown["name"], "Bookstore");
 
     let updated = ok(
         &store,
-        cmd::APP_UPDATE,
+        "app.update",
         json!({"client_id": id, "name": "Books", "post_logout_redirect_uris": ["http://localhost:3000/"]}),
     );
     assert_eq!(updated["name"], "Books");
@@ -52,11 +64,11 @@ fn the_app_commands_round_trip_as_json() {
         json!(["http://localhost:3000/api/auth/callback/logto"])
     );
 
-    let rotated = ok(&store, cmd::APP_ROTATE_SECRET, json!({"client_id": id}));
+    let rotated = ok(&store, "app.rotate-secret", json!({"client_id": id}));
     assert_ne!(rotated["client_secret"], created["client_secret"]);
 
-    ok(&store, cmd::APP_DELETE, json!({"client_id": id}));
-    let gone = call(&store, cmd::APP_SHOW, json!({"client_id": id}));
+    ok(&store, "app.delete", json!({"client_id": id}));
+    let gone = call(&store, "app.show", json!({"client_id": id}));
     assert!(!gone.ok && gone.error.unwrap().contains("no app"));
 }
 
@@ -65,28 +77,45 @@ fn bad_requests_say_what_is_wrong() {
     let (_d, store) = store();
     let r = call(
         &store,
-        cmd::APP_CREATE,
+        "app.create",
         json!({"name": "X", "type": "spa", "redirect_uris": ["https://x.example.com/#a"]}),
     );
     assert!(r.error.unwrap().contains("fragment"));
     let r = call(
         &store,
-        cmd::APP_CREATE,
+        "app.create",
         json!({"name": "X", "type": "desktop", "redirect_uris": []}),
     );
     assert!(r.error.unwrap().contains("bad arguments for app.create"));
-    let r = call(&store, cmd::APP_SHOW, json!({}));
+    let r = call(&store, "app.show", json!({}));
     assert!(r.error.unwrap().contains("client_id"));
     let r = call(&store, "app.frobnicate", json!({}));
     assert!(r.error.unwrap().contains("unknown command"));
-    let r = call(&store, cmd::KEYS_ROTATE, json!({"alg": "HS256"}));
+    let r = call(&store, "keys.rotate", json!({"alg": "HS256"}));
     assert!(r.error.unwrap().contains("HS256"));
     let r = call(
         &store,
-        cmd::CONNECTOR_SET,
+        "connector.set",
         json!({"name": "sendgrid", "config": {}}),
     );
     assert!(r.error.unwrap().contains("unknown connector"));
+    let r = call(&store, "connector.show", json!({"name": "sendgrid"}));
+    assert_eq!(
+        r.error.unwrap(),
+        "unknown connector \"sendgrid\"; known: ses"
+    );
+    let r = call(&store, "connector.set", json!({"name": "ses"}));
+    assert_eq!(
+        r.error.unwrap(),
+        "connector.set needs the connector's JSON in \"config\""
+    );
+    let r = call(&store, "mail.test", json!({"to": "ana@example.com"}));
+    assert_eq!(r.error.unwrap(), "mail.test needs a running server");
+    let r = call(&store, "keys.rotate", json!({"alg": "HS256"}));
+    assert_eq!(
+        r.error.unwrap(),
+        "bad arguments for keys.rotate: unknown key algorithm \"HS256\"; use ES384, ES256 or RS256"
+    );
 }
 
 #[test]
@@ -99,10 +128,10 @@ fn a_connector_is_validated_stored_and_shown_masked() {
         "emailAddress": "noreply@example.com",
         "templates": []
     });
-    let (r, effect) = handle(
+    let (r, effect) = answer(
         &store,
-        &MailConfig::default(),
-        &Request::new(cmd::CONNECTOR_SET, json!({"name": "ses", "config": ses})),
+        "connector.set",
+        json!({"name": "ses", "config": ses}),
     );
     assert!(r.ok, "{:?}", r.error);
     assert!(matches!(effect, Some(Effect::SwapMailer(_))));
@@ -112,7 +141,7 @@ fn a_connector_is_validated_stored_and_shown_masked() {
         "the secret is never sent back: {text}"
     );
 
-    let shown = ok(&store, cmd::CONNECTOR_SHOW, json!({"name": "ses"}));
+    let shown = ok(&store, "connector.show", json!({"name": "ses"}));
     assert_eq!(shown["config"]["accessKeySecret"], "********");
     assert_eq!(shown["config"]["accessKeyId"], "AKIAIOSFODNN7EXAMPLE");
     let stored: SesConfig = serde_json::from_value(
@@ -127,7 +156,7 @@ fn a_connector_is_validated_stored_and_shown_masked() {
     let bad = json!({"accessKeyId": "AKIA", "accessKeySecret": "s", "region": "mars-1"});
     let r = call(
         &store,
-        cmd::CONNECTOR_SET,
+        "connector.set",
         json!({"name": "ses", "config": bad}),
     );
     assert!(!r.ok && r.error.unwrap().contains("region"));
@@ -147,11 +176,7 @@ fn a_connector_is_validated_stored_and_shown_masked() {
 #[test]
 fn keys_rotate_makes_a_new_active_key() {
     let (_d, store) = store();
-    let (r, effect) = handle(
-        &store,
-        &MailConfig::default(),
-        &Request::new(cmd::KEYS_ROTATE, json!({"alg": "ES256"})),
-    );
+    let (r, effect) = answer(&store, "keys.rotate", json!({"alg": "ES256"}));
     assert!(r.ok, "{:?}", r.error);
     assert!(matches!(effect, Some(Effect::ReloadKeys)));
     let kid = r.result.unwrap()["kid"].as_str().unwrap().to_string();
@@ -159,13 +184,13 @@ fn keys_rotate_makes_a_new_active_key() {
         .read(|tx| tx.get(&crate::store::KEYS, &kid))
         .unwrap()
         .unwrap();
-    assert!(rec.active && rec.alg == "ES256");
+    assert!(rec.active && rec.alg == Alg::Es256);
 }
 
 #[test]
 fn the_client_reports_no_server_for_a_missing_or_stale_socket() {
     let dir = tempfile::tempdir().unwrap();
-    let req = Request::new(cmd::APP_LIST, Value::Null);
+    let req = Command::AppList(NoArgs {});
     assert!(matches!(
         client::call(dir.path(), &req),
         Err(client::ClientError::NotRunning)
@@ -189,14 +214,14 @@ fn the_client_speaks_one_json_line_each_way() {
         std::io::BufReader::new(&stream)
             .read_line(&mut line)
             .unwrap();
-        let req: Request = serde_json::from_str(&line).unwrap();
-        let answer = Response::ok(json!({ "echo": req.cmd }));
+        let sent: Value = serde_json::from_str(&line).unwrap();
+        let answer = Response::ok(json!({ "echo": sent["cmd"] }));
         (&stream)
             .write_all(format!("{}\n", serde_json::to_string(&answer).unwrap()).as_bytes())
             .unwrap();
         line
     });
-    let r = client::call(dir.path(), &Request::new(cmd::APP_LIST, Value::Null)).unwrap();
+    let r = client::call(dir.path(), &Command::AppList(NoArgs {})).unwrap();
     assert_eq!(r.result.unwrap()["echo"], "app.list");
     let sent = server.join().unwrap();
     assert!(sent.ends_with('\n') && !sent.trim_end().contains('\n'));
@@ -212,7 +237,7 @@ fn a_connector_that_is_not_an_object_is_refused_in_its_own_terms() {
     for config in [json!([]), json!(5), json!("ses")] {
         let r = call(
             &store,
-            cmd::CONNECTOR_SET,
+            "connector.set",
             json!({"name": "ses", "config": config}),
         );
         let e = r.error.unwrap();
@@ -237,14 +262,10 @@ fn deleting_the_connector_goes_back_to_the_configured_mailer() {
     });
     ok(
         &store,
-        cmd::CONNECTOR_SET,
+        "connector.set",
         json!({"name": "ses", "config": ses}),
     );
-    let (r, effect) = handle(
-        &store,
-        &MailConfig::default(),
-        &Request::new(cmd::CONNECTOR_DELETE, json!({"name": "ses"})),
-    );
+    let (r, effect) = answer(&store, "connector.delete", json!({"name": "ses"}));
     assert!(r.ok, "{:?}", r.error);
     let result = r.result.unwrap();
     assert_eq!(result["deleted"], true);
@@ -257,37 +278,22 @@ fn deleting_the_connector_goes_back_to_the_configured_mailer() {
         .read(|tx| tx.get(&CONNECTORS, "ses"))
         .unwrap()
         .is_none());
-    let shown = ok(&store, cmd::CONNECTOR_SHOW, json!({"name": "ses"}));
+    let shown = ok(&store, "connector.show", json!({"name": "ses"}));
     assert_eq!(shown["stored"], false);
 
     // Deleting again: nothing to delete, nothing to swap.
-    let (r, effect) = handle(
-        &store,
-        &MailConfig::default(),
-        &Request::new(cmd::CONNECTOR_DELETE, json!({"name": "ses"})),
-    );
+    let (r, effect) = answer(&store, "connector.delete", json!({"name": "ses"}));
     assert_eq!(r.result.unwrap()["deleted"], false);
     assert!(effect.is_none());
-    let r = call(&store, cmd::CONNECTOR_DELETE, json!({"name": "sendgrid"}));
+    let r = call(&store, "connector.delete", json!({"name": "sendgrid"}));
     assert!(r.error.unwrap().contains("unknown connector"));
 }
 
 #[test]
 fn only_commands_that_store_something_new_may_start_a_data_dir() {
-    for c in [cmd::APP_CREATE, cmd::CONNECTOR_SET, cmd::KEYS_ROTATE] {
-        assert!(creates_data(c), "{c}");
-    }
-    for c in [
-        cmd::APP_LIST,
-        cmd::APP_SHOW,
-        cmd::APP_UPDATE,
-        cmd::APP_DELETE,
-        cmd::APP_ROTATE_SECRET,
-        cmd::CONNECTOR_SHOW,
-        cmd::CONNECTOR_DELETE,
-        cmd::MAIL_TEST,
-    ] {
-        assert!(!creates_data(c), "{c}");
+    for command in one_of_each() {
+        let creates = ["app.create", "connector.set", "keys.rotate"].contains(&command.name());
+        assert_eq!(command.creates_data(), creates, "{}", command.name());
     }
 }
 
@@ -295,7 +301,7 @@ fn only_commands_that_store_something_new_may_start_a_data_dir() {
 fn the_client_falls_back_to_the_file_for_a_deep_or_missing_data_dir() {
     let root = tempfile::tempdir().unwrap();
     let deep = root.path().join("d".repeat(60)).join("e".repeat(60));
-    let req = Request::new(cmd::APP_LIST, Value::Null);
+    let req = Command::AppList(NoArgs {});
     // Missing: no server.
     assert!(matches!(
         client::call(&deep, &req),
@@ -313,4 +319,117 @@ fn the_client_falls_back_to_the_file_for_a_deep_or_missing_data_dir() {
         assert!(client::unreachable_reason(&deep).is_some());
     }
     assert_eq!(client::unreachable_reason(root.path()), None);
+}
+
+/// One command of every kind, with arguments as the CLI sends them.
+fn one_of_each() -> Vec<Command> {
+    let app = || AppRef {
+        client_id: "c1".into(),
+    };
+    let connector = || ConnectorRef { name: "ses".into() };
+    vec![
+        Command::AppCreate(NewApp {
+            name: "Bookstore".into(),
+            app_type: AppType::Spa,
+            redirect_uris: vec!["http://localhost:3000/cb".into()],
+            post_logout_redirect_uris: vec![],
+            id_token_signed_response_alg: None,
+        }),
+        Command::AppList(NoArgs {}),
+        Command::AppShow(app()),
+        Command::AppUpdate(AppChange {
+            client_id: "c1".into(),
+            change: AppUpdate {
+                name: Some("Books".into()),
+                ..AppUpdate::default()
+            },
+        }),
+        Command::AppDelete(app()),
+        Command::AppRotateSecret(app()),
+        Command::ConnectorSet(ConnectorSettings {
+            name: "ses".into(),
+            config: Some(json!({"region": "eu-west-1"})),
+        }),
+        Command::ConnectorShow(connector()),
+        Command::ConnectorDelete(connector()),
+        Command::KeysRotate(KeyRotation { alg: Alg::Es256 }),
+        Command::MailTest(TestMessage {
+            to: "ana@example.com".into(),
+            template: Some("SignIn".into()),
+            dry_run: true,
+        }),
+    ]
+}
+
+#[test]
+fn every_command_has_one_name_on_the_wire_in_the_log_and_in_the_list() {
+    let all = one_of_each();
+    let names: Vec<&str> = all.iter().map(Command::name).collect();
+    assert_eq!(names, Command::NAMES, "one_of_each covers every command");
+    for command in all {
+        let line = serde_json::to_vec(&command).unwrap();
+        let wire: Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(wire["cmd"], command.name());
+        let back = Command::from_line(&line).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), wire);
+    }
+}
+
+#[test]
+fn commands_go_on_the_wire_as_before_the_typed_protocol() {
+    let wire = |c: &Command| serde_json::to_value(c).unwrap();
+    let all = one_of_each();
+    assert_eq!(
+        wire(&all[0]),
+        json!({"cmd": "app.create", "args": {
+            "name": "Bookstore",
+            "type": "spa",
+            "redirect_uris": ["http://localhost:3000/cb"],
+            "post_logout_redirect_uris": [],
+            "id_token_signed_response_alg": null,
+        }})
+    );
+    assert_eq!(wire(&all[1]), json!({"cmd": "app.list", "args": {}}));
+    assert_eq!(
+        wire(&all[3]),
+        json!({"cmd": "app.update", "args": {"client_id": "c1", "name": "Books"}}),
+        "only what changes is sent"
+    );
+    assert_eq!(
+        wire(&all[9]),
+        json!({"cmd": "keys.rotate", "args": {"alg": "ES256"}})
+    );
+    assert_eq!(
+        wire(&all[10]),
+        json!({"cmd": "mail.test", "args": {"to": "ana@example.com", "template": "SignIn", "dry_run": true}})
+    );
+}
+
+#[test]
+fn empty_arguments_may_be_absent_null_or_an_empty_object() {
+    for line in [
+        r#"{"cmd":"app.list"}"#,
+        r#"{"cmd":"app.list","args":null}"#,
+        r#"{"cmd":"app.list","args":{}}"#,
+    ] {
+        let command = Command::from_line(line.as_bytes()).unwrap();
+        assert_eq!(command.name(), "app.list", "{line}");
+    }
+    let rotate = Command::from_line(br#"{"cmd":"keys.rotate","args":null}"#).unwrap();
+    assert!(matches!(
+        rotate,
+        Command::KeysRotate(KeyRotation { alg: Alg::Es384 })
+    ));
+    // The app type's name in AppInfo (`type`) and in the Rust struct (`app_type`) both work.
+    let create = Command::from_line(
+        br#"{"cmd":"app.create","args":{"name":"X","app_type":"native","redirect_uris":["com.example.x:/cb"]}}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        create,
+        Command::AppCreate(NewApp {
+            app_type: AppType::Native,
+            ..
+        })
+    ));
 }

@@ -1,6 +1,8 @@
-//! Reconciling the apps declared in `sesame.toml` with the registry, at every start.
+//! Reconciling the apps declared in `sesame.toml` with the registry, at every start. The
+//! declarations come from [`crate::config`]; each is checked with the same rules as an app
+//! created from the CLI (`validate.rs`).
 
-use super::validate::{check_alg, check_client_id, check_name, check_uris};
+use super::validate::{check_client_id, check_name, check_uris};
 use super::AppError;
 use crate::clock;
 use crate::config::AppDecl;
@@ -81,7 +83,7 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         secret_hash: secret.as_deref().map(crypto::hash_token),
         redirect_uris: check_uris(&decl.redirect_uris, app_type, true)?,
         post_logout_redirect_uris: check_uris(&decl.post_logout_redirect_uris, app_type, false)?,
-        id_token_signed_response_alg: check_alg(decl.id_token_signed_response_alg.as_deref())?,
+        id_token_signed_response_alg: decl.id_token_signed_response_alg,
         created_at: clock::now(),
         declared: true,
     })

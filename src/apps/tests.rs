@@ -48,7 +48,7 @@ fn a_traditional_app_gets_a_secret_stored_only_as_its_hash() {
     assert!(!app.client_id.is_empty());
     let stored = get(&store, &app.client_id).unwrap();
     assert_eq!(stored, app);
-    assert_eq!(id_token_alg(&stored), "ES384");
+    assert_eq!(id_token_alg(&stored), Alg::Es384);
     let raw = serde_json::to_string(&stored).unwrap();
     assert!(!raw.contains(&secret), "the secret itself is never stored");
 }
@@ -115,13 +115,6 @@ fn bad_input_is_refused_with_the_reason() {
         ),
         (
             NewApp {
-                id_token_signed_response_alg: Some("HS256".into()),
-                ..new_app(AppType::Spa, &["https://a.example.com"])
-            },
-            "HS256",
-        ),
-        (
-            NewApp {
                 post_logout_redirect_uris: vec!["http://evil.example.com/".into()],
                 ..new_app(AppType::Spa, &["https://a.example.com"])
             },
@@ -136,6 +129,42 @@ fn bad_input_is_refused_with_the_reason() {
         list(&store).unwrap().is_empty(),
         "nothing stored on refusal"
     );
+}
+
+#[test]
+fn the_id_token_algorithm_is_read_ignoring_case_and_refused_naming_the_choices() {
+    let parse = |alg: serde_json::Value| {
+        serde_json::from_value::<NewApp>(serde_json::json!({
+            "name": "X",
+            "redirect_uris": ["https://a.example.com"],
+            "id_token_signed_response_alg": alg,
+        }))
+    };
+    assert_eq!(
+        parse("rs256".into()).unwrap().id_token_signed_response_alg,
+        Some(Alg::Rs256)
+    );
+    assert_eq!(
+        parse(" ES256 ".into())
+            .unwrap()
+            .id_token_signed_response_alg,
+        Some(Alg::Es256)
+    );
+    assert_eq!(
+        parse(serde_json::Value::Null)
+            .unwrap()
+            .id_token_signed_response_alg,
+        None
+    );
+    let e = parse("HS256".into()).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "id_token_signed_response_alg \"HS256\" is not supported; use one of ES384, ES256, RS256"
+    );
+    let change: AppUpdate =
+        serde_json::from_value(serde_json::json!({"id_token_signed_response_alg": "es384"}))
+            .unwrap();
+    assert_eq!(change.id_token_signed_response_alg, Some(Alg::Es384));
 }
 
 #[test]
@@ -213,7 +242,7 @@ fn list_update_delete_and_rotate() {
             "https://a.example.com/new".into(),
         ]),
         post_logout_redirect_uris: Some(vec!["https://a.example.com/".into()]),
-        id_token_signed_response_alg: Some("rs256".into()),
+        id_token_signed_response_alg: Some(Alg::Rs256),
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");
@@ -222,10 +251,7 @@ fn list_update_delete_and_rotate() {
         vec!["https://a.example.com/new"],
         "repeats dropped"
     );
-    assert_eq!(
-        updated.id_token_signed_response_alg.as_deref(),
-        Some("RS256")
-    );
+    assert_eq!(updated.id_token_signed_response_alg, Some(Alg::Rs256));
     assert_eq!(
         updated.secret_hash, a.secret_hash,
         "update keeps the secret"

@@ -1,8 +1,10 @@
 //! What an app may register: redirect URIs (the security-critical part), client IDs, names
 //! and ID token algorithms. Every write to the registry passes through these checks.
 
-use super::{AppError, ID_TOKEN_ALGS};
+use super::AppError;
+use crate::crypto::keys::Alg;
 use crate::store::AppType;
+use serde::{de, Deserialize, Deserializer};
 
 /// Checks a redirect URI (or post-logout redirect URI) for an app of this type: an absolute
 /// URL without a fragment (OAuth 2.0 §3.1.2); https, or http on a loopback host (a developer's
@@ -112,15 +114,23 @@ pub(super) fn check_uris(
     Ok(out)
 }
 
-pub(super) fn check_alg(alg: Option<&str>) -> Result<Option<String>, AppError> {
-    match alg {
-        None => Ok(None),
-        Some(a) => ID_TOKEN_ALGS
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(a.trim()))
-            .map(|known| Some(known.to_string()))
-            .ok_or_else(|| AppError::UnsupportedAlg(a.to_string())),
-    }
+/// Reads an app's `id_token_signed_response_alg` as the control socket receives it: a JOSE
+/// name matched ignoring case and surrounding spaces (`rs256`), or null for the default. What
+/// the app stores is the [`Alg`], which is always written in its exact name.
+pub(super) fn alg_any_case<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Alg>, D::Error> {
+    let Some(name) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    Alg::ALL
+        .into_iter()
+        .find(|alg| alg.as_str().eq_ignore_ascii_case(name.trim()))
+        .map(Some)
+        .ok_or_else(|| {
+            de::Error::custom(format_args!(
+                "id_token_signed_response_alg {name:?} is not supported; use one of {}",
+                Alg::NAMES.join(", ")
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! How a command reaches the data: the running server's control socket when one answers,
-//! otherwise the database file, opened (and for commands that store something new, created)
-//! here.
+//! How a command reaches the data: the running server's control socket when one answers
+//! ([`crate::admin::client`]), otherwise the database file, opened (and for commands that store
+//! something new, created) here and handed to [`crate::admin::handle`].
 
-use crate::admin::{self, client, Request};
+use super::error::CliError;
+use crate::admin::{self, client, Command};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use serde_json::Value;
@@ -19,26 +20,28 @@ pub(super) enum Via {
 }
 
 /// Runs an admin command through the server if one answers, otherwise on the file.
-pub(super) fn admin_call(config: &Config, req: Request) -> Result<(Value, Via), String> {
-    let (response, via) = match client::call(&config.data_dir, &req) {
+pub(super) fn admin_call(config: &Config, command: Command) -> Result<(Value, Via), CliError> {
+    let (response, via) = match client::call(&config.data_dir, &command) {
         Ok(r) => (r, Via::Server),
-        Err(client::ClientError::NotRunning) => match open_store(config, &req)? {
-            Opened::Store(store) => (admin::handle(&store, &config.mail, &req).0, Via::File),
+        Err(client::ClientError::NotRunning) => match open_store(config, &command)? {
+            Opened::Store(store) => (admin::handle(&store, &config.mail, command).0, Via::File),
             Opened::ServerAnswered(r) => (r, Via::Server),
         },
-        Err(e) => {
-            return Err(format!(
-                "{e}\nThe sesame server using {} did not answer properly; check its log, or stop it and retry.",
-                config.data_dir.display()
-            ))
+        Err(error) => {
+            return Err(CliError::ServerUnreachable {
+                error,
+                data_dir: config.data_dir.clone(),
+            })
         }
     };
     if response.ok {
         Ok((response.result.unwrap_or(Value::Null), via))
     } else {
-        Err(response
-            .error
-            .unwrap_or_else(|| "the command failed".into()))
+        Err(CliError::Refused(
+            response
+                .error
+                .unwrap_or_else(|| "the command failed".into()),
+        ))
     }
 }
 
@@ -49,18 +52,15 @@ pub(super) enum Opened {
     ServerAnswered(admin::Response),
 }
 
-/// Opens the database file when no server answered `req` on the control socket. A server that
-/// is starting holds the file's lock a moment before its socket is up: while the file is
+/// Opens the database file when no server answered `command` on the control socket. A server
+/// that is starting holds the file's lock a moment before its socket is up: while the file is
 /// locked, keep asking the socket for a few seconds rather than fail with a lock error.
-pub(super) fn open_store(config: &Config, req: &Request) -> Result<Opened, String> {
+pub(super) fn open_store(config: &Config, command: &Command) -> Result<Opened, CliError> {
     let db = config.db_path();
     if !db.exists() {
-        if !admin::creates_data(&req.cmd) {
+        if !command.creates_data() {
             // Opening would create an empty database, likely in the wrong place.
-            return Err(format!(
-                "no sesame data in {} (sesame.redb is missing): check --data-dir or SESAME_DATA_DIR",
-                config.data_dir.display()
-            ));
+            return Err(CliError::NoData(config.data_dir.clone()));
         }
         create_data_dir(&config.data_dir)?;
     }
@@ -68,37 +68,33 @@ pub(super) fn open_store(config: &Config, req: &Request) -> Result<Opened, Strin
         match Store::open(&db) {
             Ok(store) => return Ok(Opened::Store(store)),
             Err(StoreError::Locked) => {
-                if let Ok(r) = client::call(&config.data_dir, req) {
+                if let Ok(r) = client::call(&config.data_dir, command) {
                     return Ok(Opened::ServerAnswered(r));
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Err(e) => return Err(format!("cannot open {}: {e}", db.display())),
+            Err(error) => return Err(CliError::OpenStore { db, error }),
         }
     }
     if let Some(reason) = client::unreachable_reason(&config.data_dir) {
-        return Err(format!(
-            "{} is in use by a sesame server, which cannot be reached: {reason}",
-            db.display()
-        ));
+        return Err(CliError::ServerOutOfReach { db, reason });
     }
-    Err(format!(
-        "{} is in use by another sesame process, but no sesame server answers on {}.\n\
-         If a server is starting, retry in a moment; otherwise stop the other process (only one may \
-         open the data directory at a time) and retry.",
-        db.display(),
-        config.socket_path().display()
-    ))
+    Err(CliError::Locked {
+        db,
+        socket: config.socket_path(),
+    })
 }
 
 /// Creates a missing data directory, owner only (keys, hashes and sessions live there). An
 /// existing one is left as its owner set it up.
-pub(super) fn create_data_dir(dir: &Path) -> Result<(), String> {
+pub(super) fn create_data_dir(dir: &Path) -> Result<(), CliError> {
     if dir.is_dir() {
         return Ok(());
     }
-    let err =
-        |e: std::io::Error| format!("cannot create the data directory {}: {e}", dir.display());
+    let err = |error: std::io::Error| CliError::CreateDataDir {
+        dir: dir.to_path_buf(),
+        error,
+    };
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(err)?;
     }

@@ -1,6 +1,9 @@
 //! The command-line grammar: every command and flag as clap parses it, with the help text
-//! `sesame --help` prints.
+//! `sesame --help` prints. Values that have types elsewhere are parsed straight into them
+//! ([`Alg`], through the `ValueEnum` below).
 
+use crate::crypto::keys::Alg;
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -93,8 +96,8 @@ pub(super) enum AppCommand {
         )]
         app_type: AppTypeArg,
         /// ID token signing algorithm [default: ES384]
-        #[arg(long, value_name = "ALG", value_parser = ["ES384", "ES256", "RS256"])]
-        id_token_alg: Option<String>,
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<Alg>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -127,8 +130,8 @@ pub(super) enum AppCommand {
         #[arg(long, conflicts_with = "post_logout_redirect_uris")]
         clear_post_logout_redirect_uris: bool,
         /// A new ID token signing algorithm.
-        #[arg(long, value_name = "ALG", value_parser = ["ES384", "ES256", "RS256"])]
-        id_token_alg: Option<String>,
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<Alg>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -202,9 +205,21 @@ pub(super) enum MailCommand {
 pub(super) enum KeysCommand {
     /// Make a new signing key for an algorithm; the old one keeps verifying issued tokens.
     Rotate {
-        #[arg(long, default_value = "ES384", value_parser = ["ES384", "ES256", "RS256"])]
-        alg: String,
+        #[arg(long, default_value_t)]
+        alg: Alg,
         #[command(flatten)]
         out: JsonFlag,
     },
+}
+
+/// Algorithms are written as their JOSE names (`--alg ES384`), exactly as they appear in
+/// tokens and discovery; the derive would lower-case them.
+impl ValueEnum for Alg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Alg::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }

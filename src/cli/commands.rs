@@ -1,14 +1,22 @@
-//! What each command does once parsed: builds the control request, sends it through
-//! [`super::access`], and prints the answer (as text, or as JSON with `--json`).
+//! What each command does once parsed: builds the control [`Command`], sends it through
+//! [`super::access`], and prints the answer (as text, or as JSON with `--json`). `mail test`
+//! with no server running builds a mailer itself ([`crate::mail`]).
 
 use super::access::{admin_call, open_store, Opened, Via};
 use super::args::{AppCommand, AppTypeArg, ConnectorCommand, ConnectorName};
+use super::error::CliError;
 use super::output::{pretty, print_app, print_app_table, print_json, print_out};
-use crate::admin::{self, client, cmd, AppInfo, Request};
+use crate::admin::{
+    self, client, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings,
+    KeyRotation, NoArgs, TestMessage,
+};
+use crate::apps::{AppUpdate, NewApp};
 use crate::config::Config;
-use serde_json::{json, Value};
+use crate::crypto::keys::Alg;
+use crate::store::AppType;
+use serde_json::Value;
 
-pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
+pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> {
     match command {
         AppCommand::Create {
             name,
@@ -19,18 +27,18 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
             out,
         } => {
             let app_type = match app_type {
-                AppTypeArg::Traditional => "traditional",
-                AppTypeArg::Spa => "spa",
-                AppTypeArg::Native => "native",
+                AppTypeArg::Traditional => AppType::Traditional,
+                AppTypeArg::Spa => AppType::Spa,
+                AppTypeArg::Native => AppType::Native,
             };
-            let args = json!({
-                "name": name,
-                "type": app_type,
-                "redirect_uris": redirect_uris,
-                "post_logout_redirect_uris": post_logout_redirect_uris,
-                "id_token_signed_response_alg": id_token_alg,
-            });
-            let (result, _) = admin_call(config, Request::new(cmd::APP_CREATE, args))?;
+            let new = NewApp {
+                name,
+                app_type,
+                redirect_uris,
+                post_logout_redirect_uris,
+                id_token_signed_response_alg: id_token_alg,
+            };
+            let (result, _) = admin_call(config, Command::AppCreate(new))?;
             if out.json {
                 return print_json(&result);
             }
@@ -48,7 +56,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
             Ok(())
         }
         AppCommand::List { out } => {
-            let (result, _) = admin_call(config, Request::new(cmd::APP_LIST, json!({})))?;
+            let (result, _) = admin_call(config, Command::AppList(NoArgs {}))?;
             if out.json {
                 return print_json(&result);
             }
@@ -61,10 +69,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
             Ok(())
         }
         AppCommand::Show { client_id, out } => {
-            let (result, _) = admin_call(
-                config,
-                Request::new(cmd::APP_SHOW, json!({ "client_id": client_id })),
-            )?;
+            let (result, _) = admin_call(config, Command::AppShow(AppRef { client_id }))?;
             if out.json {
                 return print_json(&result);
             }
@@ -80,27 +85,19 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
             id_token_alg,
             out,
         } => {
-            let mut args = json!({ "client_id": client_id });
-            if let Some(name) = name {
-                args["name"] = json!(name);
+            let change = AppUpdate {
+                name,
+                redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
+                post_logout_redirect_uris: (!post_logout_redirect_uris.is_empty()
+                    || clear_post_logout_redirect_uris)
+                    .then_some(post_logout_redirect_uris),
+                id_token_signed_response_alg: id_token_alg,
+            };
+            if change.changes_nothing() {
+                return Err(CliError::NothingToChange);
             }
-            if !redirect_uris.is_empty() {
-                args["redirect_uris"] = json!(redirect_uris);
-            }
-            if !post_logout_redirect_uris.is_empty() || clear_post_logout_redirect_uris {
-                args["post_logout_redirect_uris"] = json!(post_logout_redirect_uris);
-            }
-            if let Some(alg) = id_token_alg {
-                args["id_token_signed_response_alg"] = json!(alg);
-            }
-            if args.as_object().is_some_and(|o| o.len() == 1) {
-                return Err(
-                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri \
-                            or --id-token-alg"
-                        .into(),
-                );
-            }
-            let (result, _) = admin_call(config, Request::new(cmd::APP_UPDATE, args))?;
+            let (result, _) =
+                admin_call(config, Command::AppUpdate(AppChange { client_id, change }))?;
             if out.json {
                 return print_json(&result);
             }
@@ -110,10 +107,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
             Ok(())
         }
         AppCommand::Delete { client_id, out } => {
-            let (result, _) = admin_call(
-                config,
-                Request::new(cmd::APP_DELETE, json!({ "client_id": client_id })),
-            )?;
+            let (result, _) = admin_call(config, Command::AppDelete(AppRef { client_id }))?;
             if out.json {
                 return print_json(&result);
             }
@@ -126,8 +120,10 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
             Ok(())
         }
         AppCommand::RotateSecret { client_id, out } => {
-            let req = Request::new(cmd::APP_ROTATE_SECRET, json!({ "client_id": client_id }));
-            let (result, _) = admin_call(config, req)?;
+            let command = Command::AppRotateSecret(AppRef {
+                client_id: client_id.clone(),
+            });
+            let (result, _) = admin_call(config, command)?;
             if out.json {
                 return print_json(&result);
             }
@@ -142,23 +138,27 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), String> {
     }
 }
 
-pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<(), String> {
+pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<(), CliError> {
     match command {
         ConnectorCommand::Set {
             name: ConnectorName::Ses,
             file,
             out,
         } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let json: Value = serde_json::from_str(&text).map_err(|e| {
-                format!(
-                    "{} is not JSON: {e} (expected Logto's AWS SES connector JSON)",
-                    file.display()
-                )
+            let text = std::fs::read_to_string(&file).map_err(|error| CliError::ReadFile {
+                path: file.clone(),
+                error,
             })?;
-            let req = Request::new(cmd::CONNECTOR_SET, json!({ "name": "ses", "config": json }));
-            let (result, via) = admin_call(config, req)?;
+            let json: Value =
+                serde_json::from_str(&text).map_err(|error| CliError::ConnectorNotJson {
+                    path: file.clone(),
+                    error,
+                })?;
+            let command = Command::ConnectorSet(ConnectorSettings {
+                name: "ses".into(),
+                config: Some(json),
+            });
+            let (result, via) = admin_call(config, command)?;
             if out.json {
                 return print_json(&result);
             }
@@ -184,8 +184,8 @@ pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<()
             name: ConnectorName::Ses,
             out,
         } => {
-            let req = Request::new(cmd::CONNECTOR_SHOW, json!({ "name": "ses" }));
-            let (result, _) = admin_call(config, req)?;
+            let command = Command::ConnectorShow(ConnectorRef { name: "ses".into() });
+            let (result, _) = admin_call(config, command)?;
             if out.json {
                 return print_json(&result);
             }
@@ -199,8 +199,8 @@ pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<()
             name: ConnectorName::Ses,
             out,
         } => {
-            let req = Request::new(cmd::CONNECTOR_DELETE, json!({ "name": "ses" }));
-            let (result, via) = admin_call(config, req)?;
+            let command = Command::ConnectorDelete(ConnectorRef { name: "ses".into() });
+            let (result, via) = admin_call(config, command)?;
             if out.json {
                 return print_json(&result);
             }
@@ -239,36 +239,37 @@ pub(super) async fn mail_test(
     to: &str,
     template: &str,
     dry_run: bool,
-) -> Result<(), String> {
-    let purpose = admin::purpose(Some(template))?;
-    let req = Request::new(
-        cmd::MAIL_TEST,
-        json!({ "to": to, "template": template, "dry_run": dry_run }),
-    );
-    let answered = match client::call(&config.data_dir, &req) {
+) -> Result<(), CliError> {
+    let purpose = admin::purpose(Some(template)).map_err(CliError::Admin)?;
+    let command = Command::MailTest(TestMessage {
+        to: to.to_string(),
+        template: Some(template.to_string()),
+        dry_run,
+    });
+    let answered = match client::call(&config.data_dir, &command) {
         Ok(r) => r,
-        Err(client::ClientError::NotRunning) => match open_store(config, &req)? {
+        Err(client::ClientError::NotRunning) => match open_store(config, &command)? {
             Opened::ServerAnswered(r) => r,
             Opened::Store(store) => {
                 // No server: build the mailer here, from the configuration and any stored
                 // connector (the store is closed first: sending may take a while).
-                let stored = crate::mail::stored_connector(&store).map_err(|e| e.to_string())?;
+                let stored =
+                    crate::mail::stored_connector(&store).map_err(CliError::StoredConnector)?;
                 drop(store);
                 let mailer =
-                    crate::mail::Mailer::build(&config.mail, stored).map_err(|e| e.to_string())?;
+                    crate::mail::Mailer::build(&config.mail, stored).map_err(CliError::Mailer)?;
                 let report = crate::mail::test_send(&mailer, to, purpose, dry_run)
                     .await
-                    .map_err(|report| format!("the test message failed:\n{report}"))?;
+                    .map_err(CliError::MailTestFailed)?;
                 outln!("{report}");
                 return Ok(());
             }
         },
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(CliError::Client(e)),
     };
     if !answered.ok {
-        return Err(format!(
-            "the test message failed:\n{}",
-            answered.error.unwrap_or_default()
+        return Err(CliError::MailTestFailedInServer(
+            answered.error.unwrap_or_default(),
         ));
     }
     let report = answered
@@ -280,11 +281,8 @@ pub(super) async fn mail_test(
     Ok(())
 }
 
-pub(super) fn keys_rotate(config: &Config, alg: &str, json_out: bool) -> Result<(), String> {
-    let (result, via) = admin_call(
-        config,
-        Request::new(cmd::KEYS_ROTATE, json!({ "alg": alg })),
-    )?;
+pub(super) fn keys_rotate(config: &Config, alg: Alg, json_out: bool) -> Result<(), CliError> {
+    let (result, via) = admin_call(config, Command::KeysRotate(KeyRotation { alg }))?;
     if json_out {
         return print_json(&result);
     }
@@ -298,6 +296,6 @@ pub(super) fn keys_rotate(config: &Config, alg: &str, json_out: bool) -> Result<
     }
     Ok(())
 }
-fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
-    serde_json::from_value(v).map_err(|e| format!("unexpected answer: {e}"))
+fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CliError> {
+    serde_json::from_value(v).map_err(CliError::UnexpectedAnswer)
 }

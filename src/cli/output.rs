@@ -1,6 +1,7 @@
 //! How the CLI prints: app details and tables for people, pretty JSON for scripts, and one
 //! place that writes to standard output.
 
+use super::error::CliError;
 use crate::admin::AppInfo;
 use serde_json::Value;
 
@@ -92,7 +93,7 @@ pub(super) fn print_out(args: std::fmt::Arguments<'_>) {
     }
 }
 
-pub(super) fn print_json(v: &Value) -> Result<(), String> {
+pub(super) fn print_json(v: &Value) -> Result<(), CliError> {
     outln!("{}", pretty(v));
     Ok(())
 }

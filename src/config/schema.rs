@@ -96,7 +96,7 @@ pub struct AppDecl {
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
-    pub id_token_signed_response_alg: Option<String>,
+    pub id_token_signed_response_alg: Option<crate::crypto::keys::Alg>,
 }
 
 impl Config {

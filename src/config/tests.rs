@@ -375,8 +375,8 @@ fn declared_apps_load_and_are_checked() {
     let (c, _) = load_text(APPS_TOML, &[]).unwrap();
     assert_eq!(c.apps.len(), 2);
     assert_eq!(
-        c.apps[1].id_token_signed_response_alg.as_deref(),
-        Some("RS256")
+        c.apps[1].id_token_signed_response_alg,
+        Some(crate::crypto::keys::Alg::Rs256)
     );
 
     let bad = APPS_TOML.replace("api/auth/callback/logto", "cb#frag");

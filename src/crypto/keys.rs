@@ -17,6 +17,9 @@
 //! keys but not RSA keys, so the RS256 key comes from the rsa crate (once, on first start, or on
 //! rotation) and is handed to ring as PKCS#8. A `kid` is a [`random_id`](super::random_id).
 //!
+//! The algorithms are [`Alg`]; [`Alg::ALL`] and [`Alg::NAMES`] are the one list of them that
+//! configuration, the CLI and discovery use.
+//!
 //! A [`KeySet`] is an immutable snapshot. Rotation writes to the store; the server then loads a
 //! fresh `KeySet` and swaps it in whole (`State.keys` is a `RwLock<Arc<KeySet>>`), so a request
 //! never sees half a rotation.
@@ -100,7 +103,7 @@ impl KeySet {
         let fresh = new_record(alg)?;
         store.write(|tx| {
             for (kid, mut rec) in tx.scan(&KEYS)? {
-                if rec.active && rec.alg == alg.as_str() {
+                if rec.active && rec.alg == alg {
                     rec.active = false;
                     tx.put(&KEYS, &kid, &rec)?;
                 }
@@ -193,13 +196,9 @@ impl KeySet {
                 kid: kid.clone(),
                 reason,
             };
-            let alg: Alg = rec
-                .alg
-                .parse()
-                .map_err(|e: CryptoError| corrupt(e.to_string()))?;
             let der = b64url_decode(&rec.pkcs8)
                 .ok_or_else(|| corrupt("pkcs8 is not base64url".to_string()))?;
-            let key = SigningKey::from_pkcs8(kid.clone(), alg, &der)
+            let key = SigningKey::from_pkcs8(kid.clone(), rec.alg, &der)
                 .map_err(|e| corrupt(e.to_string()))?;
             keys.push((rec.active, rec.created_at, key));
         }
@@ -231,7 +230,7 @@ fn new_record(alg: Alg) -> Result<KeyRecord, CryptoError> {
     let (key, pkcs8) = SigningKey::generate(alg)?;
     Ok(KeyRecord {
         kid: key.kid().to_string(),
-        alg: alg.as_str().to_string(),
+        alg,
         pkcs8: b64url(&pkcs8),
         created_at: crate::clock::now(),
         active: true,
@@ -239,9 +238,7 @@ fn new_record(alg: Alg) -> Result<KeyRecord, CryptoError> {
 }
 
 fn has_active(records: &[(String, KeyRecord)], alg: Alg) -> bool {
-    records
-        .iter()
-        .any(|(_, r)| r.active && r.alg == alg.as_str())
+    records.iter().any(|(_, r)| r.active && r.alg == alg)
 }
 
 fn decode_json_object(b64: &str) -> Option<Map<String, Value>> {

@@ -13,6 +13,9 @@
 //! - [`hash_code`] hashes a short sign-in code with a salt (see its doc for why).
 //! - [`keys`]: the signing keys, JWS and JWKS.
 //!
+//! It uses ring (and the rsa crate, to generate the RSA key), and [`crate::store`] only for the
+//! `KEYS` table; it knows nothing of HTTP, configuration or the protocol that carries tokens.
+//!
 //! All randomness comes from ring's `SystemRandom`, which reads the operating system's CSPRNG
 //! (`getrandom(2)` on Linux). It fails only if the OS has no RNG to give, which on any system
 //! sesame runs on means the machine is broken; the helpers below that return plain `String`s panic
@@ -190,7 +193,18 @@ impl std::error::Error for CryptoError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             CryptoError::Store(e) => Some(e),
-            _ => None,
+            CryptoError::Rng
+            | CryptoError::RsaKeyGeneration(_)
+            | CryptoError::KeyRejected(_)
+            | CryptoError::CorruptKey { .. }
+            | CryptoError::NoActiveKey(_)
+            | CryptoError::UnsupportedAlg(_)
+            | CryptoError::Signing
+            | CryptoError::ClaimsNotObject
+            | CryptoError::MalformedJwt(_)
+            | CryptoError::UnknownKid(_)
+            | CryptoError::AlgMismatch { .. }
+            | CryptoError::BadSignature => None,
         }
     }
 }

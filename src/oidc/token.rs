@@ -11,7 +11,7 @@ use super::grant_type::GrantType;
 use super::params::Params;
 use super::pkce::{self, PkceError};
 use super::scope::{self, Scope};
-use crate::crypto::{self, keys::Alg};
+use crate::crypto;
 use crate::provider::Provider;
 use crate::store::{App, Reads, StoreError, User, Writes};
 use serde_json::{json, Value};
@@ -187,14 +187,6 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
     outcome
 }
 
-/// The algorithm an app's ID tokens are signed with (ES384 unless the app asks otherwise).
-pub fn id_token_alg(app: &App) -> Alg {
-    app.id_token_signed_response_alg
-        .as_deref()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(Alg::Es384)
-}
-
 /// Signs the ID token (once per response) and builds the token response.
 fn respond(p: &Provider, app: &App, issued: Issued) -> Result<Value, OAuthError> {
     let mut body = json!({
@@ -216,7 +208,7 @@ fn respond(p: &Provider, app: &App, issued: Issued) -> Result<Value, OAuthError>
 /// Builds and signs the ID token: exactly one signature per token response.
 fn id_token(p: &Provider, app: &App, issued: &Issued) -> Result<String, OAuthError> {
     let now = p.now();
-    let alg = id_token_alg(app);
+    let alg = crate::apps::id_token_alg(app);
     let mut claims = user_claims(&issued.user, &issued.scope);
     claims.insert("iss".into(), json!(p.issuer.url));
     claims.insert("aud".into(), json!(app.client_id));

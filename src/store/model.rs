@@ -1,5 +1,6 @@
 //! The records kept in the store. Times are Unix seconds.
 
+use crate::crypto::keys::Alg;
 use serde::{Deserialize, Serialize};
 
 /// How an application authenticates at the token endpoint, as Logto names the types.
@@ -56,9 +57,10 @@ pub struct App {
     /// Exact-match list of allowed `post_logout_redirect_uri` values.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
-    /// `ES384` (default), `ES256` or `RS256`.
+    /// The algorithm the app asked for its ID tokens; `None` signs with the default (ES384).
+    /// Stored as its JOSE name, `"ES384"`.
     #[serde(default)]
-    pub id_token_signed_response_alg: Option<String>,
+    pub id_token_signed_response_alg: Option<Alg>,
     pub created_at: u64,
     /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
     #[serde(default)]
@@ -196,12 +198,45 @@ pub struct RefreshToken {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {
     pub kid: String,
-    /// `ES384`, `ES256` or `RS256`.
-    pub alg: String,
+    /// Stored as its JOSE name, `"ES384"`.
+    pub alg: Alg,
     /// PKCS#8 DER, base64url.
     pub pkcs8: String,
     pub created_at: u64,
     /// The key that signs new tokens for its algorithm. Retired keys stay in JWKS so tokens they
     /// signed still verify.
     pub active: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records written before `Alg` was a type held the algorithm as a string: they must decode
+    /// to the same values and encode back to the same JSON.
+    #[test]
+    fn records_with_the_algorithm_as_a_string_decode_unchanged() {
+        let app_json = r#"{"client_id":"c1","name":"Books","app_type":"spa","secret_hash":null,"redirect_uris":["http://localhost:3000/cb"],"post_logout_redirect_uris":[],"id_token_signed_response_alg":"RS256","created_at":1700000000,"declared":false}"#;
+        let app: App = serde_json::from_str(app_json).unwrap();
+        assert_eq!(app.id_token_signed_response_alg, Some(Alg::Rs256));
+        assert_eq!(serde_json::to_string(&app).unwrap(), app_json);
+
+        let default_json = app_json.replace(r#""RS256""#, "null");
+        let app: App = serde_json::from_str(&default_json).unwrap();
+        assert_eq!(app.id_token_signed_response_alg, None);
+        assert_eq!(serde_json::to_string(&app).unwrap(), default_json);
+        // The oldest records have no such field at all.
+        let oldest = r#"{"client_id":"c1","name":"Books","app_type":"traditional","secret_hash":"h","redirect_uris":[],"created_at":1}"#;
+        let app: App = serde_json::from_str(oldest).unwrap();
+        assert_eq!(app.id_token_signed_response_alg, None);
+
+        for (alg, name) in Alg::ALL.into_iter().zip(Alg::NAMES) {
+            let key_json = format!(
+                r#"{{"kid":"k1","alg":"{name}","pkcs8":"MIGH","created_at":1700000000,"active":true}}"#
+            );
+            let key: KeyRecord = serde_json::from_str(&key_json).unwrap();
+            assert_eq!(key.alg, alg);
+            assert_eq!(serde_json::to_string(&key).unwrap(), key_json);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! One signing key and what it does on its own: the JWS algorithms, compact JWS signing,
 //! signature checks, the public JWK, and the `at_hash` claim. Which keys exist, and which one
-//! signs, is the [`KeySet`](super::KeySet)'s business.
+//! signs, is the [`KeySet`](super::KeySet)'s business. It uses ring and the rsa crate only.
 
 use crate::crypto::{b64url, random_id, CryptoError};
 use ring::digest::{self, SHA256, SHA384};
@@ -8,27 +8,46 @@ use ring::rand::SystemRandom;
 use ring::signature::{
     self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey,
 };
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
 use std::fmt;
 use std::str::FromStr;
 
 /// A JWS signature algorithm sesame signs ID tokens with (RFC 7518 names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// It is stored, configured, sent over the control socket and published in discovery as its
+/// JOSE name (`"ES384"`): serde and [`FromStr`] both use [`Alg::as_str`], exactly and
+/// case-sensitively (RFC 7515 §4.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Alg {
+    /// ECDSA on P-384 with SHA-384: the default, as in Logto.
+    #[default]
+    Es384,
     /// ECDSA on P-256 with SHA-256.
     Es256,
-    /// ECDSA on P-384 with SHA-384 (the default).
-    Es384,
-    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys.
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys (OIDC Core §15.1 requires every provider
+    /// to offer it).
     Rs256,
 }
 
 impl Alg {
-    /// Every algorithm, each of which always has an active key.
-    pub const ALL: [Alg; 3] = [Alg::Es256, Alg::Es384, Alg::Rs256];
+    /// Every algorithm, each of which always has an active key; the default first. Lists of
+    /// allowed values (configuration, CLI, discovery) come from here, in this order.
+    pub const ALL: [Alg; 3] = [Alg::Es384, Alg::Es256, Alg::Rs256];
+
+    /// The JOSE names of [`Alg::ALL`], in its order: `["ES384", "ES256", "RS256"]`.
+    pub const NAMES: [&'static str; 3] = {
+        let mut names = [""; 3];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Alg::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
 
     /// The JOSE name: `ES256`, `ES384` or `RS256`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Alg::Es256 => "ES256",
             Alg::Es384 => "ES384",
@@ -68,6 +87,21 @@ impl FromStr for Alg {
 impl fmt::Display for Alg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Alg {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Alg {
+    /// The exact JOSE name; anything else is refused naming the allowed ones.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Alg, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse()
+            .map_err(|_| de::Error::unknown_variant(&name, &Alg::NAMES))
     }
 }
 
@@ -300,5 +334,17 @@ mod tests {
                 Err(CryptoError::UnsupportedAlg(_))
             ));
         }
+    }
+
+    #[test]
+    fn serde_uses_the_jose_names_and_names_them_when_refusing() {
+        assert_eq!(Alg::NAMES, ["ES384", "ES256", "RS256"]);
+        assert_eq!(Alg::default(), Alg::ALL[0]);
+        for (alg, name) in Alg::ALL.into_iter().zip(Alg::NAMES) {
+            assert_eq!(serde_json::to_value(alg).unwrap(), json!(name));
+            assert_eq!(serde_json::from_value::<Alg>(json!(name)).unwrap(), alg);
+        }
+        let e = serde_json::from_value::<Alg>(json!("es256")).unwrap_err();
+        assert!(e.to_string().contains("`ES384`, `ES256`, `RS256`"), "{e}");
     }
 }

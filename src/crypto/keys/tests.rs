@@ -251,17 +251,18 @@ fn keys_persist_across_reopen_and_rotation_keeps_old_keys_verifying() {
     let new_kid = KeySet::rotate(&store, Alg::Es384).unwrap();
     let rotated = KeySet::load_or_generate(&store).unwrap();
     assert_eq!(rotated.signer(Alg::Es384).unwrap().kid(), new_kid);
-    assert_ne!(new_kid, kids[1]);
+    // `kids` follows `Alg::ALL`: ES384, ES256, RS256.
+    assert_ne!(new_kid, kids[0]);
     assert_eq!(
         rotated.signer(Alg::Es256).unwrap().kid(),
-        kids[0],
+        kids[1],
         "other algs untouched"
     );
     assert_eq!(rotated.signer(Alg::Rs256).unwrap().kid(), kids[2]);
 
     let jwks = rotated.jwks();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
-    let old_jwk = jwk_for(&jwks, &kids[1]);
+    let old_jwk = jwk_for(&jwks, &kids[0]);
     assert!(reference::verify_jws(old_jwk, &old_token));
     assert_eq!(rotated.verify_jwt(&old_token).unwrap(), claims());
     let new_token = rotated
@@ -272,7 +273,7 @@ fn keys_persist_across_reopen_and_rotation_keeps_old_keys_verifying() {
     assert!(reference::verify_jws(jwk_for(&jwks, &new_kid), &new_token));
 
     let stored = store.read(|tx| tx.scan(&KEYS)).unwrap();
-    let old = stored.iter().find(|(k, _)| *k == kids[1]).unwrap();
+    let old = stored.iter().find(|(k, _)| *k == kids[0]).unwrap();
     assert!(!old.1.active);
     assert_eq!(stored.iter().filter(|(_, r)| r.active).count(), 3);
 }
@@ -310,14 +311,13 @@ fn a_stored_key_that_does_not_load_is_reported() {
     KeySet::load_or_generate(&store).unwrap();
     let (ec_key, ec_der) = SigningKey::generate(Alg::Es256).unwrap();
     let bad = [
-        ("bad-alg", "HS256", b64url(&ec_der)),
-        ("bad-b64", "ES256", "***".to_string()),
-        ("wrong-curve", "ES384", b64url(&ec_der)),
+        ("bad-b64", Alg::Es256, "***".to_string()),
+        ("wrong-curve", Alg::Es384, b64url(&ec_der)),
     ];
     for (kid, alg, pkcs8) in bad {
         let rec = KeyRecord {
             kid: kid.into(),
-            alg: alg.into(),
+            alg,
             pkcs8,
             created_at: 0,
             active: false,
@@ -334,6 +334,32 @@ fn a_stored_key_that_does_not_load_is_reported() {
         SigningKey::from_pkcs8(ec_key.kid(), Alg::Rs256, &ec_der),
         Err(CryptoError::KeyRejected(_))
     ));
+}
+
+#[test]
+fn a_stored_key_with_an_algorithm_we_do_not_sign_with_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sesame.redb");
+    KeySet::load_or_generate(&Store::open(&path).unwrap()).unwrap();
+    // Written past the typed store, as a foreign or future version might have.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("keys");
+            let mut table = tx.open_table(def).unwrap();
+            let rec =
+                br#"{"kid":"bad-alg","alg":"HS256","pkcs8":"","created_at":0,"active":false}"#;
+            table.insert("bad-alg", rec.as_slice()).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let err = KeySet::load_or_generate(&Store::open(&path).unwrap()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("keys/bad-alg") && text.contains("HS256") && text.contains("ES384"),
+        "{text}"
+    );
 }
 
 #[test]
