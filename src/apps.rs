@@ -14,7 +14,7 @@
 //! [`AppError`] and the argument types [`NewApp`] and [`AppUpdate`]. It uses [`crate::store`]
 //! (`APPS`, and on delete the token tables it revokes), [`crate::crypto`] (random IDs and
 //! secrets, hashing, [`Alg`]), [`crate::clock`], and for [`reconcile`](fn@reconcile) the configuration's
-//! [`AppDecl`](crate::config::AppDecl). It knows nothing of how a request arrived: the control
+//! [`AppDecl`] (the `[[app]]` tables of `sesame.toml`). It knows nothing of how a request arrived: the control
 //! socket, the CLI and start-up all call the same functions.
 
 mod reconcile;
@@ -29,6 +29,29 @@ use crate::crypto::keys::Alg;
 use crate::store::{App, AppType, Store, StoreError, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS};
 use serde::{Deserialize, Serialize};
 use validate::{alg_any_case, check_name, check_uris};
+
+/// An application declared in the configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppDecl {
+    pub client_id: String,
+    pub name: String,
+    /// `traditional` (default), `spa` or `native`.
+    #[serde(default)]
+    pub app_type: Option<String>,
+    /// The client secret in the clear (prefer `client_secret_file` or `client_secret_env`).
+    #[serde(default)]
+    pub client_secret: Option<crate::secret::Secret>,
+    #[serde(default)]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<crate::alg::Alg>,
+}
 
 /// What `sesame app create` asks for.
 #[derive(Debug, Clone, Serialize, Deserialize)]

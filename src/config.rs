@@ -34,9 +34,11 @@ mod layers;
 mod schema;
 mod validate;
 
+pub use crate::apps::AppDecl;
+pub use crate::provider::TokenConfig;
 pub use error::{ConfigError, Source};
 pub use keys::{env_keys, env_var_for, EnvKey, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON};
-pub use schema::{AppDecl, Config, TokenConfig};
+pub use schema::Config;
 // The parts' own settings, re-exported so `crate::config::MailConfig` and the like keep working.
 pub use crate::mail::{
     EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,

@@ -34,11 +34,13 @@
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
+//! - [`alg`]: the JOSE signature algorithms (ES384, ES256, RS256) as a type.
 //! - [`crypto`]: random tokens, hashing, signing keys, JWS, JWKS (all ring).
 //! - [`clock`]: the one place that reads the time; a fixed clock for tests.
 //! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it.
 
 pub mod admin;
+pub mod alg;
 pub mod apps;
 pub mod cli;
 pub mod clock;

@@ -6,16 +6,45 @@
 //! call the core with it; tests build one over a temporary redb with a fixed clock
 //! ([`Provider::new`] with [`Clock::fixed`]) and drive the core without a socket.
 //!
-//! Uses: store, crypto (keys), mail (the mailer), config (the token lifetimes), issuer, clock.
+//! Uses: store, crypto (keys), mail (the mailer), issuer, clock.
 //! Never the edge.
 
 use crate::clock::Clock;
-use crate::config::TokenConfig;
 use crate::crypto::keys::KeySet;
 use crate::issuer::Issuer;
 use crate::mail::Mailer;
 use crate::store::{Store, StoreError, Writes};
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
+
+/// Lifetimes, in seconds (`[tokens]` in `sesame.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    pub access_token_ttl: u64,
+    pub id_token_ttl: u64,
+    pub refresh_token_ttl: u64,
+    pub authorization_code_ttl: u64,
+    pub session_ttl: u64,
+    /// How long a sign-in code stays valid.
+    pub sign_in_code_ttl: u64,
+    /// How long before another code may be sent to the same address.
+    pub sign_in_code_resend_after: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            access_token_ttl: 3600,
+            id_token_ttl: 3600,
+            refresh_token_ttl: 14 * 24 * 3600,
+            authorization_code_ttl: 60,
+            session_ttl: 14 * 24 * 3600,
+            sign_in_code_ttl: 600,
+            sign_in_code_resend_after: 60,
+        }
+    }
+}
 
 /// Seconds in the window of the per-address code budget (see `signin`).
 pub const CODE_SEND_WINDOW: u64 = 3600;

@@ -1,11 +1,11 @@
 //! Reconciling the apps declared in `sesame.toml` with the registry, at every start. The
-//! declarations come from [`crate::config`]; each is checked with the same rules as an app
+//! declarations are the `[[app]]` tables of `sesame.toml`; each is checked with the same rules as an app
 //! created from the CLI (`validate.rs`).
 
 use super::validate::{check_client_id, check_name, check_uris};
 use super::AppError;
+use crate::apps::AppDecl;
 use crate::clock;
-use crate::config::AppDecl;
 use crate::crypto;
 use crate::store::{App, AppType, Store, APPS};
 use serde::{Deserialize, Serialize};

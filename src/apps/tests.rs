@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::AppDecl;
+use crate::apps::AppDecl;
 use crate::store::{AccessToken, Grant, RefreshToken};
 
 fn store() -> (tempfile::TempDir, Store) {

@@ -71,7 +71,7 @@ const fn required(name: &'static str, kind: Kind) -> Key {
 }
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
-const ID_TOKEN_ALGS: &[&str] = &crate::crypto::keys::Alg::NAMES;
+const ID_TOKEN_ALGS: &[&str] = &crate::alg::Alg::NAMES;
 const USAGE_TYPES: &[&str] = &["Register", "SignIn", "ForgotPassword", "Generic"];
 const TLS_MODES: &[&str] = &TlsMode::NAMES;
 

@@ -2,13 +2,16 @@
 //! with their defaults. Loading and checking them is the parent module's business.
 //!
 //! The sections that belong to one part of sesame are that part's types, assembled here:
-//! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`].
-//! The rest (the server's own settings, tokens, declared apps) is defined here.
+//! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`],
+//! `[tokens]` is [`crate::provider::TokenConfig`], `[[app]]` is [`crate::apps::AppDecl`]. The
+//! server's own settings are defined here.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-use super::{BrandingConfig, MailConfig, Secret};
+use super::{BrandingConfig, MailConfig};
+use crate::apps::AppDecl;
+use crate::provider::TokenConfig;
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,58 +48,6 @@ impl Default for Config {
             apps: Vec::new(),
         }
     }
-}
-
-/// Lifetimes, in seconds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TokenConfig {
-    pub access_token_ttl: u64,
-    pub id_token_ttl: u64,
-    pub refresh_token_ttl: u64,
-    pub authorization_code_ttl: u64,
-    pub session_ttl: u64,
-    /// How long a sign-in code stays valid.
-    pub sign_in_code_ttl: u64,
-    /// How long before another code may be sent to the same address.
-    pub sign_in_code_resend_after: u64,
-}
-
-impl Default for TokenConfig {
-    fn default() -> Self {
-        TokenConfig {
-            access_token_ttl: 3600,
-            id_token_ttl: 3600,
-            refresh_token_ttl: 14 * 24 * 3600,
-            authorization_code_ttl: 60,
-            session_ttl: 14 * 24 * 3600,
-            sign_in_code_ttl: 600,
-            sign_in_code_resend_after: 60,
-        }
-    }
-}
-
-/// An application declared in the configuration file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppDecl {
-    pub client_id: String,
-    pub name: String,
-    /// `traditional` (default), `spa` or `native`.
-    #[serde(default)]
-    pub app_type: Option<String>,
-    /// The client secret in the clear (prefer `client_secret_file` or `client_secret_env`).
-    #[serde(default)]
-    pub client_secret: Option<Secret>,
-    #[serde(default)]
-    pub client_secret_file: Option<PathBuf>,
-    #[serde(default)]
-    pub client_secret_env: Option<String>,
-    pub redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub id_token_signed_response_alg: Option<crate::crypto::keys::Alg>,
 }
 
 impl Config {

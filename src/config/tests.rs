@@ -376,7 +376,7 @@ fn declared_apps_load_and_are_checked() {
     assert_eq!(c.apps.len(), 2);
     assert_eq!(
         c.apps[1].id_token_signed_response_alg,
-        Some(crate::crypto::keys::Alg::Rs256)
+        Some(crate::alg::Alg::Rs256)
     );
 
     let bad = APPS_TOML.replace("api/auth/callback/logto", "cb#frag");

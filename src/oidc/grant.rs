@@ -20,8 +20,8 @@
 //! - a grant record lives as long as the longest of its tokens can ([`Family::expiry`]), and
 //!   is swept with them.
 
-use crate::config::TokenConfig;
 use crate::crypto;
+use crate::provider::TokenConfig;
 use crate::store::{AccessToken, AuthCode, AuthRequest, Grant, RefreshToken, StoreError, Writes};
 
 /// Lifetimes and minting for token families, at one instant.

@@ -1,6 +1,6 @@
 //! The records kept in the store. Times are Unix seconds.
 
-use crate::crypto::keys::Alg;
+use crate::alg::Alg;
 use serde::{Deserialize, Serialize};
 
 /// How an application authenticates at the token endpoint, as Logto names the types.

@@ -8,100 +8,24 @@ use ring::rand::SystemRandom;
 use ring::signature::{
     self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey,
 };
-use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Value};
 use std::fmt;
-use std::str::FromStr;
 
-/// A JWS signature algorithm sesame signs ID tokens with (RFC 7518 names).
-///
-/// It is stored, configured, sent over the control socket and published in discovery as its
-/// JOSE name (`"ES384"`): serde and [`FromStr`] both use [`Alg::as_str`], exactly and
-/// case-sensitively (RFC 7515 §4.1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Alg {
-    /// ECDSA on P-384 with SHA-384: the default, as in Logto.
-    #[default]
-    Es384,
-    /// ECDSA on P-256 with SHA-256.
-    Es256,
-    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys (OIDC Core §15.1 requires every provider
-    /// to offer it).
-    Rs256,
-}
+pub use crate::alg::Alg;
 
-impl Alg {
-    /// Every algorithm, each of which always has an active key; the default first. Lists of
-    /// allowed values (configuration, CLI, discovery) come from here, in this order.
-    pub const ALL: [Alg; 3] = [Alg::Es384, Alg::Es256, Alg::Rs256];
-
-    /// The JOSE names of [`Alg::ALL`], in its order: `["ES384", "ES256", "RS256"]`.
-    pub const NAMES: [&'static str; 3] = {
-        let mut names = [""; 3];
-        let mut i = 0;
-        while i < names.len() {
-            names[i] = Alg::ALL[i].as_str();
-            i += 1;
-        }
-        names
-    };
-
-    /// The JOSE name: `ES256`, `ES384` or `RS256`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Alg::Es256 => "ES256",
-            Alg::Es384 => "ES384",
-            Alg::Rs256 => "RS256",
-        }
-    }
-
-    /// The hash the algorithm signs with; also the hash of `at_hash`.
-    fn digest(self) -> &'static digest::Algorithm {
-        match self {
-            Alg::Es256 | Alg::Rs256 => &SHA256,
-            Alg::Es384 => &SHA384,
-        }
-    }
-
-    fn verification(self) -> &'static dyn signature::VerificationAlgorithm {
-        match self {
-            Alg::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
-            Alg::Es384 => &signature::ECDSA_P384_SHA384_FIXED,
-            Alg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        }
+/// The hash an algorithm signs with; also the hash of `at_hash`.
+fn digest(alg: Alg) -> &'static digest::Algorithm {
+    match alg {
+        Alg::Es256 | Alg::Rs256 => &SHA256,
+        Alg::Es384 => &SHA384,
     }
 }
 
-impl FromStr for Alg {
-    type Err = CryptoError;
-
-    /// Exact, case-sensitive JOSE names (RFC 7515 §4.1.1: `alg` values are case-sensitive).
-    fn from_str(s: &str) -> Result<Alg, CryptoError> {
-        Alg::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| CryptoError::UnsupportedAlg(s.to_string()))
-    }
-}
-
-impl fmt::Display for Alg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Alg {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Alg {
-    /// The exact JOSE name; anything else is refused naming the allowed ones.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Alg, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        name.parse()
-            .map_err(|_| de::Error::unknown_variant(&name, &Alg::NAMES))
+fn verification(alg: Alg) -> &'static dyn signature::VerificationAlgorithm {
+    match alg {
+        Alg::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Alg::Es384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Alg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
     }
 }
 
@@ -244,7 +168,7 @@ impl SigningKey {
             Pair::Ecdsa(pair) => pair.public_key().as_ref(),
             Pair::Rsa(pair) => pair.public().as_ref(),
         };
-        UnparsedPublicKey::new(self.alg.verification(), public)
+        UnparsedPublicKey::new(verification(self.alg), public)
             .verify(msg, sig)
             .map_err(|_| CryptoError::BadSignature)
     }
@@ -262,7 +186,7 @@ impl fmt::Debug for SigningKey {
 /// The ID token's `at_hash` (OIDC Core 3.1.3.6): the left half of the hash of the access token
 /// (the ASCII of the token as sent), with the hash of the ID token's `alg`, base64url.
 pub fn at_hash(alg: Alg, access_token: &str) -> String {
-    let hash = digest::digest(alg.digest(), access_token.as_bytes());
+    let hash = digest::digest(digest(alg), access_token.as_bytes());
     let bytes = hash.as_ref();
     b64url(&bytes[..bytes.len() / 2])
 }
@@ -329,10 +253,7 @@ mod tests {
             assert_eq!(alg.to_string(), alg.as_str());
         }
         for bad in ["es256", "HS256", "none", "", "PS256"] {
-            assert!(matches!(
-                bad.parse::<Alg>(),
-                Err(CryptoError::UnsupportedAlg(_))
-            ));
+            assert!(matches!(bad.parse::<Alg>(), Err(crate::alg::UnknownAlg(_))));
         }
     }
 
