@@ -119,7 +119,7 @@ pub enum AppError {
     /// The app is public (single-page or native) and has no secret.
     PublicClient(String),
     /// The app type is not traditional, spa or native.
-    UnknownType(String),
+    UnknownType(crate::store::UnknownAppType),
     /// The name is empty.
     EmptyName,
     /// An app needs at least one redirect URI.

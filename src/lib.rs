@@ -12,9 +12,13 @@
 //!                      issuer (endpoint URLs)
 //!            │
 //!            ▼
-//!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock;
-//!                      config assembles the parts' settings from file, environment and flags
+//!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
+//!                      alg, secret
 //! ```
+//!
+//! `config` sits beside the edge: it reads file, environment and flags into the settings types
+//! that the core and the parts own (`TokenConfig` in provider, `AppDecl` in apps, `MailConfig`
+//! in mail, `BrandingConfig` in pages); nothing below it imports it.
 //!
 //! The modules, in the order a request meets them:
 //!

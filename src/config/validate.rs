@@ -203,7 +203,9 @@ fn apps(config: &Config, sources: &Sources) -> Result<(), ConfigError> {
             return Err(fail("name", "must not be empty".into()));
         }
         let app_type: AppType = match &app.app_type {
-            Some(t) => t.parse().map_err(|e: String| fail("app_type", e))?,
+            Some(t) => t
+                .parse()
+                .map_err(|e: crate::store::UnknownAppType| fail("app_type", e.to_string()))?,
             None => AppType::Traditional,
         };
         if app.redirect_uris.is_empty() {

@@ -30,16 +30,30 @@ impl AppType {
     }
 }
 
+/// A name that is none of the app types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownAppType(pub String);
+
+impl std::fmt::Display for UnknownAppType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown app type {:?}: use traditional, spa or native",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownAppType {}
+
 impl std::str::FromStr for AppType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownAppType;
+    fn from_str(s: &str) -> Result<Self, UnknownAppType> {
         match s.to_ascii_lowercase().as_str() {
             "traditional" | "web" => Ok(AppType::Traditional),
             "spa" | "single-page" => Ok(AppType::Spa),
             "native" => Ok(AppType::Native),
-            other => Err(format!(
-                "unknown app type {other:?}: use traditional, spa or native"
-            )),
+            other => Err(UnknownAppType(other.to_string())),
         }
     }
 }
