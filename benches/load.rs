@@ -124,6 +124,8 @@ impl Server {
             .arg(data_dir)
             // Codes issued by /auth wait for the token scenario, which may come later than 60 s.
             .env("SESAME_TOKENS_AUTHORIZATION_CODE_TTL", "600")
+            // The bench signs in a fresh address (sign-up is by invitation by default).
+            .env("SESAME_SIGN_UP_MODE", "open")
             .current_dir(data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -26,7 +26,9 @@ pub use validate::{check_client_id, check_redirect_uri, is_loopback_host};
 use crate::clock;
 use crate::crypto;
 use crate::crypto::keys::Alg;
-use crate::store::{App, AppType, Store, StoreError, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS};
+use crate::store::{
+    App, AppType, Reads, Store, StoreError, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS,
+};
 use serde::{Deserialize, Serialize};
 use validate::{alg_any_case, check_name, check_uris};
 
@@ -51,6 +53,9 @@ pub struct AppDecl {
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     pub id_token_signed_response_alg: Option<crate::alg::Alg>,
+    /// When not empty, only members of these groups may use the app.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
 }
 
 /// What `sesame app create` asks for.
@@ -68,6 +73,9 @@ pub struct NewApp {
     /// The default ([`Alg::default`]) unless given; its name is matched ignoring case.
     #[serde(default, deserialize_with = "alg_any_case")]
     pub id_token_signed_response_alg: Option<Alg>,
+    /// When not empty, only members of these groups may use the app.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_groups: Vec<String>,
 }
 
 fn traditional() -> AppType {
@@ -91,6 +99,9 @@ pub struct AppUpdate {
         skip_serializing_if = "Option::is_none"
     )]
     pub id_token_signed_response_alg: Option<Alg>,
+    /// Replaces the list of groups whose members may use the app (empty: everyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_groups: Option<Vec<String>>,
 }
 
 impl AppUpdate {
@@ -101,11 +112,13 @@ impl AppUpdate {
             redirect_uris,
             post_logout_redirect_uris,
             id_token_signed_response_alg,
+            allowed_groups,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
             && post_logout_redirect_uris.is_none()
             && id_token_signed_response_alg.is_none()
+            && allowed_groups.is_none()
     }
 }
 
@@ -120,6 +133,8 @@ pub enum AppError {
     PublicClient(String),
     /// The app type is not traditional, spa or native.
     UnknownType(crate::store::UnknownAppType),
+    /// `allowed_groups` names a group that does not exist.
+    UnknownGroup(String),
     /// The name is empty.
     EmptyName,
     /// An app needs at least one redirect URI.
@@ -146,6 +161,10 @@ impl std::fmt::Display for AppError {
                 write!(f, "app {id:?} is a public client (spa or native) and has no client secret")
             }
             AppError::UnknownType(reason) => write!(f, "{reason}"),
+            AppError::UnknownGroup(g) => write!(
+                f,
+                "no group {g:?} (create it with `sesame group add {g}`, or declare it in sesame.toml)"
+            ),
             AppError::EmptyName => write!(f, "the app name must not be empty"),
             AppError::NoRedirectUri => write!(f, "an app needs at least one redirect URI (--redirect-uri)"),
             AppError::InvalidRedirectUri { uri, reason } => write!(f, "redirect URI {uri:?} {reason}"),
@@ -182,9 +201,28 @@ pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppEr
         id_token_signed_response_alg: new.id_token_signed_response_alg,
         created_at: clock::now(),
         declared: false,
+        allowed_groups: Vec::new(),
     };
-    store.write(|tx| tx.put(&APPS, &app.client_id, &app))?;
+    let app = store.write(|tx| {
+        let mut app = app;
+        app.allowed_groups = known_groups(tx, &new.allowed_groups)?;
+        tx.put(&APPS, &app.client_id, &app)?;
+        Ok::<_, AppError>(app)
+    })?;
     Ok((app, secret))
+}
+
+/// Checks that every group named exists; returns them sorted, without repeats.
+fn known_groups(tx: &impl Reads, groups: &[String]) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = groups.iter().map(|g| g.trim().to_string()).collect();
+    out.sort();
+    out.dedup();
+    for g in &out {
+        if tx.group(g)?.is_none() {
+            return Err(AppError::UnknownGroup(g.clone()));
+        }
+    }
+    Ok(out)
 }
 
 /// Every app, oldest first.
@@ -220,6 +258,9 @@ pub fn update(store: &Store, client_id: &str, change: AppUpdate) -> Result<App, 
         }
         if let Some(alg) = change.id_token_signed_response_alg {
             app.id_token_signed_response_alg = Some(alg);
+        }
+        if let Some(groups) = &change.allowed_groups {
+            app.allowed_groups = known_groups(tx, groups)?;
         }
         tx.put(&APPS, client_id, &app)?;
         Ok(app)

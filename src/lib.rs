@@ -61,3 +61,4 @@ pub mod server;
 pub mod session;
 pub mod signin;
 pub mod store;
+pub mod users;

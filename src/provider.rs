@@ -6,7 +6,7 @@
 //! call the core with it; tests build one over a temporary redb with a fixed clock
 //! ([`Provider::new`] with [`Clock::fixed`]) and drive the core without a socket.
 //!
-//! Uses: store, crypto (keys), mail (the mailer), issuer, clock.
+//! Uses: store, crypto (keys), mail (the mailer), users (the sign-up policy), issuer, clock.
 //! Never the edge.
 
 use crate::clock::Clock;
@@ -14,6 +14,7 @@ use crate::crypto::keys::KeySet;
 use crate::issuer::Issuer;
 use crate::mail::Mailer;
 use crate::store::{Store, StoreError, Writes};
+use crate::users::SignUpConfig;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 
@@ -55,6 +56,8 @@ pub struct Provider {
     pub issuer: Issuer,
     /// Lifetimes of codes, tokens and sessions.
     pub tokens: TokenConfig,
+    /// Who may create an account by signing in (`[sign_up]`).
+    pub sign_up: SignUpConfig,
     /// Where the core reads the time: the system clock, or a fixed one in tests.
     pub clock: Clock,
     /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
@@ -76,10 +79,17 @@ impl Provider {
             store,
             issuer,
             tokens,
+            sign_up: SignUpConfig::default(),
             clock,
             keys: RwLock::new(Arc::new(keys)),
             mailer: RwLock::new(Arc::new(mailer)),
         }
+    }
+
+    /// The same provider with this sign-up policy (the default is invite-only).
+    pub fn with_sign_up(mut self, sign_up: SignUpConfig) -> Provider {
+        self.sign_up = sign_up;
+        self
     }
 
     /// Seconds since the Unix epoch, by the provider's clock.
@@ -155,6 +165,7 @@ pub mod testing {
                 id_token_signed_response_alg: None,
                 created_at: T0,
                 declared: false,
+                allowed_groups: vec![],
             };
             store
                 .write(|tx| tx.put(&APPS, id, &app))
@@ -174,16 +185,9 @@ pub mod testing {
 
     /// Stores a user and returns it.
     pub fn user(p: &Provider, email: &str) -> User {
-        let user = User {
-            id: crate::crypto::random_id(),
-            email: email.into(),
-            email_verified: true,
-            name: Some("Ada".into()),
-            username: None,
-            picture: None,
-            created_at: p.now(),
-            updated_at: p.now(),
-        };
+        let mut user = User::new(crate::crypto::random_id(), email.into(), p.now());
+        user.email_verified = true;
+        user.name = Some("Ada".into());
         p.store
             .write(|tx| {
                 tx.put_user(&user)?;

@@ -22,7 +22,8 @@ pub fn create(tx: &impl Writes, user_id: &str, now: u64, ttl: u64) -> Result<Str
     Ok(value)
 }
 
-/// The live session named by the cookie value, if any (its user must still exist).
+/// The live session named by the cookie value, if any (its user must still exist and be
+/// enabled).
 pub fn current(p: &Provider, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
     let Some(value) = cookie.filter(|v| !v.is_empty()) else {
         return Ok(None);
@@ -32,7 +33,7 @@ pub fn current(p: &Provider, cookie: Option<&str>) -> Result<Option<Session>, St
         let Some(s) = tx.session(&crypto::hash_token(value))? else {
             return Ok(None);
         };
-        if now >= s.expires_at || tx.user(&s.user_id)?.is_none() {
+        if now >= s.expires_at || tx.user(&s.user_id)?.is_none_or(|u| u.disabled) {
             return Ok(None);
         }
         Ok(Some(s))

@@ -333,6 +333,7 @@ fn one_of_each() -> Vec<Command> {
             app_type: AppType::Spa,
             redirect_uris: vec!["http://localhost:3000/cb".into()],
             post_logout_redirect_uris: vec![],
+            allowed_groups: vec![],
             id_token_signed_response_alg: None,
         }),
         Command::AppList(NoArgs {}),

@@ -37,6 +37,11 @@ pub fn reconcile(store: &Store, decls: &[AppDecl]) -> Result<ReconcileReport, Ap
     let report = store.write(|tx| {
         let mut report = ReconcileReport::default();
         for mut app in wanted {
+            for g in &app.allowed_groups {
+                if tx.get(&crate::store::GROUPS, g)?.is_none() {
+                    return Err(AppError::UnknownGroup(g.clone()));
+                }
+            }
             match tx.get(&APPS, &app.client_id)? {
                 Some(old) => {
                     app.created_at = old.created_at;
@@ -86,6 +91,16 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         id_token_signed_response_alg: decl.id_token_signed_response_alg,
         created_at: clock::now(),
         declared: true,
+        allowed_groups: {
+            let mut g: Vec<String> = decl
+                .allowed_groups
+                .iter()
+                .map(|g| g.trim().to_string())
+                .collect();
+            g.sort();
+            g.dedup();
+            g
+        },
     })
 }
 
@@ -163,6 +178,7 @@ mod tests {
             redirect_uris: vec!["https://app.example.com/cb".into()],
             post_logout_redirect_uris: vec![],
             id_token_signed_response_alg: None,
+            allowed_groups: vec![],
         }
     }
 

@@ -15,6 +15,7 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         redirect_uris: uris.iter().map(|s| s.to_string()).collect(),
         post_logout_redirect_uris: vec![],
         id_token_signed_response_alg: None,
+        allowed_groups: vec![],
     }
 }
 
@@ -29,6 +30,7 @@ fn decl(client_id: &str) -> AppDecl {
         redirect_uris: vec!["https://app.example.com/cb".into()],
         post_logout_redirect_uris: vec![],
         id_token_signed_response_alg: None,
+        allowed_groups: vec![],
     }
 }
 
@@ -243,6 +245,7 @@ fn list_update_delete_and_rotate() {
         ]),
         post_logout_redirect_uris: Some(vec!["https://a.example.com/".into()]),
         id_token_signed_response_alg: Some(Alg::Rs256),
+        allowed_groups: None,
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");

@@ -98,6 +98,9 @@ pub(super) enum AppCommand {
         /// ID token signing algorithm [default: ES384]
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<Alg>,
+        /// Only members of this group may use the app (repeat for several) [default: everyone]
+        #[arg(long = "allowed-group", value_name = "GROUP")]
+        allowed_groups: Vec<String>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -132,6 +135,12 @@ pub(super) enum AppCommand {
         /// A new ID token signing algorithm.
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<Alg>,
+        /// Only members of this group may use the app (repeat for several); replaces the list.
+        #[arg(long = "allowed-group", value_name = "GROUP")]
+        allowed_groups: Vec<String>,
+        /// Let everyone use the app again (remove every allowed group).
+        #[arg(long, conflicts_with = "allowed_groups")]
+        allow_everyone: bool,
         #[command(flatten)]
         out: JsonFlag,
     },

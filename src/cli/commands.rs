@@ -24,6 +24,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             post_logout_redirect_uris,
             app_type,
             id_token_alg,
+            allowed_groups,
             out,
         } => {
             let app_type = match app_type {
@@ -37,6 +38,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 redirect_uris,
                 post_logout_redirect_uris,
                 id_token_signed_response_alg: id_token_alg,
+                allowed_groups,
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
             if out.json {
@@ -83,6 +85,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             post_logout_redirect_uris,
             clear_post_logout_redirect_uris,
             id_token_alg,
+            allowed_groups,
+            allow_everyone,
             out,
         } => {
             let change = AppUpdate {
@@ -92,6 +96,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                     || clear_post_logout_redirect_uris)
                     .then_some(post_logout_redirect_uris),
                 id_token_signed_response_alg: id_token_alg,
+                allowed_groups: (!allowed_groups.is_empty() || allow_everyone)
+                    .then_some(allowed_groups),
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange);

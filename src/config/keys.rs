@@ -34,6 +34,10 @@ pub(super) enum Kind {
     Choice(&'static [&'static str]),
     /// An array of strings.
     Strings,
+    /// `true` or `false`.
+    Bool,
+    /// A free-form table (custom claims): any keys, any values; JSON from the environment.
+    Object,
     /// A table with its own keys.
     Section(&'static Schema),
     /// An array of tables (`[[app]]`); a JSON array when it comes from the environment.
@@ -169,6 +173,37 @@ static APP: Schema = Schema {
         required("redirect_uris", Strings),
         key("post_logout_redirect_uris", Strings),
         key("id_token_signed_response_alg", Choice(ID_TOKEN_ALGS)),
+        key("allowed_groups", Strings),
+    ],
+    camel: false,
+};
+
+static SIGN_UP: Schema = Schema {
+    keys: &[
+        key("mode", Choice(&crate::users::SignUpMode::NAMES)),
+        key("allowed_domains", Strings),
+    ],
+    camel: false,
+};
+
+static USER: Schema = Schema {
+    keys: &[
+        required("email", Str),
+        key("name", Str),
+        key("username", Str),
+        key("picture", Str),
+        key("groups", Strings),
+        key("claims", Object),
+        key("disabled", Bool),
+    ],
+    camel: false,
+};
+
+static GROUP: Schema = Schema {
+    keys: &[
+        required("name", Str),
+        key("description", Str),
+        key("claims", Object),
     ],
     camel: false,
 };
@@ -184,6 +219,9 @@ pub(super) static ROOT: Schema = Schema {
         key("branding", Section(&BRANDING)),
         key("mail", Section(&MAIL)),
         key("app", Tables(&APP)),
+        key("sign_up", Section(&SIGN_UP)),
+        key("user", Tables(&USER)),
+        key("group", Tables(&GROUP)),
     ],
     camel: false,
 };

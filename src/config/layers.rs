@@ -319,6 +319,16 @@ fn check_value(
                 describe(value)
             ))),
         },
+        Bool => value
+            .as_bool()
+            .map(|_| ())
+            .ok_or_else(|| invalid(format!("expected true or false, got {}", describe(value)))),
+        Object => value.as_table().map(|_| ()).ok_or_else(|| {
+            invalid(format!(
+                "expected a table such as {{ is_admin = true }}, got {}",
+                describe(value)
+            ))
+        }),
         Section(schema) => match value.as_table_mut() {
             Some(t) => check_table(t, schema, path, sources),
             None => Err(invalid(format!(
@@ -415,6 +425,12 @@ fn env_value(
             .map(Value::Integer)
             .map_err(|_| invalid(format!("expected a whole number, got {raw:?}"))),
         Strings => json_to_toml(raw, &key.path, source, false),
+        Object => json_to_toml(raw, &key.path, source, true),
+        Bool => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Value::Boolean(true)),
+            "false" | "0" | "no" => Ok(Value::Boolean(false)),
+            _ => Err(invalid(format!("expected true or false, got {raw:?}"))),
+        },
         Tables(schema) => {
             let mut value = json_to_toml(raw, &key.path, source, false)?;
             if let Value::Array(items) = &mut value {

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use super::{BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
 use crate::provider::TokenConfig;
+use crate::users::{GroupDecl, SignUpConfig, UserDecl};
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +34,14 @@ pub struct Config {
     /// Applications declared here are created or updated at every start.
     #[serde(rename = "app")]
     pub apps: Vec<AppDecl>,
+    /// Who may create an account by signing in.
+    pub sign_up: SignUpConfig,
+    /// Users declared here are created or updated at every start.
+    #[serde(rename = "user")]
+    pub users: Vec<UserDecl>,
+    /// Groups declared here are created or updated at every start.
+    #[serde(rename = "group")]
+    pub groups: Vec<GroupDecl>,
 }
 
 impl Default for Config {
@@ -46,6 +55,9 @@ impl Default for Config {
             branding: BrandingConfig::default(),
             mail: MailConfig::default(),
             apps: Vec::new(),
+            sign_up: SignUpConfig::default(),
+            users: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }

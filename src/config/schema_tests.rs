@@ -17,6 +17,12 @@ fn sample(kind: Kind, pick: usize) -> Value {
         Kind::Secs | Kind::Port => Value::Integer(1),
         Kind::Choice(choices) => Value::String(choices[pick % choices.len()].into()),
         Kind::Strings => Value::Array(vec![Value::String("x".into())]),
+        Kind::Bool => Value::Boolean(true),
+        Kind::Object => {
+            let mut t = toml::Table::new();
+            t.insert("custom".into(), Value::String("x".into()));
+            Value::Table(t)
+        }
         Kind::Section(schema) => Value::Table(sample_table(schema, pick)),
         Kind::Tables(schema) => Value::Array(vec![Value::Table(sample_table(schema, pick))]),
     }
@@ -66,7 +72,7 @@ fn most_choices(schema: &Schema) -> usize {
         .map(|key| match key.kind {
             Kind::Choice(choices) => choices.len(),
             Kind::Section(inner) | Kind::Tables(inner) => most_choices(inner),
-            Kind::Str | Kind::Secs | Kind::Port | Kind::Strings => 1,
+            Kind::Str | Kind::Secs | Kind::Port | Kind::Strings | Kind::Bool | Kind::Object => 1,
         })
         .max()
         .unwrap_or(1)

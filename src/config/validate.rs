@@ -17,6 +17,30 @@ use crate::store::AppType;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
+/// `[sign_up]`: `domains` needs domains, each a host name.
+fn sign_up(
+    config: &Config,
+    fail: &impl Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    use crate::users::SignUpMode;
+    let s = &config.sign_up;
+    if s.mode == SignUpMode::Domains && s.allowed_domains.is_empty() {
+        return Err(fail(
+            "sign_up.allowed_domains",
+            "is empty, but sign_up.mode is \"domains\": list the domains whose addresses may sign up, e.g. [\"example.com\"]".into(),
+        ));
+    }
+    for d in &s.allowed_domains {
+        if !matches!(url::Host::parse(d.trim()), Ok(url::Host::Domain(_))) || d.contains('@') {
+            return Err(fail(
+                "sign_up.allowed_domains",
+                format!("{d:?} is not a domain name (write example.com, not an address or a URL)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the values and returns warnings: settings that are valid but probably not what the
 /// operator meant. `issuer_set` says whether anyone set the issuer (else it follows `listen`).
 pub(super) fn validate(
@@ -77,6 +101,7 @@ pub(super) fn validate(
         }
     }
 
+    sign_up(config, &fail)?;
     warnings.extend(mail(config, &fail)?);
     apps(config, sources)?;
     Ok(warnings)

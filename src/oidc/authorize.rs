@@ -15,6 +15,7 @@ use crate::issuer::Issuer;
 use crate::provider::Provider;
 use crate::session;
 use crate::store::{App, AuthRequest, Reads, Session, StoreError};
+use crate::users;
 
 /// The longest `state`, `nonce` or `login_hint` accepted.
 pub const MAX_PARAM_LEN: usize = 2048;
@@ -90,6 +91,12 @@ pub enum Outcome {
     Redirect(String),
     /// The user must sign in first: start a sign-in for this request.
     SignIn(AuthRequest),
+    /// The signed-in user may not use this app (its `allowed_groups`): say so, and offer a
+    /// sign-in with another account for this request.
+    NotAllowed {
+        app_name: String,
+        request: AuthRequest,
+    },
 }
 
 /// The authorization endpoint: validates the request and answers it with the session named by
@@ -112,6 +119,30 @@ pub fn authorize(
                 tokens: &p.tokens,
                 now,
             };
+            // Per-app access: a session of a user outside the app's groups gets no code.
+            let allowed = p
+                .store
+                .read(|tx| Ok(tx.user(s.0)?.is_some_and(|u| users::may_use(&v.app, &u))))?;
+            if !allowed {
+                tracing::info!(sub = %s.0, client_id = %v.app.client_id, "authorization refused: the user is in none of the app's allowed groups");
+                return Ok(if v.prompt_none {
+                    let e = OAuthError::new(
+                        ErrorCode::AccessDenied,
+                        "the signed-in user may not use this app",
+                    );
+                    Outcome::Redirect(error_redirect(
+                        &p.issuer,
+                        &v.request.redirect_uri,
+                        v.request.state.as_deref(),
+                        &e,
+                    ))
+                } else {
+                    Outcome::NotAllowed {
+                        app_name: v.app.name.clone(),
+                        request: v.request,
+                    }
+                });
+            }
             let code = p
                 .store
                 .write(|tx| family.issue_code(tx, &v.request, s.0, s.1))?;

@@ -37,7 +37,8 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-            "name", "username", "picture", "updated_at", "email", "email_verified"
+            "name", "preferred_username", "username", "picture", "updated_at", "email",
+            "email_verified", "groups"
         ],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": false,
@@ -61,7 +62,7 @@ mod tests {
         assert_eq!(d["token_endpoint"], "http://localhost:8080/token");
         assert_eq!(
             d["scopes_supported"],
-            json!(["openid", "offline_access", "profile", "email"])
+            json!(["openid", "offline_access", "profile", "email", "groups"])
         );
         assert_eq!(
             d["grant_types_supported"],

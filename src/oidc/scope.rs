@@ -8,19 +8,22 @@ pub enum Scope {
     OpenId,
     /// A refresh token comes with the tokens (OIDC Core §11).
     OfflineAccess,
-    /// `name`, `username`, `picture`, `updated_at`.
+    /// `name`, `preferred_username`, `username`, `picture`, `updated_at`.
     Profile,
     /// `email`, `email_verified`.
     Email,
+    /// `groups`: the names of the user's groups.
+    Groups,
 }
 
 impl Scope {
     /// Every scope sesame knows, in the order they are advertised and granted.
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::OpenId,
         Scope::OfflineAccess,
         Scope::Profile,
         Scope::Email,
+        Scope::Groups,
     ];
 
     /// The scope's name on the wire.
@@ -30,6 +33,7 @@ impl Scope {
             Scope::OfflineAccess => "offline_access",
             Scope::Profile => "profile",
             Scope::Email => "email",
+            Scope::Groups => "groups",
         }
     }
 
@@ -71,7 +75,7 @@ mod tests {
         assert!(Scope::Email.is_in(&["email".into()]));
         assert_eq!(
             Scope::names(),
-            ["openid", "offline_access", "profile", "email"]
+            ["openid", "offline_access", "profile", "email", "groups"]
         );
     }
 }

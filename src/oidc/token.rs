@@ -13,7 +13,8 @@ use super::pkce::{self, PkceError};
 use super::scope::{self, Scope};
 use crate::crypto;
 use crate::provider::Provider;
-use crate::store::{App, Reads, StoreError, User, Writes};
+use crate::store::{App, Group, Reads, StoreError, User, Writes};
+use crate::users;
 use serde_json::{json, Value};
 
 /// What a successful grant issued, before the ID token is signed.
@@ -21,6 +22,7 @@ struct Issued {
     minted: Minted,
     scope: Vec<String>,
     user: User,
+    groups: Vec<Group>,
     auth_time: u64,
     nonce: Option<String>,
 }
@@ -108,6 +110,10 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Issued
         let Some(user) = tx.user(&ac.user_id)? else {
             return Ok(Err(OAuthError::invalid_grant("the user of this code no longer exists")));
         };
+        if !users::may_use(app, &user) {
+            return Ok(Err(OAuthError::invalid_grant("the user of this code may not use this app")));
+        }
+        let groups = tx.groups_of(&user)?;
         ac.used = true;
         tx.put_auth_code(&key, &ac)?;
         let g = family.start(tx, &ac, &user.id)?;
@@ -118,6 +124,7 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Issued
             minted,
             scope,
             user,
+            groups,
             auth_time: ac.auth_time,
             nonce: ac.request.nonce.clone(),
         }))
@@ -171,6 +178,13 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
         let Some(user) = tx.user(&rt.user_id)? else {
             return Ok(Err(OAuthError::invalid_grant("the user of this token no longer exists")));
         };
+        // Access can be taken away after sign-in (disabled, or out of the app's groups).
+        if !users::may_use(app, &user) {
+            return Ok(Err(OAuthError::invalid_grant(
+                "the user may no longer use this app; sign in again",
+            )));
+        }
+        let groups = tx.groups_of(&user)?;
         rt.spent = true;
         tx.put_refresh_token(&key, &rt)?;
         let grant = family.extend(tx, &rt.grant_id, grant)?;
@@ -180,6 +194,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
             minted,
             scope,
             user,
+            groups,
             auth_time: grant.auth_time,
             nonce: None,
         }))
@@ -209,7 +224,7 @@ fn respond(p: &Provider, app: &App, issued: Issued) -> Result<Value, OAuthError>
 fn id_token(p: &Provider, app: &App, issued: &Issued) -> Result<String, OAuthError> {
     let now = p.now();
     let alg = crate::apps::id_token_alg(app);
-    let mut claims = user_claims(&issued.user, &issued.scope);
+    let mut claims = user_claims(&issued.user, &issued.groups, &issued.scope);
     claims.insert("iss".into(), json!(p.issuer.url));
     claims.insert("aud".into(), json!(app.client_id));
     claims.insert("iat".into(), json!(now));

@@ -52,6 +52,7 @@ pub fn check_access_token(p: &Provider, token: &str) -> Result<(AccessToken, Use
             _ => return Ok(Err(invalid_token("the access token has been revoked"))),
         }
         match tx.user(&at.user_id)? {
+            Some(u) if u.disabled => Ok(Err(invalid_token("the user of this token is disabled"))),
             Some(u) => Ok(Ok((at, u))),
             None => Ok(Err(invalid_token(
                 "the user of this token no longer exists",
@@ -63,7 +64,8 @@ pub fn check_access_token(p: &Provider, token: &str) -> Result<(AccessToken, Use
 /// The userinfo response for a bearer token.
 pub fn userinfo(p: &Provider, token: &str) -> Result<Value, OAuthError> {
     let (at, user) = check_access_token(p, token)?;
-    Ok(Value::Object(user_claims(&user, &at.scope)))
+    let groups = p.store.read(|tx| tx.groups_of(&user))?;
+    Ok(Value::Object(user_claims(&user, &groups, &at.scope)))
 }
 
 #[cfg(test)]

@@ -44,6 +44,22 @@ pub fn storage_failure(s: &Server, e: impl std::fmt::Display) -> Response {
     )
 }
 
+/// The signed-in user is in none of the app's allowed groups.
+pub fn not_allowed(s: &Server, app_name: &str, switch_url: &str) -> Response {
+    page(
+        s,
+        StatusCode::FORBIDDEN,
+        "error.html",
+        json!({
+            "title": format!("Your account can't use {app_name}"),
+            "message": format!("{app_name} is open only to some of this service's people, and your account is not one of them. No information was sent to {app_name}."),
+            "hint": "If you should have access, ask the administrator to add you to the right group. Or sign in with another account.",
+            "retry_url": switch_url,
+            "retry_label": "Use another account",
+        }),
+    )
+}
+
 /// An authorization request whose client or redirect URI cannot be trusted.
 pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
     const FIX_APP: &str = "The app that sent you here is misconfigured. Tell its administrator; the details are above.";
@@ -146,9 +162,15 @@ pub fn sign_in(s: &Server, e: SignInError) -> Response {
             "The mail server did not accept the message. Nothing was used up.",
             "Try again in a minute. If it keeps failing, tell the administrator (the reason is in sesame's log).",
         ),
+        SignInError::Disabled => (
+            StatusCode::FORBIDDEN,
+            "This account is disabled",
+            "The administrator has disabled this account, so it cannot sign in. No code was sent.",
+            "If you think this is a mistake, ask the administrator of this service.",
+        ),
         SignInError::Store(e) => return storage_failure(s, e),
         // Answered on the forms themselves; reaching here is a routing slip, said plainly.
-        SignInError::InvalidEmail
+        SignInError::InvalidEmail(_)
         | SignInError::ResendTooSoon { .. }
         | SignInError::TooManyCodes { .. }
         | SignInError::NoCode

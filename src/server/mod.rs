@@ -54,6 +54,8 @@ pub enum StartError {
     Keys(crate::crypto::CryptoError),
     /// The apps declared in `sesame.toml` could not be reconciled.
     DeclaredApps(crate::apps::AppError),
+    /// The users and groups declared in `sesame.toml` could not be reconciled.
+    DeclaredUsers(crate::users::UserError),
     /// The page templates did not load.
     Pages(crate::pages::PageError),
     /// The listening address could not be bound.
@@ -79,6 +81,7 @@ impl std::fmt::Display for StartError {
             }
             StartError::Keys(e) => write!(f, "cannot load the signing keys: {e}"),
             StartError::DeclaredApps(e) => write!(f, "declared apps: {e}"),
+            StartError::DeclaredUsers(e) => write!(f, "declared users and groups: {e}"),
             StartError::Pages(e) => write!(f, "pages: {e}"),
             StartError::Listen { addr, reason } => write!(
                 f,
@@ -113,6 +116,14 @@ impl Server {
             },
         })?;
         let (keys, _) = KeySet::load_or_generate_ecdsa(&store).map_err(StartError::Keys)?;
+        let now = crate::clock::now();
+        crate::users::ensure_builtin_groups(&store, now).map_err(|error| StartError::Store {
+            path: db.clone(),
+            error,
+        })?;
+        let report = crate::users::reconcile(&store, now, &config.groups, &config.users)
+            .map_err(StartError::DeclaredUsers)?;
+        tracing::debug!("declared users and groups reconciled: {report:?}");
         let report =
             crate::apps::reconcile(&store, &config.apps).map_err(StartError::DeclaredApps)?;
         tracing::debug!("declared apps reconciled: {report:?}");
@@ -133,7 +144,8 @@ impl Server {
             keys,
             mailer,
             Clock::system(),
-        );
+        )
+        .with_sign_up(config.sign_up.clone());
         Ok(Server::new(Arc::new(provider), config, pages, cookies))
     }
 
@@ -265,6 +277,17 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         tracing::warn!(
             "mail is not set up: sign-in codes are printed to this log (set [mail] in sesame.toml)"
         );
+    }
+    if crate::users::none_yet(&provider.store).unwrap_or(false) {
+        match provider.sign_up.mode {
+            crate::users::SignUpMode::Invite => tracing::warn!(
+                "no users yet, and sign-up is by invitation: add the first with `sesame user add you@example.com --admin` (or a [[user]] in sesame.toml)"
+            ),
+            crate::users::SignUpMode::Domains | crate::users::SignUpMode::Open => tracing::info!(
+                "no users yet: the first comes with a sign-in ([sign_up] mode = {}); make yourself an administrator with `sesame user add you@example.com --admin` first",
+                provider.sign_up.mode.as_str()
+            ),
+        }
     }
     tracing::info!(
         "next: register an app with `sesame app create --name NAME --redirect-uri URI`, then point it at the issuer"

@@ -97,29 +97,18 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
     let outcome = tokio::task::block_in_place(|| authorize::authorize(p, req.params(), session));
     match outcome {
         Ok(Outcome::Redirect(url)) => http::redirect(&url),
-        Ok(Outcome::SignIn(request)) => {
-            // One random value per browser binds its sign-ins to it (see crate::signin).
-            let browser = req
-                .cookie(&s.cookies.name(INTERACTION_COOKIE))
-                .filter(|v| v.len() >= 32)
-                .map(str::to_string)
-                .unwrap_or_else(crate::crypto::random_token);
-            match tokio::task::block_in_place(|| signin::start(p, request, &browser)) {
-                Ok(id) => {
-                    let mut r = http::redirect(&format!(
-                        "{}?interaction={id}",
-                        p.issuer.local(paths::SIGN_IN)
-                    ));
-                    http::set_cookie(
-                        &mut r,
-                        s.cookies
-                            .set(INTERACTION_COOKIE, &browser, signin::INTERACTION_TTL),
-                    );
-                    r
-                }
-                Err(e) => storage_failure(s, e),
+        Ok(Outcome::SignIn(request)) => match start_sign_in(s, req, request) {
+            Ok((id, cookie)) => {
+                let mut r = http::redirect(&format!(
+                    "{}?interaction={id}",
+                    p.issuer.local(paths::SIGN_IN)
+                ));
+                http::set_cookie(&mut r, cookie);
+                r
             }
-        }
+            Err(e) => storage_failure(s, e),
+        },
+        Ok(Outcome::NotAllowed { app_name, request }) => not_allowed(s, req, &app_name, request),
         Err(AuthorizeError::Untrusted(u)) => error_pages::untrusted(s, &u),
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -132,6 +121,48 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
             &error,
         )),
         Err(AuthorizeError::Store(e)) => storage_failure(s, e),
+    }
+}
+
+/// Starts a sign-in for `request` in this browser: returns the interaction's ID and the
+/// `Set-Cookie` value binding it to the browser.
+pub fn start_sign_in(
+    s: &Server,
+    req: &Request,
+    request: crate::store::AuthRequest,
+) -> Result<(String, String), crate::store::StoreError> {
+    // One random value per browser binds its sign-ins to it (see crate::signin).
+    let browser = req
+        .cookie(&s.cookies.name(INTERACTION_COOKIE))
+        .filter(|v| v.len() >= 32)
+        .map(str::to_string)
+        .unwrap_or_else(crate::crypto::random_token);
+    let id = tokio::task::block_in_place(|| signin::start(&s.provider, request, &browser))?;
+    let cookie = s
+        .cookies
+        .set(INTERACTION_COOKIE, &browser, signin::INTERACTION_TTL);
+    Ok((id, cookie))
+}
+
+/// "Your account can't use this app", with a way to sign in with another account for the
+/// same request.
+pub fn not_allowed(
+    s: &Server,
+    req: &Request,
+    app_name: &str,
+    request: crate::store::AuthRequest,
+) -> Response {
+    match start_sign_in(s, req, request) {
+        Ok((id, cookie)) => {
+            let switch = format!(
+                "{}?interaction={id}",
+                s.provider.issuer.local(paths::SIGN_IN)
+            );
+            let mut r = error_pages::not_allowed(s, app_name, &switch);
+            http::set_cookie(&mut r, cookie);
+            r
+        }
+        Err(e) => storage_failure(s, e),
     }
 }
 

@@ -6,7 +6,7 @@ use super::Server;
 use crate::http::cookie::{INTERACTION_COOKIE, SESSION_COOKIE};
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
-use crate::signin::{self, Email, SignInError};
+use crate::signin::{self, Email, Next, SignInError};
 use crate::store::{Interaction, Reads};
 use hyper::StatusCode;
 use serde_json::json;
@@ -154,15 +154,18 @@ pub async fn email_submit(st: &Server, req: &Request) -> Response {
         return failure_page(st, e);
     }
     let typed = form.first("email").unwrap_or("");
-    let Ok(email) = Email::parse(typed) else {
-        return render_email(
-            st,
-            StatusCode::BAD_REQUEST,
-            &id,
-            &i,
-            typed,
-            Some("Enter an email address like name@example.com.".into()),
-        );
+    let email = match Email::parse(typed) {
+        Ok(e) => e,
+        Err(reason) => {
+            return render_email(
+                st,
+                StatusCode::BAD_REQUEST,
+                &id,
+                &i,
+                typed,
+                Some(reason.to_string()),
+            )
+        }
     };
     match signin::send_code(&st.provider, &id, &email).await {
         Ok(()) => http::redirect(&code_url(st, &id, None)),
@@ -273,7 +276,12 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
     };
     match result {
         Ok(done) => {
-            let mut r = http::redirect(&done.redirect);
+            let mut r = match done.next {
+                Next::Redirect(url) => http::redirect(&url),
+                Next::NotAllowed { app_name, request } => {
+                    super::routes::not_allowed(st, req, &app_name, request)
+                }
+            };
             http::set_cookie(
                 &mut r,
                 st.cookies.set(

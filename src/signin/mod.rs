@@ -64,8 +64,10 @@ pub enum SignInError {
     WrongBrowser,
     /// The form's CSRF token is missing or wrong.
     BadCsrf,
-    /// The typed address is not an email address.
-    InvalidEmail,
+    /// The typed address is not an email address (and why).
+    InvalidEmail(EmailError),
+    /// The account is disabled: no code is sent.
+    Disabled,
     /// A code was sent to this address in this sign-in less than the resend interval ago.
     ResendTooSoon { wait: u64 },
     /// The address has had its hourly number of codes.
@@ -90,25 +92,7 @@ impl From<StoreError> for SignInError {
     }
 }
 
-/// A syntactically valid email address, trimmed; `key` is its lower-cased form for lookups.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    pub address: String,
-    pub key: String,
-}
-
-impl Email {
-    pub fn parse(s: &str) -> Result<Email, SignInError> {
-        let s = s.trim();
-        if s.len() > 254 || s.parse::<lettre::Address>().is_err() {
-            return Err(SignInError::InvalidEmail);
-        }
-        Ok(Email {
-            address: s.to_string(),
-            key: s.to_lowercase(),
-        })
-    }
-}
+pub use crate::users::{Email, EmailError};
 
 /// Starts an interaction for a validated authorization request; returns its ID.
 /// `browser` is the value of this browser's `sesame_interaction` cookie.
@@ -157,6 +141,9 @@ pub struct Reservation {
     pub at: u64,
     /// The address has no account yet: the mail uses the Register template.
     pub new_user: bool,
+    /// The address may not sign in (no account, and the sign-up policy does not admit it):
+    /// nothing is mailed, and the pages go on exactly as if it had been (no enumeration).
+    pub refused: bool,
 }
 
 /// Sends a new code to `email` for interaction `id` (first send or resend): reserves a slot,
@@ -164,6 +151,14 @@ pub struct Reservation {
 pub async fn send_code(p: &Provider, id: &str, email: &Email) -> Result<(), SignInError> {
     let reservation = tokio::task::block_in_place(|| reserve_code(p, id, email))?;
     let code = crypto::random_digits(CODE_DIGITS);
+    if reservation.refused {
+        tracing::info!(
+            email = %email.address,
+            mode = p.sign_up.mode.as_str(),
+            "sign-in refused: the address has no account and the sign-up policy does not admit it; no code was sent"
+        );
+        return tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation));
+    }
     let purpose = if reservation.new_user {
         Purpose::Register
     } else {
@@ -209,10 +204,23 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
                 wait: sends.window_start + CODE_SEND_WINDOW - now,
             }));
         }
+        let user = match tx.user_id_by_email(&email.key)? {
+            Some(uid) => tx.user(&uid)?,
+            None => None,
+        };
+        if user.as_ref().is_some_and(|u| u.disabled) {
+            return Ok(Err(SignInError::Disabled));
+        }
+        // Refused addresses use up the budget like real ones: the limits must not tell them apart.
         sends.count += 1;
         tx.put_code_sends(&email.key, &sends)?;
-        let new_user = tx.user_id_by_email(&email.key)?.is_none();
-        Ok::<_, StoreError>(Ok(Reservation { at: now, new_user }))
+        let new_user = user.is_none();
+        let refused = new_user && !p.sign_up.admits(email);
+        Ok::<_, StoreError>(Ok(Reservation {
+            at: now,
+            new_user,
+            refused,
+        }))
     })?
 }
 
@@ -244,6 +252,7 @@ pub fn record_code(
         sent_at: reservation.at,
         tries: 0,
         new_user: reservation.new_user,
+        refused: reservation.refused,
     };
     p.store.write(|tx| {
         let Some(mut i) = tx.interaction(id)? else {
@@ -258,10 +267,22 @@ pub fn record_code(
 /// What a right code produces.
 #[derive(Debug)]
 pub struct SignedIn {
-    /// Where to send the browser: the client's redirect URI with the authorization code.
-    pub redirect: String,
     /// The new session cookie value.
     pub session_cookie: String,
+    pub next: Next,
+}
+
+/// Where a signed-in browser goes next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Back to the client's redirect URI with the authorization code.
+    Redirect(String),
+    /// The user may not use this app (its `allowed_groups`): sesame says so, and offers to
+    /// sign in with another account for the same request.
+    NotAllowed {
+        app_name: String,
+        request: AuthRequest,
+    },
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -300,7 +321,8 @@ pub fn verify_code(
                 crypto::hash_code(&pc.salt, &typed).as_bytes(),
                 pc.code_hash.as_bytes(),
             );
-        if !right {
+        // A refused address was sent no code, so no code is right (the page looks the same).
+        if !right || pc.refused {
             pc.tries += 1;
             let left = MAX_CODE_TRIES - pc.tries;
             tx.put_interaction(id, &i)?;
@@ -312,45 +334,54 @@ pub fn verify_code(
         }
         let email = Email::parse(&pc.email)
             .map_err(|_| StoreError::Db("stored email does not parse".into()))?;
-        tx.remove_interaction(id)?;
-        let user = match tx.user_id_by_email(&email.key)? {
-            Some(uid) => match tx.user(&uid)? {
-                Some(mut u) => {
-                    if !u.email_verified {
-                        u.email_verified = true;
-                        u.updated_at = now;
-                        tx.put_user(&u)?;
-                    }
-                    u
-                }
-                None => create_user(tx, &email, now)?,
-            },
-            None => create_user(tx, &email, now)?,
+        let existing = match tx.user_id_by_email(&email.key)? {
+            Some(uid) => tx.user(&uid)?,
+            None => None,
         };
+        let mut user = match existing {
+            Some(u) if u.disabled => return Ok(Err(SignInError::Disabled)),
+            Some(u) => u,
+            // The policy may have changed since the code was sent: ask again.
+            None if p.sign_up.admits(&email) => create_user(tx, &email, now)?,
+            None => {
+                return Ok(Err(SignInError::WrongCode {
+                    tries_left: MAX_CODE_TRIES - pc.tries,
+                }))
+            }
+        };
+        tx.remove_interaction(id)?;
+        user.email_verified = true;
+        user.last_sign_in_at = Some(now);
+        tx.put_user(&user)?;
         session::end_in(tx, old_session)?;
         let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
-        let code = family.issue_code(tx, &i.request, &user.id, now)?;
+        let app = tx.app(&i.request.client_id)?;
+        let next = match app {
+            Some(app) if !crate::users::may_use(&app, &user) => {
+                tracing::info!(sub = %user.id, client_id = %app.client_id, "sign-in refused for this app: the user is in none of its allowed groups");
+                Next::NotAllowed {
+                    app_name: app.name,
+                    request: i.request.clone(),
+                }
+            }
+            _ => {
+                let code = family.issue_code(tx, &i.request, &user.id, now)?;
+                Next::Redirect(success_redirect(&p.issuer, &i.request, &code))
+            }
+        };
         Ok::<_, StoreError>(Ok(SignedIn {
-            redirect: success_redirect(&p.issuer, &i.request, &code),
             session_cookie: cookie,
+            next,
         }))
     })?
 }
 
 fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {
-    let user = User {
-        id: crypto::random_id(),
-        email: email.address.clone(),
-        email_verified: true,
-        name: None,
-        username: None,
-        picture: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut user = User::new(crypto::random_id(), email.address.clone(), now);
+    user.email_verified = true;
     tx.put_user(&user)?;
     tx.put_user_email(&email.key, &user.id)?;
-    tracing::info!(sub = %user.id, "new account created by sign-up with an email code");
+    tracing::info!(sub = %user.id, "new account created by sign-up with an email code (the sign-up policy admits the address)");
     Ok(user)
 }
 

@@ -77,6 +77,10 @@ pub const APPS: Table<App> = Table::new("apps");
 pub const USERS: Table<User> = Table::new("users");
 /// User ID by normalised (lower-case) email address.
 pub const USERS_BY_EMAIL: Table<String> = Table::new("users_by_email");
+/// User ID by lower-cased `preferred_username`.
+pub const USERS_BY_USERNAME: Table<String> = Table::new("users_by_username");
+/// Groups, by name.
+pub const GROUPS: Table<Group> = Table::new("groups");
 /// sesame sessions (single sign-on), by hash of the session cookie value.
 pub const SESSIONS: Table<Session> = Table::new("sessions");
 /// Pending authorization requests waiting for the user to sign in, by interaction ID.
@@ -193,6 +197,8 @@ impl Store {
                 APPS.physical,
                 USERS.physical,
                 USERS_BY_EMAIL.physical,
+                USERS_BY_USERNAME.physical,
+                GROUPS.physical,
                 SESSIONS.physical,
                 INTERACTIONS.physical,
                 CODE_SENDS.physical,
@@ -354,7 +360,48 @@ fn scan_in<V: DeserializeOwned>(
     Ok(out)
 }
 
+/// Reads up to `limit` records of an open table whose keys come after `after` (or from the
+/// start), in key order, keeping those `keep` accepts.
+fn page_in<V: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    t: &Table<V>,
+    after: Option<&str>,
+    limit: usize,
+    keep: &dyn Fn(&V) -> bool,
+) -> Result<Vec<(String, V)>, StoreError> {
+    let start = match after {
+        Some(a) => format!("{}{a}\u{0}", t.prefix),
+        None => t.prefix.to_string(),
+    };
+    let mut out = Vec::new();
+    for item in table.range(start.as_str()..)? {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = item?;
+        let Some(key) = k.value().strip_prefix(t.prefix) else {
+            break; // past this logical table's keys
+        };
+        let value: V = decode(t.name, key, v.value())?;
+        if keep(&value) {
+            out.push((key.to_string(), value));
+        }
+    }
+    Ok(out)
+}
+
 impl ReadTx {
+    /// Up to `limit` records after the key `after`, in key order, that `keep` accepts.
+    pub fn page<V: DeserializeOwned>(
+        &self,
+        t: &Table<V>,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&V) -> bool,
+    ) -> Result<Vec<(String, V)>, StoreError> {
+        page_in(&self.tx.open_table(t.def())?, t, after, limit, keep)
+    }
+
     /// The record at `key`, if any.
     pub fn get<V: DeserializeOwned>(
         &self,

@@ -79,22 +79,85 @@ pub struct App {
     /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
     #[serde(default)]
     pub declared: bool,
+    /// When not empty, only members of one of these groups may use the app.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_groups: Vec<String>,
 }
 
-/// A person who can sign in. Created on first sign-in by email code.
+/// A person who can sign in: added by an administrator, declared in `sesame.toml`, or signed
+/// up by email code where the sign-up policy allows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    /// The stable subject identifier (`sub`).
+    /// The stable subject identifier (`sub`): random, never reused, even after deletion.
     pub id: String,
-    /// As typed at sign-up, trimmed; compared lower-cased.
+    /// As typed, trimmed; compared by its key (see `users::email`).
     pub email: String,
     pub email_verified: bool,
     #[serde(default)]
     pub name: Option<String>,
+    /// `preferred_username`; unique, compared ASCII case-insensitively.
     #[serde(default)]
     pub username: Option<String>,
+    /// A URL.
     #[serde(default)]
     pub picture: Option<String>,
+    /// Names of the groups the user is in, sorted.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Custom claims (a JSON object), released to apps after the groups' own.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// A disabled user cannot sign in, and has no live sessions or refresh tokens.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
+    #[serde(default)]
+    pub declared: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+    #[serde(default)]
+    pub last_sign_in_at: Option<u64>,
+}
+
+impl User {
+    /// A new, enabled user with no groups or claims.
+    pub fn new(id: String, email: String, now: u64) -> User {
+        User {
+            id,
+            email,
+            email_verified: false,
+            name: None,
+            username: None,
+            picture: None,
+            groups: Vec::new(),
+            claims: serde_json::Map::new(),
+            disabled: false,
+            declared: false,
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: None,
+        }
+    }
+
+    /// Whether the user is in the group named `name`.
+    pub fn in_group(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| g == name)
+    }
+}
+
+/// A named group of users. Apps may be restricted to groups, and the `groups` claim names
+/// them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Custom claims (a JSON object) every member's tokens carry, before the user's own.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
+    #[serde(default)]
+    pub declared: bool,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -159,6 +222,10 @@ pub struct PendingCode {
     pub tries: u32,
     /// The address had no account: the code signs the person up (Register template).
     pub new_user: bool,
+    /// The address may not sign in (sign-up policy): no code was sent, and none is right. The
+    /// pages look the same as for a real code, so they do not tell who has an account.
+    #[serde(default)]
+    pub refused: bool,
 }
 
 /// An authorization code issued to a client, single use.

@@ -22,6 +22,24 @@ pub trait Reads {
     fn user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
         self.record(&USERS, user_id)
     }
+    /// The ID of the user with this lower-cased username.
+    fn user_id_by_username(&self, username_key: &str) -> Result<Option<String>, StoreError> {
+        self.record(&USERS_BY_USERNAME, username_key)
+    }
+    /// The group with this name.
+    fn group(&self, name: &str) -> Result<Option<Group>, StoreError> {
+        self.record(&GROUPS, name)
+    }
+    /// The records of a user's groups (the ones that still exist).
+    fn groups_of(&self, user: &User) -> Result<Vec<Group>, StoreError> {
+        let mut out = Vec::with_capacity(user.groups.len());
+        for name in &user.groups {
+            if let Some(g) = self.group(name)? {
+                out.push(g);
+            }
+        }
+        Ok(out)
+    }
     /// The ID of the user with this normalised email address.
     fn user_id_by_email(&self, email_key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
@@ -62,6 +80,22 @@ pub trait Reads {
 pub trait Writes: Reads {
     /// Inserts or replaces a user (by `user.id`).
     fn put_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Removes a user record (not its indexes).
+    fn remove_user(&self, user_id: &str) -> Result<bool, StoreError>;
+    fn remove_user_email(&self, email_key: &str) -> Result<bool, StoreError>;
+    /// Points a lower-cased username at a user ID.
+    fn put_user_username(&self, username_key: &str, user_id: &str) -> Result<(), StoreError>;
+    fn remove_user_username(&self, username_key: &str) -> Result<bool, StoreError>;
+    fn put_group(&self, group: &Group) -> Result<(), StoreError>;
+    fn remove_group(&self, name: &str) -> Result<bool, StoreError>;
+    /// Every user, in ID order (for group changes that touch members).
+    fn all_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Every group, in name order.
+    fn all_groups(&self) -> Result<Vec<Group>, StoreError>;
+    /// Ends every session of a user; returns how many.
+    fn end_sessions_of(&self, user_id: &str) -> Result<usize, StoreError>;
+    /// Revokes every grant (token family) of a user; returns how many were live.
+    fn revoke_grants_of(&self, user_id: &str) -> Result<usize, StoreError>;
     /// Points a normalised email address at a user ID.
     fn put_user_email(&self, email_key: &str, user_id: &str) -> Result<(), StoreError>;
     fn put_session(&self, hash: &str, session: &Session) -> Result<(), StoreError>;
@@ -102,6 +136,44 @@ impl Reads for WriteTx {
 impl Writes for WriteTx {
     fn put_user(&self, user: &User) -> Result<(), StoreError> {
         self.put(&USERS, &user.id, user)
+    }
+    fn remove_user(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.remove(&USERS, user_id)
+    }
+    fn remove_user_email(&self, email_key: &str) -> Result<bool, StoreError> {
+        self.remove(&USERS_BY_EMAIL, email_key)
+    }
+    fn put_user_username(&self, username_key: &str, user_id: &str) -> Result<(), StoreError> {
+        self.put(&USERS_BY_USERNAME, username_key, &user_id.to_string())
+    }
+    fn remove_user_username(&self, username_key: &str) -> Result<bool, StoreError> {
+        self.remove(&USERS_BY_USERNAME, username_key)
+    }
+    fn put_group(&self, group: &Group) -> Result<(), StoreError> {
+        self.put(&GROUPS, &group.name, group)
+    }
+    fn remove_group(&self, name: &str) -> Result<bool, StoreError> {
+        self.remove(&GROUPS, name)
+    }
+    fn all_users(&self) -> Result<Vec<User>, StoreError> {
+        Ok(self.scan(&USERS)?.into_iter().map(|(_, u)| u).collect())
+    }
+    fn all_groups(&self) -> Result<Vec<Group>, StoreError> {
+        Ok(self.scan(&GROUPS)?.into_iter().map(|(_, g)| g).collect())
+    }
+    fn end_sessions_of(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.sweep(&SESSIONS, |s| s.user_id == user_id)
+    }
+    fn revoke_grants_of(&self, user_id: &str) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for (id, mut g) in self.scan(&GRANTS)? {
+            if g.user_id == user_id && !g.revoked {
+                g.revoked = true;
+                self.put(&GRANTS, &id, &g)?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
     fn put_user_email(&self, email_key: &str, user_id: &str) -> Result<(), StoreError> {
         self.put(&USERS_BY_EMAIL, email_key, &user_id.to_string())

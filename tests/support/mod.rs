@@ -365,6 +365,9 @@ impl Sesame {
                 .env("SESAME_MAIL_SMTP_CA_FILE", &self.smtp.ca_pem_path)
                 .env("SESAME_MAIL_FROM", MAIL_FROM);
         }
+        // The protocol tests sign in fresh addresses as they go: open sign-up, unless a test
+        // sets its own policy in `opts.env` (the users-and-access tests do).
+        cmd.env("SESAME_SIGN_UP_MODE", "open");
         cmd.envs(self.opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
