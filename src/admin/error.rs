@@ -26,6 +26,8 @@ pub enum AdminError {
     },
     /// The app registry refused the change or failed.
     App(AppError),
+    /// The directory (users and groups) refused the change or failed.
+    Users(crate::users::UserError),
     /// Reading or writing a stored connector failed.
     Store(StoreError),
     /// No connector has this name (see [`CONNECTORS_KNOWN`]).
@@ -72,6 +74,7 @@ impl fmt::Display for AdminError {
                 write!(f, "bad arguments for {command}: {error}")
             }
             AdminError::App(e) => write!(f, "{e}"),
+            AdminError::Users(e) => write!(f, "{e}"),
             AdminError::Store(e) => write!(f, "{e}"),
             AdminError::UnknownConnector(name) => write!(
                 f,
@@ -109,6 +112,12 @@ impl fmt::Display for AdminError {
 }
 
 impl std::error::Error for AdminError {}
+
+impl From<crate::users::UserError> for AdminError {
+    fn from(e: crate::users::UserError) -> Self {
+        AdminError::Users(e)
+    }
+}
 
 impl From<AppError> for AdminError {
     fn from(e: AppError) -> Self {

@@ -7,14 +7,19 @@
 
 use super::error::AdminError;
 use super::protocol::{
-    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, KeyRotation, Response,
-    CONNECTORS_KNOWN,
+    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit, GroupRef,
+    KeyRotation, Membership, Response, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
 };
+
+/// A listing's page size when the command does not say.
+const DEFAULT_PAGE: usize = 100;
 use crate::apps;
+use crate::clock::now;
 use crate::config::{MailConfig, SesConfig};
 use crate::crypto::keys::KeySet;
 use crate::mail::Mailer;
 use crate::store::{Store, CONNECTORS};
+use crate::users;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -95,6 +100,61 @@ fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, Admin
             }
         }
         Command::MailTest(_) => return Err(AdminError::MailTestNeedsServer),
+        Command::UserAdd(new) => Done::result(to_json(&users::add(store, now(), new)?)),
+        Command::UserList(UserQuery {
+            group,
+            after,
+            limit,
+        }) => Done::result(to_json(&users::list(
+            store,
+            group.as_deref(),
+            after.as_deref(),
+            limit.unwrap_or(DEFAULT_PAGE),
+        )?)),
+        Command::UserShow(UserRef { user }) => Done::result(to_json(&users::get(store, &user)?)),
+        Command::UserUpdate(UserEdit { user, change }) => {
+            Done::result(to_json(&users::update(store, now(), &user, change)?))
+        }
+        Command::UserDisable(UserRef { user }) => {
+            Done::result(to_json(&users::set_disabled(store, now(), &user, true)?))
+        }
+        Command::UserEnable(UserRef { user }) => {
+            Done::result(to_json(&users::set_disabled(store, now(), &user, false)?))
+        }
+        Command::UserDelete(UserRef { user }) => {
+            Done::result(to_json(&users::delete(store, &user)?))
+        }
+        Command::UserSignOut(UserRef { user }) => {
+            let (user, sessions) = users::sign_out(store, &user)?;
+            Done::result(
+                json!({ "user": user.id, "email": user.email, "sessions_ended": sessions }),
+            )
+        }
+        Command::GroupAdd(new) => Done::result(to_json(&users::add_group(store, now(), new)?)),
+        Command::GroupList(_) => Done::result(to_json(&users::list_groups(store)?)),
+        Command::GroupShow(GroupRef { name }) => {
+            let group = users::get_group(store, &name)?;
+            let members: Vec<Value> = users::list(store, Some(&name), None, users::MAX_PAGE)?
+                .items
+                .iter()
+                .map(|u| json!({ "id": u.id, "email": u.email }))
+                .collect();
+            let mut v = to_json(&group);
+            v["members"] = Value::Array(members);
+            Done::result(v)
+        }
+        Command::GroupUpdate(GroupEdit { name, change }) => {
+            Done::result(to_json(&users::update_group(store, now(), &name, change)?))
+        }
+        Command::GroupDelete(GroupRef { name }) => {
+            Done::result(to_json(&users::delete_group(store, now(), &name)?))
+        }
+        Command::GroupAddMember(Membership { group, user }) => {
+            Done::result(to_json(&users::add_member(store, now(), &group, &user)?))
+        }
+        Command::GroupRemoveMember(Membership { group, user }) => {
+            Done::result(to_json(&users::remove_member(store, now(), &group, &user)?))
+        }
     })
 }
 

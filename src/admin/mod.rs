@@ -42,8 +42,9 @@ mod socket_path;
 pub use error::AdminError;
 pub use handle::{handle, mask_secrets, purpose, Effect};
 pub use protocol::{
-    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, KeyRotation, NoArgs,
-    Response, TestMessage, CONNECTORS_KNOWN, SOCKET_NAME,
+    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit, GroupRef,
+    KeyRotation, Membership, NoArgs, Response, TestMessage, UserEdit, UserQuery, UserRef,
+    CONNECTORS_KNOWN, SOCKET_NAME,
 };
 pub use server::{bind, serve, serve_on, ControlSocket};
 

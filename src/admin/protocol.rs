@@ -9,6 +9,7 @@ use super::AdminError;
 use crate::apps::{self, AppUpdate, NewApp};
 use crate::crypto::keys::Alg;
 use crate::store::App;
+use crate::users::{GroupChange, NewGroup, NewUser, UserChange};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -68,6 +69,36 @@ commands! {
     /// Sends a test message. Only a running server answers this one: it tests the mailer it is
     /// using.
     "mail.test" => MailTest(TestMessage),
+    /// Adds a user.
+    "user.add" => UserAdd(NewUser),
+    /// Lists users by pages, optionally the members of one group.
+    "user.list" => UserList(UserQuery),
+    /// Shows one user (by ID, email or username).
+    "user.show" => UserShow(UserRef),
+    /// Changes a user's email, name, username, picture, groups or claims.
+    "user.update" => UserUpdate(UserEdit),
+    /// Disables a user: no sign-in, sessions end, refresh tokens are revoked.
+    "user.disable" => UserDisable(UserRef),
+    /// Enables a disabled user.
+    "user.enable" => UserEnable(UserRef),
+    /// Deletes a user (sessions end, tokens are revoked; the `sub` is never reused).
+    "user.delete" => UserDelete(UserRef),
+    /// Ends every session of a user.
+    "user.sign-out" => UserSignOut(UserRef),
+    /// Creates a group.
+    "group.add" => GroupAdd(NewGroup),
+    /// Lists the groups.
+    "group.list" => GroupList(NoArgs),
+    /// Shows a group and its members.
+    "group.show" => GroupShow(GroupRef),
+    /// Changes a group's description or claims.
+    "group.update" => GroupUpdate(GroupEdit),
+    /// Deletes a group (its members leave it).
+    "group.delete" => GroupDelete(GroupRef),
+    /// Puts a user in a group.
+    "group.add-member" => GroupAddMember(Membership),
+    /// Takes a user out of a group.
+    "group.remove-member" => GroupRemoveMember(Membership),
 }
 
 impl Command {
@@ -104,7 +135,11 @@ impl Command {
     /// mistyped `--data-dir`).
     pub fn creates_data(&self) -> bool {
         match self {
-            Command::AppCreate(_) | Command::ConnectorSet(_) | Command::KeysRotate(_) => true,
+            Command::AppCreate(_)
+            | Command::ConnectorSet(_)
+            | Command::KeysRotate(_)
+            | Command::UserAdd(_)
+            | Command::GroupAdd(_) => true,
             Command::AppList(_)
             | Command::AppShow(_)
             | Command::AppUpdate(_)
@@ -112,7 +147,20 @@ impl Command {
             | Command::AppRotateSecret(_)
             | Command::ConnectorShow(_)
             | Command::ConnectorDelete(_)
-            | Command::MailTest(_) => false,
+            | Command::MailTest(_)
+            | Command::UserList(_)
+            | Command::UserShow(_)
+            | Command::UserUpdate(_)
+            | Command::UserDisable(_)
+            | Command::UserEnable(_)
+            | Command::UserDelete(_)
+            | Command::UserSignOut(_)
+            | Command::GroupList(_)
+            | Command::GroupShow(_)
+            | Command::GroupUpdate(_)
+            | Command::GroupDelete(_)
+            | Command::GroupAddMember(_)
+            | Command::GroupRemoveMember(_) => false,
         }
     }
 
@@ -120,7 +168,13 @@ impl Command {
     /// the ones that change something at info.
     pub fn only_reads(&self) -> bool {
         match self {
-            Command::AppList(_) | Command::AppShow(_) | Command::ConnectorShow(_) => true,
+            Command::AppList(_)
+            | Command::AppShow(_)
+            | Command::ConnectorShow(_)
+            | Command::UserList(_)
+            | Command::UserShow(_)
+            | Command::GroupList(_)
+            | Command::GroupShow(_) => true,
             Command::AppCreate(_)
             | Command::AppUpdate(_)
             | Command::AppDelete(_)
@@ -128,7 +182,18 @@ impl Command {
             | Command::ConnectorSet(_)
             | Command::ConnectorDelete(_)
             | Command::KeysRotate(_)
-            | Command::MailTest(_) => false,
+            | Command::MailTest(_)
+            | Command::UserAdd(_)
+            | Command::UserUpdate(_)
+            | Command::UserDisable(_)
+            | Command::UserEnable(_)
+            | Command::UserDelete(_)
+            | Command::UserSignOut(_)
+            | Command::GroupAdd(_)
+            | Command::GroupUpdate(_)
+            | Command::GroupDelete(_)
+            | Command::GroupAddMember(_)
+            | Command::GroupRemoveMember(_) => false,
         }
     }
 }
@@ -188,6 +253,56 @@ pub struct TestMessage {
     pub dry_run: bool,
 }
 
+/// The user a command is about: an ID (`sub`), an email address or a username.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRef {
+    pub user: String,
+}
+
+/// `user.list`'s arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UserQuery {
+    /// Only the members of this group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The `next` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// At most this many (default 100, at most 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// `user.update`'s arguments: the user, and what changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserEdit {
+    pub user: String,
+    #[serde(flatten)]
+    pub change: UserChange,
+}
+
+/// The group a command is about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub name: String,
+}
+
+/// `group.update`'s arguments: the group, and what changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupEdit {
+    pub name: String,
+    #[serde(flatten)]
+    pub change: GroupChange,
+}
+
+/// `group.add-member` and `group.remove-member`'s arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Membership {
+    pub group: String,
+    /// An ID, an email address or a username.
+    pub user: String,
+}
+
 /// The answer to one command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
@@ -230,6 +345,9 @@ pub struct AppInfo {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub id_token_signed_response_alg: Alg,
+    /// Only members of these groups may use the app (empty: everyone).
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -245,6 +363,7 @@ impl AppInfo {
             redirect_uris: app.redirect_uris.clone(),
             post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
             id_token_signed_response_alg: apps::id_token_alg(app),
+            allowed_groups: app.allowed_groups.clone(),
             declared: app.declared,
             created_at: app.created_at,
         }

@@ -292,7 +292,14 @@ fn deleting_the_connector_goes_back_to_the_configured_mailer() {
 #[test]
 fn only_commands_that_store_something_new_may_start_a_data_dir() {
     for command in one_of_each() {
-        let creates = ["app.create", "connector.set", "keys.rotate"].contains(&command.name());
+        let creates = [
+            "app.create",
+            "connector.set",
+            "keys.rotate",
+            "user.add",
+            "group.add",
+        ]
+        .contains(&command.name());
         assert_eq!(command.creates_data(), creates, "{}", command.name());
     }
 }
@@ -327,6 +334,16 @@ fn one_of_each() -> Vec<Command> {
         client_id: "c1".into(),
     };
     let connector = || ConnectorRef { name: "ses".into() };
+    let user = || UserRef {
+        user: "ana@example.com".into(),
+    };
+    let group = || GroupRef {
+        name: "family".into(),
+    };
+    let member = || Membership {
+        group: "family".into(),
+        user: "ana@example.com".into(),
+    };
     vec![
         Command::AppCreate(NewApp {
             name: "Bookstore".into(),
@@ -359,6 +376,44 @@ fn one_of_each() -> Vec<Command> {
             template: Some("SignIn".into()),
             dry_run: true,
         }),
+        Command::UserAdd(crate::users::NewUser {
+            email: "ana@example.com".into(),
+            groups: vec!["family".into()],
+            ..Default::default()
+        }),
+        Command::UserList(UserQuery {
+            group: Some("family".into()),
+            after: None,
+            limit: Some(10),
+        }),
+        Command::UserShow(user()),
+        Command::UserUpdate(UserEdit {
+            user: "ana@example.com".into(),
+            change: crate::users::UserChange {
+                name: Some("Ana".into()),
+                ..Default::default()
+            },
+        }),
+        Command::UserDisable(user()),
+        Command::UserEnable(user()),
+        Command::UserDelete(user()),
+        Command::UserSignOut(user()),
+        Command::GroupAdd(crate::users::NewGroup {
+            name: "family".into(),
+            ..Default::default()
+        }),
+        Command::GroupList(NoArgs {}),
+        Command::GroupShow(group()),
+        Command::GroupUpdate(GroupEdit {
+            name: "family".into(),
+            change: crate::users::GroupChange {
+                description: Some("Family".into()),
+                claims: None,
+            },
+        }),
+        Command::GroupDelete(group()),
+        Command::GroupAddMember(member()),
+        Command::GroupRemoveMember(member()),
     ]
 }
 
