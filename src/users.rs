@@ -509,6 +509,9 @@ pub fn update(store: &Store, now: u64, who: &str, change: UserChange) -> Result<
 pub fn set_disabled(store: &Store, now: u64, who: &str, disabled: bool) -> Result<User, UserError> {
     store.write(|tx| {
         let mut user = find(tx, who)?;
+        if user.declared {
+            return Err(UserError::Declared(format!("the user {}", user.email)));
+        }
         if user.disabled != disabled {
             user.disabled = disabled;
             user.updated_at = now;

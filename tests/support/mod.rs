@@ -236,6 +236,12 @@ impl Sesame {
         self.spawn();
     }
 
+    /// Sets (or replaces) one `SESAME_*` variable for the next start.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.opts.env.retain(|(k, _)| k != key);
+        self.opts.env.push((key.to_string(), value.to_string()));
+    }
+
     /// Runs `sesame ARGS --data-dir DIR` and returns its output (whatever the exit status).
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesame"));
