@@ -300,7 +300,7 @@ async fn an_app_restricted_to_a_group_turns_away_everyone_else() {
         .expect("a link to sign in with another account");
     let page = guest
         .get_following(
-            &again.url.join(&switch).unwrap().to_string(),
+            again.url.join(&switch).unwrap().as_ref(),
             &w.sesame.issuer,
         )
         .await;
