@@ -51,7 +51,7 @@ commands! {
     "app.list" => AppList(NoArgs),
     /// Shows one app.
     "app.show" => AppShow(AppRef),
-    /// Changes an app's name, redirect URIs or ID token algorithm.
+    /// Changes an app's name, redirect URIs, ID token algorithm or `allow_insecure_redirect`.
     "app.update" => AppUpdate(AppChange),
     /// Deletes an app and revokes what it was issued.
     "app.delete" => AppDelete(AppRef),
@@ -230,6 +230,9 @@ pub struct AppInfo {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub id_token_signed_response_alg: Alg,
+    /// Accepts `http://` redirect URIs to hosts on the LAN.
+    #[serde(default)]
+    pub allow_insecure_redirect: bool,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -245,6 +248,7 @@ impl AppInfo {
             redirect_uris: app.redirect_uris.clone(),
             post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
             id_token_signed_response_alg: apps::id_token_alg(app),
+            allow_insecure_redirect: app.allow_insecure_redirect,
             declared: app.declared,
             created_at: app.created_at,
         }

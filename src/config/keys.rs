@@ -30,6 +30,8 @@ pub(super) enum Kind {
     Secs,
     /// A TCP port, 1 to 65535.
     Port,
+    /// `true` or `false`.
+    Bool,
     /// One of these strings (matched ignoring case, stored in this spelling).
     Choice(&'static [&'static str]),
     /// An array of strings.
@@ -169,6 +171,7 @@ static APP: Schema = Schema {
         required("redirect_uris", Strings),
         key("post_logout_redirect_uris", Strings),
         key("id_token_signed_response_alg", Choice(ID_TOKEN_ALGS)),
+        key("allow_insecure_redirect", Bool),
     ],
     camel: false,
 };

@@ -296,6 +296,13 @@ fn check_value(
                 describe(value)
             ))),
         },
+        Bool => match value {
+            Value::Boolean(_) => Ok(()),
+            _ => Err(invalid(format!(
+                "expected true or false, got {}",
+                describe(value)
+            ))),
+        },
         Choice(choices) => {
             let found = value
                 .as_str()
@@ -414,6 +421,11 @@ fn env_value(
             .parse::<i64>()
             .map(Value::Integer)
             .map_err(|_| invalid(format!("expected a whole number, got {raw:?}"))),
+        Bool => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Boolean(true)),
+            "false" => Ok(Value::Boolean(false)),
+            _ => Err(invalid(format!("expected true or false, got {raw:?}"))),
+        },
         Strings => json_to_toml(raw, &key.path, source, false),
         Tables(schema) => {
             let mut value = json_to_toml(raw, &key.path, source, false)?;

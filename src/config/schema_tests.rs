@@ -15,6 +15,7 @@ fn sample(kind: Kind, pick: usize) -> Value {
     match kind {
         Kind::Str => Value::String("x".into()),
         Kind::Secs | Kind::Port => Value::Integer(1),
+        Kind::Bool => Value::Boolean(true),
         Kind::Choice(choices) => Value::String(choices[pick % choices.len()].into()),
         Kind::Strings => Value::Array(vec![Value::String("x".into())]),
         Kind::Section(schema) => Value::Table(sample_table(schema, pick)),
@@ -66,7 +67,7 @@ fn most_choices(schema: &Schema) -> usize {
         .map(|key| match key.kind {
             Kind::Choice(choices) => choices.len(),
             Kind::Section(inner) | Kind::Tables(inner) => most_choices(inner),
-            Kind::Str | Kind::Secs | Kind::Port | Kind::Strings => 1,
+            Kind::Str | Kind::Secs | Kind::Port | Kind::Bool | Kind::Strings => 1,
         })
         .max()
         .unwrap_or(1)
