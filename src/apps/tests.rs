@@ -106,7 +106,7 @@ fn bad_input_is_refused_with_the_reason() {
         ),
         (
             new_app(AppType::Spa, &["com.example.app:/cb"]),
-            "only native apps",
+            "only native and traditional apps",
         ),
         (
             new_app(AppType::Native, &["myapp:/cb"]),
@@ -235,6 +235,7 @@ fn user_info_and_wildcards_are_refused_everywhere_a_uri_is_registered() {
 }
 
 const JELLYFIN: &str = "http://192.168.1.10:8096/sso/OID/redirect/sesame";
+const IMMICH_MOBILE: &str = "app.immich:///oauth-callback";
 
 #[test]
 fn lan_http_needs_the_flag_at_create_update_and_reconcile() {
@@ -325,6 +326,28 @@ fn the_warning_names_the_app_and_its_http_uris_only_when_it_has_some() {
     );
     assert_eq!(insecure_redirect_warning("jellyfin", &uris[..1]), None);
     assert_eq!(insecure_redirect_warning("jellyfin", &uris[2..]), None);
+}
+
+#[test]
+fn a_traditional_app_may_register_its_mobile_clients_own_scheme() {
+    let (_d, store) = store();
+    let (app, secret) = create(
+        &store,
+        new_app(
+            AppType::Traditional,
+            &["https://photos.example.com/auth/login", IMMICH_MOBILE],
+        ),
+    )
+    .unwrap();
+    assert!(secret.is_some(), "still a confidential client");
+    assert_eq!(app.redirect_uris[1], IMMICH_MOBILE);
+    let e = create(&store, new_app(AppType::Spa, &[IMMICH_MOBILE]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("single-page app needs https"), "{e}");
+    let mut declared = decl("immich");
+    declared.redirect_uris.push(IMMICH_MOBILE.into());
+    reconcile(&store, &[declared]).unwrap();
 }
 
 #[test]

@@ -31,7 +31,7 @@ impl RedirectRules {
 ///
 /// - http on this machine (loopback, RFC 8252 §7.3), for a developer's app;
 /// - http on the LAN when the app sets `allow_insecure_redirect` ([`check_http_host`]);
-/// - its own scheme, for native apps ([`check_own_scheme`]).
+/// - its own scheme, for native and traditional apps ([`check_own_scheme`]).
 pub fn check_redirect_uri(uri: &str, rules: RedirectRules) -> Result<(), AppError> {
     let invalid = |reason: String| AppError::InvalidRedirectUri {
         uri: uri.to_string(),
@@ -128,17 +128,22 @@ fn check_http_host(url: &url::Url, allow_insecure_redirect: bool) -> Result<(), 
     }
 }
 
-/// A native app's private-use scheme (RFC 8252 §7.1); it must contain a period so it is a
-/// reverse domain name and not a bare word another app could also claim.
+/// An app's own scheme (`com.example.app:/callback`, RFC 8252 §7.1): a mobile or desktop app
+/// claims it on the device. Native apps use it, and so do traditional apps whose mobile client
+/// shares the server's client ID (Immich's `app.immich:///oauth-callback`): their code is of no
+/// use without the client secret, which stays on the server. A single-page app runs in a
+/// browser and has no such scheme. The scheme must contain a period, so it is a reverse domain
+/// name and not a bare word another app could also claim.
 fn check_own_scheme(scheme: &str, app_type: AppType) -> Result<(), String> {
     match app_type {
-        AppType::Native if scheme.contains('.') => Ok(()),
-        AppType::Native => Err(format!(
-            "uses the scheme {scheme:?}; a native app's own scheme is a reverse domain name, e.g. \
-             com.example.app:/callback"
+        AppType::Spa => Err(format!(
+            "uses the scheme {scheme:?}; a single-page app needs https (only native and \
+             traditional apps may use their own scheme)"
         )),
-        AppType::Spa | AppType::Traditional => Err(format!(
-            "uses the scheme {scheme:?}; only native apps may use their own scheme, others need https"
+        AppType::Native | AppType::Traditional if scheme.contains('.') => Ok(()),
+        AppType::Native | AppType::Traditional => Err(format!(
+            "uses the scheme {scheme:?}; an app's own scheme is a reverse domain name, e.g. \
+             com.example.app:/callback"
         )),
     }
 }
@@ -300,6 +305,23 @@ mod tests {
                 "{uri}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn own_schemes_are_for_native_and_traditional_apps() {
+        for app_type in [AppType::Native, AppType::Traditional] {
+            for uri in ["app.immich:///oauth-callback", "com.example.app:/callback"] {
+                check_redirect_uri(uri, rules(app_type, false))
+                    .unwrap_or_else(|e| panic!("{uri} for {app_type:?}: {e}"));
+            }
+            let e = refusal("myapp:/cb", rules(app_type, false));
+            assert!(e.contains("reverse domain name"), "{e}");
+        }
+        let e = refusal("app.immich:///oauth-callback", rules(AppType::Spa, true));
+        assert!(
+            e.contains("single-page app needs https") && e.contains("only native and traditional"),
+            "{e}"
+        );
     }
 
     #[test]
