@@ -10,18 +10,22 @@
 //! [`rotate_secret`] (or in the operator's own file for declared apps). The store keeps its
 //! hash ([`crate::crypto::hash_token`]).
 //!
-//! It owns the rules for what an app may be (`validate.rs`) and the registry's operations,
+//! It owns the rules for what an app may be (`validate.rs`, with `lan.rs` saying which http
+//! hosts are on the LAN) and the registry's operations,
 //! [`AppError`] and the argument types [`NewApp`] and [`AppUpdate`]. It uses [`crate::store`]
 //! (`APPS`, and on delete the token tables it revokes), [`crate::crypto`] (random IDs and
 //! secrets, hashing, [`Alg`]), [`crate::clock`], and for [`reconcile`](fn@reconcile) the configuration's
 //! [`AppDecl`] (the `[[app]]` tables of `sesame.toml`). It knows nothing of how a request arrived: the control
 //! socket, the CLI and start-up all call the same functions.
 
+mod lan;
 mod reconcile;
 mod validate;
 
 pub use reconcile::{reconcile, ReconcileReport};
-pub use validate::{check_client_id, check_redirect_uri, is_loopback_host};
+pub use validate::{
+    check_client_id, check_redirect_uri, is_insecure_redirect, is_loopback_host, RedirectRules,
+};
 
 use crate::clock;
 use crate::crypto;
@@ -56,6 +60,9 @@ pub struct AppDecl {
     /// When not empty, only members of these groups may use the app.
     #[serde(default)]
     pub allowed_groups: Vec<String>,
+    /// Accept `http://` redirect URIs to hosts on the LAN (see [`RedirectRules`]).
+    #[serde(default)]
+    pub allow_insecure_redirect: bool,
 }
 
 /// What `sesame app create` asks for.
@@ -76,6 +83,10 @@ pub struct NewApp {
     /// When not empty, only members of these groups may use the app.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_groups: Vec<String>,
+    /// Accept `http://` redirect URIs to hosts on the LAN (see [`RedirectRules`]). Sent only
+    /// when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure_redirect: bool,
 }
 
 fn traditional() -> AppType {
@@ -102,6 +113,9 @@ pub struct AppUpdate {
     /// Replaces the list of groups whose members may use the app (empty: everyone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_groups: Option<Vec<String>>,
+    /// Turning it off is refused while a kept URI still needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_insecure_redirect: Option<bool>,
 }
 
 impl AppUpdate {
@@ -113,12 +127,14 @@ impl AppUpdate {
             post_logout_redirect_uris,
             id_token_signed_response_alg,
             allowed_groups,
+            allow_insecure_redirect,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
             && post_logout_redirect_uris.is_none()
             && id_token_signed_response_alg.is_none()
             && allowed_groups.is_none()
+            && allow_insecure_redirect.is_none()
     }
 }
 
@@ -141,6 +157,8 @@ pub enum AppError {
     NoRedirectUri,
     /// A redirect URI (or post-logout redirect URI) is not acceptable.
     InvalidRedirectUri { uri: String, reason: String },
+    /// `allow_insecure_redirect` was being turned off while a URI the update keeps needs it.
+    InsecureRedirectStillRegistered { uri: String },
     /// A declared client ID is not usable.
     InvalidClientId { client_id: String, reason: String },
     /// A declared app's secret could not be read from its file or environment variable.
@@ -168,6 +186,11 @@ impl std::fmt::Display for AppError {
             AppError::EmptyName => write!(f, "the app name must not be empty"),
             AppError::NoRedirectUri => write!(f, "an app needs at least one redirect URI (--redirect-uri)"),
             AppError::InvalidRedirectUri { uri, reason } => write!(f, "redirect URI {uri:?} {reason}"),
+            AppError::InsecureRedirectStillRegistered { uri } => write!(
+                f,
+                "cannot turn allow_insecure_redirect off: redirect URI {uri:?} uses http on the LAN and needs it; \
+                 replace it (--redirect-uri or --post-logout-redirect-uri) in the same update"
+            ),
             AppError::InvalidClientId { client_id, reason } => write!(f, "client ID {client_id:?} {reason}"),
             AppError::Secret { client_id, reason } => write!(f, "app {client_id:?}: {reason}"),
             AppError::Store(e) => write!(f, "{e}"),
@@ -187,9 +210,12 @@ impl From<StoreError> for AppError {
 /// (shown once; only its hash is kept).
 pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppError> {
     let name = check_name(&new.name)?;
-    let redirect_uris = check_uris(&new.redirect_uris, new.app_type, true)?;
-    let post_logout_redirect_uris =
-        check_uris(&new.post_logout_redirect_uris, new.app_type, false)?;
+    let rules = RedirectRules {
+        app_type: new.app_type,
+        allow_insecure_redirect: new.allow_insecure_redirect,
+    };
+    let redirect_uris = check_uris(&new.redirect_uris, rules, true)?;
+    let post_logout_redirect_uris = check_uris(&new.post_logout_redirect_uris, rules, false)?;
     let secret = (!new.app_type.is_public()).then(crypto::random_token);
     let app = App {
         client_id: crypto::random_id(),
@@ -199,6 +225,7 @@ pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppEr
         redirect_uris,
         post_logout_redirect_uris,
         id_token_signed_response_alg: new.id_token_signed_response_alg,
+        allow_insecure_redirect: new.allow_insecure_redirect,
         created_at: clock::now(),
         declared: false,
         allowed_groups: Vec::new(),
@@ -209,6 +236,7 @@ pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppEr
         tx.put(&APPS, &app.client_id, &app)?;
         Ok::<_, AppError>(app)
     })?;
+    warn_if_insecure(&app);
     Ok((app, secret))
 }
 
@@ -243,18 +271,29 @@ pub fn get(store: &Store, client_id: &str) -> Result<App, AppError> {
         .ok_or_else(|| AppError::NotFound(client_id.to_string()))
 }
 
-/// Changes an app's name, redirect URIs or ID token algorithm.
+/// Changes an app's name, redirect URIs, ID token algorithm or `allow_insecure_redirect`.
+/// Given URI lists are checked against the app's rules as the update leaves them; kept ones
+/// are checked again when the rules change.
 pub fn update(store: &Store, client_id: &str, change: AppUpdate) -> Result<App, AppError> {
-    store.write(|tx| {
+    let app = store.write(|tx| {
         let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
         if let Some(name) = &change.name {
             app.name = check_name(name)?;
         }
-        if let Some(uris) = &change.redirect_uris {
-            app.redirect_uris = check_uris(uris, app.app_type, true)?;
+        if let Some(allow) = change.allow_insecure_redirect {
+            app.allow_insecure_redirect = allow;
         }
-        if let Some(uris) = &change.post_logout_redirect_uris {
-            app.post_logout_redirect_uris = check_uris(uris, app.app_type, false)?;
+        let rules = RedirectRules::of(&app);
+        let rules_changed = change.allow_insecure_redirect.is_some();
+        match &change.redirect_uris {
+            Some(uris) => app.redirect_uris = check_uris(uris, rules, true)?,
+            None if rules_changed => still_allowed(&app.redirect_uris, rules)?,
+            None => {}
+        }
+        match &change.post_logout_redirect_uris {
+            Some(uris) => app.post_logout_redirect_uris = check_uris(uris, rules, false)?,
+            None if rules_changed => still_allowed(&app.post_logout_redirect_uris, rules)?,
+            None => {}
         }
         if let Some(alg) = change.id_token_signed_response_alg {
             app.id_token_signed_response_alg = Some(alg);
@@ -263,8 +302,10 @@ pub fn update(store: &Store, client_id: &str, change: AppUpdate) -> Result<App, 
             app.allowed_groups = known_groups(tx, groups)?;
         }
         tx.put(&APPS, client_id, &app)?;
-        Ok(app)
-    })
+        Ok::<_, AppError>(app)
+    })?;
+    warn_if_insecure(&app);
+    Ok(app)
 }
 
 /// Deletes an app and revokes what it was issued: its grants are marked revoked and its
@@ -303,6 +344,43 @@ pub fn rotate_secret(store: &Store, client_id: &str) -> Result<String, AppError>
 /// The algorithm an app's ID tokens are signed with (ES384 unless it asked for another).
 pub fn id_token_alg(app: &App) -> Alg {
     app.id_token_signed_response_alg.unwrap_or_default()
+}
+
+/// The warning an app that uses `allow_insecure_redirect` earns, or `None` when none of its
+/// redirect URIs uses http on the LAN. Logged when such an app is created, updated or
+/// reconciled; the CLI prints it too.
+pub fn insecure_redirect_warning(client_id: &str, redirect_uris: &[String]) -> Option<String> {
+    let insecure: Vec<&str> = redirect_uris
+        .iter()
+        .map(String::as_str)
+        .filter(|uri| is_insecure_redirect(uri))
+        .collect();
+    (!insecure.is_empty()).then(|| {
+        format!(
+            "app {client_id} accepts insecure http redirect URIs on the LAN: codes travel unencrypted ({})",
+            insecure.join(", ")
+        )
+    })
+}
+
+fn warn_if_insecure(app: &App) {
+    if let Some(warning) = insecure_redirect_warning(&app.client_id, &app.redirect_uris) {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// Checks the URIs an update keeps against the rules it changed: turning
+/// `allow_insecure_redirect` off must not leave an http URI on the LAN registered.
+fn still_allowed(uris: &[String], rules: RedirectRules) -> Result<(), AppError> {
+    for uri in uris {
+        match check_redirect_uri(uri, rules) {
+            Err(_) if is_insecure_redirect(uri) => {
+                return Err(AppError::InsecureRedirectStillRegistered { uri: uri.clone() })
+            }
+            result => result?,
+        }
+    }
+    Ok(())
 }
 
 /// Loads an app for a CLI change: it must exist and not be declared in `sesame.toml`.

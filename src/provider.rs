@@ -163,6 +163,7 @@ pub mod testing {
                 redirect_uris: vec![REDIRECT.into()],
                 post_logout_redirect_uris: vec![],
                 id_token_signed_response_alg: None,
+                allow_insecure_redirect: false,
                 created_at: T0,
                 declared: false,
                 allowed_groups: vec![],

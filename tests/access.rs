@@ -299,10 +299,7 @@ async fn an_app_restricted_to_a_group_turns_away_everyone_else() {
         .and_then(|a| support::html::attr(&a, "href"))
         .expect("a link to sign in with another account");
     let page = guest
-        .get_following(
-            again.url.join(&switch).unwrap().as_ref(),
-            &w.sesame.issuer,
-        )
+        .get_following(again.url.join(&switch).unwrap().as_ref(), &w.sesame.issuer)
         .await;
     flow::assert_email_page(&page);
     let code_page = flow::submit_email(&w.sesame, &guest, &page, "kid@example.com").await;

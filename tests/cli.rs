@@ -128,6 +128,8 @@ struct Server {
     child: Child,
     addr: String,
     log: mpsc::Receiver<String>,
+    /// What it logged up to `listening on` (start-up: reconciling sesame.toml, keys).
+    startup: Vec<String>,
 }
 
 impl Server {
@@ -152,6 +154,7 @@ impl Server {
             child,
             addr: String::new(),
             log: rx,
+            startup: Vec::new(),
         };
         let mut seen = Vec::new();
         loop {
@@ -171,6 +174,7 @@ impl Server {
                     .next()
                     .unwrap_or_default()
                     .to_string();
+                server.startup = seen;
                 return server;
             }
             seen.push(line);
@@ -446,6 +450,108 @@ fn bad_input_errors_name_the_problem() {
         "{e}"
     );
     assert!(!e.contains("12345678"), "{e}");
+}
+
+#[test]
+fn allow_insecure_redirect_is_asked_for_set_shown_and_turned_off() {
+    let env = Env::new();
+    let lan = "http://192.168.1.10:8096/sso/OID/redirect/sesame";
+    let create = ["app", "create", "--name", "Jellyfin", "--redirect-uri", lan];
+    let e = env.fails(&create, &[], 1);
+    assert!(
+        e.starts_with("error: ")
+            && e.contains("a host on the LAN")
+            && e.contains("--allow-insecure-redirect"),
+        "{e}"
+    );
+    // The flag never takes the next argument as its value: only `=false` turns it off.
+    let e = env.fails(
+        &[&create[..], &["--allow-insecure-redirect=yes"]].concat(),
+        &[],
+        2,
+    );
+    assert!(e.contains("yes"), "{e}");
+
+    let r = env.ok(&[&create[..], &["--allow-insecure-redirect", "--json"]].concat());
+    let app: Value = serde_json::from_str(&r.stdout).unwrap();
+    let id = str_of(&app, "client_id").to_string();
+    assert_eq!(app["allow_insecure_redirect"], true);
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: app {id} accepts insecure http redirect URIs on the LAN: codes travel unencrypted ({lan})"
+        )),
+        "{}",
+        r.stderr
+    );
+    let shown = env.ok(&["app", "show", &id]).stdout;
+    assert!(
+        shown.contains("http on the LAN           allowed"),
+        "{shown}"
+    );
+
+    let e = env.fails(
+        &["app", "update", &id, "--allow-insecure-redirect=false"],
+        &[],
+        1,
+    );
+    assert!(
+        e.contains("cannot turn allow_insecure_redirect off") && e.contains(lan),
+        "{e}"
+    );
+    let https = "https://jellyfin.example.com/sso/OID/redirect/sesame";
+    let updated = env.json(&[
+        "app",
+        "update",
+        &id,
+        "--allow-insecure-redirect=false",
+        "--redirect-uri",
+        https,
+        "--json",
+    ]);
+    assert_eq!(updated["allow_insecure_redirect"], false);
+    let shown = env.ok(&["app", "show", &id]).stdout;
+    assert!(!shown.contains("http on the LAN"), "{shown}");
+    // And on again, with the LAN URI back.
+    let updated = env.json(&[
+        "app",
+        "update",
+        &id,
+        "--allow-insecure-redirect",
+        "--redirect-uri",
+        lan,
+        "--json",
+    ]);
+    assert_eq!(updated["allow_insecure_redirect"], true);
+}
+
+#[test]
+fn a_declared_app_with_insecure_redirects_is_warned_about_at_start() {
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("sesame.toml"),
+        r#"
+[[app]]
+client_id = "jellyfin"
+name = "Jellyfin"
+client_secret = "a-long-enough-test-secret"
+redirect_uris = ["http://jellyfin.lan:8096/sso/OID/redirect/sesame"]
+allow_insecure_redirect = true
+"#,
+    )
+    .unwrap();
+    let server = Server::start(&env);
+    let warning =
+        "app jellyfin accepts insecure http redirect URIs on the LAN: codes travel unencrypted";
+    assert!(
+        server
+            .startup
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains(warning)),
+        "{}",
+        server.startup.join("\n")
+    );
+    let shown = env.json(&["app", "show", "jellyfin", "--json"]);
+    assert_eq!(shown["allow_insecure_redirect"], true);
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! step by step. Then, one module each: [`tokens`] (ID token algorithms, refresh rotation,
 //! reuse detection, revocation, client authentication, public clients), [`sessions`] (logout,
 //! single sign-on, prompt, max_age, login_hint, the Auth.js v5 and Next Auth v4 request
-//! shapes), [`pages`] (the sign-in pages: CSRF, browser binding, tries, resend, cookies) and
-//! [`errors`] (the protocol's error cases).
+//! shapes), [`pages`] (the sign-in pages: CSRF, browser binding, tries, resend, cookies),
+//! [`redirects`] (http on the LAN with `--allow-insecure-redirect`, a confidential app's own
+//! scheme) and [`errors`] (the protocol's error cases).
 //!
 //! Run: `cargo test --test oidc_flow` (needs python3 with aiosmtpd).
 
@@ -17,6 +18,8 @@ mod support;
 mod errors;
 #[path = "oidc_flow/pages.rs"]
 mod pages;
+#[path = "oidc_flow/redirects.rs"]
+mod redirects;
 #[path = "oidc_flow/sessions.rs"]
 mod sessions;
 #[path = "oidc_flow/tokens.rs"]

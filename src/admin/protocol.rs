@@ -52,7 +52,7 @@ commands! {
     "app.list" => AppList(NoArgs),
     /// Shows one app.
     "app.show" => AppShow(AppRef),
-    /// Changes an app's name, redirect URIs or ID token algorithm.
+    /// Changes an app's name, redirect URIs, ID token algorithm or `allow_insecure_redirect`.
     "app.update" => AppUpdate(AppChange),
     /// Deletes an app and revokes what it was issued.
     "app.delete" => AppDelete(AppRef),
@@ -348,6 +348,9 @@ pub struct AppInfo {
     /// Only members of these groups may use the app (empty: everyone).
     #[serde(default)]
     pub allowed_groups: Vec<String>,
+    /// Accepts `http://` redirect URIs to hosts on the LAN.
+    #[serde(default)]
+    pub allow_insecure_redirect: bool,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -364,6 +367,7 @@ impl AppInfo {
             post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
             id_token_signed_response_alg: apps::id_token_alg(app),
             allowed_groups: app.allowed_groups.clone(),
+            allow_insecure_redirect: app.allow_insecure_redirect,
             declared: app.declared,
             created_at: app.created_at,
         }

@@ -73,6 +73,53 @@ fn the_app_commands_round_trip_as_json() {
 }
 
 #[test]
+fn allow_insecure_redirect_goes_over_the_wire_and_shows_in_app_info() {
+    let (_d, store) = store();
+    let lan = "http://192.168.1.10:8096/sso/OID/redirect/sesame";
+    let refused = call(
+        &store,
+        "app.create",
+        json!({"name": "Jellyfin", "redirect_uris": [lan]}),
+    );
+    assert!(
+        refused
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("allow_insecure_redirect")),
+        "{refused:?}"
+    );
+    let created = ok(
+        &store,
+        "app.create",
+        json!({"name": "Jellyfin", "redirect_uris": [lan], "allow_insecure_redirect": true}),
+    );
+    assert_eq!(created["allow_insecure_redirect"], true);
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let shown = ok(&store, "app.show", json!({"client_id": id}));
+    assert_eq!(shown["allow_insecure_redirect"], true);
+    assert_eq!(shown["redirect_uris"], json!([lan]));
+
+    // Off while the LAN URI stays: refused, naming the URI; off with an https URI instead: done.
+    let r = call(
+        &store,
+        "app.update",
+        json!({"client_id": id, "allow_insecure_redirect": false}),
+    );
+    let e = r.error.unwrap();
+    assert!(
+        e.contains("cannot turn allow_insecure_redirect off") && e.contains(lan),
+        "{e}"
+    );
+    let updated = ok(
+        &store,
+        "app.update",
+        json!({"client_id": id, "allow_insecure_redirect": false,
+               "redirect_uris": ["https://jellyfin.example.com/sso/OID/redirect/sesame"]}),
+    );
+    assert_eq!(updated["allow_insecure_redirect"], false);
+}
+
+#[test]
 fn bad_requests_say_what_is_wrong() {
     let (_d, store) = store();
     let r = call(
@@ -352,6 +399,7 @@ fn one_of_each() -> Vec<Command> {
             post_logout_redirect_uris: vec![],
             allowed_groups: vec![],
             id_token_signed_response_alg: None,
+            allow_insecure_redirect: false,
         }),
         Command::AppList(NoArgs {}),
         Command::AppShow(app()),

@@ -2,8 +2,8 @@
 //! declarations are the `[[app]]` tables of `sesame.toml`; each is checked with the same rules as an app
 //! created from the CLI (`validate.rs`).
 
-use super::validate::{check_client_id, check_name, check_uris};
-use super::AppError;
+use super::validate::{check_client_id, check_name, check_uris, RedirectRules};
+use super::{insecure_redirect_warning, AppError};
 use crate::apps::AppDecl;
 use crate::clock;
 use crate::crypto;
@@ -26,13 +26,18 @@ pub struct ReconcileReport {
 /// transaction: either all of it happens or none.
 ///
 /// A released app keeps working (with the secret it had) and is logged as a warning naming
-/// `sesame app delete`: removing an `[[app]]` block does not revoke anything by itself.
+/// `sesame app delete`: removing an `[[app]]` block does not revoke anything by itself. A
+/// declared app with http redirect URIs on the LAN is warned about at every start.
 pub fn reconcile(store: &Store, decls: &[AppDecl]) -> Result<ReconcileReport, AppError> {
     // Secrets are read (files, environment) before the transaction opens.
     let wanted = decls
         .iter()
         .map(declared_app)
         .collect::<Result<Vec<App>, AppError>>()?;
+    let insecure: Vec<String> = wanted
+        .iter()
+        .filter_map(|app| insecure_redirect_warning(&app.client_id, &app.redirect_uris))
+        .collect();
     let mut released_names = Vec::new();
     let report = store.write(|tx| {
         let mut report = ReconcileReport::default();
@@ -65,6 +70,9 @@ pub fn reconcile(store: &Store, decls: &[AppDecl]) -> Result<ReconcileReport, Ap
         }
         Ok::<_, AppError>(report)
     })?;
+    for warning in insecure {
+        tracing::warn!("{warning}");
+    }
     // Said once, at the start that releases them: from then on they are ordinary apps.
     for (id, name) in report.released.iter().zip(&released_names) {
         tracing::warn!(
@@ -81,14 +89,19 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         None => AppType::Traditional,
     };
     let secret = declared_secret(decl, app_type)?;
+    let rules = RedirectRules {
+        app_type,
+        allow_insecure_redirect: decl.allow_insecure_redirect,
+    };
     Ok(App {
         client_id: decl.client_id.clone(),
         name: check_name(&decl.name)?,
         app_type,
         secret_hash: secret.as_deref().map(crypto::hash_token),
-        redirect_uris: check_uris(&decl.redirect_uris, app_type, true)?,
-        post_logout_redirect_uris: check_uris(&decl.post_logout_redirect_uris, app_type, false)?,
+        redirect_uris: check_uris(&decl.redirect_uris, rules, true)?,
+        post_logout_redirect_uris: check_uris(&decl.post_logout_redirect_uris, rules, false)?,
         id_token_signed_response_alg: decl.id_token_signed_response_alg,
+        allow_insecure_redirect: decl.allow_insecure_redirect,
         created_at: clock::now(),
         declared: true,
         allowed_groups: {
@@ -179,6 +192,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             id_token_signed_response_alg: None,
             allowed_groups: vec![],
+            allow_insecure_redirect: false,
         }
     }
 

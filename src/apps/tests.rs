@@ -16,6 +16,7 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         post_logout_redirect_uris: vec![],
         id_token_signed_response_alg: None,
         allowed_groups: vec![],
+        allow_insecure_redirect: false,
     }
 }
 
@@ -31,6 +32,15 @@ fn decl(client_id: &str) -> AppDecl {
         post_logout_redirect_uris: vec![],
         id_token_signed_response_alg: None,
         allowed_groups: vec![],
+        allow_insecure_redirect: false,
+    }
+}
+
+/// The rules of an app of this type that has not set `allow_insecure_redirect`.
+fn strict(app_type: AppType) -> RedirectRules {
+    RedirectRules {
+        app_type,
+        allow_insecure_redirect: false,
     }
 }
 
@@ -98,7 +108,7 @@ fn bad_input_is_refused_with_the_reason() {
         ),
         (
             new_app(AppType::Spa, &["com.example.app:/cb"]),
-            "only native apps",
+            "only native and traditional apps",
         ),
         (
             new_app(AppType::Native, &["myapp:/cb"]),
@@ -188,7 +198,7 @@ fn user_info_and_wildcards_are_refused_everywhere_a_uri_is_registered() {
         ("com.example.app://*/cb", "wildcards are not supported"),
     ];
     for (uri, says) in cases {
-        let e = check_redirect_uri(uri, AppType::Native)
+        let e = check_redirect_uri(uri, strict(AppType::Native))
             .expect_err(uri)
             .to_string();
         assert!(e.contains(says), "{uri}: {e}");
@@ -223,7 +233,123 @@ fn user_info_and_wildcards_are_refused_everywhere_a_uri_is_registered() {
     let e = reconcile(&store, &[declared]).unwrap_err();
     assert!(e.to_string().contains("user name"), "{e}");
     // A path or query may still hold an @ or a *: only the authority is refused.
-    check_redirect_uri("https://a.example.com/cb/@me?x=*", AppType::Spa).unwrap();
+    check_redirect_uri("https://a.example.com/cb/@me?x=*", strict(AppType::Spa)).unwrap();
+}
+
+const JELLYFIN: &str = "http://192.168.1.10:8096/sso/OID/redirect/sesame";
+const IMMICH_MOBILE: &str = "app.immich:///oauth-callback";
+
+#[test]
+fn lan_http_needs_the_flag_at_create_update_and_reconcile() {
+    let (_d, store) = store();
+    let e = create(&store, new_app(AppType::Traditional, &[JELLYFIN]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--allow-insecure-redirect"), "{e}");
+    let (app, _) = create(
+        &store,
+        NewApp {
+            allow_insecure_redirect: true,
+            ..new_app(AppType::Traditional, &[JELLYFIN])
+        },
+    )
+    .unwrap();
+    assert!(app.allow_insecure_redirect);
+    assert_eq!(
+        get(&store, &app.client_id).unwrap().redirect_uris,
+        vec![JELLYFIN]
+    );
+
+    // Another app turns it on in an update, with its LAN URI in the same update.
+    let (other, _) = create(
+        &store,
+        new_app(AppType::Traditional, &["https://a.example.com/cb"]),
+    )
+    .unwrap();
+    let lan_only = AppUpdate {
+        redirect_uris: Some(vec!["http://jellyfin.lan/cb".into()]),
+        ..AppUpdate::default()
+    };
+    assert!(update(&store, &other.client_id, lan_only.clone()).is_err());
+    let on = AppUpdate {
+        allow_insecure_redirect: Some(true),
+        ..lan_only
+    };
+    assert!(
+        update(&store, &other.client_id, on)
+            .unwrap()
+            .allow_insecure_redirect
+    );
+
+    // Off is refused while a LAN URI stays registered, and the refusal changes nothing.
+    let off = AppUpdate {
+        allow_insecure_redirect: Some(false),
+        ..AppUpdate::default()
+    };
+    let e = update(&store, &app.client_id, off.clone()).unwrap_err();
+    assert!(
+        matches!(&e, AppError::InsecureRedirectStillRegistered { uri } if uri == JELLYFIN),
+        "{e}"
+    );
+    assert!(get(&store, &app.client_id).unwrap().allow_insecure_redirect);
+    let replaced = AppUpdate {
+        redirect_uris: Some(vec!["https://jellyfin.example.com/cb".into()]),
+        ..off
+    };
+    assert!(
+        !update(&store, &app.client_id, replaced)
+            .unwrap()
+            .allow_insecure_redirect
+    );
+
+    // Declared apps follow the same rules.
+    let mut declared = decl("jellyfin");
+    declared.redirect_uris = vec![JELLYFIN.into()];
+    let e = reconcile(&store, std::slice::from_ref(&declared)).unwrap_err();
+    assert!(e.to_string().contains("allow_insecure_redirect"), "{e}");
+    declared.allow_insecure_redirect = true;
+    reconcile(&store, &[declared]).unwrap();
+    assert!(get(&store, "jellyfin").unwrap().allow_insecure_redirect);
+}
+
+#[test]
+fn the_warning_names_the_app_and_its_http_uris_only_when_it_has_some() {
+    let uris = vec![
+        "https://jellyfin.example.com/cb".to_string(),
+        JELLYFIN.to_string(),
+        "http://localhost:8096/cb".to_string(),
+    ];
+    assert_eq!(
+        insecure_redirect_warning("jellyfin", &uris).as_deref(),
+        Some(
+            "app jellyfin accepts insecure http redirect URIs on the LAN: codes travel unencrypted \
+             (http://192.168.1.10:8096/sso/OID/redirect/sesame)"
+        )
+    );
+    assert_eq!(insecure_redirect_warning("jellyfin", &uris[..1]), None);
+    assert_eq!(insecure_redirect_warning("jellyfin", &uris[2..]), None);
+}
+
+#[test]
+fn a_traditional_app_may_register_its_mobile_clients_own_scheme() {
+    let (_d, store) = store();
+    let (app, secret) = create(
+        &store,
+        new_app(
+            AppType::Traditional,
+            &["https://photos.example.com/auth/login", IMMICH_MOBILE],
+        ),
+    )
+    .unwrap();
+    assert!(secret.is_some(), "still a confidential client");
+    assert_eq!(app.redirect_uris[1], IMMICH_MOBILE);
+    let e = create(&store, new_app(AppType::Spa, &[IMMICH_MOBILE]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("single-page app needs https"), "{e}");
+    let mut declared = decl("immich");
+    declared.redirect_uris.push(IMMICH_MOBILE.into());
+    reconcile(&store, &[declared]).unwrap();
 }
 
 #[test]
@@ -246,6 +372,7 @@ fn list_update_delete_and_rotate() {
         post_logout_redirect_uris: Some(vec!["https://a.example.com/".into()]),
         id_token_signed_response_alg: Some(Alg::Rs256),
         allowed_groups: None,
+        allow_insecure_redirect: None,
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");

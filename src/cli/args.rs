@@ -63,6 +63,23 @@ pub(super) struct JsonFlag {
     pub(super) json: bool,
 }
 
+/// `--allow-insecure-redirect`, the same on `app create` and `app update`: alone it means true,
+/// `=false` turns it off (the `=` is required, so the flag never takes the next argument).
+#[derive(Args)]
+pub(super) struct InsecureRedirectFlag {
+    /// Accept http:// redirect URIs to hosts on the LAN (10/8, 172.16/12, 192.168/16, 169.254/16,
+    /// fc00::/7, fe80::/10, names ending in .lan, .home.arpa or .local), for apps that cannot use
+    /// https there. Their codes travel unencrypted on the LAN. =false turns it off.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(super) allow_insecure_redirect: Option<bool>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(super) enum AppTypeArg {
     /// A server-side web app: confidential, has a client secret.
@@ -102,6 +119,8 @@ pub(super) enum AppCommand {
         #[arg(long = "allowed-group", value_name = "GROUP")]
         allowed_groups: Vec<String>,
         #[command(flatten)]
+        insecure: InsecureRedirectFlag,
+        #[command(flatten)]
         out: JsonFlag,
     },
     /// List the apps.
@@ -116,7 +135,8 @@ pub(super) enum AppCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Change an app's name, redirect URIs or ID token algorithm (given lists replace the old).
+    /// Change an app's name, redirect URIs, ID token algorithm or whether it accepts http on the
+    /// LAN (given lists replace the old).
     Update {
         /// The app's client ID.
         client_id: String,
@@ -141,6 +161,8 @@ pub(super) enum AppCommand {
         /// Let everyone use the app again (remove every allowed group).
         #[arg(long, conflicts_with = "allowed_groups")]
         allow_everyone: bool,
+        #[command(flatten)]
+        insecure: InsecureRedirectFlag,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -10,7 +10,7 @@ use crate::admin::{
     self, client, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings,
     KeyRotation, NoArgs, TestMessage,
 };
-use crate::apps::{AppUpdate, NewApp};
+use crate::apps::{self, AppUpdate, NewApp};
 use crate::config::Config;
 use crate::crypto::keys::Alg;
 use crate::store::AppType;
@@ -25,6 +25,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             app_type,
             id_token_alg,
             allowed_groups,
+            insecure,
             out,
         } => {
             let app_type = match app_type {
@@ -39,8 +40,10 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 post_logout_redirect_uris,
                 id_token_signed_response_alg: id_token_alg,
                 allowed_groups,
+                allow_insecure_redirect: insecure.allow_insecure_redirect.unwrap_or(false),
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
+            warn_if_insecure(&result);
             if out.json {
                 return print_json(&result);
             }
@@ -87,6 +90,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             id_token_alg,
             allowed_groups,
             allow_everyone,
+            insecure,
             out,
         } => {
             let change = AppUpdate {
@@ -98,12 +102,14 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 id_token_signed_response_alg: id_token_alg,
                 allowed_groups: (!allowed_groups.is_empty() || allow_everyone)
                     .then_some(allowed_groups),
+                allow_insecure_redirect: insecure.allow_insecure_redirect,
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange);
             }
             let (result, _) =
                 admin_call(config, Command::AppUpdate(AppChange { client_id, change }))?;
+            warn_if_insecure(&result);
             if out.json {
                 return print_json(&result);
             }
@@ -302,6 +308,17 @@ pub(super) fn keys_rotate(config: &Config, alg: Alg, json_out: bool) -> Result<(
     }
     Ok(())
 }
+/// Says on stderr what a running server logs (and what no one would see when the command ran
+/// on the file): the app takes codes over http on the LAN.
+fn warn_if_insecure(result: &Value) {
+    let Ok(info) = serde_json::from_value::<AppInfo>(result.clone()) else {
+        return;
+    };
+    if let Some(warning) = apps::insecure_redirect_warning(&info.client_id, &info.redirect_uris) {
+        eprintln!("warning: {warning}");
+    }
+}
+
 fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CliError> {
     serde_json::from_value(v).map_err(CliError::UnexpectedAnswer)
 }

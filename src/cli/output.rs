@@ -28,6 +28,9 @@ pub(super) fn print_app(info: &AppInfo) {
         "  ID token algorithm        {}",
         info.id_token_signed_response_alg
     );
+    if info.allow_insecure_redirect {
+        outln!("  http on the LAN           allowed (allow_insecure_redirect: codes may travel unencrypted)");
+    }
     if info.declared {
         outln!("  Declared in sesame.toml   yes (change it there)");
     }

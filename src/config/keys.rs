@@ -30,12 +30,12 @@ pub(super) enum Kind {
     Secs,
     /// A TCP port, 1 to 65535.
     Port,
+    /// `true` or `false`.
+    Bool,
     /// One of these strings (matched ignoring case, stored in this spelling).
     Choice(&'static [&'static str]),
     /// An array of strings.
     Strings,
-    /// `true` or `false`.
-    Bool,
     /// A free-form table (custom claims): any keys, any values; JSON from the environment.
     Object,
     /// A table with its own keys.
@@ -174,6 +174,7 @@ static APP: Schema = Schema {
         key("post_logout_redirect_uris", Strings),
         key("id_token_signed_response_alg", Choice(ID_TOKEN_ALGS)),
         key("allowed_groups", Strings),
+        key("allow_insecure_redirect", Bool),
     ],
     camel: false,
 };

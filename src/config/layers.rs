@@ -296,6 +296,13 @@ fn check_value(
                 describe(value)
             ))),
         },
+        Bool => match value {
+            Value::Boolean(_) => Ok(()),
+            _ => Err(invalid(format!(
+                "expected true or false, got {}",
+                describe(value)
+            ))),
+        },
         Choice(choices) => {
             let found = value
                 .as_str()
@@ -319,10 +326,6 @@ fn check_value(
                 describe(value)
             ))),
         },
-        Bool => value
-            .as_bool()
-            .map(|_| ())
-            .ok_or_else(|| invalid(format!("expected true or false, got {}", describe(value)))),
         Object => value.as_table().map(|_| ()).ok_or_else(|| {
             invalid(format!(
                 "expected a table such as {{ is_admin = true }}, got {}",
@@ -424,13 +427,13 @@ fn env_value(
             .parse::<i64>()
             .map(Value::Integer)
             .map_err(|_| invalid(format!("expected a whole number, got {raw:?}"))),
-        Strings => json_to_toml(raw, &key.path, source, false),
-        Object => json_to_toml(raw, &key.path, source, true),
         Bool => match raw.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(Value::Boolean(true)),
-            "false" | "0" | "no" => Ok(Value::Boolean(false)),
+            "true" => Ok(Value::Boolean(true)),
+            "false" => Ok(Value::Boolean(false)),
             _ => Err(invalid(format!("expected true or false, got {raw:?}"))),
         },
+        Strings => json_to_toml(raw, &key.path, source, false),
+        Object => json_to_toml(raw, &key.path, source, true),
         Tables(schema) => {
             let mut value = json_to_toml(raw, &key.path, source, false)?;
             if let Value::Array(items) = &mut value {

@@ -9,15 +9,16 @@ use std::collections::HashSet;
 use toml::{Table, Value};
 
 const EXAMPLE: &str = include_str!("../../examples/sesame.toml");
+const HOMELAB: &str = include_str!("../../examples/homelab.toml");
 
 /// A value of `kind` that the key tree accepts; `pick` chooses among a `Choice`'s values.
 fn sample(kind: Kind, pick: usize) -> Value {
     match kind {
         Kind::Str => Value::String("x".into()),
         Kind::Secs | Kind::Port => Value::Integer(1),
+        Kind::Bool => Value::Boolean(true),
         Kind::Choice(choices) => Value::String(choices[pick % choices.len()].into()),
         Kind::Strings => Value::Array(vec![Value::String("x".into())]),
-        Kind::Bool => Value::Boolean(true),
         Kind::Object => {
             let mut t = toml::Table::new();
             t.insert("custom".into(), Value::String("x".into()));
@@ -316,4 +317,57 @@ fn the_example_file_loads_with_its_optional_settings_too() {
         Some("eu-west-1")
     );
     assert_eq!(c.mail.templates.len(), 1);
+}
+
+/// `examples/homelab.toml` is a whole setup people copy: it loads, and its apps pass the
+/// registry's rules with their secrets read from the environment, as at a real start.
+#[test]
+fn the_homelab_example_loads_and_its_apps_reconcile() {
+    let (config, _) = resolve(
+        Some((Path::new("examples/homelab.toml"), HOMELAB)),
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("examples/homelab.toml: {e}"));
+    for app in &config.apps {
+        let var = app.client_secret_env.as_deref().unwrap_or_else(|| {
+            panic!(
+                "{}: the homelab keeps secrets in /etc/sesame/env",
+                app.client_id
+            )
+        });
+        assert!(
+            HOMELAB.contains(&format!("#   {var}=")),
+            "{var} is not listed in the header"
+        );
+        // Names only the homelab example uses: tests share the process environment.
+        std::env::set_var(var, format!("dummy-secret-for-{}", app.client_id));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::open(&dir.path().join("sesame.redb")).unwrap();
+    let report = crate::apps::reconcile(&store, &config.apps)
+        .unwrap_or_else(|e| panic!("examples/homelab.toml: {e}"));
+    assert_eq!(
+        report.created,
+        [
+            "grafana",
+            "gitea",
+            "oauth2-proxy",
+            "immich",
+            "jellyfin",
+            "nextcloud",
+            "proxmox",
+            "portainer"
+        ]
+    );
+    let app = |id: &str| crate::apps::get(&store, id).unwrap();
+    assert!(app("jellyfin").allow_insecure_redirect);
+    assert!(app("immich")
+        .redirect_uris
+        .contains(&"app.immich:///oauth-callback".to_string()));
+    assert!(config
+        .apps
+        .iter()
+        .filter(|a| a.client_id != "jellyfin")
+        .all(|a| !a.allow_insecure_redirect));
 }

@@ -428,6 +428,40 @@ fn declared_apps_load_and_are_checked() {
 }
 
 #[test]
+fn a_declared_app_allows_lan_http_only_with_allow_insecure_redirect() {
+    let jellyfin = r#"
+[[app]]
+client_id = "jellyfin"
+name = "Jellyfin"
+client_secret_env = "JELLYFIN_SECRET"
+redirect_uris = ["http://192.168.1.10:8096/sso/OID/redirect/sesame"]
+"#;
+    let e = err(jellyfin, &[]);
+    assert!(
+        e.contains("app[0].redirect_uris")
+            && e.contains("line 6")
+            && e.contains("allow_insecure_redirect = true"),
+        "{e}"
+    );
+    let allowed = format!("{jellyfin}allow_insecure_redirect = true\n");
+    let (c, _) = load_text(&allowed, &[]).unwrap();
+    assert!(c.apps[0].allow_insecure_redirect);
+    let e = err(
+        &allowed.replace("192.168.1.10", "jellyfin.example.com"),
+        &[],
+    );
+    assert!(e.contains("not on the LAN"), "{e}");
+    let e = err(&allowed.replace("= true", "= \"yes\""), &[]);
+    assert!(
+        e.contains("app[0].allow_insecure_redirect") && e.contains("expected true or false"),
+        "{e}"
+    );
+    let json = r#"[{"client_id":"jf","name":"Jellyfin","client_secret_env":"JF","allow_insecure_redirect":true,"redirect_uris":["http://jellyfin.lan:8096/cb"]}]"#;
+    let (c, _) = resolve(None, &env(&[("SESAME_APP", json)]), &Overrides::default()).unwrap();
+    assert!(c.apps[0].allow_insecure_redirect);
+}
+
+#[test]
 fn apps_can_come_from_json_in_the_environment() {
     let json = r#"[{"client_id":"cli","name":"CLI","app_type":"native","redirect_uris":["com.example.cli:/cb"]}]"#;
     let (c, _) = resolve(None, &env(&[("SESAME_APP", json)]), &Overrides::default()).unwrap();

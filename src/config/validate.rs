@@ -239,12 +239,16 @@ fn apps(config: &Config, sources: &Sources) -> Result<(), ConfigError> {
                 "needs at least one redirect URI".into(),
             ));
         }
+        let rules = crate::apps::RedirectRules {
+            app_type,
+            allow_insecure_redirect: app.allow_insecure_redirect,
+        };
         for uri in &app.redirect_uris {
-            crate::apps::check_redirect_uri(uri, app_type)
+            crate::apps::check_redirect_uri(uri, rules)
                 .map_err(|e| fail("redirect_uris", e.to_string()))?;
         }
         for uri in &app.post_logout_redirect_uris {
-            crate::apps::check_redirect_uri(uri, app_type)
+            crate::apps::check_redirect_uri(uri, rules)
                 .map_err(|e| fail("post_logout_redirect_uris", e.to_string()))?;
         }
         let secret_sources = [

@@ -75,6 +75,11 @@ pub struct App {
     /// Stored as its JOSE name, `"ES384"`.
     #[serde(default)]
     pub id_token_signed_response_alg: Option<Alg>,
+    /// The operator allowed `http://` redirect URIs to hosts on the LAN for this app (Jellyfin
+    /// and the like, without TLS at home): its codes may travel unencrypted there. Written
+    /// only when set, so records of apps without it stay as they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure_redirect: bool,
     pub created_at: u64,
     /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
     #[serde(default)]
@@ -310,6 +315,7 @@ mod tests {
         let oldest = r#"{"client_id":"c1","name":"Books","app_type":"traditional","secret_hash":"h","redirect_uris":[],"created_at":1}"#;
         let app: App = serde_json::from_str(oldest).unwrap();
         assert_eq!(app.id_token_signed_response_alg, None);
+        assert!(!app.allow_insecure_redirect);
 
         for (alg, name) in Alg::ALL.into_iter().zip(Alg::NAMES) {
             let key_json = format!(
@@ -319,5 +325,23 @@ mod tests {
             assert_eq!(key.alg, alg);
             assert_eq!(serde_json::to_string(&key).unwrap(), key_json);
         }
+    }
+
+    /// `allow_insecure_redirect` came later: records without it decode as `false` and encode
+    /// back unchanged; it is written only when set.
+    #[test]
+    fn allow_insecure_redirect_is_written_only_when_set() {
+        let app_json = r#"{"client_id":"jf","name":"Jellyfin","app_type":"traditional","secret_hash":"h","redirect_uris":["https://jf.example.com/cb"],"post_logout_redirect_uris":[],"id_token_signed_response_alg":null,"created_at":1,"declared":false}"#;
+        let mut app: App = serde_json::from_str(app_json).unwrap();
+        assert!(!app.allow_insecure_redirect);
+        assert_eq!(serde_json::to_string(&app).unwrap(), app_json);
+        app.allow_insecure_redirect = true;
+        let with_flag = serde_json::to_string(&app).unwrap();
+        assert!(
+            with_flag.contains(r#""allow_insecure_redirect":true"#),
+            "{with_flag}"
+        );
+        let back: App = serde_json::from_str(&with_flag).unwrap();
+        assert_eq!(back, app);
     }
 }

@@ -342,6 +342,7 @@ fn sign_up_policy_and_app_access() {
         created_at: 0,
         declared: false,
         allowed_groups: vec![],
+        allow_insecure_redirect: false,
     };
     assert!(may_use(&app, &user));
     app.allowed_groups = vec!["family".into()];

@@ -96,6 +96,8 @@ pub struct AppSpec {
     pub post_logout_redirect_uris: Vec<String>,
     /// `--id-token-alg`, e.g. `RS256`.
     pub id_token_alg: Option<String>,
+    /// `--allow-insecure-redirect`: http redirect URIs on the LAN.
+    pub allow_insecure_redirect: bool,
 }
 
 impl AppSpec {
@@ -106,7 +108,19 @@ impl AppSpec {
             app_type: None,
             post_logout_redirect_uris: Vec::new(),
             id_token_alg: None,
+            allow_insecure_redirect: false,
         }
+    }
+
+    /// Another redirect URI (the first stays the one the relying party uses).
+    pub fn redirect(mut self, uri: &str) -> AppSpec {
+        self.redirect_uris.push(uri.to_string());
+        self
+    }
+
+    pub fn allow_insecure_redirect(mut self) -> AppSpec {
+        self.allow_insecure_redirect = true;
+        self
     }
 
     pub fn app_type(mut self, t: &str) -> AppSpec {
@@ -277,6 +291,9 @@ impl Sesame {
         }
         if let Some(alg) = &spec.id_token_alg {
             args.extend(["--id-token-alg", alg]);
+        }
+        if spec.allow_insecure_redirect {
+            args.push("--allow-insecure-redirect");
         }
         args.push("--json");
         let out = self.cli(&args);
