@@ -345,6 +345,10 @@ fn the_homelab_example_loads_and_its_apps_reconcile() {
     }
     let dir = tempfile::tempdir().unwrap();
     let store = crate::store::Store::open(&dir.path().join("sesame.redb")).unwrap();
+    // As at start: the built-in and declared groups and users first (apps name groups).
+    crate::users::ensure_builtin_groups(&store, 1).unwrap();
+    crate::users::reconcile(&store, 1, &config.groups, &config.users)
+        .unwrap_or_else(|e| panic!("examples/homelab.toml: {e}"));
     let report = crate::apps::reconcile(&store, &config.apps)
         .unwrap_or_else(|e| panic!("examples/homelab.toml: {e}"));
     assert_eq!(
