@@ -22,7 +22,8 @@
 //!
 //! The modules, in the order a request meets them:
 //!
-//! - [`cli`]: the command line (`serve`, `app ...`, `mail test`, `connector set`).
+//! - [`cli`]: the command line (`serve`, `app ...`, `user ...`, `group ...`, `mail test`,
+//!   `connector set`, `keys rotate`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
 //!   and the words of every error page.

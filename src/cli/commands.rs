@@ -100,7 +100,11 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                     .then_some(allowed_groups),
             };
             if change.changes_nothing() {
-                return Err(CliError::NothingToChange);
+                return Err(CliError::NothingToChange(
+                    "--name, --redirect-uri, --post-logout-redirect-uri, \
+                     --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group \
+                     or --allow-everyone",
+                ));
             }
             let (result, _) =
                 admin_call(config, Command::AppUpdate(AppChange { client_id, change }))?;
@@ -302,6 +306,8 @@ pub(super) fn keys_rotate(config: &Config, alg: Alg, json_out: bool) -> Result<(
     }
     Ok(())
 }
-fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CliError> {
+
+/// Reads a command's result into the shape it has.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CliError> {
     serde_json::from_value(v).map_err(CliError::UnexpectedAnswer)
 }
