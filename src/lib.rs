@@ -9,7 +9,7 @@
 //!            ▼
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
 //!                      provider (the context the core runs in), apps (the app registry),
-//!                      issuer (endpoint URLs)
+//!                      users (the directory), issuer (endpoint URLs)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -36,6 +36,7 @@
 //! - [`session`]: the sesame session (single sign-on across apps).
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
+//! - [`users`]: the directory: users, groups, who may use which app, the sign-up policy.
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
