@@ -231,7 +231,7 @@ pub(super) enum KeysCommand {
 }
 
 /// `USER` in the `user` and `group` commands.
-const USER_HELP: &str = "The user: their ID (sub), email address or username.";
+const USER_HELP: &str = "The user: their ID (sub), email address or username";
 
 #[derive(Subcommand)]
 pub(super) enum UserCommand {
@@ -261,7 +261,7 @@ pub(super) enum UserCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// List users, oldest ID first, a page at a time.
+    /// List users (in ID order), a page at a time.
     List {
         /// Only the members of this group.
         #[arg(long, value_name = "GROUP")]

@@ -69,7 +69,7 @@ pub(super) fn user(config: &Config, command: UserCommand) -> Result<(), CliError
         } => {
             let query = UserQuery {
                 group: group.clone(),
-                after,
+                after: after.clone(),
                 // At most MAX_PAGE, checked by clap.
                 limit: Some(limit as usize),
             };
@@ -77,25 +77,7 @@ pub(super) fn user(config: &Config, command: UserCommand) -> Result<(), CliError
             if out.json {
                 return print_json(&result);
             }
-            let page: Page<User> = parse(result)?;
-            if page.items.is_empty() {
-                match &group {
-                    Some(g) => {
-                        outln!("No users in {g}. Add one with: sesame group add-member {g} USER")
-                    }
-                    None => outln!("No users yet. Add one with: sesame user add EMAIL"),
-                }
-            } else {
-                print_user_table(&page.items);
-            }
-            if let Some(next) = &page.next {
-                let mut again = format!("sesame user list --after {next}");
-                if let Some(g) = &group {
-                    again.push_str(&format!(" --group {g}"));
-                }
-                again.push_str(&format!(" --limit {limit}"));
-                outln!("\nMore users follow. Next page: {again}");
-            }
+            print_user_page(&parse(result)?, group.as_deref(), after.as_deref(), limit);
             Ok(())
         }
         UserCommand::Show { user, out } => {
@@ -309,6 +291,26 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
             outln!("Removed {} from {group}.", who(&parse(result)?));
             Ok(())
         }
+    }
+}
+
+/// A page of `user list`: the table, or why there is none, and the command for the next page.
+fn print_user_page(page: &Page<User>, group: Option<&str>, after: Option<&str>, limit: u64) {
+    match (page.items.is_empty(), group, after) {
+        (false, _, _) => print_user_table(&page.items),
+        (true, _, Some(a)) => outln!("No more users after {a}."),
+        (true, Some(g), None) => {
+            outln!("No users in {g}. Add one with: sesame group add-member {g} USER")
+        }
+        (true, None, None) => outln!("No users yet. Add one with: sesame user add EMAIL"),
+    }
+    if let Some(next) = &page.next {
+        let mut again = format!("sesame user list --after {next}");
+        if let Some(g) = group {
+            again.push_str(&format!(" --group {g}"));
+        }
+        again.push_str(&format!(" --limit {limit}"));
+        outln!("\nMore users follow. Next page: {again}");
     }
 }
 
