@@ -1,25 +1,28 @@
-//! The command line: `sesame serve`, `sesame app ...`, `sesame connector ...`,
-//! `sesame mail test`, `sesame keys rotate`.
+//! The command line: `sesame serve`, `sesame app ...`, `sesame user ...`, `sesame group ...`,
+//! `sesame connector ...`, `sesame mail test`, `sesame keys rotate`.
 //!
-//! Commands that change the store (`app`, `connector`, `keys`) go through the running server's
-//! control socket when it answers ([`crate::admin`]), and otherwise open the database file
-//! themselves; both paths run the same [`crate::admin::handle`], so the output is the same either way.
-//! Only commands that store something new (`app create`, `connector set`, `keys rotate`) may
-//! start a data directory; the others fail on a missing `sesame.redb` rather than create an
-//! empty one in the wrong place. Everything printed on stdout goes through `outln!`, which
-//! ends quietly when the reader has gone (`sesame app list | head -1`).
+//! Commands that read or change the store (`app`, `user`, `group`, `connector`, `keys`) go
+//! through the running server's control socket when it answers ([`crate::admin`]), and otherwise
+//! open the database file themselves; both paths run the same [`crate::admin::handle`], so the
+//! output is the same either way.
+//! Only commands that store something new (`app create`, `user add`, `group add`,
+//! `connector set`, `keys rotate`) may start a data directory; the others fail on a missing
+//! `sesame.redb` rather than create an empty one in the wrong place. Everything printed on
+//! stdout goes through `outln!`, which ends quietly when the reader has gone
+//! (`sesame app list | head -1`).
 //! Errors are printed as one message saying what to do, and the exit code is 1 (2 for a
 //! command line clap could not parse).
 //!
 //! It owns the command-line grammar, what is printed, and `CliError`. It uses
 //! [`crate::config`] (loading), [`crate::admin`] (every data command is an admin
 //! [`Command`](crate::admin::Command), sent to the server or run on the file with
-//! [`crate::admin::handle`]), [`crate::store`] (opening the file), [`crate::mail`] (`mail test`
-//! with no server running) and [`crate::server`] (`sesame serve`).
+//! [`crate::admin::handle`]), [`crate::store`] (opening the file), [`crate::users`] (the
+//! directory's argument types, and its built-in groups when the CLI opens the file),
+//! [`crate::mail`] (`mail test` with no server running) and [`crate::server`] (`sesame serve`).
 //!
-//! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what each command does),
-//! `access.rs` (reaching the data: control socket or file), `output.rs` (what gets printed),
-//! `error.rs` (`CliError`).
+//! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what `app`, `connector`,
+//! `mail` and `keys` do), `directory.rs` (what `user` and `group` do), `access.rs` (reaching
+//! the data: control socket or file), `output.rs` (what gets printed), `error.rs` (`CliError`).
 
 /// Prints a line on standard output, through [`output::print_out`]: every line the CLI prints
 /// goes this way, so a reader that goes away early is handled in one place.
@@ -32,6 +35,7 @@ macro_rules! outln {
 mod access;
 mod args;
 mod commands;
+mod directory;
 mod error;
 mod output;
 
@@ -39,6 +43,7 @@ use crate::config::{self, Config, Overrides};
 use args::{Cli, Command, KeysCommand, MailCommand};
 use clap::Parser;
 use commands::{app, connector, keys_rotate, mail_test};
+use directory::{group, user};
 use error::CliError;
 use std::process::ExitCode;
 
@@ -88,6 +93,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::Keys(KeysCommand::Rotate { alg, out }) => {
                         keys_rotate(&config, alg, out.json)
                     }
+                    Command::User(c) => user(&config, c),
+                    Command::Group(c) => group(&config, c),
                     Command::Serve(_) => Ok(()),
                 }
             })

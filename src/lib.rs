@@ -9,7 +9,7 @@
 //!            ▼
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
 //!                      provider (the context the core runs in), apps (the app registry),
-//!                      issuer (endpoint URLs)
+//!                      users (the directory), issuer (endpoint URLs)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -22,7 +22,8 @@
 //!
 //! The modules, in the order a request meets them:
 //!
-//! - [`cli`]: the command line (`serve`, `app ...`, `mail test`, `connector set`).
+//! - [`cli`]: the command line (`serve`, `app ...`, `user ...`, `group ...`, `mail test`,
+//!   `connector set`, `keys rotate`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
 //!   and the words of every error page.
@@ -35,6 +36,7 @@
 //! - [`session`]: the sesame session (single sign-on across apps).
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
+//! - [`users`]: the directory: users, groups, who may use which app, the sign-up policy.
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.

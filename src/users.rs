@@ -99,7 +99,7 @@ impl std::fmt::Display for UserError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UserError::InvalidEmail { typed, reason } => {
-                write!(f, "{typed:?} is not a valid email address: {reason}")
+                write!(f, "{typed:?} is not a valid email address. {reason}")
             }
             UserError::DuplicateEmail(e) => write!(f, "a user with the email {e} already exists"),
             UserError::DuplicateUsername(u) => {

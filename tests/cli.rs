@@ -1,6 +1,8 @@
 //! The `sesame` command line, run as a user runs it: the real binary against a temporary data
 //! directory, with the server stopped (the CLI opens the redb file) and running (the CLI goes
-//! through the control socket and the running server sees the change at once).
+//! through the control socket and the running server sees the change at once). The `user` and
+//! `group` walk-through is also signed in to for real (raw HTTP on the sign-in pages, the code
+//! read from the log transport), to show that what the commands say happened did.
 //!
 //! Run: `cargo test --test cli`.
 
@@ -979,4 +981,871 @@ fn a_second_server_on_the_same_data_dir_fails_clearly() {
     let e = env.fails(&["serve", "--listen", "127.0.0.1:0"], &[], 1);
     assert!(e.contains("in use by another sesame process"), "{e}");
     assert!(!e.contains("DatabaseAlreadyOpen"), "{e}");
+}
+
+/// Declares a user and a group in `./sesame.toml` (read by the server at start, which
+/// reconciles them, and by every CLI command).
+fn declare_a_user_and_a_group(env: &Env) {
+    std::fs::write(
+        env.dir.path().join("sesame.toml"),
+        "[[group]]\nname = \"friends\"\n\n[[user]]\nemail = \"declared@example.com\"\n\
+         groups = [\"friends\"]\n",
+    )
+    .unwrap();
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {page}"))
+        .iter()
+        .map(|u| str_of(u, "id").to_string())
+        .collect()
+}
+
+/// What a homelab administrator does: themselves as admin, a family group, a kid in it, Grafana
+/// open to the family only; then listing, updating, disabling, signing out, deleting.
+fn directory_walk_through(env: &Env) {
+    let added = env.ok(&["user", "add", "me@example.com", "--admin"]).stdout;
+    assert!(
+        added.starts_with("Added me@example.com (sub ") && added.contains(") to admins."),
+        "{added}"
+    );
+    let me = env.json(&["user", "show", "me@example.com", "--json"]);
+    let me_sub = str_of(&me, "id").to_string();
+    assert_eq!(me["groups"], serde_json::json!(["admins"]));
+    assert_eq!(me["email_verified"], true);
+
+    let family = env.ok(&["group", "add", "family", "--description", "Family members"]);
+    assert!(
+        family.stdout.contains("Added the group family."),
+        "{}",
+        family.stdout
+    );
+    let kid = env.json(&[
+        "user",
+        "add",
+        "kid@example.com",
+        "--group",
+        "family",
+        "--username",
+        "kid",
+        "--json",
+    ]);
+    let kid_sub = str_of(&kid, "id").to_string();
+    assert_eq!(kid["groups"], serde_json::json!(["family"]));
+
+    let grafana = env.json(&[
+        "app",
+        "create",
+        "--name",
+        "Grafana",
+        "--redirect-uri",
+        "https://grafana.example/login/generic_oauth",
+        "--allowed-group",
+        "family",
+        "--json",
+    ]);
+    let grafana_id = str_of(&grafana, "client_id").to_string();
+    let shown = env.ok(&["app", "show", &grafana_id]).stdout;
+    assert!(
+        shown.contains("Allowed groups            family (only their members may use it)"),
+        "{shown}"
+    );
+
+    // The other way into a group.
+    let gran = env.json(&["user", "add", "gran@example.com", "--json"]);
+    let gran_sub = str_of(&gran, "id").to_string();
+    let joined = env.ok(&["group", "add-member", "family", "gran@example.com"]);
+    assert_eq!(
+        joined.stdout.trim(),
+        format!("Added gran@example.com (sub {gran_sub}) to family.")
+    );
+    let members = env.ok(&["group", "show", "family"]).stdout;
+    assert!(
+        members.contains("Family members")
+            && members.contains("Members (2)")
+            && members.contains(&format!("kid@example.com (sub {kid_sub})"))
+            && members.contains(&format!("gran@example.com (sub {gran_sub})"))
+            && !members.contains("me@example.com"),
+        "{members}"
+    );
+    let shown = env.json(&["group", "show", "family", "--json"]);
+    assert_eq!(
+        shown["members"].as_array().map(Vec::len),
+        Some(2),
+        "{shown}"
+    );
+
+    // Listing: everyone, one group, and by pages.
+    let all = ids(&env.json(&["user", "list", "--json"]));
+    for sub in [&me_sub, &kid_sub, &gran_sub] {
+        assert!(all.contains(sub), "{sub} not in {all:?}");
+    }
+    assert!(all.len() >= 3, "{all:?}");
+    let mut in_family = ids(&env.json(&["user", "list", "--group", "family", "--json"]));
+    in_family.sort();
+    let mut expected = vec![kid_sub.clone(), gran_sub.clone()];
+    expected.sort();
+    assert_eq!(in_family, expected);
+    let table = env.ok(&["user", "list"]).stdout;
+    let header = table.lines().next().unwrap_or_default();
+    for column in [
+        "ID",
+        "EMAIL",
+        "USERNAME",
+        "GROUPS",
+        "DISABLED",
+        "LAST SIGN-IN",
+    ] {
+        assert!(header.contains(column), "{column} missing from:\n{table}");
+    }
+    assert!(
+        table.lines().any(|l| l.contains("kid@example.com")
+            && l.contains(" kid ")
+            && l.contains("family")
+            && l.ends_with("never")),
+        "{table}"
+    );
+    assert!(!table.contains("Next page"), "{table}");
+
+    // `--limit 2` says how to get the next page; following the cursor visits everyone once.
+    let first = env.ok(&["user", "list", "--limit", "2"]).stdout;
+    let hint = first
+        .lines()
+        .find(|l| l.contains("Next page: sesame user list --after "))
+        .unwrap_or_else(|| panic!("no next-page hint in:\n{first}"));
+    assert!(hint.ends_with("--limit 2"), "{hint}");
+    let hinted = hint
+        .split("--after ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut args = vec!["user", "list", "--limit", "2", "--json"];
+        if let Some(a) = &after {
+            args.extend(["--after", a.as_str()]);
+        }
+        let page = env.json(&args);
+        let items = ids(&page);
+        assert!(items.len() <= 2, "{page}");
+        paged.extend(items);
+        if after.is_none() {
+            assert_eq!(page["next"], hinted.as_str(), "the hint's cursor");
+        }
+        match page.get("next").and_then(Value::as_str) {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all, "page by page, in order, each user once");
+
+    // Update: email and username change, lookups follow; taken ones are refused.
+    let updated = env.json(&[
+        "user",
+        "update",
+        "kid",
+        "--email",
+        "kid2@example.com",
+        "--username",
+        "kiddo",
+        "--name",
+        "Kid",
+        "--json",
+    ]);
+    assert_eq!(updated["id"], kid_sub.as_str(), "the sub stays");
+    assert_eq!(updated["email"], "kid2@example.com");
+    assert_eq!(updated["username"], "kiddo");
+    assert_eq!(updated["email_verified"], false);
+    assert_eq!(
+        env.json(&["user", "show", "kid2@example.com", "--json"])["id"],
+        kid_sub.as_str()
+    );
+    assert_eq!(
+        env.json(&["user", "show", &kid_sub, "--json"])["username"],
+        "kiddo"
+    );
+    let e = env.fails(&["user", "show", "kid@example.com"], &[], 1);
+    assert!(e.contains("no user \"kid@example.com\""), "{e}");
+    let e = env.fails(
+        &["user", "update", "kiddo", "--email", "ME@example.com"],
+        &[],
+        1,
+    );
+    assert!(
+        e.contains("a user with the email ME@example.com already exists"),
+        "{e}"
+    );
+    let e = env.fails(
+        &["user", "update", "gran@example.com", "--username", "KiddO"],
+        &[],
+        1,
+    );
+    assert!(e.contains("the username \"KiddO\" is already taken"), "{e}");
+    let e = env.fails(&["user", "update", "kiddo"], &[], 1);
+    assert!(e.contains("nothing to change"), "{e}");
+    let human = env.ok(&[
+        "user",
+        "update",
+        "kiddo",
+        "--picture",
+        "https://example.com/k.png",
+    ]);
+    assert!(
+        human
+            .stdout
+            .starts_with(&format!("Updated kid2@example.com (sub {kid_sub}).")),
+        "{}",
+        human.stdout
+    );
+
+    // Claims: JSON when the value parses, a string otherwise; --no-claims clears them.
+    let claimed = env.json(&[
+        "user",
+        "update",
+        "kiddo",
+        "--claim",
+        "is_admin=false",
+        "--claim",
+        "quota=10",
+        "--claim",
+        r#"roles=["a","b"]"#,
+        "--claim",
+        "team=blue",
+        "--json",
+    ]);
+    assert_eq!(
+        claimed["claims"],
+        serde_json::json!({ "is_admin": false, "quota": 10, "roles": ["a", "b"], "team": "blue" })
+    );
+    let cleared = env.json(&["user", "update", "kiddo", "--no-claims", "--json"]);
+    assert!(cleared.get("claims").is_none(), "{cleared}");
+    let group = env.json(&[
+        "group",
+        "update",
+        "family",
+        "--claim",
+        "quota=100",
+        "--json",
+    ]);
+    assert_eq!(group["claims"], serde_json::json!({ "quota": 100 }));
+    assert_eq!(group["description"], "Family members", "untouched");
+
+    // Out of a group, and --group replacing the list.
+    let left = env
+        .ok(&["group", "remove-member", "family", &gran_sub])
+        .stdout;
+    assert_eq!(
+        left.trim(),
+        format!("Removed gran@example.com (sub {gran_sub}) from family.")
+    );
+    let regrouped = env.json(&[
+        "user",
+        "update",
+        "gran@example.com",
+        "--group",
+        "family",
+        "--json",
+    ]);
+    assert_eq!(regrouped["groups"], serde_json::json!(["family"]));
+    let ungrouped = env.json(&[
+        "user",
+        "update",
+        "gran@example.com",
+        "--no-groups",
+        "--json",
+    ]);
+    assert_eq!(ungrouped["groups"], serde_json::json!([]));
+
+    // Disable and enable.
+    let disabled = env.ok(&["user", "disable", "kiddo"]).stdout;
+    assert!(
+        disabled.contains(&format!("Disabled kid2@example.com (sub {kid_sub})"))
+            && disabled.contains("sessions and refresh tokens have ended"),
+        "{disabled}"
+    );
+    assert_eq!(
+        env.json(&["user", "show", "kiddo", "--json"])["disabled"],
+        true
+    );
+    let table = env.ok(&["user", "list"]).stdout;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("kid2@example.com") && l.contains(" yes ")),
+        "{table}"
+    );
+    let enabled = env.ok(&["user", "enable", "kiddo"]).stdout;
+    assert!(enabled.contains("can sign in again"), "{enabled}");
+    assert_eq!(
+        env.json(&["user", "show", "kiddo", "--json"])["disabled"],
+        false
+    );
+
+    // Sign-out (no sessions here: `the_homelab_walk_through_...` signs in for real).
+    let out = env.ok(&["user", "sign-out", "kiddo"]).stdout;
+    assert!(
+        out.contains(&format!(
+            "Signed out kid2@example.com (sub {kid_sub}): ended 0 sessions"
+        )),
+        "{out}"
+    );
+    let out = env.json(&["user", "sign-out", "kiddo", "--json"]);
+    assert_eq!(out["sessions_ended"], 0);
+
+    // Delete and add again: the address is free, the sub is new.
+    let deleted = env.ok(&["user", "delete", "gran@example.com"]).stdout;
+    assert!(
+        deleted.contains(&format!("Deleted gran@example.com (sub {gran_sub})")),
+        "{deleted}"
+    );
+    let e = env.fails(&["user", "show", &gran_sub], &[], 1);
+    assert!(e.contains("no user"), "{e}");
+    let again = env.json(&["user", "add", "gran@example.com", "--json"]);
+    assert_ne!(str_of(&again, "id"), gran_sub, "a sub is never reused");
+
+    // Deleting a group takes it off its members; apps restricted to it are pointed out.
+    let deleted = env.ok(&["group", "delete", "family"]).stdout;
+    assert!(
+        deleted.contains("Deleted the group family; its members left it.")
+            && deleted.contains(&format!(
+                "note: \"Grafana\" ({grafana_id}) still allows only family"
+            )),
+        "{deleted}"
+    );
+    assert_eq!(
+        env.json(&["user", "show", "kiddo", "--json"])["groups"],
+        serde_json::json!([])
+    );
+    let e = env.fails(&["group", "show", "family"], &[], 1);
+    assert!(e.contains("no group \"family\""), "{e}");
+    let groups = env.json(&["group", "list", "--json"]);
+    assert!(
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["name"] != "family"),
+        "{groups}"
+    );
+}
+
+/// Every refusal names its problem and exits with 1 (2 for what clap refuses).
+fn directory_errors(env: &Env) {
+    env.ok(&["user", "add", "ada@example.com", "--username", "ada"]);
+    env.ok(&["group", "add", "team"]);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["user", "add", "ADA@example.com"],
+            "a user with the email ADA@example.com already exists",
+        ),
+        (
+            &["user", "add", "bob@example.com", "--username", "Ada"],
+            "the username \"Ada\" is already taken",
+        ),
+        (
+            &["user", "add", "bob@example.com", "--group", "nope"],
+            "no group \"nope\" (create it with `sesame group add nope`)",
+        ),
+        (&["user", "list", "--group", "nope"], "no group \"nope\""),
+        (&["group", "add-member", "nope", "ada"], "no group \"nope\""),
+        (
+            &["user", "add", "\"ada\"@example.com"],
+            "Addresses with quotes are not accepted",
+        ),
+        (
+            &["user", "add", "a\u{200B}da@example.com"],
+            "invisible or control characters",
+        ),
+        (
+            &["user", "add", "not an address"],
+            "is not a valid email address",
+        ),
+        (
+            &["user", "show", "nobody@example.com"],
+            "no user \"nobody@example.com\" (give a user ID, an email address or a username",
+        ),
+        (&["user", "disable", "nobody"], "no user \"nobody\""),
+        (&["user", "enable", "nobody"], "no user \"nobody\""),
+        (&["user", "delete", "nobody"], "no user \"nobody\""),
+        (&["user", "sign-out", "nobody"], "no user \"nobody\""),
+        (
+            &["group", "add-member", "team", "nobody"],
+            "no user \"nobody\"",
+        ),
+        (
+            &["user", "update", "ada", "--claim", "email=x@example.com"],
+            "the custom claim \"email\" is a registered claim",
+        ),
+        (
+            &["group", "add", "staff", "--claim", "groups=[]"],
+            "the custom claim \"groups\" is a registered claim",
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "bob@example.com",
+                "--claim",
+                "a=1",
+                "--claim",
+                "a=2",
+            ],
+            "--claim a=... is given twice",
+        ),
+        (
+            &["group", "delete", "admins"],
+            "the \"admins\" group is built in and cannot be deleted",
+        ),
+        (
+            &["group", "add", "team"],
+            "a group named \"team\" already exists",
+        ),
+        (
+            &["group", "add", "two words"],
+            "the group name \"two words\" is not valid",
+        ),
+        (&["group", "update", "team"], "nothing to change"),
+        (
+            &["user", "update", "declared@example.com", "--name", "X"],
+            "the user declared@example.com is declared in sesame.toml: change it there",
+        ),
+        (
+            &["user", "delete", "declared@example.com"],
+            "is declared in sesame.toml",
+        ),
+        (
+            &["group", "add-member", "team", "declared@example.com"],
+            "is declared in sesame.toml",
+        ),
+        (
+            &["group", "update", "friends", "--description", "X"],
+            "the group \"friends\" is declared in sesame.toml: change it there",
+        ),
+        (
+            &["group", "delete", "friends"],
+            "is declared in sesame.toml",
+        ),
+    ];
+    for (args, says) in cases {
+        let e = env.fails(args, &[], 1);
+        assert!(
+            e.starts_with("error: ") && e.contains(says),
+            "`sesame {}`: {e}",
+            args.join(" ")
+        );
+    }
+    // Nothing above was half-done: bob was never added, ada kept her groups.
+    let e = env.fails(&["user", "show", "bob@example.com"], &[], 1);
+    assert!(e.contains("no user"), "{e}");
+    assert_eq!(
+        env.json(&["user", "show", "ada", "--json"])["groups"],
+        serde_json::json!([])
+    );
+    // clap refuses a malformed --claim and a --limit out of range, with its usage code.
+    let e = env.fails(
+        &["user", "add", "bob@example.com", "--claim", "quota"],
+        &[],
+        2,
+    );
+    assert!(e.contains("expected KEY=VALUE"), "{e}");
+    let e = env.fails(&["user", "list", "--limit", "0"], &[], 2);
+    assert!(e.contains("1..=500"), "{e}");
+    // The declared ones are listed as such.
+    let table = env.ok(&["user", "list"]).stdout;
+    assert!(
+        table.contains("declared@example.com*") && table.contains("* declared in sesame.toml"),
+        "{table}"
+    );
+}
+
+#[test]
+fn user_and_group_commands_work_with_the_server_stopped() {
+    let env = Env::new();
+    // No server has ever opened this data directory: `--admin` still finds the admins group.
+    directory_walk_through(&env);
+    // A start reconciles the declared user and group; the server then dies.
+    declare_a_user_and_a_group(&env);
+    drop(Server::start(&env));
+    directory_errors(&env);
+}
+
+#[test]
+fn user_and_group_commands_work_with_the_server_running() {
+    let env = Env::new();
+    declare_a_user_and_a_group(&env);
+    let server = Server::start(&env);
+    directory_walk_through(&env);
+    // It went through the control socket (the server holds the database file).
+    let log = server.wait_for_log("control socket: user.add done");
+    assert!(!log.contains("control socket unavailable"), "{log}");
+    directory_errors(&env);
+}
+
+#[test]
+fn read_only_user_and_group_commands_never_create_the_data_dir() {
+    let env = Env::new();
+    let commands: &[&[&str]] = &[
+        &["user", "list"],
+        &["user", "show", "me@example.com"],
+        &["user", "update", "me@example.com", "--name", "X"],
+        &["user", "disable", "me@example.com"],
+        &["user", "enable", "me@example.com"],
+        &["user", "delete", "me@example.com"],
+        &["user", "sign-out", "me@example.com"],
+        &["group", "list"],
+        &["group", "show", "family"],
+        &["group", "update", "family", "--description", "X"],
+        &["group", "delete", "family"],
+        &["group", "add-member", "family", "me@example.com"],
+        &["group", "remove-member", "family", "me@example.com"],
+    ];
+    for args in commands {
+        let e = env.fails(args, &[], 1);
+        assert!(e.contains("no sesame data in"), "`{}`: {e}", args.join(" "));
+        assert!(!env.data().exists(), "`{}` created it", args.join(" "));
+    }
+    env.ok(&["group", "add", "family"]);
+    assert!(env.data().join("sesame.redb").exists());
+}
+
+/// The RFC 7636 example PKCE verifier and its S256 challenge.
+const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const GRAFANA_CALLBACK: &str = "https://grafana.example/login/generic_oauth";
+
+/// One HTTP answer: the status, the head (status line and headers) and the body.
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+    }
+
+    fn location(&self) -> &str {
+        self.header("location")
+            .unwrap_or_else(|| panic!("no Location in:\n{}", self.head))
+    }
+}
+
+/// A browser on the sign-in pages, over raw HTTP/1.1: one cookie jar, no redirects followed.
+struct Browser<'a> {
+    server: &'a Server,
+    cookies: Vec<(String, String)>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(server: &'a Server) -> Browser<'a> {
+        Browser {
+            server,
+            cookies: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut s = TcpStream::connect(&self.server.addr).expect("connect to sesame");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.server.addr,
+            body.len()
+        );
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request.push_str(&format!("Cookie: {}\r\n", jar.join("; ")));
+        }
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        s.write_all(request.as_bytes()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let reply = Reply {
+            status: head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
+            head: head.to_string(),
+            body: body.to_string(),
+        };
+        for line in reply.head.lines() {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            if !k.eq_ignore_ascii_case("set-cookie") {
+                continue;
+            }
+            let pair = v.trim().split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            self.cookies.retain(|(n, _)| n != name);
+            if !v.contains("Max-Age=0") {
+                self.cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+        reply
+    }
+
+    fn get(&mut self, path: &str) -> Reply {
+        self.send("GET", path, &[], "")
+    }
+
+    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.send(
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &form_encode(form),
+        )
+    }
+
+    /// Opens the app's authorization URL, as its sign-in button does.
+    fn authorize(&mut self, client_id: &str) -> Reply {
+        self.get(&format!(
+            "/auth?client_id={client_id}&redirect_uri={}&response_type=code\
+             &scope=openid%20offline_access%20email%20groups&state=s\
+             &code_challenge={PKCE_CHALLENGE}&code_challenge_method=S256",
+            form_encode(&[("", GRAFANA_CALLBACK)]).trim_start_matches('=')
+        ))
+    }
+
+    /// From the app's sign-in button to the email form, then types the address: returns the
+    /// interaction and its CSRF token for the code form.
+    fn submit_email(&mut self, client_id: &str, email: &str) -> (String, String) {
+        let start = self.authorize(client_id);
+        assert_eq!(start.status, 303, "{}{}", start.head, start.body);
+        let email_page = start.location().to_string();
+        let interaction = email_page
+            .split("interaction=")
+            .nth(1)
+            .unwrap_or_else(|| panic!("not the sign-in page: {email_page}"))
+            .to_string();
+        let page = self.get(&email_page);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let csrf = page
+            .body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no csrf in {}", page.body))
+            .to_string();
+        let sent = self.post(
+            "/sign-in",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("email", email),
+            ],
+        );
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        assert!(
+            sent.location().starts_with("/sign-in/code?interaction="),
+            "the code page comes next, whoever typed the address: {}",
+            sent.head
+        );
+        (interaction, csrf)
+    }
+
+    /// Signs in with the code the log transport printed; returns the code form's answer.
+    fn sign_in(&mut self, client_id: &str, email: &str) -> Reply {
+        let (interaction, csrf) = self.submit_email(client_id, email);
+        let log = self.server.wait_for_log(&format!("code for {email} is "));
+        let code = log
+            .rsplit(&format!("code for {email} is "))
+            .next()
+            .map(|rest| rest.chars().take(6).collect::<String>())
+            .unwrap_or_default();
+        self.post(
+            "/sign-in/code",
+            &[
+                ("interaction", &interaction),
+                ("csrf", &csrf),
+                ("code", &code),
+            ],
+        )
+    }
+
+    /// Exchanges the authorization code in a redirect back to Grafana for tokens.
+    fn tokens(&mut self, callback: &str, client_id: &str, secret: &str) -> Reply {
+        use base64::Engine;
+        let code = callback
+            .split("code=")
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .unwrap_or_else(|| panic!("no code in {callback}"));
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+        self.send(
+            "POST",
+            "/token",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Authorization", &format!("Basic {basic}")),
+            ],
+            &form_encode(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", GRAFANA_CALLBACK),
+                ("code_verifier", PKCE_VERIFIER),
+            ]),
+        )
+    }
+
+    fn refresh(&mut self, refresh_token: &str, client_id: &str, secret: &str) -> Reply {
+        self.send(
+            "POST",
+            "/token",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &form_encode(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ]),
+        )
+    }
+}
+
+/// `application/x-www-form-urlencoded`.
+fn form_encode(form: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    form.iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The claims of a JWT (not verified: sesame's own tests of signatures live elsewhere).
+fn jwt_claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_else(|e| panic!("not a JWT ({e}): {jwt}"));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The README's "Users and access" walk-through against a running server: the family gets into
+/// Grafana with `groups: ["family"]`; the administrator (not in family) is told they cannot use
+/// it; a stranger sees the same pages and is sent no code; sign-out and disable end what they
+/// say they end.
+#[test]
+fn the_homelab_walk_through_lets_the_family_into_grafana_and_no_one_else() {
+    let env = Env::new();
+    let server = Server::start(&env);
+    env.ok(&["user", "add", "me@example.com", "--admin"]);
+    env.ok(&["group", "add", "family"]);
+    env.ok(&["user", "add", "kid@example.com", "--group", "family"]);
+    let grafana = env.json(&[
+        "app",
+        "create",
+        "--name",
+        "Grafana",
+        "--redirect-uri",
+        GRAFANA_CALLBACK,
+        "--json",
+    ]);
+    let (id, secret) = (
+        str_of(&grafana, "client_id"),
+        str_of(&grafana, "client_secret"),
+    );
+    let restricted = env.json(&["app", "update", id, "--allowed-group", "family", "--json"]);
+    assert_eq!(restricted["allowed_groups"], serde_json::json!(["family"]));
+
+    // A family member gets in, and Grafana reads the group from the ID token.
+    let mut kid = Browser::new(&server);
+    let done = kid.sign_in(id, "kid@example.com");
+    assert_eq!(done.status, 303, "{}", done.body);
+    let callback = done.location().to_string();
+    assert!(callback.starts_with(GRAFANA_CALLBACK), "{callback}");
+    let tokens = kid.tokens(&callback, id, secret);
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let tokens: Value = serde_json::from_str(&tokens.body).unwrap();
+    let claims = jwt_claims(str_of(&tokens, "id_token"));
+    assert_eq!(claims["groups"], serde_json::json!(["family"]), "{claims}");
+    assert_eq!(claims["email"], "kid@example.com");
+    let refresh_token = str_of(&tokens, "refresh_token").to_string();
+    let kid_row = env.json(&["user", "show", "kid@example.com", "--json"]);
+    assert!(kid_row["last_sign_in_at"].as_u64().is_some(), "{kid_row}");
+    let table = env.ok(&["user", "list"]).stdout;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("kid@example.com") && l.ends_with(" UTC")),
+        "the last sign-in is shown:\n{table}"
+    );
+
+    // Signed in, the next visit goes straight back to Grafana (single sign-on)...
+    let again = kid.authorize(id);
+    assert!(
+        again.location().starts_with(GRAFANA_CALLBACK),
+        "{}",
+        again.head
+    );
+    // ...until `user sign-out` ends the session: then it is the sign-in page again.
+    let out = env.ok(&["user", "sign-out", "kid@example.com"]).stdout;
+    assert!(out.contains("ended 1 session;"), "{out}");
+    let after = kid.authorize(id);
+    assert!(after.location().starts_with("/sign-in?"), "{}", after.head);
+    // Sign-out leaves refresh tokens alone (the output says so).
+    let refreshed = kid.refresh(&refresh_token, id, secret);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let refresh_token = str_of(
+        &serde_json::from_str::<Value>(&refreshed.body).unwrap(),
+        "refresh_token",
+    )
+    .to_string();
+
+    // Disabling ends the session and the refresh tokens at once, and refuses the next sign-in.
+    let done = kid.sign_in(id, "kid@example.com");
+    assert_eq!(done.status, 303, "{}", done.body);
+    env.ok(&["user", "disable", "kid@example.com"]);
+    let after = kid.authorize(id);
+    assert!(after.location().starts_with("/sign-in?"), "{}", after.head);
+    let refused = kid.refresh(&refresh_token, id, secret);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("invalid_grant"), "{}", refused.body);
+
+    // The administrator is not in family: sesame says so and sends nothing to Grafana.
+    let mut me = Browser::new(&server);
+    let done = me.sign_in(id, "me@example.com");
+    assert_eq!(done.status, 403, "{}{}", done.head, done.body);
+    assert!(
+        done.body.contains("No information was sent to Grafana"),
+        "{}",
+        done.body
+    );
+
+    // A stranger (sign-up is by invitation by default) sees the same code page; no code is sent.
+    let mut stranger = Browser::new(&server);
+    stranger.submit_email(id, "stranger@example.com");
+    let log = server.wait_for_log("sign-in refused");
+    assert!(!log.contains("code for stranger@example.com"), "{log}");
 }

@@ -4,8 +4,10 @@
 
 use super::error::CliError;
 use crate::admin::{self, client, Command};
+use crate::clock::now;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
+use crate::users;
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -66,7 +68,13 @@ pub(super) fn open_store(config: &Config, command: &Command) -> Result<Opened, C
     }
     for _ in 0..50 {
         match Store::open(&db) {
-            Ok(store) => return Ok(Opened::Store(store)),
+            Ok(store) => {
+                // As a server does at every start: `user add --admin` on a data directory no
+                // server has opened yet needs the built-in `admins` group.
+                users::ensure_builtin_groups(&store, now())
+                    .map_err(|error| CliError::OpenStore { db, error })?;
+                return Ok(Opened::Store(store));
+            }
             Err(StoreError::Locked) => {
                 if let Ok(r) = client::call(&config.data_dir, command) {
                     return Ok(Opened::ServerAnswered(r));

@@ -1,11 +1,14 @@
 //! The command-line grammar: every command and flag as clap parses it, with the help text
 //! `sesame --help` prints. Values that have types elsewhere are parsed straight into them
-//! ([`Alg`], through the `ValueEnum` below).
+//! ([`Alg`], through the `ValueEnum` below), and `--claim KEY=VALUE` into a [`ClaimArg`].
 
 use crate::crypto::keys::Alg;
+use crate::users::MAX_PAGE;
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +44,12 @@ pub(super) enum Command {
     /// Manage the ID token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Add and manage the people who may sign in.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage groups: who is in them, and the claims their members' tokens carry.
+    #[command(subcommand)]
+    Group(GroupCommand),
 }
 
 #[derive(Args)]
@@ -243,6 +252,233 @@ pub(super) enum KeysCommand {
     },
 }
 
+/// `USER` in the `user` and `group` commands.
+const USER_HELP: &str = "The user: their ID (sub), email address or username";
+
+#[derive(Subcommand)]
+pub(super) enum UserCommand {
+    /// Add a user (they may then sign in with a code sent to the address).
+    Add {
+        /// The address they sign in with.
+        email: String,
+        /// Their name (the `name` claim).
+        #[arg(long)]
+        name: Option<String>,
+        /// A username (`preferred_username`): letters, digits, '.', '_', '-'; unique.
+        #[arg(long)]
+        username: Option<String>,
+        /// A picture: an http(s) URL.
+        #[arg(long, value_name = "URL")]
+        picture: Option<String>,
+        /// Put them in this group (repeat for several; it must exist).
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        /// Make them an administrator: also put them in the built-in `admins` group.
+        #[arg(long)]
+        admin: bool,
+        /// A custom claim for their tokens (repeat for several); VALUE is JSON when it parses
+        /// (true, 10, '["a","b"]'), else a string.
+        #[arg(long = "claim", value_name = "KEY=VALUE")]
+        claims: Vec<ClaimArg>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List users (in ID order), a page at a time.
+    List {
+        /// Only the members of this group.
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=MAX_PAGE as u64))]
+        limit: u64,
+        /// Start after this user ID (the cursor the previous page printed).
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Show one user.
+    Show {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Change a user (given lists replace the old; an empty --name, --username or --picture
+    /// removes it).
+    Update {
+        #[arg(help = USER_HELP)]
+        user: String,
+        /// A new email address (unverified until they sign in with it).
+        #[arg(long)]
+        email: Option<String>,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new username.
+        #[arg(long)]
+        username: Option<String>,
+        /// A new picture URL.
+        #[arg(long, value_name = "URL")]
+        picture: Option<String>,
+        /// Their groups (repeat for several); replaces the current list.
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        /// Take them out of every group.
+        #[arg(long, conflicts_with = "groups")]
+        no_groups: bool,
+        /// Their custom claims (repeat for several); replaces the current ones.
+        #[arg(long = "claim", value_name = "KEY=VALUE")]
+        claims: Vec<ClaimArg>,
+        /// Remove every custom claim.
+        #[arg(long, conflicts_with = "claims")]
+        no_claims: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Disable a user: they cannot sign in, and their sessions and refresh tokens end now.
+    Disable {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Enable a disabled user.
+    Enable {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Delete a user: sessions end, refresh tokens are revoked; their ID is never reused.
+    Delete {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// End every session of a user (they must sign in again).
+    SignOut {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Subcommand)]
+pub(super) enum GroupCommand {
+    /// Create a group.
+    Add {
+        /// Letters, digits, '.', '_', '-'.
+        name: String,
+        /// What the group is for.
+        #[arg(long)]
+        description: Option<String>,
+        /// A custom claim every member's tokens carry (repeat for several); VALUE is JSON when
+        /// it parses, else a string.
+        #[arg(long = "claim", value_name = "KEY=VALUE")]
+        claims: Vec<ClaimArg>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List the groups.
+    List {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Show a group and its members.
+    Show {
+        name: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Change a group's description or claims.
+    Update {
+        name: String,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+        /// The group's custom claims (repeat for several); replaces the current ones.
+        #[arg(long = "claim", value_name = "KEY=VALUE")]
+        claims: Vec<ClaimArg>,
+        /// Remove every custom claim.
+        #[arg(long, conflicts_with = "claims")]
+        no_claims: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Delete a group; its members leave it.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Put a user in a group.
+    AddMember {
+        group: String,
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Take a user out of a group.
+    RemoveMember {
+        group: String,
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+/// One `--claim KEY=VALUE`. VALUE is taken as JSON when it parses (`is_admin=true`,
+/// `quota=10`, `roles=["a","b"]`) and as a string otherwise (`team=blue`), so the common case
+/// needs no shell quoting of JSON strings.
+#[derive(Debug, Clone)]
+pub(super) struct ClaimArg {
+    pub(super) key: String,
+    pub(super) value: Value,
+}
+
+/// Why a `--claim` was refused before anything was sent.
+#[derive(Debug)]
+pub(super) enum BadClaim {
+    /// No `=` between the name and the value.
+    NoEquals,
+    /// Nothing before the `=`.
+    EmptyKey,
+}
+
+impl FromStr for ClaimArg {
+    type Err = BadClaim;
+
+    fn from_str(s: &str) -> Result<ClaimArg, BadClaim> {
+        let (key, value) = s.split_once('=').ok_or(BadClaim::NoEquals)?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(BadClaim::EmptyKey);
+        }
+        let value =
+            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        Ok(ClaimArg {
+            key: key.to_string(),
+            value,
+        })
+    }
+}
+
+impl std::fmt::Display for BadClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BadClaim::NoEquals => "expected KEY=VALUE, like is_admin=true or team=blue",
+            BadClaim::EmptyKey => "the claim's name (before '=') is empty",
+        })
+    }
+}
+
+impl std::error::Error for BadClaim {}
+
 /// Algorithms are written as their JOSE names (`--alg ES384`), exactly as they appear in
 /// tokens and discovery; the derive would lower-case them.
 impl ValueEnum for Alg {
@@ -252,5 +488,39 @@ impl ValueEnum for Alg {
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BadClaim, ClaimArg};
+    use serde_json::json;
+
+    fn claim(s: &str) -> (String, serde_json::Value) {
+        let c: ClaimArg = s.parse().unwrap();
+        (c.key, c.value)
+    }
+
+    #[test]
+    fn claim_values_are_json_when_they_parse_and_strings_otherwise() {
+        assert_eq!(claim("is_admin=true"), ("is_admin".into(), json!(true)));
+        assert_eq!(claim("quota=10"), ("quota".into(), json!(10)));
+        assert_eq!(
+            claim(r#"roles=["a","b"]"#),
+            ("roles".into(), json!(["a", "b"]))
+        );
+        assert_eq!(claim("team=blue"), ("team".into(), json!("blue")));
+        assert_eq!(claim("note=a=b"), ("note".into(), json!("a=b")));
+        assert_eq!(claim("empty="), ("empty".into(), json!("")));
+        assert_eq!(claim(r#"quoted="10""#), ("quoted".into(), json!("10")));
+    }
+
+    #[test]
+    fn a_claim_needs_a_name_and_an_equals_sign() {
+        assert!(matches!(
+            "quota".parse::<ClaimArg>(),
+            Err(BadClaim::NoEquals)
+        ));
+        assert!(matches!("=1".parse::<ClaimArg>(), Err(BadClaim::EmptyKey)));
     }
 }

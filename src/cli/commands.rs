@@ -105,7 +105,11 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 allow_insecure_redirect: insecure.allow_insecure_redirect,
             };
             if change.changes_nothing() {
-                return Err(CliError::NothingToChange);
+                return Err(CliError::NothingToChange(
+                    "--name, --redirect-uri, --post-logout-redirect-uri, \
+                     --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group \
+                     or --allow-everyone",
+                ));
             }
             let (result, _) =
                 admin_call(config, Command::AppUpdate(AppChange { client_id, change }))?;
@@ -319,6 +323,7 @@ fn warn_if_insecure(result: &Value) {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CliError> {
+/// Reads a command's result into the shape it has.
+pub(super) fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, CliError> {
     serde_json::from_value(v).map_err(CliError::UnexpectedAnswer)
 }

@@ -49,8 +49,10 @@ pub enum CliError {
         path: PathBuf,
         error: serde_json::Error,
     },
-    /// `app update` was given nothing to change.
-    NothingToChange,
+    /// An `update` was given nothing to change; the text lists the flags it takes.
+    NothingToChange(&'static str),
+    /// The same `--claim` name was given twice.
+    RepeatedClaim(String),
     /// The answer to a command does not have the shape the command's result has.
     UnexpectedAnswer(serde_json::Error),
     /// A control command failed here, before anything was sent.
@@ -112,9 +114,10 @@ impl fmt::Display for CliError {
                 "{} is not JSON: {error} (expected Logto's AWS SES connector JSON)",
                 path.display()
             ),
-            CliError::NothingToChange => f.write_str(
-                "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri \
-                 or --id-token-alg",
+            CliError::NothingToChange(flags) => write!(f, "nothing to change: give {flags}"),
+            CliError::RepeatedClaim(key) => write!(
+                f,
+                "--claim {key}=... is given twice: give each claim once"
             ),
             CliError::UnexpectedAnswer(e) => write!(f, "unexpected answer: {e}"),
             CliError::Admin(e) => write!(f, "{e}"),

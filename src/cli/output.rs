@@ -1,9 +1,11 @@
-//! How the CLI prints: app details and tables for people, pretty JSON for scripts, and one
-//! place that writes to standard output.
+//! How the CLI prints: app, user and group details and tables for people, pretty JSON for
+//! scripts, and one place that writes to standard output.
 
 use super::error::CliError;
 use crate::admin::AppInfo;
-use serde_json::Value;
+use crate::store::{Group, User};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 pub(super) fn print_app(info: &AppInfo) {
     let list = |v: &[String]| {
@@ -28,6 +30,14 @@ pub(super) fn print_app(info: &AppInfo) {
         "  ID token algorithm        {}",
         info.id_token_signed_response_alg
     );
+    if info.allowed_groups.is_empty() {
+        outln!("  Allowed groups            (everyone)");
+    } else {
+        outln!(
+            "  Allowed groups            {} (only their members may use it)",
+            info.allowed_groups.join(", ")
+        );
+    }
     if info.allow_insecure_redirect {
         outln!("  http on the LAN           allowed (allow_insecure_redirect: codes may travel unencrypted)");
     }
@@ -77,6 +87,200 @@ pub(super) fn print_app_table(infos: &[AppInfo]) {
     }
 }
 
+pub(super) fn print_user(user: &User) {
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+    outln!("  ID (sub)                  {}", user.id);
+    outln!(
+        "  Email                     {} ({})",
+        user.email,
+        if user.email_verified {
+            "verified"
+        } else {
+            "not verified yet"
+        }
+    );
+    outln!("  Name                      {}", or_none(&user.name));
+    outln!("  Username                  {}", or_none(&user.username));
+    outln!("  Picture                   {}", or_none(&user.picture));
+    outln!("  Groups                    {}", list_or_none(&user.groups));
+    outln!("  Claims                    {}", claims(&user.claims));
+    outln!(
+        "  Disabled                  {}",
+        if user.disabled { "yes" } else { "no" }
+    );
+    outln!(
+        "  Last sign-in              {}",
+        user.last_sign_in_at.map_or("never".into(), utc)
+    );
+    outln!("  Added                     {}", utc(user.created_at));
+    if user.declared {
+        outln!("  Declared in sesame.toml   yes (change it there)");
+    }
+}
+
+pub(super) fn print_user_table(users: &[User]) {
+    let rows: Vec<[String; 6]> = users
+        .iter()
+        .map(|u| {
+            [
+                u.id.clone(),
+                if u.declared {
+                    format!("{}*", u.email)
+                } else {
+                    u.email.clone()
+                },
+                u.username.clone().unwrap_or_default(),
+                u.groups.join(","),
+                if u.disabled { "yes" } else { "" }.to_string(),
+                u.last_sign_in_at.map_or("never".into(), utc),
+            ]
+        })
+        .collect();
+    print_table(
+        [
+            "ID",
+            "EMAIL",
+            "USERNAME",
+            "GROUPS",
+            "DISABLED",
+            "LAST SIGN-IN",
+        ],
+        &rows,
+    );
+    if users.iter().any(|u| u.declared) {
+        outln!("\n* declared in sesame.toml");
+    }
+}
+
+/// `group.show`'s result: the group and its members.
+#[derive(Deserialize)]
+pub(super) struct GroupWithMembers {
+    #[serde(flatten)]
+    pub(super) group: Group,
+    #[serde(default)]
+    pub(super) members: Vec<Member>,
+}
+
+/// A member as `group.show` lists them.
+#[derive(Deserialize)]
+pub(super) struct Member {
+    id: String,
+    email: String,
+}
+
+/// A group's details, and its members when they are known.
+pub(super) fn print_group(group: &Group, members: Option<&[Member]>) {
+    outln!("  Name                      {}", group.name);
+    outln!(
+        "  Description               {}",
+        if group.description.is_empty() {
+            "(none)"
+        } else {
+            &group.description
+        }
+    );
+    outln!("  Claims                    {}", claims(&group.claims));
+    if group.declared {
+        outln!("  Declared in sesame.toml   yes (change it there)");
+    }
+    let Some(members) = members else {
+        return;
+    };
+    if members.is_empty() {
+        outln!("  Members                   (none)");
+        return;
+    }
+    outln!("  Members ({})", members.len());
+    for m in members {
+        outln!("    {} (sub {})", m.email, m.id);
+    }
+    if members.len() >= crate::users::MAX_PAGE {
+        outln!(
+            "  (the first {}: `sesame user list --group {}` lists them all)",
+            members.len(),
+            group.name
+        );
+    }
+}
+
+pub(super) fn print_group_table(groups: &[Group]) {
+    let rows: Vec<[String; 2]> = groups
+        .iter()
+        .map(|g| {
+            [
+                if g.declared {
+                    format!("{}*", g.name)
+                } else {
+                    g.name.clone()
+                },
+                g.description.clone(),
+            ]
+        })
+        .collect();
+    print_table(["NAME", "DESCRIPTION"], &rows);
+    if groups.iter().any(|g| g.declared) {
+        outln!("\n* declared in sesame.toml");
+    }
+}
+
+/// Prints rows under a header, each column as wide as its widest cell (the last one ragged).
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out
+    };
+    outln!("{}", line(header));
+    for row in rows {
+        outln!("{}", line(row.each_ref().map(String::as_str)));
+    }
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn claims(c: &Map<String, Value>) -> String {
+    if c.is_empty() {
+        "(none)".into()
+    } else {
+        Value::Object(c.clone()).to_string()
+    }
+}
+
+/// A Unix time as `2025-03-01 14:05 UTC` (civil-from-days, proleptic Gregorian calendar).
+fn utc(secs: u64) -> String {
+    let days = secs / 86_400;
+    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    // Howard Hinnant's days_from_civil inverse, on days since 0000-03-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02} UTC")
+}
+
 /// Writes one line to standard output. A reader that went away (`sesame app list | head -1`)
 /// ends the process quietly with status 0: the command itself is done by the time anything is
 /// printed, and the reader took what it wanted. Any other write error is reported on stderr.
@@ -103,4 +307,17 @@ pub(super) fn print_json(v: &Value) -> Result<(), CliError> {
 
 pub(super) fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn unix_times_print_as_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc(1_709_251_199), "2024-02-29 23:59 UTC");
+        assert_eq!(utc(1_740_787_500), "2025-03-01 00:05 UTC");
+    }
 }
