@@ -173,24 +173,9 @@ fn known_connector(name: &str) -> Result<(), AdminError> {
     }
 }
 
-/// Replaces secret values with a mask that only says they are set.
-pub fn mask_secrets(mut v: Value) -> Value {
-    const SECRET_KEYS: &[&str] = &[
-        "accessKeySecret",
-        "smtpPassword",
-        "access_key_secret",
-        "smtp_password",
-    ];
-    if let Some(obj) = v.as_object_mut() {
-        for k in SECRET_KEYS {
-            if let Some(secret) = obj.get_mut(*k) {
-                if !secret.is_null() {
-                    *secret = Value::String("********".into());
-                }
-            }
-        }
-    }
-    v
+/// Replaces secret values with a mask that only says they are set ([`crate::secret::mask`]).
+pub fn mask_secrets(v: Value) -> Value {
+    crate::secret::mask(v)
 }
 
 fn to_json<T: Serialize>(v: &T) -> Value {
