@@ -46,6 +46,7 @@
 pub mod admin;
 pub mod alg;
 pub mod apps;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
