@@ -14,7 +14,7 @@ const EXAMPLE: &str = include_str!("../../examples/sesame.toml");
 fn sample(kind: Kind, pick: usize) -> Value {
     match kind {
         Kind::Str => Value::String("x".into()),
-        Kind::Secs | Kind::Port => Value::Integer(1),
+        Kind::Secs | Kind::Count | Kind::Port => Value::Integer(1),
         Kind::Choice(choices) => Value::String(choices[pick % choices.len()].into()),
         Kind::Strings => Value::Array(vec![Value::String("x".into())]),
         Kind::Section(schema) => Value::Table(sample_table(schema, pick)),
@@ -66,7 +66,7 @@ fn most_choices(schema: &Schema) -> usize {
         .map(|key| match key.kind {
             Kind::Choice(choices) => choices.len(),
             Kind::Section(inner) | Kind::Tables(inner) => most_choices(inner),
-            Kind::Str | Kind::Secs | Kind::Port | Kind::Strings => 1,
+            Kind::Str | Kind::Secs | Kind::Count | Kind::Port | Kind::Strings => 1,
         })
         .max()
         .unwrap_or(1)
