@@ -16,6 +16,10 @@
 //! secrets, hashing, [`Alg`]), [`crate::clock`], and for [`reconcile`](fn@reconcile) the configuration's
 //! [`AppDecl`] (the `[[app]]` tables of `sesame.toml`). It knows nothing of how a request arrived: the control
 //! socket, the CLI and start-up all call the same functions.
+//!
+//! Each change has two forms: [`create`] runs in a write transaction of its own, and
+//! [`create_in`] inside the caller's, so the caller can write something with the change (the
+//! control commands record their audit entry that way: both commit, or neither).
 
 mod reconcile;
 mod validate;
@@ -26,7 +30,9 @@ pub use validate::{check_client_id, check_redirect_uri, is_loopback_host};
 use crate::clock;
 use crate::crypto;
 use crate::crypto::keys::Alg;
-use crate::store::{App, AppType, Store, StoreError, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS};
+use crate::store::{
+    App, AppType, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS,
+};
 use serde::{Deserialize, Serialize};
 use validate::{alg_any_case, check_name, check_uris};
 
@@ -167,6 +173,11 @@ impl From<StoreError> for AppError {
 /// Registers a new app. Returns it and, for a traditional app, its client secret in the clear
 /// (shown once; only its hash is kept).
 pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppError> {
+    store.write(|tx| create_in(tx, new))
+}
+
+/// [`create`] inside the caller's write transaction.
+pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), AppError> {
     let name = check_name(&new.name)?;
     let redirect_uris = check_uris(&new.redirect_uris, new.app_type, true)?;
     let post_logout_redirect_uris =
@@ -183,7 +194,7 @@ pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppEr
         created_at: clock::now(),
         declared: false,
     };
-    store.write(|tx| tx.put(&APPS, &app.client_id, &app))?;
+    tx.put(&APPS, &app.client_id, &app)?;
     Ok((app, secret))
 }
 
@@ -207,56 +218,65 @@ pub fn get(store: &Store, client_id: &str) -> Result<App, AppError> {
 
 /// Changes an app's name, redirect URIs or ID token algorithm.
 pub fn update(store: &Store, client_id: &str, change: AppUpdate) -> Result<App, AppError> {
-    store.write(|tx| {
-        let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
-        if let Some(name) = &change.name {
-            app.name = check_name(name)?;
-        }
-        if let Some(uris) = &change.redirect_uris {
-            app.redirect_uris = check_uris(uris, app.app_type, true)?;
-        }
-        if let Some(uris) = &change.post_logout_redirect_uris {
-            app.post_logout_redirect_uris = check_uris(uris, app.app_type, false)?;
-        }
-        if let Some(alg) = change.id_token_signed_response_alg {
-            app.id_token_signed_response_alg = Some(alg);
-        }
-        tx.put(&APPS, client_id, &app)?;
-        Ok(app)
-    })
+    store.write(|tx| update_in(tx, client_id, change))
+}
+
+/// [`update`] inside the caller's write transaction.
+pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App, AppError> {
+    let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
+    if let Some(name) = &change.name {
+        app.name = check_name(name)?;
+    }
+    if let Some(uris) = &change.redirect_uris {
+        app.redirect_uris = check_uris(uris, app.app_type, true)?;
+    }
+    if let Some(uris) = &change.post_logout_redirect_uris {
+        app.post_logout_redirect_uris = check_uris(uris, app.app_type, false)?;
+    }
+    if let Some(alg) = change.id_token_signed_response_alg {
+        app.id_token_signed_response_alg = Some(alg);
+    }
+    tx.put(&APPS, client_id, &app)?;
+    Ok(app)
 }
 
 /// Deletes an app and revokes what it was issued: its grants are marked revoked and its
 /// access and refresh tokens removed, so nothing it holds keeps working.
 pub fn delete(store: &Store, client_id: &str) -> Result<App, AppError> {
-    store.write(|tx| {
-        let app = editable(tx.get(&APPS, client_id)?, client_id)?;
-        tx.remove(&APPS, client_id)?;
-        for (id, mut grant) in tx.scan(&GRANTS)? {
-            if grant.client_id == client_id && !grant.revoked {
-                grant.revoked = true;
-                tx.put(&GRANTS, &id, &grant)?;
-            }
+    store.write(|tx| delete_in(tx, client_id))
+}
+
+/// [`delete`] inside the caller's write transaction.
+pub fn delete_in(tx: &WriteTx, client_id: &str) -> Result<App, AppError> {
+    let app = editable(tx.get(&APPS, client_id)?, client_id)?;
+    tx.remove(&APPS, client_id)?;
+    for (id, mut grant) in tx.scan(&GRANTS)? {
+        if grant.client_id == client_id && !grant.revoked {
+            grant.revoked = true;
+            tx.put(&GRANTS, &id, &grant)?;
         }
-        tx.sweep(&ACCESS_TOKENS, |t| t.client_id == client_id)?;
-        tx.sweep(&REFRESH_TOKENS, |t| t.client_id == client_id)?;
-        Ok(app)
-    })
+    }
+    tx.sweep(&ACCESS_TOKENS, |t| t.client_id == client_id)?;
+    tx.sweep(&REFRESH_TOKENS, |t| t.client_id == client_id)?;
+    Ok(app)
 }
 
 /// Gives a traditional app a new client secret and returns it in the clear (shown once). The
 /// old secret stops working at once.
 pub fn rotate_secret(store: &Store, client_id: &str) -> Result<String, AppError> {
-    store.write(|tx| {
-        let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
-        if app.app_type.is_public() {
-            return Err(AppError::PublicClient(client_id.to_string()));
-        }
-        let secret = crypto::random_token();
-        app.secret_hash = Some(crypto::hash_token(&secret));
-        tx.put(&APPS, client_id, &app)?;
-        Ok(secret)
-    })
+    store.write(|tx| rotate_secret_in(tx, client_id))
+}
+
+/// [`rotate_secret`] inside the caller's write transaction.
+pub fn rotate_secret_in(tx: &WriteTx, client_id: &str) -> Result<String, AppError> {
+    let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
+    if app.app_type.is_public() {
+        return Err(AppError::PublicClient(client_id.to_string()));
+    }
+    let secret = crypto::random_token();
+    app.secret_hash = Some(crypto::hash_token(&secret));
+    tx.put(&APPS, client_id, &app)?;
+    Ok(secret)
 }
 
 /// The algorithm an app's ID tokens are signed with (ES384 unless it asked for another).
