@@ -7,6 +7,7 @@
 
 use super::AdminError;
 use crate::apps::{self, AppUpdate, NewApp};
+use crate::audit::AuditQuery;
 use crate::crypto::keys::Alg;
 use crate::store::App;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -68,6 +69,8 @@ commands! {
     /// Sends a test message. Only a running server answers this one: it tests the mailer it is
     /// using.
     "mail.test" => MailTest(TestMessage),
+    /// Lists audit entries, newest first, a page at a time (filters combine with AND).
+    "audit.list" => AuditList(AuditQuery),
 }
 
 impl Command {
@@ -112,7 +115,8 @@ impl Command {
             | Command::AppRotateSecret(_)
             | Command::ConnectorShow(_)
             | Command::ConnectorDelete(_)
-            | Command::MailTest(_) => false,
+            | Command::MailTest(_)
+            | Command::AuditList(_) => false,
         }
     }
 
@@ -120,7 +124,10 @@ impl Command {
     /// the ones that change something at info.
     pub fn only_reads(&self) -> bool {
         match self {
-            Command::AppList(_) | Command::AppShow(_) | Command::ConnectorShow(_) => true,
+            Command::AppList(_)
+            | Command::AppShow(_)
+            | Command::ConnectorShow(_)
+            | Command::AuditList(_) => true,
             Command::AppCreate(_)
             | Command::AppUpdate(_)
             | Command::AppDelete(_)
