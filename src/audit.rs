@@ -22,8 +22,8 @@
 //! it records, or not at all, and costs no fsync of its own (one more insert in a transaction
 //! that commits anyway; `benches/README.md` under "audit" has the measured cost). An outcome
 //! that has no transaction of its own (a mail failure) uses [`record_now`]. Every entry is also
-//! one line in the log, target `audit`, with the fields kind, actor, user, client, email and
-//! outcome: at info, or at warn for refusals, failures and reuse detections. The line is
+//! one line in the log, target `audit`, with the fields kind, actor, user, client, email,
+//! outcome and seq: at info, or at warn for refusals, failures and reuse detections. The line is
 //! written when the entry is recorded; if the caller's transaction then fails, the log has a
 //! line that the table does not (the log tells what was attempted).
 //!
@@ -457,11 +457,15 @@ fn log_line(key: AuditKey, entry: &AuditEntry) {
     let client = client_id.as_deref().unwrap_or("-");
     let email = email.as_deref().unwrap_or("-");
     let outcome = event.outcome();
-    let detail = event.detail();
+    // For people: the outcome and what else there is to say; the fields are for machines.
+    let message = match event.detail() {
+        detail if detail.is_empty() => outcome.to_string(),
+        detail => format!("{outcome} {detail}"),
+    };
     if event.is_alarm() {
-        tracing::warn!(target: "audit", kind, %actor, user, client, email, outcome, seq = key.seq, "{detail}");
+        tracing::warn!(target: "audit", kind, %actor, user, client, email, outcome, seq = key.seq, "{message}");
     } else {
-        tracing::info!(target: "audit", kind, %actor, user, client, email, outcome, seq = key.seq, "{detail}");
+        tracing::info!(target: "audit", kind, %actor, user, client, email, outcome, seq = key.seq, "{message}");
     }
 }
 

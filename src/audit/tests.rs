@@ -308,3 +308,56 @@ fn since_takes_durations_dates_and_timestamps() {
         assert!(parse_since(bad, now).is_err(), "{bad:?}");
     }
 }
+
+/// A log writer the test reads back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn every_entry_is_a_log_line_refusals_at_warn() {
+    let (_d, store) = store();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        record_now(
+            &store,
+            T0,
+            failed("ada@example.com", SignInFailure::TooManyTries),
+        )
+        .unwrap();
+        let created = Changes::of(json!({"name": "Books", "client_secret": "s3cret"}));
+        let entry = AuditEntry::admin_change(Actor::Cli, "app.create", created).client("c1");
+        record_now(&store, T0, entry).unwrap();
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].contains("WARN audit: too_many_tries")
+            && lines[0].contains(r#"kind="sign_in_failed""#)
+            && lines[0].contains("actor=anonymous")
+            && lines[0].contains(r#"email="ada@example.com""#),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains("INFO audit: app.create {")
+            && lines[1].contains(r#"client="c1""#)
+            && lines[1].contains("actor=cli"),
+        "{log}"
+    );
+    assert!(!log.contains("s3cret"), "{log}");
+}
