@@ -1,7 +1,7 @@
 //! The command line: `sesame serve`, `sesame app ...`, `sesame connector ...`,
-//! `sesame mail test`, `sesame keys rotate`.
+//! `sesame mail test`, `sesame keys rotate`, `sesame audit`.
 //!
-//! Commands that change the store (`app`, `connector`, `keys`) go through the running server's
+//! Commands that read or change the store (`app`, `connector`, `keys`, `audit`) go through the running server's
 //! control socket when it answers ([`crate::admin`]), and otherwise open the database file
 //! themselves; both paths run the same [`crate::admin::handle`], so the output is the same either way.
 //! Only commands that store something new (`app create`, `connector set`, `keys rotate`) may
@@ -38,7 +38,7 @@ mod output;
 use crate::config::{self, Config, Overrides};
 use args::{Cli, Command, KeysCommand, MailCommand};
 use clap::Parser;
-use commands::{app, connector, keys_rotate, mail_test};
+use commands::{app, audit, connector, keys_rotate, mail_test};
 use error::CliError;
 use std::process::ExitCode;
 
@@ -88,6 +88,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::Keys(KeysCommand::Rotate { alg, out }) => {
                         keys_rotate(&config, alg, out.json)
                     }
+                    Command::Audit(args) => audit(&config, args),
                     Command::Serve(_) => Ok(()),
                 }
             })
@@ -133,6 +134,8 @@ fn init_logging(level: &str) {
         .with(
             Targets::new()
                 .with_target("sesame", level)
+                // The audit log's lines (`crate::audit`) carry their own target.
+                .with_target("audit", level)
                 .with_default(others),
         )
         .try_init();

@@ -3,6 +3,7 @@
 
 use super::error::CliError;
 use crate::admin::AppInfo;
+use crate::audit::{AuditPage, AuditRecord};
 use serde_json::Value;
 
 pub(super) fn print_app(info: &AppInfo) {
@@ -71,6 +72,43 @@ pub(super) fn print_app_table(infos: &[AppInfo]) {
     }
     if infos.iter().any(|i| i.declared) {
         outln!("\n* declared in sesame.toml");
+    }
+}
+
+/// One line per entry, newest first: UTC time, kind, outcome (the command, for a change),
+/// actor, whom it concerns, and the detail; then the cursor of the next page, if any.
+pub(super) fn print_audit_page(page: &AuditPage) {
+    if page.entries.is_empty() {
+        outln!("No audit entries match.");
+        return;
+    }
+    let width = |f: &dyn Fn(&AuditRecord) -> usize| page.entries.iter().map(f).max().unwrap_or(0);
+    let kind_w = width(&|r| r.entry.event.kind().as_str().len());
+    let outcome_w = width(&|r| r.entry.event.outcome().len());
+    let actor_w = width(&|r| r.entry.actor.to_string().len());
+    for r in &page.entries {
+        let e = &r.entry;
+        let about: Vec<String> = [
+            ("user", &e.user_id),
+            ("app", &e.client_id),
+            ("email", &e.email),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name}={v}")))
+        .collect();
+        let line = format!(
+            "{}  {:<kind_w$}  {:<outcome_w$}  {:<actor_w$}  {}  {}",
+            crate::clock::utc(r.at),
+            e.event.kind().as_str(),
+            e.event.outcome(),
+            e.actor.to_string(),
+            about.join(" "),
+            e.event.detail()
+        );
+        outln!("{}", line.trim_end());
+    }
+    if let Some(next) = page.next {
+        outln!("\nMore entries: repeat the command with --before {next}");
     }
 }
 
