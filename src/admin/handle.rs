@@ -101,15 +101,7 @@ fn run(
         at: crate::clock::now(),
     };
     Ok(match command {
-        Command::AppCreate(new) => {
-            let (app, secret) = store.write(|tx| {
-                let (app, secret) = apps::create_in(tx, new)?;
-                let created = Changes::of(AppInfo::of(&app, secret.clone()));
-                audit.record(tx, Some(&app.client_id), created)?;
-                Ok::<_, AdminError>((app, secret))
-            })?;
-            Done::result(to_json(&AppInfo::of(&app, secret)))
-        }
+        Command::AppCreate(new) => app_create(store, &audit, new)?,
         Command::AppList(_) => {
             let infos: Vec<AppInfo> = apps::list(store)?
                 .iter()
@@ -120,16 +112,7 @@ fn run(
         Command::AppShow(AppRef { client_id }) => {
             Done::result(info(&apps::get(store, &client_id)?))
         }
-        Command::AppUpdate(AppChange { client_id, change }) => {
-            let app = store.write(|tx| {
-                let before = tx.app(&client_id)?.map(|a| AppInfo::of(&a, None));
-                let app = apps::update_in(tx, &client_id, change)?;
-                let changed = Changes::between(before, AppInfo::of(&app, None));
-                audit.record(tx, Some(&client_id), changed)?;
-                Ok::<_, AdminError>(app)
-            })?;
-            Done::result(info(&app))
-        }
+        Command::AppUpdate(change) => app_update(store, &audit, change)?,
         Command::AppDelete(AppRef { client_id }) => {
             let app = store.write(|tx| {
                 let app = apps::delete_in(tx, &client_id)?;
@@ -139,13 +122,7 @@ fn run(
             Done::result(info(&app))
         }
         Command::AppRotateSecret(AppRef { client_id }) => {
-            let secret = store.write(|tx| {
-                let secret = apps::rotate_secret_in(tx, &client_id)?;
-                let rotated = Changes::of(json!({ "client_secret": secret }));
-                audit.record(tx, Some(&client_id), rotated)?;
-                Ok::<_, AdminError>(secret)
-            })?;
-            Done::result(json!({ "client_id": client_id, "client_secret": secret }))
+            app_rotate_secret(store, &audit, client_id)?
         }
         Command::ConnectorSet(settings) => connector_set(store, mail, &audit, settings)?,
         Command::ConnectorShow(ConnectorRef { name }) => {
@@ -169,6 +146,43 @@ fn run(
         Command::MailTest(_) => return Err(AdminError::MailTestNeedsServer),
         Command::AuditList(query) => Done::result(to_json(&audit_list(store, query)?)),
     })
+}
+
+/// Registers an app; the entry records it as created, its new secret masked.
+fn app_create(store: &Store, audit: &Audit, new: apps::NewApp) -> Result<Done, AdminError> {
+    let (app, secret) = store.write(|tx| {
+        let (app, secret) = apps::create_in(tx, new)?;
+        let created = Changes::of(AppInfo::of(&app, secret.clone()));
+        audit.record(tx, Some(&app.client_id), created)?;
+        Ok::<_, AdminError>((app, secret))
+    })?;
+    Ok(Done::result(to_json(&AppInfo::of(&app, secret))))
+}
+
+/// Changes an app; the entry records each changed field, from and to.
+fn app_update(store: &Store, audit: &Audit, update: AppChange) -> Result<Done, AdminError> {
+    let AppChange { client_id, change } = update;
+    let app = store.write(|tx| {
+        let before = tx.app(&client_id)?.map(|a| AppInfo::of(&a, None));
+        let app = apps::update_in(tx, &client_id, change)?;
+        let changed = Changes::between(before, AppInfo::of(&app, None));
+        audit.record(tx, Some(&client_id), changed)?;
+        Ok::<_, AdminError>(app)
+    })?;
+    Ok(Done::result(to_json(&AppInfo::of(&app, None))))
+}
+
+/// Gives an app a new secret; the entry records that it changed (masked).
+fn app_rotate_secret(store: &Store, audit: &Audit, client_id: String) -> Result<Done, AdminError> {
+    let secret = store.write(|tx| {
+        let secret = apps::rotate_secret_in(tx, &client_id)?;
+        let rotated = Changes::of(json!({ "client_secret": secret }));
+        audit.record(tx, Some(&client_id), rotated)?;
+        Ok::<_, AdminError>(secret)
+    })?;
+    Ok(Done::result(
+        json!({ "client_id": client_id, "client_secret": secret }),
+    ))
 }
 
 /// A page of the audit log. A command name given as the kind must be one of ours: a typo would
