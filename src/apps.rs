@@ -17,6 +17,10 @@
 //! secrets, hashing, [`Alg`]), [`crate::clock`], and for [`reconcile`](fn@reconcile) the configuration's
 //! [`AppDecl`] (the `[[app]]` tables of `sesame.toml`). It knows nothing of how a request arrived: the control
 //! socket, the CLI and start-up all call the same functions.
+//!
+//! Each change has two forms: [`create`] runs in a write transaction of its own, and
+//! [`create_in`] inside the caller's, so the caller can write something with the change (the
+//! control commands record their audit entry that way: both commit, or neither).
 
 mod lan;
 mod reconcile;
@@ -31,7 +35,7 @@ use crate::clock;
 use crate::crypto;
 use crate::crypto::keys::Alg;
 use crate::store::{
-    App, AppType, Reads, Store, StoreError, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS,
+    App, AppType, Reads, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS,
 };
 use serde::{Deserialize, Serialize};
 use validate::{alg_any_case, check_name, check_uris};
@@ -209,6 +213,13 @@ impl From<StoreError> for AppError {
 /// Registers a new app. Returns it and, for a traditional app, its client secret in the clear
 /// (shown once; only its hash is kept).
 pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppError> {
+    let created = store.write(|tx| create_in(tx, new))?;
+    warn_if_insecure(&created.0);
+    Ok(created)
+}
+
+/// [`create`] inside the caller's write transaction (the audit entry commits with it).
+pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), AppError> {
     let name = check_name(&new.name)?;
     let rules = RedirectRules {
         app_type: new.app_type,
@@ -228,15 +239,9 @@ pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppEr
         allow_insecure_redirect: new.allow_insecure_redirect,
         created_at: clock::now(),
         declared: false,
-        allowed_groups: Vec::new(),
+        allowed_groups: known_groups(tx, &new.allowed_groups)?,
     };
-    let app = store.write(|tx| {
-        let mut app = app;
-        app.allowed_groups = known_groups(tx, &new.allowed_groups)?;
-        tx.put(&APPS, &app.client_id, &app)?;
-        Ok::<_, AppError>(app)
-    })?;
-    warn_if_insecure(&app);
+    tx.put(&APPS, &app.client_id, &app)?;
     Ok((app, secret))
 }
 
@@ -275,7 +280,14 @@ pub fn get(store: &Store, client_id: &str) -> Result<App, AppError> {
 /// Given URI lists are checked against the app's rules as the update leaves them; kept ones
 /// are checked again when the rules change.
 pub fn update(store: &Store, client_id: &str, change: AppUpdate) -> Result<App, AppError> {
-    let app = store.write(|tx| {
+    let app = store.write(|tx| update_in(tx, client_id, change))?;
+    warn_if_insecure(&app);
+    Ok(app)
+}
+
+/// [`update`] inside the caller's write transaction.
+pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App, AppError> {
+    {
         let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
         if let Some(name) = &change.name {
             app.name = check_name(name)?;
@@ -302,43 +314,47 @@ pub fn update(store: &Store, client_id: &str, change: AppUpdate) -> Result<App, 
             app.allowed_groups = known_groups(tx, groups)?;
         }
         tx.put(&APPS, client_id, &app)?;
-        Ok::<_, AppError>(app)
-    })?;
-    warn_if_insecure(&app);
-    Ok(app)
+        Ok(app)
+    }
 }
 
 /// Deletes an app and revokes what it was issued: its grants are marked revoked and its
 /// access and refresh tokens removed, so nothing it holds keeps working.
 pub fn delete(store: &Store, client_id: &str) -> Result<App, AppError> {
-    store.write(|tx| {
-        let app = editable(tx.get(&APPS, client_id)?, client_id)?;
-        tx.remove(&APPS, client_id)?;
-        for (id, mut grant) in tx.scan(&GRANTS)? {
-            if grant.client_id == client_id && !grant.revoked {
-                grant.revoked = true;
-                tx.put(&GRANTS, &id, &grant)?;
-            }
+    store.write(|tx| delete_in(tx, client_id))
+}
+
+/// [`delete`] inside the caller's write transaction.
+pub fn delete_in(tx: &WriteTx, client_id: &str) -> Result<App, AppError> {
+    let app = editable(tx.get(&APPS, client_id)?, client_id)?;
+    tx.remove(&APPS, client_id)?;
+    for (id, mut grant) in tx.scan(&GRANTS)? {
+        if grant.client_id == client_id && !grant.revoked {
+            grant.revoked = true;
+            tx.put(&GRANTS, &id, &grant)?;
         }
-        tx.sweep(&ACCESS_TOKENS, |t| t.client_id == client_id)?;
-        tx.sweep(&REFRESH_TOKENS, |t| t.client_id == client_id)?;
-        Ok(app)
-    })
+    }
+    tx.sweep(&ACCESS_TOKENS, |t| t.client_id == client_id)?;
+    tx.sweep(&REFRESH_TOKENS, |t| t.client_id == client_id)?;
+    Ok(app)
 }
 
 /// Gives a traditional app a new client secret and returns it in the clear (shown once). The
 /// old secret stops working at once.
 pub fn rotate_secret(store: &Store, client_id: &str) -> Result<String, AppError> {
-    store.write(|tx| {
-        let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
-        if app.app_type.is_public() {
-            return Err(AppError::PublicClient(client_id.to_string()));
-        }
-        let secret = crypto::random_token();
-        app.secret_hash = Some(crypto::hash_token(&secret));
-        tx.put(&APPS, client_id, &app)?;
-        Ok(secret)
-    })
+    store.write(|tx| rotate_secret_in(tx, client_id))
+}
+
+/// [`rotate_secret`] inside the caller's write transaction.
+pub fn rotate_secret_in(tx: &WriteTx, client_id: &str) -> Result<String, AppError> {
+    let mut app = editable(tx.get(&APPS, client_id)?, client_id)?;
+    if app.app_type.is_public() {
+        return Err(AppError::PublicClient(client_id.to_string()));
+    }
+    let secret = crypto::random_token();
+    app.secret_hash = Some(crypto::hash_token(&secret));
+    tx.put(&APPS, client_id, &app)?;
+    Ok(secret)
 }
 
 /// The algorithm an app's ID tokens are signed with (ES384 unless it asked for another).

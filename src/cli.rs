@@ -1,10 +1,10 @@
 //! The command line: `sesame serve`, `sesame app ...`, `sesame user ...`, `sesame group ...`,
-//! `sesame connector ...`, `sesame mail test`, `sesame keys rotate`.
+//! `sesame connector ...`, `sesame mail test`, `sesame keys rotate`, `sesame audit`.
 //!
-//! Commands that read or change the store (`app`, `user`, `group`, `connector`, `keys`) go
-//! through the running server's control socket when it answers ([`crate::admin`]), and otherwise
-//! open the database file themselves; both paths run the same [`crate::admin::handle`], so the
-//! output is the same either way.
+//! Commands that read or change the store (`app`, `user`, `group`, `connector`, `keys`,
+//! `audit`) go through the running server's control socket when it answers
+//! ([`crate::admin`]), and otherwise open the database file themselves; both paths run the
+//! same [`crate::admin::handle`], so the output is the same either way.
 //! Only commands that store something new (`app create`, `user add`, `group add`,
 //! `connector set`, `keys rotate`) may start a data directory; the others fail on a missing
 //! `sesame.redb` rather than create an empty one in the wrong place. Everything printed on
@@ -42,7 +42,7 @@ mod output;
 use crate::config::{self, Config, Overrides};
 use args::{Cli, Command, KeysCommand, MailCommand};
 use clap::Parser;
-use commands::{app, connector, keys_rotate, mail_test};
+use commands::{app, audit, connector, keys_rotate, mail_test};
 use directory::{group, user};
 use error::CliError;
 use std::process::ExitCode;
@@ -95,6 +95,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     }
                     Command::User(c) => user(&config, c),
                     Command::Group(c) => group(&config, c),
+                    Command::Audit(args) => audit(&config, args),
                     Command::Serve(_) => Ok(()),
                 }
             })
@@ -140,6 +141,8 @@ fn init_logging(level: &str) {
         .with(
             Targets::new()
                 .with_target("sesame", level)
+                // The audit log's lines (`crate::audit`) carry their own target.
+                .with_target("audit", level)
                 .with_default(others),
         )
         .try_init();

@@ -9,7 +9,7 @@
 //!            ▼
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
 //!                      provider (the context the core runs in), apps (the app registry),
-//!                      users (the directory), issuer (endpoint URLs)
+//!                      users (the directory), audit (the audit log), issuer (endpoint URLs)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -17,13 +17,13 @@
 //! ```
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
-//! that the core and the parts own (`TokenConfig` in provider, `AppDecl` in apps, `MailConfig`
-//! in mail, `BrandingConfig` in pages); nothing below it imports it.
+//! that the core and the parts own (`TokenConfig` in provider, `AppDecl` in apps, `AuditConfig`
+//! in audit, `MailConfig` in mail, `BrandingConfig` in pages); nothing below it imports it.
 //!
 //! The modules, in the order a request meets them:
 //!
 //! - [`cli`]: the command line (`serve`, `app ...`, `user ...`, `group ...`, `mail test`,
-//!   `connector set`, `keys rotate`).
+//!   `connector set`, `keys rotate`, `audit`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
 //!   and the words of every error page.
@@ -37,17 +37,21 @@
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
 //! - [`users`]: the directory: users, groups, who may use which app, the sign-up policy.
+//! - [`audit`]: the audit log: what is recorded (sign-ins, codes sent, token reuse, changes),
+//!   recording inside the caller's transaction, retention, and listing.
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
 //! - [`alg`]: the JOSE signature algorithms (ES384, ES256, RS256) as a type.
 //! - [`crypto`]: random tokens, hashing, signing keys, JWS, JWKS (all ring).
 //! - [`clock`]: the one place that reads the time; a fixed clock for tests.
-//! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it.
+//! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it, and
+//!   [`secret::mask`], which hides secrets in JSON that is shown or kept.
 
 pub mod admin;
 pub mod alg;
 pub mod apps;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

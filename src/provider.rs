@@ -1,14 +1,16 @@
 //! The provider context: what the core (`oidc`, `signin`) needs to answer a request, and
 //! nothing of how the request arrived.
 //!
-//! A [`Provider`] holds the store, the issuer, the token lifetimes, the signing keys, the
-//! mailer and the clock. The HTTP edge (`server`) and the control socket (`admin`) hold one and
+//! A [`Provider`] holds the store, the issuer, the token lifetimes, the audit log's retention,
+//! the signing keys, the mailer and the clock. The HTTP edge (`server`) and the control socket (`admin`) hold one and
 //! call the core with it; tests build one over a temporary redb with a fixed clock
 //! ([`Provider::new`] with [`Clock::fixed`]) and drive the core without a socket.
 //!
-//! Uses: store, crypto (keys), mail (the mailer), users (the sign-up policy), issuer, clock.
+//! Uses: store, crypto (keys), mail (the mailer), users (the sign-up policy), issuer, clock,
+//! audit (retention in the sweep).
 //! Never the edge.
 
+use crate::audit::{self, AuditConfig};
 use crate::clock::Clock;
 use crate::crypto::keys::KeySet;
 use crate::issuer::Issuer;
@@ -58,6 +60,8 @@ pub struct Provider {
     pub tokens: TokenConfig,
     /// Who may create an account by signing in (`[sign_up]`).
     pub sign_up: SignUpConfig,
+    /// How long the audit log keeps entries; [`Provider::sweep`] drops the rest.
+    pub audit: AuditConfig,
     /// Where the core reads the time: the system clock, or a fixed one in tests.
     pub clock: Clock,
     /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
@@ -80,6 +84,7 @@ impl Provider {
             issuer,
             tokens,
             sign_up: SignUpConfig::default(),
+            audit: AuditConfig::default(),
             clock,
             keys: RwLock::new(Arc::new(keys)),
             mailer: RwLock::new(Arc::new(mailer)),
@@ -89,6 +94,13 @@ impl Provider {
     /// The same provider with this sign-up policy (the default is invite-only).
     pub fn with_sign_up(mut self, sign_up: SignUpConfig) -> Provider {
         self.sign_up = sign_up;
+        self
+    }
+
+    /// The same provider with the audit log kept as `audit` says (the default is
+    /// [`AuditConfig::default`]).
+    pub fn with_audit(mut self, audit: AuditConfig) -> Provider {
+        self.audit = audit;
         self
     }
 
@@ -121,11 +133,25 @@ impl Provider {
         *self.mailer.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(mailer);
     }
 
-    /// Removes every expired record; returns how many went.
+    /// Removes every expired record, and the audit entries beyond the audit log's bounds
+    /// ([`audit::prune`]; logged at debug), in one write transaction; returns how many expired
+    /// records went.
     pub fn sweep(&self) -> Result<usize, StoreError> {
         let now = self.now();
-        self.store
-            .write(|tx| tx.sweep_expired(now, now.saturating_sub(CODE_SEND_WINDOW)))
+        self.store.write(|tx| {
+            let expired = tx.sweep_expired(now, now.saturating_sub(CODE_SEND_WINDOW))?;
+            let pruned = audit::prune(tx, now, &self.audit)?;
+            if pruned != audit::Pruned::default() {
+                tracing::debug!(
+                    "audit log: dropped {} entries older than {} days and {} beyond {} entries",
+                    pruned.by_age,
+                    self.audit.retention_days,
+                    pruned.by_count,
+                    self.audit.max_entries
+                );
+            }
+            Ok(expired)
+        })
     }
 }
 
@@ -210,5 +236,39 @@ pub mod testing {
             max_age: None,
             login_hint: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{provider, T0};
+    use super::*;
+    use crate::audit::{list, record, Actor, AuditEntry, AuditEvent, AuditQuery};
+    use crate::clock::DAY;
+
+    #[test]
+    fn the_sweep_keeps_the_audit_log_within_its_configured_bounds() {
+        let (_d, p) = provider();
+        let p = p.with_audit(AuditConfig {
+            retention_days: 30,
+            max_entries: 2,
+        });
+        let entry = || AuditEntry::new(Actor::Cli, AuditEvent::SignInSucceeded { new_user: false });
+        p.store
+            .write(|tx| {
+                for at in [T0 - 31 * DAY, T0 - 3, T0 - 2, T0 - 1] {
+                    record(tx, at, entry())?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        p.sweep().unwrap();
+        let kept = p.store.read(|tx| list(tx, &AuditQuery::default())).unwrap();
+        let times: Vec<u64> = kept.entries.iter().map(|r| T0 - r.at).collect();
+        assert_eq!(
+            times,
+            [1, 2],
+            "the old one by age, then the oldest beyond two"
+        );
     }
 }

@@ -21,8 +21,9 @@ mod groups;
 mod reconcile;
 
 pub use groups::{
-    add as add_group, add_member, delete as delete_group, get as get_group, list as list_groups,
-    remove_member, update as update_group,
+    add as add_group, add_in as add_group_in, add_member, add_member_in, delete as delete_group,
+    delete_in as delete_group_in, get as get_group, list as list_groups, remove_member,
+    remove_member_in, update as update_group, update_in as update_group_in,
 };
 
 pub use email::{Email, EmailError};
@@ -343,11 +344,16 @@ pub fn ensure_builtin_groups(store: &Store, now: u64) -> Result<(), StoreError> 
 /// Adds a user; the email counts as verified (an administrator vouched for it, and signing in
 /// proves it anyway).
 pub fn add(store: &Store, now: u64, new: NewUser) -> Result<User, UserError> {
+    store.write(|tx| add_in(tx, now, new))
+}
+
+/// [`add`] inside the caller's write transaction.
+pub fn add_in(tx: &impl Writes, now: u64, new: NewUser) -> Result<User, UserError> {
     let email = parse_email(&new.email)?;
     let username = new.username.as_deref().map(check_username).transpose()?;
     let picture = new.picture.as_deref().map(check_picture).transpose()?;
     check_claims(&new.claims)?;
-    store.write(|tx| {
+    {
         let groups = check_groups(tx, &new.groups)?;
         let mut user = User::new(crypto::random_id(), email.address.clone(), now);
         user.email_verified = true;
@@ -358,7 +364,7 @@ pub fn add(store: &Store, now: u64, new: NewUser) -> Result<User, UserError> {
         user.claims = new.claims.clone();
         insert(tx, &user, &email)?;
         Ok(user)
-    })
+    }
 }
 
 /// Stores a new user with its indexes, refusing a taken email or username.
@@ -435,6 +441,16 @@ pub fn list(
 
 /// Changes a user. Changing the email makes it unverified until the user signs in with it.
 pub fn update(store: &Store, now: u64, who: &str, change: UserChange) -> Result<User, UserError> {
+    store.write(|tx| update_in(tx, now, who, change))
+}
+
+/// [`update`] inside the caller's write transaction.
+pub fn update_in(
+    tx: &impl Writes,
+    now: u64,
+    who: &str,
+    change: UserChange,
+) -> Result<User, UserError> {
     let email = change.email.as_deref().map(parse_email).transpose()?;
     let username = match change.username.as_deref().map(str::trim) {
         None => None,
@@ -449,7 +465,7 @@ pub fn update(store: &Store, now: u64, who: &str, change: UserChange) -> Result<
     if let Some(c) = &change.claims {
         check_claims(c)?;
     }
-    store.write(|tx| {
+    {
         let mut user = find(tx, who)?;
         if user.declared {
             return Err(UserError::Declared(format!("the user {}", user.email)));
@@ -501,13 +517,23 @@ pub fn update(store: &Store, now: u64, who: &str, change: UserChange) -> Result<
         user.updated_at = now;
         tx.put_user(&user)?;
         Ok(user)
-    })
+    }
 }
 
 /// Disables (or enables) a user. Disabling ends every session and revokes every refresh token
 /// of the user in the same transaction.
 pub fn set_disabled(store: &Store, now: u64, who: &str, disabled: bool) -> Result<User, UserError> {
-    store.write(|tx| {
+    store.write(|tx| set_disabled_in(tx, now, who, disabled))
+}
+
+/// [`set_disabled`] inside the caller's write transaction.
+pub fn set_disabled_in(
+    tx: &impl Writes,
+    now: u64,
+    who: &str,
+    disabled: bool,
+) -> Result<User, UserError> {
+    {
         let mut user = find(tx, who)?;
         if user.declared {
             return Err(UserError::Declared(format!("the user {}", user.email)));
@@ -522,29 +548,35 @@ pub fn set_disabled(store: &Store, now: u64, who: &str, disabled: bool) -> Resul
             tx.revoke_grants_of(&user.id)?;
         }
         Ok(user)
-    })
+    }
 }
 
 /// Ends every session of a user (they must sign in again); refresh tokens stay.
 pub fn sign_out(store: &Store, who: &str) -> Result<(User, usize), UserError> {
-    store.write(|tx| {
-        let user = find(tx, who)?;
-        let n = tx.end_sessions_of(&user.id)?;
-        Ok((user, n))
-    })
+    store.write(|tx| sign_out_in(tx, who))
+}
+
+/// [`sign_out`] inside the caller's write transaction.
+pub fn sign_out_in(tx: &impl Writes, who: &str) -> Result<(User, usize), UserError> {
+    let user = find(tx, who)?;
+    let n = tx.end_sessions_of(&user.id)?;
+    Ok((user, n))
 }
 
 /// Deletes a user: sessions end, refresh tokens are revoked, the email and username are free
 /// again. The ID is never given to anyone else.
 pub fn delete(store: &Store, who: &str) -> Result<User, UserError> {
-    store.write(|tx| {
-        let user = find(tx, who)?;
-        if user.declared {
-            return Err(UserError::Declared(format!("the user {}", user.email)));
-        }
-        remove(tx, &user)?;
-        Ok(user)
-    })
+    store.write(|tx| delete_in(tx, who))
+}
+
+/// [`delete`] inside the caller's write transaction.
+pub fn delete_in(tx: &impl Writes, who: &str) -> Result<User, UserError> {
+    let user = find(tx, who)?;
+    if user.declared {
+        return Err(UserError::Declared(format!("the user {}", user.email)));
+    }
+    remove(tx, &user)?;
+    Ok(user)
 }
 
 /// Removes a user, their indexes, sessions and token families.

@@ -741,6 +741,106 @@ const SES_JSON: &str = r#"{
   "templates": [{"usageType": "SignIn", "subject": "Your code", "content": "<p>{{code}}</p>"}]
 }"#;
 
+/// The entries of `sesame audit --json` with extra arguments, and the page's `next`.
+fn audit(env: &Env, args: &[&str]) -> (Vec<Value>, Option<String>) {
+    let page = env.json(&[&["audit", "--json"], args].concat());
+    let entries = page["entries"].as_array().expect("entries").clone();
+    (entries, page["next"].as_str().map(str::to_string))
+}
+
+fn create_app(env: &Env, name: &str) -> (String, String) {
+    let created = env.json(&[
+        "app",
+        "create",
+        "--name",
+        name,
+        "--redirect-uri",
+        "http://localhost:3000/cb",
+        "--json",
+    ]);
+    let id = str_of(&created, "client_id").to_string();
+    (id, str_of(&created, "client_secret").to_string())
+}
+
+#[test]
+fn the_audit_log_shows_changes_with_secrets_masked_server_stopped_and_running() {
+    let env = Env::new();
+    // Nothing yet, and nothing created by asking.
+    let e = env.fails(&["audit"], &[], 1);
+    assert!(e.contains("no sesame data"), "{e}");
+
+    let (stopped, stopped_secret) = create_app(&env, "Stopped");
+    let (entries, next) = audit(&env, &[]);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(next, None);
+    let created = &entries[0];
+    assert_eq!(created["kind"], "admin_change");
+    assert_eq!(created["command"], "app.create");
+    assert_eq!(created["actor"]["type"], "cli");
+    assert_eq!(created["client_id"], stopped.as_str());
+    assert_eq!(created["changes"]["name"], "Stopped");
+    assert_eq!(created["changes"]["client_secret"], "********");
+
+    let server = Server::start(&env);
+    let (running, running_secret) = create_app(&env, "Running");
+    // Every change is a line in the server's log too (target `audit`), secrets masked.
+    let mut log = server.wait_for_log("control socket: app.create done");
+    assert!(log.contains("INFO audit: app.create"), "{log}");
+    let file = env.dir.path().join("ses.json");
+    std::fs::write(&file, SES_JSON).unwrap();
+    env.ok(&["connector", "set", "ses", "--file", file.to_str().unwrap()]);
+    log += &server.wait_for_log("audit: connector.set");
+
+    // Through the control socket: newest first.
+    let (entries, _) = audit(&env, &[]);
+    let commands: Vec<&str> = entries.iter().map(|e| str_of(e, "command")).collect();
+    assert_eq!(commands, ["connector.set", "app.create", "app.create"]);
+    assert_eq!(entries[1]["client_id"], running.as_str());
+    assert_eq!(
+        entries[0]["changes"]["config"]["accessKeySecret"],
+        "********"
+    );
+    // --app filters; --kind takes a command's name.
+    let (for_app, _) = audit(&env, &["--app", &stopped]);
+    assert_eq!(for_app.len(), 1);
+    assert_eq!(for_app[0]["client_id"], stopped.as_str());
+    let (sets, _) = audit(&env, &["--kind", "connector.set", "--since", "1h"]);
+    assert_eq!(sets.len(), 1);
+    // Pages follow each other through `next`.
+    let (first, next) = audit(&env, &["--limit", "2"]);
+    let next = next.expect("a third entry follows");
+    let (rest, none) = audit(&env, &["--limit", "2", "--before", &next]);
+    assert_eq!((first.len(), rest.len(), none), (2, 1, None));
+    assert_eq!(rest[0]["client_id"], stopped.as_str());
+
+    // People get one line per entry with a UTC time.
+    let human = env.ok(&["audit"]).stdout;
+    assert_eq!(human.lines().count(), 3, "{human}");
+    assert!(
+        human
+            .lines()
+            .all(|l| l.starts_with("20") && l.contains("Z  admin_change")),
+        "{human}"
+    );
+    log += &server.log_so_far().join("\n");
+    drop(server);
+
+    // The server stopped, the file tells the same.
+    let (entries, _) = audit(&env, &[]);
+    assert_eq!(entries.len(), 3);
+    let everything = format!("{human}{log}{}", serde_json::to_string(&entries).unwrap());
+    for secret in [
+        stopped_secret.as_str(),
+        running_secret.as_str(),
+        "wJalrXUtnFEMI",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "a secret leaked:\n{everything}"
+        );
+    }
+}
+
 #[test]
 fn connector_set_and_show_never_print_the_secret() {
     let env = Env::new();

@@ -47,6 +47,8 @@ pub enum AdminError {
     KeyRotation(CryptoError),
     /// The new key is stored, but the running server could not load its key set again.
     KeyReload(CryptoError),
+    /// `audit.list` was asked for the changes of a command that does not exist.
+    UnknownAuditKind(String),
     /// `mail.test` was run on the file: only a running server has a mailer to test.
     MailTestNeedsServer,
     /// `mail test --template` names no email template; the text says which exist.
@@ -96,6 +98,9 @@ impl fmt::Display for AdminError {
             AdminError::KeyRotation(e) => write!(f, "key rotation failed: {e}"),
             AdminError::KeyReload(e) => {
                 write!(f, "the new key is stored but loading it failed: {e}")
+            }
+            AdminError::UnknownAuditKind(name) => {
+                write!(f, "{}", crate::audit::UnknownKind(name.clone()))
             }
             AdminError::MailTestNeedsServer => f.write_str("mail.test needs a running server"),
             AdminError::UnknownTemplate(reason) => write!(f, "{reason}"),

@@ -1,9 +1,15 @@
 //! The command set: what each control command does to a [`Store`], the same whether a
 //! running server received it on the socket or the CLI runs it on the file.
 //!
-//! It uses [`crate::apps`] for apps, [`KeySet::rotate`] for keys, the store's `CONNECTORS`
-//! table and [`crate::mail`] for connectors; it has no socket and no running server, so
-//! anything a server must do afterwards is returned as an [`Effect`].
+//! It uses [`crate::apps`] for apps, [`KeySet::rotate_with`] for keys, the store's `CONNECTORS`
+//! table and [`crate::mail`] for connectors, and [`crate::audit`] for the audit log; it has no
+//! socket and no running server, so anything a server must do afterwards is returned as an
+//! [`Effect`].
+//!
+//! Every command that changes something records an audit entry naming the actor, the command
+//! and what changed (secrets masked: [`Changes`]), in the same write transaction as the change
+//! (through the registry's `*_in` functions and [`KeySet::rotate_with`]): the change and its
+//! entry commit together or not at all, and share one fsync.
 
 use super::error::AdminError;
 use super::protocol::{
@@ -14,19 +20,25 @@ use super::protocol::{
 /// A listing's page size when the command does not say.
 const DEFAULT_PAGE: usize = 100;
 use crate::apps;
-use crate::clock::now;
+use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
 use crate::config::{MailConfig, SesConfig};
 use crate::crypto::keys::KeySet;
 use crate::mail::Mailer;
-use crate::store::{Store, CONNECTORS};
-use crate::users;
+use crate::store::{Reads, Store, StoreError, WriteTx, CONNECTORS};
+use crate::users::{self, UserError};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-/// Carries out one command on the store. `mail` is the configuration's `[mail]`, against which
-/// a new connector is tried before it is stored.
-pub fn handle(store: &Store, mail: &MailConfig, command: Command) -> (Response, Option<Effect>) {
-    match run(store, mail, command) {
+/// Carries out one command on the store for `actor`, whom the audit log names for every
+/// change (the control socket and the CLI pass [`Actor::Cli`]). `mail` is the configuration's
+/// `[mail]`, against which a new connector is tried before it is stored.
+pub fn handle(
+    store: &Store,
+    mail: &MailConfig,
+    actor: &Actor,
+    command: Command,
+) -> (Response, Option<Effect>) {
+    match run(store, mail, actor, command) {
         Ok(Done { result, effect }) => (Response::ok(result), effect),
         Err(e) => (Response::err(e), None),
     }
@@ -56,13 +68,60 @@ impl Done {
     }
 }
 
-fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, AdminError> {
-    let info = |app: &crate::store::App| to_json(&AppInfo::of(app, None));
-    Ok(match command {
-        Command::AppCreate(new) => {
-            let (app, secret) = apps::create(store, new)?;
-            Done::result(to_json(&AppInfo::of(&app, secret)))
+/// Who is changing something with which command, and when: what each of the command's audit
+/// entries says.
+struct Audit<'a> {
+    actor: &'a Actor,
+    command: &'static str,
+    at: u64,
+}
+
+impl Audit<'_> {
+    /// Runs a directory change and records what it returned (the user or group as it is now),
+    /// both in one write transaction: the change and its audit entry commit together.
+    fn change<T: Serialize>(
+        &self,
+        store: &Store,
+        client_id: Option<&str>,
+        f: impl FnOnce(&WriteTx, u64) -> Result<T, UserError>,
+    ) -> Result<Done, AdminError> {
+        let result = store.write(|tx| {
+            let result = f(tx, self.at)?;
+            self.record(tx, client_id, Changes::of(&result))?;
+            Ok::<_, AdminError>(result)
+        })?;
+        Ok(Done::result(to_json(&result)))
+    }
+
+    /// Records, inside `tx`, that the command changed `changes` (of app `client_id`, if any).
+    fn record(
+        &self,
+        tx: &WriteTx,
+        client_id: Option<&str>,
+        changes: Changes,
+    ) -> Result<(), StoreError> {
+        let mut entry = AuditEntry::admin_change(self.actor.clone(), self.command, changes);
+        if let Some(client_id) = client_id {
+            entry = entry.client(client_id);
         }
+        audit::record(tx, self.at, entry)
+    }
+}
+
+fn run(
+    store: &Store,
+    mail: &MailConfig,
+    actor: &Actor,
+    command: Command,
+) -> Result<Done, AdminError> {
+    let info = |app: &crate::store::App| to_json(&AppInfo::of(app, None));
+    let audit = Audit {
+        actor,
+        command: command.name(),
+        at: crate::clock::now(),
+    };
+    Ok(match command {
+        Command::AppCreate(new) => app_create(store, &audit, new)?,
         Command::AppList(_) => {
             let infos: Vec<AppInfo> = apps::list(store)?
                 .iter()
@@ -73,17 +132,19 @@ fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, Admin
         Command::AppShow(AppRef { client_id }) => {
             Done::result(info(&apps::get(store, &client_id)?))
         }
-        Command::AppUpdate(AppChange { client_id, change }) => {
-            Done::result(info(&apps::update(store, &client_id, change)?))
-        }
+        Command::AppUpdate(change) => app_update(store, &audit, change)?,
         Command::AppDelete(AppRef { client_id }) => {
-            Done::result(info(&apps::delete(store, &client_id)?))
+            let app = store.write(|tx| {
+                let app = apps::delete_in(tx, &client_id)?;
+                audit.record(tx, Some(&client_id), Changes::of(AppInfo::of(&app, None)))?;
+                Ok::<_, AdminError>(app)
+            })?;
+            Done::result(info(&app))
         }
         Command::AppRotateSecret(AppRef { client_id }) => {
-            let secret = apps::rotate_secret(store, &client_id)?;
-            Done::result(json!({ "client_id": client_id, "client_secret": secret }))
+            app_rotate_secret(store, &audit, client_id)?
         }
-        Command::ConnectorSet(settings) => connector_set(store, mail, settings)?,
+        Command::ConnectorSet(settings) => connector_set(store, mail, &audit, settings)?,
         Command::ConnectorShow(ConnectorRef { name }) => {
             known_connector(&name)?;
             Done::result(match store.read(|tx| tx.get(&CONNECTORS, &name))? {
@@ -91,16 +152,19 @@ fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, Admin
                 None => json!({ "name": name, "stored": false }),
             })
         }
-        Command::ConnectorDelete(connector) => connector_delete(store, mail, connector)?,
+        Command::ConnectorDelete(connector) => connector_delete(store, mail, &audit, connector)?,
         Command::KeysRotate(KeyRotation { alg }) => {
-            let kid = KeySet::rotate(store, alg).map_err(AdminError::KeyRotation)?;
+            let kid = KeySet::rotate_with(store, alg, |tx, kid| {
+                audit.record(tx, None, Changes::of(json!({ "alg": alg, "kid": kid })))
+            })
+            .map_err(AdminError::KeyRotation)?;
             Done {
                 result: json!({ "alg": alg, "kid": kid }),
                 effect: Some(Effect::ReloadKeys),
             }
         }
         Command::MailTest(_) => return Err(AdminError::MailTestNeedsServer),
-        Command::UserAdd(new) => Done::result(to_json(&users::add(store, now(), new)?)),
+        Command::UserAdd(new) => audit.change(store, None, |tx, at| users::add_in(tx, at, new))?,
         Command::UserList(UserQuery {
             group,
             after,
@@ -112,25 +176,25 @@ fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, Admin
             limit.unwrap_or(DEFAULT_PAGE),
         )?)),
         Command::UserShow(UserRef { user }) => Done::result(to_json(&users::get(store, &user)?)),
-        Command::UserUpdate(UserEdit { user, change }) => {
-            Done::result(to_json(&users::update(store, now(), &user, change)?))
-        }
-        Command::UserDisable(UserRef { user }) => {
-            Done::result(to_json(&users::set_disabled(store, now(), &user, true)?))
-        }
-        Command::UserEnable(UserRef { user }) => {
-            Done::result(to_json(&users::set_disabled(store, now(), &user, false)?))
-        }
+        Command::UserUpdate(UserEdit { user, change }) => audit.change(store, None, |tx, at| {
+            users::update_in(tx, at, &user, change)
+        })?,
+        Command::UserDisable(UserRef { user }) => audit.change(store, None, |tx, at| {
+            users::set_disabled_in(tx, at, &user, true)
+        })?,
+        Command::UserEnable(UserRef { user }) => audit.change(store, None, |tx, at| {
+            users::set_disabled_in(tx, at, &user, false)
+        })?,
         Command::UserDelete(UserRef { user }) => {
-            Done::result(to_json(&users::delete(store, &user)?))
+            audit.change(store, None, |tx, _| users::delete_in(tx, &user))?
         }
-        Command::UserSignOut(UserRef { user }) => {
-            let (user, sessions) = users::sign_out(store, &user)?;
-            Done::result(
-                json!({ "user": user.id, "email": user.email, "sessions_ended": sessions }),
-            )
+        Command::UserSignOut(UserRef { user }) => audit.change(store, None, |tx, _| {
+            let (user, sessions) = users::sign_out_in(tx, &user)?;
+            Ok(json!({ "user": user.id, "email": user.email, "sessions_ended": sessions }))
+        })?,
+        Command::GroupAdd(new) => {
+            audit.change(store, None, |tx, at| users::add_group_in(tx, at, new))?
         }
-        Command::GroupAdd(new) => Done::result(to_json(&users::add_group(store, now(), new)?)),
         Command::GroupList(_) => Done::result(to_json(&users::list_groups(store)?)),
         Command::GroupShow(GroupRef { name }) => {
             let group = users::get_group(store, &name)?;
@@ -144,24 +208,80 @@ fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, Admin
             Done::result(v)
         }
         Command::GroupUpdate(GroupEdit { name, change }) => {
-            Done::result(to_json(&users::update_group(store, now(), &name, change)?))
+            audit.change(store, None, |tx, at| {
+                users::update_group_in(tx, at, &name, change)
+            })?
         }
         Command::GroupDelete(GroupRef { name }) => {
-            Done::result(to_json(&users::delete_group(store, now(), &name)?))
+            audit.change(store, None, |tx, at| users::delete_group_in(tx, at, &name))?
         }
         Command::GroupAddMember(Membership { group, user }) => {
-            Done::result(to_json(&users::add_member(store, now(), &group, &user)?))
+            audit.change(store, None, |tx, at| {
+                users::add_member_in(tx, at, &group, &user)
+            })?
         }
         Command::GroupRemoveMember(Membership { group, user }) => {
-            Done::result(to_json(&users::remove_member(store, now(), &group, &user)?))
+            audit.change(store, None, |tx, at| {
+                users::remove_member_in(tx, at, &group, &user)
+            })?
         }
+        Command::AuditList(query) => Done::result(to_json(&audit_list(store, query)?)),
     })
+}
+
+/// Registers an app; the entry records it as created, its new secret masked.
+fn app_create(store: &Store, audit: &Audit, new: apps::NewApp) -> Result<Done, AdminError> {
+    let (app, secret) = store.write(|tx| {
+        let (app, secret) = apps::create_in(tx, new)?;
+        let created = Changes::of(AppInfo::of(&app, secret.clone()));
+        audit.record(tx, Some(&app.client_id), created)?;
+        Ok::<_, AdminError>((app, secret))
+    })?;
+    Ok(Done::result(to_json(&AppInfo::of(&app, secret))))
+}
+
+/// Changes an app; the entry records each changed field, from and to.
+fn app_update(store: &Store, audit: &Audit, update: AppChange) -> Result<Done, AdminError> {
+    let AppChange { client_id, change } = update;
+    let app = store.write(|tx| {
+        let before = tx.app(&client_id)?.map(|a| AppInfo::of(&a, None));
+        let app = apps::update_in(tx, &client_id, change)?;
+        let changed = Changes::between(before, AppInfo::of(&app, None));
+        audit.record(tx, Some(&client_id), changed)?;
+        Ok::<_, AdminError>(app)
+    })?;
+    Ok(Done::result(to_json(&AppInfo::of(&app, None))))
+}
+
+/// Gives an app a new secret; the entry records that it changed (masked).
+fn app_rotate_secret(store: &Store, audit: &Audit, client_id: String) -> Result<Done, AdminError> {
+    let secret = store.write(|tx| {
+        let secret = apps::rotate_secret_in(tx, &client_id)?;
+        let rotated = Changes::of(json!({ "client_secret": secret }));
+        audit.record(tx, Some(&client_id), rotated)?;
+        Ok::<_, AdminError>(secret)
+    })?;
+    Ok(Done::result(
+        json!({ "client_id": client_id, "client_secret": secret }),
+    ))
+}
+
+/// A page of the audit log. A command name given as the kind must be one of ours: a typo would
+/// otherwise look like "nothing happened".
+fn audit_list(store: &Store, query: AuditQuery) -> Result<audit::AuditPage, AdminError> {
+    if let Some(KindFilter::Command(name)) = &query.kind {
+        if !Command::NAMES.contains(&name.as_str()) {
+            return Err(AdminError::UnknownAuditKind(name.clone()));
+        }
+    }
+    Ok(store.read(|tx| audit::list(tx, &query))?)
 }
 
 /// Validates a connector's settings, tries them with the configured `[mail]`, and stores them.
 fn connector_set(
     store: &Store,
     mail: &MailConfig,
+    audit: &Audit,
     settings: ConnectorSettings,
 ) -> Result<Done, AdminError> {
     let ConnectorSettings { name, config } = settings;
@@ -175,7 +295,11 @@ fn connector_set(
     let mailer =
         Mailer::build(mail, Some(ses.clone())).map_err(AdminError::ConnectorDoesNotWork)?;
     let stored = serde_json::to_value(&ses).map_err(AdminError::ConnectorEncoding)?;
-    store.write(|tx| tx.put(&CONNECTORS, &name, &stored))?;
+    store.write(|tx| {
+        tx.put(&CONNECTORS, &name, &stored)?;
+        let set = Changes::of(json!({ "name": name, "config": stored }));
+        audit.record(tx, None, set)
+    })?;
     // Defaults used, precedence: what the user should know about what they stored.
     let warnings = crate::mail::ses_notes(&ses);
     Ok(Done {
@@ -195,11 +319,19 @@ fn connector_set(
 fn connector_delete(
     store: &Store,
     mail: &MailConfig,
+    audit: &Audit,
     connector: ConnectorRef,
 ) -> Result<Done, AdminError> {
     let ConnectorRef { name } = connector;
     known_connector(&name)?;
-    let removed = store.write(|tx| tx.remove(&CONNECTORS, &name))?;
+    let removed = store.write(|tx| {
+        let removed = tx.remove(&CONNECTORS, &name)?;
+        // Deleting what is not there changes nothing, and records nothing.
+        if removed {
+            audit.record(tx, None, Changes::of(json!({ "name": name })))?;
+        }
+        Ok::<_, StoreError>(removed)
+    })?;
     if !removed {
         return Ok(Done::result(json!({ "name": name, "deleted": false })));
     }
@@ -233,24 +365,9 @@ fn known_connector(name: &str) -> Result<(), AdminError> {
     }
 }
 
-/// Replaces secret values with a mask that only says they are set.
-pub fn mask_secrets(mut v: Value) -> Value {
-    const SECRET_KEYS: &[&str] = &[
-        "accessKeySecret",
-        "smtpPassword",
-        "access_key_secret",
-        "smtp_password",
-    ];
-    if let Some(obj) = v.as_object_mut() {
-        for k in SECRET_KEYS {
-            if let Some(secret) = obj.get_mut(*k) {
-                if !secret.is_null() {
-                    *secret = Value::String("********".into());
-                }
-            }
-        }
-    }
-    v
+/// Replaces secret values with a mask that only says they are set ([`crate::secret::mask`]).
+pub fn mask_secrets(v: Value) -> Value {
+    crate::secret::mask(v)
 }
 
 fn to_json<T: Serialize>(v: &T) -> Value {

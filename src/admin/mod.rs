@@ -19,12 +19,15 @@
 //! [`handle`](fn@handle) is the whole command set over a [`Store`](crate::store::Store); the server
 //! ([`serve`]) and the CLI with the server stopped both call it, so a command behaves the same
 //! either way. What only a running server has (the live mailer and key set) comes back as an
-//! [`Effect`] to apply.
+//! [`Effect`] to apply. It takes the [`Actor`](crate::audit::Actor) it acts for (the socket and
+//! the CLI pass `Cli`; an HTTP API would pass its own): every change is recorded in the audit
+//! log, in the change's own write transaction, and `audit.list` reads the log.
 //!
 //! It owns the control protocol ([`Command`], [`Response`], [`AppInfo`]), the command set, both
 //! ends of the socket, and [`AdminError`]. It uses [`crate::apps`] (the registry),
 //! [`crate::crypto::keys`] (key rotation), [`crate::store`] (the `CONNECTORS` table),
-//! [`crate::mail`] (trying a connector, the mailer to swap in) and the configuration's `[mail]`.
+//! [`crate::audit`] (recording changes, listing entries), [`crate::mail`] (trying a connector,
+//! the mailer to swap in) and the configuration's `[mail]`.
 //! It does not use the HTTP side; the one exception is `server.rs`, which takes the running
 //! server's `State` to apply an [`Effect`].
 //!

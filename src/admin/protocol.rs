@@ -7,6 +7,7 @@
 
 use super::AdminError;
 use crate::apps::{self, AppUpdate, NewApp};
+use crate::audit::AuditQuery;
 use crate::crypto::keys::Alg;
 use crate::store::App;
 use crate::users::{GroupChange, NewGroup, NewUser, UserChange};
@@ -99,6 +100,8 @@ commands! {
     "group.add-member" => GroupAddMember(Membership),
     /// Takes a user out of a group.
     "group.remove-member" => GroupRemoveMember(Membership),
+    /// Lists audit entries, newest first, a page at a time (filters combine with AND).
+    "audit.list" => AuditList(AuditQuery),
 }
 
 impl Command {
@@ -161,6 +164,7 @@ impl Command {
             | Command::GroupDelete(_)
             | Command::GroupAddMember(_)
             | Command::GroupRemoveMember(_) => false,
+            Command::AuditList(_) => false,
         }
     }
 
@@ -175,6 +179,7 @@ impl Command {
             | Command::UserShow(_)
             | Command::GroupList(_)
             | Command::GroupShow(_) => true,
+            Command::AuditList(_) => true,
             Command::AppCreate(_)
             | Command::AppUpdate(_)
             | Command::AppDelete(_)

@@ -12,6 +12,7 @@
 
 use super::socket_path::{short_path, ShortPathError};
 use super::{handle, AdminError, Command, Effect, Response, TestMessage, SOCKET_NAME};
+use crate::audit::Actor;
 use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
 use crate::provider::Provider;
@@ -219,7 +220,7 @@ async fn answer(state: &Arc<Target>, command: Command) -> Response {
     let joined = tokio::task::spawn_blocking(move || {
         let (name, only_reads) = (command.name(), command.only_reads());
         let p = &st.provider;
-        let (response, effect) = handle(&p.store, &st.mail, command);
+        let (response, effect) = handle(&p.store, &st.mail, &Actor::Cli, command);
         match effect {
             Some(Effect::ReloadKeys) => match KeySet::load_or_generate(&p.store) {
                 Ok(keys) => p.set_keys(keys),

@@ -1,5 +1,6 @@
 use super::*;
 use crate::apps::{AppUpdate, NewApp};
+use crate::audit::{Actor, AuditQuery, KindFilter};
 use crate::config::{MailConfig, SesConfig};
 use crate::crypto::keys::Alg;
 use crate::store::{AppType, Store, CONNECTORS};
@@ -16,7 +17,7 @@ fn store() -> (tempfile::TempDir, Store) {
 fn answer(store: &Store, cmd: &str, args: Value) -> (Response, Option<Effect>) {
     let line = json!({ "cmd": cmd, "args": args }).to_string();
     match Command::from_line(line.as_bytes()) {
-        Ok(command) => handle(store, &MailConfig::default(), command),
+        Ok(command) => handle(store, &MailConfig::default(), &Actor::Cli, command),
         Err(e) => (Response::err(e), None),
     }
 }
@@ -462,6 +463,12 @@ fn one_of_each() -> Vec<Command> {
         Command::GroupDelete(group()),
         Command::GroupAddMember(member()),
         Command::GroupRemoveMember(member()),
+        Command::AuditList(AuditQuery {
+            app: Some("c1".into()),
+            kind: Some(KindFilter::Command("app.create".into())),
+            limit: Some(10),
+            ..AuditQuery::default()
+        }),
     ]
 }
 
@@ -536,4 +543,119 @@ fn empty_arguments_may_be_absent_null_or_an_empty_object() {
             ..
         })
     ));
+}
+
+fn ses_json() -> Value {
+    json!({
+        "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+        "accessKeySecret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "region": "eu-west-1",
+        "emailAddress": "noreply@example.com",
+    })
+}
+
+/// The audit log's entries for `query`, as `audit.list` answers.
+fn audit_entries(store: &Store, query: Value) -> Vec<Value> {
+    let page = ok(store, "audit.list", query);
+    page["entries"].as_array().unwrap().clone()
+}
+
+#[test]
+fn every_change_is_audited_with_its_actor_and_no_secret() {
+    let (_d, store) = store();
+    let created = ok(
+        &store,
+        "app.create",
+        json!({"name": "Bookstore", "redirect_uris": ["http://localhost:3000/cb"]}),
+    );
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    ok(
+        &store,
+        "app.update",
+        json!({"client_id": id, "name": "Books"}),
+    );
+    let rotated = ok(&store, "app.rotate-secret", json!({"client_id": id}));
+    ok(
+        &store,
+        "connector.set",
+        json!({"name": "ses", "config": ses_json()}),
+    );
+    ok(&store, "connector.delete", json!({"name": "ses"}));
+    // Deleting what is not there changes nothing: no entry.
+    ok(&store, "connector.delete", json!({"name": "ses"}));
+    let kid = ok(&store, "keys.rotate", json!({"alg": "ES256"}))["kid"].clone();
+    ok(&store, "app.delete", json!({"client_id": id}));
+    // Reads and refusals record nothing.
+    ok(&store, "app.list", Value::Null);
+    assert!(
+        !call(
+            &store,
+            "app.update",
+            json!({"client_id": "nope", "name": "X"})
+        )
+        .ok
+    );
+
+    let entries = audit_entries(&store, Value::Null);
+    let commands: Vec<&str> = entries
+        .iter()
+        .map(|e| e["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "app.delete",
+            "keys.rotate",
+            "connector.delete",
+            "connector.set",
+            "app.rotate-secret",
+            "app.update",
+            "app.create"
+        ],
+        "newest first, one per change"
+    );
+    for e in &entries {
+        assert_eq!(e["kind"], "admin_change");
+        assert_eq!(e["actor"], json!({"type": "cli"}));
+    }
+    let text = serde_json::to_string(&entries).unwrap();
+    for leaked in [
+        secret.as_str(),
+        rotated["client_secret"].as_str().unwrap(),
+        "wJalrXUtnFEMI",
+    ] {
+        assert!(!text.contains(leaked), "a secret in the audit log: {text}");
+    }
+    let [deleted, rotated_key, _, set, rotated_secret, updated, created] = &entries[..] else {
+        panic!("{entries:?}");
+    };
+    assert_eq!(created["client_id"], id.as_str());
+    assert_eq!(created["changes"]["client_secret"], crate::secret::MASK);
+    assert_eq!(created["changes"]["name"], "Bookstore");
+    assert_eq!(
+        updated["changes"],
+        json!({"name": {"from": "Bookstore", "to": "Books"}}),
+        "only what changed"
+    );
+    assert_eq!(
+        rotated_secret["changes"],
+        json!({"client_secret": crate::secret::MASK})
+    );
+    assert_eq!(
+        set["changes"]["config"]["accessKeySecret"],
+        crate::secret::MASK
+    );
+    assert_eq!(rotated_key["changes"], json!({"alg": "ES256", "kid": kid}));
+    assert_eq!(deleted["changes"]["name"], "Books");
+
+    // Filters as the CLI sends them.
+    let for_app = audit_entries(&store, json!({"app": id}));
+    assert_eq!(for_app.len(), 4, "create, update, rotate-secret, delete");
+    let rotations = audit_entries(&store, json!({"kind": "keys.rotate"}));
+    assert_eq!(rotations.len(), 1);
+    let r = call(&store, "audit.list", json!({"kind": "app.creat"}));
+    assert!(r.error.unwrap().contains("unknown audit entry kind"));
+    let r = call(&store, "audit.list", json!({"kind": "sign_in"}));
+    assert!(r.error.unwrap().contains("bad arguments for audit.list"));
 }

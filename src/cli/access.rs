@@ -4,6 +4,7 @@
 
 use super::error::CliError;
 use crate::admin::{self, client, Command};
+use crate::audit::Actor;
 use crate::clock::now;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
@@ -26,7 +27,10 @@ pub(super) fn admin_call(config: &Config, command: Command) -> Result<(Value, Vi
     let (response, via) = match client::call(&config.data_dir, &command) {
         Ok(r) => (r, Via::Server),
         Err(client::ClientError::NotRunning) => match open_store(config, &command)? {
-            Opened::Store(store) => (admin::handle(&store, &config.mail, command).0, Via::File),
+            Opened::Store(store) => {
+                let (response, _) = admin::handle(&store, &config.mail, &Actor::Cli, command);
+                (response, Via::File)
+            }
             Opened::ServerAnswered(r) => (r, Via::Server),
         },
         Err(error) => {

@@ -1,8 +1,11 @@
 //! The command-line grammar: every command and flag as clap parses it, with the help text
 //! `sesame --help` prints. Values that have types elsewhere are parsed straight into them
 //! ([`Alg`], through the `ValueEnum` below), and `--claim KEY=VALUE` into a [`ClaimArg`].
+//! ([`Alg`], through the `ValueEnum` below; the audit log's kinds, cursors and times).
 
+use crate::audit::{self, AuditKind, BadSince, KindFilter};
 use crate::crypto::keys::Alg;
+use crate::store::AuditKey;
 use crate::users::MAX_PAGE;
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -50,6 +53,48 @@ pub(super) enum Command {
     /// Manage groups: who is in them, and the claims their members' tokens carry.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Show the audit log, newest first: sign-ins, codes sent, token reuse, every change made
+    /// with these commands. Filters combine: all must match.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+pub(super) struct AuditArgs {
+    /// Only entries about this user: a user ID, or an email address (then also the sign-in
+    /// attempts and codes for that address).
+    #[arg(long, value_name = "USER_ID_OR_EMAIL")]
+    pub(super) user: Option<String>,
+    /// Only entries about this app.
+    #[arg(long, value_name = "CLIENT_ID")]
+    pub(super) app: Option<String>,
+    #[arg(long, value_name = "KIND", help = kind_help())]
+    pub(super) kind: Option<KindFilter>,
+    /// Only entries since then: a duration back from now (90s, 30m, 24h, 7d, 2w), a UTC date
+    /// (2026-11-01) or date and time (2026-11-01T09:00), or Unix seconds.
+    #[arg(long, value_name = "WHEN", value_parser = since)]
+    pub(super) since: Option<u64>,
+    /// At most N entries [default: 50; at most 1000].
+    #[arg(long, value_name = "N")]
+    pub(super) limit: Option<usize>,
+    /// The page after a previous one: the cursor it printed.
+    #[arg(long, value_name = "CURSOR")]
+    pub(super) before: Option<AuditKey>,
+    #[command(flatten)]
+    pub(super) out: JsonFlag,
+}
+
+/// `--kind`'s help, with the kinds from their one list.
+fn kind_help() -> String {
+    let kinds: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+    format!(
+        "Only entries of this kind: {}; or the changes one command made (app.create, keys.rotate, ...)",
+        kinds.join(", ")
+    )
+}
+
+/// `--since`, against the time the command runs.
+fn since(text: &str) -> Result<u64, BadSince> {
+    audit::parse_since(text, crate::clock::now())
 }
 
 #[derive(Args)]

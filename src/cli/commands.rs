@@ -3,14 +3,15 @@
 //! with no server running builds a mailer itself ([`crate::mail`]).
 
 use super::access::{admin_call, open_store, Opened, Via};
-use super::args::{AppCommand, AppTypeArg, ConnectorCommand, ConnectorName};
+use super::args::{AppCommand, AppTypeArg, AuditArgs, ConnectorCommand, ConnectorName};
 use super::error::CliError;
-use super::output::{pretty, print_app, print_app_table, print_json, print_out};
+use super::output::{pretty, print_app, print_app_table, print_audit_page, print_json, print_out};
 use crate::admin::{
     self, client, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings,
     KeyRotation, NoArgs, TestMessage,
 };
 use crate::apps::{self, AppUpdate, NewApp};
+use crate::audit::{AuditPage, AuditQuery};
 use crate::config::Config;
 use crate::crypto::keys::Alg;
 use crate::store::AppType;
@@ -321,6 +322,33 @@ fn warn_if_insecure(result: &Value) {
     if let Some(warning) = apps::insecure_redirect_warning(&info.client_id, &info.redirect_uris) {
         eprintln!("warning: {warning}");
     }
+}
+
+pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
+    let AuditArgs {
+        user,
+        app,
+        kind,
+        since,
+        limit,
+        before,
+        out,
+    } = args;
+    let query = AuditQuery {
+        user,
+        app,
+        kind,
+        since,
+        before,
+        limit,
+    };
+    let (result, _) = admin_call(config, Command::AuditList(query))?;
+    if out.json {
+        return print_json(&result);
+    }
+    let page: AuditPage = parse(result)?;
+    print_audit_page(&page);
+    Ok(())
 }
 
 /// Reads a command's result into the shape it has.

@@ -3,6 +3,7 @@
 
 use super::error::CliError;
 use crate::admin::AppInfo;
+use crate::audit::{AuditPage, AuditRecord};
 use crate::store::{Group, User};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -279,6 +280,43 @@ fn utc(secs: u64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + u64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02} UTC")
+}
+
+/// One line per entry, newest first: UTC time, kind, outcome (the command, for a change),
+/// actor, whom it concerns, and the detail; then the cursor of the next page, if any.
+pub(super) fn print_audit_page(page: &AuditPage) {
+    if page.entries.is_empty() {
+        outln!("No audit entries match.");
+        return;
+    }
+    let width = |f: &dyn Fn(&AuditRecord) -> usize| page.entries.iter().map(f).max().unwrap_or(0);
+    let kind_w = width(&|r| r.entry.event.kind().as_str().len());
+    let outcome_w = width(&|r| r.entry.event.outcome().len());
+    let actor_w = width(&|r| r.entry.actor.to_string().len());
+    for r in &page.entries {
+        let e = &r.entry;
+        let about: Vec<String> = [
+            ("user", &e.user_id),
+            ("app", &e.client_id),
+            ("email", &e.email),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name}={v}")))
+        .collect();
+        let line = format!(
+            "{}  {:<kind_w$}  {:<outcome_w$}  {:<actor_w$}  {}  {}",
+            crate::clock::utc(r.at),
+            e.event.kind().as_str(),
+            e.event.outcome(),
+            e.actor.to_string(),
+            about.join(" "),
+            e.event.detail()
+        );
+        outln!("{}", line.trim_end());
+    }
+    if let Some(next) = page.next {
+        outln!("\nMore entries: repeat the command with --before {next}");
+    }
 }
 
 /// Writes one line to standard output. A reader that went away (`sesame app list | head -1`)

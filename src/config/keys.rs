@@ -28,6 +28,8 @@ pub(super) enum Kind {
     Str,
     /// A positive whole number of seconds.
     Secs,
+    /// A positive whole number of something else (days, entries).
+    Count,
     /// A TCP port, 1 to 65535.
     Port,
     /// `true` or `false`.
@@ -89,6 +91,11 @@ static TOKENS: Schema = Schema {
         key("sign_in_code_ttl", Secs),
         key("sign_in_code_resend_after", Secs),
     ],
+    camel: false,
+};
+
+static AUDIT: Schema = Schema {
+    keys: &[key("retention_days", Count), key("max_entries", Count)],
     camel: false,
 };
 
@@ -217,6 +224,7 @@ pub(super) static ROOT: Schema = Schema {
         key("data_dir", Str),
         key("log_level", Choice(LOG_LEVELS)),
         key("tokens", Section(&TOKENS)),
+        key("audit", Section(&AUDIT)),
         key("branding", Section(&BRANDING)),
         key("mail", Section(&MAIL)),
         key("app", Tables(&APP)),

@@ -289,6 +289,13 @@ fn check_value(
                 describe(value)
             ))),
         },
+        Count => match value.as_integer() {
+            Some(n) if n > 0 => Ok(()),
+            _ => Err(invalid(format!(
+                "expected a positive whole number, got {}",
+                describe(value)
+            ))),
+        },
         Port => match value.as_integer() {
             Some(n) if (1..=65535).contains(&n) => Ok(()),
             _ => Err(invalid(format!(
@@ -422,7 +429,7 @@ fn env_value(
         message,
     };
     match key.kind {
-        Secs | Port => raw
+        Secs | Count | Port => raw
             .trim()
             .parse::<i64>()
             .map(Value::Integer)

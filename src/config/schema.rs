@@ -3,13 +3,13 @@
 //!
 //! The sections that belong to one part of sesame are that part's types, assembled here:
 //! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`],
-//! `[tokens]` is [`crate::provider::TokenConfig`], `[[app]]` is [`crate::apps::AppDecl`]. The
-//! server's own settings are defined here.
+//! `[tokens]` is [`crate::provider::TokenConfig`], `[audit]` is [`crate::audit::AuditConfig`],
+//! `[[app]]` is [`crate::apps::AppDecl`]. The server's own settings are defined here.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-use super::{BrandingConfig, MailConfig};
+use super::{AuditConfig, BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
 use crate::provider::TokenConfig;
 use crate::users::{GroupDecl, SignUpConfig, UserDecl};
@@ -29,6 +29,8 @@ pub struct Config {
     /// Log level: error, warn, info, debug, trace.
     pub log_level: String,
     pub tokens: TokenConfig,
+    /// How long the audit log keeps entries.
+    pub audit: AuditConfig,
     pub branding: BrandingConfig,
     pub mail: MailConfig,
     /// Applications declared here are created or updated at every start.
@@ -52,6 +54,7 @@ impl Default for Config {
             data_dir: PathBuf::from("sesame-data"),
             log_level: "info".into(),
             tokens: TokenConfig::default(),
+            audit: AuditConfig::default(),
             branding: BrandingConfig::default(),
             mail: MailConfig::default(),
             apps: Vec::new(),

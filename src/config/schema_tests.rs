@@ -15,7 +15,7 @@ const HOMELAB: &str = include_str!("../../examples/homelab.toml");
 fn sample(kind: Kind, pick: usize) -> Value {
     match kind {
         Kind::Str => Value::String("x".into()),
-        Kind::Secs | Kind::Port => Value::Integer(1),
+        Kind::Secs | Kind::Count | Kind::Port => Value::Integer(1),
         Kind::Bool => Value::Boolean(true),
         Kind::Choice(choices) => Value::String(choices[pick % choices.len()].into()),
         Kind::Strings => Value::Array(vec![Value::String("x".into())]),
@@ -73,7 +73,13 @@ fn most_choices(schema: &Schema) -> usize {
         .map(|key| match key.kind {
             Kind::Choice(choices) => choices.len(),
             Kind::Section(inner) | Kind::Tables(inner) => most_choices(inner),
-            Kind::Str | Kind::Secs | Kind::Port | Kind::Strings | Kind::Bool | Kind::Object => 1,
+            Kind::Str
+            | Kind::Secs
+            | Kind::Count
+            | Kind::Port
+            | Kind::Strings
+            | Kind::Bool
+            | Kind::Object => 1,
         })
         .max()
         .unwrap_or(1)

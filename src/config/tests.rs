@@ -185,6 +185,26 @@ fn lifetimes_must_be_positive() {
 }
 
 #[test]
+fn audit_bounds_default_load_and_must_be_positive() {
+    let (c, _) = load_text("", &[]).unwrap();
+    assert_eq!(c.audit, AuditConfig::default());
+    assert_eq!((c.audit.retention_days, c.audit.max_entries), (90, 100_000));
+    let (c, _) = load_text(
+        "[audit]\nretention_days = 30\n",
+        &[("SESAME_AUDIT_MAX_ENTRIES", "5000")],
+    )
+    .unwrap();
+    assert_eq!((c.audit.retention_days, c.audit.max_entries), (30, 5000));
+    let e = err("[audit]\nmax_entries = 0\n", &[]);
+    assert!(
+        e.contains("audit.max_entries") && e.contains("expected a positive whole number"),
+        "{e}"
+    );
+    let e = err("", &[("SESAME_AUDIT_RETENTION_DAYS", "90d")]);
+    assert!(e.contains("SESAME_AUDIT_RETENTION_DAYS"), "{e}");
+}
+
+#[test]
 fn unknown_variables_warn_but_near_misses_fail() {
     let (_, warnings) = resolve(
         None,

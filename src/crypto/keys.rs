@@ -29,7 +29,7 @@ mod signing;
 pub use signing::{at_hash, Alg, SigningKey};
 
 use super::{b64url, b64url_decode, CryptoError};
-use crate::store::{KeyRecord, Store, KEYS};
+use crate::store::{KeyRecord, Store, StoreError, WriteTx, KEYS};
 use serde_json::{json, Map, Value};
 
 /// All of sesame's signing keys: one active key per algorithm, plus the retired ones.
@@ -100,6 +100,17 @@ impl KeySet {
     /// Makes a new active key for `alg` and retires the old one (kept, still verifying);
     /// returns the new `kid`. Load a new [`KeySet`] afterwards to sign with it.
     pub fn rotate(store: &Store, alg: Alg) -> Result<String, CryptoError> {
+        Self::rotate_with(store, alg, |_, _| Ok(()))
+    }
+
+    /// [`KeySet::rotate`], also running `with(tx, kid)` in the write transaction that stores
+    /// the new key (the control command records its audit entry so: both commit, or neither).
+    /// The key is generated before that transaction opens, as in [`KeySet::load_or_generate`].
+    pub fn rotate_with(
+        store: &Store,
+        alg: Alg,
+        with: impl FnOnce(&WriteTx, &str) -> Result<(), StoreError>,
+    ) -> Result<String, CryptoError> {
         let fresh = new_record(alg)?;
         store.write(|tx| {
             for (kid, mut rec) in tx.scan(&KEYS)? {
@@ -108,7 +119,8 @@ impl KeySet {
                     tx.put(&KEYS, &kid, &rec)?;
                 }
             }
-            tx.put(&KEYS, &fresh.kid, &fresh)
+            tx.put(&KEYS, &fresh.kid, &fresh)?;
+            with(tx, &fresh.kid)
         })?;
         Ok(fresh.kid)
     }

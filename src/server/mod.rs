@@ -145,7 +145,8 @@ impl Server {
             mailer,
             Clock::system(),
         )
-        .with_sign_up(config.sign_up.clone());
+        .with_sign_up(config.sign_up.clone())
+        .with_audit(config.audit.clone());
         Ok(Server::new(Arc::new(provider), config, pages, cookies))
     }
 

@@ -21,9 +21,11 @@ mod model;
 mod ops;
 
 pub use model::*;
-pub use ops::{Reads, Writes};
+pub use ops::{AuditRange, Reads, Writes};
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use std::marker::PhantomData;
 use std::path::Path;
@@ -99,6 +101,19 @@ pub const GRANTS: Table<Grant> = Table::within("grants", "tokens", "g/");
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
 pub const CONNECTORS: Table<serde_json::Value> = Table::new("connectors");
+
+/// The audit log, alone in its redb table: entries keyed by [`AuditKey`] (time, then sequence
+/// number; oldest first), and the [`AuditCounter`] at [`AUDIT_COUNTER`], a key that sorts after
+/// every entry. Alone, so that the table's length (which redb keeps in the table's root: no
+/// scan) counts the entries, and retention never reads the whole log. Its operations are in
+/// `ops.rs` ([`Writes::append_audit`], [`Reads::audit_page`]).
+const AUDIT: &str = "audit";
+/// Where the [`AuditCounter`] is kept: `n` sorts after the digits every entry's key starts with.
+const AUDIT_COUNTER: &str = "next";
+
+fn audit_def() -> TableDefinition<'static, &'static str, &'static [u8]> {
+    TableDefinition::new(AUDIT)
+}
 
 /// What went wrong talking to the database.
 #[derive(Debug)]
@@ -205,6 +220,7 @@ impl Store {
                 AUTH_CODES.physical,
                 KEYS.physical,
                 CONNECTORS.physical,
+                AUDIT,
             ] {
                 let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
                 tx.tx.open_table(def)?;
@@ -564,6 +580,105 @@ mod tests {
             ["k", "k2"]
         );
         assert!(access.is_empty() && same_key.is_none());
+    }
+
+    #[test]
+    fn the_audit_log_keeps_time_order_and_never_reuses_a_sequence_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        let keys = store
+            .write(|tx| {
+                // The clock went back a second between the second and third entry.
+                [(100, "a"), (101, "b"), (100, "c"), (103, "d")]
+                    .map(|(at, v)| tx.append_audit(at, &v.to_string()))
+                    .into_iter()
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        assert_eq!(
+            keys.iter().map(|k| (k.at, k.seq)).collect::<Vec<_>>(),
+            [(100, 1), (101, 2), (100, 3), (103, 4)]
+        );
+        let all = AuditRange {
+            since: 0,
+            before: None,
+            limit: 10,
+        };
+        let page = |range: AuditRange| {
+            let (entries, more) = store
+                .read(|tx| tx.audit_page::<String>(range, &mut |_, _| true))
+                .unwrap();
+            let values: Vec<String> = entries.into_iter().map(|(_, v)| v).collect();
+            (values, more)
+        };
+        assert_eq!(
+            page(all).0,
+            ["d", "b", "c", "a"],
+            "newest first: by time, then seq"
+        );
+        let (first, more) = page(AuditRange { limit: 2, ..all });
+        assert_eq!((first, more), (vec!["d".into(), "b".into()], true));
+        let rest = AuditRange {
+            before: Some(keys[1]),
+            ..all
+        };
+        assert_eq!(page(rest), (vec!["c".into(), "a".into()], false));
+        assert_eq!(page(AuditRange { since: 101, ..all }).0, ["d", "b"]);
+        assert_eq!(store.read(|tx| tx.audit_len()).unwrap(), 4);
+
+        let removed = store
+            .write(|tx| {
+                Ok::<_, StoreError>((tx.remove_audit_before(101)?, tx.remove_oldest_audit(1)?))
+            })
+            .unwrap();
+        assert_eq!(removed, (2, 1));
+        assert_eq!(page(all).0, ["d"]);
+        let emptied = store.write(|tx| tx.remove_oldest_audit(10)).unwrap();
+        assert_eq!(emptied, 1);
+        assert_eq!(store.read(|tx| tx.audit_len()).unwrap(), 0);
+        let next = store.write(|tx| tx.append_audit(50, &"e")).unwrap();
+        assert_eq!(
+            next.seq, 5,
+            "sequence numbers go on after the log was emptied"
+        );
+    }
+
+    #[test]
+    fn a_data_file_from_before_the_audit_log_opens_and_keeps_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        {
+            // What an older sesame wrote: its tables, no audit table.
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            {
+                let def: TableDefinition<&str, &[u8]> =
+                    TableDefinition::new(USERS_BY_EMAIL.physical);
+                let mut t = tx.open_table(def).unwrap();
+                t.insert("a@example.com", br#""u1""#.as_slice()).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let id = store
+            .read(|tx| tx.user_id_by_email("a@example.com"))
+            .unwrap();
+        assert_eq!(id.as_deref(), Some("u1"));
+        assert_eq!(store.read(|tx| tx.audit_len()).unwrap(), 0);
+    }
+
+    #[test]
+    fn audit_cursors_read_back_and_refuse_other_text() {
+        let key = AuditKey {
+            at: 1_793_437_503,
+            seq: 42,
+        };
+        assert_eq!(key.to_string(), "1793437503-42");
+        assert_eq!("1793437503-42".parse(), Ok(key));
+        assert_eq!(AuditKey::from_stored(&key.stored()), Some(key));
+        for bad in ["", "42", "-1-2", "1-+2", "a-b", "1-2-3", "1 -2"] {
+            assert!(bad.parse::<AuditKey>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

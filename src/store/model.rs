@@ -294,6 +294,92 @@ pub struct KeyRecord {
     pub active: bool,
 }
 
+/// Where an audit entry sits in the audit log: its time, then its sequence number (unique and
+/// increasing over the life of the data file, so two entries in the same second keep the order
+/// they were recorded in). Entries are kept in this order, so it is also the cursor of a page
+/// ("entries before this one"). Written `<at>-<seq>`, e.g. `1793437503-42`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuditKey {
+    pub at: u64,
+    pub seq: u64,
+}
+
+impl AuditKey {
+    /// The key in the redb table: both numbers zero-padded to 20 digits (`u64::MAX` has 20),
+    /// so byte order is time order, then sequence order.
+    pub(super) fn stored(&self) -> String {
+        format!("{:020}-{:020}", self.at, self.seq)
+    }
+
+    /// The first stored key at or after time `at`.
+    pub(super) fn first_at(at: u64) -> String {
+        AuditKey { at, seq: 0 }.stored()
+    }
+
+    pub(super) fn from_stored(key: &str) -> Option<AuditKey> {
+        key.parse().ok()
+    }
+}
+
+impl std::fmt::Display for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.at, self.seq)
+    }
+}
+
+/// Text that is not an audit cursor (`<at>-<seq>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadAuditKey(pub String);
+
+impl std::fmt::Display for BadAuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} is not an audit cursor: expected the `next` of a previous page, like 1793437503-42",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadAuditKey {}
+
+impl std::str::FromStr for AuditKey {
+    type Err = BadAuditKey;
+    fn from_str(s: &str) -> Result<AuditKey, BadAuditKey> {
+        let bad = || BadAuditKey(s.to_string());
+        let (at, seq) = s.trim().split_once('-').ok_or_else(bad)?;
+        let number = |n: &str| match n.bytes().all(|b| b.is_ascii_digit()) {
+            true => n.parse::<u64>().map_err(|_| bad()),
+            false => Err(bad()),
+        };
+        Ok(AuditKey {
+            at: number(at)?,
+            seq: number(seq)?,
+        })
+    }
+}
+
+impl Serialize for AuditKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AuditKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AuditKey, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The audit log's bookkeeping, kept beside its entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct AuditCounter {
+    /// The sequence number the next entry gets. Kept rather than derived from the newest entry,
+    /// which retention may have removed: a sequence number is never given out twice.
+    pub next_seq: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

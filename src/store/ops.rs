@@ -1,5 +1,6 @@
-//! The typed operations the core (`oidc`, `signin`) performs on the store, inside a
-//! transaction: get and put a grant, a session, a user, a code; sweep what expired.
+//! The typed operations the core (`oidc`, `signin`, `audit`) performs on the store, inside a
+//! transaction: get and put a grant, a session, a user, a code; append to and page through the
+//! audit log; sweep what expired.
 //!
 //! The core speaks only these verbs. It never names a table, a key prefix or an encoding, so
 //! another engine could back the same operations (implement [`Reads`] and [`Writes`] for its
@@ -74,6 +75,30 @@ pub trait Reads {
     fn refresh_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         self.record(&REFRESH_TOKENS, hash)
     }
+
+    /// A page of the audit log, newest first: entries recorded at or after `page.since` and
+    /// before `page.before`, that `keep` accepts, at most `page.limit` of them; and whether
+    /// another accepted entry follows the last one. Reads entries only until the page is full
+    /// (plus the one that shows there is more), back to `page.since`.
+    fn audit_page<V: DeserializeOwned>(
+        &self,
+        page: AuditRange,
+        keep: &mut dyn FnMut(&AuditKey, &V) -> bool,
+    ) -> Result<(Vec<(AuditKey, V)>, bool), StoreError>;
+
+    /// How many entries the audit log holds (no scan).
+    fn audit_len(&self) -> Result<u64, StoreError>;
+}
+
+/// Which part of the audit log [`Reads::audit_page`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditRange {
+    /// Entries recorded at or after this time (Unix seconds; 0 for all).
+    pub since: u64,
+    /// Entries before this one (a previous page's last entry); `None` for the newest.
+    pub before: Option<AuditKey>,
+    /// The most entries returned.
+    pub limit: usize,
 }
 
 /// Writes, inside a write transaction: nothing is kept unless the transaction commits.
@@ -111,6 +136,15 @@ pub trait Writes: Reads {
     /// Removes every record whose lifetime ended at or before `now`, and address send counts
     /// whose window started at or before `sends_window_start`; returns how many went.
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError>;
+
+    /// Appends an entry to the audit log at time `at`; returns its key, with the next sequence
+    /// number (never given out before, even if every entry has been removed since).
+    fn append_audit<V: Serialize>(&self, at: u64, entry: &V) -> Result<AuditKey, StoreError>;
+    /// Removes the audit entries recorded before `at`; returns how many went. Reads only those.
+    fn remove_audit_before(&self, at: u64) -> Result<u64, StoreError>;
+    /// Removes the `n` oldest audit entries (all of them if there are fewer); returns how many
+    /// went. Reads only those.
+    fn remove_oldest_audit(&self, n: u64) -> Result<u64, StoreError>;
 }
 
 impl Reads for ReadTx {
@@ -120,6 +154,16 @@ impl Reads for ReadTx {
         key: &str,
     ) -> Result<Option<V>, StoreError> {
         self.get(t, key)
+    }
+    fn audit_page<V: DeserializeOwned>(
+        &self,
+        page: AuditRange,
+        keep: &mut dyn FnMut(&AuditKey, &V) -> bool,
+    ) -> Result<(Vec<(AuditKey, V)>, bool), StoreError> {
+        audit_page_in(&self.tx.open_table(audit_def())?, page, keep)
+    }
+    fn audit_len(&self) -> Result<u64, StoreError> {
+        audit_len_in(&self.tx.open_table(audit_def())?)
     }
 }
 
@@ -131,6 +175,58 @@ impl Reads for WriteTx {
     ) -> Result<Option<V>, StoreError> {
         self.get(t, key)
     }
+    fn audit_page<V: DeserializeOwned>(
+        &self,
+        page: AuditRange,
+        keep: &mut dyn FnMut(&AuditKey, &V) -> bool,
+    ) -> Result<(Vec<(AuditKey, V)>, bool), StoreError> {
+        audit_page_in(&self.tx.open_table(audit_def())?, page, keep)
+    }
+    fn audit_len(&self) -> Result<u64, StoreError> {
+        audit_len_in(&self.tx.open_table(audit_def())?)
+    }
+}
+
+/// [`Reads::audit_page`] on an open audit table (read or write transaction alike).
+fn audit_page_in<V: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    page: AuditRange,
+    keep: &mut dyn FnMut(&AuditKey, &V) -> bool,
+) -> Result<(Vec<(AuditKey, V)>, bool), StoreError> {
+    let from = AuditKey::first_at(page.since);
+    let to = page
+        .before
+        .map_or_else(|| AUDIT_COUNTER.to_string(), |k| k.stored());
+    let mut found = Vec::new();
+    if page.limit == 0 || from >= to {
+        return Ok((found, false));
+    }
+    for item in table.range(from.as_str()..to.as_str())?.rev() {
+        let (k, v) = item?;
+        let stored = k.value();
+        let key = AuditKey::from_stored(stored).ok_or_else(|| StoreError::Corrupt {
+            table: AUDIT,
+            key: stored.to_string(),
+            reason: "not an audit key".into(),
+        })?;
+        let entry: V = decode(AUDIT, stored, v.value())?;
+        if !keep(&key, &entry) {
+            continue;
+        }
+        if found.len() == page.limit {
+            return Ok((found, true));
+        }
+        found.push((key, entry));
+    }
+    Ok((found, false))
+}
+
+/// [`Reads::audit_len`] on an open audit table: its length, less the counter once there is one.
+fn audit_len_in(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<u64, StoreError> {
+    let counter = u64::from(table.get(AUDIT_COUNTER)?.is_some());
+    Ok(table.len()?.saturating_sub(counter))
 }
 
 impl Writes for WriteTx {
@@ -218,5 +314,49 @@ impl Writes for WriteTx {
         n += self.sweep(&SESSIONS, |v| v.expires_at <= now)?;
         n += self.sweep(&CODE_SENDS, |v| v.window_start <= sends_window_start)?;
         Ok(n)
+    }
+    fn append_audit<V: Serialize>(&self, at: u64, entry: &V) -> Result<AuditKey, StoreError> {
+        let mut table = self.tx.open_table(audit_def())?;
+        let counter: AuditCounter = match table.get(AUDIT_COUNTER)? {
+            Some(v) => decode(AUDIT, AUDIT_COUNTER, v.value())?,
+            None => AuditCounter::default(),
+        };
+        // Sequence numbers start at 1.
+        let key = AuditKey {
+            at,
+            seq: counter.next_seq.max(1),
+        };
+        table.insert(key.stored().as_str(), encode(entry).as_slice())?;
+        let next = AuditCounter {
+            next_seq: key.seq + 1,
+        };
+        table.insert(AUDIT_COUNTER, encode(&next).as_slice())?;
+        Ok(key)
+    }
+    fn remove_audit_before(&self, at: u64) -> Result<u64, StoreError> {
+        let mut table = self.tx.open_table(audit_def())?;
+        let before = table.len()?;
+        let end = AuditKey::first_at(at);
+        table.retain_in::<&str, _>(..end.as_str(), |_, _| false)?;
+        Ok(before - table.len()?)
+    }
+    fn remove_oldest_audit(&self, n: u64) -> Result<u64, StoreError> {
+        let Some(skip) = n.checked_sub(1) else {
+            return Ok(0);
+        };
+        let mut table = self.tx.open_table(audit_def())?;
+        let before = table.len()?;
+        // The newest entry to go, found by reading only the doomed ones; every entry's key
+        // sorts before the counter's.
+        let last = match table.range::<&str>(..AUDIT_COUNTER)?.nth(skip as usize) {
+            Some(item) => item?.0.value().to_string(),
+            None => AUDIT_COUNTER.to_string(),
+        };
+        if last == AUDIT_COUNTER {
+            table.retain_in::<&str, _>(..AUDIT_COUNTER, |_, _| false)?;
+        } else {
+            table.retain_in::<&str, _>(..=last.as_str(), |_, _| false)?;
+        }
+        Ok(before - table.len()?)
     }
 }

@@ -38,9 +38,14 @@ pub(super) fn check_group_name(name: &str) -> Result<String, UserError> {
 
 /// Creates a group.
 pub fn add(store: &Store, now: u64, new: NewGroup) -> Result<Group, UserError> {
+    store.write(|tx| add_in(tx, now, new))
+}
+
+/// [`add`] inside the caller's write transaction.
+pub fn add_in(tx: &impl Writes, now: u64, new: NewGroup) -> Result<Group, UserError> {
     let name = check_group_name(&new.name)?;
     check_claims(&new.claims)?;
-    store.write(|tx| {
+    {
         if tx.group(&name)?.is_some() {
             return Err(UserError::DuplicateGroup(name.clone()));
         }
@@ -54,7 +59,7 @@ pub fn add(store: &Store, now: u64, new: NewGroup) -> Result<Group, UserError> {
         };
         tx.put_group(&group)?;
         Ok(group)
-    })
+    }
 }
 
 /// Every group, by name.
@@ -90,11 +95,21 @@ pub fn update(
     name: &str,
     change: GroupChange,
 ) -> Result<Group, UserError> {
+    store.write(|tx| update_in(tx, now, name, change))
+}
+
+/// [`update`] inside the caller's write transaction.
+pub fn update_in(
+    tx: &impl Writes,
+    now: u64,
+    name: &str,
+    change: GroupChange,
+) -> Result<Group, UserError> {
     if let Some(c) = &change.claims {
         check_claims(c)?;
     }
     let name = name.trim();
-    store.write(|tx| {
+    {
         let mut group = editable(tx.group(name)?, name)?;
         if let Some(d) = &change.description {
             group.description = d.trim().to_string();
@@ -105,17 +120,22 @@ pub fn update(
         group.updated_at = now;
         tx.put_group(&group)?;
         Ok(group)
-    })
+    }
 }
 
 /// Deletes a group and takes it off its members. Apps that allowed only this group then allow
 /// nobody from it (their `allowed_groups` still names it, and the access check finds no member).
 pub fn delete(store: &Store, now: u64, name: &str) -> Result<Group, UserError> {
+    store.write(|tx| delete_in(tx, now, name))
+}
+
+/// [`delete`] inside the caller's write transaction.
+pub fn delete_in(tx: &impl Writes, now: u64, name: &str) -> Result<Group, UserError> {
     let name = name.trim();
     if name == ADMINS {
         return Err(UserError::BuiltInGroup);
     }
-    store.write(|tx| {
+    {
         let group = editable(tx.group(name)?, name)?;
         for mut user in tx.all_users()? {
             if user.in_group(name) {
@@ -126,28 +146,48 @@ pub fn delete(store: &Store, now: u64, name: &str) -> Result<Group, UserError> {
         }
         tx.remove_group(name)?;
         Ok(group)
-    })
+    }
 }
 
 /// Puts a user (by ID, email or username) in a group.
 pub fn add_member(store: &Store, now: u64, group: &str, who: &str) -> Result<User, UserError> {
-    set_member(store, now, group, who, true)
+    store.write(|tx| set_member(tx, now, group, who, true))
+}
+
+/// [`add_member`] inside the caller's write transaction.
+pub fn add_member_in(
+    tx: &impl Writes,
+    now: u64,
+    group: &str,
+    who: &str,
+) -> Result<User, UserError> {
+    set_member(tx, now, group, who, true)
 }
 
 /// Takes a user out of a group.
 pub fn remove_member(store: &Store, now: u64, group: &str, who: &str) -> Result<User, UserError> {
-    set_member(store, now, group, who, false)
+    store.write(|tx| set_member(tx, now, group, who, false))
+}
+
+/// [`remove_member`] inside the caller's write transaction.
+pub fn remove_member_in(
+    tx: &impl Writes,
+    now: u64,
+    group: &str,
+    who: &str,
+) -> Result<User, UserError> {
+    set_member(tx, now, group, who, false)
 }
 
 fn set_member(
-    store: &Store,
+    tx: &impl Writes,
     now: u64,
     group: &str,
     who: &str,
     member: bool,
 ) -> Result<User, UserError> {
     let group = group.trim();
-    store.write(|tx| {
+    {
         if tx.group(group)?.is_none() {
             return Err(UserError::UnknownGroup(group.to_string()));
         }
@@ -166,5 +206,5 @@ fn set_member(
             tx.put_user(&user)?;
         }
         Ok(user)
-    })
+    }
 }
