@@ -9,6 +9,7 @@
 //!            ▼
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
 //!                      provider (the context the core runs in), apps (the app registry),
+//!                      users (the directory), api_keys (management API keys),
 //!                      issuer (endpoint URLs)
 //!            │
 //!            ▼
@@ -35,6 +36,9 @@
 //! - [`session`]: the sesame session (single sign-on across apps).
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
+//! - [`users`]: the directory: users, groups, the built-in `admins` group, the sign-up policy.
+//! - [`api_keys`]: the keys programs present to the management API (made, listed, revoked,
+//!   checked; stored hashed).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
@@ -45,6 +49,7 @@
 
 pub mod admin;
 pub mod alg;
+pub mod api_keys;
 pub mod apps;
 pub mod cli;
 pub mod clock;

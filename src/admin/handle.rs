@@ -1,18 +1,21 @@
 //! The command set: what each control command does to a [`Store`], the same whether a
-//! running server received it on the socket or the CLI runs it on the file.
+//! running server received it (on the control socket or the management API) or the CLI runs it
+//! on the file.
 //!
-//! It uses [`crate::apps`] for apps, [`KeySet::rotate`] for keys, the store's `CONNECTORS`
-//! table and [`crate::mail`] for connectors; it has no socket and no running server, so
-//! anything a server must do afterwards is returned as an [`Effect`].
+//! It uses [`crate::apps`] for apps, [`crate::users`] for the directory, [`crate::api_keys`]
+//! for API keys, [`KeySet::rotate`] for keys, the store's `CONNECTORS` table and
+//! [`crate::mail`] for connectors; it has no socket and no running server, so anything a server
+//! must do afterwards is returned as an [`Effect`] (`live.rs` applies it).
 
 use super::error::AdminError;
 use super::protocol::{
-    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit, GroupRef,
-    KeyRotation, Membership, Response, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
+    ApiKeyRef, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit,
+    GroupRef, KeyRotation, Membership, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
 };
 
 /// A listing's page size when the command does not say.
 const DEFAULT_PAGE: usize = 100;
+use crate::api_keys::{self, ApiKeyInfo};
 use crate::apps;
 use crate::clock::now;
 use crate::config::{MailConfig, SesConfig};
@@ -24,12 +27,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Carries out one command on the store. `mail` is the configuration's `[mail]`, against which
-/// a new connector is tried before it is stored.
-pub fn handle(store: &Store, mail: &MailConfig, command: Command) -> (Response, Option<Effect>) {
-    match run(store, mail, command) {
-        Ok(Done { result, effect }) => (Response::ok(result), effect),
-        Err(e) => (Response::err(e), None),
-    }
+/// a new connector is tried before it is stored. The error stays typed: the control socket
+/// sends its text ([`Response`](super::Response)), the management API maps it onto a status.
+pub fn handle(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, AdminError> {
+    run(store, mail, command)
 }
 
 /// What a running server must do after a command succeeded.
@@ -41,9 +42,9 @@ pub enum Effect {
 }
 
 /// A command carried out: the result for the client, and what a running server must do.
-struct Done {
-    result: Value,
-    effect: Option<Effect>,
+pub struct Done {
+    pub result: Value,
+    pub effect: Option<Effect>,
 }
 
 impl Done {
@@ -154,6 +155,24 @@ fn run(store: &Store, mail: &MailConfig, command: Command) -> Result<Done, Admin
         }
         Command::GroupRemoveMember(Membership { group, user }) => {
             Done::result(to_json(&users::remove_member(store, now(), &group, &user)?))
+        }
+        Command::ApiKeyCreate(new) => {
+            let now = now();
+            let (key, clear) = api_keys::create(store, now, new)?;
+            Done::result(to_json(&ApiKeyInfo::of(&key, now, Some(clear))))
+        }
+        Command::ApiKeyList(_) => {
+            let now = now();
+            let infos: Vec<ApiKeyInfo> = api_keys::list(store)?
+                .iter()
+                .map(|k| ApiKeyInfo::of(k, now, None))
+                .collect();
+            Done::result(to_json(&infos))
+        }
+        Command::ApiKeyRevoke(ApiKeyRef { id }) => {
+            let now = now();
+            let key = api_keys::revoke(store, now, &id)?;
+            Done::result(to_json(&ApiKeyInfo::of(&key, now, None)))
         }
     })
 }

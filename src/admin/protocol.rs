@@ -6,6 +6,7 @@
 //! [`crate::crypto::keys`] take.
 
 use super::AdminError;
+use crate::api_keys::NewApiKey;
 use crate::apps::{self, AppUpdate, NewApp};
 use crate::crypto::keys::Alg;
 use crate::store::App;
@@ -99,6 +100,12 @@ commands! {
     "group.add-member" => GroupAddMember(Membership),
     /// Takes a user out of a group.
     "group.remove-member" => GroupRemoveMember(Membership),
+    /// Makes a management API key; the result carries the key, shown this once.
+    "api-key.create" => ApiKeyCreate(NewApiKey),
+    /// Lists the management API keys (never the keys themselves).
+    "api-key.list" => ApiKeyList(NoArgs),
+    /// Revokes a management API key.
+    "api-key.revoke" => ApiKeyRevoke(ApiKeyRef),
 }
 
 impl Command {
@@ -139,7 +146,8 @@ impl Command {
             | Command::ConnectorSet(_)
             | Command::KeysRotate(_)
             | Command::UserAdd(_)
-            | Command::GroupAdd(_) => true,
+            | Command::GroupAdd(_)
+            | Command::ApiKeyCreate(_) => true,
             Command::AppList(_)
             | Command::AppShow(_)
             | Command::AppUpdate(_)
@@ -160,7 +168,9 @@ impl Command {
             | Command::GroupUpdate(_)
             | Command::GroupDelete(_)
             | Command::GroupAddMember(_)
-            | Command::GroupRemoveMember(_) => false,
+            | Command::GroupRemoveMember(_)
+            | Command::ApiKeyList(_)
+            | Command::ApiKeyRevoke(_) => false,
         }
     }
 
@@ -174,7 +184,8 @@ impl Command {
             | Command::UserList(_)
             | Command::UserShow(_)
             | Command::GroupList(_)
-            | Command::GroupShow(_) => true,
+            | Command::GroupShow(_)
+            | Command::ApiKeyList(_) => true,
             Command::AppCreate(_)
             | Command::AppUpdate(_)
             | Command::AppDelete(_)
@@ -193,7 +204,9 @@ impl Command {
             | Command::GroupUpdate(_)
             | Command::GroupDelete(_)
             | Command::GroupAddMember(_)
-            | Command::GroupRemoveMember(_) => false,
+            | Command::GroupRemoveMember(_)
+            | Command::ApiKeyCreate(_)
+            | Command::ApiKeyRevoke(_) => false,
         }
     }
 }
@@ -303,6 +316,12 @@ pub struct Membership {
     pub user: String,
 }
 
+/// The management API key a command is about, by its ID (`api-key list` shows them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyRef {
+    pub id: String,
+}
+
 /// The answer to one command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
@@ -327,6 +346,16 @@ impl Response {
             ok: false,
             result: None,
             error: Some(error.to_string()),
+        }
+    }
+}
+
+/// A command's outcome as the wire carries it: the result, or the error's text.
+impl From<Result<Value, AdminError>> for Response {
+    fn from(outcome: Result<Value, AdminError>) -> Response {
+        match outcome {
+            Ok(result) => Response::ok(result),
+            Err(e) => Response::err(e),
         }
     }
 }

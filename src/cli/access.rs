@@ -24,7 +24,10 @@ pub(super) fn admin_call(config: &Config, command: Command) -> Result<(Value, Vi
     let (response, via) = match client::call(&config.data_dir, &command) {
         Ok(r) => (r, Via::Server),
         Err(client::ClientError::NotRunning) => match open_store(config, &command)? {
-            Opened::Store(store) => (admin::handle(&store, &config.mail, command).0, Via::File),
+            Opened::Store(store) => {
+                let outcome = admin::handle(&store, &config.mail, command).map(|done| done.result);
+                (admin::Response::from(outcome), Via::File)
+            }
             Opened::ServerAnswered(r) => (r, Via::Server),
         },
         Err(error) => {

@@ -99,6 +99,11 @@ pub const GRANTS: Table<Grant> = Table::within("grants", "tokens", "g/");
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
 pub const CONNECTORS: Table<serde_json::Value> = Table::new("connectors");
+/// Management API keys, by key ID (never the key: see [`ApiKey`]).
+pub const API_KEYS: Table<ApiKey> = Table::within("api_keys", "api_keys", "k/");
+/// Key ID by the SHA-256 of the key, to find the key a request presents. Written with the key
+/// record, in the same redb table.
+pub const API_KEYS_BY_HASH: Table<String> = Table::within("api_keys_by_hash", "api_keys", "h/");
 
 /// What went wrong talking to the database.
 #[derive(Debug)]
@@ -205,6 +210,7 @@ impl Store {
                 AUTH_CODES.physical,
                 KEYS.physical,
                 CONNECTORS.physical,
+                API_KEYS.physical,
             ] {
                 let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
                 tx.tx.open_table(def)?;
