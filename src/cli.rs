@@ -1,7 +1,7 @@
 //! The command line: `sesame serve`, `sesame app ...`, `sesame connector ...`,
-//! `sesame mail test`, `sesame keys rotate`.
+//! `sesame mail test`, `sesame keys rotate`, `sesame api-key ...`.
 //!
-//! Commands that change the store (`app`, `connector`, `keys`) go through the running server's
+//! Commands that change the store (`app`, `connector`, `keys`, `api-key`) go through the running server's
 //! control socket when it answers ([`crate::admin`]), and otherwise open the database file
 //! themselves; both paths run the same [`crate::admin::handle`], so the output is the same either way.
 //! Only commands that store something new (`app create`, `connector set`, `keys rotate`) may
@@ -17,7 +17,8 @@
 //! [`crate::admin::handle`]), [`crate::store`] (opening the file), [`crate::mail`] (`mail test`
 //! with no server running) and [`crate::server`] (`sesame serve`).
 //!
-//! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what each command does),
+//! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what each command does;
+//! `api_keys.rs` for `api-key`),
 //! `access.rs` (reaching the data: control socket or file), `output.rs` (what gets printed),
 //! `error.rs` (`CliError`).
 
@@ -30,6 +31,7 @@ macro_rules! outln {
 }
 
 mod access;
+mod api_keys;
 mod args;
 mod commands;
 mod error;
@@ -88,6 +90,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::Keys(KeysCommand::Rotate { alg, out }) => {
                         keys_rotate(&config, alg, out.json)
                     }
+                    Command::ApiKey(c) => api_keys::api_key(&config, c),
                     Command::Serve(_) => Ok(()),
                 }
             })
