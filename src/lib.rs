@@ -26,7 +26,7 @@
 //! - [`cli`]: the command line (`serve`, `app ...`, `mail test`, `connector set`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
-//!   and the words of every error page.
+//!   the words of every error page, and the management API (`/api/v1`).
 //! - [`http`]: request parsing (once, at the edge), cookies, response helpers.
 //! - [`admin`]: the local control socket through which the CLI reaches a running server.
 //! - [`provider`]: the core's context (store, issuer, lifetimes, keys, mailer, clock).
