@@ -178,6 +178,12 @@ async fn two_creates_of_one_email_at_once_give_one_user_and_a_409() {
             .await;
     }
 
+    // A body over the limit is refused before it is parsed, as a problem too.
+    let huge = json!({ "email": "x@example.com", "name": "n".repeat(70 * 1024) });
+    let r = admin.send(Method::POST, "/users", Some(huge)).await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(r.content_type(), "application/problem+json");
+
     // The API lives under the issuer's path, and its document says so; nothing is at the root.
     let doc = admin.http.get(&sesame.url("/api/v1/openapi.json")).await;
     assert_eq!(doc.status, 200);
