@@ -1,4 +1,4 @@
-//! A command in a running server: [`handle`] on the running provider's store, then the
+//! A command in a running server: [`handle`](fn@handle) on the running provider's store, then the
 //! command's [`Effect`] applied to the provider (new keys, a new mailer). The control socket
 //! and the management API both carry out commands through [`handle_live`], so a command
 //! changes a running server the same way whichever door it came through.

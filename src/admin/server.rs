@@ -1,6 +1,6 @@
 //! The server end of the control socket.
 //!
-//! It reads [`Command`]s and carries them out with [`handle_live`](super::handle_live) on a
+//! It reads [`Command`]s and carries them out with [`handle_live`] on a
 //! blocking thread (which applies their [`Effect`](super::Effect) to the running provider: new
 //! keys, a new mailer); `mail.test` is answered here with the mailer the server is using.
 //!

@@ -10,11 +10,11 @@
 //!
 //! 1. the route table, [`ROUTES`] (data, so the OpenAPI document can be checked against it):
 //!    no route has the path → 404; none has the method → 405 with `Allow`;
-//! 2. who is calling ([`auth`]): no or bad credentials → 401, not an administrator → 403, a
+//! 2. who is calling (`auth.rs`): no or bad credentials → 401, not an administrator → 403, a
 //!    cookie-authenticated write from elsewhere → 403;
-//! 3. the handler (`handlers.rs`): the path, the query and the body ([`input`]) parsed into
+//! 3. the handler (`handlers.rs`): the path, the query and the body (`input.rs`) parsed into
 //!    the command's own argument types (a bad member → 400 naming it), then the command;
-//! 4. the answer: JSON, or `application/problem+json` ([`problem`]) with the command's error
+//! 4. the answer: JSON, or `application/problem+json` ([`Problem`]) with the command's error
 //!    mapped onto its status.
 //!
 //! Lists answer `{"items": [...], "next": "..."}`; `next` (absent on the last page) goes back

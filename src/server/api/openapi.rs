@@ -3,7 +3,7 @@
 //!
 //! It is data the API also reads: a request body may have only the members its schema lists
 //! ([`check_members`]), so the document is the contract in fact, not just in words. The tests
-//! below keep it and [`ROUTES`] equal both ways (every route described, every description
+//! below keep it and [`ROUTES`](super::ROUTES) equal both ways (every route described, every description
 //! routed), and every `$ref` resolving.
 
 use super::problem::Problem;
