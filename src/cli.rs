@@ -1,15 +1,16 @@
 //! The command line: `sesame serve`, `sesame app ...`, `sesame user ...`, `sesame group ...`,
-//! `sesame connector ...`, `sesame mail test`, `sesame keys rotate`, `sesame audit`.
+//! `sesame connector ...`, `sesame mail test`, `sesame keys rotate`, `sesame audit`,
+//! `sesame api-key ...`.
 //!
 //! Commands that read or change the store (`app`, `user`, `group`, `connector`, `keys`,
-//! `audit`) go through the running server's control socket when it answers
+//! `audit`, `api-key`) go through the running server's control socket when it answers
 //! ([`crate::admin`]), and otherwise open the database file themselves; both paths run the
 //! same [`crate::admin::handle`], so the output is the same either way.
 //! Only commands that store something new (`app create`, `user add`, `group add`,
-//! `connector set`, `keys rotate`) may start a data directory; the others fail on a missing
-//! `sesame.redb` rather than create an empty one in the wrong place. Everything printed on
-//! stdout goes through `outln!`, which ends quietly when the reader has gone
-//! (`sesame app list | head -1`).
+//! `connector set`, `keys rotate`, `api-key create`) may start a data directory; the others
+//! fail on a missing `sesame.redb` rather than create an empty one in the wrong place.
+//! Everything printed on stdout goes through `outln!`, which ends quietly when the reader has
+//! gone (`sesame app list | head -1`).
 //! Errors are printed as one message saying what to do, and the exit code is 1 (2 for a
 //! command line clap could not parse).
 //!
@@ -21,8 +22,9 @@
 //! [`crate::mail`] (`mail test` with no server running) and [`crate::server`] (`sesame serve`).
 //!
 //! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what `app`, `connector`,
-//! `mail` and `keys` do), `directory.rs` (what `user` and `group` do), `access.rs` (reaching
-//! the data: control socket or file), `output.rs` (what gets printed), `error.rs` (`CliError`).
+//! `mail`, `keys` and `audit` do), `directory.rs` (what `user` and `group` do), `api_keys.rs`
+//! (`api-key`), `access.rs` (reaching the data: control socket or file), `output.rs` (what gets
+//! printed), `error.rs` (`CliError`).
 
 /// Prints a line on standard output, through [`output::print_out`]: every line the CLI prints
 /// goes this way, so a reader that goes away early is handled in one place.
@@ -33,6 +35,7 @@ macro_rules! outln {
 }
 
 mod access;
+mod api_keys;
 mod args;
 mod commands;
 mod directory;
@@ -96,6 +99,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::User(c) => user(&config, c),
                     Command::Group(c) => group(&config, c),
                     Command::Audit(args) => audit(&config, args),
+                    Command::ApiKey(c) => api_keys::api_key(&config, c),
                     Command::Serve(_) => Ok(()),
                 }
             })

@@ -9,7 +9,8 @@
 //!            ▼
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
 //!                      provider (the context the core runs in), apps (the app registry),
-//!                      users (the directory), audit (the audit log), issuer (endpoint URLs)
+//!                      users (the directory), audit (the audit log), api_keys
+//!                      (management API keys), issuer (endpoint URLs)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -26,7 +27,7 @@
 //!   `connector set`, `keys rotate`, `audit`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
-//!   and the words of every error page.
+//!   the words of every error page, and the management API (`/api/v1`).
 //! - [`http`]: request parsing (once, at the edge), cookies, response helpers.
 //! - [`admin`]: the local control socket through which the CLI reaches a running server.
 //! - [`provider`]: the core's context (store, issuer, lifetimes, keys, mailer, clock).
@@ -36,9 +37,12 @@
 //! - [`session`]: the sesame session (single sign-on across apps).
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
-//! - [`users`]: the directory: users, groups, who may use which app, the sign-up policy.
+//! - [`users`]: the directory: users, groups, the built-in `admins` group, who may use which
+//!   app, the sign-up policy.
 //! - [`audit`]: the audit log: what is recorded (sign-ins, codes sent, token reuse, changes),
 //!   recording inside the caller's transaction, retention, and listing.
+//! - [`api_keys`]: the keys programs present to the management API (made, listed, revoked,
+//!   checked; stored hashed).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
@@ -50,6 +54,7 @@
 
 pub mod admin;
 pub mod alg;
+pub mod api_keys;
 pub mod apps;
 pub mod audit;
 pub mod cli;

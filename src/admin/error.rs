@@ -28,6 +28,8 @@ pub enum AdminError {
     App(AppError),
     /// The directory (users and groups) refused the change or failed.
     Users(crate::users::UserError),
+    /// An API key operation was refused or failed.
+    ApiKey(crate::api_keys::ApiKeyError),
     /// Reading or writing a stored connector failed.
     Store(StoreError),
     /// No connector has this name (see [`CONNECTORS_KNOWN`]).
@@ -77,6 +79,7 @@ impl fmt::Display for AdminError {
             }
             AdminError::App(e) => write!(f, "{e}"),
             AdminError::Users(e) => write!(f, "{e}"),
+            AdminError::ApiKey(e) => write!(f, "{e}"),
             AdminError::Store(e) => write!(f, "{e}"),
             AdminError::UnknownConnector(name) => write!(
                 f,
@@ -121,6 +124,12 @@ impl std::error::Error for AdminError {}
 impl From<crate::users::UserError> for AdminError {
     fn from(e: crate::users::UserError) -> Self {
         AdminError::Users(e)
+    }
+}
+
+impl From<crate::api_keys::ApiKeyError> for AdminError {
+    fn from(e: crate::api_keys::ApiKeyError) -> Self {
+        AdminError::ApiKey(e)
     }
 }
 

@@ -1,10 +1,12 @@
 //! The command set: what each control command does to a [`Store`], the same whether a
-//! running server received it on the socket or the CLI runs it on the file.
+//! running server received it (on the control socket or the management API) or the CLI runs it
+//! on the file.
 //!
-//! It uses [`crate::apps`] for apps, [`KeySet::rotate_with`] for keys, the store's `CONNECTORS`
-//! table and [`crate::mail`] for connectors, and [`crate::audit`] for the audit log; it has no
-//! socket and no running server, so anything a server must do afterwards is returned as an
-//! [`Effect`].
+//! It uses [`crate::apps`] for apps, [`crate::users`] for the directory, [`crate::api_keys`]
+//! for API keys, [`KeySet::rotate_with`] for keys, the store's `CONNECTORS` table and
+//! [`crate::mail`] for connectors, and [`crate::audit`] for the audit log; it has no socket and
+//! no running server, so anything a server must do afterwards is returned as an [`Effect`]
+//! (`live.rs` applies it).
 //!
 //! Every command that changes something records an audit entry naming the actor, the command
 //! and what changed (secrets masked: [`Changes`]), in the same write transaction as the change
@@ -13,12 +15,13 @@
 
 use super::error::AdminError;
 use super::protocol::{
-    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit, GroupRef,
-    KeyRotation, Membership, Response, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
+    ApiKeyRef, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit,
+    GroupRef, KeyRotation, Membership, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
 };
 
 /// A listing's page size when the command does not say.
 const DEFAULT_PAGE: usize = 100;
+use crate::api_keys::{self, ApiKeyInfo};
 use crate::apps;
 use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
 use crate::config::{MailConfig, SesConfig};
@@ -30,18 +33,17 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Carries out one command on the store for `actor`, whom the audit log names for every
-/// change (the control socket and the CLI pass [`Actor::Cli`]). `mail` is the configuration's
-/// `[mail]`, against which a new connector is tried before it is stored.
+/// change (the control socket and the CLI pass [`Actor::Cli`], the management API the API key
+/// or admin). `mail` is the configuration's `[mail]`, against which a new connector is tried
+/// before it is stored. The error stays typed: the control socket sends its text
+/// ([`Response`](super::Response)), the management API maps it onto a status.
 pub fn handle(
     store: &Store,
     mail: &MailConfig,
     actor: &Actor,
     command: Command,
-) -> (Response, Option<Effect>) {
-    match run(store, mail, actor, command) {
-        Ok(Done { result, effect }) => (Response::ok(result), effect),
-        Err(e) => (Response::err(e), None),
-    }
+) -> Result<Done, AdminError> {
+    run(store, mail, actor, command)
 }
 
 /// What a running server must do after a command succeeded.
@@ -53,9 +55,9 @@ pub enum Effect {
 }
 
 /// A command carried out: the result for the client, and what a running server must do.
-struct Done {
-    result: Value,
-    effect: Option<Effect>,
+pub struct Done {
+    pub result: Value,
+    pub effect: Option<Effect>,
 }
 
 impl Done {
@@ -226,6 +228,38 @@ fn run(
             })?
         }
         Command::AuditList(query) => Done::result(to_json(&audit_list(store, query)?)),
+        Command::ApiKeyCreate(new) => {
+            let now = crate::clock::now();
+            let (key, clear) = api_keys::create(store, now, new)?;
+            // Recorded right after the key is stored, in a transaction of its own (the key's
+            // own write is inside api_keys); the entry never holds the key itself.
+            let info = ApiKeyInfo::of(&key, now, None);
+            audit::record_now(
+                store,
+                now,
+                AuditEntry::admin_change(actor.clone(), "api-key.create", Changes::of(&info)),
+            )?;
+            Done::result(to_json(&ApiKeyInfo::of(&key, now, Some(clear))))
+        }
+        Command::ApiKeyList(_) => {
+            let now = crate::clock::now();
+            let infos: Vec<ApiKeyInfo> = api_keys::list(store)?
+                .iter()
+                .map(|k| ApiKeyInfo::of(k, now, None))
+                .collect();
+            Done::result(to_json(&infos))
+        }
+        Command::ApiKeyRevoke(ApiKeyRef { id }) => {
+            let now = crate::clock::now();
+            let key = api_keys::revoke(store, now, &id)?;
+            let info = ApiKeyInfo::of(&key, now, None);
+            audit::record_now(
+                store,
+                now,
+                AuditEntry::admin_change(actor.clone(), "api-key.revoke", Changes::of(&info)),
+            )?;
+            Done::result(to_json(&info))
+        }
     })
 }
 

@@ -17,36 +17,40 @@
 //! CLI uses the file when no server runs.
 //!
 //! [`handle`](fn@handle) is the whole command set over a [`Store`](crate::store::Store); the server
-//! ([`serve`]) and the CLI with the server stopped both call it, so a command behaves the same
-//! either way. What only a running server has (the live mailer and key set) comes back as an
-//! [`Effect`] to apply. It takes the [`Actor`](crate::audit::Actor) it acts for (the socket and
-//! the CLI pass `Cli`; an HTTP API would pass its own): every change is recorded in the audit
-//! log, in the change's own write transaction, and `audit.list` reads the log.
+//! (the socket, [`serve`], and the management API under `/api/v1`) and the CLI with the server
+//! stopped all call it, so a command behaves the same either way. What only a running server
+//! has (the live mailer and key set) comes back as an [`Effect`], which [`handle_live`] applies
+//! for both of the server's doors. It takes the [`Actor`](crate::audit::Actor) it acts for (the
+//! socket and the CLI pass `Cli`, the API the key or admin): every change is recorded in the
+//! audit log, and `audit.list` reads the log.
 //!
 //! It owns the control protocol ([`Command`], [`Response`], [`AppInfo`]), the command set, both
 //! ends of the socket, and [`AdminError`]. It uses [`crate::apps`] (the registry),
 //! [`crate::crypto::keys`] (key rotation), [`crate::store`] (the `CONNECTORS` table),
 //! [`crate::audit`] (recording changes, listing entries), [`crate::mail`] (trying a connector,
 //! the mailer to swap in) and the configuration's `[mail]`.
-//! It does not use the HTTP side; the one exception is `server.rs`, which takes the running
-//! server's `State` to apply an [`Effect`].
+//! It does not use the HTTP side: the management API (`crate::server::api`) calls it, never the
+//! other way round.
 //!
 //! The parts: `protocol.rs` (the wire format: [`Command`] and its arguments), `handle.rs` (the
-//! command set), `error.rs` ([`AdminError`]), `server.rs` (the socket in a running server),
+//! command set), `live.rs` (a command in a running server: its [`Effect`] applied),
+//! `error.rs` ([`AdminError`]), `server.rs` (the socket in a running server),
 //! [`client`] (the CLI's end), `socket_path.rs` (reaching a socket whose path is too long).
 
 pub mod client;
 mod error;
 mod handle;
+mod live;
 mod protocol;
 mod server;
 mod socket_path;
 
 pub use error::AdminError;
-pub use handle::{handle, mask_secrets, purpose, Effect};
+pub use handle::{handle, mask_secrets, purpose, Done, Effect};
+pub use live::handle_live;
 pub use protocol::{
-    AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit, GroupRef,
-    KeyRotation, Membership, NoArgs, Response, TestMessage, UserEdit, UserQuery, UserRef,
+    ApiKeyRef, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit,
+    GroupRef, KeyRotation, Membership, NoArgs, Response, TestMessage, UserEdit, UserQuery, UserRef,
     CONNECTORS_KNOWN, SOCKET_NAME,
 };
 pub use server::{bind, serve, serve_on, ControlSocket};

@@ -6,6 +6,7 @@
 //! [`crate::crypto::keys`] take.
 
 use super::AdminError;
+use crate::api_keys::NewApiKey;
 use crate::apps::{self, AppUpdate, NewApp};
 use crate::audit::AuditQuery;
 use crate::crypto::keys::Alg;
@@ -102,6 +103,12 @@ commands! {
     "group.remove-member" => GroupRemoveMember(Membership),
     /// Lists audit entries, newest first, a page at a time (filters combine with AND).
     "audit.list" => AuditList(AuditQuery),
+    /// Makes a management API key; the result carries the key, shown this once.
+    "api-key.create" => ApiKeyCreate(NewApiKey),
+    /// Lists the management API keys (never the keys themselves).
+    "api-key.list" => ApiKeyList(NoArgs),
+    /// Revokes a management API key.
+    "api-key.revoke" => ApiKeyRevoke(ApiKeyRef),
 }
 
 impl Command {
@@ -142,7 +149,8 @@ impl Command {
             | Command::ConnectorSet(_)
             | Command::KeysRotate(_)
             | Command::UserAdd(_)
-            | Command::GroupAdd(_) => true,
+            | Command::GroupAdd(_)
+            | Command::ApiKeyCreate(_) => true,
             Command::AppList(_)
             | Command::AppShow(_)
             | Command::AppUpdate(_)
@@ -163,7 +171,9 @@ impl Command {
             | Command::GroupUpdate(_)
             | Command::GroupDelete(_)
             | Command::GroupAddMember(_)
-            | Command::GroupRemoveMember(_) => false,
+            | Command::GroupRemoveMember(_)
+            | Command::ApiKeyList(_)
+            | Command::ApiKeyRevoke(_) => false,
             Command::AuditList(_) => false,
         }
     }
@@ -178,7 +188,8 @@ impl Command {
             | Command::UserList(_)
             | Command::UserShow(_)
             | Command::GroupList(_)
-            | Command::GroupShow(_) => true,
+            | Command::GroupShow(_)
+            | Command::ApiKeyList(_) => true,
             Command::AuditList(_) => true,
             Command::AppCreate(_)
             | Command::AppUpdate(_)
@@ -198,7 +209,9 @@ impl Command {
             | Command::GroupUpdate(_)
             | Command::GroupDelete(_)
             | Command::GroupAddMember(_)
-            | Command::GroupRemoveMember(_) => false,
+            | Command::GroupRemoveMember(_)
+            | Command::ApiKeyCreate(_)
+            | Command::ApiKeyRevoke(_) => false,
         }
     }
 }
@@ -308,6 +321,12 @@ pub struct Membership {
     pub user: String,
 }
 
+/// The management API key a command is about, by its ID (`api-key list` shows them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyRef {
+    pub id: String,
+}
+
 /// The answer to one command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
@@ -332,6 +351,16 @@ impl Response {
             ok: false,
             result: None,
             error: Some(error.to_string()),
+        }
+    }
+}
+
+/// A command's outcome as the wire carries it: the result, or the error's text.
+impl From<Result<Value, AdminError>> for Response {
+    fn from(outcome: Result<Value, AdminError>) -> Response {
+        match outcome {
+            Ok(result) => Response::ok(result),
+            Err(e) => Response::err(e),
         }
     }
 }

@@ -1,9 +1,8 @@
 //! The server end of the control socket.
 //!
-//! It reads [`Command`]s, runs them with [`handle`](fn@super::handle) on a blocking thread, and applies their
-//! [`Effect`] to the running server's `State` (new keys, a new mailer); `mail.test` is answered
-//! here with the mailer the server is using. This is the one part of [`crate::admin`] that
-//! uses `crate::server`.
+//! It reads [`Command`]s and carries them out with [`handle_live`] on a
+//! blocking thread (which applies their [`Effect`](super::Effect) to the running provider: new
+//! keys, a new mailer); `mail.test` is answered here with the mailer the server is using.
 //!
 //! Only the user running sesame can connect (the socket is 0600), but a stuck or misbehaving
 //! local client must still not tie the server up: each connection has [`LINE_TIMEOUT`] to send
@@ -11,10 +10,9 @@
 //! served at once.
 
 use super::socket_path::{short_path, ShortPathError};
-use super::{handle, AdminError, Command, Effect, Response, TestMessage, SOCKET_NAME};
+use super::{handle_live, AdminError, Command, Response, TestMessage, SOCKET_NAME};
 use crate::audit::Actor;
 use crate::config::MailConfig;
-use crate::crypto::keys::KeySet;
 use crate::provider::Provider;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -219,16 +217,7 @@ async fn answer(state: &Arc<Target>, command: Command) -> Response {
     // Store writes wait for an fsync: keep them off the async workers.
     let joined = tokio::task::spawn_blocking(move || {
         let (name, only_reads) = (command.name(), command.only_reads());
-        let p = &st.provider;
-        let (response, effect) = handle(&p.store, &st.mail, &Actor::Cli, command);
-        match effect {
-            Some(Effect::ReloadKeys) => match KeySet::load_or_generate(&p.store) {
-                Ok(keys) => p.set_keys(keys),
-                Err(e) => return Response::err(AdminError::KeyReload(e)),
-            },
-            Some(Effect::SwapMailer(mailer)) => p.set_mailer(*mailer),
-            None => {}
-        }
+        let response = Response::from(handle_live(&st.provider, &st.mail, &Actor::Cli, command));
         if response.ok {
             // Changes are worth a line in the log; reads are not.
             if only_reads {

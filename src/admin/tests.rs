@@ -17,7 +17,10 @@ fn store() -> (tempfile::TempDir, Store) {
 fn answer(store: &Store, cmd: &str, args: Value) -> (Response, Option<Effect>) {
     let line = json!({ "cmd": cmd, "args": args }).to_string();
     match Command::from_line(line.as_bytes()) {
-        Ok(command) => handle(store, &MailConfig::default(), &Actor::Cli, command),
+        Ok(command) => match handle(store, &MailConfig::default(), &Actor::Cli, command) {
+            Ok(Done { result, effect }) => (Response::ok(result), effect),
+            Err(e) => (Response::err(e), None),
+        },
         Err(e) => (Response::err(e), None),
     }
 }
@@ -346,6 +349,7 @@ fn only_commands_that_store_something_new_may_start_a_data_dir() {
             "keys.rotate",
             "user.add",
             "group.add",
+            "api-key.create",
         ]
         .contains(&command.name());
         assert_eq!(command.creates_data(), creates, "{}", command.name());
@@ -469,6 +473,12 @@ fn one_of_each() -> Vec<Command> {
             limit: Some(10),
             ..AuditQuery::default()
         }),
+        Command::ApiKeyCreate(crate::api_keys::NewApiKey {
+            name: "deploy".into(),
+            expires_in_days: Some(30),
+        }),
+        Command::ApiKeyList(NoArgs {}),
+        Command::ApiKeyRevoke(ApiKeyRef { id: "k1".into() }),
     ]
 }
 
@@ -484,6 +494,32 @@ fn every_command_has_one_name_on_the_wire_in_the_log_and_in_the_list() {
         let back = Command::from_line(&line).unwrap();
         assert_eq!(serde_json::to_value(&back).unwrap(), wire);
     }
+}
+
+#[test]
+fn an_api_key_is_shown_once_listed_without_it_and_revoked() {
+    let (_d, store) = store();
+    let made = ok(
+        &store,
+        "api-key.create",
+        json!({"name": "deploy", "expires_in_days": 30}),
+    );
+    let key = made["key"].as_str().unwrap();
+    assert!(key.starts_with(crate::api_keys::PREFIX));
+    assert_eq!(made["state"], "active");
+    let id = made["id"].as_str().unwrap();
+    let list = ok(&store, "api-key.list", Value::Null);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(list[0].get("key").is_none(), "never shown again: {list}");
+    assert!(!list
+        .to_string()
+        .contains(&key[crate::api_keys::PREFIX.len()..]));
+    let revoked = ok(&store, "api-key.revoke", json!({ "id": id }));
+    assert_eq!(revoked["state"], "revoked");
+    let r = call(&store, "api-key.revoke", json!({"id": "nope"}));
+    assert!(r.error.unwrap().contains("no API key with ID \"nope\""));
+    let r = call(&store, "api-key.create", json!({"name": " "}));
+    assert!(r.error.unwrap().contains("needs a name"));
 }
 
 #[test]

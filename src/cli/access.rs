@@ -28,8 +28,9 @@ pub(super) fn admin_call(config: &Config, command: Command) -> Result<(Value, Vi
         Ok(r) => (r, Via::Server),
         Err(client::ClientError::NotRunning) => match open_store(config, &command)? {
             Opened::Store(store) => {
-                let (response, _) = admin::handle(&store, &config.mail, &Actor::Cli, command);
-                (response, Via::File)
+                let outcome = admin::handle(&store, &config.mail, &Actor::Cli, command)
+                    .map(|done| done.result);
+                (admin::Response::from(outcome), Via::File)
             }
             Opened::ServerAnswered(r) => (r, Via::Server),
         },

@@ -56,6 +56,9 @@ pub(super) enum Command {
     /// Show the audit log, newest first: sign-ins, codes sent, token reuse, every change made
     /// with these commands. Filters combine: all must match.
     Audit(AuditArgs),
+    /// Make, list and revoke keys for the management API (/api/v1).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
 }
 
 #[derive(Args)]
@@ -472,6 +475,33 @@ pub(super) enum GroupCommand {
         group: String,
         #[arg(help = USER_HELP)]
         user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Subcommand)]
+pub(super) enum ApiKeyCommand {
+    /// Make a key for a program; prints it once (only its hash is kept).
+    Create {
+        /// Which program will hold the key.
+        #[arg(long)]
+        name: String,
+        /// The key stops working this many days from now [default: never]
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u64>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List the keys (never the keys themselves).
+    List {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Revoke a key: requests with it are refused from now on.
+    Revoke {
+        /// The key's ID (`sesame api-key list` shows it).
+        id: String,
         #[command(flatten)]
         out: JsonFlag,
     },

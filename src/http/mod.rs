@@ -31,6 +31,9 @@ pub struct Request {
     /// Query parameters and form parameters (of a form POST), each in arrival order.
     query: Params,
     form: Params,
+    /// The body as it arrived (at most [`MAX_BODY`] bytes; empty for GET and HEAD): what a JSON
+    /// endpoint parses. A form POST has it parsed in `form` as well.
+    body: Bytes,
     pub cookies: BTreeMap<String, String>,
 }
 
@@ -52,20 +55,9 @@ impl Request {
         let (parts, body) = req.into_parts();
         let query = Params::parse(parts.uri.query().unwrap_or("").as_bytes());
         let cookies = cookie::parse(&parts.headers);
-        let is_form = parts
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-            .unwrap_or(false);
-        let form = if parts.method == Method::POST {
-            let bytes = Limited::new(body, MAX_BODY)
+        let has_body = !matches!(parts.method, Method::GET | Method::HEAD);
+        let body = if has_body {
+            Limited::new(body, MAX_BODY)
                 .collect()
                 .await
                 .map_err(|e| {
@@ -77,40 +69,40 @@ impl Request {
                         RequestError::Body(e.to_string())
                     }
                 })?
-                .to_bytes();
-            if is_form {
-                Params::parse(&bytes)
-            } else {
-                Params::default()
-            }
+                .to_bytes()
         } else {
-            Params::default()
+            Bytes::new()
         };
+        let form = form_params(&parts.method, &parts.headers, &body);
         Ok(Request {
             method: parts.method,
             path,
             headers: parts.headers,
             query,
             form,
+            body,
             cookies,
         })
     }
 
-    /// Builds a request by hand (for tests of handlers without a socket).
+    /// Builds a request by hand (for tests of handlers without a socket). The body is parsed
+    /// as a form when the headers say it is one, as [`Request::read`] does.
     pub fn synthetic(
         method: Method,
         path: &str,
         query: &str,
-        form: &str,
+        body: &str,
         headers: HeaderMap,
     ) -> Request {
+        let body = Bytes::copy_from_slice(body.as_bytes());
         Request {
+            form: form_params(&method, &headers, &body),
             method,
             path: path.to_string(),
             cookies: cookie::parse(&headers),
             headers,
             query: Params::parse(query.as_bytes()),
-            form: Params::parse(form.as_bytes()),
+            body,
         }
     }
 
@@ -129,6 +121,16 @@ impl Request {
         &self.query
     }
 
+    /// The raw body (empty for GET and HEAD).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The media type of the body (`Content-Type` without its parameters, lower-cased).
+    pub fn media_type(&self) -> Option<String> {
+        media_type(&self.headers)
+    }
+
     /// A request header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -136,6 +138,28 @@ impl Request {
 
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(|s| s.as_str())
+    }
+}
+
+/// The media type of `Content-Type`, without parameters, lower-cased.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+/// The form parameters of a form POST (OAuth endpoints and the sign-in pages); none otherwise.
+fn form_params(method: &Method, headers: &HeaderMap, body: &[u8]) -> Params {
+    let is_form = media_type(headers).as_deref() == Some("application/x-www-form-urlencoded");
+    if *method == Method::POST && is_form {
+        Params::parse(body)
+    } else {
+        Params::default()
     }
 }
 
@@ -231,6 +255,25 @@ pub fn set_cookie(resp: &mut Response, cookie: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_post_is_parsed_and_any_body_stays_readable() {
+        let mut form = HeaderMap::new();
+        form.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+        );
+        let r = Request::synthetic(Method::POST, "/token", "", "a=1&b=2", form);
+        assert_eq!(r.params().first("a"), Some("1"));
+        assert_eq!(r.body(), b"a=1&b=2");
+
+        let mut json = HeaderMap::new();
+        json.insert(CONTENT_TYPE, HeaderValue::from_static("Application/JSON"));
+        let r = Request::synthetic(Method::PATCH, "/x", "", r#"{"a":"1"}"#, json);
+        assert!(!r.params().has("a"), "a JSON body is not a form");
+        assert_eq!(r.body(), br#"{"a":"1"}"#);
+        assert_eq!(r.media_type().as_deref(), Some("application/json"));
+    }
 
     #[test]
     fn pages_carry_the_security_headers() {

@@ -10,10 +10,13 @@
 //! - `routes.rs`, `signin_routes.rs`: the thin handlers (parse, call the core, render).
 //! - `protocol_errors.rs`, `error_pages.rs`: the core's typed errors mapped onto JSON error
 //!   responses and onto the pages a person reads, exhaustively.
+//! - [`api`]: the management API under `/api/v1` (its own route table, authentication, problem
+//!   responses and OpenAPI document), a door to the same admin commands as the control socket.
 //!
 //! Uses everything below it: the core (`oidc`, `signin`, `session`, `provider`), `http`,
 //! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
+pub mod api;
 mod error_pages;
 mod protocol_errors;
 pub mod router;

@@ -1,7 +1,9 @@
 //! The router: which handler answers which path. [`route`] takes a parsed [`Request`] and
 //! returns the response, so tests drive it in-process; [`serve`] adapts a hyper request to it
-//! (the issuer's path, the body's size and time limits).
+//! (the issuer's path, the body's size and time limits). Paths under `/api/v1` go to the
+//! management API ([`super::api`]), which has its own route table.
 
+use super::api;
 use super::routes::{self, cors};
 use super::signin_routes;
 use super::Server;
@@ -21,9 +23,16 @@ pub async fn serve(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Re
         );
     };
     let rel = rel.to_string();
+    let for_api = api::handles(&rel);
     // Headers have their own timeout (server::run); a body must also arrive in bounded time, so
     // a client that announces a body and sends nothing cannot hold a connection forever.
     let req = match tokio::time::timeout(BODY_TIMEOUT, Request::read(req, rel)).await {
+        Err(_) if for_api => {
+            return api::unreadable(
+                api::Kind::Timeout,
+                "the request body did not arrive in time",
+            )
+        }
         Err(_) => {
             return http::text(
                 StatusCode::REQUEST_TIMEOUT,
@@ -34,11 +43,18 @@ pub async fn serve(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Re
     };
     match req {
         Ok(r) => route(s, r).await,
+        Err(RequestError::TooLarge) if for_api => api::unreadable(
+            api::Kind::TooLarge,
+            "the request body is larger than 64 KiB",
+        ),
         Err(RequestError::TooLarge) => {
             http::text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n")
         }
         Err(RequestError::Body(e)) => {
             tracing::debug!("could not read request body: {e}");
+            if for_api {
+                return api::unreadable(api::Kind::InvalidBody, "could not read the request body");
+            }
             http::text(StatusCode::BAD_REQUEST, "could not read the request body\n")
         }
     }
@@ -51,6 +67,9 @@ pub async fn route(s: &Server, req: Request) -> Response {
     let path = req.path.as_str();
     if *m == Method::OPTIONS && is_api(path) {
         return cors(http::text(StatusCode::NO_CONTENT, ""));
+    }
+    if api::handles(path) {
+        return api::route(s, &req).await;
     }
     match path {
         paths::DISCOVERY if *m == Method::GET => routes::discovery(s),

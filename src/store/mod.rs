@@ -101,6 +101,11 @@ pub const GRANTS: Table<Grant> = Table::within("grants", "tokens", "g/");
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
 pub const CONNECTORS: Table<serde_json::Value> = Table::new("connectors");
+/// Management API keys, by key ID (never the key: see [`ApiKey`]).
+pub const API_KEYS: Table<ApiKey> = Table::within("api_keys", "api_keys", "k/");
+/// Key ID by the SHA-256 of the key, to find the key a request presents. Written with the key
+/// record, in the same redb table.
+pub const API_KEYS_BY_HASH: Table<String> = Table::within("api_keys_by_hash", "api_keys", "h/");
 
 /// The audit log, alone in its redb table: entries keyed by [`AuditKey`] (time, then sequence
 /// number; oldest first), and the [`AuditCounter`] at [`AUDIT_COUNTER`], a key that sorts after
@@ -221,6 +226,7 @@ impl Store {
                 KEYS.physical,
                 CONNECTORS.physical,
                 AUDIT,
+                API_KEYS.physical,
             ] {
                 let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
                 tx.tx.open_table(def)?;

@@ -280,6 +280,28 @@ pub struct RefreshToken {
     pub spent: bool,
 }
 
+/// A management API key. The key in the clear exists once, in what creating it returns; the
+/// store keeps its hash, so a copy of the database holds no working key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Random, public: how the key is listed and revoked.
+    pub id: String,
+    /// What the operator called it (which program holds it).
+    pub name: String,
+    /// SHA-256 (base64url) of the key.
+    pub key_hash: String,
+    pub created_at: u64,
+    /// After this the key is refused; `None`: it does not expire.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    /// When the key last authenticated a request, to the hour (see `api_keys`).
+    #[serde(default)]
+    pub last_used_at: Option<u64>,
+    /// When the key was revoked; a revoked key is refused and stays listed.
+    #[serde(default)]
+    pub revoked_at: Option<u64>,
+}
+
 /// A stored signing key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {

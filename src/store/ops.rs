@@ -88,6 +88,18 @@ pub trait Reads {
 
     /// How many entries the audit log holds (no scan).
     fn audit_len(&self) -> Result<u64, StoreError>;
+
+    /// The management API key with this ID.
+    fn api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.record(&API_KEYS, id)
+    }
+    /// The management API key whose key hashes to `hash`.
+    fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        match self.record(&API_KEYS_BY_HASH, hash)? {
+            Some(id) => self.api_key(&id),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Which part of the audit log [`Reads::audit_page`] reads.
@@ -133,6 +145,8 @@ pub trait Writes: Reads {
     fn put_access_token(&self, hash: &str, token: &AccessToken) -> Result<(), StoreError>;
     fn remove_access_token(&self, hash: &str) -> Result<bool, StoreError>;
     fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError>;
+    /// Inserts or replaces a management API key, and points its hash at it.
+    fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// Removes every record whose lifetime ended at or before `now`, and address send counts
     /// whose window started at or before `sends_window_start`; returns how many went.
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError>;
@@ -303,6 +317,10 @@ impl Writes for WriteTx {
     }
     fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError> {
         self.put(&REFRESH_TOKENS, hash, token)
+    }
+    fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.put(&API_KEYS_BY_HASH, &key.key_hash, &key.id)?;
+        self.put(&API_KEYS, &key.id, key)
     }
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError> {
         let mut n = 0;

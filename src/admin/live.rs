@@ -1,0 +1,38 @@
+//! A command in a running server: [`handle`](fn@handle) on the running provider's store, then the
+//! command's [`Effect`] applied to the provider (new keys, a new mailer). The control socket
+//! and the management API both carry out commands through [`handle_live`], so a command
+//! changes a running server the same way whichever door it came through.
+
+use super::{handle, AdminError, Command, Done, Effect};
+use crate::audit::Actor;
+use crate::config::MailConfig;
+use crate::crypto::keys::KeySet;
+use crate::provider::Provider;
+use serde_json::Value;
+
+/// Carries out `command` in the running server of `provider`. Blocks on the store (a write
+/// waits for its fsync): call it off the async workers.
+pub fn handle_live(
+    provider: &Provider,
+    mail: &MailConfig,
+    actor: &Actor,
+    command: Command,
+) -> Result<Value, AdminError> {
+    let Done { result, effect } = handle(&provider.store, mail, actor, command)?;
+    if let Some(effect) = effect {
+        apply(provider, effect)?;
+    }
+    Ok(result)
+}
+
+/// Applies what a command left for the running server to do.
+fn apply(provider: &Provider, effect: Effect) -> Result<(), AdminError> {
+    match effect {
+        Effect::ReloadKeys => {
+            let keys = KeySet::load_or_generate(&provider.store).map_err(AdminError::KeyReload)?;
+            provider.set_keys(keys);
+        }
+        Effect::SwapMailer(mailer) => provider.set_mailer(*mailer),
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! Every route answering an API key, in the order an operator would use them; the last test
+//! checks that no route of the table was left out.
+
+use super::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_answers_an_api_key() {
+    let api = Api::new();
+    let me = api.key(Method::GET, "/session", None).await;
+    assert_eq!(me.ok()["kind"], "api_key");
+    users_and_groups(&api).await;
+    apps(&api).await;
+    mail_keys_and_api_keys(&api).await;
+    audit_log(&api).await;
+    let doc = api
+        .call(Method::GET, "/openapi.json", None, As::Nobody)
+        .await;
+    assert_eq!(doc.ok()["openapi"], "3.1.0");
+    assert_eq!(doc.json["servers"][0]["url"], "https://id.example/api/v1");
+
+    let answered = api.answered.lock().unwrap().clone();
+    let all: BTreeSet<(Verb, &str)> = ROUTES.iter().map(|r| (r.verb, r.path)).collect();
+    let missed: Vec<_> = all.difference(&answered).collect();
+    assert!(missed.is_empty(), "routes no test answered: {missed:?}");
+}
+
+async fn users_and_groups(api: &Api) {
+    let family = api
+        .key(
+            Method::POST,
+            "/groups",
+            Some(&json!({"name": "family", "description": "Us"})),
+        )
+        .await;
+    assert_eq!(family.status, StatusCode::CREATED);
+    assert_eq!(family.headers["location"], "/api/v1/groups/family");
+    let ana = api
+        .key(
+            Method::POST,
+            "/users",
+            Some(&json!({"email": "ana@example.com", "name": "Ana", "groups": ["family"]})),
+        )
+        .await;
+    assert_eq!(ana.status, StatusCode::CREATED, "{}", ana.json);
+    let id = ana.json["id"].as_str().unwrap().to_string();
+    assert_eq!(ana.headers["location"], format!("/api/v1/users/{id}"));
+    assert_eq!(ana.json["email_verified"], true);
+
+    // By ID, by email (percent-encoded or not).
+    for who in [id.as_str(), "ana@example.com", "ana%40example.com"] {
+        let shown = api.key(Method::GET, &format!("/users/{who}"), None).await;
+        assert_eq!(shown.ok()["id"], id.as_str());
+    }
+    let changed = api
+        .key(
+            Method::PATCH,
+            &format!("/users/{id}"),
+            Some(&json!({"username": "ana", "claims": {"team": "a"}})),
+        )
+        .await;
+    assert_eq!(changed.ok()["username"], "ana");
+    assert_eq!(changed.json["name"], "Ana", "what is absent stays");
+
+    let page = api.key(Method::GET, "/users?group=family", None).await;
+    assert_eq!(page.ok()["items"].as_array().unwrap().len(), 1);
+    assert!(page.json.get("next").is_none());
+
+    let disabled = api.key(Method::POST, "/users/ana/disable", None).await;
+    assert_eq!(disabled.ok()["disabled"], true);
+    let enabled = api.key(Method::POST, "/users/ana/enable", None).await;
+    assert_eq!(enabled.ok()["disabled"], false);
+    let out = api.key(Method::POST, "/users/ana/sign-out", None).await;
+    assert_eq!(out.ok()["sessions_ended"], 0);
+
+    let friends = json!({"name": "friends"});
+    api.key(Method::POST, "/groups", Some(&friends)).await.ok();
+    let joined = api
+        .key(Method::PUT, "/groups/friends/members/ana", None)
+        .await;
+    assert_eq!(joined.ok()["groups"], json!(["family", "friends"]));
+    let shown = api.key(Method::GET, "/groups/friends", None).await;
+    assert_eq!(shown.ok()["members"][0]["email"], "ana@example.com");
+    let left = api
+        .key(Method::DELETE, "/groups/friends/members/ana", None)
+        .await;
+    assert_eq!(left.ok()["groups"], json!(["family"]));
+    let described = api
+        .key(
+            Method::PATCH,
+            "/groups/friends",
+            Some(&json!({"description": "Pals"})),
+        )
+        .await;
+    assert_eq!(described.ok()["description"], "Pals");
+    let groups = api.key(Method::GET, "/groups", None).await;
+    let names: Vec<&str> = groups.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admins", "family", "friends"]);
+    api.key(Method::DELETE, "/groups/friends", None).await.ok();
+
+    let bob = json!({"email": "bob@example.com"});
+    api.key(Method::POST, "/users", Some(&bob)).await.ok();
+    let gone = api
+        .key(Method::DELETE, "/users/bob@example.com", None)
+        .await;
+    assert_eq!(gone.ok()["email"], "bob@example.com");
+    api.key(Method::GET, "/users/bob@example.com", None)
+        .await
+        .problem(crate::server::api::Kind::NotFound);
+}
+
+async fn apps(api: &Api) {
+    let new = json!({
+        "name": "Photos",
+        "redirect_uris": ["https://photos.example/cb"],
+        "allowed_groups": ["family"],
+    });
+    let made = api.key(Method::POST, "/apps", Some(&new)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    let id = made.json["client_id"].as_str().unwrap().to_string();
+    assert!(made.json["client_secret"].is_string(), "shown once");
+    assert_eq!(made.json["allowed_groups"], json!(["family"]));
+
+    let shown = api.key(Method::GET, &format!("/apps/{id}"), None).await;
+    assert!(shown.ok().get("client_secret").is_none());
+    let list = api.key(Method::GET, "/apps", None).await;
+    assert_eq!(
+        list.ok()["items"].as_array().unwrap().len(),
+        3,
+        "with the fixture's two"
+    );
+    let changed = api
+        .key(
+            Method::PATCH,
+            &format!("/apps/{id}"),
+            Some(&json!({"name": "Pictures", "allowed_groups": []})),
+        )
+        .await;
+    assert_eq!(changed.ok()["name"], "Pictures");
+    assert_eq!(changed.json["allowed_groups"], json!([]));
+    let rotated = api
+        .key(Method::POST, &format!("/apps/{id}/rotate-secret"), None)
+        .await;
+    assert_ne!(rotated.ok()["client_secret"], made.json["client_secret"]);
+    let deleted = api.key(Method::DELETE, &format!("/apps/{id}"), None).await;
+    assert_eq!(deleted.ok()["name"], "Pictures");
+}
+
+async fn mail_keys_and_api_keys(api: &Api) {
+    let none = api.key(Method::GET, "/connectors/ses", None).await;
+    assert_eq!(none.ok()["stored"], false);
+    let ses = json!({
+        "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+        "accessKeySecret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "region": "eu-west-1",
+        "emailAddress": "noreply@example.com",
+        "templates": []
+    });
+    let set = api.key(Method::PUT, "/connectors/ses", Some(&ses)).await;
+    assert_eq!(set.ok()["stored"], true);
+    assert_eq!(set.json["config"]["accessKeySecret"], "********");
+    assert_eq!(
+        api.provider().mailer().transport_name(),
+        "ses",
+        "the running server sends with it at once"
+    );
+    let shown = api.key(Method::GET, "/connectors/ses", None).await;
+    assert_eq!(shown.ok()["config"]["accessKeyId"], "AKIAIOSFODNN7EXAMPLE");
+    let deleted = api.key(Method::DELETE, "/connectors/ses", None).await;
+    assert_eq!(deleted.ok()["deleted"], true);
+    assert_eq!(api.provider().mailer().transport_name(), "log");
+
+    let before = api.provider().keys().jwks();
+    let rotated = api
+        .key(Method::POST, "/keys/rotate", Some(&json!({"alg": "ES256"})))
+        .await;
+    let kid = rotated.ok()["kid"].as_str().unwrap().to_string();
+    let after = api.provider().keys().jwks();
+    assert_ne!(before, after, "the running server loaded the new key");
+    assert!(after.to_string().contains(&kid));
+
+    // No expiry: the command stamps keys with the system clock, and this provider's clock is
+    // fixed in the future (expiry itself is tested with keys made at the provider's time).
+    let made = api
+        .key(Method::POST, "/api-keys", Some(&json!({"name": "deploy"})))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let new_key = made.json["key"].as_str().unwrap().to_string();
+    let id = made.json["id"].as_str().unwrap().to_string();
+    let list = api.key(Method::GET, "/api-keys", None).await;
+    let items = list.ok()["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        !list.json.to_string().contains(&new_key[7..]),
+        "never listed"
+    );
+    let bearer = format!("Bearer {new_key}");
+    let who = As::Authorization(&bearer);
+    api.call(Method::GET, "/users", None, who).await.ok();
+    let revoked = api
+        .key(Method::DELETE, &format!("/api-keys/{id}"), None)
+        .await;
+    assert_eq!(revoked.ok()["state"], "revoked");
+    api.call(Method::GET, "/users", None, who)
+        .await
+        .problem(crate::server::api::Kind::Unauthorized);
+}
+
+/// Every change above is in the audit log, made by the API key, with secrets masked.
+async fn audit_log(api: &Api) {
+    let page = api
+        .key(Method::GET, "/audit?kind=user.add&limit=5", None)
+        .await;
+    let entries = page.ok()["entries"].as_array().unwrap().clone();
+    assert!(!entries.is_empty(), "{}", page.json);
+    for e in &entries {
+        assert_eq!(e["actor"]["type"], "api_key", "{e}");
+        assert_eq!(e["command"], "user.add", "{e}");
+    }
+    let set = api
+        .key(Method::GET, "/audit?kind=connector.set", None)
+        .await;
+    let text = set.ok().to_string();
+    assert!(text.contains("connector.set"), "{text}");
+    assert!(
+        !text.contains("wJalrXUtnFEMI"),
+        "the connector secret is masked: {text}"
+    );
+    let bad = api.key(Method::GET, "/audit?kind=nonsense", None).await;
+    bad.problem(crate::server::api::Kind::InvalidInput);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_come_a_page_at_a_time() {
+    let api = Api::new();
+    for n in 0..3 {
+        let u = json!({ "email": format!("u{n}@example.com") });
+        api.key(Method::POST, "/users", Some(&u)).await.ok();
+    }
+    // Five in all, with the fixture's two.
+    let mut seen = Vec::new();
+    let mut path = "/users?limit=2".to_string();
+    loop {
+        let page = api.key(Method::GET, &path, None).await;
+        let items = page.ok()["items"].as_array().unwrap().clone();
+        assert!(items.len() <= 2);
+        seen.extend(
+            items
+                .iter()
+                .map(|u| u["email"].as_str().unwrap().to_string()),
+        );
+        match page.json["next"].as_str() {
+            Some(next) => path = format!("/users?limit=2&after={next}"),
+            None => break,
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "pat@example.com",
+            "root@example.com",
+            "u0@example.com",
+            "u1@example.com",
+            "u2@example.com"
+        ]
+    );
+}

@@ -1,0 +1,196 @@
+//! The management API against the real binary on 127.0.0.1: an API key made with the CLI,
+//! then users, groups and apps managed over HTTP and read back, as a provisioning script
+//! would.
+//!
+//! Run: `cargo test --test api` (needs python3 with aiosmtpd, like every test that starts
+//! sesame).
+
+mod support;
+
+use hyper::Method;
+use serde_json::{json, Value};
+use support::http::{HttpClient, Response};
+use support::{Sesame, SesameOpts};
+
+/// A client of the management API holding one API key.
+struct Admin<'a> {
+    sesame: &'a Sesame,
+    http: HttpClient,
+    bearer: String,
+}
+
+impl Admin<'_> {
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let url = self.sesame.url(&format!("/api/v1{path}"));
+        let headers = [("authorization", self.bearer.as_str())];
+        let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        self.http.send(method, &url, &headers, body).await
+    }
+
+    /// A request that must answer `status`; returns its JSON.
+    async fn expect(&self, status: u16, method: Method, path: &str, body: Option<Value>) -> Value {
+        let what = format!("{method} {path}");
+        let r = self.send(method, path, body).await;
+        assert_eq!(r.status, status, "{what}: {}", r.body);
+        r.json()
+    }
+}
+
+/// Runs the CLI and returns its JSON output.
+fn cli_json(sesame: &Sesame, args: &[&str]) -> Value {
+    let out = sesame.cli(args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "sesame {}: {}{}",
+        args.join(" "),
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_script_with_an_api_key_manages_users_groups_and_apps() {
+    let sesame = Sesame::start_default();
+    let made = cli_json(
+        &sesame,
+        &[
+            "api-key",
+            "create",
+            "--name",
+            "provisioning",
+            "--expires",
+            "30",
+            "--json",
+        ],
+    );
+    let key = made["key"].as_str().expect("the key, shown once");
+    assert!(key.starts_with("sesame_"), "{key}");
+    let admin = Admin {
+        sesame: &sesame,
+        http: HttpClient::new(),
+        bearer: format!("Bearer {key}"),
+    };
+
+    let user = admin
+        .expect(
+            201,
+            Method::POST,
+            "/users",
+            Some(json!({"email": "ana@example.com", "name": "Ana"})),
+        )
+        .await;
+    let user_id = user["id"].as_str().unwrap().to_string();
+    admin
+        .expect(
+            201,
+            Method::POST,
+            "/groups",
+            Some(json!({"name": "family", "description": "Us"})),
+        )
+        .await;
+    admin
+        .expect(
+            200,
+            Method::PUT,
+            "/groups/family/members/ana@example.com",
+            None,
+        )
+        .await;
+    // An app registered with the CLI, restricted to the group over HTTP.
+    let app = sesame.create_web_app("Photos");
+    let path = format!("/apps/{}", app.client_id);
+    admin
+        .expect(
+            200,
+            Method::PATCH,
+            &path,
+            Some(json!({"allowed_groups": ["family"]})),
+        )
+        .await;
+
+    // Read back.
+    let shown = admin
+        .expect(200, Method::GET, &format!("/users/{user_id}"), None)
+        .await;
+    assert_eq!(shown["groups"], json!(["family"]));
+    let group = admin.expect(200, Method::GET, "/groups/family", None).await;
+    assert_eq!(
+        group["members"],
+        json!([{"id": user_id, "email": "ana@example.com"}])
+    );
+    let members = admin
+        .expect(200, Method::GET, "/users?group=family", None)
+        .await;
+    assert_eq!(members["items"].as_array().unwrap().len(), 1);
+    let app_now = admin.expect(200, Method::GET, &path, None).await;
+    assert_eq!(app_now["allowed_groups"], json!(["family"]));
+    // The CLI sees the same app: one store, one set of operations.
+    let from_cli = cli_json(&sesame, &["app", "show", &app.client_id, "--json"]);
+    assert_eq!(from_cli["allowed_groups"], json!(["family"]));
+
+    // Bad input is a problem naming the member.
+    let r = admin
+        .send(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "not an address"})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.content_type(), "application/problem+json");
+    assert_eq!(r.json()["errors"][0]["field"], "email");
+
+    // The key's use is noted; once revoked, it no longer works.
+    let listed = cli_json(&sesame, &["api-key", "list", "--json"]);
+    assert!(listed[0]["last_used_at"].is_u64(), "{listed}");
+    assert!(listed[0].get("key").is_none());
+    let id = made["id"].as_str().unwrap();
+    cli_json(&sesame, &["api-key", "revoke", id, "--json"]);
+    let r = admin.send(Method::GET, "/users", None).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_creates_of_one_email_at_once_give_one_user_and_a_409() {
+    let sesame = Sesame::start(SesameOpts::with_issuer_path("/oidc"));
+    let made = cli_json(&sesame, &["api-key", "create", "--name", "race", "--json"]);
+    let admin = Admin {
+        sesame: &sesame,
+        http: HttpClient::new(),
+        bearer: format!("Bearer {}", made["key"].as_str().unwrap()),
+    };
+    let body = || Some(json!({"email": "race@example.com"}));
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            admin.send(Method::POST, "/users", body()),
+            admin.send(Method::POST, "/users", body()),
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
+        let user = if a.status == 201 { a.json() } else { b.json() };
+        let id = user["id"].as_str().unwrap();
+        admin
+            .expect(200, Method::DELETE, &format!("/users/{id}"), None)
+            .await;
+    }
+
+    // A body over the limit is refused before it is parsed, as a problem too.
+    let huge = json!({ "email": "x@example.com", "name": "n".repeat(70 * 1024) });
+    let r = admin.send(Method::POST, "/users", Some(huge)).await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(r.content_type(), "application/problem+json");
+
+    // The API lives under the issuer's path, and its document says so; nothing is at the root.
+    let doc = admin.http.get(&sesame.url("/api/v1/openapi.json")).await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.json()["servers"][0]["url"], sesame.url("/api/v1"));
+    let outside = admin
+        .http
+        .get(&format!("http://127.0.0.1:{}/api/v1/users", sesame.port))
+        .await;
+    assert_eq!(outside.status, 404);
+}
