@@ -11,6 +11,7 @@ use super::grant::Family;
 use super::params::Params;
 use super::pkce;
 use super::scope::{self, Scope};
+use crate::audit::{self, Actor, AuditEntry, AuditEvent, SignInFailure};
 use crate::issuer::Issuer;
 use crate::provider::Provider;
 use crate::session;
@@ -125,6 +126,18 @@ pub fn authorize(
                 .read(|tx| Ok(tx.user(s.0)?.is_some_and(|u| users::may_use(&v.app, &u))))?;
             if !allowed {
                 tracing::info!(sub = %s.0, client_id = %v.app.client_id, "authorization refused: the user is in none of the app's allowed groups");
+                let event = AuditEvent::SignInFailed {
+                    reason: SignInFailure::NotAllowed,
+                };
+                let entry = AuditEntry::new(
+                    Actor::User {
+                        user_id: s.0.to_string(),
+                    },
+                    event,
+                )
+                .user(s.0)
+                .client(&v.app.client_id);
+                audit::record_now(&p.store, now, entry)?;
                 return Ok(if v.prompt_none {
                     let e = OAuthError::new(
                         ErrorCode::AccessDenied,

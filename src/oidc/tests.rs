@@ -205,6 +205,12 @@ fn refresh_rotates_and_a_spent_token_revokes_the_family() {
 
     // rt1 was spent: presenting it again (a thief, or the client after a thief) ends the family.
     assert_eq!(refresh(&p, &rt1).unwrap_err(), ErrorCode::InvalidGrant);
+    let audit = p
+        .store
+        .read(|tx| crate::audit::list(tx, &Default::default()))
+        .unwrap();
+    assert_eq!(audit.entries[0].entry.event.outcome(), "grant_revoked");
+    assert_eq!(audit.entries[0].entry.client_id.as_deref(), Some(CLIENT));
     assert_eq!(refresh(&p, &rt3).unwrap_err(), ErrorCode::InvalidGrant);
     for at in [&at1, &at2, &s(&third, "access_token")] {
         assert_eq!(userinfo_of(&p, at).unwrap_err(), ErrorCode::InvalidToken);

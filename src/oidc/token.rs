@@ -11,6 +11,7 @@ use super::grant_type::GrantType;
 use super::params::Params;
 use super::pkce::{self, PkceError};
 use super::scope::{self, Scope};
+use crate::audit::{self, Actor, AuditEntry, AuditEvent};
 use crate::crypto;
 use crate::provider::Provider;
 use crate::store::{App, Group, Reads, StoreError, User, Writes};
@@ -88,6 +89,11 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Issued
             // RFC 6749 §4.1.2: a second use revokes what the first issued.
             grant::revoke(tx, &ac.grant_id)?;
             tracing::warn!(client_id = %app.client_id, "authorization code reused: its tokens are revoked");
+            let event = AuditEvent::AuthorizationCodeReused { grant_id: ac.grant_id.clone() };
+            let entry = AuditEntry::new(Actor::Anonymous, event)
+                .client(&app.client_id)
+                .user(&ac.user_id);
+            audit::record(tx, family.now, entry)?;
             return Ok(Err(OAuthError::invalid_grant(
                 "the authorization code was already used; the tokens it issued are now revoked",
             )));
@@ -156,6 +162,11 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
         if rt.spent {
             grant::revoke(tx, &rt.grant_id)?;
             tracing::warn!(client_id = %app.client_id, "spent refresh token presented again: its family is revoked");
+            let event = AuditEvent::RefreshTokenReused { grant_id: rt.grant_id.clone() };
+            let entry = AuditEntry::new(Actor::Anonymous, event)
+                .client(&app.client_id)
+                .user(&rt.user_id);
+            audit::record(tx, family.now, entry)?;
             return Ok(Err(OAuthError::invalid_grant(
                 "the refresh token was already used; every token of this sign-in is now revoked",
             )));

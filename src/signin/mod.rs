@@ -36,6 +36,7 @@
 //! Uses: provider, session, oidc (issuing the code at the end), store (typed operations),
 //! crypto, mail. Never the edge.
 
+use crate::audit::{self, Actor, AuditEntry, AuditEvent, MailOutcome, SignInFailure};
 use crate::crypto;
 use crate::mail::Purpose;
 use crate::oidc::authorize::success_redirect;
@@ -93,6 +94,17 @@ impl From<StoreError> for SignInError {
 }
 
 pub use crate::users::{Email, EmailError};
+
+/// An audit entry about a sign-in attempt for `email` at `client_id`, by nobody known yet.
+fn attempt(event: AuditEvent, email: &str, client_id: &str) -> AuditEntry {
+    AuditEntry::new(Actor::Anonymous, event)
+        .email(email)
+        .client(client_id)
+}
+
+fn failed(reason: SignInFailure) -> AuditEvent {
+    AuditEvent::SignInFailed { reason }
+}
 
 /// Starts an interaction for a validated authorization request; returns its ID.
 /// `browser` is the value of this browser's `sesame_interaction` cookie.
@@ -167,7 +179,8 @@ pub async fn send_code(p: &Provider, id: &str, email: &Email) -> Result<(), Sign
     let mailer = p.mailer();
     if let Err(e) = mailer.send_code(&email.address, purpose, &code).await {
         tracing::warn!("could not send the sign-in code: {e}");
-        if let Err(e) = tokio::task::block_in_place(|| release_code(p, email)) {
+        let reason = e.to_string();
+        if let Err(e) = tokio::task::block_in_place(|| release_code(p, id, email, reason)) {
             tracing::warn!("could not release the code reservation: {e}");
         }
         return Err(SignInError::SendFailed);
@@ -208,7 +221,10 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
             Some(uid) => tx.user(&uid)?,
             None => None,
         };
-        if user.as_ref().is_some_and(|u| u.disabled) {
+        let client_id = &i.request.client_id;
+        if let Some(u) = user.as_ref().filter(|u| u.disabled) {
+            let entry = attempt(failed(SignInFailure::Disabled), &email.address, client_id);
+            audit::record(tx, now, entry.user(&u.id))?;
             return Ok(Err(SignInError::Disabled));
         }
         // Refused addresses use up the budget like real ones: the limits must not tell them apart.
@@ -216,6 +232,10 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
         tx.put_code_sends(&email.key, &sends)?;
         let new_user = user.is_none();
         let refused = new_user && !p.sign_up.admits(email);
+        if refused {
+            let entry = attempt(failed(SignInFailure::NotAllowed), &email.address, client_id);
+            audit::record(tx, now, entry)?;
+        }
         Ok::<_, StoreError>(Ok(Reservation {
             at: now,
             new_user,
@@ -224,14 +244,32 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
     })?
 }
 
-/// Gives back a slot whose mail was not sent: a failed send consumes nothing.
-pub fn release_code(p: &Provider, email: &Email) -> Result<(), StoreError> {
+/// Gives back a slot whose mail was not sent (`reason`: the mailer's): a failed send consumes
+/// nothing, and the audit log says why it failed.
+pub fn release_code(
+    p: &Provider,
+    id: &str,
+    email: &Email,
+    reason: String,
+) -> Result<(), StoreError> {
+    let now = p.now();
     p.store.write(|tx| {
         if let Some(mut sends) = tx.code_sends(&email.key)? {
             sends.count = sends.count.saturating_sub(1);
             tx.put_code_sends(&email.key, &sends)?;
         }
-        Ok(())
+        let client_id = tx.interaction(id)?.map(|i| i.request.client_id);
+        let mut entry = AuditEntry::new(
+            Actor::Anonymous,
+            AuditEvent::CodeSend {
+                mail: MailOutcome::Failed { reason },
+            },
+        )
+        .email(&email.address);
+        if let Some(c) = client_id {
+            entry = entry.client(c);
+        }
+        audit::record(tx, now, entry)
     })
 }
 
@@ -258,6 +296,16 @@ pub fn record_code(
         let Some(mut i) = tx.interaction(id)? else {
             return Ok(Err(SignInError::Expired));
         };
+        if !reservation.refused {
+            let sent = AuditEvent::CodeSend {
+                mail: MailOutcome::Sent,
+            };
+            audit::record(
+                tx,
+                reservation.at,
+                attempt(sent, &email.address, &i.request.client_id),
+            )?;
+        }
         i.code = Some(pending);
         tx.put_interaction(id, &i)?;
         Ok::<_, StoreError>(Ok(()))
@@ -310,10 +358,14 @@ pub fn verify_code(
         let Some(pc) = i.code.as_mut() else {
             return Ok(Err(SignInError::NoCode));
         };
+        let (address, client_id) = (pc.email.clone(), i.request.client_id.clone());
+        let refuse = |reason: SignInFailure| attempt(failed(reason), &address, &client_id);
         if pc.tries >= MAX_CODE_TRIES {
+            audit::record(tx, now, refuse(SignInFailure::TooManyTries))?;
             return Ok(Err(SignInError::CodeVoid));
         }
         if now >= pc.expires_at {
+            audit::record(tx, now, refuse(SignInFailure::CodeExpired))?;
             return Ok(Err(SignInError::CodeExpired));
         }
         let right = typed.len() == CODE_DIGITS
@@ -326,6 +378,12 @@ pub fn verify_code(
             pc.tries += 1;
             let left = MAX_CODE_TRIES - pc.tries;
             tx.put_interaction(id, &i)?;
+            let reason = if left == 0 {
+                SignInFailure::TooManyTries
+            } else {
+                SignInFailure::WrongCode
+            };
+            audit::record(tx, now, refuse(reason))?;
             return Ok(Err(if left == 0 {
                 SignInError::CodeVoid
             } else {
@@ -338,15 +396,20 @@ pub fn verify_code(
             Some(uid) => tx.user(&uid)?,
             None => None,
         };
+        let new_user = existing.is_none();
         let mut user = match existing {
-            Some(u) if u.disabled => return Ok(Err(SignInError::Disabled)),
+            Some(u) if u.disabled => {
+                audit::record(tx, now, refuse(SignInFailure::Disabled).user(&u.id))?;
+                return Ok(Err(SignInError::Disabled));
+            }
             Some(u) => u,
             // The policy may have changed since the code was sent: ask again.
             None if p.sign_up.admits(&email) => create_user(tx, &email, now)?,
             None => {
+                audit::record(tx, now, refuse(SignInFailure::NotAllowed))?;
                 return Ok(Err(SignInError::WrongCode {
                     tries_left: MAX_CODE_TRIES - pc.tries,
-                }))
+                }));
             }
         };
         tx.remove_interaction(id)?;
@@ -359,6 +422,7 @@ pub fn verify_code(
         let next = match app {
             Some(app) if !crate::users::may_use(&app, &user) => {
                 tracing::info!(sub = %user.id, client_id = %app.client_id, "sign-in refused for this app: the user is in none of its allowed groups");
+                audit::record(tx, now, refuse(SignInFailure::NotAllowed).user(&user.id))?;
                 Next::NotAllowed {
                     app_name: app.name,
                     request: i.request.clone(),
@@ -366,6 +430,8 @@ pub fn verify_code(
             }
             _ => {
                 let code = family.issue_code(tx, &i.request, &user.id, now)?;
+                let entry = attempt(AuditEvent::SignInSucceeded { new_user }, &address, &client_id);
+                audit::record(tx, now, entry.user(&user.id))?;
                 Next::Redirect(success_redirect(&p.issuer, &i.request, &code))
             }
         };

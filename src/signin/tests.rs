@@ -237,7 +237,7 @@ fn a_failed_send_gives_its_slot_back() {
     for _ in 0..CODES_PER_ADDRESS_PER_HOUR {
         let id = started(&p);
         reserve_code(&p, &id, &e).unwrap();
-        release_code(&p, &e).unwrap();
+        release_code(&p, &id, &e, "refused".into()).unwrap();
     }
     let id = started(&p);
     assert!(
@@ -386,4 +386,83 @@ fn an_app_restricted_to_groups_turns_away_other_users_after_sign_in() {
     sent(&p, &id, "kid@example.com", CODE).unwrap();
     let done = verify_code(&p, &id, CODE, None).unwrap();
     assert!(redirect(&done).contains("code="));
+}
+
+/// The audit log's outcomes, oldest first.
+fn audited(p: &Provider) -> Vec<String> {
+    let page = p
+        .store
+        .read(|tx| {
+            crate::audit::list(
+                tx,
+                &crate::audit::AuditQuery {
+                    limit: Some(100),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    let mut out: Vec<String> = page
+        .entries
+        .iter()
+        .map(|r| r.entry.event.outcome().to_string())
+        .collect();
+    out.reverse();
+    out
+}
+
+#[test]
+fn sign_ins_codes_and_refusals_are_audited() {
+    let (_d, p) = provider();
+    added(&p, "ada@example.com", &[]);
+    let id = started(&p);
+    sent(&p, &id, "ada@example.com", CODE).unwrap();
+    let _ = verify_code(&p, &id, "000000", None);
+    verify_code(&p, &id, CODE, None).unwrap();
+    // A stranger (invite mode): refused at the reservation, no code sent, wrong at the form.
+    let id = started(&p);
+    sent(&p, &id, "stranger@example.com", CODE).unwrap();
+    let _ = verify_code(&p, &id, CODE, None);
+    // A disabled user.
+    crate::users::set_disabled(&p.store, p.now(), "ada@example.com", true).unwrap();
+    let id = started(&p);
+    let _ = reserve_code(&p, &id, &email("ada@example.com"));
+    assert_eq!(
+        audited(&p),
+        [
+            "sent",
+            "wrong_code",
+            "signed_in",
+            "not_allowed",
+            "wrong_code",
+            "disabled"
+        ]
+    );
+    let release = p
+        .store
+        .read(|tx| {
+            crate::audit::list(
+                tx,
+                &crate::audit::AuditQuery {
+                    user: Some("stranger@example.com".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(release.entries.len(), 2, "filtered by address");
+    assert!(release
+        .entries
+        .iter()
+        .all(|r| r.entry.client_id.as_deref() == Some(CLIENT)));
+}
+
+#[test]
+fn a_failed_send_is_audited_with_the_mailers_reason() {
+    let (_d, p) = open_provider();
+    let id = started(&p);
+    let e = email("ada@example.com");
+    reserve_code(&p, &id, &e).unwrap();
+    release_code(&p, &id, &e, "554 Message rejected".into()).unwrap();
+    assert_eq!(audited(&p), ["failed"]);
 }
