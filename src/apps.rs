@@ -379,7 +379,8 @@ pub fn insecure_redirect_warning(client_id: &str, redirect_uris: &[String]) -> O
     })
 }
 
-fn warn_if_insecure(app: &App) {
+/// Logs [`insecure_redirect_warning`] for `app`, if it earns one (after a create or update).
+pub fn warn_if_insecure(app: &App) {
     if let Some(warning) = insecure_redirect_warning(&app.client_id, &app.redirect_uris) {
         tracing::warn!("{warning}");
     }

@@ -271,6 +271,7 @@ fn app_create(store: &Store, audit: &Audit, new: apps::NewApp) -> Result<Done, A
         audit.record(tx, Some(&app.client_id), created)?;
         Ok::<_, AdminError>((app, secret))
     })?;
+    apps::warn_if_insecure(&app);
     Ok(Done::result(to_json(&AppInfo::of(&app, secret))))
 }
 
@@ -284,6 +285,7 @@ fn app_update(store: &Store, audit: &Audit, update: AppChange) -> Result<Done, A
         audit.record(tx, Some(&client_id), changed)?;
         Ok::<_, AdminError>(app)
     })?;
+    apps::warn_if_insecure(&app);
     Ok(Done::result(to_json(&AppInfo::of(&app, None))))
 }
 
