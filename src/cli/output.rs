@@ -4,6 +4,7 @@
 use super::error::CliError;
 use crate::admin::AppInfo;
 use crate::audit::{AuditPage, AuditRecord};
+use crate::clock::utc;
 use crate::store::{Group, User};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -265,23 +266,6 @@ fn claims(c: &Map<String, Value>) -> String {
     }
 }
 
-/// A Unix time as `2025-03-01 14:05 UTC` (civil-from-days, proleptic Gregorian calendar).
-fn utc(secs: u64) -> String {
-    let days = secs / 86_400;
-    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Howard Hinnant's days_from_civil inverse, on days since 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02} UTC")
-}
-
 /// One line per entry, newest first: UTC time, kind, outcome (the command, for a change),
 /// actor, whom it concerns, and the detail; then the cursor of the next page, if any.
 pub(super) fn print_audit_page(page: &AuditPage) {
@@ -305,7 +289,7 @@ pub(super) fn print_audit_page(page: &AuditPage) {
         .collect();
         let line = format!(
             "{}  {:<kind_w$}  {:<outcome_w$}  {:<actor_w$}  {}  {}",
-            crate::clock::utc(r.at),
+            utc(r.at),
             e.event.kind().as_str(),
             e.event.outcome(),
             e.actor.to_string(),
@@ -345,17 +329,4 @@ pub(super) fn print_json(v: &Value) -> Result<(), CliError> {
 
 pub(super) fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc;
-
-    #[test]
-    fn unix_times_print_as_utc_dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(utc(1_709_251_199), "2024-02-29 23:59 UTC");
-        assert_eq!(utc(1_740_787_500), "2025-03-01 00:05 UTC");
-    }
 }
