@@ -45,6 +45,7 @@ const DISCOVERY_REQUESTS: usize = 50_000;
 const AUTHORIZE_REQUESTS: usize = 5_000;
 const REFRESH_REQUESTS: usize = 5_000;
 const USERINFO_REQUESTS: usize = 50_000;
+const SIGN_IN_REQUESTS: usize = 2_000;
 /// The longest one scenario may run.
 const SCENARIO_BUDGET: Duration = Duration::from_secs(15);
 const REDIRECT_URI: &str = "http://localhost:3000/api/auth/callback/logto";
@@ -106,7 +107,7 @@ fn run(bin: &Path) -> Result<(), String> {
 struct Server {
     child: Child,
     addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
+    log: LogLines,
 }
 
 impl Server {
@@ -174,30 +175,6 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-    }
-
-    /// The newest sign-in code logged for `email` (at most 10 s of waiting).
-    fn wait_for_code(&self, email: &str) -> Result<String, String> {
-        let needle = format!("code for {email} is ");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            let found = lock(&self.log).iter().rev().find_map(|l| {
-                let rest = &l[l.find(&needle)? + needle.len()..];
-                Some(
-                    rest.chars()
-                        .take_while(char::is_ascii_digit)
-                        .collect::<String>(),
-                )
-            });
-            if let Some(code) = found.filter(|c| !c.is_empty()) {
-                return Ok(code);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Err(format!(
-            "no sign-in code for {email} in sesame's log:\n{}",
-            self.log_text()
-        ))
     }
 
     fn log_text(&self) -> String {
@@ -356,6 +333,7 @@ fn one_start(bin: &Path, dir: &Path) -> Result<Duration, String> {
 type Http = Client<HttpConnector, Full<Bytes>>;
 
 /// An app's credentials, from `sesame app create --json`.
+#[derive(Clone)]
 struct AppCreds {
     client_id: String,
     basic: String,
@@ -390,7 +368,7 @@ async fn load(bin: &Path, connections: usize) -> Result<(), String> {
         memory(server.pid())
     );
 
-    let session = sign_in(&client(), &server, &app).await?;
+    let session = sign_in(&client(), &server.base(), &server.log, &app, EMAIL).await?;
     let base: Arc<str> = server.base().into();
     let app = Arc::new(app);
     let conns: Vec<Http> = (0..connections).map(|_| client()).collect();
@@ -429,6 +407,10 @@ async fn load(bin: &Path, connections: usize) -> Result<(), String> {
         refresh_chains(&conns, &base, &app, tokens.clone())
     );
     measured!("GET /me (userinfo)", userinfo(&conns, &base, tokens));
+    measured!(
+        "sign-in through the pages (6 requests)",
+        sign_ins(&conns, &base, &server.log, &app)
+    );
 
     println!("\n  after load: {}", memory(server.pid()));
     drop(conns);
@@ -598,10 +580,57 @@ fn create_app(bin: &Path, dir: &Path) -> Result<AppCreds, String> {
     })
 }
 
+/// Whole sign-ins through the pages, each with a fresh address (sign-up is open in this
+/// bench): `/auth`, the email page, the email posted (a code "mailed" by the log transport), the
+/// code read from the log and posted, the redirect with an authorization code. One request of
+/// the table is one whole sign-in of six HTTP requests.
+async fn sign_ins(conns: &[Http], base: &str, log: &LogLines, app: &AppCreds) -> Outcome {
+    let (base, log, app) = (Arc::<str>::from(base), log.clone(), Arc::new(app.clone()));
+    let n = Arc::new(AtomicUsize::new(0));
+    run_scenario(conns, SIGN_IN_REQUESTS, move |w, h| {
+        let (base, log, app) = (base.clone(), log.clone(), app.clone());
+        let email = format!(
+            "signin-{w}-{}@example.com",
+            n.fetch_add(1, Ordering::Relaxed)
+        );
+        async move { sign_in(&h, &base, &log, &app, &email).await.map(drop) }
+    })
+    .await
+}
+
+/// sesame's log lines, as the reader thread collects them.
+type LogLines = Arc<Mutex<Vec<String>>>;
+
+/// The newest sign-in code logged for `email`, waiting (asynchronously) up to 10 s.
+async fn code_in_log(log: &LogLines, email: &str) -> Result<String, String> {
+    let needle = format!("code for {email} is ");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let found = lock(log).iter().rev().take(2_000).find_map(|l| {
+            let rest = &l[l.find(&needle)? + needle.len()..];
+            Some(
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>(),
+            )
+        });
+        if let Some(code) = found.filter(|c| !c.is_empty()) {
+            return Ok(code);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Err(format!("no sign-in code for {email} in sesame's log"))
+}
+
 /// Signs in once through the pages, as a browser would; returns the `sesame_session` cookie
 /// (`name=value`), with which `/auth` issues codes at once.
-async fn sign_in(http: &Http, server: &Server, app: &AppCreds) -> Result<String, String> {
-    let base = server.base();
+async fn sign_in(
+    http: &Http,
+    base: &str,
+    log: &LogLines,
+    app: &AppCreds,
+    email: &str,
+) -> Result<String, String> {
     let url = format!(
         "{base}/auth?response_type=code&client_id={}&redirect_uri={}&scope={}&state=s&nonce=n",
         enc(&app.client_id),
@@ -636,7 +665,7 @@ async fn sign_in(http: &Http, server: &Server, app: &AppCreds) -> Result<String,
     let form = enc_form(&[
         ("interaction", &interaction),
         ("csrf", &csrf),
-        ("email", EMAIL),
+        ("email", email),
     ]);
     let post = |path: &'static str, body: String| {
         let (url, c) = (format!("{base}{path}"), interaction_cookie.clone());
@@ -652,7 +681,7 @@ async fn sign_in(http: &Http, server: &Server, app: &AppCreds) -> Result<String,
         }
     };
     expect(post("/sign-in", form).await?, StatusCode::SEE_OTHER)?;
-    let code = server.wait_for_code(EMAIL)?;
+    let code = code_in_log(log, email).await?;
     let form = enc_form(&[
         ("interaction", &interaction),
         ("csrf", &csrf),
