@@ -4,6 +4,8 @@
 //! forward (expiry at each lifetime's boundary) without sleeping. Parts that only stamp records
 //! (creation times of apps and keys, the mail transport's last outcome) call [`now`].
 //!
+//! Uses nothing else in sesame.
+//!
 //! It also turns Unix seconds into a UTC date and back ([`utc`], [`parse_utc`]), for what
 //! people read and type (`sesame audit --since 2026-11-01`); nothing durable stores a date.
 

@@ -16,6 +16,10 @@
 //! started after it: the first waiter runs an empty `Durability::Immediate` commit, which
 //! persists every commit before it, and everyone who committed meanwhile shares that one fsync.
 //! Alone, a write costs one fsync as before; under load, N concurrent writes cost about one.
+//!
+//! Owns the file, the tables, the records' shapes (`model.rs`) and the typed operations the core
+//! performs (`ops.rs`). Uses only [`crate::alg`] (records name the signing algorithm); everything
+//! else in sesame uses it.
 
 mod model;
 mod ops;
