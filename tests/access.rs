@@ -398,3 +398,22 @@ async fn declared_users_and_groups_reconcile_across_restarts() {
     assert_eq!(shown["declared"], false);
     let _ = &w.meta;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_start_with_no_users_says_how_to_add_the_first() {
+    let w = world(&[("SESAME_SIGN_UP_MODE", "invite")], &[]).await;
+    let logs = w.sesame.logs();
+    assert!(
+        logs.contains("no users yet") && logs.contains("sesame user add you@example.com --admin"),
+        "{logs}"
+    );
+    // And once there is one, it says nothing more about it.
+    cli_ok(
+        &w.sesame,
+        &["user", "add", "me@example.com", "--admin", "--json"],
+    );
+    let mut sesame = w.sesame;
+    sesame.restart();
+    let after = sesame.logs();
+    assert_eq!(after.matches("no users yet").count(), 1, "{after}");
+}
