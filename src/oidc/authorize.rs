@@ -412,9 +412,10 @@ pub fn error_redirect(
     state: Option<&str>,
     error: &OAuthError,
 ) -> String {
+    let description = error.wire_description();
     let mut pairs = vec![
         ("error", error.code.as_str()),
-        ("error_description", error.description.as_str()),
+        ("error_description", description.as_str()),
     ];
     if let Some(s) = state {
         pairs.push(("state", s));

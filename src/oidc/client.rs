@@ -29,10 +29,7 @@ impl ClientCredentials {
         let body_id = one("client_id")?;
         let body_secret = one("client_secret")?;
         if let Some(h) = authorization {
-            let Some(b64) = h
-                .strip_prefix("Basic ")
-                .or_else(|| h.strip_prefix("basic "))
-            else {
+            let Some(b64) = super::params::credentials(h, "Basic") else {
                 return Err(OAuthError::invalid_client(
                     "the Authorization header must use the Basic scheme for client authentication",
                 ));

@@ -86,6 +86,28 @@ impl OAuthError {
     }
 }
 
+impl OAuthError {
+    /// The description as RFC 6749 lets it travel (§4.1.2.1, §5.2: only %x20-21 / %x23-5B /
+    /// %x5D-7E): a double quote becomes `'`, a backslash `/`, anything else outside the range
+    /// (control characters, non-ASCII from a request echoed back) `?`. Every error response and
+    /// error redirect sends this, never `description` itself.
+    pub fn wire_description(&self) -> String {
+        wire_text(&self.description)
+    }
+}
+
+/// Text made of the characters RFC 6749 allows in `error_description`.
+pub fn wire_text(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.description)
@@ -111,5 +133,24 @@ impl From<crate::crypto::CryptoError> for OAuthError {
             ErrorCode::ServerError,
             "sesame could not sign the token; try again",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6749 §4.1.2.1 and §5.2: `error_description` = 1*( %x20-21 / %x23-5B / %x5D-7E ).
+    fn allowed(s: &str) -> bool {
+        s.bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+    }
+
+    #[test]
+    fn descriptions_travel_in_the_characters_rfc_6749_allows() {
+        let e = OAuthError::invalid_request("response_type \"bogus\" is not supported; \\ é \u{7}");
+        let wire = e.wire_description();
+        assert!(allowed(&wire), "{wire}");
+        assert_eq!(wire, "response_type 'bogus' is not supported; / ? ?");
     }
 }

@@ -57,6 +57,15 @@ impl Params {
     }
 }
 
+/// The credentials of an `Authorization` header in `scheme` (`Basic`, `Bearer`): the scheme
+/// is matched case-insensitively (RFC 9110 §11.1), the credentials trimmed. `None` for another
+/// scheme or no credentials.
+pub fn credentials<'h>(authorization: &'h str, scheme: &str) -> Option<&'h str> {
+    let (given, rest) = authorization.trim_start().split_once(' ')?;
+    let rest = rest.trim();
+    (given.eq_ignore_ascii_case(scheme) && !rest.is_empty()).then_some(rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +78,15 @@ mod tests {
         assert_eq!(p.get("c").unwrap(), Some("x y"));
         assert_eq!(p.get("d").unwrap(), None);
         assert!(p.has("b") && !p.has("d"));
+    }
+
+    #[test]
+    fn authorization_schemes_are_case_insensitive() {
+        assert_eq!(credentials("Bearer abc", "Bearer"), Some("abc"));
+        assert_eq!(credentials("bEaReR  abc ", "Bearer"), Some("abc"));
+        assert_eq!(credentials("BASIC eHk6eg==", "Basic"), Some("eHk6eg=="));
+        assert_eq!(credentials("Basic abc", "Bearer"), None);
+        assert_eq!(credentials("Bearer", "Bearer"), None);
+        assert_eq!(credentials("Bearer ", "Bearer"), None);
     }
 }

@@ -21,11 +21,7 @@ pub fn bearer(authorization: Option<&str>, form: Option<&Params>) -> Result<Stri
             .map_err(|e| OAuthError::invalid_request(e.to_string()))?,
         None => None,
     };
-    let from_header = authorization.and_then(|h| {
-        h.strip_prefix("Bearer ")
-            .or_else(|| h.strip_prefix("bearer "))
-            .map(str::trim)
-    });
+    let from_header = authorization.and_then(|h| super::params::credentials(h, "Bearer"));
     match (from_header, from_body) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request(
             "send the access token once: header or body",

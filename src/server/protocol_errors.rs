@@ -32,7 +32,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
 pub fn response(e: &OAuthError, basic_auth: bool) -> Response {
     let mut resp = http::json(
         status(e.code),
-        &json!({ "error": e.code.as_str(), "error_description": e.description }),
+        &json!({ "error": e.code.as_str(), "error_description": e.wire_description() }),
     );
     if e.code == ErrorCode::InvalidClient && basic_auth {
         resp.headers_mut().insert(
@@ -43,7 +43,7 @@ pub fn response(e: &OAuthError, basic_auth: bool) -> Response {
     if e.code == ErrorCode::InvalidToken {
         let v = format!(
             "Bearer error=\"invalid_token\", error_description=\"{}\"",
-            e.description.replace('"', "'")
+            e.wire_description()
         );
         if let Ok(v) = HeaderValue::from_str(&v) {
             resp.headers_mut().insert("www-authenticate", v);

@@ -211,6 +211,12 @@ impl Store {
     /// Opens (or creates) the database file, creating every table so readers never miss one.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = Database::create(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Hashes, keys and sessions live here: owner only, whatever the umask.
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         let store = Store {
             db,
             sync: Mutex::new(SyncState::default()),
@@ -689,6 +695,17 @@ mod tests {
         for bad in ["", "42", "-1-2", "1-+2", "a-b", "1-2-3", "1 -2"] {
             assert!(bad.parse::<AuditKey>().is_err(), "{bad:?}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let _store = Store::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

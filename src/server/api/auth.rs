@@ -122,9 +122,7 @@ pub fn csrf_token(session_cookie: &str) -> String {
 
 /// The token of `Bearer <token>` (the scheme is case-insensitive, RFC 9110 §11.1).
 fn bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    crate::oidc::params::credentials(value, "Bearer")
 }
 
 fn api_key(s: &Server, key: &str) -> Result<Principal, Problem> {
