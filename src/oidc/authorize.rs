@@ -30,6 +30,8 @@ pub struct ValidRequest {
     pub prompt_none: bool,
     /// `prompt=login`: make the user sign in again even with a session.
     pub prompt_login: bool,
+    /// The `sub` of a valid `id_token_hint`: the user the client expects (OIDC Core §3.1.2.1).
+    pub hint_sub: Option<String>,
 }
 
 /// Why a request was refused.
@@ -108,7 +110,11 @@ pub fn authorize(
     session_cookie: Option<&str>,
 ) -> Result<Outcome, AuthorizeError> {
     let v = validate(p, params)?;
-    let session = session::current(p, session_cookie)?;
+    // A session of another user than the hint names does not count (OIDC Core §3.1.2.2): the
+    // client expects someone else, so `prompt=none` gets `login_required` and an interactive
+    // request a sign-in.
+    let session = session::current(p, session_cookie)?
+        .filter(|s| v.hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id));
     let now = p.now();
     Ok(match decide(&v, session.as_ref(), now) {
         Decision::Issue => {
@@ -198,6 +204,7 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
             .map_err(back)?;
     let (prompt_none, prompt_login) = prompt(get("prompt")?).map_err(back)?;
     let max_age = max_age(get("max_age")?).map_err(back)?;
+    let hint_sub = id_token_hint(p, get("id_token_hint")?).map_err(back)?;
     let request = AuthRequest {
         client_id: app.client_id.clone(),
         redirect_uri: redirect_uri.to_string(),
@@ -213,7 +220,32 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
         request,
         prompt_none,
         prompt_login,
+        hint_sub,
     })
+}
+
+/// The longest `id_token_hint` accepted (an RS256 ID token with many claims is a few KiB).
+const MAX_HINT_LEN: usize = 16 * 1024;
+
+/// OIDC Core §3.1.2.1 `id_token_hint`: an ID token this issuer signed (its expiry does not
+/// matter: it names a user, it grants nothing); returns its `sub`.
+fn id_token_hint(p: &Provider, hint: Option<&str>) -> Result<Option<String>, OAuthError> {
+    let Some(hint) = hint else {
+        return Ok(None);
+    };
+    let refused =
+        || OAuthError::invalid_request("id_token_hint is not an ID token this issuer signed");
+    if hint.len() > MAX_HINT_LEN {
+        return Err(refused());
+    }
+    let claims = p.keys().verify_jwt(hint).map_err(|_| refused())?;
+    if claims["iss"] != p.issuer.url.as_str() {
+        return Err(refused());
+    }
+    claims["sub"]
+        .as_str()
+        .map(|s| Some(s.to_string()))
+        .ok_or_else(refused)
 }
 
 /// One parameter; a repeated one is `invalid_request` (RFC 6749 §3.1).

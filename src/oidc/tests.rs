@@ -353,3 +353,56 @@ fn a_session_answers_authorization_requests_until_it_expires() {
         authorize::Outcome::SignIn(_)
     ));
 }
+
+#[test]
+fn id_token_hint_must_be_ours_and_name_the_signed_in_user() {
+    let (_d, p) = provider();
+    let ada = user(&p, "ada@example.com");
+    let bob = user(&p, "bob@example.com");
+    let id_token_of = |u: &User| {
+        let c = code(&p, &request(CLIENT, "openid", None), u);
+        s(&redeem(&p, &c).unwrap(), "id_token")
+    };
+    let (ada_hint, bob_hint) = (id_token_of(&ada), id_token_of(&bob));
+    let cookie = p
+        .store
+        .write(|tx| crate::session::create(tx, &ada.id, p.now(), p.tokens.session_ttl))
+        .unwrap();
+    let ask = |hint: &str| {
+        let q = format!(
+            "client_id={CLIENT}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid&prompt=none&id_token_hint={hint}"
+        );
+        match authorize::authorize(&p, &Params::parse(q.as_bytes()), Some(&cookie)) {
+            Ok(authorize::Outcome::Redirect(url)) => url,
+            Err(authorize::AuthorizeError::Redirect { error, .. }) => {
+                format!("error={}", error.code.as_str())
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let own = ask(&ada_hint);
+    assert!(
+        own.contains("code="),
+        "the signed-in user's own hint: {own}"
+    );
+    assert!(
+        ask(&bob_hint).contains("error=login_required"),
+        "a hint for another user: that user is not signed in"
+    );
+    // Bob's token with its sub changed to Ada's: the signature no longer matches.
+    let mut parts: Vec<String> = bob_hint.split('.').map(str::to_string).collect();
+    let mut claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sub"] = Value::String(ada.id.clone());
+    parts[1] = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        claims.to_string(),
+    );
+    let forged = parts.join(".");
+    let answer = ask(&forged);
+    assert!(answer.contains("error=invalid_request"), "{answer}");
+    assert!(!answer.contains("code="));
+}
