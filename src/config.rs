@@ -46,8 +46,8 @@ pub use crate::mail::{
     EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
 };
 pub use crate::pages::BrandingConfig;
-pub use crate::signin::dev::{DevConfig, DevUser};
 pub use crate::secret::Secret;
+pub use crate::signin::dev::{DevConfig, DevUser};
 
 use std::path::{Path, PathBuf};
 
