@@ -13,6 +13,7 @@ use serde_json::json;
 /// Renders a page with the keys every page needs.
 pub fn page(s: &Server, status: StatusCode, name: &str, mut ctx: serde_json::Value) -> Response {
     ctx["static_base"] = json!(s.provider.issuer.local("/static"));
+    ctx["dev_mode"] = json!(s.provider.dev.is_some());
     http::html(status, s.pages.render(name, ctx))
 }
 

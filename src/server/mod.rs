@@ -17,6 +17,7 @@
 //! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
 pub mod api;
+pub mod dev;
 mod error_pages;
 mod protocol_errors;
 pub mod router;
@@ -118,6 +119,8 @@ pub struct Server {
     pub config: Config,
     pub pages: Pages,
     pub cookies: CookiePolicy,
+    /// `sesame dev`'s debugger runs in progress (empty, and never used, for `sesame serve`).
+    pub debugger: dev::Debugger,
 }
 
 impl Server {
@@ -184,6 +187,7 @@ impl Server {
             config,
             pages,
             cookies,
+            debugger: dev::Debugger::default(),
         }
     }
 }
@@ -210,6 +214,16 @@ fn open_data(config: &Config) -> Result<(Store, KeySet), StartError> {
         }
     })?;
     Ok((store, keys))
+}
+
+/// Marks `dir` as `sesame dev`'s (see [`StartError::DevDataDir`]).
+fn build_marker(dir: &std::path::Path) -> Result<(), StartError> {
+    let text = "This data directory was made by `sesame dev`: its apps take any client secret \
+                and anyone can sign in as anyone. `sesame serve` refuses it.\n";
+    std::fs::write(dir.join(DEV_MARKER), text).map_err(|e| StartError::DataDir {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Builds the mailer from the configuration and any connector stored at run time. A broken
