@@ -284,6 +284,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let server = Arc::new(tokio::task::block_in_place(|| Server::open(config))?);
     let provider = server.provider.clone();
     let (listener, addr) = bind(&listen).await?;
+    let shutdown = shutdown_signal();
     start_background(&server);
 
     tracing::info!("issuer: {}", provider.issuer.url);
@@ -316,7 +317,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         "listening on http://{addr} (ready in {} ms)",
         started.elapsed().as_millis()
     );
-    accept_loop(server, listener).await;
+    accept_loop(server, listener, shutdown).await;
     Ok(())
 }
 
@@ -374,14 +375,18 @@ fn start_background(server: &Arc<Server>) {
     }
 }
 
-/// Serves connections until SIGINT or SIGTERM, then lets the requests in flight finish and
-/// removes the control socket.
-async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+/// Serves connections until `shutdown` ([`shutdown_signal`]) completes, then lets the requests
+/// in flight finish and removes the control socket.
+async fn accept_loop(
+    server: Arc<Server>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // At most this many connections at once: beyond it sesame stops accepting (the kernel's
     // backlog holds the rest) instead of running out of file descriptors.
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             permit = connections.clone().acquire_owned() => {
@@ -433,25 +438,34 @@ fn has_stored_connector(store: &Store) -> bool {
     matches!(crate::mail::stored_connector(store), Ok(Some(_)))
 }
 
-async fn shutdown_signal() {
+/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when it is first polled: called before sesame says it is ready, a signal sent
+/// right after that (a test, a supervisor) stops it gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

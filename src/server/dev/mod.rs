@@ -23,7 +23,10 @@ mod sign_in;
 
 pub use debugger::Debugger;
 
-use super::{accept_loop, bind, build_marker, open_data, start_background, Server, StartError};
+use super::{
+    accept_loop, bind, build_marker, open_data, shutdown_signal, start_background, Server,
+    StartError,
+};
 use crate::apps::dev::{DevMode, NotLoopback, DEV_MARKER};
 use crate::config::Config;
 use crate::http::{Request, Response};
@@ -148,6 +151,7 @@ pub async fn run(
             return Err(e);
         }
     };
+    let shutdown = shutdown_signal();
     start_background(&server);
     let ready = Ready {
         issuer: server.provider.issuer.url.clone(),
@@ -162,7 +166,7 @@ pub async fn run(
         "listening on http://{addr} (ready in {} ms)",
         ready.ready_ms
     );
-    accept_loop(server, listener).await;
+    accept_loop(server, listener, shutdown).await;
     if temporary {
         if let Err(e) = std::fs::remove_dir_all(&data_dir) {
             tracing::warn!("could not remove {}: {e}", data_dir.display());
