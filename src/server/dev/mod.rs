@@ -4,7 +4,7 @@
 //! - start-up ([`run`]): it listens on loopback only ([`DevListen`] cannot hold anything else),
 //!   names the issuer after the address it bound (so `--listen 127.0.0.1:0` works), keeps its
 //!   data in a temporary directory unless given one, registers the app it prints
-//!   ([`DEV_CLIENT_ID`]), sends no mail (the outbox mailer), lets anyone sign up, and gives the
+//!   ([`crate::apps::dev::DEV_CLIENT_ID`]), sends no mail (the outbox mailer), lets anyone sign up, and gives the
 //!   core the dev policy ([`DevMode`]); it ignores the issuer, listen address, data directory,
 //!   mail, apps, users, groups and sign-up policy of `sesame.toml` and reads only `[tokens]`,
 //!   `[branding]` and `[dev]`;
