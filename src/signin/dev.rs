@@ -196,7 +196,7 @@ impl Persona {
 
 /// Signs the browser in as `persona` for interaction `id`: creates the groups it names that do
 /// not exist, creates the user or makes the existing one (by email) match the persona, then
-/// ends the sign-in as every sign-in ends ([`finish`]), all in one transaction: a refused
+/// ends the sign-in as every sign-in ends (`signin::finish`), all in one transaction: a refused
 /// persona changes nothing.
 pub fn sign_in_as(
     p: &Provider,

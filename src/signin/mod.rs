@@ -34,7 +34,7 @@
 //! apps) at once.
 //!
 //! `dev.rs` is `sesame dev`'s page: signing in as anyone without mail, or answering the app
-//! with an error; it ends a sign-in through the same [`finish`] as a right code.
+//! with an error; it ends a sign-in through the same `finish` as a right code.
 //!
 //! Uses: provider, session, oidc (issuing the code at the end), store (typed operations),
 //! crypto, mail, users, apps (the dev policy's type). Never the edge.

@@ -11,7 +11,7 @@
 //! - the sign-in page (`sign_in.rs`, `/dev/sign-in`): sign in as anyone, or answer the app with
 //!   an error; the email-code pages stay one link away, with the code shown on the page;
 //! - the debugger (`debugger.rs`, `/dev/debugger`);
-//! - a DEV MODE banner on every page ([`super::error_pages::page`]).
+//! - a DEV MODE banner on every page (`error_pages::page`).
 //!
 //! Discovery, JWKS, the token endpoint, userinfo and logout are the production ones, unchanged:
 //! an app moving to a real issuer changes only the issuer URL (and its client credentials).
