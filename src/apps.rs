@@ -30,8 +30,7 @@ mod validate;
 
 pub use reconcile::{reconcile, ReconcileReport};
 pub use validate::{
-    check_client_id, check_dev_redirect_uri, check_redirect_uri, is_insecure_redirect,
-    is_loopback_host, RedirectRules,
+    check_client_id, check_redirect_uri, is_insecure_redirect, is_loopback_host, RedirectRules,
 };
 
 use crate::clock;

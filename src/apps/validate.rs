@@ -56,7 +56,7 @@ pub fn check_redirect_uri(uri: &str, rules: RedirectRules) -> Result<(), AppErro
 /// The redirect URIs `sesame dev` registers on first use (see `apps::dev`): http or https to
 /// this machine, or a custom scheme (a bare word like `myapp` too: on a developer's machine the
 /// app under development is the one that claims it); the same structural rules as any app's.
-pub fn check_dev_redirect_uri(uri: &str) -> Result<(), String> {
+pub(super) fn check_dev_redirect_uri(uri: &str) -> Result<(), String> {
     let url = url::Url::parse(uri).map_err(|e| format!("is not an absolute URL ({e})"))?;
     no_fragment(&url)?;
     no_user_info(&url)?;

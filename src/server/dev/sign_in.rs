@@ -58,36 +58,12 @@ pub fn submit(s: &Server, dev: &DevMode, req: &Request) -> Response {
         groups: field("groups"),
         claims: field("claims"),
     };
-    let persona = match form.first("action") {
-        Some("deny") => return answer(s, dev, &id, &core::denied()),
-        Some("error") => {
-            let Some(code) = ErrorCode::authorization_error(&field("error")) else {
-                let msg = "Choose one of the listed error codes.".to_string();
-                return render(s, StatusCode::BAD_REQUEST, &id, &i, &typed, Some(msg));
-            };
-            let description = match field("error_description") {
-                d if d.trim().is_empty() => "sesame dev was asked to fail".to_string(),
-                d => d,
-            };
-            return answer(s, dev, &id, &OAuthError::new(code, description));
+    let persona = match choice(s, &field, &typed) {
+        Choice::Answer(error) => return answer(s, dev, &id, &error),
+        Choice::Refused(msg) => {
+            return render(s, StatusCode::BAD_REQUEST, &id, &i, &typed, Some(msg))
         }
-        Some("persona") => {
-            let name = field("persona");
-            match s.config.dev.users.get(&name) {
-                Some(user) => Persona::from_preset(user),
-                None => {
-                    let msg = format!("There is no persona {name:?} in [dev.users].");
-                    return render(s, StatusCode::BAD_REQUEST, &id, &i, &typed, Some(msg));
-                }
-            }
-        }
-        _ => Persona::from_form(
-            &typed.email,
-            &typed.name,
-            &typed.username,
-            &typed.groups,
-            &typed.claims,
-        ),
+        Choice::SignIn(persona) => persona,
     };
     let result = persona.and_then(|persona| {
         tokio::task::block_in_place(|| {
@@ -118,6 +94,47 @@ pub fn submit(s: &Server, dev: &DevMode, req: &Request) -> Response {
             &typed,
             Some(e.to_string()),
         ),
+    }
+}
+
+/// What a posted dev form asks for.
+enum Choice {
+    /// Deny or Error: send this back to the app.
+    Answer(OAuthError),
+    /// Sign in as this persona (or why it does not parse).
+    SignIn(Result<Persona, DevSignInError>),
+    /// Nothing that can be done: say why on the form.
+    Refused(String),
+}
+
+/// Reads the form's `action` (and what goes with it) into a [`Choice`].
+fn choice(s: &Server, field: &impl Fn(&str) -> String, typed: &Typed) -> Choice {
+    match field("action").as_str() {
+        "deny" => Choice::Answer(core::denied()),
+        "error" => match ErrorCode::authorization_error(&field("error")) {
+            Some(code) => {
+                let description = match field("error_description") {
+                    d if d.trim().is_empty() => "sesame dev was asked to fail".to_string(),
+                    d => d,
+                };
+                Choice::Answer(OAuthError::new(code, description))
+            }
+            None => Choice::Refused("Choose one of the listed error codes.".into()),
+        },
+        "persona" => {
+            let name = field("persona");
+            match s.config.dev.users.get(&name) {
+                Some(user) => Choice::SignIn(Persona::from_preset(user)),
+                None => Choice::Refused(format!("There is no persona {name:?} in [dev.users].")),
+            }
+        }
+        _ => Choice::SignIn(Persona::from_form(
+            &typed.email,
+            &typed.name,
+            &typed.username,
+            &typed.groups,
+            &typed.claims,
+        )),
     }
 }
 
