@@ -38,6 +38,9 @@ pub(super) enum Command {
     Serve(ServeArgs),
     /// Run a local issuer for development: any client ID, sign in as anyone, no mail, no
     /// setup. Loopback only; never let it face a network.
+    #[command(
+        after_help = "--data-dir: sesame dev keeps its data in a new temporary directory (removed when it stops) unless --data-dir is given; data_dir in sesame.toml and SESAME_DATA_DIR belong to `sesame serve` and are ignored. From sesame.toml it reads [dev.users], [tokens] and [branding] only."
+    )]
     Dev(DevArgs),
     /// Register and manage applications (OIDC clients).
     #[command(subcommand)]
