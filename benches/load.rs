@@ -9,7 +9,9 @@
 //!
 //! What it does, in order:
 //! 1. Time to ready: spawns sesame 10 times on a fresh data directory (key generation included)
-//!    and 10 times on an existing one, timing spawn → first `200` from `/healthz`.
+//!    and 10 times on an existing one, timing spawn → first `200` from `/healthz`; then
+//!    `sesame dev --listen ADDR` 10 times (a new temporary data directory each time, as a
+//!    developer starts it).
 //! 2. Starts one sesame, registers an app with `sesame app create --json`, notes idle RSS.
 //! 3. Signs in once through the real pages (the code comes from sesame's log: the `log` mail
 //!    transport), which gives a session cookie; with it, `/auth` answers at once (single
@@ -113,26 +115,41 @@ struct Server {
 impl Server {
     fn start(bin: &Path, data_dir: &Path) -> Result<Server, String> {
         let addr = free_port()?;
-        let mut child = Command::new(bin)
-            .args([
-                "serve",
-                "--listen",
-                &addr.to_string(),
-                "--issuer",
-                &format!("http://{addr}"),
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            // Codes issued by /auth wait for the token scenario, which may come later than 60 s.
-            .env("SESAME_TOKENS_AUTHORIZATION_CODE_TTL", "600")
-            // The bench signs in a fresh address (sign-up is by invitation by default).
-            .env("SESAME_SIGN_UP_MODE", "open")
-            .current_dir(data_dir)
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--issuer",
+            &format!("http://{addr}"),
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        // Codes issued by /auth wait for the token scenario, which may come later than 60 s.
+        .env("SESAME_TOKENS_AUTHORIZATION_CODE_TTL", "600")
+        // The bench signs in a fresh address (sign-up is by invitation by default).
+        .env("SESAME_SIGN_UP_MODE", "open")
+        .current_dir(data_dir);
+        Server::spawn(cmd, addr)
+    }
+
+    /// `sesame dev` as a developer starts it: nothing but `--listen` (its data goes to a new
+    /// temporary directory, removed when it stops). `cwd` has no sesame.toml.
+    fn start_dev(bin: &Path, cwd: &Path) -> Result<Server, String> {
+        let addr = free_port()?;
+        let mut cmd = Command::new(bin);
+        cmd.args(["dev", "--listen", &addr.to_string()])
+            .current_dir(cwd);
+        Server::spawn(cmd, addr)
+    }
+
+    fn spawn(mut cmd: Command, addr: SocketAddr) -> Result<Server, String> {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+            .map_err(|e| format!("cannot run sesame: {e}"))?;
         let log = Arc::new(Mutex::new(Vec::new()));
         if let Some(stderr) = child.stderr.take() {
             // Always drained: a full pipe would block sesame's logging.
@@ -305,9 +322,19 @@ fn time_to_ready(bin: &Path) -> Result<(), String> {
     for _ in 0..READY_RUNS {
         existing.push(one_start(bin, dir.path())?);
     }
+    let cwd = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut dev = Vec::new();
+    for _ in 0..READY_RUNS {
+        let spawned = Instant::now();
+        let mut server = Server::start_dev(bin, cwd.path())?;
+        let ready = server.wait_ready()?;
+        server.stop()?;
+        dev.push(ready - spawned);
+    }
     for (what, mut times) in [
         ("fresh data dir (generates keys)", fresh),
         ("existing data dir", existing),
+        ("sesame dev (temporary data dir)", dev),
     ] {
         times.sort();
         println!(

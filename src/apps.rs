@@ -11,7 +11,8 @@
 //! hash ([`crate::crypto::hash_token`]).
 //!
 //! It owns the rules for what an app may be (`validate.rs`, with `lan.rs` saying which http
-//! hosts are on the LAN) and the registry's operations,
+//! hosts are on the LAN), `sesame dev`'s policy for unknown clients ([`dev`]), and the
+//! registry's operations,
 //! [`AppError`] and the argument types [`NewApp`] and [`AppUpdate`]. It uses [`crate::store`]
 //! (`APPS`, and on delete the token tables it revokes), [`crate::crypto`] (random IDs and
 //! secrets, hashing, [`Alg`]), [`crate::clock`], and for [`reconcile`](fn@reconcile) the configuration's
@@ -22,6 +23,7 @@
 //! [`create_in`] inside the caller's, so the caller can write something with the change (the
 //! control commands record their audit entry that way: both commit, or neither).
 
+pub mod dev;
 mod lan;
 mod reconcile;
 mod validate;

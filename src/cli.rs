@@ -1,4 +1,4 @@
-//! The command line: `sesame serve`, `sesame app ...`, `sesame user ...`, `sesame group ...`,
+//! The command line: `sesame serve`, `sesame dev`, `sesame app ...`, `sesame user ...`, `sesame group ...`,
 //! `sesame connector ...`, `sesame mail test`, `sesame keys rotate`, `sesame audit`,
 //! `sesame api-key ...`.
 //!
@@ -21,7 +21,8 @@
 //! directory's argument types, and its built-in groups when the CLI opens the file),
 //! [`crate::mail`] (`mail test` with no server running) and [`crate::server`] (`sesame serve`).
 //!
-//! The parts: `args.rs` (the grammar clap parses), `commands.rs` (what `app`, `connector`,
+//! The parts: `args.rs` (the grammar clap parses), `dev.rs` (`sesame dev` and what it
+//! prints), `commands.rs` (what `app`, `connector`,
 //! `mail`, `keys` and `audit` do), `directory.rs` (what `user` and `group` do), `api_keys.rs`
 //! (`api-key`), `access.rs` (reaching the data: control socket or file), `output.rs` (what gets
 //! printed), `error.rs` (`CliError`).
@@ -38,6 +39,7 @@ mod access;
 mod api_keys;
 mod args;
 mod commands;
+mod dev;
 mod directory;
 mod error;
 mod output;
@@ -72,10 +74,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
         overrides.listen = s.listen.clone();
         overrides.log_level = s.log_level.clone();
     }
+    if let Command::Dev(d) = &cli.command {
+        overrides.log_level = d.log_level.clone();
+    }
     let (config, warnings) =
         config::load_with_warnings(cli.config.as_deref(), &overrides).map_err(CliError::Config)?;
     match cli.command {
         Command::Serve(_) => serve(config, warnings),
+        // Only the flag counts: a data_dir from sesame.toml or the environment is production's.
+        Command::Dev(args) => dev::dev(config, warnings, cli.data_dir, args),
         command => {
             for w in warnings {
                 eprintln!("warning: {w}");
@@ -100,7 +107,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::Group(c) => group(&config, c),
                     Command::Audit(args) => audit(&config, args),
                     Command::ApiKey(c) => api_keys::api_key(&config, c),
-                    Command::Serve(_) => Ok(()),
+                    Command::Serve(_) | Command::Dev(_) => Ok(()),
                 }
             })
         }
@@ -125,7 +132,7 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), CliError> {
 }
 
 /// Logs to stderr: sesame's own events at `level`, other crates' at warn (unless tracing).
-fn init_logging(level: &str) {
+pub(super) fn init_logging(level: &str) {
     use std::io::IsTerminal;
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;

@@ -60,6 +60,25 @@ impl Clock {
 /// Seconds in a day.
 pub const DAY: u64 = 24 * 3600;
 
+/// A duration as people type it, in seconds: a whole number followed by `s`, `m`, `h`, `d` or
+/// `w` (`90s`, `30m`, `24h`, `7d`, `2w`). `None` for anything else, including no unit.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let unit = match t.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => DAY,
+        'w' => 7 * DAY,
+        _ => return None,
+    };
+    let digits = &t[..t.len() - 1];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}
+
 /// Unix seconds as a UTC date and time, `2026-11-01 09:05:03Z`.
 pub fn utc(secs: u64) -> String {
     let (days, rest) = (secs / DAY, secs % DAY);
@@ -162,6 +181,28 @@ mod tests {
             "24h",
         ] {
             assert_eq!(parse_utc(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn durations_take_a_number_and_a_unit() {
+        assert_eq!(parse_duration("30s"), Some(30));
+        assert_eq!(parse_duration(" 5m "), Some(300));
+        assert_eq!(parse_duration("2h"), Some(7200));
+        assert_eq!(parse_duration("1d"), Some(DAY));
+        assert_eq!(parse_duration("2w"), Some(14 * DAY));
+        for bad in [
+            "",
+            "s",
+            "30",
+            "-5m",
+            "+5m",
+            "5 m",
+            "1.5h",
+            "3y",
+            "99999999999999999999s",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
     }
 

@@ -21,8 +21,9 @@
 //! single part owns (issuer, listen, data directory, log level, token lifetimes, declared apps).
 //! Each part owns the settings it consumes and config assembles them into [`Config`]:
 //! `[mail]` is [`crate::mail::MailConfig`], `[branding]` is [`crate::pages::BrandingConfig`],
-//! `[audit]` is [`crate::audit::AuditConfig`], secrets are [`crate::secret::Secret`], all
-//! re-exported here. Config uses mail, pages, secret, apps, audit and store; none of mail, pages, store or crypto imports config: they take their
+//! `[audit]` is [`crate::audit::AuditConfig`], `[dev]` is [`crate::signin::dev::DevConfig`],
+//! secrets are [`crate::secret::Secret`], all re-exported here. Config uses mail, pages,
+//! secret, apps, audit, signin (the dev personas' type) and store; none of mail, pages, store or crypto imports config: they take their
 //! settings as arguments.
 //!
 //! Inside: `error.rs` (uses nothing) ← `keys.rs` (the key tree) ← `layers.rs` (file,
@@ -46,6 +47,7 @@ pub use crate::mail::{
 };
 pub use crate::pages::BrandingConfig;
 pub use crate::secret::Secret;
+pub use crate::signin::dev::{DevConfig, DevUser};
 
 use std::path::{Path, PathBuf};
 

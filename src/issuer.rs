@@ -54,6 +54,10 @@ pub mod paths {
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
     pub const HEALTH: &str = "/healthz";
     pub const STATIC: &str = "/static/";
+    /// `sesame dev` only: its sign-in page and debugger.
+    pub const DEV_SIGN_IN: &str = "/dev/sign-in";
+    pub const DEV_DEBUGGER: &str = "/dev/debugger";
+    pub const DEV_DEBUGGER_CALLBACK: &str = "/dev/debugger/callback";
 }
 
 impl Issuer {

@@ -23,20 +23,24 @@
 //!
 //! The modules, in the order a request meets them:
 //!
-//! - [`cli`]: the command line (`serve`, `app ...`, `user ...`, `group ...`, `mail test`,
-//!   `connector set`, `keys rotate`, `audit`).
+//! - [`cli`]: the command line (`serve`, `dev`, `app ...`, `user ...`, `group ...`,
+//!   `mail test`, `connector set`, `keys rotate`, `audit`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
-//!   the words of every error page, and the management API (`/api/v1`).
+//!   the words of every error page, and the management API (`/api/v1`); `server::dev` is
+//!   `sesame dev` (its start-up, sign-in page and debugger).
 //! - [`http`]: request parsing (once, at the edge), cookies, response helpers.
 //! - [`admin`]: the local control socket through which the CLI reaches a running server.
 //! - [`provider`]: the core's context (store, issuer, lifetimes, keys, mailer, clock).
 //! - [`oidc`]: the protocol: authorization requests, grants and token families, userinfo,
 //!   end-session, revocation, discovery.
-//! - [`signin`]: the email one-time-code sign-in.
+//! - [`signin`]: the email one-time-code sign-in, and `sesame dev`'s sign-in as anyone
+//!   (`signin::dev`).
 //! - [`session`]: the sesame session (single sign-on across apps).
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
-//! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
+//! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`),
+//!   and `sesame dev`'s policy for unknown clients (`apps::dev::DevMode`, which the provider
+//!   holds only under `sesame dev`).
 //! - [`users`]: the directory: users, groups, the built-in `admins` group, who may use which
 //!   app, the sign-up policy.
 //! - [`audit`]: the audit log: what is recorded (sign-ins, codes sent, token reuse, changes),

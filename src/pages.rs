@@ -20,6 +20,11 @@
 //! | `error.html`          | title, message                    | hint, retry_url, retry_label      |
 //! | `logout_confirm.html` | action, csrf                      | hidden (list of {name, value})    |
 //! | `signed_out.html`     | message                           | return_url                        |
+//! | `dev_sign_in.html`    | action, interaction, csrf, client_id, redirect_uri, error_codes, email_url | personas, email, name, username, groups, claims, error |
+//! | `dev_debugger.html`   | action, redirect_uri, client_id, client_secret, scope | error, result                     |
+//!
+//! Every page also takes `dev_mode`: under `sesame dev` a banner says so at the top, and the code
+//! page takes `dev_code`, the code the outbox kept (dev mode sends no mail).
 //!
 //! A required key that is missing is a bug in the caller: printing an undefined value is an error
 //! here (not an empty string), so tests catch it, and the person gets the fallback page.
@@ -39,12 +44,14 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 5] = [
+const PAGES: [&str; 7] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
     "logout_confirm.html",
     "signed_out.html",
+    "dev_sign_in.html",
+    "dev_debugger.html",
 ];
 
 /// The accent colour used when the configured one is not `#rrggbb` (`#5d34f2`, as in config).
@@ -366,10 +373,15 @@ fn fallback_page(name: &str, ctx: &serde_json::Map<String, serde_json::Value>) -
             body.push_str(&format!("<p>{}</p>\n", escape_html(line)));
         }
     }
+    let banner = if ctx.get("dev_mode") == Some(&serde_json::Value::Bool(true)) {
+        "<p><strong>DEV MODE</strong> · sesame dev signs anyone in as anyone.</p>\n"
+    } else {
+        ""
+    };
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n{body}\
+         <title>{title}</title>\n</head>\n<body>\n{banner}<h1>{title}</h1>\n{body}\
          <p>This page ({page}) could not be displayed because of an error on our side. \
          Go back and try again.</p>\n</body>\n</html>\n",
         title = escape_html(title),
@@ -421,6 +433,22 @@ mod tests {
             "signed_out.html" => json!({
                 "message": "You have been signed out.", "return_url": "https://app.example/",
             }),
+            "dev_sign_in.html" => json!({
+                "action": "/oidc/dev/sign-in", "interaction": "int-1", "csrf": "csrf-1",
+                "client_id": "my-app", "redirect_uri": "http://localhost:3000/cb",
+                "error_codes": ["access_denied", "consent_required"],
+                "email_url": "/oidc/sign-in?interaction=int-1",
+                "personas": [{"key": "alice", "email": "alice@example.com", "groups": "admin"}],
+                "email": "ana@example.com", "name": "Ana", "username": "ana", "groups": "a, b",
+                "claims": "{\"role\": \"owner\"}", "error": "Not JSON.", "dev_mode": true,
+            }),
+            "dev_debugger.html" => json!({
+                "action": "/oidc/dev/debugger", "redirect_uri": "http://localhost:8080/dev/debugger/callback",
+                "client_id": "dev-client", "client_secret": "dev-secret", "scope": "openid",
+                "error": "invalid_grant", "dev_mode": true,
+                "result": {"header": "{}", "claims": "{\"sub\": \"u\"}", "signature": "verified",
+                    "access_token": "at", "refresh_token": "rt", "userinfo": "{}", "token_response": "{}"},
+            }),
             other => panic!("no context for {other}"),
         };
         ctx["static_base"] = json!("/oidc/static");
@@ -436,6 +464,10 @@ mod tests {
             "error.html" => &["hint", "retry_url", "retry_label"],
             "logout_confirm.html" => &["hidden"],
             "signed_out.html" => &["return_url"],
+            "dev_sign_in.html" => &[
+                "personas", "email", "name", "username", "groups", "claims", "error", "dev_mode",
+            ],
+            "dev_debugger.html" => &["error", "result", "dev_mode"],
             _ => &[],
         };
         let mut ctx = full_context(name);
@@ -560,6 +592,39 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"state\" value=\"xyz\">"));
         assert!(html.contains("<input type=\"hidden\" name=\"client_id\" value=\"c1\">"));
         assert!(html.contains("<button type=\"submit\">Sign out</button>"));
+    }
+
+    #[test]
+    fn dev_mode_puts_a_banner_on_every_page_and_the_code_on_the_code_page() {
+        let pages = pages();
+        for name in PAGES {
+            let mut ctx = minimal_context(name);
+            assert!(
+                !pages.render(name, ctx.clone()).contains("DEV MODE"),
+                "{name}"
+            );
+            ctx["dev_mode"] = json!(true);
+            assert!(
+                pages
+                    .render(name, ctx)
+                    .contains("<strong>DEV MODE</strong>"),
+                "{name}"
+            );
+        }
+        let mut ctx = full_context("sign_in_code.html");
+        ctx["dev_code"] = json!("123456");
+        let html = pages.render("sign_in_code.html", ctx);
+        assert!(
+            html.contains("<strong id=\"dev-code\">123456</strong>"),
+            "{html}"
+        );
+        let mut ctx = full_context("error.html");
+        ctx.as_object_mut().expect("object").remove("message");
+        ctx["dev_mode"] = json!(true);
+        assert!(
+            pages.render("error.html", ctx).contains("DEV MODE"),
+            "the fallback too"
+        );
     }
 
     #[test]

@@ -7,9 +7,10 @@
 //! ([`Provider::new`] with [`Clock::fixed`]) and drive the core without a socket.
 //!
 //! Uses: store, crypto (keys), mail (the mailer), users (the sign-up policy), issuer, clock,
-//! audit (retention in the sweep).
+//! audit (retention in the sweep), apps (the dev policy's type).
 //! Never the edge.
 
+use crate::apps::dev::DevMode;
 use crate::audit::{self, AuditConfig};
 use crate::clock::Clock;
 use crate::crypto::keys::KeySet;
@@ -64,6 +65,11 @@ pub struct Provider {
     pub audit: AuditConfig,
     /// Where the core reads the time: the system clock, or a fixed one in tests.
     pub clock: Clock,
+    /// `sesame dev`'s policy (unknown clients registered on first use, any secret for apps
+    /// without one, the dev sign-in page), or `None`: always `None` for `sesame serve`, whose
+    /// start-up never calls [`Provider::with_dev_mode`]. The core consults it where a
+    /// production issuer would refuse a client (see [`crate::apps::dev`]).
+    pub dev: Option<DevMode>,
     /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
     keys: RwLock<Arc<KeySet>>,
     /// Swapped whole when the mail connector changes at run time (no restart).
@@ -86,6 +92,7 @@ impl Provider {
             sign_up: SignUpConfig::default(),
             audit: AuditConfig::default(),
             clock,
+            dev: None,
             keys: RwLock::new(Arc::new(keys)),
             mailer: RwLock::new(Arc::new(mailer)),
         }
@@ -101,6 +108,12 @@ impl Provider {
     /// [`AuditConfig::default`]).
     pub fn with_audit(mut self, audit: AuditConfig) -> Provider {
         self.audit = audit;
+        self
+    }
+
+    /// The same provider as `sesame dev`: the dev policy on (see [`crate::apps::dev`]).
+    pub fn with_dev_mode(mut self, dev: DevMode) -> Provider {
+        self.dev = Some(dev);
         self
     }
 

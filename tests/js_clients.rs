@@ -6,6 +6,10 @@
 //! validation with ES384, userinfo, refresh); this test plays the browser through sesame's
 //! pages with the code from the real mail. Needs Node.js and npm; fails, saying so, without.
 //!
+//! The `dev_mode_*` tests do the same against `sesame dev` started with no configuration: the
+//! script gets only what `sesame dev` printed (issuer, client ID, secret) and a redirect URI
+//! nobody registered, and the browser signs in on the dev page with groups and custom claims.
+//!
 //! Run: `cargo test --test js_clients`.
 
 mod support;
@@ -15,6 +19,7 @@ use std::process::{Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
+use support::dev::{dev_sign_in, DevSesame};
 use support::flow;
 use support::http::HttpClient;
 use support::Sesame;
@@ -56,20 +61,58 @@ fn install_js_clients() -> &'static Result<(), String> {
 /// Runs `node run.mjs MODE` against sesame, doing the browser part when it prints the
 /// authorization URL. Returns the script's RESULT JSON.
 async fn run_client(mode: &str, issuer_path: &str) -> (serde_json::Value, Sesame) {
+    let sesame = Sesame::start(support::SesameOpts::with_issuer_path(issuer_path));
+    let app = sesame.create_web_app("Bookstore");
+    let rp = Rp {
+        issuer: &sesame.issuer,
+        client_id: &app.client_id,
+        client_secret: app.client_secret.as_deref().unwrap(),
+        redirect_uri: &app.redirect_uri,
+        scope: None,
+    };
+    let browser = HttpClient::new();
+    let s = &sesame;
+    let result = drive(mode, &rp, |auth_url| async move {
+        assert!(auth_url.starts_with(&s.url("/auth?")), "{auth_url}");
+        flow::sign_in(s, &browser, &auth_url, ADA).await.url
+    })
+    .await;
+    (result, sesame)
+}
+
+/// The relying party's settings, as `run.mjs` takes them.
+struct Rp<'a> {
+    issuer: &'a str,
+    client_id: &'a str,
+    client_secret: &'a str,
+    redirect_uri: &'a str,
+    /// `None`: the script's default (`openid offline_access profile email`).
+    scope: Option<&'a str>,
+}
+
+/// Runs `node run.mjs MODE` as `rp`; `browser` gets the authorization URL and returns the
+/// callback URL sesame sent the browser to. Returns the script's RESULT JSON.
+async fn drive<F, Fut>(mode: &str, rp: &Rp<'_>, browser: F) -> serde_json::Value
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = url::Url>,
+{
     if let Err(e) = install_js_clients() {
         panic!("{e}");
     }
-    let sesame = Sesame::start(support::SesameOpts::with_issuer_path(issuer_path));
-    let app = sesame.create_web_app("Bookstore");
     let dir = support::repo_root().join("tests/clients_js");
-    let mut child = Command::new("node")
-        .arg("run.mjs")
+    let mut cmd = Command::new("node");
+    cmd.arg("run.mjs")
         .arg(mode)
         .current_dir(&dir)
-        .env("ISSUER", &sesame.issuer)
-        .env("CLIENT_ID", &app.client_id)
-        .env("CLIENT_SECRET", app.client_secret.as_deref().unwrap())
-        .env("REDIRECT_URI", &app.redirect_uri)
+        .env("ISSUER", rp.issuer)
+        .env("CLIENT_ID", rp.client_id)
+        .env("CLIENT_SECRET", rp.client_secret)
+        .env("REDIRECT_URI", rp.redirect_uri);
+    if let Some(scope) = rp.scope {
+        cmd.env("SCOPE", scope);
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -94,10 +137,8 @@ async fn run_client(mode: &str, issuer_path: &str) -> (serde_json::Value, Sesame
         .strip_prefix("AUTH_URL ")
         .unwrap_or_else(|| panic!("node run.mjs {mode}: {line}"))
         .to_string();
-    assert!(auth_url.starts_with(&sesame.url("/auth?")), "{auth_url}");
-    let browser = HttpClient::new();
-    let callback = flow::sign_in(&sesame, &browser, &auth_url, ADA).await;
-    writeln!(stdin, "{}", callback.url).expect("write the callback URL to node");
+    let callback = browser(auth_url).await;
+    writeln!(stdin, "{callback}").expect("write the callback URL to node");
     drop(stdin);
 
     let line = next_line("RESULT");
@@ -109,7 +150,7 @@ async fn run_client(mode: &str, issuer_path: &str) -> (serde_json::Value, Sesame
     let Some(json) = line.strip_prefix("RESULT ") else {
         panic!("node run.mjs {mode} failed ({status}): {line}\n{stderr}");
     };
-    (serde_json::from_str(json).expect("RESULT JSON"), sesame)
+    serde_json::from_str(json).expect("RESULT JSON")
 }
 
 #[tokio::test]
@@ -128,4 +169,71 @@ async fn authjs_v5_oauth4webapi_signs_in_under_an_issuer_path() {
     assert_eq!(result["email"], ADA, "{result}");
     assert_eq!(result["userinfo_email"], ADA, "{result}");
     assert_eq!(result["refreshed"], true, "{result}");
+}
+
+/// `sesame dev` with no configuration at all: the app is given only what it printed (issuer,
+/// client ID, secret), signs in through the dev page as a persona with groups and custom
+/// claims, and the library validates the ID token carrying them.
+async fn dev_client(mode: &str, redirect_uri: &str) -> serde_json::Value {
+    let dev = DevSesame::start();
+    let rp = Rp {
+        issuer: &dev.issuer,
+        client_id: &dev.client_id,
+        client_secret: &dev.client_secret,
+        redirect_uri,
+        scope: Some("openid offline_access profile email groups"),
+    };
+    let browser = HttpClient::new();
+    let fields = [
+        ("action", "sign_in"),
+        ("email", "dev@example.com"),
+        ("name", "Dev Eloper"),
+        ("groups", "admin, beta"),
+        ("claims", r#"{"role": "owner", "tier": 3}"#),
+    ];
+    let issuer = dev.issuer.clone();
+    drive(mode, &rp, |auth_url| async move {
+        assert!(
+            auth_url.starts_with(&format!("{issuer}/auth?")),
+            "{auth_url}"
+        );
+        dev_sign_in(&issuer, &browser, &auth_url, &fields).await.url
+    })
+    .await
+}
+
+fn assert_dev_claims(result: &serde_json::Value) {
+    assert_eq!(result["alg"], "ES384", "{result}");
+    assert_eq!(result["email"], "dev@example.com", "{result}");
+    assert_eq!(result["userinfo_email"], "dev@example.com", "{result}");
+    assert_eq!(result["refreshed"], true, "{result}");
+    let claims = &result["claims"];
+    assert_eq!(
+        claims["groups"],
+        serde_json::json!(["admin", "beta"]),
+        "{result}"
+    );
+    assert_eq!(claims["role"], "owner", "{result}");
+    assert_eq!(claims["tier"], 3, "{result}");
+    assert_eq!(claims["aud"], "dev-client", "{result}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_mode_openid_client_signs_in_with_custom_claims_and_groups() {
+    let result = dev_client(
+        "nextauth-v4",
+        "http://localhost:3000/api/auth/callback/sesame",
+    )
+    .await;
+    assert_dev_claims(&result);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_mode_authjs_v5_oauth4webapi_needs_only_what_sesame_dev_printed() {
+    let result = dev_client(
+        "authjs-v5",
+        "http://localhost:3000/api/auth/callback/sesame",
+    )
+    .await;
+    assert_dev_claims(&result);
 }

@@ -53,6 +53,29 @@ pub fn check_redirect_uri(uri: &str, rules: RedirectRules) -> Result<(), AppErro
     }
 }
 
+/// The redirect URIs `sesame dev` registers on first use (see `apps::dev`): http or https to
+/// this machine, or a custom scheme (a bare word like `myapp` too: on a developer's machine the
+/// app under development is the one that claims it); the same structural rules as any app's.
+pub(super) fn check_dev_redirect_uri(uri: &str) -> Result<(), String> {
+    let url = url::Url::parse(uri).map_err(|e| format!("is not an absolute URL ({e})"))?;
+    no_fragment(&url)?;
+    no_user_info(&url)?;
+    no_wildcard(&url)?;
+    match url.scheme() {
+        "http" | "https" if is_loopback_host(&url) => Ok(()),
+        "http" | "https" => Err(format!(
+            "is not on this machine: sesame dev registers redirect URIs to localhost, 127.0.0.1 \
+             or [::1] (any port), or with a custom scheme (myapp://callback); {} is elsewhere",
+            url.host_str().unwrap_or("its host")
+        )),
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" => Err(format!(
+            "uses the {}: scheme, which is never a redirect target",
+            url.scheme()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// True when the URL's host is this machine: `localhost`, `127.0.0.0/8` or `::1`.
 pub fn is_loopback_host(url: &url::Url) -> bool {
     url.host().map(lan::place) == Some(HostPlace::Loopback)

@@ -2,7 +2,7 @@
 //! [`list`] (newest first), and [`parse_since`] for the `--since` a person types.
 
 use super::{AuditEntry, AuditEvent, AuditKind, AuditRecord};
-use crate::clock::{self, DAY};
+use crate::clock;
 use crate::store::{AuditKey, AuditRange, Reads, StoreError};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -202,16 +202,8 @@ pub fn parse_since(text: &str, now: u64) -> Result<u64, BadSince> {
     if let Some(at) = clock::parse_utc(t) {
         return Ok(at);
     }
-    let unit = match t.chars().last() {
-        Some('s') => 1,
-        Some('m') => 60,
-        Some('h') => 3600,
-        Some('d') => DAY,
-        Some('w') => 7 * DAY,
-        _ => return Err(bad()),
-    };
-    let n: u64 = t[..t.len() - 1].parse().map_err(|_| bad())?;
-    Ok(now.saturating_sub(n.saturating_mul(unit)))
+    let back = clock::parse_duration(t).ok_or_else(bad)?;
+    Ok(now.saturating_sub(back))
 }
 
 /// A `--since` that is neither a duration, a date nor Unix seconds.

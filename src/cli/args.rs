@@ -5,6 +5,7 @@
 
 use crate::audit::{self, AuditKind, BadSince, KindFilter};
 use crate::crypto::keys::Alg;
+use crate::server::dev::DevListen;
 use crate::store::AuditKey;
 use crate::users::MAX_PAGE;
 use clap::builder::PossibleValue;
@@ -35,6 +36,12 @@ pub(super) struct Cli {
 pub(super) enum Command {
     /// Run the OpenID Connect provider.
     Serve(ServeArgs),
+    /// Run a local issuer for development: any client ID, sign in as anyone, no mail, no
+    /// setup. Loopback only; never let it face a network.
+    #[command(
+        after_help = "--data-dir: sesame dev keeps its data in a new temporary directory (removed when it stops) unless --data-dir is given; data_dir in sesame.toml and SESAME_DATA_DIR belong to `sesame serve` and are ignored. From sesame.toml it reads [dev.users], [tokens] and [branding] only."
+    )]
+    Dev(DevArgs),
     /// Register and manage applications (OIDC clients).
     #[command(subcommand)]
     App(AppCommand),
@@ -111,6 +118,39 @@ pub(super) struct ServeArgs {
     /// error, warn, info, debug or trace [env: SESAME_LOG_LEVEL]
     #[arg(long, value_name = "LEVEL")]
     pub(super) log_level: Option<String>,
+}
+
+#[derive(Args)]
+pub(super) struct DevArgs {
+    /// Where to listen: localhost:PORT, 127.0.0.1:PORT or [::1]:PORT (loopback only; port 0
+    /// picks a free one). The issuer is http://<this address>.
+    #[arg(long, value_name = "ADDR", default_value = "localhost:8080")]
+    pub(super) listen: DevListen,
+    /// Access token lifetime, e.g. 30s, 5m, 2h, 1d [default: [tokens] in sesame.toml, else 1h]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub(super) access_token_ttl: Option<u64>,
+    /// ID token lifetime (the `exp` claim) [default: [tokens], else 1h]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub(super) id_token_ttl: Option<u64>,
+    /// Refresh token lifetime [default: [tokens], else 14d]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub(super) refresh_token_ttl: Option<u64>,
+    /// Session (single sign-on) lifetime [default: [tokens], else 14d]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub(super) session_ttl: Option<u64>,
+    /// error, warn, info, debug or trace [default: info]
+    #[arg(long, value_name = "LEVEL")]
+    pub(super) log_level: Option<String>,
+}
+
+/// A lifetime flag: a positive duration (`30s`, `5m`, `2h`, `1d`, `2w`), in seconds.
+fn duration(text: &str) -> Result<u64, String> {
+    match crate::clock::parse_duration(text) {
+        Some(secs) if secs > 0 => Ok(secs),
+        _ => Err(format!(
+            "{text:?} is not a duration: a positive whole number and a unit, like 30s, 5m, 2h or 1d"
+        )),
+    }
 }
 
 #[derive(Args)]

@@ -2,7 +2,8 @@
 //! which keys are required. [`super::layers`] walks it to check a merged table, and it is where
 //! environment variable names come from: every key outside an array of tables is `SESAME_` +
 //! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `mail.templates`,
-//! `mail.ses.templates`) take a JSON array from their variable.
+//! `mail.ses.templates`) take a JSON array from their variable, named tables (`dev.users`) a
+//! JSON object.
 //!
 //! Keep it in step with the serde types in [`super`]: a key missing here is refused as unknown.
 //! `schema_tests.rs` fails when the two (or `examples/sesame.toml`) drift apart.
@@ -44,6 +45,9 @@ pub(super) enum Kind {
     Section(&'static Schema),
     /// An array of tables (`[[app]]`); a JSON array when it comes from the environment.
     Tables(&'static Schema),
+    /// Tables by a name the user chooses (`[dev.users.alice]`), each with these keys; a JSON
+    /// object of such tables when it comes from the environment.
+    Named(&'static Schema),
 }
 
 pub(super) struct Key {
@@ -216,6 +220,22 @@ static GROUP: Schema = Schema {
     camel: false,
 };
 
+static DEV_USER: Schema = Schema {
+    keys: &[
+        required("email", Str),
+        key("name", Str),
+        key("username", Str),
+        key("groups", Strings),
+        key("claims", Object),
+    ],
+    camel: false,
+};
+
+static DEV: Schema = Schema {
+    keys: &[key("users", Named(&DEV_USER))],
+    camel: false,
+};
+
 /// The whole configuration's shape.
 pub(super) static ROOT: Schema = Schema {
     keys: &[
@@ -231,6 +251,7 @@ pub(super) static ROOT: Schema = Schema {
         key("sign_up", Section(&SIGN_UP)),
         key("user", Tables(&USER)),
         key("group", Tables(&GROUP)),
+        key("dev", Section(&DEV)),
     ],
     camel: false,
 };

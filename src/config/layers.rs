@@ -95,13 +95,19 @@ fn record_lines(
             .and_then(|s| s.keys.iter().find(|key| key.name == name))
             .map(|key| key.kind);
         match v.get_ref() {
-            toml::de::DeValue::Table(t) => {
-                let inner = match kind {
-                    Some(Section(s)) => Some(s),
-                    _ => None,
-                };
-                record_lines(t, inner, &path, note);
-            }
+            toml::de::DeValue::Table(t) => match kind {
+                Some(Named(inner)) => {
+                    for (name, item) in t.iter() {
+                        let item_path = join(&path, name.get_ref());
+                        note(item_path.clone(), name.span().start);
+                        if let toml::de::DeValue::Table(t) = item.get_ref() {
+                            record_lines(t, Some(inner), &item_path, note);
+                        }
+                    }
+                }
+                Some(Section(inner)) => record_lines(t, Some(inner), &path, note),
+                _ => record_lines(t, None, &path, note),
+            },
             toml::de::DeValue::Array(items) => {
                 let inner = match kind {
                     Some(Tables(s)) => Some(s),
@@ -346,6 +352,31 @@ fn check_value(
                 describe(value)
             ))),
         },
+        Named(schema) => {
+            let Some(items) = value.as_table_mut() else {
+                return Err(invalid(format!(
+                    "expected tables by name ([{path}.NAME]), got {}",
+                    describe(value)
+                )));
+            };
+            for (name, item) in items.iter_mut() {
+                let item_path = join(path, name);
+                match item.as_table_mut() {
+                    Some(t) => check_table(t, schema, &item_path, sources)?,
+                    None => {
+                        return Err(ConfigError::Invalid {
+                            source: sources.of(&item_path),
+                            message: format!(
+                                "expected a table ([{item_path}]), got {}",
+                                describe(item)
+                            ),
+                            key: item_path,
+                        })
+                    }
+                }
+            }
+            Ok(())
+        }
         Tables(schema) => {
             let Some(items) = value.as_array_mut() else {
                 return Err(invalid(format!(
@@ -410,6 +441,13 @@ fn canonicalize(
                     }
                 }
             }
+            (Named(inner), Some(Value::Table(items))) => {
+                for (name, item) in items.iter_mut() {
+                    if let Value::Table(t) = item {
+                        canonicalize(t, inner, &join(&path, name), sources)?;
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -441,6 +479,17 @@ fn env_value(
         },
         Strings => json_to_toml(raw, &key.path, source, false),
         Object => json_to_toml(raw, &key.path, source, true),
+        Named(schema) => {
+            let mut value = json_to_toml(raw, &key.path, source, true)?;
+            if let Value::Table(items) = &mut value {
+                for (name, item) in items.iter_mut() {
+                    if let Value::Table(t) = item {
+                        canonicalize(t, schema, &join(&key.path, name), sources)?;
+                    }
+                }
+            }
+            Ok(value)
+        }
         Tables(schema) => {
             let mut value = json_to_toml(raw, &key.path, source, false)?;
             if let Value::Array(items) = &mut value {

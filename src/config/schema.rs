@@ -4,7 +4,8 @@
 //! The sections that belong to one part of sesame are that part's types, assembled here:
 //! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`],
 //! `[tokens]` is [`crate::provider::TokenConfig`], `[audit]` is [`crate::audit::AuditConfig`],
-//! `[[app]]` is [`crate::apps::AppDecl`]. The server's own settings are defined here.
+//! `[[app]]` is [`crate::apps::AppDecl`], `[dev]` is [`crate::signin::dev::DevConfig`]. The
+//! server's own settings are defined here.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use super::{AuditConfig, BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
 use crate::provider::TokenConfig;
+use crate::signin::dev::DevConfig;
 use crate::users::{GroupDecl, SignUpConfig, UserDecl};
 
 /// The whole configuration, validated.
@@ -44,6 +46,8 @@ pub struct Config {
     /// Groups declared here are created or updated at every start.
     #[serde(rename = "group")]
     pub groups: Vec<GroupDecl>,
+    /// `sesame dev` only: the personas of its sign-in page. `sesame serve` ignores it.
+    pub dev: DevConfig,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             sign_up: SignUpConfig::default(),
             users: Vec::new(),
             groups: Vec::new(),
+            dev: DevConfig::default(),
         }
     }
 }

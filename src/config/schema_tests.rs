@@ -11,6 +11,9 @@ use toml::{Table, Value};
 const EXAMPLE: &str = include_str!("../../examples/sesame.toml");
 const HOMELAB: &str = include_str!("../../examples/homelab.toml");
 
+/// The name of the one table a sample of named tables (`[dev.users.NAME]`) has.
+const SAMPLE_NAME: &str = "sample";
+
 /// A value of `kind` that the key tree accepts; `pick` chooses among a `Choice`'s values.
 fn sample(kind: Kind, pick: usize) -> Value {
     match kind {
@@ -26,6 +29,11 @@ fn sample(kind: Kind, pick: usize) -> Value {
         }
         Kind::Section(schema) => Value::Table(sample_table(schema, pick)),
         Kind::Tables(schema) => Value::Array(vec![Value::Table(sample_table(schema, pick))]),
+        Kind::Named(schema) => {
+            let mut t = toml::Table::new();
+            t.insert(SAMPLE_NAME.into(), Value::Table(sample_table(schema, pick)));
+            Value::Table(t)
+        }
     }
 }
 
@@ -42,8 +50,10 @@ fn sample_table(schema: &Schema, pick: usize) -> Table {
 fn tables(schema: &'static Schema, path: &str, out: &mut Vec<(String, &'static Schema)>) {
     out.push((path.to_string(), schema));
     for key in schema.keys {
-        if let Kind::Section(inner) | Kind::Tables(inner) = key.kind {
-            tables(inner, &join(path, key.name), out);
+        match key.kind {
+            Kind::Section(inner) | Kind::Tables(inner) => tables(inner, &join(path, key.name), out),
+            Kind::Named(inner) => tables(inner, &join(&join(path, key.name), SAMPLE_NAME), out),
+            _ => {}
         }
     }
 }
@@ -72,7 +82,7 @@ fn most_choices(schema: &Schema) -> usize {
         .iter()
         .map(|key| match key.kind {
             Kind::Choice(choices) => choices.len(),
-            Kind::Section(inner) | Kind::Tables(inner) => most_choices(inner),
+            Kind::Section(inner) | Kind::Tables(inner) | Kind::Named(inner) => most_choices(inner),
             Kind::Str
             | Kind::Secs
             | Kind::Count
@@ -127,6 +137,14 @@ fn compare(
         };
         match (key.kind, want, got) {
             (Kind::Section(inner), _, _) => compare(inner, &key_path, want, got, problems),
+            (Kind::Named(inner), serde_json::Value::Object(w), serde_json::Value::Object(g))
+                if w.len() == g.len() =>
+            {
+                for (name, w) in w {
+                    let g = g.get(name).unwrap_or(&serde_json::Value::Null);
+                    compare(inner, &join(&key_path, name), w, g, problems);
+                }
+            }
             (Kind::Tables(inner), serde_json::Value::Array(w), serde_json::Value::Array(g))
                 if w.len() == g.len() =>
             {
@@ -252,6 +270,13 @@ fn missing_from_example(
                     out.push(format!("no [{path}] table"));
                 }
                 missing_from_example(inner, &path, headers, keys, out);
+            }
+            Kind::Named(inner) => {
+                let prefix = format!("{path}.");
+                match headers.iter().find(|h| h.starts_with(&prefix)) {
+                    Some(named) => missing_from_example(inner, named, headers, keys, out),
+                    None => out.push(format!("no [{path}.NAME] table")),
+                }
             }
             _ => {
                 let camel = join(table, &snake_to_camel(key.name));

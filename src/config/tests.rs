@@ -732,3 +732,41 @@ fn secrets_never_show_in_debug_output() {
         "wJalr-secret"
     );
 }
+
+#[test]
+fn dev_personas_come_by_name_from_the_file_or_the_environment() {
+    let text = "[dev.users.alice]\nemail = \"alice@example.com\"\nname = \"Alice\"\ngroups = [\"admin\"]\nclaims = { role = \"owner\", quota = 10 }\n\n[dev.users.bob]\nemail = \"bob@example.com\"\n";
+    let (c, _) = load_text(text, &[]).unwrap();
+    let alice = &c.dev.users["alice"];
+    assert_eq!(alice.email, "alice@example.com");
+    assert_eq!(alice.groups, ["admin"]);
+    assert_eq!(alice.claims["quota"], 10);
+    assert_eq!(c.dev.users["bob"].name, None);
+
+    let json = r#"{"carol": {"email": "carol@example.com", "claims": {"beta": true}}}"#;
+    let (c, _) = load_text(text, &[("SESAME_DEV_USERS", json)]).unwrap();
+    assert_eq!(
+        c.dev.users.keys().collect::<Vec<_>>(),
+        ["carol"],
+        "the variable replaces the file's"
+    );
+    assert_eq!(c.dev.users["carol"].claims["beta"], true);
+
+    let e = err("[dev.users.alice]\nemial = \"a@example.com\"\n", &[]);
+    assert!(
+        e.contains("dev.users.alice.emial") && e.contains("line 2"),
+        "{e}"
+    );
+    let e = err("[dev.users.alice]\nname = \"A\"\n", &[]);
+    assert!(
+        e.contains("dev.users.alice.email") && e.contains("required"),
+        "{e}"
+    );
+    let e = err("[dev]\nusers = 3\n", &[]);
+    assert!(e.contains("dev.users"), "{e}");
+    let e = err("", &[("SESAME_DEV_USERS", "[1]")]);
+    assert!(
+        e.contains("SESAME_DEV_USERS") && e.contains("JSON object"),
+        "{e}"
+    );
+}

@@ -4,6 +4,8 @@
 //! - `log` (the default with nothing configured): prints the code to the log, with a warning
 //!   that mail is not set up, so a fresh install still lets someone sign in;
 //! - `smtp`: any relay, through lettre's pooled async SMTP client over rustls (ring);
+//! - `outbox` (`sesame dev` only; never configurable): nothing is sent, the latest code for
+//!   each address is kept in memory so the dev code page can show it;
 //! - `ses`: Amazon SES through its SMTP interface — an `smtp` transport with the SES endpoint,
 //!   a password derived from the IAM secret ([`derive_smtp_password`]), `X-SES-*` headers and
 //!   the feedback address as envelope sender. Configured with Logto's connector JSON, either in
@@ -71,6 +73,9 @@ enum Transport {
     Log,
     /// Plain SMTP and SES (which is SMTP with SES settings).
     Smtp(Box<SmtpSender>),
+    /// `sesame dev`: the latest code per address (lower-cased), shown on the code page instead
+    /// of being sent. Bounded by [`OUTBOX_MAX`].
+    Outbox(Mutex<std::collections::BTreeMap<String, String>>),
     /// Mail is configured but the configuration does not work (a missing password file, a bad
     /// region, ...). Every send fails with the reason. Falling back to printing codes in the
     /// log instead would hand sign-in codes to anyone who can read the log.
@@ -83,6 +88,10 @@ struct Health {
     last_error_at: Option<u64>,
     last_success_at: Option<u64>,
 }
+
+/// Addresses the outbox keeps codes for; beyond it, it starts again empty (a developer's
+/// machine signs in a handful of addresses).
+const OUTBOX_MAX: usize = 1000;
 
 /// Default bound on one send, retries included.
 const DEFAULT_TIMEOUT_SECS: u64 = 15;
@@ -131,6 +140,30 @@ impl Mailer {
         )
     }
 
+    /// `sesame dev`'s mailer: sends nothing, keeps each address's latest code for the dev code
+    /// page ([`Mailer::outbox_code`]). Not reachable from configuration.
+    pub fn outbox() -> Mailer {
+        let templates = TemplateSet::resolve(&[]).unwrap_or_else(|_| TemplateSet::placeholder());
+        Mailer::new(
+            Transport::Outbox(Mutex::default()),
+            templates,
+            ConfiguredBy::Config,
+        )
+    }
+
+    /// The latest code "sent" to `address` by the outbox mailer; `None` for any other
+    /// transport.
+    pub fn outbox_code(&self, address: &str) -> Option<String> {
+        match &self.transport {
+            Transport::Outbox(codes) => codes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&address.to_ascii_lowercase())
+                .cloned(),
+            _ => None,
+        }
+    }
+
     fn new(transport: Transport, templates: TemplateSet, configured_by: ConfiguredBy) -> Self {
         Mailer {
             transport,
@@ -163,6 +196,14 @@ impl Mailer {
             Transport::Smtp(sender) => {
                 let email = self.templates.render(purpose, code);
                 sender.send(to, &email).await
+            }
+            Transport::Outbox(codes) => {
+                let mut codes = codes.lock().unwrap_or_else(|p| p.into_inner());
+                if codes.len() >= OUTBOX_MAX {
+                    codes.clear();
+                }
+                codes.insert(to.email.to_string().to_ascii_lowercase(), code.to_string());
+                Ok("kept for the sign-in page (sesame dev)".to_string())
             }
             Transport::Misconfigured(reason) => Err(SendError::Misconfigured(reason.clone())),
         };
@@ -197,6 +238,7 @@ impl Mailer {
             Transport::Log => "log",
             Transport::Smtp(s) if s.is_ses() => "ses",
             Transport::Smtp(_) => "smtp",
+            Transport::Outbox(_) => "outbox",
             Transport::Misconfigured(_) => "misconfigured",
         }
     }
@@ -218,6 +260,10 @@ impl Mailer {
                 None,
             ),
             Transport::Smtp(sender) => (None, Some(sender.status())),
+            Transport::Outbox(_) => (
+                Some("sesame dev: codes are shown on the sign-in page, not sent".to_string()),
+                None,
+            ),
             Transport::Misconfigured(reason) => (
                 Some(format!(
                     "mail is misconfigured, sign-in codes cannot be sent until it is fixed: {}",
@@ -297,6 +343,9 @@ pub async fn test_send(
             )
         }
         (Transport::Misconfigured(reason), _) => Err(TestSendError::Misconfigured(reason.clone())),
+        (Transport::Outbox(_), _) => {
+            Ok("sesame dev sends no mail: codes are shown on its sign-in page.".into())
+        }
         (Transport::Smtp(sender), true) => sender
             .dry_run(&to)
             .await
@@ -351,6 +400,34 @@ mod tests {
             }
         }
         status.to_string()
+    }
+
+    #[tokio::test]
+    async fn the_outbox_keeps_the_latest_code_per_address_and_sends_nothing() {
+        let outbox = Mailer::outbox();
+        assert_eq!(outbox.transport_name(), "outbox");
+        outbox
+            .send_code("Ana@Example.com", Purpose::SignIn, "111111")
+            .await
+            .unwrap();
+        outbox
+            .send_code("ana@example.com", Purpose::SignIn, "222222")
+            .await
+            .unwrap();
+        assert_eq!(
+            outbox.outbox_code("ANA@example.com").as_deref(),
+            Some("222222")
+        );
+        assert_eq!(outbox.outbox_code("bob@example.com"), None);
+        let log = Mailer::build(&MailConfig::default(), None).unwrap();
+        log.send_code("ana@example.com", Purpose::SignIn, "333333")
+            .await
+            .unwrap();
+        assert_eq!(
+            log.outbox_code("ana@example.com"),
+            None,
+            "only the outbox keeps codes"
+        );
     }
 
     #[tokio::test]

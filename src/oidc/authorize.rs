@@ -11,6 +11,7 @@ use super::grant::Family;
 use super::params::Params;
 use super::pkce;
 use super::scope::{self, Scope};
+use crate::apps::dev::DevRefusal;
 use crate::audit::{self, Actor, AuditEntry, AuditEvent, SignInFailure};
 use crate::issuer::Issuer;
 use crate::provider::Provider;
@@ -68,6 +69,14 @@ pub enum Untrusted {
     },
     /// `state`, `nonce` or `login_hint` is longer than [`MAX_PARAM_LEN`].
     TooLong(&'static str),
+    /// `sesame dev` only: an unknown client ID that no app could be registered under.
+    DevClientId { client_id: String, reason: String },
+    /// `sesame dev` only: a redirect URI dev mode does not register (not on this machine, not
+    /// a custom scheme).
+    DevRedirectUri {
+        redirect_uri: String,
+        reason: String,
+    },
 }
 
 impl From<StoreError> for AuthorizeError {
@@ -265,10 +274,16 @@ fn trusted_client<'p>(p: &Provider, params: &'p Params) -> Result<(App, &'p str)
             .map_err(|e| untrusted(Untrusted::Repeated(e.0)))
     };
     let client_id = one("client_id")?.ok_or(untrusted(Untrusted::MissingClientId))?;
-    let app = p
-        .store
-        .read(|tx| tx.app(client_id))?
-        .ok_or_else(|| untrusted(Untrusted::UnknownClient(client_id.to_string())))?;
+    let app = match &p.dev {
+        None => p
+            .store
+            .read(|tx| tx.app(client_id))?
+            .ok_or_else(|| untrusted(Untrusted::UnknownClient(client_id.to_string())))?,
+        // `sesame dev`: registered on first use (crate::apps::dev).
+        Some(dev) => dev
+            .admit(&p.store, p.now(), client_id, one("redirect_uri")?)
+            .map_err(dev_refusal)?,
+    };
     let redirect_uri = one("redirect_uri")?.ok_or(untrusted(Untrusted::MissingRedirectUri))?;
     if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
         return Err(untrusted(Untrusted::UnregisteredRedirectUri {
@@ -277,6 +292,22 @@ fn trusted_client<'p>(p: &Provider, params: &'p Params) -> Result<(App, &'p str)
         }));
     }
     Ok((app, redirect_uri))
+}
+
+/// Why `sesame dev` took no app for the request, as the refusal the edge shows.
+fn dev_refusal(r: DevRefusal) -> AuthorizeError {
+    AuthorizeError::Untrusted(match r {
+        DevRefusal::ClientId { client_id, reason } => Untrusted::DevClientId { client_id, reason },
+        DevRefusal::RedirectUri {
+            redirect_uri,
+            reason,
+        } => Untrusted::DevRedirectUri {
+            redirect_uri,
+            reason,
+        },
+        DevRefusal::NoRedirectUri => Untrusted::MissingRedirectUri,
+        DevRefusal::Store(e) => return AuthorizeError::from(e),
+    })
 }
 
 /// Values sesame stores with the pending sign-in and echoes back are capped, so a request
@@ -522,6 +553,26 @@ mod tests {
             )),
             Untrusted::TooLong("state")
         );
+    }
+
+    #[test]
+    fn only_a_dev_provider_registers_unknown_clients() {
+        let (_d, p) = provider();
+        let query = "client_id=new-app&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&response_type=code&scope=openid";
+        assert!(matches!(
+            validate(&p, &q(query)),
+            Err(AuthorizeError::Untrusted(Untrusted::UnknownClient(_)))
+        ));
+        let dev = crate::apps::dev::DevMode::on_loopback("127.0.0.1:8080".parse().unwrap());
+        let p = p.with_dev_mode(dev.unwrap());
+        let v = validate(&p, &q(query)).unwrap();
+        assert_eq!(v.app.client_id, "new-app");
+        assert_eq!(v.request.redirect_uri, "http://localhost:3000/cb");
+        let elsewhere = format!("client_id={CLIENT}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&response_type=code&scope=openid");
+        assert!(matches!(
+            validate(&p, &q(&elsewhere)),
+            Err(AuthorizeError::Untrusted(Untrusted::DevRedirectUri { .. }))
+        ));
     }
 
     #[test]

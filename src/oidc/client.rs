@@ -94,6 +94,10 @@ impl ClientCredentials {
                 "this app is confidential: authenticate with its client secret (client_secret_basic or client_secret_post)",
             )),
             (None, None) => Ok(app),
+            // `sesame dev`: an app registered on first use takes any secret (crate::apps::dev).
+            (None, Some(_)) if p.dev.as_ref().is_some_and(|d| d.accepts_any_secret(&app)) => {
+                Ok(app)
+            }
             (None, Some(_)) => Err(OAuthError::invalid_client(
                 "this app is public and has no secret: send only client_id (with PKCE)",
             )),
@@ -128,6 +132,28 @@ mod tests {
         assert_eq!(c.client_id, "my id");
         assert_eq!(c.secret.as_deref(), Some("s+cret"));
         assert!(c.basic);
+    }
+
+    #[test]
+    fn only_a_dev_provider_takes_any_secret_and_only_from_apps_without_one() {
+        use crate::provider::testing::{provider, CLIENT, PUBLIC_CLIENT, SECRET};
+        let (_d, p) = provider();
+        let creds = |id: &str, secret: &str| ClientCredentials {
+            client_id: id.into(),
+            secret: Some(secret.into()),
+            basic: true,
+        };
+        assert!(creds(PUBLIC_CLIENT, "anything").authenticate(&p).is_err());
+        assert!(creds("unknown", "anything").authenticate(&p).is_err());
+        let dev = crate::apps::dev::DevMode::on_loopback("[::1]:9000".parse().unwrap());
+        let p = p.with_dev_mode(dev.unwrap());
+        assert!(creds(PUBLIC_CLIENT, "anything").authenticate(&p).is_ok());
+        assert!(creds(CLIENT, SECRET).authenticate(&p).is_ok());
+        assert!(
+            creds(CLIENT, "wrong").authenticate(&p).is_err(),
+            "a registered secret is still checked"
+        );
+        assert!(creds("unknown", "anything").authenticate(&p).is_err());
     }
 
     #[test]

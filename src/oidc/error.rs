@@ -32,6 +32,20 @@ pub enum ErrorCode {
     AccessDenied,
     /// `prompt=none` but the user is not signed in.
     LoginRequired,
+    /// The user must interact with sesame to go on (OIDC Core §3.1.2.6; `sesame dev`'s Error
+    /// button).
+    InteractionRequired,
+    /// The user must choose an account (OIDC Core §3.1.2.6; `sesame dev`'s Error button).
+    AccountSelectionRequired,
+    /// The user must consent (OIDC Core §3.1.2.6; `sesame dev`'s Error button).
+    ConsentRequired,
+    /// The `request_uri` is invalid (OIDC Core §3.1.2.6; `sesame dev`'s Error button).
+    InvalidRequestUri,
+    /// The request object is invalid (OIDC Core §3.1.2.6; `sesame dev`'s Error button).
+    InvalidRequestObject,
+    /// Dynamic registration parameters are not supported (OIDC Core §3.1.2.6; `sesame dev`'s
+    /// Error button).
+    RegistrationNotSupported,
     /// `request` objects are not supported.
     RequestNotSupported,
     /// `request_uri` is not supported.
@@ -45,6 +59,35 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The codes an authorization response may carry back to the client (RFC 6749 §4.1.2.1,
+    /// OIDC Core §3.1.2.6): what `sesame dev`'s Error button offers.
+    pub const AUTHORIZATION_ERRORS: [ErrorCode; 16] = [
+        ErrorCode::AccessDenied,
+        ErrorCode::InvalidRequest,
+        ErrorCode::UnauthorizedClient,
+        ErrorCode::UnsupportedResponseType,
+        ErrorCode::InvalidScope,
+        ErrorCode::ServerError,
+        ErrorCode::TemporarilyUnavailable,
+        ErrorCode::InteractionRequired,
+        ErrorCode::LoginRequired,
+        ErrorCode::AccountSelectionRequired,
+        ErrorCode::ConsentRequired,
+        ErrorCode::InvalidRequestUri,
+        ErrorCode::InvalidRequestObject,
+        ErrorCode::RequestNotSupported,
+        ErrorCode::RequestUriNotSupported,
+        ErrorCode::RegistrationNotSupported,
+    ];
+
+    /// The authorization error named `name` on the wire, if it is one
+    /// ([`ErrorCode::AUTHORIZATION_ERRORS`]).
+    pub fn authorization_error(name: &str) -> Option<ErrorCode> {
+        Self::AUTHORIZATION_ERRORS
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
@@ -56,6 +99,12 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::LoginRequired => "login_required",
+            ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::AccountSelectionRequired => "account_selection_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
+            ErrorCode::RegistrationNotSupported => "registration_not_supported",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",

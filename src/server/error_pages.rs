@@ -13,6 +13,7 @@ use serde_json::json;
 /// Renders a page with the keys every page needs.
 pub fn page(s: &Server, status: StatusCode, name: &str, mut ctx: serde_json::Value) -> Response {
     ctx["static_base"] = json!(s.provider.issuer.local("/static"));
+    ctx["dev_mode"] = json!(s.provider.dev.is_some());
     http::html(status, s.pages.render(name, ctx))
 }
 
@@ -93,6 +94,16 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
             "This sign-in link is malformed",
             format!("The {name} parameter is longer than {MAX_PARAM_LEN} characters."),
             FIX_APP,
+        ),
+        Untrusted::DevClientId { client_id, reason } => (
+            "This client ID cannot be registered",
+            format!("sesame dev registers any client ID on first use, but {client_id:?} {reason}."),
+            "Change the client ID configured in the app.",
+        ),
+        Untrusted::DevRedirectUri { redirect_uri, reason } => (
+            "This redirect URI cannot be registered",
+            format!("The app asked to return to {redirect_uri:?}, which {reason}."),
+            "sesame dev registers redirect URIs to localhost, 127.0.0.1 or [::1] (any port) and custom schemes; change the redirect URI configured in the app.",
         ),
     };
     error_page(s, StatusCode::BAD_REQUEST, title, &message, hint)

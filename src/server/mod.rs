@@ -17,6 +17,7 @@
 //! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
 pub mod api;
+pub mod dev;
 mod error_pages;
 mod protocol_errors;
 pub mod router;
@@ -25,6 +26,7 @@ mod signin_routes;
 
 pub use router::route;
 
+use crate::apps::dev::DEV_MARKER;
 use crate::clock::Clock;
 use crate::config::{Config, MailConfig};
 use crate::crypto::keys::KeySet;
@@ -63,6 +65,10 @@ pub enum StartError {
     Pages(crate::pages::PageError),
     /// The listening address could not be bound.
     Listen { addr: String, reason: String },
+    /// `sesame serve` was pointed at a data directory `sesame dev` made.
+    DevDataDir(PathBuf),
+    /// `sesame dev` was pointed at a data directory `sesame serve` uses.
+    ServeDataDir(PathBuf),
 }
 
 impl std::fmt::Display for StartError {
@@ -90,6 +96,16 @@ impl std::fmt::Display for StartError {
                 f,
                 "cannot listen on {addr}: {reason} (is another program using the port? choose one with --listen)"
             ),
+            StartError::DevDataDir(dir) => write!(
+                f,
+                "{} was made by `sesame dev` (its apps take any client secret): `sesame serve` will not use it; give serve its own --data-dir",
+                dir.display()
+            ),
+            StartError::ServeDataDir(dir) => write!(
+                f,
+                "{} holds the data of `sesame serve`: `sesame dev` will not change it (it registers any app and signs anyone in); give dev an empty or new --data-dir, or none for a temporary one",
+                dir.display()
+            ),
         }
     }
 }
@@ -103,27 +119,19 @@ pub struct Server {
     pub config: Config,
     pub pages: Pages,
     pub cookies: CookiePolicy,
+    /// `sesame dev`'s debugger runs in progress (empty, and never used, for `sesame serve`).
+    pub debugger: dev::Debugger,
 }
 
 impl Server {
-    /// Opens the data directory and prepares everything the server needs.
+    /// Opens the data directory and prepares everything the server needs (`sesame serve`).
+    /// A data directory `sesame dev` made is refused: its apps take any secret.
     pub fn open(config: Config) -> Result<Server, StartError> {
-        let issuer = Issuer::parse(&config.issuer).map_err(StartError::Issuer)?;
-        create_data_dir(&config.data_dir)?;
-        let db = config.data_dir.join("sesame.redb");
-        let store = open_store(&db).map_err(|e| match e {
-            StoreError::Locked => StartError::Locked(db.clone()),
-            error => StartError::Store {
-                path: db.clone(),
-                error,
-            },
-        })?;
-        let (keys, _) = KeySet::load_or_generate_ecdsa(&store).map_err(StartError::Keys)?;
+        if config.data_dir.join(DEV_MARKER).exists() {
+            return Err(StartError::DevDataDir(config.data_dir.clone()));
+        }
+        let (store, keys) = open_data(&config)?;
         let now = crate::clock::now();
-        crate::users::ensure_builtin_groups(&store, now).map_err(|error| StartError::Store {
-            path: db.clone(),
-            error,
-        })?;
         let report = crate::users::reconcile(&store, now, &config.groups, &config.users)
             .map_err(StartError::DeclaredUsers)?;
         tracing::debug!("declared users and groups reconciled: {report:?}");
@@ -131,6 +139,19 @@ impl Server {
             crate::apps::reconcile(&store, &config.apps).map_err(StartError::DeclaredApps)?;
         tracing::debug!("declared apps reconciled: {report:?}");
         let mailer = build_mailer(&config.mail, &store);
+        Server::assemble(config, store, keys, mailer, |p| p)
+    }
+
+    /// The server over an opened store: the provider (made from `config`, then passed through
+    /// `customize`), the pages and the cookie policy.
+    fn assemble(
+        config: Config,
+        store: Store,
+        keys: KeySet,
+        mailer: Mailer,
+        customize: impl FnOnce(Provider) -> Provider,
+    ) -> Result<Server, StartError> {
+        let issuer = Issuer::parse(&config.issuer).map_err(StartError::Issuer)?;
         let pages = Pages::new(&config.branding).map_err(StartError::Pages)?;
         let cookies = CookiePolicy {
             path: if issuer.base_path.is_empty() {
@@ -150,6 +171,7 @@ impl Server {
         )
         .with_sign_up(config.sign_up.clone())
         .with_audit(config.audit.clone());
+        let provider = customize(provider);
         Ok(Server::new(Arc::new(provider), config, pages, cookies))
     }
 
@@ -165,8 +187,43 @@ impl Server {
             config,
             pages,
             cookies,
+            debugger: dev::Debugger::default(),
         }
     }
+}
+
+/// Checks the issuer, creates the data directory, opens the store and loads (or makes) the
+/// ECDSA signing keys and the built-in groups: what both `sesame serve` and `sesame dev` need
+/// before anything else.
+fn open_data(config: &Config) -> Result<(Store, KeySet), StartError> {
+    Issuer::parse(&config.issuer).map_err(StartError::Issuer)?;
+    create_data_dir(&config.data_dir)?;
+    let db = config.data_dir.join("sesame.redb");
+    let store = open_store(&db).map_err(|e| match e {
+        StoreError::Locked => StartError::Locked(db.clone()),
+        error => StartError::Store {
+            path: db.clone(),
+            error,
+        },
+    })?;
+    let (keys, _) = KeySet::load_or_generate_ecdsa(&store).map_err(StartError::Keys)?;
+    crate::users::ensure_builtin_groups(&store, crate::clock::now()).map_err(|error| {
+        StartError::Store {
+            path: db.clone(),
+            error,
+        }
+    })?;
+    Ok((store, keys))
+}
+
+/// Marks `dir` as `sesame dev`'s (see [`StartError::DevDataDir`]).
+fn build_marker(dir: &std::path::Path) -> Result<(), StartError> {
+    let text = "This data directory was made by `sesame dev`: its apps take any client secret \
+                and anyone can sign in as anyone. `sesame serve` refuses it.\n";
+    std::fs::write(dir.join(DEV_MARKER), text).map_err(|e| StartError::DataDir {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Builds the mailer from the configuration and any connector stored at run time. A broken
@@ -226,13 +283,60 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let listen = config.listen.clone();
     let server = Arc::new(tokio::task::block_in_place(|| Server::open(config))?);
     let provider = server.provider.clone();
+    let (listener, addr) = bind(&listen).await?;
+    let shutdown = shutdown_signal();
+    start_background(&server);
+
+    tracing::info!("issuer: {}", provider.issuer.url);
+    tracing::info!(
+        "discovery: {}",
+        provider.issuer.endpoint(crate::issuer::paths::DISCOVERY)
+    );
+    if server.config.mail.transport == crate::config::MailTransportKind::Log
+        && !has_stored_connector(&provider.store)
+    {
+        tracing::warn!(
+            "mail is not set up: sign-in codes are printed to this log (set [mail] in sesame.toml)"
+        );
+    }
+    if crate::users::none_yet(&provider.store).unwrap_or(false) {
+        match provider.sign_up.mode {
+            crate::users::SignUpMode::Invite => tracing::warn!(
+                "no users yet, and sign-up is by invitation: add the first with `sesame user add you@example.com --admin` (or a [[user]] in sesame.toml)"
+            ),
+            crate::users::SignUpMode::Domains | crate::users::SignUpMode::Open => tracing::info!(
+                "no users yet: the first comes with a sign-in ([sign_up] mode = {}); make yourself an administrator with `sesame user add you@example.com --admin` first",
+                provider.sign_up.mode.as_str()
+            ),
+        }
+    }
+    tracing::info!(
+        "next: register an app with `sesame app create --name NAME --redirect-uri URI`, then point it at the issuer"
+    );
+    tracing::info!(
+        "listening on http://{addr} (ready in {} ms)",
+        started.elapsed().as_millis()
+    );
+    accept_loop(server, listener, shutdown).await;
+    Ok(())
+}
+
+/// Binds the listening address; returns the listener and the address it got (the port, when
+/// `:0` asked for any).
+async fn bind(listen: &str) -> Result<(TcpListener, std::net::SocketAddr), StartError> {
     let listen_error = |e: std::io::Error| StartError::Listen {
-        addr: listen.clone(),
+        addr: listen.to_string(),
         reason: e.to_string(),
     };
-    let listener = TcpListener::bind(&listen).await.map_err(listen_error)?;
+    let listener = TcpListener::bind(listen).await.map_err(listen_error)?;
     let addr = listener.local_addr().map_err(listen_error)?;
+    Ok((listener, addr))
+}
 
+/// Starts what runs beside the requests: the control socket, the sweep of expired records,
+/// and on a first start the RSA key.
+fn start_background(server: &Arc<Server>) {
+    let provider = server.provider.clone();
     {
         let p = provider.clone();
         let mail = server.config.mail.clone();
@@ -269,43 +373,20 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             }
         });
     }
+}
 
-    tracing::info!("issuer: {}", provider.issuer.url);
-    tracing::info!(
-        "discovery: {}",
-        provider.issuer.endpoint(crate::issuer::paths::DISCOVERY)
-    );
-    if server.config.mail.transport == crate::config::MailTransportKind::Log
-        && !has_stored_connector(&provider.store)
-    {
-        tracing::warn!(
-            "mail is not set up: sign-in codes are printed to this log (set [mail] in sesame.toml)"
-        );
-    }
-    if crate::users::none_yet(&provider.store).unwrap_or(false) {
-        match provider.sign_up.mode {
-            crate::users::SignUpMode::Invite => tracing::warn!(
-                "no users yet, and sign-up is by invitation: add the first with `sesame user add you@example.com --admin` (or a [[user]] in sesame.toml)"
-            ),
-            crate::users::SignUpMode::Domains | crate::users::SignUpMode::Open => tracing::info!(
-                "no users yet: the first comes with a sign-in ([sign_up] mode = {}); make yourself an administrator with `sesame user add you@example.com --admin` first",
-                provider.sign_up.mode.as_str()
-            ),
-        }
-    }
-    tracing::info!(
-        "next: register an app with `sesame app create --name NAME --redirect-uri URI`, then point it at the issuer"
-    );
-    tracing::info!(
-        "listening on http://{addr} (ready in {} ms)",
-        started.elapsed().as_millis()
-    );
-
+/// Serves connections until `shutdown` ([`shutdown_signal`]) completes, then lets the requests
+/// in flight finish and removes the control socket.
+async fn accept_loop(
+    server: Arc<Server>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     // At most this many connections at once: beyond it sesame stops accepting (the kernel's
     // backlog holds the rest) instead of running out of file descriptors.
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             permit = connections.clone().acquire_owned() => {
@@ -351,32 +432,40 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         _ = tokio::time::sleep(Duration::from_secs(10)) => tracing::warn!("gave up waiting for open connections"),
     }
     let _ = std::fs::remove_file(server.config.data_dir.join("sesame.sock"));
-    Ok(())
 }
 
 fn has_stored_connector(store: &Store) -> bool {
     matches!(crate::mail::stored_connector(store), Ok(Some(_)))
 }
 
-async fn shutdown_signal() {
+/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when it is first polled: called before sesame says it is ready, a signal sent
+/// right after that (a test, a supervisor) stops it gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -21,6 +21,12 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidScope
         | ErrorCode::AccessDenied
         | ErrorCode::LoginRequired
+        | ErrorCode::InteractionRequired
+        | ErrorCode::AccountSelectionRequired
+        | ErrorCode::ConsentRequired
+        | ErrorCode::InvalidRequestUri
+        | ErrorCode::InvalidRequestObject
+        | ErrorCode::RegistrationNotSupported
         | ErrorCode::RequestNotSupported
         | ErrorCode::RequestUriNotSupported => StatusCode::BAD_REQUEST,
     }

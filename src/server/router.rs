@@ -71,6 +71,10 @@ pub async fn route(s: &Server, req: Request) -> Response {
     if api::handles(path) {
         return api::route(s, &req).await;
     }
+    // `sesame dev`'s own pages: `None` unless the provider holds the dev policy.
+    if let Some(r) = super::dev::route(s, &req).await {
+        return r;
+    }
     match path {
         paths::DISCOVERY if *m == Method::GET => routes::discovery(s),
         paths::JWKS if *m == Method::GET => routes::jwks(s),

@@ -99,10 +99,7 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
         Ok(Outcome::Redirect(url)) => http::redirect(&url),
         Ok(Outcome::SignIn(request)) => match start_sign_in(s, req, request) {
             Ok((id, cookie)) => {
-                let mut r = http::redirect(&format!(
-                    "{}?interaction={id}",
-                    p.issuer.local(paths::SIGN_IN)
-                ));
+                let mut r = http::redirect(&sign_in_url(s, &id));
                 http::set_cookie(&mut r, cookie);
                 r
             }
@@ -122,6 +119,16 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
         )),
         Err(AuthorizeError::Store(e)) => storage_failure(s, e),
     }
+}
+
+/// The page that signs in for interaction `id`: the email page, or under `sesame dev` its own
+/// sign-in page.
+fn sign_in_url(s: &Server, id: &str) -> String {
+    let path = match s.provider.dev {
+        Some(_) => paths::DEV_SIGN_IN,
+        None => paths::SIGN_IN,
+    };
+    format!("{}?interaction={id}", s.provider.issuer.local(path))
 }
 
 /// Starts a sign-in for `request` in this browser: returns the interaction's ID and the
@@ -154,10 +161,7 @@ pub fn not_allowed(
 ) -> Response {
     match start_sign_in(s, req, request) {
         Ok((id, cookie)) => {
-            let switch = format!(
-                "{}?interaction={id}",
-                s.provider.issuer.local(paths::SIGN_IN)
-            );
+            let switch = sign_in_url(s, &id);
             let mut r = error_pages::not_allowed(s, app_name, &switch);
             http::set_cookie(&mut r, cookie);
             r

@@ -97,6 +97,11 @@ fn render_code(
     notice: Option<&str>,
 ) -> Response {
     let email = i.code.as_ref().map(|c| c.email.clone()).unwrap_or_default();
+    // `sesame dev` sends no mail: its outbox kept the code for this page.
+    let dev_code = match st.provider.dev {
+        Some(_) => st.provider.mailer().outbox_code(&email),
+        None => None,
+    };
     page(
         st,
         status,
@@ -110,6 +115,7 @@ fn render_code(
             "notice": notice,
             "back_url": email_url(st, id),
             "app_name": app_name(st, i),
+            "dev_code": dev_code,
         }),
     )
 }

@@ -33,8 +33,11 @@
 //! sign a victim into the attacker's account, and one browser can run several sign-ins (tabs,
 //! apps) at once.
 //!
+//! `dev.rs` is `sesame dev`'s page: signing in as anyone without mail, or answering the app
+//! with an error; it ends a sign-in through the same `finish` as a right code.
+//!
 //! Uses: provider, session, oidc (issuing the code at the end), store (typed operations),
-//! crypto, mail. Never the edge.
+//! crypto, mail, users, apps (the dev policy's type). Never the edge.
 
 use crate::audit::{self, Actor, AuditEntry, AuditEvent, MailOutcome, SignInFailure};
 use crate::crypto;
@@ -347,10 +350,6 @@ pub fn verify_code(
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
-    let family = Family {
-        tokens: &p.tokens,
-        now,
-    };
     p.store.write(|tx| {
         let Some(mut i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
             return Ok(Err(SignInError::Expired));
@@ -412,34 +411,68 @@ pub fn verify_code(
                 }));
             }
         };
-        tx.remove_interaction(id)?;
         user.email_verified = true;
-        user.last_sign_in_at = Some(now);
-        tx.put_user(&user)?;
-        session::end_in(tx, old_session)?;
-        let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
-        let app = tx.app(&i.request.client_id)?;
-        let next = match app {
-            Some(app) if !crate::users::may_use(&app, &user) => {
-                tracing::info!(sub = %user.id, client_id = %app.client_id, "sign-in refused for this app: the user is in none of its allowed groups");
-                audit::record(tx, now, refuse(SignInFailure::NotAllowed).user(&user.id))?;
-                Next::NotAllowed {
-                    app_name: app.name,
-                    request: i.request.clone(),
-                }
-            }
-            _ => {
-                let code = family.issue_code(tx, &i.request, &user.id, now)?;
-                let entry = attempt(AuditEvent::SignInSucceeded { new_user }, &address, &client_id);
-                audit::record(tx, now, entry.user(&user.id))?;
-                Next::Redirect(success_redirect(&p.issuer, &i.request, &code))
-            }
-        };
-        Ok::<_, StoreError>(Ok(SignedIn {
-            session_cookie: cookie,
-            next,
-        }))
+        let done = finish(
+            tx,
+            p,
+            now,
+            (id, &i.request),
+            &address,
+            user,
+            new_user,
+            old_session,
+        )?;
+        Ok::<_, StoreError>(Ok(done))
     })?
+}
+
+/// Ends a sign-in once the user has proved who they are (inside the caller's transaction):
+/// the interaction goes, the user is signed in (a new session replacing `old_session`), and the
+/// app gets an authorization code, or the user hears they may not use it. The one ending every
+/// way of signing in shares; `address` is the one the user signed in with (for the audit log).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish(
+    tx: &impl Writes,
+    p: &Provider,
+    now: u64,
+    (id, request): (&str, &AuthRequest),
+    address: &str,
+    mut user: User,
+    new_user: bool,
+    old_session: Option<&str>,
+) -> Result<SignedIn, StoreError> {
+    let family = Family {
+        tokens: &p.tokens,
+        now,
+    };
+    let entry = |event: AuditEvent, user_id: &str| {
+        attempt(event, address, &request.client_id).user(user_id)
+    };
+    tx.remove_interaction(id)?;
+    user.last_sign_in_at = Some(now);
+    tx.put_user(&user)?;
+    session::end_in(tx, old_session)?;
+    let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
+    let next = match tx.app(&request.client_id)? {
+        Some(app) if !crate::users::may_use(&app, &user) => {
+            tracing::info!(sub = %user.id, client_id = %app.client_id, "sign-in refused for this app: the user is in none of its allowed groups");
+            audit::record(tx, now, entry(failed(SignInFailure::NotAllowed), &user.id))?;
+            Next::NotAllowed {
+                app_name: app.name,
+                request: request.clone(),
+            }
+        }
+        _ => {
+            let code = family.issue_code(tx, request, &user.id, now)?;
+            let event = AuditEvent::SignInSucceeded { new_user };
+            audit::record(tx, now, entry(event, &user.id))?;
+            Next::Redirect(success_redirect(&p.issuer, request, &code))
+        }
+    };
+    Ok(SignedIn {
+        session_cookie: cookie,
+        next,
+    })
 }
 
 fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {
@@ -450,6 +483,8 @@ fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreE
     tracing::info!(sub = %user.id, "new account created by sign-up with an email code (the sign-up policy admits the address)");
     Ok(user)
 }
+
+pub mod dev;
 
 #[cfg(test)]
 mod tests;

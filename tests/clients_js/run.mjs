@@ -16,11 +16,13 @@
 //   this script → stdout: RESULT <JSON: sub, email, alg, refreshed, userinfo_email>
 //                     or: ERROR <message>   (and exit code 1)
 //
-// Environment: ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI.
+// Environment: ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI; SCOPE (optional, default below).
+// The RESULT also carries every ID token claim (`claims`), for the custom claims `sesame dev`
+// puts in them.
 
 import { createInterface } from 'node:readline';
 
-const SCOPE = 'openid offline_access profile email';
+const SCOPE = process.env.SCOPE || 'openid offline_access profile email';
 const env = (name) => {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set`);
@@ -82,6 +84,7 @@ async function nextAuthV4() {
     alg: jwtHeader(tokens.id_token).alg,
     refreshed: true,
     userinfo_email: userinfo.email ?? null,
+    claims,
   };
 }
 
@@ -145,6 +148,7 @@ async function authJsV5() {
     alg: jwtHeader(result.id_token).alg,
     refreshed: true,
     userinfo_email: userinfo.email ?? null,
+    claims,
   };
 }
 

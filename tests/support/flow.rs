@@ -176,7 +176,12 @@ pub fn authorize(
 
 /// A hand-built authorization URL (for requests `openidconnect` would not make).
 pub fn auth_url(sesame: &Sesame, params: &[(&str, &str)]) -> String {
-    let mut url = Url::parse(&sesame.url("/auth")).expect("auth URL");
+    auth_url_at(&sesame.issuer, params)
+}
+
+/// [`auth_url`] for any issuer (`sesame dev`'s).
+pub fn auth_url_at(issuer: &str, params: &[(&str, &str)]) -> String {
+    let mut url = Url::parse(&format!("{issuer}/auth")).expect("auth URL");
     {
         let mut query = url.query_pairs_mut();
         for (k, v) in params {
@@ -319,6 +324,11 @@ impl Callback {
     /// Checks the callback is a success for `app` with `state` and sesame's `iss`; returns
     /// the code.
     pub fn expect_code(&self, sesame: &Sesame, app: &AppCreds, state: Option<&str>) -> String {
+        self.expect_code_at(&sesame.issuer, app, state)
+    }
+
+    /// [`Callback::expect_code`] for any issuer (`sesame dev`'s).
+    pub fn expect_code_at(&self, issuer: &str, app: &AppCreds, state: Option<&str>) -> String {
         assert!(
             self.url.as_str().starts_with(&app.redirect_uri),
             "redirected to {}, expected the app's redirect URI {}",
@@ -334,7 +344,7 @@ impl Callback {
         );
         assert_eq!(
             self.iss.as_deref(),
-            Some(sesame.issuer.as_str()),
+            Some(issuer),
             "iss (RFC 9207) in callback {}",
             self.url
         );
@@ -481,6 +491,19 @@ pub async fn token_form(
     form: &[(&str, &str)],
     basic: Option<(&str, &str)>,
 ) -> Response {
+    token_form_to(&sesame.url("/token"), form, basic).await
+}
+
+/// [`token_form`] for any issuer (`sesame dev`'s), with HTTP Basic client credentials.
+pub async fn token_form_at(issuer: &str, form: &[(&str, &str)], basic: (&str, &str)) -> Response {
+    token_form_to(&format!("{issuer}/token"), form, Some(basic)).await
+}
+
+async fn token_form_to(
+    token_endpoint: &str,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> Response {
     let http = HttpClient::new();
     let auth = basic.map(|(id, secret)| basic_auth(id, secret));
     let headers: Vec<(&str, &str)> = match &auth {
@@ -490,8 +513,7 @@ pub async fn token_form(
         ],
         None => vec![("accept", "application/json")],
     };
-    http.post_form_with(&sesame.url("/token"), form, &headers)
-        .await
+    http.post_form_with(token_endpoint, form, &headers).await
 }
 
 /// A refresh grant with `client_secret_basic`, raw.
@@ -510,9 +532,14 @@ pub async fn refresh_raw(sesame: &Sesame, app: &AppCreds, refresh_token: &str) -
 
 /// GET /me with a bearer token, raw.
 pub async fn userinfo_raw(sesame: &Sesame, access_token: &str) -> Response {
+    userinfo_raw_at(&sesame.issuer, access_token).await
+}
+
+/// [`userinfo_raw`] for any issuer (`sesame dev`'s).
+pub async fn userinfo_raw_at(issuer: &str, access_token: &str) -> Response {
     let bearer = format!("Bearer {access_token}");
     HttpClient::new()
-        .get_with(&sesame.url("/me"), &[("authorization", &bearer)])
+        .get_with(&format!("{issuer}/me"), &[("authorization", &bearer)])
         .await
 }
 

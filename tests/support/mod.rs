@@ -1,11 +1,13 @@
 //! What the end-to-end tests share: a real `sesame serve` process on 127.0.0.1 with a temp data
 //! directory, wired to a real SMTP server (STARTTLS + AUTH); the CLI; and the clients that talk
 //! to it (a browser-like HTTP client, an `openidconnect` back channel, a WebDriver client).
+//! `dev.rs` starts a real `sesame dev` instead, and plays the browser on its sign-in page.
 //!
 //! Each test starts its own sesame and its own SMTP server, so tests never share state and run
 //! in parallel.
 #![allow(dead_code)]
 
+pub mod dev;
 pub mod flow;
 pub mod html;
 pub mod http;
