@@ -236,6 +236,8 @@ fn issuer_must_be_an_absolute_https_url_except_on_loopback() {
         "http://localhost:8080",
         "http://127.0.0.1:1/x",
         "http://[::1]:8080",
+        // RFC 6761 §6.3: names under localhost are this machine too.
+        "http://auth.home.localhost:8080",
     ] {
         let vars = [("SESAME_ISSUER", ok)];
         let (c, _) = resolve(None, &env(&vars), &Overrides::default())
@@ -244,6 +246,7 @@ fn issuer_must_be_an_absolute_https_url_except_on_loopback() {
     }
     let cases = [
         ("http://auth.example.com", "use https"),
+        ("http://localhost.example.com", "use https"),
         ("auth.example.com", "not an absolute URL"),
         ("https://auth.example.com/?a=b", "query"),
         ("https://auth.example.com/#x", "fragment"),

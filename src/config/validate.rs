@@ -305,7 +305,7 @@ fn issuer(raw: &str) -> Result<String, String> {
     }
     if url.scheme() == "http" && !crate::apps::is_loopback_host(&url) {
         return Err(format!(
-            "{raw:?} uses http; use https (http is allowed only for localhost, 127.0.0.1 and ::1)"
+            "{raw:?} uses http; use https (http is allowed only for localhost and names under it, 127.0.0.1 and ::1)"
         ));
     }
     Ok(trimmed.to_string())
