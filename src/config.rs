@@ -21,8 +21,9 @@
 //! single part owns (issuer, listen, data directory, log level, token lifetimes, declared apps).
 //! Each part owns the settings it consumes and config assembles them into [`Config`]:
 //! `[mail]` is [`crate::mail::MailConfig`], `[branding]` is [`crate::pages::BrandingConfig`],
-//! `[audit]` is [`crate::audit::AuditConfig`], secrets are [`crate::secret::Secret`], all
-//! re-exported here. Config uses mail, pages, secret, apps, audit and store; none of mail, pages, store or crypto imports config: they take their
+//! `[audit]` is [`crate::audit::AuditConfig`], `[forward_auth]` and `[[access]]` are
+//! [`crate::forward_auth::ForwardAuthConfig`] and [`crate::forward_auth::AccessRuleDecl`],
+//! secrets are [`crate::secret::Secret`], all re-exported here. Config uses mail, pages, secret, apps, audit and store; none of mail, pages, store or crypto imports config: they take their
 //! settings as arguments.
 //!
 //! Inside: `error.rs` (uses nothing) ← `keys.rs` (the key tree) ← `layers.rs` (file,
@@ -36,6 +37,7 @@ mod validate;
 
 pub use crate::apps::AppDecl;
 pub use crate::audit::AuditConfig;
+pub use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
 pub use crate::provider::TokenConfig;
 pub use error::{ConfigError, Source};
 pub use keys::{env_keys, env_var_for, EnvKey, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON};

@@ -61,6 +61,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod forward_auth;
 pub mod http;
 pub mod issuer;
 pub mod mail;

@@ -1,8 +1,8 @@
 //! The shape of the configuration, as a tree of keys: what each key's value must look like and
 //! which keys are required. [`super::layers`] walks it to check a merged table, and it is where
 //! environment variable names come from: every key outside an array of tables is `SESAME_` +
-//! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `mail.templates`,
-//! `mail.ses.templates`) take a JSON array from their variable.
+//! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `user`, `group`, `access`,
+//! `mail.templates`, `mail.ses.templates`) take a JSON array from their variable.
 //!
 //! Keep it in step with the serde types in [`super`]: a key missing here is refused as unknown.
 //! `schema_tests.rs` fails when the two (or `examples/sesame.toml`) drift apart.
@@ -38,6 +38,8 @@ pub(super) enum Kind {
     Choice(&'static [&'static str]),
     /// An array of strings.
     Strings,
+    /// A string, or an array of strings (`domain = "a"` or `domain = ["a", "b"]`).
+    OneOrMore,
     /// A free-form table (custom claims): any keys, any values; JSON from the environment.
     Object,
     /// A table with its own keys.
@@ -216,6 +218,22 @@ static GROUP: Schema = Schema {
     camel: false,
 };
 
+static FORWARD_AUTH: Schema = Schema {
+    keys: &[key("cookie_domain", Str)],
+    camel: false,
+};
+
+static ACCESS: Schema = Schema {
+    keys: &[
+        required("domain", OneOrMore),
+        key("resources", Strings),
+        required("policy", Choice(&crate::forward_auth::Policy::NAMES)),
+        key("users", Strings),
+        key("groups", Strings),
+    ],
+    camel: false,
+};
+
 /// The whole configuration's shape.
 pub(super) static ROOT: Schema = Schema {
     keys: &[
@@ -231,6 +249,8 @@ pub(super) static ROOT: Schema = Schema {
         key("sign_up", Section(&SIGN_UP)),
         key("user", Tables(&USER)),
         key("group", Tables(&GROUP)),
+        key("forward_auth", Section(&FORWARD_AUTH)),
+        key("access", Tables(&ACCESS)),
     ],
     camel: false,
 };

@@ -4,13 +4,16 @@
 //! The sections that belong to one part of sesame are that part's types, assembled here:
 //! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`],
 //! `[tokens]` is [`crate::provider::TokenConfig`], `[audit]` is [`crate::audit::AuditConfig`],
-//! `[[app]]` is [`crate::apps::AppDecl`]. The server's own settings are defined here.
+//! `[[app]]` is [`crate::apps::AppDecl`], `[forward_auth]` and `[[access]]` are
+//! [`crate::forward_auth::ForwardAuthConfig`] and [`crate::forward_auth::AccessRuleDecl`]. The
+//! server's own settings are defined here.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 use super::{AuditConfig, BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
+use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
 use crate::provider::TokenConfig;
 use crate::users::{GroupDecl, SignUpConfig, UserDecl};
 
@@ -44,6 +47,10 @@ pub struct Config {
     /// Groups declared here are created or updated at every start.
     #[serde(rename = "group")]
     pub groups: Vec<GroupDecl>,
+    /// Forward-auth for a reverse proxy: the cookie domain (unset: off).
+    pub forward_auth: ForwardAuthConfig,
+    /// Forward-auth's access rules, in order: the first that matches decides; none: denied.
+    pub access: Vec<AccessRuleDecl>,
 }
 
 impl Default for Config {
@@ -61,6 +68,8 @@ impl Default for Config {
             sign_up: SignUpConfig::default(),
             users: Vec::new(),
             groups: Vec::new(),
+            forward_auth: ForwardAuthConfig::default(),
+            access: Vec::new(),
         }
     }
 }
