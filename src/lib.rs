@@ -8,6 +8,7 @@
 //!            │
 //!            ▼
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
+//!                      forward_auth (a reverse proxy's "may this request through?"),
 //!                      provider (the context the core runs in), apps (the app registry),
 //!                      users (the directory), audit (the audit log), api_keys
 //!                      (management API keys), issuer (endpoint URLs)
@@ -19,22 +20,28 @@
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
 //! that the core and the parts own (`TokenConfig` in provider, `AppDecl` in apps, `AuditConfig`
-//! in audit, `MailConfig` in mail, `BrandingConfig` in pages); nothing below it imports it.
+//! in audit, `MailConfig` in mail, `BrandingConfig` in pages, `ForwardAuthConfig` and
+//! `AccessRuleDecl` in forward_auth); nothing below it imports it.
 //!
 //! The modules, in the order a request meets them:
 //!
 //! - [`cli`]: the command line (`serve`, `app ...`, `user ...`, `group ...`, `mail test`,
-//!   `connector set`, `keys rotate`, `audit`).
+//!   `connector set`, `keys rotate`, `audit`, `access check`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
-//!   the words of every error page, and the management API (`/api/v1`).
+//!   the words of every error page, the management API (`/api/v1`), and the forward-auth
+//!   endpoints (`/api/authz/...`).
 //! - [`http`]: request parsing (once, at the edge), cookies, response helpers.
 //! - [`admin`]: the local control socket through which the CLI reaches a running server.
 //! - [`provider`]: the core's context (store, issuer, lifetimes, keys, mailer, clock).
 //! - [`oidc`]: the protocol: authorization requests, grants and token families, userinfo,
 //!   end-session, revocation, discovery.
 //! - [`signin`]: the email one-time-code sign-in.
-//! - [`session`]: the sesame session (single sign-on across apps).
+//! - [`session`]: the sesame session (single sign-on across apps), and the forward-auth session
+//!   beside it.
+//! - [`forward_auth`]: forward-auth for Caddy, Traefik and nginx (Authelia's contract): the
+//!   access rules (`[[access]]`), the original request's URL and where a sign-in may return,
+//!   the check a proxy asks on every request.
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`).
 //! - [`users`]: the directory: users, groups, the built-in `admins` group, who may use which
