@@ -103,26 +103,35 @@ fn decide(
 }
 
 /// 200 with who it is; the proxy copies these onto the request it forwards (and its
-/// configuration drops any the client sent).
+/// configuration drops any the client sent). Nobody signed in (a bypass) gets the four headers
+/// empty rather than absent: Caddy 2.6's `copy_headers` forwards a header the answer lacks as
+/// its unreplaced placeholder text (`{http.reverse_proxy.header.Remote-User}`), which an app
+/// could take for a user name; an empty one it forwards empty, and nginx not at all.
 fn pass(identity: Option<&Identity>) -> Response {
     let mut r = http::text(StatusCode::OK, "");
-    if let Some(who) = identity {
-        let h = r.headers_mut();
-        for (name, value) in [
-            ("remote-user", &who.user),
-            ("remote-groups", &who.groups),
-            ("remote-email", &who.email),
-            ("remote-name", &who.name),
-        ] {
-            // UTF-8 names travel as they are (obs-text); a value with a control character
-            // (none can be stored, but) is left out rather than sent broken.
-            if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
-                h.insert(name, v);
-            }
+    let empty = String::new();
+    let values = match identity {
+        Some(who) => [&who.user, &who.groups, &who.email, &who.name],
+        None => [&empty; 4],
+    };
+    let h = r.headers_mut();
+    for (name, value) in REMOTE_HEADERS.into_iter().zip(values) {
+        // UTF-8 names travel as they are (obs-text); a value with a control character (none
+        // can be stored, but) is left out rather than sent broken.
+        if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
+            h.insert(name, v);
         }
     }
     r
 }
+
+/// The identity headers, in Authelia's names.
+const REMOTE_HEADERS: [&str; 4] = [
+    "remote-user",
+    "remote-groups",
+    "remote-email",
+    "remote-name",
+];
 
 /// sesame's sign-in for `url`, as an absolute URL (the browser is on another host).
 /// `another_account`: sign in again even when sesame knows this browser.
