@@ -310,6 +310,12 @@ impl Rule {
                         .unwrap_or_default()
                         .trim()
                         .to_string();
+                    if why.contains("case insensitivity") {
+                        // Unicode case folding is left out of the build (see Cargo.toml).
+                        return format!(
+                            "{r:?} is not a regular expression sesame takes: (?i) would fold Unicode case, which it does not do; write (?i-u) to ignore ASCII case"
+                        );
+                    }
                     format!("{r:?} is not a regular expression ({why})")
                 })
             })

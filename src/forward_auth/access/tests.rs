@@ -361,3 +361,31 @@ fn the_explanation_walks_every_rule_up_to_the_one_that_decided() {
     assert_eq!(nobody.decision.rule, None);
     assert_eq!(nobody.decision.verdict, Verdict::Denied);
 }
+
+#[test]
+fn regexes_have_unicode_classes_and_ascii_case_folding() {
+    let r = AccessRules::compile(&[with_resources(
+        rule(&["a.example"], Policy::Bypass),
+        &[r"^/v\d+/", r"(?i-u)^/static/"],
+    )])
+    .unwrap();
+    for (path, yes) in [
+        ("/v2/x", true),
+        ("/v٣/x", true),
+        ("/STATIC/a.css", true),
+        ("/vx/", false),
+    ] {
+        assert_eq!(
+            r.decide("a.example", path, Who::Anonymous).verdict == Verdict::Granted,
+            yes,
+            "{path}"
+        );
+    }
+    // Unicode case folding is not built in: the error says so, at start.
+    let e = AccessRules::compile(&[with_resources(
+        rule(&["a.example"], Policy::Bypass),
+        &["(?i)^/x"],
+    )])
+    .unwrap_err();
+    assert!(e.message.contains("write (?i-u)"), "{e}");
+}
