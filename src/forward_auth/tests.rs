@@ -4,8 +4,9 @@ use super::*;
 use crate::provider::testing::{provider, user, T0};
 use crate::store::{Reads, SignInFor, Writes};
 
-fn fa(p: &Provider) -> ForwardAuth {
-    let _ = p;
+/// Hosts under home.example: `/public/` bypasses, app.home.example is for the family;
+/// other.example is allowed by a rule but outside the cookie domain.
+fn fa() -> ForwardAuth {
     let issuer = Issuer::parse("https://auth.home.example").unwrap();
     let rules = [
         AccessRuleDecl {
@@ -51,7 +52,7 @@ fn signed_in(p: &Provider, email: &str, groups: &[&str]) -> (crate::store::User,
 #[test]
 fn the_check_answers_from_the_session_and_the_rules() {
     let (_d, p) = provider();
-    let fa = fa(&p);
+    let fa = fa();
     let (_, family) = signed_in(&p, "ada@example.com", &["family", "admins"]);
     let (_, other) = signed_in(&p, "bob@example.com", &[]);
     let app = target("https://app.home.example/x?y=1");
@@ -104,7 +105,7 @@ fn the_check_answers_from_the_session_and_the_rules() {
 #[test]
 fn a_sign_in_that_could_not_come_back_is_said_so() {
     let (_d, p) = provider();
-    let fa = fa(&p);
+    let fa = fa();
     // A rule covers other.example, but the cookie domain does not.
     match check(&p, &fa, &target("https://other.example/"), None).unwrap() {
         Answer::CannotReturn(ReturnToError::Elsewhere { .. }) => {}
@@ -120,7 +121,7 @@ fn a_sign_in_that_could_not_come_back_is_said_so() {
 #[test]
 fn the_two_kinds_of_session_never_stand_in_for_each_other() {
     let (_d, p) = provider();
-    let fa = fa(&p);
+    let fa = fa();
     let (u, forward) = signed_in(&p, "ada@example.com", &["family"]);
     let own = p
         .store
@@ -138,7 +139,7 @@ fn the_two_kinds_of_session_never_stand_in_for_each_other() {
 #[test]
 fn a_disabled_user_or_an_expired_session_is_nobody() {
     let (_d, p) = provider();
-    let fa = fa(&p);
+    let fa = fa();
     let app = target("https://app.home.example/");
     let (mut u, cookie) = signed_in(&p, "ada@example.com", &["family"]);
     u.disabled = true;
@@ -162,7 +163,7 @@ fn a_disabled_user_or_an_expired_session_is_nobody() {
 #[test]
 fn begin_resumes_a_sesame_session_or_asks_for_a_sign_in() {
     let (_d, p) = provider();
-    let fa = fa(&p);
+    let fa = fa();
     let u = user(&p, "ada@example.com");
     let own = p
         .store
@@ -213,7 +214,7 @@ fn begin_resumes_a_sesame_session_or_asks_for_a_sign_in() {
 #[test]
 fn a_sign_in_for_a_page_ends_with_a_forward_auth_session() {
     let (_d, p) = provider();
-    let fa = fa(&p);
+    let fa = fa();
     let u = user(&p, "ada@example.com");
     let old_forward = p
         .store
