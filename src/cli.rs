@@ -1,6 +1,6 @@
 //! The command line: `sesame serve`, `sesame dev`, `sesame app ...`, `sesame user ...`, `sesame group ...`,
 //! `sesame connector ...`, `sesame mail test`, `sesame keys rotate`, `sesame audit`,
-//! `sesame api-key ...`.
+//! `sesame api-key ...`, `sesame access check`.
 //!
 //! Commands that read or change the store (`app`, `user`, `group`, `connector`, `keys`,
 //! `audit`, `api-key`) go through the running server's control socket when it answers
@@ -24,8 +24,8 @@
 //! The parts: `args.rs` (the grammar clap parses), `dev.rs` (`sesame dev` and what it
 //! prints), `commands.rs` (what `app`, `connector`,
 //! `mail`, `keys` and `audit` do), `directory.rs` (what `user` and `group` do), `api_keys.rs`
-//! (`api-key`), `access.rs` (reaching the data: control socket or file), `output.rs` (what gets
-//! printed), `error.rs` (`CliError`).
+//! (`api-key`), `access_check.rs` (`access check`: forward-auth's rules), `access.rs` (reaching
+//! the data: control socket or file), `output.rs` (what gets printed), `error.rs` (`CliError`).
 
 /// Prints a line on standard output, through [`output::print_out`]: every line the CLI prints
 /// goes this way, so a reader that goes away early is handled in one place.
@@ -36,6 +36,7 @@ macro_rules! outln {
 }
 
 mod access;
+mod access_check;
 mod api_keys;
 mod args;
 mod commands;
@@ -45,7 +46,7 @@ mod error;
 mod output;
 
 use crate::config::{self, Config, Overrides};
-use args::{Cli, Command, KeysCommand, MailCommand};
+use args::{AccessCommand, Cli, Command, KeysCommand, MailCommand};
 use clap::Parser;
 use commands::{app, audit, connector, keys_rotate, mail_test};
 use directory::{group, user};
@@ -107,6 +108,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::Group(c) => group(&config, c),
                     Command::Audit(args) => audit(&config, args),
                     Command::ApiKey(c) => api_keys::api_key(&config, c),
+                    Command::Access(AccessCommand::Check { url, user }) => {
+                        access_check::check(&config, &url, user.as_deref())
+                    }
                     Command::Serve(_) | Command::Dev(_) => Ok(()),
                 }
             })

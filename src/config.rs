@@ -22,8 +22,10 @@
 //! Each part owns the settings it consumes and config assembles them into [`Config`]:
 //! `[mail]` is [`crate::mail::MailConfig`], `[branding]` is [`crate::pages::BrandingConfig`],
 //! `[audit]` is [`crate::audit::AuditConfig`], `[dev]` is [`crate::signin::dev::DevConfig`],
-//! secrets are [`crate::secret::Secret`], all re-exported here. Config uses mail, pages,
-//! secret, apps, audit, signin (the dev personas' type) and store; none of mail, pages, store or crypto imports config: they take their
+//! `[forward_auth]` and `[[access]]` are [`crate::forward_auth::ForwardAuthConfig`] and
+//! [`crate::forward_auth::AccessRuleDecl`], secrets are [`crate::secret::Secret`], all
+//! re-exported here. Config uses mail, pages, secret, apps, audit, signin (the dev personas'
+//! type), forward_auth and store; none of mail, pages, store or crypto imports config: they take their
 //! settings as arguments.
 //!
 //! Inside: `error.rs` (uses nothing) ← `keys.rs` (the key tree) ← `layers.rs` (file,
@@ -37,6 +39,7 @@ mod validate;
 
 pub use crate::apps::AppDecl;
 pub use crate::audit::AuditConfig;
+pub use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
 pub use crate::provider::TokenConfig;
 pub use error::{ConfigError, Source};
 pub use keys::{env_keys, env_var_for, EnvKey, ENV_CONFIG, ENV_PREFIX, ENV_SES_JSON};

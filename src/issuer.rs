@@ -53,6 +53,10 @@ pub mod paths {
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
     pub const HEALTH: &str = "/healthz";
+    /// Forward-auth for Caddy `forward_auth` and Traefik `ForwardAuth` (`X-Forwarded-*`).
+    pub const FORWARD_AUTH: &str = "/api/authz/forward-auth";
+    /// Forward-auth for nginx `auth_request` (`X-Original-URL`).
+    pub const AUTH_REQUEST: &str = "/api/authz/auth-request";
     pub const STATIC: &str = "/static/";
     /// `sesame dev` only: its sign-in page and debugger.
     pub const DEV_SIGN_IN: &str = "/dev/sign-in";
@@ -85,6 +89,14 @@ impl Issuer {
     /// The absolute URL of an endpoint path.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{}", self.url, path)
+    }
+
+    /// The issuer's origin (`https://auth.example.com`), what a page served on another host
+    /// names to load sesame's styles.
+    pub fn origin(&self) -> String {
+        url::Url::parse(&self.url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
     }
 
     /// The absolute path (for links and form actions in pages) of an endpoint path.
@@ -126,5 +138,7 @@ mod tests {
         assert_eq!(j.url, "http://localhost:8080");
         assert_eq!(j.base_path, "");
         assert_eq!(j.strip("/token"), Some("/token"));
+        assert_eq!(i.origin(), "https://auth.example.com");
+        assert_eq!(j.origin(), "http://localhost:8080");
     }
 }

@@ -8,6 +8,7 @@
 //!            │
 //!            ▼
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
+//!                      forward_auth (a reverse proxy's "may this request through?"),
 //!                      provider (the context the core runs in), apps (the app registry),
 //!                      users (the directory), audit (the audit log), api_keys
 //!                      (management API keys), issuer (endpoint URLs)
@@ -19,16 +20,18 @@
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
 //! that the core and the parts own (`TokenConfig` in provider, `AppDecl` in apps, `AuditConfig`
-//! in audit, `MailConfig` in mail, `BrandingConfig` in pages); nothing below it imports it.
+//! in audit, `MailConfig` in mail, `BrandingConfig` in pages, `ForwardAuthConfig` and
+//! `AccessRuleDecl` in forward_auth); nothing below it imports it.
 //!
 //! The modules, in the order a request meets them:
 //!
 //! - [`cli`]: the command line (`serve`, `dev`, `app ...`, `user ...`, `group ...`,
-//!   `mail test`, `connector set`, `keys rotate`, `audit`).
+//!   `mail test`, `connector set`, `keys rotate`, `audit`, `access check`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
-//!   the words of every error page, and the management API (`/api/v1`); `server::dev` is
-//!   `sesame dev` (its start-up, sign-in page and debugger).
+//!   the words of every error page, the management API (`/api/v1`), the forward-auth
+//!   endpoints (`/api/authz/...`); `server::dev` is `sesame dev` (its start-up, sign-in page
+//!   and debugger).
 //! - [`http`]: request parsing (once, at the edge), cookies, response helpers.
 //! - [`admin`]: the local control socket through which the CLI reaches a running server.
 //! - [`provider`]: the core's context (store, issuer, lifetimes, keys, mailer, clock).
@@ -36,7 +39,11 @@
 //!   end-session, revocation, discovery.
 //! - [`signin`]: the email one-time-code sign-in, and `sesame dev`'s sign-in as anyone
 //!   (`signin::dev`).
-//! - [`session`]: the sesame session (single sign-on across apps).
+//! - [`session`]: the sesame session (single sign-on across apps), and the forward-auth session
+//!   beside it.
+//! - [`forward_auth`]: forward-auth for Caddy, Traefik and nginx (Authelia's contract): the
+//!   access rules (`[[access]]`), the original request's URL and where a sign-in may return,
+//!   the check a proxy asks on every request.
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`),
 //!   and `sesame dev`'s policy for unknown clients (`apps::dev::DevMode`, which the provider
@@ -65,6 +72,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod forward_auth;
 pub mod http;
 pub mod issuer;
 pub mod mail;

@@ -2,29 +2,65 @@
 //! hash, in the store. The protocol (`oidc`) reads it to answer without a page; sign-in
 //! (`signin`) creates it; logout ends it. The cookie itself is the HTTP edge's business.
 //!
+//! A session has a [`SessionKind`]: sesame's own (its pages, `/auth`, the management API) or
+//! forward-auth's (the cookie shared with the hosts behind the proxy). Each reader asks for its
+//! kind, so a cookie of one kind never works as the other.
+//!
 //! Uses: store, crypto, provider. Never the edge.
 
 use crate::crypto;
 use crate::provider::Provider;
-use crate::store::{Reads, Session, StoreError, Writes};
+use crate::store::{Reads, Session, SessionKind, StoreError, User, Writes};
 
-/// Creates a session for `user_id` in the caller's transaction; returns the cookie value.
+/// Creates a sesame session for `user_id` in the caller's transaction; returns the cookie value.
 pub fn create(tx: &impl Writes, user_id: &str, now: u64, ttl: u64) -> Result<String, StoreError> {
+    create_kind(tx, user_id, now, now + ttl, SessionKind::Sesame)
+}
+
+/// Creates a forward-auth session for `user_id`, signed in at `auth_time`, ending at
+/// `expires_at`; returns the cookie value.
+pub fn create_forward_auth(
+    tx: &impl Writes,
+    user_id: &str,
+    auth_time: u64,
+    expires_at: u64,
+) -> Result<String, StoreError> {
+    create_kind(tx, user_id, auth_time, expires_at, SessionKind::ForwardAuth)
+}
+
+fn create_kind(
+    tx: &impl Writes,
+    user_id: &str,
+    auth_time: u64,
+    expires_at: u64,
+    kind: SessionKind,
+) -> Result<String, StoreError> {
     let value = crypto::random_token();
     tx.put_session(
         &crypto::hash_token(&value),
         &Session {
             user_id: user_id.to_string(),
-            auth_time: now,
-            expires_at: now + ttl,
+            auth_time,
+            expires_at,
+            kind,
         },
     )?;
     Ok(value)
 }
 
-/// The live session named by the cookie value, if any (its user must still exist and be
-/// enabled).
+/// The live sesame session named by the cookie value, if any (its user must still exist and
+/// be enabled).
 pub fn current(p: &Provider, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
+    Ok(signed_in(p, cookie, SessionKind::Sesame)?.map(|(s, _)| s))
+}
+
+/// The live session of `kind` named by the cookie value, and its user (existing and enabled),
+/// read in one snapshot.
+pub fn signed_in(
+    p: &Provider,
+    cookie: Option<&str>,
+    kind: SessionKind,
+) -> Result<Option<(Session, User)>, StoreError> {
     let Some(value) = cookie.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -33,10 +69,13 @@ pub fn current(p: &Provider, cookie: Option<&str>) -> Result<Option<Session>, St
         let Some(s) = tx.session(&crypto::hash_token(value))? else {
             return Ok(None);
         };
-        if now >= s.expires_at || tx.user(&s.user_id)?.is_none_or(|u| u.disabled) {
+        if s.kind != kind || now >= s.expires_at {
             return Ok(None);
         }
-        Ok(Some(s))
+        match tx.user(&s.user_id)? {
+            Some(u) if !u.disabled => Ok(Some((s, u))),
+            _ => Ok(None),
+        }
     })
 }
 

@@ -10,6 +10,10 @@
 //! and names under the suffixes reserved or conventional for home networks (`.home.arpa`,
 //! RFC 8375; `.local`, mDNS, RFC 6762; `.lan`, what most home routers hand out). A bare name
 //! (`http://jellyfin/`) is refused: a search domain could put it anywhere.
+//!
+//! This machine is `localhost` and every name under it (`auth.home.localhost`): RFC 6761 §6.3
+//! reserves the whole `.localhost` domain for loopback, resolvers must answer it with the
+//! loopback address and never ask DNS, and browsers (Chromium, Firefox) do so themselves.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -19,7 +23,7 @@ pub const LAN_SUFFIXES: [&str; 3] = [".lan", ".home.arpa", ".local"];
 /// Where an http URL's host is, as far as its address or name tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostPlace {
-    /// `localhost`, `127.0.0.0/8` or `::1`.
+    /// `localhost` or a name under it (RFC 6761 §6.3), `127.0.0.0/8` or `::1`.
     Loopback,
     /// A private or link-local address, or a name under a LAN suffix.
     Lan,
@@ -41,7 +45,7 @@ pub fn place(host: url::Host<&str>) -> HostPlace {
 fn name_place(name: &str) -> HostPlace {
     // A fully qualified name may end in a dot (`jellyfin.lan.`); it means the same host.
     let name = name.strip_suffix('.').unwrap_or(name);
-    if name.eq_ignore_ascii_case("localhost") {
+    if is_localhost_name(name) {
         return HostPlace::Loopback;
     }
     let under_lan_suffix = LAN_SUFFIXES.iter().any(|suffix| {
@@ -55,6 +59,20 @@ fn name_place(name: &str) -> HostPlace {
     } else {
         HostPlace::Elsewhere
     }
+}
+
+/// `localhost` or a name under it (`app.home.localhost`), without a trailing dot: loopback by
+/// RFC 6761 §6.3. An empty label (`.localhost`, `a..localhost`) is not a name.
+fn is_localhost_name(name: &str) -> bool {
+    const SUFFIX: &str = ".localhost";
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let at = name.len().wrapping_sub(SUFFIX.len());
+    name.len() > SUFFIX.len()
+        && name.is_char_boundary(at)
+        && name[at..].eq_ignore_ascii_case(SUFFIX)
+        && !name[..at].split('.').any(str::is_empty)
 }
 
 /// 10/8, 172.16/12, 192.168/16 (RFC 1918) and 169.254/16 (link-local).
@@ -130,6 +148,16 @@ mod tests {
             ("http://127.8.9.10/", HostPlace::Loopback),
             ("http://[::1]/", HostPlace::Loopback),
             ("http://localhost:3000/", HostPlace::Loopback),
+            // RFC 6761 §6.3: every name under localhost.
+            ("http://app.localhost/", HostPlace::Loopback),
+            ("http://auth.home.localhost:8080/", HostPlace::Loopback),
+            ("http://App.Home.LOCALHOST./", HostPlace::Loopback),
+            ("http://localhost./", HostPlace::Loopback),
+            // Lookalikes that are not under it.
+            ("http://localhost.example.com/", HostPlace::Elsewhere),
+            ("http://evillocalhost/", HostPlace::BareName),
+            ("http://app.notlocalhost/", HostPlace::Elsewhere),
+            ("http://a..localhost/", HostPlace::Elsewhere),
         ];
         for (uri, want) in cases {
             assert_eq!(place_of(uri), want, "{uri}");

@@ -180,6 +180,20 @@ fn the_id_token_algorithm_is_read_ignoring_case_and_refused_naming_the_choices()
 }
 
 #[test]
+fn http_redirect_uris_under_localhost_are_this_machine() {
+    for ok in [
+        "http://app.localhost:3000/cb",
+        "http://app.home.localhost:8081/oauth2/callback",
+    ] {
+        check_redirect_uri(ok, strict(AppType::Spa)).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    let e = check_redirect_uri("http://localhost.example.com/cb", strict(AppType::Spa))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("use https"), "{e}");
+}
+
+#[test]
 fn user_info_and_wildcards_are_refused_everywhere_a_uri_is_registered() {
     let cases = [
         (

@@ -76,7 +76,8 @@ pub(super) fn check_dev_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
-/// True when the URL's host is this machine: `localhost`, `127.0.0.0/8` or `::1`.
+/// True when the URL's host is this machine: `localhost` or a name under it (`*.localhost`, RFC
+/// 6761 §6.3), `127.0.0.0/8` or `::1`.
 pub fn is_loopback_host(url: &url::Url) -> bool {
     url.host().map(lan::place) == Some(HostPlace::Loopback)
 }
@@ -119,8 +120,8 @@ fn no_wildcard(url: &url::Url) -> Result<(), String> {
 /// http carries the code unencrypted: allowed to this machine, and to the LAN for an app that
 /// opted in. Each refusal says what the host is and what would be accepted instead.
 fn check_http_host(url: &url::Url, allow_insecure_redirect: bool) -> Result<(), String> {
-    const LOOPBACK_ONLY: &str = "http is allowed only for localhost, 127.0.0.1 and [::1], and for \
-         hosts on the LAN when the app sets allow_insecure_redirect";
+    const LOOPBACK_ONLY: &str = "http is allowed only for localhost (and *.localhost), 127.0.0.1 \
+         and [::1], and for hosts on the LAN when the app sets allow_insecure_redirect";
     const HOW_TO_ALLOW: &str = "if the app cannot use https, allow http on the LAN for it with \
          --allow-insecure-redirect (sesame app create or update) or allow_insecure_redirect = true \
          in its [[app]] table; codes then travel unencrypted on the LAN";

@@ -66,6 +66,25 @@ pub(super) enum Command {
     /// Make, list and revoke keys for the management API (/api/v1).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Forward-auth's access rules ([[access]] in sesame.toml).
+    #[command(subcommand)]
+    Access(AccessCommand),
+}
+
+#[derive(Subcommand)]
+pub(super) enum AccessCommand {
+    /// Which rule decides a URL, and why: every rule up to the one that matches, and what it
+    /// does. Needs only the configuration (and, with --user, the users: through the running
+    /// server, or the data file when it is stopped).
+    Check {
+        /// The URL a browser opens, e.g. https://app.home.example.com/path.
+        #[arg(value_name = "URL")]
+        url: String,
+        /// As this person (an email address, username or user ID); without it, as somebody
+        /// not signed in.
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+    },
 }
 
 #[derive(Args)]

@@ -65,6 +65,10 @@ pub enum CliError {
     MailTestFailed(crate::mail::TestSendError),
     /// The running server's test message failed; its report, as the server sent it.
     MailTestFailedInServer(String),
+    /// `access check` was given something that is not an http(s) URL with a host.
+    NotAUrl(crate::forward_auth::TargetError),
+    /// An `[[access]]` rule does not compile (configuration checks this first).
+    AccessRule(crate::forward_auth::AccessRuleError),
 }
 
 impl fmt::Display for CliError {
@@ -127,6 +131,11 @@ impl fmt::Display for CliError {
             CliError::MailTestFailedInServer(report) => {
                 write!(f, "the test message failed:\n{report}")
             }
+            CliError::NotAUrl(e) => write!(
+                f,
+                "{e}\n(give the whole URL a browser opens, e.g. https://app.home.example.com/path)"
+            ),
+            CliError::AccessRule(e) => write!(f, "{e}"),
         }
     }
 }

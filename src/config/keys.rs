@@ -1,9 +1,9 @@
 //! The shape of the configuration, as a tree of keys: what each key's value must look like and
 //! which keys are required. [`super::layers`] walks it to check a merged table, and it is where
 //! environment variable names come from: every key outside an array of tables is `SESAME_` +
-//! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `mail.templates`,
-//! `mail.ses.templates`) take a JSON array from their variable, named tables (`dev.users`) a
-//! JSON object.
+//! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `user`, `group`, `access`,
+//! `mail.templates`, `mail.ses.templates`) take a JSON array from their variable, named tables
+//! (`dev.users`) a JSON object.
 //!
 //! Keep it in step with the serde types in [`super`]: a key missing here is refused as unknown.
 //! `schema_tests.rs` fails when the two (or `examples/sesame.toml`) drift apart.
@@ -39,6 +39,8 @@ pub(super) enum Kind {
     Choice(&'static [&'static str]),
     /// An array of strings.
     Strings,
+    /// A string, or an array of strings (`domain = "a"` or `domain = ["a", "b"]`).
+    OneOrMore,
     /// A free-form table (custom claims): any keys, any values; JSON from the environment.
     Object,
     /// A table with its own keys.
@@ -231,6 +233,22 @@ static DEV_USER: Schema = Schema {
     camel: false,
 };
 
+static FORWARD_AUTH: Schema = Schema {
+    keys: &[key("cookie_domain", Str)],
+    camel: false,
+};
+
+static ACCESS: Schema = Schema {
+    keys: &[
+        required("domain", OneOrMore),
+        key("resources", Strings),
+        required("policy", Choice(&crate::forward_auth::Policy::NAMES)),
+        key("users", Strings),
+        key("groups", Strings),
+    ],
+    camel: false,
+};
+
 static DEV: Schema = Schema {
     keys: &[key("users", Named(&DEV_USER))],
     camel: false,
@@ -252,6 +270,8 @@ pub(super) static ROOT: Schema = Schema {
         key("user", Tables(&USER)),
         key("group", Tables(&GROUP)),
         key("dev", Section(&DEV)),
+        key("forward_auth", Section(&FORWARD_AUTH)),
+        key("access", Tables(&ACCESS)),
     ],
     camel: false,
 };

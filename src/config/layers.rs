@@ -339,6 +339,14 @@ fn check_value(
                 describe(value)
             ))),
         },
+        OneOrMore => match value {
+            Value::String(_) => Ok(()),
+            Value::Array(items) if items.iter().all(Value::is_str) => Ok(()),
+            _ => Err(invalid(format!(
+                "expected a string or an array of strings, got {}",
+                describe(value)
+            ))),
+        },
         Object => value.as_table().map(|_| ()).ok_or_else(|| {
             invalid(format!(
                 "expected a table such as {{ is_admin = true }}, got {}",
@@ -501,7 +509,11 @@ fn env_value(
             }
             Ok(value)
         }
-        Str | Choice(_) | Section(_) => Ok(Value::String(raw.to_string())),
+        // A JSON array, or else the text itself as the one name.
+        OneOrMore if raw.trim_start().starts_with('[') => {
+            json_to_toml(raw, &key.path, source, false)
+        }
+        Str | OneOrMore | Choice(_) | Section(_) => Ok(Value::String(raw.to_string())),
     }
 }
 

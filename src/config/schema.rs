@@ -4,7 +4,9 @@
 //! The sections that belong to one part of sesame are that part's types, assembled here:
 //! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`],
 //! `[tokens]` is [`crate::provider::TokenConfig`], `[audit]` is [`crate::audit::AuditConfig`],
-//! `[[app]]` is [`crate::apps::AppDecl`], `[dev]` is [`crate::signin::dev::DevConfig`]. The
+//! `[[app]]` is [`crate::apps::AppDecl`], `[dev]` is [`crate::signin::dev::DevConfig`],
+//! `[forward_auth]` and `[[access]]` are [`crate::forward_auth::ForwardAuthConfig`] and
+//! [`crate::forward_auth::AccessRuleDecl`]. The
 //! server's own settings are defined here.
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 
 use super::{AuditConfig, BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
+use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
 use crate::provider::TokenConfig;
 use crate::signin::dev::DevConfig;
 use crate::users::{GroupDecl, SignUpConfig, UserDecl};
@@ -48,6 +51,10 @@ pub struct Config {
     pub groups: Vec<GroupDecl>,
     /// `sesame dev` only: the personas of its sign-in page. `sesame serve` ignores it.
     pub dev: DevConfig,
+    /// Forward-auth for a reverse proxy: the cookie domain (unset: off).
+    pub forward_auth: ForwardAuthConfig,
+    /// Forward-auth's access rules, in order: the first that matches decides; none: denied.
+    pub access: Vec<AccessRuleDecl>,
 }
 
 impl Default for Config {
@@ -66,6 +73,8 @@ impl Default for Config {
             users: Vec::new(),
             groups: Vec::new(),
             dev: DevConfig::default(),
+            forward_auth: ForwardAuthConfig::default(),
+            access: Vec::new(),
         }
     }
 }

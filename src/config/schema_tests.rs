@@ -21,7 +21,7 @@ fn sample(kind: Kind, pick: usize) -> Value {
         Kind::Secs | Kind::Count | Kind::Port => Value::Integer(1),
         Kind::Bool => Value::Boolean(true),
         Kind::Choice(choices) => Value::String(choices[pick % choices.len()].into()),
-        Kind::Strings => Value::Array(vec![Value::String("x".into())]),
+        Kind::Strings | Kind::OneOrMore => Value::Array(vec![Value::String("x".into())]),
         Kind::Object => {
             let mut t = toml::Table::new();
             t.insert("custom".into(), Value::String("x".into()));
@@ -88,6 +88,7 @@ fn most_choices(schema: &Schema) -> usize {
             | Kind::Count
             | Kind::Port
             | Kind::Strings
+            | Kind::OneOrMore
             | Kind::Bool
             | Kind::Object => 1,
         })
@@ -348,6 +349,8 @@ fn the_example_file_loads_with_its_optional_settings_too() {
         Some("eu-west-1")
     );
     assert_eq!(c.mail.templates.len(), 1);
+    assert_eq!(c.forward_auth.cookie_domain.as_deref(), Some("example.com"));
+    assert_eq!(c.access.len(), 2);
 }
 
 /// `examples/homelab.toml` is a whole setup people copy: it loads, and its apps pass the

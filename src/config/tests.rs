@@ -236,6 +236,8 @@ fn issuer_must_be_an_absolute_https_url_except_on_loopback() {
         "http://localhost:8080",
         "http://127.0.0.1:1/x",
         "http://[::1]:8080",
+        // RFC 6761 §6.3: names under localhost are this machine too.
+        "http://auth.home.localhost:8080",
     ] {
         let vars = [("SESAME_ISSUER", ok)];
         let (c, _) = resolve(None, &env(&vars), &Overrides::default())
@@ -244,6 +246,7 @@ fn issuer_must_be_an_absolute_https_url_except_on_loopback() {
     }
     let cases = [
         ("http://auth.example.com", "use https"),
+        ("http://localhost.example.com", "use https"),
         ("auth.example.com", "not an absolute URL"),
         ("https://auth.example.com/?a=b", "query"),
         ("https://auth.example.com/#x", "fragment"),
@@ -768,5 +771,159 @@ fn dev_personas_come_by_name_from_the_file_or_the_environment() {
     assert!(
         e.contains("SESAME_DEV_USERS") && e.contains("JSON object"),
         "{e}"
+    );
+}
+
+const FORWARD_AUTH_TOML: &str = r#"issuer = "https://auth.home.example.com"
+
+[forward_auth]
+cookie_domain = "home.example.com"
+
+[[access]]
+domain = "*.home.example.com"
+resources = ["^/api/", "^/status$"]
+policy = "bypass"
+
+[[access]]
+domain = ["grafana.home.example.com", "*.media.home.example.com"]
+policy = "allow"
+users = ["me@example.com", "kid"]
+groups = ["family"]
+
+[[access]]
+domain = "*.home.example.com"
+policy = "deny"
+"#;
+
+#[test]
+fn forward_auth_and_access_rules_load_in_order() {
+    let (c, warnings) = load_text(FORWARD_AUTH_TOML, &[]).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        c.forward_auth.cookie_domain.as_deref(),
+        Some("home.example.com")
+    );
+    assert_eq!(c.access.len(), 3);
+    // One name or a list.
+    assert_eq!(c.access[0].domain.0, ["*.home.example.com"]);
+    assert_eq!(
+        c.access[1].domain.0,
+        ["grafana.home.example.com", "*.media.home.example.com"]
+    );
+    assert_eq!(c.access[1].policy, crate::forward_auth::Policy::Allow);
+    assert_eq!(c.access[1].groups, ["family"]);
+    // Policies in any case, stored in theirs.
+    let (c, _) = load_text(&FORWARD_AUTH_TOML.replace("\"deny\"", "\"DENY\""), &[]).unwrap();
+    assert_eq!(c.access[2].policy, crate::forward_auth::Policy::Deny);
+}
+
+#[test]
+fn forward_auth_settings_come_from_the_environment_too() {
+    let vars = [
+        ("SESAME_ISSUER", "http://auth.home.localhost:8080"),
+        ("SESAME_FORWARD_AUTH_COOKIE_DOMAIN", "home.localhost"),
+        (
+            "SESAME_ACCESS",
+            r#"[{"domain": "app.home.localhost", "policy": "allow", "groups": ["family"]}]"#,
+        ),
+    ];
+    let (c, warnings) = resolve(None, &env(&vars), &Overrides::default()).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        c.forward_auth.cookie_domain.as_deref(),
+        Some("home.localhost")
+    );
+    assert_eq!(c.access[0].domain.0, ["app.home.localhost"]);
+}
+
+#[test]
+fn a_bad_rule_names_its_key() {
+    let cases = [
+        (
+            FORWARD_AUTH_TOML.replace("^/status$", "^/(unclosed"),
+            "access[0].resources",
+            "not a regular expression",
+        ),
+        (
+            FORWARD_AUTH_TOML.replace("\"bypass\"", "\"one_factor\""),
+            "access[0].policy",
+            "expected one of bypass, allow, deny",
+        ),
+        (
+            FORWARD_AUTH_TOML.replace("\"bypass\"", "\"bypass\"\ngroups = [\"family\"]"),
+            "access[0].groups",
+            "cannot name users or groups",
+        ),
+        (
+            FORWARD_AUTH_TOML.replace("\"kid\"", "\"kid@\""),
+            "access[1].users",
+            "not an email address",
+        ),
+        (
+            FORWARD_AUTH_TOML.replace("*.media.home", "media.*.home"),
+            "access[1].domain",
+            "not a host name or a wildcard",
+        ),
+        (
+            FORWARD_AUTH_TOML.replace(
+                "domain = \"*.home.example.com\"\npolicy = \"deny\"",
+                "policy = \"deny\"",
+            ),
+            "access[2].domain",
+            "is required",
+        ),
+        (
+            FORWARD_AUTH_TOML.replace(
+                "domain = \"*.home.example.com\"\nresources",
+                "domain = 7\nresources",
+            ),
+            "access[0].domain",
+            "a string or an array of strings",
+        ),
+    ];
+    for (text, key, says) in cases {
+        let e = err(&text, &[]);
+        assert!(e.starts_with(key) && e.contains(says), "{key}: {e}");
+        assert!(e.contains("sesame.toml line"), "{e}");
+    }
+}
+
+#[test]
+fn the_cookie_domain_must_cover_the_issuer_and_rules_need_it() {
+    let e = err(
+        &FORWARD_AUTH_TOML.replace("auth.home.example.com", "auth.example.org"),
+        &[],
+    );
+    assert!(
+        e.starts_with("forward_auth.cookie_domain") && e.contains("does not cover the issuer"),
+        "{e}"
+    );
+    for bad in ["10.0.0.1", "https://home.example.com", "*.home.example.com"] {
+        let e = err(
+            &FORWARD_AUTH_TOML.replace("\"home.example.com\"", &format!("{bad:?}")),
+            &[],
+        );
+        assert!(
+            e.starts_with("forward_auth.cookie_domain") && e.contains("not a domain name"),
+            "{bad}: {e}"
+        );
+    }
+    let e = err(
+        &FORWARD_AUTH_TOML.replace("[forward_auth]\ncookie_domain = \"home.example.com\"\n", ""),
+        &[],
+    );
+    assert!(
+        e.starts_with("forward_auth.cookie_domain") && e.contains("required when [[access]]"),
+        "{e}"
+    );
+    // A cookie domain without rules refuses everything: allowed, with a warning.
+    let (_, warnings) = load_text(
+        "issuer = \"https://auth.home.example.com\"\n[forward_auth]\ncookie_domain = \"home.example.com\"\n",
+        &[],
+    )
+    .unwrap();
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("no [[access]] rules"),
+        "{warnings:?}"
     );
 }

@@ -104,7 +104,36 @@ pub(super) fn validate(
     sign_up(config, &fail)?;
     warnings.extend(mail(config, &fail)?);
     apps(config, sources)?;
+    warnings.extend(forward_auth(config, &fail)?);
     Ok(warnings)
+}
+
+/// `[forward_auth]` and `[[access]]`, checked as the server will build them: the cookie domain
+/// must cover the issuer, and every rule must compile (a bad regex, domain or address names its
+/// key).
+fn forward_auth(
+    config: &Config,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Vec<String>, ConfigError> {
+    use crate::forward_auth::{ForwardAuth, ForwardAuthError};
+    let issuer =
+        crate::issuer::Issuer::parse(&config.issuer).map_err(|e| fail("issuer", e.to_string()))?;
+    match ForwardAuth::new(&config.forward_auth, &config.access, &issuer) {
+        Ok(Some(fa)) if fa.rules.is_empty() => Ok(vec![format!(
+            "forward_auth.cookie_domain is set but there are no [[access]] rules: forward-auth refuses every request until a rule allows it (add e.g. [[access]] domain = \"*.{}\" policy = \"allow\")",
+            fa.cookie_domain
+        )]),
+        Ok(_) => Ok(Vec::new()),
+        Err(ForwardAuthError::Rule(e)) => Err(fail(
+            &format!("access[{}].{}", e.index, e.field),
+            e.message,
+        )),
+        Err(
+            e @ (ForwardAuthError::CookieDomain(_)
+            | ForwardAuthError::IssuerOutside { .. }
+            | ForwardAuthError::RulesWithoutDomain),
+        ) => Err(fail("forward_auth.cookie_domain", e.to_string())),
+    }
 }
 
 /// A warning when the issuer is on this machine but at another port than sesame listens on:
@@ -305,7 +334,7 @@ fn issuer(raw: &str) -> Result<String, String> {
     }
     if url.scheme() == "http" && !crate::apps::is_loopback_host(&url) {
         return Err(format!(
-            "{raw:?} uses http; use https (http is allowed only for localhost, 127.0.0.1 and ::1)"
+            "{raw:?} uses http; use https (http is allowed only for localhost and names under it, 127.0.0.1 and ::1)"
         ));
     }
     Ok(trimmed.to_string())

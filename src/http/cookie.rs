@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 pub const SESSION_COOKIE: &str = "sesame_session";
 /// The cookie that binds an interaction (a sign-in in progress) to the browser that started it.
 pub const INTERACTION_COOKIE: &str = "sesame_interaction";
+/// The forward-auth session cookie, set for `[forward_auth] cookie_domain` (see
+/// [`crate::forward_auth`]).
+pub const FORWARD_AUTH_COOKIE: &str = "sesame_forward_auth";
 
 /// Parses every `Cookie` header into name → value (the first occurrence of a name wins).
 pub fn parse(headers: &HeaderMap) -> BTreeMap<String, String> {
@@ -58,6 +61,32 @@ impl CookiePolicy {
     pub fn clear(&self, name: &str) -> String {
         self.set(name, "", 0)
     }
+
+    /// The forward-auth cookie's actual name: with the `__Secure-` prefix when sesame is https
+    /// (browsers then take it only with `Secure`; `__Host-` is impossible, it has a `Domain`).
+    pub fn forward_auth_name(&self) -> String {
+        if self.secure {
+            format!("__Secure-{FORWARD_AUTH_COOKIE}")
+        } else {
+            FORWARD_AUTH_COOKIE.to_string()
+        }
+    }
+
+    /// The forward-auth cookie: for `domain` and every host under it (`Domain=`), on every
+    /// path, HttpOnly, SameSite=Lax (it must come along when a link from elsewhere opens a
+    /// protected page), `Secure` when sesame is https.
+    pub fn set_forward_auth(&self, domain: &str, value: &str, max_age: u64) -> String {
+        format!(
+            "{}={value}; Domain={domain}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+            self.forward_auth_name(),
+            if self.secure { "; Secure" } else { "" }
+        )
+    }
+
+    /// A cookie that removes the forward-auth cookie.
+    pub fn clear_forward_auth(&self, domain: &str) -> String {
+        self.set_forward_auth(domain, "", 0)
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +115,25 @@ mod tests {
         }
         .set("x", "y", 1)
         .contains("Secure"));
+    }
+
+    #[test]
+    fn the_forward_auth_cookie_is_for_the_whole_domain() {
+        let https = CookiePolicy {
+            path: "/".into(),
+            secure: true,
+        };
+        assert_eq!(
+            https.set_forward_auth("home.example.com", "v", 60),
+            "__Secure-sesame_forward_auth=v; Domain=home.example.com; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
+        let http = CookiePolicy {
+            path: "/oidc".into(),
+            secure: false,
+        };
+        assert_eq!(
+            http.clear_forward_auth("home.localhost"),
+            "sesame_forward_auth=; Domain=home.localhost; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
+        );
     }
 }

@@ -213,6 +213,20 @@ pub fn html(status: StatusCode, body: String) -> Response {
     resp
 }
 
+/// An HTML page served on another host than sesame's (forward-auth's pages reach the browser
+/// through the proxy, on the protected host): as [`html`], with sesame's styles loaded from
+/// `origin`.
+pub fn html_from(status: StatusCode, body: String, origin: &str) -> Response {
+    let mut resp = html(status, body);
+    let csp = format!(
+        "default-src 'none'; style-src 'self' {origin}; img-src 'self' {origin} https: data:; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut().insert("content-security-policy", v);
+    }
+    resp
+}
+
 /// A redirect (303 See Other: the browser follows with GET, whatever the request was).
 pub fn redirect(location: &str) -> Response {
     let mut resp = build(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "");
@@ -233,8 +247,8 @@ pub fn asset(body: Bytes, content_type: &'static str) -> Response {
     resp
 }
 
-/// A plain-text response (health checks, 404s outside the issuer).
-pub fn text(status: StatusCode, body: &'static str) -> Response {
+/// A plain-text response (health checks, 404s outside the issuer, what a proxy is told).
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response {
     build(status, "text/plain; charset=utf-8", body)
 }
 

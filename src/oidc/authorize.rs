@@ -654,6 +654,7 @@ mod tests {
             user_id: "u".into(),
             auth_time: 1000,
             expires_at: 99999,
+            kind: crate::store::SessionKind::Sesame,
         };
         assert_eq!(decide(&v, Some(&sess), 1050), Decision::Issue);
         assert_eq!(decide(&v, Some(&sess), 1100), Decision::SignIn);

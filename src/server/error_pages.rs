@@ -3,6 +3,7 @@
 //! a compile error until it has its page.
 
 use super::Server;
+use crate::forward_auth::{Identity, ReturnToError};
 use crate::http::{self, Response};
 use crate::oidc::authorize::{Untrusted, MAX_PARAM_LEN};
 use crate::oidc::end_session::LogoutError;
@@ -58,6 +59,93 @@ pub fn not_allowed(s: &Server, app_name: &str, switch_url: &str) -> Response {
             "retry_url": switch_url,
             "retry_label": "Use another account",
         }),
+    )
+}
+
+/// The error page as forward-auth serves it: through the proxy, on the protected host, so its
+/// styles and links name sesame's origin (`retry`: a link and its label).
+fn proxied_error_page(
+    s: &Server,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    hint: &str,
+    retry: Option<(&str, &str)>,
+) -> Response {
+    let issuer = &s.provider.issuer;
+    let mut ctx = json!({ "title": title, "message": message, "hint": hint });
+    if let Some((url, label)) = retry {
+        ctx["retry_url"] = json!(url);
+        ctx["retry_label"] = json!(label);
+    }
+    ctx["static_base"] = json!(issuer.endpoint("/static"));
+    http::html_from(status, s.pages.render("error.html", ctx), &issuer.origin())
+}
+
+/// Forward-auth refused a request: the access rules do not let this person (or anyone) open
+/// `host`. Someone signed in gets a way to sign in with another account (`switch_url`).
+pub fn forward_auth_forbidden(
+    s: &Server,
+    host: &str,
+    signed_in: Option<&Identity>,
+    switch_url: &str,
+) -> Response {
+    match signed_in {
+        Some(who) => proxied_error_page(
+            s,
+            StatusCode::FORBIDDEN,
+            &format!("Your account can't use {host}"),
+            &format!("{host} is open only to some of this service's people, and your account ({}) is not one of them.", who.email),
+            "If you should have access, ask the administrator to add you to the right group. Or sign in with another account.",
+            Some((switch_url, "Use another account")),
+        ),
+        None => proxied_error_page(
+            s,
+            StatusCode::FORBIDDEN,
+            &format!("{host} is closed"),
+            "The access rules of this service do not let anyone open this address.",
+            "If you think this is a mistake, tell the administrator.",
+            None,
+        ),
+    }
+}
+
+/// Forward-auth needs a sign-in for a page a sign-in could not return to (outside the cookie
+/// domain, or http while sesame is https): the proxy covers more than sesame does.
+pub fn forward_auth_cannot_return(s: &Server, host: &str, e: &ReturnToError) -> Response {
+    proxied_error_page(
+        s,
+        StatusCode::FORBIDDEN,
+        &format!("sesame cannot sign you in for {host}"),
+        &format!("After signing in, sesame could not bring you back here: {e}."),
+        "Tell the administrator: the host must be under forward_auth.cookie_domain (and use https when sesame does).",
+        None,
+    )
+}
+
+/// A sign-in for a page behind the proxy whose `rd` sesame refuses to return to.
+pub fn return_to_refused(s: &Server, e: Option<&ReturnToError>) -> Response {
+    let message = match e {
+        Some(e) => format!("sesame will not send you there after signing in: {e}."),
+        None => "The link does not say which page to return to (rd), or says it twice.".into(),
+    };
+    error_page(
+        s,
+        StatusCode::BAD_REQUEST,
+        "This sign-in link goes elsewhere",
+        &message,
+        "Go back to the page you were opening and try again. If you run this service, check forward_auth.cookie_domain.",
+    )
+}
+
+/// A sign-in for a page behind a proxy, while forward-auth is off.
+pub fn forward_auth_off(s: &Server) -> Response {
+    error_page(
+        s,
+        StatusCode::NOT_FOUND,
+        "Forward-auth is not set up",
+        "This sign-in is for a page behind a proxy, and this service does not protect any.",
+        "If you run this service, set [forward_auth] cookie_domain and [[access]] rules in sesame.toml.",
     )
 }
 

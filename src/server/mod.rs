@@ -8,6 +8,9 @@
 //! - [`router`]: which handler answers which path; takes a parsed [`Request`], so a test can
 //!   drive it in-process.
 //! - `routes.rs`, `signin_routes.rs`: the thin handlers (parse, call the core, render).
+//! - `forward_auth_routes.rs`: the proxies' endpoints (`/api/authz/forward-auth`,
+//!   `/api/authz/auth-request`) and the start of a sign-in for a page behind them
+//!   (`/sign-in?rd=`).
 //! - `protocol_errors.rs`, `error_pages.rs`: the core's typed errors mapped onto JSON error
 //!   responses and onto the pages a person reads, exhaustively.
 //! - [`api`]: the management API under `/api/v1` (its own route table, authentication, problem
@@ -19,6 +22,7 @@
 pub mod api;
 pub mod dev;
 mod error_pages;
+pub(crate) mod forward_auth_routes;
 mod protocol_errors;
 pub mod router;
 mod routes;
@@ -30,6 +34,7 @@ use crate::apps::dev::DEV_MARKER;
 use crate::clock::Clock;
 use crate::config::{Config, MailConfig};
 use crate::crypto::keys::KeySet;
+use crate::forward_auth::ForwardAuth;
 use crate::http::cookie::CookiePolicy;
 use crate::issuer::Issuer;
 use crate::mail::Mailer;
@@ -63,6 +68,8 @@ pub enum StartError {
     DeclaredUsers(crate::users::UserError),
     /// The page templates did not load.
     Pages(crate::pages::PageError),
+    /// `[forward_auth]` or `[[access]]` cannot be used (configuration checks this first).
+    ForwardAuth(crate::forward_auth::ForwardAuthError),
     /// The listening address could not be bound.
     Listen { addr: String, reason: String },
     /// `sesame serve` was pointed at a data directory `sesame dev` made.
@@ -92,6 +99,7 @@ impl std::fmt::Display for StartError {
             StartError::DeclaredApps(e) => write!(f, "declared apps: {e}"),
             StartError::DeclaredUsers(e) => write!(f, "declared users and groups: {e}"),
             StartError::Pages(e) => write!(f, "pages: {e}"),
+            StartError::ForwardAuth(e) => write!(f, "forward-auth: {e}"),
             StartError::Listen { addr, reason } => write!(
                 f,
                 "cannot listen on {addr}: {reason} (is another program using the port? choose one with --listen)"
@@ -121,6 +129,9 @@ pub struct Server {
     pub cookies: CookiePolicy,
     /// `sesame dev`'s debugger runs in progress (empty, and never used, for `sesame serve`).
     pub debugger: dev::Debugger,
+    /// The cookie domain and access rules; `None` when forward-auth is off (its endpoints then
+    /// say how to turn it on).
+    pub forward_auth: Option<ForwardAuth>,
 }
 
 impl Server {
@@ -153,6 +164,8 @@ impl Server {
     ) -> Result<Server, StartError> {
         let issuer = Issuer::parse(&config.issuer).map_err(StartError::Issuer)?;
         let pages = Pages::new(&config.branding).map_err(StartError::Pages)?;
+        let forward_auth = ForwardAuth::new(&config.forward_auth, &config.access, &issuer)
+            .map_err(StartError::ForwardAuth)?;
         let cookies = CookiePolicy {
             path: if issuer.base_path.is_empty() {
                 "/".into()
@@ -172,7 +185,11 @@ impl Server {
         .with_sign_up(config.sign_up.clone())
         .with_audit(config.audit.clone());
         let provider = customize(provider);
-        Ok(Server::new(Arc::new(provider), config, pages, cookies))
+        let server = Server::new(Arc::new(provider), config, pages, cookies);
+        Ok(match forward_auth {
+            Some(fa) => server.with_forward_auth(fa),
+            None => server,
+        })
     }
 
     /// A server over an existing provider (what tests use to drive the router in-process).
@@ -188,7 +205,14 @@ impl Server {
             pages,
             cookies,
             debugger: dev::Debugger::default(),
+            forward_auth: None,
         }
+    }
+
+    /// The same server with forward-auth on.
+    pub fn with_forward_auth(mut self, fa: ForwardAuth) -> Server {
+        self.forward_auth = Some(fa);
+        self
     }
 }
 

@@ -4,6 +4,7 @@
 //! management API ([`super::api`]), which has its own route table.
 
 use super::api;
+use super::forward_auth_routes;
 use super::routes::{self, cors};
 use super::signin_routes;
 use super::Server;
@@ -84,6 +85,12 @@ pub async fn route(s: &Server, req: Request) -> Response {
         paths::USERINFO if get_or_post => cors(routes::userinfo(s, &req)),
         paths::REVOCATION if *m == Method::POST => cors(routes::revocation(s, &req)),
         paths::END_SESSION if get_or_post => routes::end_session(s, &req),
+        // The proxy's endpoints answer any method: the original one comes in a header.
+        paths::FORWARD_AUTH => forward_auth_routes::forward_auth(s, &req),
+        paths::AUTH_REQUEST => forward_auth_routes::auth_request(s, &req),
+        paths::SIGN_IN if *m == Method::GET && is_forward_auth_sign_in(&req) => {
+            forward_auth_routes::begin(s, &req)
+        }
         paths::SIGN_IN if *m == Method::GET => signin_routes::email_page(s, &req),
         paths::SIGN_IN if *m == Method::POST => signin_routes::email_submit(s, &req).await,
         paths::SIGN_IN_CODE if *m == Method::GET => signin_routes::code_page(s, &req),
@@ -103,6 +110,13 @@ pub async fn route(s: &Server, req: Request) -> Response {
         | paths::SIGN_IN_CODE => routes::method_not_allowed(m),
         _ => http::text(StatusCode::NOT_FOUND, "not found\n"),
     }
+}
+
+/// `/sign-in?rd=URL`: a sign-in for a page behind the proxy begins (one already begun carries
+/// its `interaction`).
+fn is_forward_auth_sign_in(req: &Request) -> bool {
+    let q = req.query();
+    q.has("rd") && !q.has("interaction")
 }
 
 fn is_api(path: &str) -> bool {

@@ -12,7 +12,7 @@ use crate::oidc::client::ClientCredentials;
 use crate::oidc::end_session::{self, LogoutOutcome};
 use crate::oidc::{discovery, revoke, token, userinfo, OAuthError, Params};
 use crate::signin;
-use crate::store::{App, Reads};
+use crate::store::{App, Reads, SignInFor};
 use hyper::header::HeaderValue;
 use hyper::{Method, StatusCode};
 use serde_json::json;
@@ -97,7 +97,7 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
     let outcome = tokio::task::block_in_place(|| authorize::authorize(p, req.params(), session));
     match outcome {
         Ok(Outcome::Redirect(url)) => http::redirect(&url),
-        Ok(Outcome::SignIn(request)) => match start_sign_in(s, req, request) {
+        Ok(Outcome::SignIn(request)) => match start_sign_in(s, req, SignInFor::App(request)) {
             Ok((id, cookie)) => {
                 let mut r = http::redirect(&sign_in_url(s, &id));
                 http::set_cookie(&mut r, cookie);
@@ -131,12 +131,12 @@ fn sign_in_url(s: &Server, id: &str) -> String {
     format!("{}?interaction={id}", s.provider.issuer.local(path))
 }
 
-/// Starts a sign-in for `request` in this browser: returns the interaction's ID and the
-/// `Set-Cookie` value binding it to the browser.
+/// Starts a sign-in for an app's request or a page behind the proxy in this browser: returns
+/// the interaction's ID and the `Set-Cookie` value binding it to the browser.
 pub fn start_sign_in(
     s: &Server,
     req: &Request,
-    request: crate::store::AuthRequest,
+    purpose: SignInFor,
 ) -> Result<(String, String), crate::store::StoreError> {
     // One random value per browser binds its sign-ins to it (see crate::signin).
     let browser = req
@@ -144,7 +144,7 @@ pub fn start_sign_in(
         .filter(|v| v.len() >= 32)
         .map(str::to_string)
         .unwrap_or_else(crate::crypto::random_token);
-    let id = tokio::task::block_in_place(|| signin::start(&s.provider, request, &browser))?;
+    let id = tokio::task::block_in_place(|| signin::start(&s.provider, purpose, &browser))?;
     let cookie = s
         .cookies
         .set(INTERACTION_COOKIE, &browser, signin::INTERACTION_TTL);
@@ -159,7 +159,7 @@ pub fn not_allowed(
     app_name: &str,
     request: crate::store::AuthRequest,
 ) -> Response {
-    match start_sign_in(s, req, request) {
+    match start_sign_in(s, req, SignInFor::App(request)) {
         Ok((id, cookie)) => {
             let switch = sign_in_url(s, &id);
             let mut r = error_pages::not_allowed(s, app_name, &switch);
@@ -270,6 +270,7 @@ pub fn end_session(s: &Server, req: &Request) -> Response {
                 ),
             };
             http::set_cookie(&mut r, s.cookies.clear(SESSION_COOKIE));
+            super::forward_auth_routes::sign_out(s, req, &mut r);
             r
         }
         Err(e) => error_pages::logout(s, &e),

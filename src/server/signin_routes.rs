@@ -7,20 +7,28 @@ use crate::http::cookie::{INTERACTION_COOKIE, SESSION_COOKIE};
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
 use crate::signin::{self, Email, Next, SignInError};
-use crate::store::{Interaction, Reads};
+use crate::store::{Interaction, Reads, SignInFor};
 use hyper::StatusCode;
 use serde_json::json;
 
 /// What the code page says above the form after a redirect (never echoes request text).
 const NOTICE_RESENT: &str = "resent";
 
+/// What the sign-in is for, as the pages name it: the app, or the host of the page behind the
+/// proxy.
 fn app_name(st: &Server, i: &Interaction) -> Option<String> {
-    st.provider
-        .store
-        .read(|tx| tx.app(&i.request.client_id))
-        .ok()
-        .flatten()
-        .map(|a| a.name)
+    match &i.purpose {
+        SignInFor::App(request) => st
+            .provider
+            .store
+            .read(|tx| tx.app(&request.client_id))
+            .ok()
+            .flatten()
+            .map(|a| a.name),
+        SignInFor::ReturnTo(url) => url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string)),
+    }
 }
 
 fn code_url(st: &Server, id: &str, notice: Option<&str>) -> String {
@@ -144,7 +152,10 @@ pub fn email_page(st: &Server, req: &Request) -> Response {
         .code
         .as_ref()
         .map(|c| c.email.clone())
-        .or_else(|| i.request.login_hint.clone())
+        .or_else(|| match &i.purpose {
+            SignInFor::App(request) => request.login_hint.clone(),
+            SignInFor::ReturnTo(_) => None,
+        })
         .unwrap_or_default();
     render_email(st, StatusCode::OK, &id, &i, &prefill, None)
 }
@@ -262,13 +273,13 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
         };
     }
     let typed = form.first("code").unwrap_or("");
+    // The sessions this browser had end: a new sign-in replaces them (another account, too).
+    let old_sessions = [
+        req.cookie(&st.cookies.name(SESSION_COOKIE)),
+        req.cookie(&st.cookies.forward_auth_name()),
+    ];
     let result = tokio::task::block_in_place(|| {
-        signin::verify_code(
-            &st.provider,
-            &id,
-            typed,
-            req.cookie(&st.cookies.name(SESSION_COOKIE)),
-        )
+        signin::verify_code(&st.provider, &id, typed, old_sessions.into_iter().flatten())
     });
     let retry = |msg: String| {
         // Re-read so the page shows the current state (tries counted).
@@ -287,6 +298,10 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
                 Next::NotAllowed { app_name, request } => {
                     super::routes::not_allowed(st, req, &app_name, request)
                 }
+                Next::ReturnTo {
+                    url,
+                    forward_auth_session,
+                } => super::forward_auth_routes::signed_in(st, &url, &forward_auth_session),
             };
             http::set_cookie(
                 &mut r,

@@ -81,6 +81,8 @@ pub enum DevSignInError {
     Directory(UserError),
     /// The user exists and is disabled.
     Disabled,
+    /// Deny and Error answer an app; this sign-in is for a page behind the proxy.
+    NotAnApp,
     /// Storage failed.
     Store(StoreError),
 }
@@ -117,6 +119,10 @@ impl std::fmt::Display for DevSignInError {
             DevSignInError::Disabled => write!(
                 f,
                 "this user is disabled (sesame user enable turns them back on)"
+            ),
+            DevSignInError::NotAnApp => write!(
+                f,
+                "this sign-in is for a page behind the proxy: Deny and Error answer apps only"
             ),
             DevSignInError::Store(e) => write!(f, "{e}"),
         }
@@ -255,7 +261,7 @@ pub fn sign_in_as(
             tx,
             p,
             now,
-            (id, &i.request),
+            (id, i.purpose),
             &address,
             user,
             new_user,
@@ -279,8 +285,10 @@ pub fn answer_with_error(
         let Some(i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
             return Err(DevSignInError::Expired);
         };
+        let Some(r) = i.app_request() else {
+            return Err(DevSignInError::NotAnApp);
+        };
         tx.remove_interaction(id)?;
-        let r = &i.request;
         Ok(error_redirect(
             &p.issuer,
             &r.redirect_uri,
@@ -315,6 +323,7 @@ mod tests {
     use crate::oidc::claims::user_claims;
     use crate::provider::testing::{provider, request, CLIENT};
     use crate::signin::{start, Next};
+    use crate::store::SignInFor;
 
     fn dev() -> DevMode {
         DevMode::on_loopback("127.0.0.1:8080".parse().unwrap()).unwrap()
@@ -352,7 +361,12 @@ mod tests {
     fn signing_in_as_a_persona_writes_the_directory_and_issues_a_code() {
         let (_d, p) = provider();
         let scope = "openid profile email groups";
-        let id = start(&p, request(CLIENT, scope, None), "browser-1").unwrap();
+        let id = start(
+            &p,
+            SignInFor::App(request(CLIENT, scope, None)),
+            "browser-1",
+        )
+        .unwrap();
         let persona = Persona::from_form(
             "ana@example.com",
             "Ana",
@@ -378,7 +392,12 @@ mod tests {
         );
 
         // The same address again: the user now matches the new persona.
-        let id = start(&p, request(CLIENT, scope, None), "browser-1").unwrap();
+        let id = start(
+            &p,
+            SignInFor::App(request(CLIENT, scope, None)),
+            "browser-1",
+        )
+        .unwrap();
         let persona = Persona::from_form("ana@example.com", "", "", "staff", "").unwrap();
         sign_in_as(&p, &dev(), &id, &persona, None).unwrap();
         let again = users::get(&p.store, "ana@example.com").unwrap();
@@ -391,7 +410,7 @@ mod tests {
     #[test]
     fn a_refused_persona_changes_nothing() {
         let (_d, p) = provider();
-        let id = start(&p, request(CLIENT, "openid", None), "b").unwrap();
+        let id = start(&p, SignInFor::App(request(CLIENT, "openid", None)), "b").unwrap();
         users::add(
             &p.store,
             1,
@@ -422,14 +441,14 @@ mod tests {
         let (_d, p) = provider();
         let mut r = request(CLIENT, "openid", None);
         r.state = Some("st".into());
-        let id = start(&p, r.clone(), "b").unwrap();
+        let id = start(&p, SignInFor::App(r.clone()), "b").unwrap();
         let url = answer_with_error(&p, &dev(), &id, &denied()).unwrap();
         assert!(
             url.starts_with("https://app.example/cb?error=access_denied&"),
             "{url}"
         );
         assert!(url.contains("state=st"), "{url}");
-        let id = start(&p, r, "b").unwrap();
+        let id = start(&p, SignInFor::App(r), "b").unwrap();
         let e = OAuthError::new(
             ErrorCode::authorization_error("consent_required").unwrap(),
             "why",

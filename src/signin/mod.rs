@@ -1,14 +1,17 @@
 //! Signing in with a one-time code sent by email, and the sesame session (single sign-on).
 //!
-//! An interaction is an authorization request waiting for the user. Its states:
+//! An interaction is a sign-in waiting for the user: for an app's authorization request, or
+//! for a page behind the forward-auth proxy ([`SignInFor`]). Its states:
 //!
 //! ```text
-//!  /auth ──▶ [email]  ──email posted, code mailed──▶ [code sent, tries=0]
-//!               ▲                                       │  wrong code: tries+1
-//!               └──── "use a different email" ─────────┤  tries = 5: code void (resend)
-//!                                                       │  resend (≥ 60 s later): new code
-//!                                                       ▼
-//!                              right code ──▶ session + authorization code, interaction removed
+//!  /auth, /sign-in?rd= ──▶ [email]  ──email posted, code mailed──▶ [code sent, tries=0]
+//!                             ▲                                       │  wrong code: tries+1
+//!                             └──── "use a different email" ─────────┤  tries = 5: code void
+//!                                                                     │  resend (≥ 60 s): new code
+//!                                                                     ▼
+//!      right code ──▶ session, interaction removed, and then: an app's sign-in gets its
+//!                     authorization code; a forward-auth one gets a forward-auth session and
+//!                     goes back to its page
 //! ```
 //!
 //! Limits and why:
@@ -47,7 +50,7 @@ use crate::oidc::grant::Family;
 use crate::provider::{Provider, CODE_SEND_WINDOW};
 use crate::session;
 use crate::store::{
-    AddressSends, AuthRequest, Interaction, PendingCode, Reads, StoreError, User, Writes,
+    AddressSends, AuthRequest, Interaction, PendingCode, Reads, SignInFor, StoreError, User, Writes,
 };
 
 /// Wrong entries after which a code is void.
@@ -98,23 +101,26 @@ impl From<StoreError> for SignInError {
 
 pub use crate::users::{Email, EmailError};
 
-/// An audit entry about a sign-in attempt for `email` at `client_id`, by nobody known yet.
-fn attempt(event: AuditEvent, email: &str, client_id: &str) -> AuditEntry {
-    AuditEntry::new(Actor::Anonymous, event)
-        .email(email)
-        .client(client_id)
+/// An audit entry about a sign-in attempt for `email` at `client_id` (none for forward-auth),
+/// by nobody known yet.
+fn attempt(event: AuditEvent, email: &str, client_id: Option<&str>) -> AuditEntry {
+    let entry = AuditEntry::new(Actor::Anonymous, event).email(email);
+    match client_id {
+        Some(c) => entry.client(c),
+        None => entry,
+    }
 }
 
 fn failed(reason: SignInFailure) -> AuditEvent {
     AuditEvent::SignInFailed { reason }
 }
 
-/// Starts an interaction for a validated authorization request; returns its ID.
-/// `browser` is the value of this browser's `sesame_interaction` cookie.
-pub fn start(p: &Provider, request: AuthRequest, browser: &str) -> Result<String, StoreError> {
+/// Starts an interaction for a validated authorization request or return-to URL; returns its
+/// ID. `browser` is the value of this browser's `sesame_interaction` cookie.
+pub fn start(p: &Provider, purpose: SignInFor, browser: &str) -> Result<String, StoreError> {
     let id = crypto::random_token();
     let interaction = Interaction {
-        request,
+        purpose,
         browser: crypto::hash_token(browser),
         csrf: crypto::random_token(),
         expires_at: p.now() + INTERACTION_TTL,
@@ -224,7 +230,7 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
             Some(uid) => tx.user(&uid)?,
             None => None,
         };
-        let client_id = &i.request.client_id;
+        let client_id = i.purpose.client_id();
         if let Some(u) = user.as_ref().filter(|u| u.disabled) {
             let entry = attempt(failed(SignInFailure::Disabled), &email.address, client_id);
             audit::record(tx, now, entry.user(&u.id))?;
@@ -261,7 +267,9 @@ pub fn release_code(
             sends.count = sends.count.saturating_sub(1);
             tx.put_code_sends(&email.key, &sends)?;
         }
-        let client_id = tx.interaction(id)?.map(|i| i.request.client_id);
+        let client_id = tx
+            .interaction(id)?
+            .and_then(|i| i.purpose.client_id().map(str::to_string));
         let mut entry = AuditEntry::new(
             Actor::Anonymous,
             AuditEvent::CodeSend {
@@ -306,7 +314,7 @@ pub fn record_code(
             audit::record(
                 tx,
                 reservation.at,
-                attempt(sent, &email.address, &i.request.client_id),
+                attempt(sent, &email.address, i.purpose.client_id()),
             )?;
         }
         i.code = Some(pending);
@@ -334,16 +342,23 @@ pub enum Next {
         app_name: String,
         request: AuthRequest,
     },
+    /// Back to the page behind the forward-auth proxy, with a new forward-auth session (the
+    /// cookie value). Whether this user may see that page is the proxy's next question.
+    ReturnTo {
+        url: String,
+        forward_auth_session: String,
+    },
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
 /// returns; a right one ends the interaction, signs the user in (creating the account on first
-/// sign-in) and issues the authorization code, all in one transaction.
-pub fn verify_code(
+/// sign-in), ends the sessions the browser had (`old_sessions`: their cookie values) and issues
+/// the authorization code or the forward-auth session, all in one transaction.
+pub fn verify_code<'a>(
     p: &Provider,
     id: &str,
     typed: &str,
-    old_session: Option<&str>,
+    old_sessions: impl IntoIterator<Item = &'a str>,
 ) -> Result<SignedIn, SignInError> {
     let now = p.now();
     let typed: String = typed
@@ -357,8 +372,10 @@ pub fn verify_code(
         let Some(pc) = i.code.as_mut() else {
             return Ok(Err(SignInError::NoCode));
         };
-        let (address, client_id) = (pc.email.clone(), i.request.client_id.clone());
-        let refuse = |reason: SignInFailure| attempt(failed(reason), &address, &client_id);
+        let address = pc.email.clone();
+        let client_id = i.purpose.client_id().map(str::to_string);
+        let refuse =
+            |reason: SignInFailure| attempt(failed(reason), &address, client_id.as_deref());
         if pc.tries >= MAX_CODE_TRIES {
             audit::record(tx, now, refuse(SignInFailure::TooManyTries))?;
             return Ok(Err(SignInError::CodeVoid));
@@ -416,11 +433,11 @@ pub fn verify_code(
             tx,
             p,
             now,
-            (id, &i.request),
+            (id, i.purpose),
             &address,
             user,
             new_user,
-            old_session,
+            old_sessions,
         )?;
         Ok::<_, StoreError>(Ok(done))
     })?
@@ -431,42 +448,57 @@ pub fn verify_code(
 /// app gets an authorization code, or the user hears they may not use it. The one ending every
 /// way of signing in shares; `address` is the one the user signed in with (for the audit log).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn finish(
+pub(crate) fn finish<'a>(
     tx: &impl Writes,
     p: &Provider,
     now: u64,
-    (id, request): (&str, &AuthRequest),
+    (id, purpose): (&str, SignInFor),
     address: &str,
     mut user: User,
     new_user: bool,
-    old_session: Option<&str>,
+    old_sessions: impl IntoIterator<Item = &'a str>,
 ) -> Result<SignedIn, StoreError> {
     let family = Family {
         tokens: &p.tokens,
         now,
     };
+    let client_id = purpose.client_id().map(str::to_string);
     let entry = |event: AuditEvent, user_id: &str| {
-        attempt(event, address, &request.client_id).user(user_id)
+        attempt(event, address, client_id.as_deref()).user(user_id)
     };
     tx.remove_interaction(id)?;
     user.last_sign_in_at = Some(now);
     tx.put_user(&user)?;
-    session::end_in(tx, old_session)?;
+    for old in old_sessions {
+        session::end_in(tx, Some(old))?;
+    }
     let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
-    let next = match tx.app(&request.client_id)? {
-        Some(app) if !crate::users::may_use(&app, &user) => {
-            tracing::info!(sub = %user.id, client_id = %app.client_id, "sign-in refused for this app: the user is in none of its allowed groups");
-            audit::record(tx, now, entry(failed(SignInFailure::NotAllowed), &user.id))?;
-            Next::NotAllowed {
-                app_name: app.name,
-                request: request.clone(),
+    let succeeded = AuditEvent::SignInSucceeded { new_user };
+    let next = match purpose {
+        SignInFor::App(request) => match tx.app(&request.client_id)? {
+            Some(app) if !crate::users::may_use(&app, &user) => {
+                tracing::info!(sub = %user.id, client_id = %app.client_id, "sign-in refused for this app: the user is in none of its allowed groups");
+                audit::record(tx, now, entry(failed(SignInFailure::NotAllowed), &user.id))?;
+                Next::NotAllowed {
+                    app_name: app.name,
+                    request,
+                }
             }
-        }
-        _ => {
-            let code = family.issue_code(tx, request, &user.id, now)?;
-            let event = AuditEvent::SignInSucceeded { new_user };
-            audit::record(tx, now, entry(event, &user.id))?;
-            Next::Redirect(success_redirect(&p.issuer, request, &code))
+            _ => {
+                let code = family.issue_code(tx, &request, &user.id, now)?;
+                audit::record(tx, now, entry(succeeded, &user.id))?;
+                Next::Redirect(success_redirect(&p.issuer, &request, &code))
+            }
+        },
+        SignInFor::ReturnTo(url) => {
+            // It lives as long as the sesame session made with it, not longer.
+            let expires_at = now + p.tokens.session_ttl;
+            let forward_auth_session = session::create_forward_auth(tx, &user.id, now, expires_at)?;
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::ReturnTo {
+                url,
+                forward_auth_session,
+            }
         }
     };
     Ok(SignedIn {

@@ -16,7 +16,12 @@ fn email(s: &str) -> Email {
 
 /// A sign-in started for the confidential app; returns its interaction ID.
 fn started(p: &Provider) -> String {
-    start(p, request(CLIENT, "openid email", None), BROWSER).unwrap()
+    start(
+        p,
+        SignInFor::App(request(CLIENT, "openid email", None)),
+        BROWSER,
+    )
+    .unwrap()
 }
 
 /// Reserves and records `code` for `to`, as `send_code` does around a successful mail.
@@ -255,7 +260,7 @@ fn signing_in_again_replaces_the_old_session() {
     let id = started(&p);
     p.clock.advance(p.tokens.sign_in_code_resend_after);
     sent(&p, &id, "ada@example.com", CODE).unwrap();
-    let second = verify_code(&p, &id, CODE, Some(&first.session_cookie)).unwrap();
+    let second = verify_code(&p, &id, CODE, Some(first.session_cookie.as_str())).unwrap();
     assert!(crate::session::current(&p, Some(&first.session_cookie))
         .unwrap()
         .is_none());

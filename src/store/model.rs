@@ -174,6 +174,31 @@ pub struct Session {
     /// When the user last proved who they are (OIDC `auth_time`).
     pub auth_time: u64,
     pub expires_at: u64,
+    /// Which cookie names it. Written only for forward-auth sessions, so the records of
+    /// sesame's own sessions stay as they were.
+    #[serde(default, skip_serializing_if = "SessionKind::is_sesame")]
+    pub kind: SessionKind,
+}
+
+/// What a session's cookie is for. The two never stand in for each other: the forward-auth
+/// cookie goes to every host under the cookie domain (and so to every app behind the proxy),
+/// and an app that read it must not be able to present it to sesame as the session its pages,
+/// `/auth` and the management API accept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// sesame's own session cookie (host-only, on the issuer's path): single sign-on for apps.
+    #[default]
+    Sesame,
+    /// The forward-auth cookie, set for `[forward_auth] cookie_domain`: read only by the
+    /// forward-auth endpoints.
+    ForwardAuth,
+}
+
+impl SessionKind {
+    pub fn is_sesame(&self) -> bool {
+        *self == SessionKind::Sesame
+    }
 }
 
 /// The authorization request parameters sesame keeps while the user signs in, and binds into
@@ -198,12 +223,15 @@ pub struct AddressSends {
     pub count: u32,
 }
 
-/// A pending sign-in: an authorization request waiting for the user to prove an email address.
+/// A pending sign-in: an authorization request, or a page behind the forward-auth proxy,
+/// waiting for the user to prove an email address.
 ///
 /// The sign-in module documents its states and limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
-    pub request: AuthRequest,
+    /// Stored as the key `request` (an app's, as before forward-auth) or `return_to`.
+    #[serde(flatten)]
+    pub purpose: SignInFor,
     /// Hash of the `sesame_interaction` cookie of the browser that started the sign-in.
     pub browser: String,
     /// Anti-CSRF token every form of this interaction must carry.
@@ -212,6 +240,38 @@ pub struct Interaction {
     /// The email-code step, once an address has been entered.
     #[serde(default)]
     pub code: Option<PendingCode>,
+}
+
+/// What a sign-in is for, and so where it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInFor {
+    /// An app's authorization request: the sign-in ends at its redirect URI with a code.
+    #[serde(rename = "request")]
+    App(AuthRequest),
+    /// A page behind the forward-auth proxy: the sign-in ends back at this URL, which was
+    /// checked to be on a host under `[forward_auth] cookie_domain` when the sign-in began.
+    ReturnTo(String),
+}
+
+impl Interaction {
+    /// The app's authorization request, for an app's sign-in.
+    pub fn app_request(&self) -> Option<&AuthRequest> {
+        match &self.purpose {
+            SignInFor::App(r) => Some(r),
+            SignInFor::ReturnTo(_) => None,
+        }
+    }
+}
+
+impl SignInFor {
+    /// The app's client ID, for an app's sign-in.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            SignInFor::App(r) => Some(&r.client_id),
+            SignInFor::ReturnTo(_) => None,
+        }
+    }
 }
 
 /// A sign-in code sent to an address and not yet used.
@@ -433,6 +493,38 @@ mod tests {
             assert_eq!(key.alg, alg);
             assert_eq!(serde_json::to_string(&key).unwrap(), key_json);
         }
+    }
+
+    /// Interactions and sessions stored before forward-auth decode as an app's sign-in and a
+    /// sesame session, and encode back unchanged; forward-auth ones carry their own key.
+    #[test]
+    fn interactions_and_sessions_from_before_forward_auth_decode_unchanged() {
+        let old = r#"{"request":{"client_id":"c1","redirect_uri":"https://app.example/cb","scope":["openid"],"state":null,"nonce":null,"code_challenge":null,"max_age":null,"login_hint":null},"browser":"b","csrf":"x","expires_at":9,"code":null}"#;
+        let i: Interaction = serde_json::from_str(old).unwrap();
+        assert_eq!(i.purpose.client_id(), Some("c1"));
+        assert_eq!(serde_json::to_string(&i).unwrap(), old);
+        let fa = Interaction {
+            purpose: SignInFor::ReturnTo("https://app.home.example.com/x".into()),
+            ..i
+        };
+        let json = serde_json::to_string(&fa).unwrap();
+        assert!(
+            json.starts_with(r#"{"return_to":"https://app.home.example.com/x","#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Interaction>(&json).unwrap(), fa);
+
+        let old = r#"{"user_id":"u","auth_time":1,"expires_at":2}"#;
+        let s: Session = serde_json::from_str(old).unwrap();
+        assert_eq!(s.kind, SessionKind::Sesame);
+        assert_eq!(serde_json::to_string(&s).unwrap(), old);
+        let fa = Session {
+            kind: SessionKind::ForwardAuth,
+            ..s
+        };
+        let json = serde_json::to_string(&fa).unwrap();
+        assert!(json.ends_with(r#""kind":"forward_auth"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), fa);
     }
 
     /// `allow_insecure_redirect` came later: records without it decode as `false` and encode

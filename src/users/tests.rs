@@ -176,6 +176,7 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     user_id: user_id.into(),
                     auth_time: 1,
                     expires_at: 99,
+                    kind: crate::store::SessionKind::Sesame,
                 },
             )?;
             tx.put_grant(

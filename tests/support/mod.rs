@@ -12,6 +12,7 @@ pub mod flow;
 pub mod html;
 pub mod http;
 pub mod oidc_http;
+pub mod proxy;
 #[path = "smtp.rs"]
 pub mod smtp;
 pub mod webdriver;
@@ -51,6 +52,9 @@ pub struct SesameOpts {
     /// Give sesame no mail configuration at all (as a fresh install has: the log transport);
     /// the harness's SMTP server still runs but sesame does not know it.
     pub no_mail: bool,
+    /// The issuer's host name instead of `127.0.0.1` (sesame still listens on 127.0.0.1), e.g.
+    /// `auth.home.localhost`: browsers resolve every name under localhost to this machine.
+    pub issuer_host: Option<String>,
 }
 
 impl SesameOpts {
@@ -168,7 +172,8 @@ impl Sesame {
             } else {
                 "http"
             };
-            sesame.issuer = format!("{scheme}://127.0.0.1:{}{path}", sesame.port);
+            let host = sesame.opts.issuer_host.as_deref().unwrap_or("127.0.0.1");
+            sesame.issuer = format!("{scheme}://{host}:{}{path}", sesame.port);
             match sesame.try_spawn() {
                 Ok(()) => return sesame,
                 Err(e) if attempt < 3 && sesame.logs().contains("in use") => {

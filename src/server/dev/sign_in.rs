@@ -33,7 +33,10 @@ pub fn page(s: &Server, req: &Request) -> Response {
         Err(r) => return *r,
     };
     let typed = Typed {
-        email: i.request.login_hint.clone().unwrap_or_default(),
+        email: i
+            .app_request()
+            .and_then(|r| r.login_hint.clone())
+            .unwrap_or_default(),
         ..Typed::default()
     };
     render(s, StatusCode::OK, &id, &i, &typed, None)
@@ -76,6 +79,10 @@ pub fn submit(s: &Server, dev: &DevMode, req: &Request) -> Response {
             let mut r = match done.next {
                 Next::Redirect(url) => http::redirect(&url),
                 Next::NotAllowed { app_name, request } => not_allowed(s, req, &app_name, request),
+                Next::ReturnTo {
+                    url,
+                    forward_auth_session,
+                } => crate::server::forward_auth_routes::signed_in(s, &url, &forward_auth_session),
             };
             let ttl = s.provider.tokens.session_ttl;
             http::set_cookie(
@@ -173,14 +180,18 @@ fn render(
     typed: &Typed,
     error: Option<String>,
 ) -> Response {
+    let (client_id, redirect_uri) = i
+        .app_request()
+        .map(|r| (r.client_id.clone(), r.redirect_uri.clone()))
+        .unwrap_or_default();
     let app_name = s
         .provider
         .store
-        .read(|tx| tx.app(&i.request.client_id))
+        .read(|tx| tx.app(&client_id))
         .ok()
         .flatten()
         .map(|a| a.name)
-        .filter(|n| *n != i.request.client_id);
+        .filter(|n| *n != client_id);
     let personas: Vec<Value> = s
         .config
         .dev
@@ -200,8 +211,8 @@ fn render(
             "action": s.provider.issuer.local(paths::DEV_SIGN_IN),
             "interaction": id,
             "csrf": i.csrf,
-            "client_id": i.request.client_id,
-            "redirect_uri": i.request.redirect_uri,
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
             "app_name": app_name,
             "personas": personas,
             "email": typed.email,
