@@ -34,6 +34,8 @@ pub struct TokenConfig {
     pub sign_in_code_ttl: u64,
     /// How long before another code may be sent to the same address.
     pub sign_in_code_resend_after: u64,
+    /// Codes sent to one address in an hour, across all sign-ins (see `signin` for why).
+    pub sign_in_codes_per_hour: u32,
 }
 
 impl Default for TokenConfig {
@@ -46,6 +48,8 @@ impl Default for TokenConfig {
             session_ttl: 14 * 24 * 3600,
             sign_in_code_ttl: 600,
             sign_in_code_resend_after: 60,
+            // signin::CODES_PER_ADDRESS_PER_HOUR (a test there keeps the two equal).
+            sign_in_codes_per_hour: 10,
         }
     }
 }

@@ -96,6 +96,7 @@ static TOKENS: Schema = Schema {
         key("session_ttl", Secs),
         key("sign_in_code_ttl", Secs),
         key("sign_in_code_resend_after", Secs),
+        key("sign_in_codes_per_hour", Count),
     ],
     camel: false,
 };

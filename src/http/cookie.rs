@@ -89,6 +89,60 @@ impl CookiePolicy {
     }
 }
 
+/// The values of the `sesame_interaction` cookie, which binds sign-ins to the browser that
+/// started them. sesame makes every value itself and adopts a value the browser sends back only
+/// when it made it: a value is a random token and its HMAC under a key that lives as long as the
+/// process. A value someone planted (cookie tossing from a sibling host, or a link that set it)
+/// fails the check and is replaced, so nobody can choose the binding of a sign-in another
+/// browser will finish. After a restart, earlier values are replaced at the next sign-in start.
+pub struct BrowserIds {
+    key: ring::hmac::Key,
+}
+
+impl BrowserIds {
+    /// A new key from the system's CSPRNG.
+    pub fn new() -> BrowserIds {
+        let rng = ring::rand::SystemRandom::new();
+        // ring's generate only fails when the OS has no randomness at all; the whole process
+        // (keys, tokens) depends on it, so that is an invariant, not an input.
+        let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng)
+            .expect("the system CSPRNG works");
+        BrowserIds { key }
+    }
+
+    /// A fresh value.
+    pub fn mint(&self) -> String {
+        let random = crate::crypto::random_token();
+        let tag = ring::hmac::sign(&self.key, random.as_bytes());
+        format!("{random}.{}", crate::crypto::b64url(&tag.as_ref()[..16]))
+    }
+
+    /// `value` if this process made it, else a fresh one.
+    pub fn adopt_or_mint(&self, value: Option<&str>) -> String {
+        match value {
+            Some(v) if self.made(v) => v.to_string(),
+            _ => self.mint(),
+        }
+    }
+
+    fn made(&self, value: &str) -> bool {
+        let Some((random, tag)) = value.split_once('.') else {
+            return false;
+        };
+        let expected = ring::hmac::sign(&self.key, random.as_bytes());
+        crate::crypto::constant_time_eq(
+            crate::crypto::b64url(&expected.as_ref()[..16]).as_bytes(),
+            tag.as_bytes(),
+        )
+    }
+}
+
+impl Default for BrowserIds {
+    fn default() -> Self {
+        BrowserIds::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +189,19 @@ mod tests {
             http.clear_forward_auth("home.localhost"),
             "sesame_forward_auth=; Domain=home.localhost; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
         );
+    }
+
+    #[test]
+    fn browser_ids_are_ours_or_replaced() {
+        let ids = BrowserIds::new();
+        let ours = ids.mint();
+        assert_eq!(ids.adopt_or_mint(Some(&ours)), ours);
+        let planted = "a".repeat(43);
+        assert_ne!(ids.adopt_or_mint(Some(&planted)), planted);
+        let forged = format!("{}.{}", "a".repeat(43), "b".repeat(22));
+        assert_ne!(ids.adopt_or_mint(Some(&forged)), forged);
+        assert_ne!(ids.adopt_or_mint(None), ours);
+        // Another process's values (another key) are not adopted either.
+        assert_ne!(BrowserIds::new().adopt_or_mint(Some(&ours)), ours);
     }
 }

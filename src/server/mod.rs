@@ -132,6 +132,8 @@ pub struct Server {
     /// The cookie domain and access rules; `None` when forward-auth is off (its endpoints then
     /// say how to turn it on).
     pub forward_auth: Option<ForwardAuth>,
+    /// Makes (and recognises) the browser-binding cookie values: never a client's choice.
+    pub browser_ids: crate::http::cookie::BrowserIds,
 }
 
 impl Server {
@@ -206,6 +208,7 @@ impl Server {
             cookies,
             debugger: dev::Debugger::default(),
             forward_auth: None,
+            browser_ids: crate::http::cookie::BrowserIds::new(),
         }
     }
 

@@ -216,6 +216,29 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn a_planted_interaction_cookie_is_replaced_not_adopted() {
+        let (_d, s) = server();
+        let query = format!(
+            "client_id={CLIENT}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid"
+        );
+        let planted = "p".repeat(43);
+        let mut headers = HeaderMap::new();
+        let cookie = format!("__Host-sesame_interaction={planted}");
+        headers.insert(COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        let r = route(&s, get(paths::AUTHORIZE, &query, headers)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+        assert!(!set.contains(&planted), "{set}");
+        // The value sesame made is kept for the browser's next sign-in (tabs, other apps).
+        let ours = set.split(';').next().unwrap().to_string();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&ours).unwrap());
+        let r = route(&s, get(paths::AUTHORIZE, &query, headers)).await;
+        let again = r.headers()[SET_COOKIE].to_str().unwrap();
+        assert!(again.starts_with(&ours), "{again} keeps {ours}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn untrusted_requests_get_a_page_and_protocol_errors_get_json() {
         let (_d, s) = server();
         let r = route(

@@ -138,12 +138,10 @@ pub fn start_sign_in(
     req: &Request,
     purpose: SignInFor,
 ) -> Result<(String, String), crate::store::StoreError> {
-    // One random value per browser binds its sign-ins to it (see crate::signin).
-    let browser = req
-        .cookie(&s.cookies.name(INTERACTION_COOKIE))
-        .filter(|v| v.len() >= 32)
-        .map(str::to_string)
-        .unwrap_or_else(crate::crypto::random_token);
+    // One value per browser binds its sign-ins to it (see crate::signin); sesame made it.
+    let browser = s
+        .browser_ids
+        .adopt_or_mint(req.cookie(&s.cookies.name(INTERACTION_COOKIE)));
     let id = tokio::task::block_in_place(|| signin::start(&s.provider, purpose, &browser))?;
     let cookie = s
         .cookies

@@ -19,7 +19,8 @@
 //!   credential), void after 5 wrong tries.
 //! - A new code for the same address in the same sign-in only after 60 s (a double click must
 //!   not send two mails).
-//! - At most [`CODES_PER_ADDRESS_PER_HOUR`] codes to one address per hour, across all sign-ins.
+//! - At most `[tokens] sign_in_codes_per_hour` codes (default [`CODES_PER_ADDRESS_PER_HOUR`]) to
+//!   one address per hour, across all sign-ins.
 //!   This bounds a guesser: every live code allows 5 tries, so an attacker who starts many
 //!   sign-ins for someone else's address gets at most 50 guesses an hour out of a million
 //!   codes, and that address's owner at most 10 mails an hour. The slot is reserved in a write
@@ -221,7 +222,7 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
                 count: 0,
             };
         }
-        if sends.count >= CODES_PER_ADDRESS_PER_HOUR {
+        if sends.count >= p.tokens.sign_in_codes_per_hour {
             return Ok(Err(SignInError::TooManyCodes {
                 wait: sends.window_start + CODE_SEND_WINDOW - now,
             }));

@@ -471,3 +471,22 @@ fn a_failed_send_is_audited_with_the_mailers_reason() {
     release_code(&p, &id, &e, "554 Message rejected".into()).unwrap();
     assert_eq!(audited(&p), ["failed"]);
 }
+
+#[test]
+fn the_hourly_budget_defaults_to_the_constant_and_follows_the_setting() {
+    assert_eq!(
+        crate::provider::TokenConfig::default().sign_in_codes_per_hour,
+        CODES_PER_ADDRESS_PER_HOUR
+    );
+    let (_d, mut p) = open_provider();
+    p.tokens.sign_in_codes_per_hour = 2;
+    for _ in 0..2 {
+        let id = started(&p);
+        sent(&p, &id, "ada@example.com", CODE).unwrap();
+    }
+    let id = started(&p);
+    assert!(matches!(
+        reserve_code(&p, &id, &email("ada@example.com")),
+        Err(SignInError::TooManyCodes { .. })
+    ));
+}
