@@ -233,9 +233,6 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
     })
 }
 
-/// The longest `id_token_hint` accepted (an RS256 ID token with many claims is a few KiB).
-const MAX_HINT_LEN: usize = 16 * 1024;
-
 /// OIDC Core §3.1.2.1 `id_token_hint`: an ID token this issuer signed (its expiry does not
 /// matter: it names a user, it grants nothing); returns its `sub`.
 fn id_token_hint(p: &Provider, hint: Option<&str>) -> Result<Option<String>, OAuthError> {
@@ -244,13 +241,7 @@ fn id_token_hint(p: &Provider, hint: Option<&str>) -> Result<Option<String>, OAu
     };
     let refused =
         || OAuthError::invalid_request("id_token_hint is not an ID token this issuer signed");
-    if hint.len() > MAX_HINT_LEN {
-        return Err(refused());
-    }
-    let claims = p.keys().verify_jwt(hint).map_err(|_| refused())?;
-    if claims["iss"] != p.issuer.url.as_str() {
-        return Err(refused());
-    }
+    let claims = super::token::hint_claims(p, hint).map_err(|_| refused())?;
     claims["sub"]
         .as_str()
         .map(|s| Some(s.to_string()))

@@ -16,6 +16,7 @@
 
 use super::authorize::with_query;
 use super::params::Params;
+use super::token::HintRefused;
 use crate::crypto;
 use crate::provider::Provider;
 use crate::session;
@@ -122,13 +123,10 @@ pub fn validate(p: &Provider, params: &Params) -> Result<LogoutRequest, LogoutEr
     if let Some(hint) = one("id_token_hint")? {
         // The hint may have expired (people sign out long after signing in): only the signature
         // and the issuer matter.
-        let claims = p
-            .keys()
-            .verify_jwt(hint)
-            .map_err(|_| LogoutError::HintNotOurs)?;
-        if claims["iss"] != p.issuer.url.as_str() {
-            return Err(LogoutError::HintFromAnotherIssuer);
-        }
+        let claims = super::token::hint_claims(p, hint).map_err(|e| match e {
+            HintRefused::NotOurs => LogoutError::HintNotOurs,
+            HintRefused::OtherIssuer => LogoutError::HintFromAnotherIssuer,
+        })?;
         let aud = match &claims["aud"] {
             serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_string),

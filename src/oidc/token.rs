@@ -213,6 +213,34 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
     outcome
 }
 
+/// Why an `id_token_hint` (authorization or end-session request) names nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HintRefused {
+    /// Not a JWS one of our keys signed (or too long to be one).
+    NotOurs,
+    /// Signed by us, but for another issuer URL (sesame moved).
+    OtherIssuer,
+}
+
+/// The longest `id_token_hint` read (an RS256 ID token with many claims is a few KiB).
+const MAX_HINT_LEN: usize = 16 * 1024;
+
+/// The claims of an `id_token_hint` (OIDC Core §3.1.2.1, RP-Initiated Logout §2): an ID token
+/// this issuer signed. Its expiry does not matter: a hint names a user, it grants nothing.
+pub fn hint_claims(p: &Provider, hint: &str) -> Result<Value, HintRefused> {
+    if hint.len() > MAX_HINT_LEN {
+        return Err(HintRefused::NotOurs);
+    }
+    let claims = p
+        .keys()
+        .verify_jwt(hint)
+        .map_err(|_| HintRefused::NotOurs)?;
+    if claims["iss"] != p.issuer.url.as_str() {
+        return Err(HintRefused::OtherIssuer);
+    }
+    Ok(claims)
+}
+
 /// Signs the ID token (once per response) and builds the token response.
 fn respond(p: &Provider, app: &App, issued: Issued) -> Result<Value, OAuthError> {
     let mut body = json!({
