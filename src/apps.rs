@@ -249,15 +249,10 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
 
 /// Checks that every group named exists; returns them sorted, without repeats.
 fn known_groups(tx: &impl Reads, groups: &[String]) -> Result<Vec<String>, AppError> {
-    let mut out: Vec<String> = groups.iter().map(|g| g.trim().to_string()).collect();
-    out.sort();
-    out.dedup();
-    for g in &out {
-        if tx.group(g)?.is_none() {
-            return Err(AppError::UnknownGroup(g.clone()));
-        }
-    }
-    Ok(out)
+    crate::users::known_groups(tx, groups).map_err(|e| match e {
+        crate::users::GroupCheck::Unknown(g) => AppError::UnknownGroup(g),
+        crate::users::GroupCheck::Store(e) => AppError::Store(e),
+    })
 }
 
 /// Every app, oldest first.

@@ -310,12 +310,47 @@ fn parse_email(typed: &str) -> Result<Email, UserError> {
 
 /// Checks that every group exists; returns the list sorted and without repeats.
 fn check_groups(tx: &impl Reads, groups: &[String]) -> Result<Vec<String>, UserError> {
-    let mut out: Vec<String> = groups.iter().map(|g| g.trim().to_string()).collect();
+    Ok(known_groups(tx, groups)?)
+}
+
+/// Group names as they are kept (a user's groups, an app's allowed groups): trimmed, sorted,
+/// without repeats.
+pub fn group_names(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().map(|g| g.trim().to_string()).collect();
     out.sort();
     out.dedup();
+    out
+}
+
+/// Why [`known_groups`] refused a list.
+#[derive(Debug)]
+pub enum GroupCheck {
+    /// No group has this name.
+    Unknown(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for GroupCheck {
+    fn from(e: StoreError) -> Self {
+        GroupCheck::Store(e)
+    }
+}
+
+impl From<GroupCheck> for UserError {
+    fn from(e: GroupCheck) -> Self {
+        match e {
+            GroupCheck::Unknown(g) => UserError::UnknownGroup(g),
+            GroupCheck::Store(e) => UserError::Store(e),
+        }
+    }
+}
+
+/// [`group_names`], each of which must name an existing group.
+pub fn known_groups(tx: &impl Reads, names: &[String]) -> Result<Vec<String>, GroupCheck> {
+    let out = group_names(names);
     for g in &out {
         if tx.group(g)?.is_none() {
-            return Err(UserError::UnknownGroup(g.clone()));
+            return Err(GroupCheck::Unknown(g.clone()));
         }
     }
     Ok(out)

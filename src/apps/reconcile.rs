@@ -42,11 +42,7 @@ pub fn reconcile(store: &Store, decls: &[AppDecl]) -> Result<ReconcileReport, Ap
     let report = store.write(|tx| {
         let mut report = ReconcileReport::default();
         for mut app in wanted {
-            for g in &app.allowed_groups {
-                if tx.get(&crate::store::GROUPS, g)?.is_none() {
-                    return Err(AppError::UnknownGroup(g.clone()));
-                }
-            }
+            app.allowed_groups = super::known_groups(tx, &app.allowed_groups)?;
             match tx.get(&APPS, &app.client_id)? {
                 Some(old) => {
                     app.created_at = old.created_at;
@@ -104,16 +100,7 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         allow_insecure_redirect: decl.allow_insecure_redirect,
         created_at: clock::now(),
         declared: true,
-        allowed_groups: {
-            let mut g: Vec<String> = decl
-                .allowed_groups
-                .iter()
-                .map(|g| g.trim().to_string())
-                .collect();
-            g.sort();
-            g.dedup();
-            g
-        },
+        allowed_groups: crate::users::group_names(&decl.allowed_groups),
     })
 }
 

@@ -139,14 +139,7 @@ fn reconcile_users(
     let mut declared_ids = Vec::new();
     for d in decls {
         let email = parse_email(&d.email)?;
-        let mut groups: Vec<String> = d.groups.iter().map(|g| g.trim().to_string()).collect();
-        groups.sort();
-        groups.dedup();
-        for g in &groups {
-            if tx.group(g)?.is_none() {
-                return Err(UserError::UnknownGroup(g.clone()));
-            }
-        }
+        let groups = super::known_groups(tx, &d.groups)?;
         let existing = match tx.user_id_by_email(&email.key)? {
             Some(id) => tx.user(&id)?,
             None => None,
