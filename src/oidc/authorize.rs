@@ -16,7 +16,7 @@ use crate::audit::{self, Actor, AuditEntry, AuditEvent, SignInFailure};
 use crate::issuer::Issuer;
 use crate::provider::Provider;
 use crate::session;
-use crate::store::{App, AuthRequest, Reads, Session, StoreError};
+use crate::store::{App, AuthRequest, Reads, Session, SessionKind, StoreError};
 use crate::users;
 
 /// The longest `state`, `nonce` or `login_hint` accepted.
@@ -122,8 +122,10 @@ pub fn authorize(
     // A session of another user than the hint names does not count (OIDC Core §3.1.2.2): the
     // client expects someone else, so `prompt=none` gets `login_required` and an interactive
     // request a sign-in.
-    let session = session::current(p, session_cookie)?
-        .filter(|s| v.hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id));
+    // The session and its user in one read: the user decides the app's access below.
+    let signed_in = session::signed_in(p, session_cookie, SessionKind::Sesame)?
+        .filter(|(s, _)| v.hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id));
+    let session = signed_in.as_ref().map(|(s, _)| s.clone());
     let now = p.now();
     Ok(match decide(&v, session.as_ref(), now) {
         Decision::Issue => {
@@ -136,9 +138,9 @@ pub fn authorize(
                 now,
             };
             // Per-app access: a session of a user outside the app's groups gets no code.
-            let allowed = p
-                .store
-                .read(|tx| Ok(tx.user(s.0)?.is_some_and(|u| users::may_use(&v.app, &u))))?;
+            let allowed = signed_in
+                .as_ref()
+                .is_some_and(|(_, u)| users::may_use(&v.app, u));
             if !allowed {
                 tracing::info!(sub = %s.0, client_id = %v.app.client_id, "authorization refused: the user is in none of the app's allowed groups");
                 let event = AuditEvent::SignInFailed {
