@@ -161,45 +161,33 @@ pub trait Writes: Reads {
     fn remove_oldest_audit(&self, n: u64) -> Result<u64, StoreError>;
 }
 
-impl Reads for ReadTx {
-    fn record<V: DeserializeOwned>(
-        &self,
-        t: &Table<V>,
-        key: &str,
-    ) -> Result<Option<V>, StoreError> {
-        self.get(t, key)
-    }
-    fn audit_page<V: DeserializeOwned>(
-        &self,
-        page: AuditRange,
-        keep: &mut dyn FnMut(&AuditKey, &V) -> bool,
-    ) -> Result<(Vec<(AuditKey, V)>, bool), StoreError> {
-        audit_page_in(&self.tx.open_table(audit_def())?, page, keep)
-    }
-    fn audit_len(&self) -> Result<u64, StoreError> {
-        audit_len_in(&self.tx.open_table(audit_def())?)
-    }
+/// [`Reads`] for both kinds of transaction: the same calls on a read snapshot or inside a
+/// write (which sees its own writes).
+macro_rules! reads_for {
+    ($($tx:ty),+) => {$(
+        impl Reads for $tx {
+            fn record<V: DeserializeOwned>(
+                &self,
+                t: &Table<V>,
+                key: &str,
+            ) -> Result<Option<V>, StoreError> {
+                self.get(t, key)
+            }
+            fn audit_page<V: DeserializeOwned>(
+                &self,
+                page: AuditRange,
+                keep: &mut dyn FnMut(&AuditKey, &V) -> bool,
+            ) -> Result<(Vec<(AuditKey, V)>, bool), StoreError> {
+                audit_page_in(&self.tx.open_table(audit_def())?, page, keep)
+            }
+            fn audit_len(&self) -> Result<u64, StoreError> {
+                audit_len_in(&self.tx.open_table(audit_def())?)
+            }
+        }
+    )+};
 }
 
-impl Reads for WriteTx {
-    fn record<V: DeserializeOwned>(
-        &self,
-        t: &Table<V>,
-        key: &str,
-    ) -> Result<Option<V>, StoreError> {
-        self.get(t, key)
-    }
-    fn audit_page<V: DeserializeOwned>(
-        &self,
-        page: AuditRange,
-        keep: &mut dyn FnMut(&AuditKey, &V) -> bool,
-    ) -> Result<(Vec<(AuditKey, V)>, bool), StoreError> {
-        audit_page_in(&self.tx.open_table(audit_def())?, page, keep)
-    }
-    fn audit_len(&self) -> Result<u64, StoreError> {
-        audit_len_in(&self.tx.open_table(audit_def())?)
-    }
-}
+reads_for!(ReadTx, WriteTx);
 
 /// [`Reads::audit_page`] on an open audit table (read or write transaction alike).
 fn audit_page_in<V: DeserializeOwned>(
