@@ -100,6 +100,20 @@ fn main() {
             assert_eq!(page.items.len(), 100);
         },
     );
+    // What every start pays for `[[user]]`/`[[group]]` reconciliation: the same declarations
+    // again (nothing changes), then none at all (all released once, then nothing to do).
+    report("start-up reconcile, 10,000 declared, unchanged", 5, |_| {
+        users::reconcile(&store, 1, &groups, &decls).expect("reconcile");
+    });
+    let t = Instant::now();
+    users::reconcile(&store, 1, &[], &[]).expect("release");
+    println!(
+        "start-up reconcile releasing 10,000 users: {:.0} ms",
+        ms(t.elapsed())
+    );
+    report("start-up reconcile, nothing declared", 5, |_| {
+        users::reconcile(&store, 1, &[], &[]).expect("reconcile");
+    });
 }
 
 fn ms(d: Duration) -> f64 {
