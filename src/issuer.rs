@@ -53,6 +53,8 @@ pub mod paths {
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
     pub const HEALTH: &str = "/healthz";
+    /// Prometheus metrics (local requests, or with the `[metrics]` token).
+    pub const METRICS: &str = "/metrics";
     /// Forward-auth for Caddy `forward_auth` and Traefik `ForwardAuth` (`X-Forwarded-*`).
     pub const FORWARD_AUTH: &str = "/api/authz/forward-auth";
     /// Forward-auth for nginx `auth_request` (`X-Original-URL`).

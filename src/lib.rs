@@ -15,7 +15,7 @@
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
-//!                      alg, secret
+//!                      alg, secret, metrics (prometheus-client)
 //! ```
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
@@ -56,6 +56,7 @@
 //!   checked; stored hashed).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
+//! - [`metrics`]: the counters and histograms `/metrics` shows (Prometheus text format).
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
 //! - [`alg`]: the JOSE signature algorithms (ES384, ES256, RS256) as a type.
 //! - [`crypto`]: random tokens, hashing, signing keys, JWS, JWKS (all ring).
@@ -76,6 +77,7 @@ pub mod forward_auth;
 pub mod http;
 pub mod issuer;
 pub mod mail;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod provider;

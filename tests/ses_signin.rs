@@ -384,8 +384,12 @@ async fn an_unverified_sender_is_explained_and_a_fixed_connector_works_without_a
         answer.describe()
     );
     assert_eq!(ses.message_count(), 0);
+    // SES answered (connection, TLS and AUTH worked): a refused message is shown in the details
+    // but does not make health "degraded", since anyone could cause one with a recipient the
+    // server refuses (SES's sandbox refuses unverified recipients the same way).
     let health = server.health().await;
-    assert_eq!(health["mail"]["ok"], false, "{health:#}");
+    assert_eq!(health["status"], "ok", "{health:#}");
+    assert_ne!(health["mail"]["ok"], false, "{health:#}");
     let last_error = health["mail"]["last_error"].as_str().unwrap_or_default();
     assert!(
         last_error.contains("554") || last_error.contains("not verified"),

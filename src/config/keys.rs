@@ -250,6 +250,11 @@ static ACCESS: Schema = Schema {
     camel: false,
 };
 
+static METRICS: Schema = Schema {
+    keys: &[key("allow_loopback", Bool), key("token", Str)],
+    camel: false,
+};
+
 static DEV: Schema = Schema {
     keys: &[key("users", Named(&DEV_USER))],
     camel: false,
@@ -273,6 +278,7 @@ pub(super) static ROOT: Schema = Schema {
         key("dev", Section(&DEV)),
         key("forward_auth", Section(&FORWARD_AUTH)),
         key("access", Tables(&ACCESS)),
+        key("metrics", Section(&METRICS)),
     ],
     camel: false,
 };

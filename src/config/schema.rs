@@ -6,7 +6,8 @@
 //! `[tokens]` is [`crate::provider::TokenConfig`], `[audit]` is [`crate::audit::AuditConfig`],
 //! `[[app]]` is [`crate::apps::AppDecl`], `[dev]` is [`crate::signin::dev::DevConfig`],
 //! `[forward_auth]` and `[[access]]` are [`crate::forward_auth::ForwardAuthConfig`] and
-//! [`crate::forward_auth::AccessRuleDecl`]. The
+//! [`crate::forward_auth::AccessRuleDecl`], `[metrics]` is [`crate::metrics::MetricsConfig`].
+//! The
 //! server's own settings are defined here.
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use super::{AuditConfig, BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
 use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
+use crate::metrics::MetricsConfig;
 use crate::provider::TokenConfig;
 use crate::signin::dev::DevConfig;
 use crate::users::{GroupDecl, SignUpConfig, UserDecl};
@@ -55,6 +57,8 @@ pub struct Config {
     pub forward_auth: ForwardAuthConfig,
     /// Forward-auth's access rules, in order: the first that matches decides; none: denied.
     pub access: Vec<AccessRuleDecl>,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             dev: DevConfig::default(),
             forward_auth: ForwardAuthConfig::default(),
             access: Vec::new(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

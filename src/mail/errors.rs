@@ -170,6 +170,48 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+impl SendError {
+    /// Whether the transport itself failed (no connection, TLS, authentication, a timeout, a
+    /// broken conversation, a configuration that does not build): mail is then down for
+    /// everyone, and `/healthz` says "degraded". A refusal of one message (its recipient, its
+    /// sender, a throttle) or an address that does not parse is not: anyone can ask for a code
+    /// to an address a relay refuses, and that must not flip the server's health.
+    pub fn is_transport_failure(&self) -> bool {
+        match self {
+            SendError::Connect { .. }
+            | SendError::TlsModeMismatch { .. }
+            | SendError::NoStarttls { .. }
+            | SendError::Tls { .. }
+            | SendError::AuthFailed { .. }
+            | SendError::Misconfigured(_)
+            | SendError::Timeout { .. }
+            | SendError::Protocol { .. } => true,
+            SendError::InvalidRecipient(_)
+            | SendError::Message(_)
+            | SendError::NotVerified { .. }
+            | SendError::Throttled { .. }
+            | SendError::Rejected { .. } => false,
+        }
+    }
+
+    /// The outcome label of `sesame_mail_sends_total`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            SendError::InvalidRecipient(_) | SendError::Message(_) => "invalid",
+            SendError::Misconfigured(_) => "misconfigured",
+            SendError::NotVerified { .. } | SendError::Rejected { .. } => "rejected",
+            SendError::Throttled { .. } => "throttled",
+            SendError::Connect { .. }
+            | SendError::TlsModeMismatch { .. }
+            | SendError::NoStarttls { .. }
+            | SendError::Tls { .. }
+            | SendError::AuthFailed { .. }
+            | SendError::Timeout { .. }
+            | SendError::Protocol { .. } => "transport_failure",
+        }
+    }
+}
+
 /// Why the SES connector stored at run time could not be read.
 #[derive(Debug)]
 pub enum StoredConnectorError {

@@ -15,7 +15,9 @@
 //! names): the server rebuilds it when the connector changes and swaps it in without a restart.
 //! A mail problem never stops sesame: a failed send returns a [`SendError`] whose `Display` is
 //! written for the log (with the SMTP reply and what it means, never a secret), and
-//! [`Mailer::status`] reports the last outcome for `/healthz`.
+//! [`Mailer::status`] reports the last outcome for `/healthz`, judged from the transport: a
+//! recipient the server refuses does not make mail "not ok" (see
+//! [`SendError::is_transport_failure`]). Every send is counted in [`crate::metrics`].
 //!
 //! Files: `settings.rs` (the `[mail]` settings types), `build.rs` (settings to transport),
 //! `templates.rs` (email templates), `html_text.rs` (the plain-text part), `smtp.rs` (sending,
@@ -87,6 +89,10 @@ struct Health {
     last_error: Option<String>,
     last_error_at: Option<u64>,
     last_success_at: Option<u64>,
+    /// When a send last failed in the transport itself (connect, TLS, AUTH, a timeout): what
+    /// `ok` is judged from. A recipient the server refused says nothing about the transport,
+    /// and anyone can ask for a code to an address a relay refuses.
+    last_transport_error_at: Option<u64>,
 }
 
 /// Addresses the outbox keeps codes for; beyond it, it starts again empty (a developer's
@@ -188,6 +194,7 @@ impl Mailer {
         purpose: Purpose,
         code: &str,
     ) -> Result<String, SendError> {
+        let started = std::time::Instant::now();
         let result = match &self.transport {
             Transport::Log => {
                 log::print_code(to, purpose, code);
@@ -207,6 +214,11 @@ impl Mailer {
             }
             Transport::Misconfigured(reason) => Err(SendError::Misconfigured(reason.clone())),
         };
+        let outcome = match &result {
+            Ok(_) => "sent",
+            Err(e) => e.outcome(),
+        };
+        crate::metrics::mail_send(outcome, started.elapsed());
         self.record(&result, to, purpose);
         result
     }
@@ -228,6 +240,9 @@ impl Mailer {
                 tracing::warn!("mail: could not send a {purpose} code to {}: {e}", to.email);
                 health.last_error = Some(e.to_string());
                 health.last_error_at = Some(clock::now());
+                if e.is_transport_failure() {
+                    health.last_transport_error_at = health.last_error_at;
+                }
             }
         }
     }
@@ -247,7 +262,7 @@ impl Mailer {
     pub fn status(&self) -> MailStatus {
         let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
         let misconfigured = matches!(self.transport, Transport::Misconfigured(_));
-        let ok = match (health.last_success_at, health.last_error_at) {
+        let ok = match (health.last_success_at, health.last_transport_error_at) {
             _ if misconfigured => Some(false),
             (None, None) => None,
             (Some(_), None) => Some(true),

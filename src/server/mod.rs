@@ -11,6 +11,8 @@
 //! - `forward_auth_routes.rs`: the proxies' endpoints (`/api/authz/forward-auth`,
 //!   `/api/authz/auth-request`) and the start of a sign-in for a page behind them
 //!   (`/sign-in?rd=`).
+//! - `ops_routes.rs`: `/healthz` and `/metrics` (who sees what), and the route names requests
+//!   are counted under.
 //! - `protocol_errors.rs`, `error_pages.rs`: the core's typed errors mapped onto JSON error
 //!   responses and onto the pages a person reads, exhaustively.
 //! - [`api`]: the management API under `/api/v1` (its own route table, authentication, problem
@@ -23,6 +25,7 @@ pub mod api;
 pub mod dev;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
+mod ops_routes;
 mod protocol_errors;
 pub mod router;
 mod routes;
@@ -423,7 +426,7 @@ async fn accept_loop(
                     a = listener.accept() => a,
                     _ = &mut shutdown => break,
                 };
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         // Out of file descriptors and the like: wait a moment rather than spin.
@@ -434,8 +437,9 @@ async fn accept_loop(
                 };
                 let _ = stream.set_nodelay(true);
                 let s = server.clone();
-                let svc = service_fn(move |req| {
+                let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                     let s = s.clone();
+                    req.extensions_mut().insert(crate::http::Peer(peer));
                     async move { Ok::<_, Infallible>(router::serve(&s, req).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()

@@ -5,6 +5,7 @@
 
 use super::api;
 use super::forward_auth_routes;
+use super::ops_routes;
 use super::routes::{self, cors};
 use super::signin_routes;
 use super::Server;
@@ -15,8 +16,16 @@ use hyper::{Method, StatusCode};
 /// How long a request body may take to arrive.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Reads a hyper request and routes it.
+/// Reads a hyper request and routes it, counting it under its route's name in the metrics.
 pub async fn serve(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Response {
+    let started = std::time::Instant::now();
+    let counters = ops_routes::route_metrics(s, req.uri().path());
+    let r = read_and_route(s, req).await;
+    counters.observe(r.status().as_u16(), started.elapsed());
+    r
+}
+
+async fn read_and_route(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Response {
     let Some(rel) = s.provider.issuer.strip(req.uri().path()) else {
         return http::text(
             StatusCode::NOT_FOUND,
@@ -79,7 +88,8 @@ pub async fn route(s: &Server, req: Request) -> Response {
     match path {
         paths::DISCOVERY if *m == Method::GET => routes::discovery(s),
         paths::JWKS if *m == Method::GET => routes::jwks(s),
-        paths::HEALTH if *m == Method::GET => routes::health(s),
+        paths::HEALTH if *m == Method::GET => ops_routes::health(s, &req),
+        paths::METRICS if *m == Method::GET => ops_routes::metrics(s, &req),
         paths::AUTHORIZE if get_or_post => routes::authorize(s, &req),
         paths::TOKEN if *m == Method::POST => cors(routes::token(s, &req)),
         paths::USERINFO if get_or_post => cors(routes::userinfo(s, &req)),
@@ -101,6 +111,7 @@ pub async fn route(s: &Server, req: Request) -> Response {
         paths::DISCOVERY
         | paths::JWKS
         | paths::HEALTH
+        | paths::METRICS
         | paths::TOKEN
         | paths::REVOCATION
         | paths::AUTHORIZE

@@ -12,7 +12,7 @@ use crate::oidc::client::ClientCredentials;
 use crate::oidc::end_session::{self, LogoutOutcome};
 use crate::oidc::{discovery, revoke, token, userinfo, OAuthError, Params};
 use crate::signin;
-use crate::store::{App, Reads, SignInFor};
+use crate::store::{App, SignInFor};
 use hyper::header::HeaderValue;
 use hyper::{Method, StatusCode};
 use serde_json::json;
@@ -53,32 +53,6 @@ pub fn discovery(s: &Server) -> Response {
 
 pub fn jwks(s: &Server) -> Response {
     cors(http::json_cacheable(&s.provider.keys().jwks(), 300))
-}
-
-pub fn health(s: &Server) -> Response {
-    let p = &s.provider;
-    let store_ok = p.store.read(|tx| tx.code_sends("")).is_ok();
-    let mail = p.mailer().status();
-    let status = if !store_ok {
-        "error"
-    } else if mail.ok == Some(false) {
-        "degraded"
-    } else {
-        "ok"
-    };
-    let body = json!({
-        "status": status,
-        "issuer": p.issuer.url,
-        "store": if store_ok { "ok" } else { "error" },
-        "mail": mail,
-    });
-    // 503 only when sesame cannot serve at all; a mail problem is "degraded" (200).
-    let code = if store_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    http::json(code, &body)
 }
 
 pub fn static_file(s: &Server, name: &str) -> Response {

@@ -366,7 +366,7 @@ pub fn verify_code<'a>(
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
-    p.store.write(|tx| {
+    let result = p.store.write(|tx| {
         let Some(mut i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
             return Ok(Err(SignInError::Expired));
         };
@@ -441,7 +441,31 @@ pub fn verify_code<'a>(
             old_sessions,
         )?;
         Ok::<_, StoreError>(Ok(done))
-    })?
+    });
+    let result = result.map_err(SignInError::Store).and_then(|r| r);
+    crate::metrics::sign_in(outcome(&result));
+    result
+}
+
+/// The outcome label of `sesame_sign_ins_total`.
+fn outcome(result: &Result<SignedIn, SignInError>) -> &'static str {
+    match result {
+        Ok(_) => "signed_in",
+        Err(SignInError::WrongCode { .. }) => "wrong_code",
+        Err(SignInError::CodeVoid) => "code_void",
+        Err(SignInError::CodeExpired) => "code_expired",
+        Err(SignInError::Expired) => "expired",
+        Err(SignInError::NoCode) => "no_code",
+        Err(SignInError::Disabled) => "disabled",
+        Err(SignInError::WrongBrowser | SignInError::BadCsrf) => "refused",
+        Err(SignInError::InvalidEmail(_)) => "invalid_email",
+        Err(
+            SignInError::ResendTooSoon { .. }
+            | SignInError::TooManyCodes { .. }
+            | SignInError::SendFailed,
+        ) => "refused",
+        Err(SignInError::Store(_)) => "error",
+    }
 }
 
 /// Ends a sign-in once the user has proved who they are (inside the caller's transaction):

@@ -18,8 +18,8 @@
 //! Alone, a write costs one fsync as before; under load, N concurrent writes cost about one.
 //!
 //! Owns the file, the tables, the records' shapes (`model.rs`) and the typed operations the core
-//! performs (`ops.rs`). Uses only [`crate::alg`] (records name the signing algorithm); everything
-//! else in sesame uses it.
+//! performs (`ops.rs`). Uses only [`crate::alg`] (records name the signing algorithm) and
+//! [`crate::metrics`] (commit times and batch sizes); everything else in sesame uses it.
 
 mod model;
 mod ops;
@@ -276,6 +276,7 @@ impl Store {
         f: impl FnOnce(&WriteTx) -> Result<T, E>,
     ) -> Result<T, E> {
         self.check_healthy()?;
+        let started = std::time::Instant::now();
         let mut tx = self.db.begin_write().map_err(StoreError::from)?;
         tx.set_durability(Durability::None)
             .map_err(StoreError::from)?;
@@ -288,6 +289,7 @@ impl Store {
             s.committed
         };
         self.wait_durable(seq)?;
+        crate::metrics::store_write(started.elapsed());
         Ok(out)
     }
 
@@ -311,9 +313,12 @@ impl Store {
             // Every commit numbered up to `target` returned before this point, so the durable
             // commit below (redb serialises write transactions) comes after all of them.
             let target = s.committed;
+            let batch = target.saturating_sub(s.durable);
             s.flushing = true;
             drop(s);
+            let started = std::time::Instant::now();
             let result = self.flush();
+            crate::metrics::store_flush(started.elapsed(), batch);
             s = self.lock_sync();
             s.flushing = false;
             match &result {

@@ -70,6 +70,14 @@ class Recorder:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A relay refusing one recipient (tests/operations.rs): the transport itself works.
+        if address.lower().startswith("rejected@"):
+            return "550 5.1.1 <rejected@...>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         if self.take_throttle():
             return "454 Throttling failure: Maximum sending rate exceeded."

@@ -35,7 +35,7 @@ mod problem;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{csrf_token, Principal, CSRF_HEADER};
+pub use auth::{authenticate, csrf_token, Principal, CSRF_HEADER};
 pub use problem::{Kind, Problem};
 
 use super::Server;
