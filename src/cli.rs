@@ -43,6 +43,7 @@ mod commands;
 mod dev;
 mod directory;
 mod error;
+mod ops;
 mod output;
 
 use crate::config::{self, Config, Overrides};
@@ -104,6 +105,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::Keys(KeysCommand::Rotate { alg, out }) => {
                         keys_rotate(&config, alg, out.json)
                     }
+                    Command::Keys(KeysCommand::List { out }) => ops::keys_list(&config, out.json),
+                    Command::Keys(KeysCommand::Prune { out }) => ops::keys_prune(&config, out.json),
+                    Command::Backup { file, out } => ops::backup(&config, &file, out.json),
+                    Command::Restore { file } => ops::restore(&config, &file),
                     Command::User(c) => user(&config, c),
                     Command::Group(c) => group(&config, c),
                     Command::Audit(args) => audit(&config, args),

@@ -1,11 +1,13 @@
 //! What an operator relies on, over real sockets: `/metrics` (who may read it, and that its
 //! counters move), `/healthz` (public status, details for local requests and admins, judged
-//! from the mail transport and not from one refused recipient).
+//! from the mail transport and not from one refused recipient), `sesame backup` and `sesame
+//! restore`, and `sesame keys list|prune`.
 //!
 //! Run: `cargo test --test operations` (needs python3 with aiosmtpd).
 
 mod support;
 
+use openidconnect::OAuth2TokenResponse;
 use serde_json::Value;
 use support::flow;
 use support::http::HttpClient;
@@ -202,5 +204,90 @@ async fn a_refused_recipient_does_not_make_health_degraded() {
     assert!(
         value(&scraped, r#"sesame_mail_sends_total{outcome="rejected"}"#).is_some_and(|v| v >= 1.0),
         "{scraped}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_running_restores_and_its_refresh_token_works() {
+    let mut sesame = Sesame::start_default();
+    let app = sesame.create_web_app("Bookstore");
+    let meta = flow::discover(&sesame.issuer).await;
+    let client = flow::client(&meta, &app);
+    let signed_in = flow::full_sign_in(&sesame, &HttpClient::new(), &client, &app, ADA).await;
+    let refresh_token = signed_in.refresh_token().clone();
+
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("sesame-backup.redb");
+    let report = cli_json(&sesame, &["backup", file.to_str().unwrap(), "--json"]);
+    assert!(report["records"].as_u64().unwrap() > 5, "{report}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the backup holds keys: owner only");
+    }
+
+    // A running server's data is never replaced.
+    let refused = sesame.cli(&["restore", file.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("stop it first"), "{said}");
+
+    // Stop, lose the data directory, restore into a fresh one, start again.
+    sesame.stop();
+    std::fs::remove_dir_all(&sesame.data_dir).unwrap();
+    let junk = backups.path().join("junk.redb");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let out = sesame.cli(&["restore", junk.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a usable sesame backup"));
+    assert!(
+        !sesame.data_dir.join("sesame.redb").exists(),
+        "nothing replaced"
+    );
+    cli_ok(&sesame, &["restore", file.to_str().unwrap()]);
+    sesame.start_again();
+
+    // The refresh token issued before the backup works, and the app and user are there.
+    let refreshed = flow::refresh(&client, &refresh_token)
+        .await
+        .unwrap_or_else(|e| panic!("the refresh token did not survive backup and restore: {e}"));
+    let info = flow::userinfo(&client, refreshed.access_token(), &signed_in.sub()).await;
+    assert!(info.is_ok(), "{info:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_list_shows_until_when_a_retired_key_stays_in_jwks() {
+    let sesame = Sesame::start_default();
+    let listed = cli_json(&sesame, &["keys", "list", "--json"]);
+    let active = listed.as_array().unwrap().len();
+    assert!(active >= 2, "{listed:#}");
+    let rotated = cli_json(&sesame, &["keys", "rotate", "--alg", "ES256", "--json"]);
+    let listed = cli_json(&sesame, &["keys", "list", "--json"]);
+    let keys = listed.as_array().unwrap();
+    assert_eq!(keys.len(), active + 1, "{listed:#}");
+    let retired: Vec<&Value> = keys.iter().filter(|k| k["active"] == false).collect();
+    assert_eq!(retired.len(), 1, "{listed:#}");
+    let old = retired[0];
+    assert_eq!(old["alg"], "ES256");
+    // The server's ID token lifetime (default one hour) after its retirement.
+    assert_eq!(
+        old["in_jwks_until"].as_u64().unwrap(),
+        old["retired_at"].as_u64().unwrap() + 3600,
+        "{old:#}"
+    );
+    assert!(keys
+        .iter()
+        .any(|k| k["kid"] == rotated["kid"] && k["active"] == true));
+
+    // Its tokens may still be valid: prune keeps it, and JWKS still has it.
+    let pruned = cli_json(&sesame, &["keys", "prune", "--json"]);
+    assert_eq!(pruned["pruned"], serde_json::json!([]));
+    let jwks = HttpClient::new().get(&sesame.url("/jwks")).await.body;
+    assert!(jwks.contains(old["kid"].as_str().unwrap()), "{jwks}");
+    let text = cli_ok(&sesame, &["keys", "list"]);
+    assert!(
+        text.contains("IN JWKS UNTIL") && text.contains("while active"),
+        "{text}"
     );
 }

@@ -49,6 +49,12 @@ pub enum AdminError {
     KeyRotation(CryptoError),
     /// The new key is stored, but the running server could not load its key set again.
     KeyReload(CryptoError),
+    /// Listing or pruning the signing keys failed.
+    Keys(StoreError),
+    /// The backup was not written.
+    Backup(crate::store::BackupError),
+    /// `store.backup` was given a relative path (the server's directory is not the client's).
+    RelativeBackupPath(PathBuf),
     /// `audit.list` was asked for the changes of a command that does not exist.
     UnknownAuditKind(String),
     /// `mail.test` was run on the file: only a running server has a mailer to test.
@@ -102,6 +108,13 @@ impl fmt::Display for AdminError {
             AdminError::KeyReload(e) => {
                 write!(f, "the new key is stored but loading it failed: {e}")
             }
+            AdminError::Keys(e) => write!(f, "signing keys: {e}"),
+            AdminError::Backup(e) => write!(f, "backup failed: {e}"),
+            AdminError::RelativeBackupPath(p) => write!(
+                f,
+                "the backup path {} must be absolute: the server does not share the client's working directory",
+                p.display()
+            ),
             AdminError::UnknownAuditKind(name) => {
                 write!(f, "{}", crate::audit::UnknownKind(name.clone()))
             }

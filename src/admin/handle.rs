@@ -15,12 +15,16 @@
 
 use super::error::AdminError;
 use super::protocol::{
-    ApiKeyRef, AppChange, AppInfo, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit,
-    GroupRef, KeyRotation, Membership, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
+    ApiKeyRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef, ConnectorSettings,
+    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit, UserQuery, UserRef,
+    CONNECTORS_KNOWN,
 };
 
 /// A listing's page size when the command does not say.
 const DEFAULT_PAGE: usize = 100;
+/// How long a retired key stays in JWKS when `keys.list` or `keys.prune` does not say: the
+/// default ID token lifetime.
+const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
 use crate::api_keys::{self, ApiKeyInfo};
 use crate::apps;
 use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
@@ -164,6 +168,31 @@ fn run(
                 result: json!({ "alg": alg, "kid": kid }),
                 effect: Some(Effect::ReloadKeys),
             }
+        }
+        Command::KeysList(KeyWindow { token_lifetime }) => {
+            let lifetime = token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+            let keys = crate::crypto::keys::list(store, lifetime).map_err(AdminError::Keys)?;
+            Done::result(to_json(&keys))
+        }
+        Command::KeysPrune(KeyWindow { token_lifetime }) => {
+            let lifetime = token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+            let now = crate::clock::now();
+            let pruned = crate::crypto::keys::prune_with(store, now, lifetime, |tx, gone| {
+                let kids: Vec<&str> = gone.iter().map(|k| k.kid.as_str()).collect();
+                audit.record(tx, None, Changes::of(json!({ "pruned": kids })))
+            })
+            .map_err(AdminError::Keys)?;
+            Done {
+                result: json!({ "pruned": to_json(&pruned) }),
+                effect: (!pruned.is_empty()).then_some(Effect::ReloadKeys),
+            }
+        }
+        Command::Backup(BackupTo { path }) => {
+            if !path.is_absolute() {
+                return Err(AdminError::RelativeBackupPath(path));
+            }
+            let report = store.backup_to(&path).map_err(AdminError::Backup)?;
+            Done::result(to_json(&report))
         }
         Command::MailTest(_) => return Err(AdminError::MailTestNeedsServer),
         Command::UserAdd(new) => audit.change(store, None, |tx, at| users::add_in(tx, at, new))?,

@@ -3,7 +3,7 @@
 //! and the management API both carry out commands through [`handle_live`], so a command
 //! changes a running server the same way whichever door it came through.
 
-use super::{handle, AdminError, Command, Done, Effect};
+use super::{handle, AdminError, Command, Done, Effect, KeyWindow};
 use crate::audit::Actor;
 use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
@@ -18,6 +18,15 @@ pub fn handle_live(
     actor: &Actor,
     command: Command,
 ) -> Result<Value, AdminError> {
+    // How long a retired key stays in JWKS is this server's business, not the client's.
+    let window = || KeyWindow {
+        token_lifetime: Some(provider.tokens.id_token_ttl),
+    };
+    let command = match command {
+        Command::KeysList(_) => Command::KeysList(window()),
+        Command::KeysPrune(_) => Command::KeysPrune(window()),
+        other => other,
+    };
     let Done { result, effect } = handle(&provider.store, mail, actor, command)?;
     if let Some(effect) = effect {
         apply(provider, effect)?;

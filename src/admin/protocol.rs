@@ -68,6 +68,12 @@ commands! {
     "connector.delete" => ConnectorDelete(ConnectorRef),
     /// Makes a new active signing key for an algorithm; the old one is retired.
     "keys.rotate" => KeysRotate(KeyRotation),
+    /// Lists the signing keys with when each may leave JWKS (never the keys themselves).
+    "keys.list" => KeysList(KeyWindow),
+    /// Removes retired keys whose every token has expired.
+    "keys.prune" => KeysPrune(KeyWindow),
+    /// Writes a consistent snapshot of the data file to a path (on the server's machine).
+    "store.backup" => Backup(BackupTo),
     /// Sends a test message. Only a running server answers this one: it tests the mailer it is
     /// using.
     "mail.test" => MailTest(TestMessage),
@@ -173,7 +179,10 @@ impl Command {
             | Command::GroupAddMember(_)
             | Command::GroupRemoveMember(_)
             | Command::ApiKeyList(_)
-            | Command::ApiKeyRevoke(_) => false,
+            | Command::ApiKeyRevoke(_)
+            | Command::KeysList(_)
+            | Command::KeysPrune(_)
+            | Command::Backup(_) => false,
             Command::AuditList(_) => false,
         }
     }
@@ -189,7 +198,9 @@ impl Command {
             | Command::UserShow(_)
             | Command::GroupList(_)
             | Command::GroupShow(_)
-            | Command::ApiKeyList(_) => true,
+            | Command::ApiKeyList(_)
+            | Command::KeysList(_)
+            | Command::Backup(_) => true,
             Command::AuditList(_) => true,
             Command::AppCreate(_)
             | Command::AppUpdate(_)
@@ -198,6 +209,7 @@ impl Command {
             | Command::ConnectorSet(_)
             | Command::ConnectorDelete(_)
             | Command::KeysRotate(_)
+            | Command::KeysPrune(_)
             | Command::MailTest(_)
             | Command::UserAdd(_)
             | Command::UserUpdate(_)
@@ -255,6 +267,24 @@ pub struct KeyRotation {
     /// The default ([`Alg::default`]) when absent or null.
     #[serde(default, deserialize_with = "key_alg")]
     pub alg: Alg,
+}
+
+/// `keys.list`'s and `keys.prune`'s arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeyWindow {
+    /// The longest lifetime of a token a key signs (the ID token's), in seconds: how long a
+    /// retired key stays in JWKS. A running server uses its own `[tokens] id_token_ttl`,
+    /// whatever is sent; the CLI on the file sends its configuration's.
+    #[serde(default)]
+    pub token_lifetime: Option<u64>,
+}
+
+/// `store.backup`'s arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupTo {
+    /// Where to write the backup: an absolute path on the server's machine (the CLI makes a
+    /// relative one absolute). An existing file there is replaced.
+    pub path: std::path::PathBuf,
 }
 
 /// `mail.test`'s arguments.

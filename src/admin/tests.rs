@@ -424,6 +424,13 @@ fn one_of_each() -> Vec<Command> {
         Command::ConnectorShow(connector()),
         Command::ConnectorDelete(connector()),
         Command::KeysRotate(KeyRotation { alg: Alg::Es256 }),
+        Command::KeysList(KeyWindow {
+            token_lifetime: Some(3600),
+        }),
+        Command::KeysPrune(KeyWindow::default()),
+        Command::Backup(BackupTo {
+            path: "/var/backups/sesame.redb".into(),
+        }),
         Command::MailTest(TestMessage {
             to: "ana@example.com".into(),
             template: Some("SignIn".into()),
@@ -546,10 +553,49 @@ fn commands_go_on_the_wire_as_before_the_typed_protocol() {
         wire(&all[9]),
         json!({"cmd": "keys.rotate", "args": {"alg": "ES256"}})
     );
+    let named = |name: &str| wire(all.iter().find(|c| c.name() == name).unwrap());
     assert_eq!(
-        wire(&all[10]),
+        named("mail.test"),
         json!({"cmd": "mail.test", "args": {"to": "ana@example.com", "template": "SignIn", "dry_run": true}})
     );
+    assert_eq!(
+        named("store.backup"),
+        json!({"cmd": "store.backup", "args": {"path": "/var/backups/sesame.redb"}})
+    );
+}
+
+#[test]
+fn keys_list_and_prune_on_the_file_and_backup_needs_an_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.redb")).unwrap();
+    crate::crypto::keys::KeySet::load_or_generate_ecdsa(&store).unwrap();
+    ok(&store, "keys.rotate", json!({"alg": "ES256"}));
+    let keys = ok(&store, "keys.list", json!({"token_lifetime": 3600}));
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let retired: Vec<_> = keys.iter().filter(|k| k["active"] == false).collect();
+    assert_eq!(retired.len(), 1);
+    assert!(retired[0]["in_jwks_until"].as_u64().unwrap() > crate::clock::now());
+    // Retired just now: its ID tokens are still valid, so it stays.
+    let pruned = ok(&store, "keys.prune", json!({"token_lifetime": 3600}));
+    assert_eq!(pruned["pruned"], json!([]));
+    let pruned = ok(&store, "keys.prune", json!({"token_lifetime": 0}));
+    assert_eq!(pruned["pruned"].as_array().unwrap().len(), 1);
+    let kid = pruned["pruned"][0]["kid"].clone();
+    let entries = audit_entries(&store, json!({"kind": "keys.prune"}));
+    assert_eq!(
+        entries.len(),
+        1,
+        "one entry, for the prune that removed a key"
+    );
+    assert_eq!(entries[0]["changes"], json!({ "pruned": [kid] }));
+
+    let r = call(&store, "store.backup", json!({"path": "relative.redb"}));
+    assert!(r.error.unwrap().contains("must be absolute"));
+    let path = dir.path().join("backup.redb");
+    let report = ok(&store, "store.backup", json!({ "path": path }));
+    assert!(report["records"].as_u64().unwrap() >= 2, "{report}");
+    assert!(path.exists());
 }
 
 #[test]

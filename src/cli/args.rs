@@ -69,6 +69,16 @@ pub(super) enum Command {
     /// Forward-auth's access rules ([[access]] in sesame.toml).
     #[command(subcommand)]
     Access(AccessCommand),
+    /// Write a consistent snapshot of the data to FILE (mode 0600), through the running server
+    /// if there is one (it keeps serving), or from the file.
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Replace the data with a backup. Refuses while a server uses the data directory; checks
+    /// the backup first; keeps the replaced file as sesame.redb.before-restore.
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -354,6 +364,17 @@ pub(super) enum KeysCommand {
     Rotate {
         #[arg(long, default_value_t)]
         alg: Alg,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List the signing keys: algorithm, key ID, when made and retired, and until when a
+    /// retired key stays in JWKS (until every ID token it signed has expired).
+    List {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Remove the retired keys whose every token has expired.
+    Prune {
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -65,6 +65,10 @@ pub enum CliError {
     MailTestFailed(crate::mail::TestSendError),
     /// The running server's test message failed; its report, as the server sent it.
     MailTestFailedInServer(String),
+    /// `restore` was run while a server uses the data directory.
+    RestoreWhileRunning(PathBuf),
+    /// The backup was not restored; nothing was changed.
+    Restore(crate::store::BackupError),
     /// `access check` was given something that is not an http(s) URL with a host.
     NotAUrl(crate::forward_auth::TargetError),
     /// An `[[access]]` rule does not compile (configuration checks this first).
@@ -136,6 +140,12 @@ impl fmt::Display for CliError {
                 "{e}\n(give the whole URL a browser opens, e.g. https://app.home.example.com/path)"
             ),
             CliError::AccessRule(e) => write!(f, "{e}"),
+            CliError::RestoreWhileRunning(dir) => write!(
+                f,
+                "a sesame server is using {}: stop it first (restore replaces its data file), then run restore again",
+                dir.display()
+            ),
+            CliError::Restore(e) => write!(f, "{e}"),
         }
     }
 }

@@ -255,6 +255,11 @@ static METRICS: Schema = Schema {
     camel: false,
 };
 
+static KEYS: Schema = Schema {
+    keys: &[key("rotate_after_days", Count)],
+    camel: false,
+};
+
 static DEV: Schema = Schema {
     keys: &[key("users", Named(&DEV_USER))],
     camel: false,
@@ -279,6 +284,7 @@ pub(super) static ROOT: Schema = Schema {
         key("forward_auth", Section(&FORWARD_AUTH)),
         key("access", Tables(&ACCESS)),
         key("metrics", Section(&METRICS)),
+        key("keys", Section(&KEYS)),
     ],
     camel: false,
 };

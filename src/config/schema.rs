@@ -6,8 +6,8 @@
 //! `[tokens]` is [`crate::provider::TokenConfig`], `[audit]` is [`crate::audit::AuditConfig`],
 //! `[[app]]` is [`crate::apps::AppDecl`], `[dev]` is [`crate::signin::dev::DevConfig`],
 //! `[forward_auth]` and `[[access]]` are [`crate::forward_auth::ForwardAuthConfig`] and
-//! [`crate::forward_auth::AccessRuleDecl`], `[metrics]` is [`crate::metrics::MetricsConfig`].
-//! The
+//! [`crate::forward_auth::AccessRuleDecl`], `[metrics]` is [`crate::metrics::MetricsConfig`],
+//! `[keys]` is [`crate::crypto::keys::KeysConfig`]. The
 //! server's own settings are defined here.
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use super::{AuditConfig, BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
+use crate::crypto::keys::KeysConfig;
 use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
 use crate::metrics::MetricsConfig;
 use crate::provider::TokenConfig;
@@ -59,6 +60,8 @@ pub struct Config {
     pub access: Vec<AccessRuleDecl>,
     /// Who may read `/metrics`.
     pub metrics: MetricsConfig,
+    /// Signing key rotation.
+    pub keys: KeysConfig,
 }
 
 impl Default for Config {
@@ -80,6 +83,7 @@ impl Default for Config {
             forward_auth: ForwardAuthConfig::default(),
             access: Vec::new(),
             metrics: MetricsConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 }

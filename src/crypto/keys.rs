@@ -8,10 +8,17 @@
 //!   (none) ──load_or_generate──▶ active ──rotate──▶ retired
 //!                                  │                   │
 //!                                  └── signs, in JWKS  └── in JWKS, verifies; never signs again
+//!                                                          │
+//!                                                  prune (once every token it signed expired)
+//!                                                          ▼
+//!                                                       (gone)
 //! ```
 //!
-//! Retired keys are kept (and published) forever so that every token sesame ever issued still
-//! verifies; there are three algorithms and rotations are rare, so the set stays small.
+//! A retired key stays (and is published) until every token it signed has expired: it signs
+//! only ID tokens (access tokens are opaque), so until `retired_at + id_token_ttl`. After that
+//! `sesame keys prune`, or scheduled rotation (`[keys] rotate_after_days`, which prunes too),
+//! removes it (`lifecycle.rs`). An `id_token_hint` signed by a pruned key no longer verifies
+//! and is treated as any hint that is not ours.
 //!
 //! Keys are stored in the `KEYS` table as PKCS#8 DER and loaded by ring. ring generates ECDSA
 //! keys but not RSA keys, so the RS256 key comes from the rsa crate (once, on first start, or on
@@ -24,13 +31,25 @@
 //! fresh `KeySet` and swaps it in whole (`State.keys` is a `RwLock<Arc<KeySet>>`), so a request
 //! never sees half a rotation.
 
+mod lifecycle;
 mod signing;
 
+pub use lifecycle::{list, prune, prune_with, rotate_due, KeyInfo, Scheduled};
 pub use signing::{at_hash, Alg, SigningKey};
 
 use super::{b64url, b64url_decode, CryptoError};
 use crate::store::{KeyRecord, Store, StoreError, WriteTx, KEYS};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+
+/// `[keys]`: signing key rotation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Make a new active key for an algorithm once its key is this many days old (checked at
+    /// start and every hour). Unset: only `sesame keys rotate` rotates.
+    pub rotate_after_days: Option<u64>,
+}
 
 /// All of sesame's signing keys: one active key per algorithm, plus the retired ones.
 #[derive(Debug)]
@@ -81,7 +100,7 @@ impl KeySet {
         );
         let fresh = missing
             .into_iter()
-            .map(new_record)
+            .map(|alg| new_record(alg, crate::clock::now()))
             .collect::<Result<Vec<_>, _>>()?;
         let records = store.write(|tx| {
             let current = tx.scan(&KEYS)?;
@@ -111,11 +130,23 @@ impl KeySet {
         alg: Alg,
         with: impl FnOnce(&WriteTx, &str) -> Result<(), StoreError>,
     ) -> Result<String, CryptoError> {
-        let fresh = new_record(alg)?;
+        Self::rotate_at(store, alg, crate::clock::now(), with)
+    }
+
+    /// [`KeySet::rotate_with`] at time `now` (the new key's creation, the old one's
+    /// retirement).
+    pub fn rotate_at(
+        store: &Store,
+        alg: Alg,
+        now: u64,
+        with: impl FnOnce(&WriteTx, &str) -> Result<(), StoreError>,
+    ) -> Result<String, CryptoError> {
+        let fresh = new_record(alg, now)?;
         store.write(|tx| {
             for (kid, mut rec) in tx.scan(&KEYS)? {
                 if rec.active && rec.alg == alg {
                     rec.active = false;
+                    rec.retired_at = Some(now);
                     tx.put(&KEYS, &kid, &rec)?;
                 }
             }
@@ -238,14 +269,15 @@ impl KeySet {
     }
 }
 /// A fresh active key for `alg`, ready to store.
-fn new_record(alg: Alg) -> Result<KeyRecord, CryptoError> {
+fn new_record(alg: Alg, now: u64) -> Result<KeyRecord, CryptoError> {
     let (key, pkcs8) = SigningKey::generate(alg)?;
     Ok(KeyRecord {
         kid: key.kid().to_string(),
         alg,
         pkcs8: b64url(&pkcs8),
-        created_at: crate::clock::now(),
+        created_at: now,
         active: true,
+        retired_at: None,
     })
 }
 

@@ -380,6 +380,12 @@ fn start_background(server: &Arc<Server>) {
         });
     }
     tokio::spawn(sweep_forever(provider.clone()));
+    if let Some(days) = server.config.keys.rotate_after_days {
+        tokio::spawn(rotate_keys_forever(
+            provider.clone(),
+            days.saturating_mul(86_400),
+        ));
+    }
     if provider
         .keys()
         .signer(crate::crypto::keys::Alg::Rs256)
@@ -496,6 +502,42 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     {
         async {
             let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// `[keys] rotate_after_days`: at start and every hour, rotates the keys that are due and
+/// prunes the retired keys whose tokens have all expired; the running server then signs with
+/// the new keys (the old ones stay in JWKS until then: `crypto::keys::lifecycle`).
+async fn rotate_keys_forever(provider: Arc<Provider>, rotate_after: u64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let p = provider.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let lifetime = p.tokens.id_token_ttl;
+            let done = crate::crypto::keys::rotate_due(&p.store, p.now(), rotate_after, lifetime)?;
+            if !done.rotated.is_empty() || !done.pruned.is_empty() {
+                p.set_keys(KeySet::load_or_generate(&p.store)?);
+            }
+            Ok::<_, crate::crypto::CryptoError>(done)
+        })
+        .await;
+        match res {
+            Ok(Ok(done)) => {
+                for (alg, kid) in done.rotated {
+                    tracing::info!("scheduled key rotation: new {alg} signing key {kid}");
+                }
+                for key in done.pruned {
+                    tracing::info!(
+                        "pruned retired {} key {}: every token it signed has expired",
+                        key.alg,
+                        key.kid
+                    );
+                }
+            }
+            Ok(Err(e)) => tracing::warn!("scheduled key rotation failed: {e}"),
+            Err(e) => tracing::warn!("scheduled key rotation failed: {e}"),
         }
     }
 }

@@ -21,9 +21,11 @@
 //! performs (`ops.rs`). Uses only [`crate::alg`] (records name the signing algorithm) and
 //! [`crate::metrics`] (commit times and batch sizes); everything else in sesame uses it.
 
+mod backup;
 mod model;
 mod ops;
 
+pub use backup::{restore, BackupError, BackupReport};
 pub use model::*;
 pub use ops::{AuditRange, Reads, Writes};
 

@@ -374,6 +374,10 @@ pub struct KeyRecord {
     /// The key that signs new tokens for its algorithm. Retired keys stay in JWKS so tokens they
     /// signed still verify.
     pub active: bool,
+    /// When a rotation retired it (Unix seconds); absent for an active key, and for keys
+    /// retired before sesame recorded it (their successor's creation is used instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<u64>,
 }
 
 /// Where an audit entry sits in the audit log: its time, then its sequence number (unique and

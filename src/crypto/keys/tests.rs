@@ -290,7 +290,7 @@ fn newest_of_two_active_keys_signs_and_the_other_still_verifies() {
         .sign_jwt(&claims())
         .unwrap();
     // A second active ES256 key, as a hand-edited or half-migrated store might hold.
-    let mut newer = new_record(Alg::Es256).unwrap();
+    let mut newer = new_record(Alg::Es256, crate::clock::now()).unwrap();
     newer.created_at += 10;
     store.write(|tx| tx.put(&KEYS, &newer.kid, &newer)).unwrap();
 
@@ -316,6 +316,7 @@ fn a_stored_key_that_does_not_load_is_reported() {
     ];
     for (kid, alg, pkcs8) in bad {
         let rec = KeyRecord {
+            retired_at: None,
             kid: kid.into(),
             alg,
             pkcs8,

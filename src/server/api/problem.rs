@@ -282,6 +282,9 @@ impl Problem {
             // Not reachable through the API (no route sends these commands or uses a socket);
             // said plainly if they ever are.
             AdminError::UnknownCommand(_)
+            | AdminError::Keys(_)
+            | AdminError::Backup(_)
+            | AdminError::RelativeBackupPath(_)
             | AdminError::ConnectorEncoding(_)
             | AdminError::MailTestNeedsServer
             | AdminError::MailTestFailed(_)
