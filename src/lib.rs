@@ -26,7 +26,8 @@
 //! The modules, in the order a request meets them:
 //!
 //! - [`cli`]: the command line (`serve`, `dev`, `app ...`, `user ...`, `group ...`,
-//!   `mail test`, `connector set`, `keys rotate`, `audit`, `access check`).
+//!   `mail test`, `connector set`, `keys rotate|list|prune`, `backup`, `restore`, `audit`,
+//!   `access check`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
 //! - [`server`]: the running server: start-up, the accept loop, the router and its handlers,
 //!   the words of every error page, the management API (`/api/v1`), the forward-auth
