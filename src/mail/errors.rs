@@ -172,10 +172,11 @@ impl std::error::Error for SendError {}
 
 impl SendError {
     /// Whether the transport itself failed (no connection, TLS, authentication, a timeout, a
-    /// broken conversation, a configuration that does not build): mail is then down for
-    /// everyone, and `/healthz` says "degraded". A refusal of one message (its recipient, its
-    /// sender, a throttle) or an address that does not parse is not: anyone can ask for a code
-    /// to an address a relay refuses, and that must not flip the server's health.
+    /// broken conversation, a configuration that does not build, or a server that keeps
+    /// throttling every send after the retries): mail is then down for everyone, and
+    /// `/healthz` says "degraded". A refusal of one message (its recipient or sender) or an
+    /// address that does not parse is not: anyone can ask for a code to an address a relay
+    /// refuses, and that must not flip the server's health.
     pub fn is_transport_failure(&self) -> bool {
         match self {
             SendError::Connect { .. }
@@ -185,11 +186,11 @@ impl SendError {
             | SendError::AuthFailed { .. }
             | SendError::Misconfigured(_)
             | SendError::Timeout { .. }
-            | SendError::Protocol { .. } => true,
+            | SendError::Protocol { .. }
+            | SendError::Throttled { .. } => true,
             SendError::InvalidRecipient(_)
             | SendError::Message(_)
             | SendError::NotVerified { .. }
-            | SendError::Throttled { .. }
             | SendError::Rejected { .. } => false,
         }
     }
