@@ -1,0 +1,324 @@
+//! Whole HTTP requests through `sesame::server::route`, in-process, against a real server
+//! (temporary data directory, declared apps and user): a method, a path, a query, a body and
+//! the headers that carry credentials, each picked or mutated from valid ones. The valid ones
+//! include a live session cookie, real tokens, a management API key and an ID token, so the
+//! fuzzing gets past authentication into what each endpoint parses next.
+
+use super::fuzzer::{self, Mutator, Rng};
+use super::{headers, not_internal, CONTENT_TYPES, METHODS};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use hyper::{HeaderMap, Method};
+use sesame::http::Request;
+use sesame::server::Server;
+use std::sync::Arc;
+
+const CONFIG: &str = r#"
+issuer = "https://id.home.example"
+[sign_up]
+mode = "open"
+[forward_auth]
+cookie_domain = "home.example"
+[[access]]
+domain = "*.home.example"
+policy = "allow"
+[[app]]
+client_id = "fuzz-web"
+name = "Fuzz"
+client_secret = "s3cret-s3cret"
+redirect_uris = ["https://app.example/cb"]
+post_logout_redirect_uris = ["https://app.example/"]
+[[app]]
+client_id = "fuzz-spa"
+name = "Fuzz SPA"
+app_type = "spa"
+redirect_uris = ["https://spa.example/cb"]
+[[user]]
+email = "ada@example.com"
+groups = ["admins"]
+"#;
+
+/// Paths, each with the methods it answers (a fuzzed method now and then tries the others).
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/jwks"),
+    ("GET POST", "/auth"),
+    ("GET POST", "/auth"),
+    ("POST", "/token"),
+    ("POST", "/token"),
+    ("GET POST", "/me"),
+    ("GET POST", "/session/end"),
+    ("POST", "/token/revocation"),
+    ("GET POST", "/sign-in"),
+    ("POST", "/sign-in/code"),
+    ("GET", "/healthz"),
+    ("GET", "/api/authz/forward-auth"),
+    ("GET", "/api/authz/auth-request"),
+    ("GET", "/static/sesame.css"),
+    ("GET POST", "/api/v1/users"),
+    ("GET PATCH DELETE", "/api/v1/users/ada%40example.com"),
+    ("GET POST", "/api/v1/apps"),
+    ("GET PATCH DELETE", "/api/v1/apps/fuzz-web"),
+    ("GET POST", "/api/v1/groups"),
+    (
+        "PUT DELETE",
+        "/api/v1/groups/admins/members/ada%40example.com",
+    ),
+    ("GET", "/api/v1/audit"),
+    ("GET POST", "/api/v1/api-keys"),
+    ("GET", "/api/v1/openapi.json"),
+    ("GET POST", "/dev/sign-in"),
+];
+
+const QUERIES: &[&str] = &[
+    super::AUTHORIZE_QUERY,
+    "client_id=fuzz-spa&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&response_type=code&scope=openid&prompt=none&id_token_hint=HINT",
+    "id_token_hint=HINT&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F&state=x&client_id=fuzz-web",
+    "rd=https%3A%2F%2Fa.home.example%2Fx",
+    "limit=2&after=a&group=admins&kind=sign_in&since=2026-01-01",
+    "",
+];
+
+const BODIES: &[&str] = &[
+    "grant_type=refresh_token&refresh_token=REFRESH",
+    "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+    "token=REFRESH&token_type_hint=refresh_token",
+    "access_token=ACCESS",
+    "email=ada%40example.com&csrf=x&interaction=y",
+    r#"{"email":"bob@example.com","name":"Bob","groups":["admins"],"claims":{"a":1}}"#,
+    r#"{"name":"Photos","redirect_uris":["https://p.example/cb"],"refresh_retry_window":0}"#,
+    r#"{"name":"Renamed","allowed_groups":[]}"#,
+    "",
+];
+
+const DICT: &[&str] = &[
+    "&",
+    "=",
+    "%",
+    "%2F",
+    "%00",
+    "%ff",
+    "/",
+    "..",
+    "//",
+    "?",
+    "#",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\"",
+    "null",
+    "-1",
+    "1e999",
+    "admins",
+    "ada@example.com",
+    "fuzz-web",
+    "fuzz-spa",
+    "openid",
+    "prompt=none",
+    "max_age=0",
+    "&client_id=fuzz-web",
+    "&scope=",
+    "&redirect_uri=",
+    "response_type=",
+];
+
+/// The credentials seeds: filled in once the server has made them.
+struct Material {
+    cookies: Vec<Vec<u8>>,
+    authorizations: Vec<Vec<u8>>,
+    queries: Vec<Vec<u8>>,
+    bodies: Vec<Vec<u8>>,
+}
+
+/// Starts the server and fuzzes it.
+pub fn fuzz() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sesame.toml");
+    let data = dir.path().join("data");
+    std::fs::write(&path, format!("data_dir = {data:?}\n{CONFIG}")).unwrap();
+    let config = sesame::config::load(Some(&path), &Default::default()).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = Arc::new(
+        rt.block_on(async { tokio::task::block_in_place(|| Server::open(config)) })
+            .unwrap(),
+    );
+    let m = material(&rt, &server);
+    let (seed, cases) = (fuzzer::seed(), fuzzer::cases());
+    let mut rng = Rng::new(seed ^ 0x7e57);
+    let mut mutators = [&m.queries, &m.bodies, &m.cookies, &m.authorizations]
+        .map(|seeds| Mutator::new(Rng::new(rng.next()), seeds, DICT));
+    let paths: Vec<Vec<u8>> = ROUTES.iter().map(|(_, p)| p.as_bytes().to_vec()).collect();
+    let mut path_mutator = Mutator::new(Rng::new(rng.next()), &paths, DICT);
+    // How the answers spread: a fuzzer stuck on one error would show here.
+    let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
+    let started = std::time::Instant::now();
+    for case in 0..cases {
+        let (methods, path) = rng.pick(ROUTES);
+        let methods: Vec<&str> = methods.split(' ').collect();
+        let method = match rng.chance(90) {
+            true => rng.pick(&methods).parse().expect("a method"),
+            false => rng.pick(METHODS).clone(),
+        };
+        let path = match rng.chance(10) {
+            true => fuzzer::text(&path_mutator.input()),
+            false => path.to_string(),
+        };
+        let [query, body, cookie, authorization] = mutators.each_mut().map(field);
+        let mut pairs = vec![(CONTENT_TYPE, rng.pick(CONTENT_TYPES).as_bytes().to_vec())];
+        if rng.chance(60) {
+            pairs.push((COOKIE, cookie));
+        }
+        if rng.chance(50) {
+            pairs.push((AUTHORIZATION, authorization));
+        }
+        let described = describe(&method, &path, &query, &pairs, &body);
+        let (query, body) = (fuzzer::text(&query), fuzzer::text(&body));
+        let headers = headers(&pairs);
+        fuzzer::check("http_requests", seed, case, &described, || {
+            let req = Request::synthetic(method, &path.to_string(), &query, &body, headers);
+            let server = server.clone();
+            let status = rt.block_on(async move {
+                match tokio::spawn(
+                    async move { sesame::server::route(&server, req).await.status() },
+                )
+                .await
+                {
+                    Ok(status) => status,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+            });
+            assert!(not_internal(status), "answered {status}");
+            *statuses.entry(status.as_u16()).or_default() += 1;
+        });
+    }
+    eprintln!(
+        "fuzz http_requests: {cases} cases in {:.1?}, SESAME_FUZZ_SEED={seed}, statuses {statuses:?}",
+        started.elapsed()
+    );
+}
+
+/// A field's value: a seed, mutated (capped: the credentials and parameters are short).
+fn field(m: &mut Mutator) -> Vec<u8> {
+    let mut data = m.input();
+    data.truncate(8 * 1024);
+    data
+}
+
+/// The request as bytes, for the failure message.
+fn describe(
+    method: &Method,
+    path: &str,
+    query: &[u8],
+    headers: &[(hyper::header::HeaderName, Vec<u8>)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = format!("{method} {path}?").into_bytes();
+    out.extend_from_slice(query);
+    for (name, value) in headers {
+        out.extend_from_slice(format!("\n{name}: ").as_bytes());
+        out.extend_from_slice(value);
+    }
+    out.extend_from_slice(b"\n\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Real credentials: a session cookie for the declared user, the tokens of a code exchanged
+/// through the router, an ID token, and a management API key.
+fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
+    let p = &server.provider;
+    let user = p
+        .store
+        .read(|tx| Ok(sesame::users::find(tx, "ada@example.com")))
+        .unwrap()
+        .unwrap();
+    let session = p
+        .store
+        .write(|tx| sesame::session::create(tx, &user.id, p.now(), 3600))
+        .unwrap();
+    let family = sesame::oidc::grant::Family {
+        tokens: &p.tokens,
+        now: p.now(),
+    };
+    let request = sesame::store::AuthRequest {
+        client_id: "fuzz-web".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: vec!["openid".into(), "offline_access".into(), "email".into()],
+        state: None,
+        nonce: Some("n".into()),
+        code_challenge: None,
+        max_age: None,
+        login_hint: None,
+    };
+    let code = p
+        .store
+        .write(|tx| family.issue_code(tx, &request, &user.id, p.now()))
+        .unwrap();
+    let form = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id=fuzz-web&client_secret=s3cret-s3cret"
+    );
+    let mut h = HeaderMap::new();
+    h.insert(
+        CONTENT_TYPE,
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    let req = Request::synthetic(Method::POST, "/token", "", &form, h);
+    let server2 = server.clone();
+    let resp = rt.block_on(async move {
+        tokio::spawn(async move { sesame::server::route(&server2, req).await })
+            .await
+            .unwrap()
+    });
+    let body = rt
+        .block_on(http_body_util::BodyExt::collect(resp.into_body()))
+        .unwrap()
+        .to_bytes();
+    let tokens: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let get = |k: &str| {
+        tokens[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("{k} in {tokens}"))
+            .to_string()
+    };
+    let (access, refresh, id_token) = (get("access_token"), get("refresh_token"), get("id_token"));
+    let (_, api_key) = sesame::api_keys::create(
+        &p.store,
+        p.now(),
+        sesame::api_keys::NewApiKey {
+            name: "fuzz".into(),
+            expires_in_days: None,
+        },
+    )
+    .unwrap();
+    let fill = |s: &str| {
+        s.replace("HINT", &id_token)
+            .replace("REFRESH", &refresh)
+            .replace("ACCESS", &access)
+            .into_bytes()
+    };
+    Material {
+        cookies: vec![
+            format!("sesame_session={session}").into_bytes(),
+            format!(
+                "sesame_session={session}; sesame_interaction=abc; sesame_forward_auth={session}"
+            )
+            .into_bytes(),
+            b"a=b".to_vec(),
+        ],
+        authorizations: vec![
+            b"Basic ZnV6ei13ZWI6czNjcmV0LXMzY3JldA==".to_vec(),
+            format!("Bearer {access}").into_bytes(),
+            format!("Bearer {api_key}").into_bytes(),
+            b"Basic Zm9vOg==".to_vec(),
+        ],
+        queries: QUERIES.iter().map(|q| fill(q)).collect(),
+        bodies: BODIES.iter().map(|b| fill(b)).collect(),
+    }
+}
