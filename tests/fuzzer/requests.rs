@@ -6,7 +6,7 @@
 
 use super::fuzzer::{self, Mutator, Rng};
 use super::{headers, not_internal, CONTENT_TYPES, METHODS};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use hyper::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use hyper::{HeaderMap, Method};
 use sesame::http::Request;
 use sesame::server::Server;
@@ -78,6 +78,13 @@ const QUERIES: &[&str] = &[
     "",
 ];
 
+/// Where an `id_token_hint` goes, `HINT` standing for it.
+const HINT_QUERIES: &[(&str, &str)] = &[
+    ("/auth", "client_id=fuzz-web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid&prompt=none&id_token_hint=HINT"),
+    ("/auth", "client_id=fuzz-web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid&id_token_hint=HINT"),
+    ("/session/end", "id_token_hint=HINT&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F&state=x"),
+];
+
 const BODIES: &[&str] = &[
     "grant_type=refresh_token&refresh_token=REFRESH",
     "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
@@ -88,6 +95,13 @@ const BODIES: &[&str] = &[
     r#"{"name":"Photos","redirect_uris":["https://p.example/cb"],"refresh_retry_window":0}"#,
     r#"{"name":"Renamed","allowed_groups":[]}"#,
     "",
+];
+
+/// What a proxy adds for forward-auth: `name: value` lines.
+const FORWARDED: &[&str] = &[
+    "x-forwarded-proto: https\nx-forwarded-host: app.home.example\nx-forwarded-uri: /photos?album=1\nx-forwarded-method: GET\nx-forwarded-for: 192.0.2.1",
+    "x-original-url: https://app.home.example/a/b?c=d\nx-original-method: POST",
+    "x-forwarded-proto: http\nx-forwarded-host: [::1]:8080\nx-forwarded-uri: //evil.example/",
 ];
 
 const DICT: &[&str] = &[
@@ -127,6 +141,10 @@ const DICT: &[&str] = &[
 
 /// The credentials seeds: filled in once the server has made them.
 struct Material {
+    /// The claims of a real ID token, as JSON: mutated, then signed with sesame's key, they
+    /// reach what `/auth` and `/session/end` do with a hint's claims.
+    claims: Vec<Vec<u8>>,
+    forwarded: Vec<Vec<u8>>,
     cookies: Vec<Vec<u8>>,
     authorizations: Vec<Vec<u8>>,
     queries: Vec<Vec<u8>>,
@@ -152,31 +170,51 @@ pub fn fuzz() {
     let m = material(&rt, &server);
     let (seed, cases) = (fuzzer::seed(), fuzzer::cases());
     let mut rng = Rng::new(seed ^ 0x7e57);
-    let mut mutators = [&m.queries, &m.bodies, &m.cookies, &m.authorizations]
-        .map(|seeds| Mutator::new(Rng::new(rng.next()), seeds, DICT));
+    let mut mutators = [
+        &m.queries,
+        &m.bodies,
+        &m.cookies,
+        &m.authorizations,
+        &m.forwarded,
+    ]
+    .map(|seeds| Mutator::new(Rng::new(rng.next()), seeds, DICT));
     let paths: Vec<Vec<u8>> = ROUTES.iter().map(|(_, p)| p.as_bytes().to_vec()).collect();
     let mut path_mutator = Mutator::new(Rng::new(rng.next()), &paths, DICT);
+    let mut claims_mutator = Mutator::new(Rng::new(rng.next()), &m.claims, DICT);
+    let keys = server.provider.keys();
+    let signer = keys.signer(sesame::alg::Alg::Es384).unwrap();
     // How the answers spread: a fuzzer stuck on one error would show here.
     let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
     let started = std::time::Instant::now();
     for case in 0..cases {
         let (methods, path) = rng.pick(ROUTES);
         let methods: Vec<&str> = methods.split(' ').collect();
-        let method = match rng.chance(90) {
+        let mut method = match rng.chance(90) {
             true => rng.pick(&methods).parse().expect("a method"),
             false => rng.pick(METHODS).clone(),
         };
-        let path = match rng.chance(10) {
+        let mut path = match rng.chance(10) {
             true => fuzzer::text(&path_mutator.input()),
             false => path.to_string(),
         };
-        let [query, body, cookie, authorization] = mutators.each_mut().map(field);
+        let [mut query, body, cookie, authorization, forwarded] = mutators.each_mut().map(field);
+        if rng.chance(10) {
+            let claims = serde_json::from_slice(&claims_mutator.input());
+            if let Some(hint) = claims.ok().and_then(|c| signer.sign_jwt(&c).ok()) {
+                let (at, q) = rng.pick(HINT_QUERIES);
+                (method, path) = (Method::GET, at.to_string());
+                query = q.replace("HINT", &hint).into_bytes();
+            }
+        }
         let mut pairs = vec![(CONTENT_TYPE, rng.pick(CONTENT_TYPES).as_bytes().to_vec())];
         if rng.chance(60) {
             pairs.push((COOKIE, cookie));
         }
         if rng.chance(50) {
             pairs.push((AUTHORIZATION, authorization));
+        }
+        if path.starts_with("/api/authz") || rng.chance(10) {
+            pairs.extend(header_lines(&forwarded));
         }
         let described = describe(&method, &path, &query, &pairs, &body);
         let (query, body) = (fuzzer::text(&query), fuzzer::text(&body));
@@ -211,12 +249,24 @@ fn field(m: &mut Mutator) -> Vec<u8> {
     data
 }
 
+/// `name: value` lines as header pairs, dropping lines that are not one.
+fn header_lines(block: &[u8]) -> Vec<(HeaderName, Vec<u8>)> {
+    block
+        .split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let colon = line.iter().position(|b| *b == b':')?;
+            let name = HeaderName::from_bytes(&line[..colon]).ok()?;
+            Some((name, line[colon + 1..].trim_ascii().to_vec()))
+        })
+        .collect()
+}
+
 /// The request as bytes, for the failure message.
 fn describe(
     method: &Method,
     path: &str,
     query: &[u8],
-    headers: &[(hyper::header::HeaderName, Vec<u8>)],
+    headers: &[(HeaderName, Vec<u8>)],
     body: &[u8],
 ) -> Vec<u8> {
     let mut out = format!("{method} {path}?").into_bytes();
@@ -303,7 +353,17 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
             .replace("ACCESS", &access)
             .into_bytes()
     };
+    let payload = id_token
+        .split('.')
+        .nth(1)
+        .and_then(sesame::crypto::b64url_decode);
+    let claims = payload.unwrap_or_else(|| panic!("ID token {id_token}"));
     Material {
+        claims: vec![
+            claims,
+            br#"{"iss":"https://id.home.example","sub":["x"],"aud":7}"#.to_vec(),
+        ],
+        forwarded: FORWARDED.iter().map(|f| f.as_bytes().to_vec()).collect(),
         cookies: vec![
             format!("sesame_session={session}").into_bytes(),
             format!(
