@@ -74,6 +74,7 @@ const QUERIES: &[&str] = &[
     "client_id=fuzz-spa&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&response_type=code&scope=openid&prompt=none&id_token_hint=HINT",
     "id_token_hint=HINT&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F&state=x&client_id=fuzz-web",
     "rd=https%3A%2F%2Fa.home.example%2Fx",
+    "interaction=INTERACTION",
     "limit=2&after=a&group=admins&kind=sign_in&since=2026-01-01",
     "",
 ];
@@ -90,7 +91,10 @@ const BODIES: &[&str] = &[
     "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
     "token=REFRESH&token_type_hint=refresh_token",
     "access_token=ACCESS",
-    "email=ada%40example.com&csrf=x&interaction=y",
+    "interaction=INTERACTION&csrf=CSRF&email=ada%40example.com",
+    "interaction=INTERACTION&csrf=CSRF&email=%22a+b%22%40%5B127.0.0.1%5D",
+    "interaction=INTERACTION&csrf=CSRF&code=123456",
+    "interaction=INTERACTION&csrf=CSRF&resend=1",
     r#"{"email":"bob@example.com","name":"Bob","groups":["admins"],"claims":{"a":1}}"#,
     r#"{"name":"Photos","redirect_uris":["https://p.example/cb"],"refresh_retry_window":0}"#,
     r#"{"name":"Renamed","allowed_groups":[]}"#,
@@ -141,6 +145,9 @@ const DICT: &[&str] = &[
 
 /// The credentials seeds: filled in once the server has made them.
 struct Material {
+    /// `Bearer` and the management API key, sent as it is to half the API's requests so that
+    /// their bodies get parsed.
+    api_key: Vec<u8>,
     /// The claims of a real ID token, as JSON: mutated, then signed with sesame's key, they
     /// reach what `/auth` and `/session/end` do with a hint's claims.
     claims: Vec<Vec<u8>>,
@@ -210,7 +217,9 @@ pub fn fuzz() {
         if rng.chance(60) {
             pairs.push((COOKIE, cookie));
         }
-        if rng.chance(50) {
+        if path.starts_with("/api/v1") && rng.chance(50) {
+            pairs.push((AUTHORIZATION, m.api_key.clone()));
+        } else if rng.chance(50) {
             pairs.push((AUTHORIZATION, authorization));
         }
         if path.starts_with("/api/authz") || rng.chance(10) {
@@ -293,6 +302,10 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
         .store
         .write(|tx| sesame::session::create(tx, &user.id, p.now(), 3600))
         .unwrap();
+    let forward_auth = p
+        .store
+        .write(|tx| sesame::session::create_forward_auth(tx, &user.id, p.now(), p.now() + 3600))
+        .unwrap();
     let family = sesame::oidc::grant::Family {
         tokens: &p.tokens,
         now: p.now(),
@@ -314,23 +327,8 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
     let form = format!(
         "grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id=fuzz-web&client_secret=s3cret-s3cret"
     );
-    let mut h = HeaderMap::new();
-    h.insert(
-        CONTENT_TYPE,
-        "application/x-www-form-urlencoded".parse().unwrap(),
-    );
-    let req = Request::synthetic(Method::POST, "/token", "", &form, h);
-    let server2 = server.clone();
-    let resp = rt.block_on(async move {
-        tokio::spawn(async move { sesame::server::route(&server2, req).await })
-            .await
-            .unwrap()
-    });
-    let body = rt
-        .block_on(http_body_util::BodyExt::collect(resp.into_body()))
-        .unwrap()
-        .to_bytes();
-    let tokens: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let (_, _, body) = call(rt, server, Method::POST, "/token", "", &form, None);
+    let tokens: serde_json::Value = serde_json::from_str(&body).unwrap();
     let get = |k: &str| {
         tokens[k]
             .as_str()
@@ -347,8 +345,11 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
         },
     )
     .unwrap();
+    let signing_in = sign_in_started(rt, server);
     let fill = |s: &str| {
-        s.replace("HINT", &id_token)
+        s.replace("INTERACTION", &signing_in.id)
+            .replace("CSRF", &signing_in.csrf)
+            .replace("HINT", &id_token)
             .replace("REFRESH", &refresh)
             .replace("ACCESS", &access)
             .into_bytes()
@@ -359,18 +360,19 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
         .and_then(sesame::crypto::b64url_decode);
     let claims = payload.unwrap_or_else(|| panic!("ID token {id_token}"));
     Material {
+        api_key: format!("Bearer {api_key}").into_bytes(),
         claims: vec![
             claims,
             br#"{"iss":"https://id.home.example","sub":["x"],"aud":7}"#.to_vec(),
         ],
         forwarded: FORWARDED.iter().map(|f| f.as_bytes().to_vec()).collect(),
+        // The names as an https issuer at the root of its host gives them.
         cookies: vec![
-            format!("sesame_session={session}").into_bytes(),
-            format!(
-                "sesame_session={session}; sesame_interaction=abc; sesame_forward_auth={session}"
-            )
-            .into_bytes(),
-            b"a=b".to_vec(),
+            format!("__Host-sesame_session={session}").into_bytes(),
+            format!("__Host-sesame_session={session}; {}", signing_in.cookie).into_bytes(),
+            format!("__Secure-sesame_forward_auth={forward_auth}").into_bytes(),
+            signing_in.cookie.clone().into_bytes(),
+            format!("sesame_session={session}; sesame_interaction=abc").into_bytes(),
         ],
         authorizations: vec![
             b"Basic ZnV6ei13ZWI6czNjcmV0LXMzY3JldA==".to_vec(),
@@ -381,4 +383,77 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
         queries: QUERIES.iter().map(|q| fill(q)).collect(),
         bodies: BODIES.iter().map(|b| fill(b)).collect(),
     }
+}
+
+/// A sign-in waiting on its email form, as a browser holds it.
+struct SigningIn {
+    id: String,
+    /// `name=value` of the interaction cookie.
+    cookie: String,
+    csrf: String,
+}
+
+/// Starts a sign-in (`/auth` without a session) and opens its email page.
+fn sign_in_started(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> SigningIn {
+    let query = "client_id=fuzz-web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid";
+    let (_, headers, _) = call(rt, server, Method::GET, "/auth", query, "", None);
+    let location = headers["location"].to_str().unwrap();
+    let id = location.split("interaction=").nth(1).unwrap().to_string();
+    let set_cookie = headers["set-cookie"].to_str().unwrap();
+    // `name=value`: the name has the `__Host-` prefix on this https issuer.
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let (status, _, page) = call(
+        rt,
+        server,
+        Method::GET,
+        "/sign-in",
+        &format!("interaction={id}"),
+        "",
+        Some(&cookie),
+    );
+    assert_eq!(status, 200, "{page}");
+    let csrf = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no csrf field in {page}"))
+        .to_string();
+    SigningIn { id, cookie, csrf }
+}
+
+/// Routes one request (a form body, an optional `Cookie`); the status, headers and body.
+fn call(
+    rt: &tokio::runtime::Runtime,
+    server: &Arc<Server>,
+    method: Method,
+    path: &str,
+    query: &str,
+    form: &str,
+    cookie: Option<&str>,
+) -> (u16, HeaderMap, String) {
+    let mut h = HeaderMap::new();
+    h.insert(
+        CONTENT_TYPE,
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    if let Some(c) = cookie {
+        h.insert(COOKIE, c.parse().unwrap());
+    }
+    let req = Request::synthetic(method, path, query, form, h);
+    let server = server.clone();
+    let resp = rt.block_on(async move {
+        tokio::spawn(async move { sesame::server::route(&server, req).await })
+            .await
+            .unwrap()
+    });
+    let (parts, body) = resp.into_parts();
+    let body = rt
+        .block_on(http_body_util::BodyExt::collect(body))
+        .unwrap()
+        .to_bytes();
+    (
+        parts.status.as_u16(),
+        parts.headers,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
 }
