@@ -30,7 +30,10 @@
 //!       predates retries (no successor recorded) ──▶ grant{revoked}
 //! ```
 //!
-//! A superseded token is spent with no successor: presenting it revokes the family. The
+//! A superseded token is spent with no successor: presenting it revokes the family. So tabs
+//! refreshing at once all get an answer, but only the last rotation's token stays live: a tab
+//! that keeps an earlier one ends the family when it next refreshes (clients sharing a token
+//! across tabs should still refresh under a lock, as the common libraries do). The
 //! window is short (default 60 s: a client retries at once or not at all), per app
 //! (`refresh_retry_window`, else `[tokens] refresh_retry_window`), and 0 turns retries off.
 //! Within it a thief holding RT₁ can take the family over only until the client uses RT₂ (or
