@@ -69,6 +69,9 @@ pub struct AppDecl {
     /// Accept `http://` redirect URIs to hosts on the LAN (see [`RedirectRules`]).
     #[serde(default)]
     pub allow_insecure_redirect: bool,
+    /// Seconds in which a refresh may be retried (0: never); unset, `[tokens]`'s.
+    #[serde(default)]
+    pub refresh_retry_window: Option<u64>,
 }
 
 /// What `sesame app create` asks for.
@@ -93,6 +96,10 @@ pub struct NewApp {
     /// when set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_insecure_redirect: bool,
+    /// Seconds in which a refresh may be retried (0: never); unset, `[tokens]`'s. Sent only
+    /// when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_retry_window: Option<u64>,
 }
 
 fn traditional() -> AppType {
@@ -122,6 +129,9 @@ pub struct AppUpdate {
     /// Turning it off is refused while a kept URI still needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_insecure_redirect: Option<bool>,
+    /// Seconds in which a refresh may be retried (0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_retry_window: Option<u64>,
 }
 
 impl AppUpdate {
@@ -134,6 +144,7 @@ impl AppUpdate {
             id_token_signed_response_alg,
             allowed_groups,
             allow_insecure_redirect,
+            refresh_retry_window,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
@@ -141,6 +152,7 @@ impl AppUpdate {
             && id_token_signed_response_alg.is_none()
             && allowed_groups.is_none()
             && allow_insecure_redirect.is_none()
+            && refresh_retry_window.is_none()
     }
 }
 
@@ -242,6 +254,7 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         created_at: clock::now(),
         declared: false,
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
+        refresh_retry_window: new.refresh_retry_window,
     };
     tx.put(&APPS, &app.client_id, &app)?;
     Ok((app, secret))
@@ -310,6 +323,9 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         if let Some(groups) = &change.allowed_groups {
             app.allowed_groups = known_groups(tx, groups)?;
         }
+        if let Some(window) = change.refresh_retry_window {
+            app.refresh_retry_window = Some(window);
+        }
         tx.put(&APPS, client_id, &app)?;
         Ok(app)
     }
@@ -357,6 +373,13 @@ pub fn rotate_secret_in(tx: &WriteTx, client_id: &str) -> Result<String, AppErro
 /// The algorithm an app's ID tokens are signed with (ES384 unless it asked for another).
 pub fn id_token_alg(app: &App) -> Alg {
     app.id_token_signed_response_alg.unwrap_or_default()
+}
+
+/// Seconds after a rotation during which the app's clients may retry a refresh (see
+/// `oidc::grant`): its own setting, else `[tokens] refresh_retry_window`.
+pub fn refresh_retry_window(app: &App, tokens: &crate::provider::TokenConfig) -> u64 {
+    app.refresh_retry_window
+        .unwrap_or(tokens.refresh_retry_window)
 }
 
 /// The warning an app that uses `allow_insecure_redirect` earns, or `None` when none of its

@@ -36,6 +36,9 @@ pub struct TokenConfig {
     pub sign_in_code_resend_after: u64,
     /// Codes sent to one address in an hour, across all sign-ins (see `signin` for why).
     pub sign_in_codes_per_hour: u32,
+    /// Seconds after a rotation during which the rotated refresh token may be presented again
+    /// as a retry (see `oidc::grant`), for apps that do not set their own; 0: never.
+    pub refresh_retry_window: u64,
 }
 
 impl Default for TokenConfig {
@@ -50,6 +53,7 @@ impl Default for TokenConfig {
             sign_in_code_resend_after: 60,
             // signin::CODES_PER_ADDRESS_PER_HOUR (a test there keeps the two equal).
             sign_in_codes_per_hour: 10,
+            refresh_retry_window: 60,
         }
     }
 }
@@ -210,6 +214,7 @@ pub mod testing {
                 created_at: T0,
                 declared: false,
                 allowed_groups: vec![],
+                refresh_retry_window: None,
             };
             store
                 .write(|tx| tx.put(&APPS, id, &app))

@@ -322,8 +322,13 @@ async fn disabling_a_user_ends_their_sessions_and_refresh_tokens_at_once() {
         .refresh_token()
         .expect("refresh token")
         .clone();
-    assert!(flow::refresh(&w.client, &refresh).await.is_ok());
-    // (The first refresh rotated it: use the new one from here.)
+    let first = flow::refresh(&w.client, &refresh).await.expect("refresh");
+    let next = first
+        .refresh_token()
+        .expect("a rotated refresh token")
+        .clone();
+    assert!(flow::refresh(&w.client, &next).await.is_ok());
+    // (Each refresh rotated it, and the successor was used: the first is spent for good.)
     let rotated = flow::refresh_raw(&w.sesame, &w.app, refresh.secret()).await;
     assert_eq!(rotated.status, 400, "a spent token is refused");
 

@@ -527,6 +527,35 @@ fn allow_insecure_redirect_is_asked_for_set_shown_and_turned_off() {
 }
 
 #[test]
+fn the_refresh_retry_window_is_set_shown_and_changed() {
+    let env = Env::new();
+    let uri = "https://books.example.com/cb";
+    let create = ["app", "create", "--name", "Books", "--redirect-uri", uri];
+    let e = env.fails(
+        &[&create[..], &["--refresh-retry-window", "soon"]].concat(),
+        &[],
+        2,
+    );
+    assert!(e.contains("soon") && e.contains("30s"), "{e}");
+    let app = env.json(&[&create[..], &["--refresh-retry-window", "2m", "--json"]].concat());
+    assert_eq!(app["refresh_retry_window"], 120);
+    let id = str_of(&app, "client_id").to_string();
+    let shown = env.ok(&["app", "show", &id]).stdout;
+    assert!(shown.contains("Refresh retry window      120s"), "{shown}");
+    let updated = env.json(&[
+        "app",
+        "update",
+        &id,
+        "--refresh-retry-window",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(updated["refresh_retry_window"], 0);
+    let shown = env.ok(&["app", "show", &id]).stdout;
+    assert!(shown.contains("Refresh retry window      off"), "{shown}");
+}
+
+#[test]
 fn a_declared_app_with_insecure_redirects_is_warned_about_at_start() {
     let env = Env::new();
     std::fs::write(

@@ -415,6 +415,10 @@ pub struct AppInfo {
     /// Accepts `http://` redirect URIs to hosts on the LAN.
     #[serde(default)]
     pub allow_insecure_redirect: bool,
+    /// Seconds in which a refresh may be retried (0: never); absent: the server's default
+    /// (`[tokens] refresh_retry_window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_retry_window: Option<u64>,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -432,6 +436,7 @@ impl AppInfo {
             id_token_signed_response_alg: apps::id_token_alg(app),
             allowed_groups: app.allowed_groups.clone(),
             allow_insecure_redirect: app.allow_insecure_redirect,
+            refresh_retry_window: app.refresh_retry_window,
             declared: app.declared,
             created_at: app.created_at,
         }

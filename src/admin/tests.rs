@@ -77,6 +77,42 @@ fn the_app_commands_round_trip_as_json() {
 }
 
 #[test]
+fn the_refresh_retry_window_goes_over_the_wire_and_shows_in_app_info() {
+    let (_d, store) = store();
+    let uris = json!(["https://books.example.com/cb"]);
+    let created = ok(
+        &store,
+        "app.create",
+        json!({"name": "Books", "redirect_uris": uris}),
+    );
+    assert!(
+        created.get("refresh_retry_window").is_none(),
+        "the server's default"
+    );
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let off = ok(
+        &store,
+        "app.update",
+        json!({"client_id": id, "refresh_retry_window": 0}),
+    );
+    assert_eq!(off["refresh_retry_window"], 0);
+    let shown = ok(&store, "app.show", json!({"client_id": id}));
+    assert_eq!(shown["refresh_retry_window"], 0);
+    let own = ok(
+        &store,
+        "app.create",
+        json!({"name": "Tabs", "redirect_uris": uris, "refresh_retry_window": 30}),
+    );
+    assert_eq!(own["refresh_retry_window"], 30);
+    let r = call(
+        &store,
+        "app.update",
+        json!({"client_id": id, "refresh_retry_window": -1}),
+    );
+    assert!(!r.ok, "a negative window is refused");
+}
+
+#[test]
 fn allow_insecure_redirect_goes_over_the_wire_and_shows_in_app_info() {
     let (_d, store) = store();
     let lan = "http://192.168.1.10:8096/sso/OID/redirect/sesame";
@@ -405,6 +441,7 @@ fn one_of_each() -> Vec<Command> {
             allowed_groups: vec![],
             id_token_signed_response_alg: None,
             allow_insecure_redirect: false,
+            refresh_retry_window: None,
         }),
         Command::AppList(NoArgs {}),
         Command::AppShow(app()),

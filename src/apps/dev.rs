@@ -225,6 +225,7 @@ fn new_app(
         created_at: now,
         declared: false,
         allowed_groups: Vec::new(),
+        refresh_retry_window: None,
     }
 }
 

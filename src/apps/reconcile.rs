@@ -101,6 +101,7 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         created_at: clock::now(),
         declared: true,
         allowed_groups: crate::users::group_names(&decl.allowed_groups),
+        refresh_retry_window: decl.refresh_retry_window,
     })
 }
 
@@ -180,6 +181,7 @@ mod tests {
             id_token_signed_response_alg: None,
             allowed_groups: vec![],
             allow_insecure_redirect: false,
+            refresh_retry_window: None,
         }
     }
 

@@ -17,6 +17,7 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         id_token_signed_response_alg: None,
         allowed_groups: vec![],
         allow_insecure_redirect: false,
+        refresh_retry_window: None,
     }
 }
 
@@ -33,6 +34,7 @@ fn decl(client_id: &str) -> AppDecl {
         id_token_signed_response_alg: None,
         allowed_groups: vec![],
         allow_insecure_redirect: false,
+        refresh_retry_window: None,
     }
 }
 
@@ -387,6 +389,7 @@ fn list_update_delete_and_rotate() {
         id_token_signed_response_alg: Some(Alg::Rs256),
         allowed_groups: None,
         allow_insecure_redirect: None,
+        refresh_retry_window: None,
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");
@@ -463,6 +466,8 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         scope: vec![],
         expires_at: u64::MAX,
         spent: false,
+        rotated_at: None,
+        successor: None,
     };
     store
         .write(|tx| {

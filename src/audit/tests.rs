@@ -324,15 +324,25 @@ fn every_entry_is_a_log_line_refusals_at_warn() {
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        record_now(
-            &store,
-            T0,
-            failed("ada@example.com", SignInFailure::TooManyTries),
-        )
-        .unwrap();
-        let created = Changes::of(json!({"name": "Books", "client_secret": "s3cret"}));
-        let entry = AuditEntry::admin_change(Actor::Cli, "app.create", created).client("c1");
-        record_now(&store, T0, entry).unwrap();
+        let record_both = || {
+            record_now(
+                &store,
+                T0,
+                failed("ada@example.com", SignInFailure::TooManyTries),
+            )
+            .unwrap();
+            let created = Changes::of(json!({"name": "Books", "client_secret": "s3cret"}));
+            let entry = AuditEntry::admin_change(Actor::Cli, "app.create", created).client("c1");
+            record_now(&store, T0, entry).unwrap();
+        };
+        // tracing caches per call site, for the whole process, whether anyone listens. With a
+        // single scoped subscriber, a call site that another test's thread (which has none)
+        // reaches first is cached as unheard, even here. So reach both call sites, ask tracing
+        // to decide again now that every one is known, and only then record what is checked.
+        record_both();
+        tracing::callsite::rebuild_interest_cache();
+        captured.0.lock().unwrap().clear();
+        record_both();
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = log.lines().collect();

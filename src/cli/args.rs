@@ -182,6 +182,16 @@ fn duration(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A window flag: a duration as for lifetimes, or 0 (off).
+fn window(text: &str) -> Result<u64, String> {
+    match text.trim() {
+        "0" => Ok(0),
+        other => crate::clock::parse_duration(other).ok_or_else(|| {
+            format!("{text:?} is not a duration: 0, or a whole number and a unit, like 30s or 2m")
+        }),
+    }
+}
+
 #[derive(Args)]
 pub(super) struct JsonFlag {
     /// Print the result as JSON.
@@ -246,6 +256,11 @@ pub(super) enum AppCommand {
         allowed_groups: Vec<String>,
         #[command(flatten)]
         insecure: InsecureRedirectFlag,
+        /// How long after a refresh its token may be presented again as a retry (a response
+        /// lost in a crash, tabs refreshing at once), like 60s; 0 turns retries off
+        /// [default: [tokens] refresh_retry_window, else 60s]
+        #[arg(long, value_name = "DURATION", value_parser = window)]
+        refresh_retry_window: Option<u64>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -261,8 +276,8 @@ pub(super) enum AppCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Change an app's name, redirect URIs, ID token algorithm or whether it accepts http on the
-    /// LAN (given lists replace the old).
+    /// Change an app's name, redirect URIs, ID token algorithm, whether it accepts http on the
+    /// LAN, or its refresh retry window (given lists replace the old).
     Update {
         /// The app's client ID.
         client_id: String,
@@ -289,6 +304,11 @@ pub(super) enum AppCommand {
         allow_everyone: bool,
         #[command(flatten)]
         insecure: InsecureRedirectFlag,
+        /// How long after a refresh its token may be presented again as a retry (a response
+        /// lost in a crash, tabs refreshing at once), like 60s; 0 turns retries off
+        /// [default: [tokens] refresh_retry_window, else 60s]
+        #[arg(long, value_name = "DURATION", value_parser = window)]
+        refresh_retry_window: Option<u64>,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -27,6 +27,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             id_token_alg,
             allowed_groups,
             insecure,
+            refresh_retry_window,
             out,
         } => {
             let app_type = match app_type {
@@ -42,6 +43,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 id_token_signed_response_alg: id_token_alg,
                 allowed_groups,
                 allow_insecure_redirect: insecure.allow_insecure_redirect.unwrap_or(false),
+                refresh_retry_window,
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
             warn_if_insecure(&result);
@@ -92,6 +94,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allowed_groups,
             allow_everyone,
             insecure,
+            refresh_retry_window,
             out,
         } => {
             let change = AppUpdate {
@@ -104,12 +107,13 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 allowed_groups: (!allowed_groups.is_empty() || allow_everyone)
                     .then_some(allowed_groups),
                 allow_insecure_redirect: insecure.allow_insecure_redirect,
+                refresh_retry_window,
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
-                     --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group \
-                     or --allow-everyone",
+                     --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
+                     --allow-everyone, --allow-insecure-redirect or --refresh-retry-window",
                 ));
             }
             let (result, _) =

@@ -43,6 +43,13 @@ pub(super) fn print_app(info: &AppInfo) {
     if info.allow_insecure_redirect {
         outln!("  http on the LAN           allowed (allow_insecure_redirect: codes may travel unencrypted)");
     }
+    match info.refresh_retry_window {
+        None => outln!("  Refresh retry window      the server's ([tokens] refresh_retry_window)"),
+        Some(0) => outln!(
+            "  Refresh retry window      off (a rotated token presented again revokes its family)"
+        ),
+        Some(secs) => outln!("  Refresh retry window      {secs}s"),
+    }
     if info.declared {
         outln!("  Declared in sesame.toml   yes (change it there)");
     }

@@ -29,6 +29,8 @@ pub(super) enum Kind {
     Str,
     /// A positive whole number of seconds.
     Secs,
+    /// A whole number of seconds, 0 included (0 turns the feature off).
+    SecsOrOff,
     /// A positive whole number of something else (days, entries).
     Count,
     /// A TCP port, 1 to 65535.
@@ -97,6 +99,7 @@ static TOKENS: Schema = Schema {
         key("sign_in_code_ttl", Secs),
         key("sign_in_code_resend_after", Secs),
         key("sign_in_codes_per_hour", Count),
+        key("refresh_retry_window", SecsOrOff),
     ],
     camel: false,
 };
@@ -189,6 +192,7 @@ static APP: Schema = Schema {
         key("id_token_signed_response_alg", Choice(ID_TOKEN_ALGS)),
         key("allowed_groups", Strings),
         key("allow_insecure_redirect", Bool),
+        key("refresh_retry_window", SecsOrOff),
     ],
     camel: false,
 };

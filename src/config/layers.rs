@@ -295,6 +295,13 @@ fn check_value(
                 describe(value)
             ))),
         },
+        SecsOrOff => match value.as_integer() {
+            Some(n) if n >= 0 => Ok(()),
+            _ => Err(invalid(format!(
+                "expected a whole number of seconds (0 turns it off), got {}",
+                describe(value)
+            ))),
+        },
         Count => match value.as_integer() {
             Some(n) if n > 0 => Ok(()),
             _ => Err(invalid(format!(
@@ -475,7 +482,7 @@ fn env_value(
         message,
     };
     match key.kind {
-        Secs | Count | Port => raw
+        Secs | SecsOrOff | Count | Port => raw
             .trim()
             .parse::<i64>()
             .map(Value::Integer)

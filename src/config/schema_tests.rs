@@ -18,7 +18,7 @@ const SAMPLE_NAME: &str = "sample";
 fn sample(kind: Kind, pick: usize) -> Value {
     match kind {
         Kind::Str => Value::String("x".into()),
-        Kind::Secs | Kind::Count | Kind::Port => Value::Integer(1),
+        Kind::Secs | Kind::SecsOrOff | Kind::Count | Kind::Port => Value::Integer(1),
         Kind::Bool => Value::Boolean(true),
         Kind::Choice(choices) => Value::String(choices[pick % choices.len()].into()),
         Kind::Strings | Kind::OneOrMore => Value::Array(vec![Value::String("x".into())]),
@@ -85,6 +85,7 @@ fn most_choices(schema: &Schema) -> usize {
             Kind::Section(inner) | Kind::Tables(inner) | Kind::Named(inner) => most_choices(inner),
             Kind::Str
             | Kind::Secs
+            | Kind::SecsOrOff
             | Kind::Count
             | Kind::Port
             | Kind::Strings

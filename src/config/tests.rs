@@ -927,3 +927,29 @@ fn the_cookie_domain_must_cover_the_issuer_and_rules_need_it() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn the_refresh_retry_window_may_be_zero_but_not_negative() {
+    let (c, _) = resolve(None, &[], &Overrides::default()).unwrap();
+    assert_eq!(c.tokens.refresh_retry_window, 60);
+    let (c, _) = load_text("[tokens]\nrefresh_retry_window = 0\n", &[]).unwrap();
+    assert_eq!(c.tokens.refresh_retry_window, 0);
+    let (c, _) = load_text("", &[("SESAME_TOKENS_REFRESH_RETRY_WINDOW", "15")]).unwrap();
+    assert_eq!(c.tokens.refresh_retry_window, 15);
+    let e = err("[tokens]\nrefresh_retry_window = -1\n", &[]);
+    assert!(
+        e.contains("tokens.refresh_retry_window") && e.contains("0 turns it off"),
+        "{e}"
+    );
+    let app = r#"
+[[app]]
+client_id = "books"
+name = "Books"
+app_type = "spa"
+redirect_uris = ["https://books.example.com/cb"]
+"#;
+    let (c, _) = load_text(app, &[]).unwrap();
+    assert_eq!(c.apps[0].refresh_retry_window, None);
+    let (c, _) = load_text(&format!("{app}refresh_retry_window = 0\n"), &[]).unwrap();
+    assert_eq!(c.apps[0].refresh_retry_window, Some(0));
+}

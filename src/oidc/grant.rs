@@ -1,17 +1,43 @@
 //! Grants and their token families: the one place that issues authorization codes, starts a
-//! grant, mints its tokens, computes their lifetimes and revokes the family.
+//! grant, mints its tokens, rotates refresh tokens, computes their lifetimes and revokes the
+//! family.
 //!
 //! An authorization code starts a [`Grant`]; every access and refresh token issued from it,
 //! directly or by refreshing, points to that grant.
 //!
 //! ```text
-//!   code ──exchange──▶ grant{live}: AT₁, RT₁ ──refresh──▶ AT₂, RT₂ (RT₁ spent) ──▶ ...
+//!   code ──exchange──▶ grant{live}: AT₁, RT₁ ──refresh──▶ AT₂, RT₂ (RT₁ spent → RT₂) ──▶ ...
 //!     │                    │
-//!     └─second exchange──▶ grant{revoked}   ◀── a spent RT presented again, or revocation
+//!     └─second exchange──▶ grant{revoked}   ◀── a spent RT presented again (not a retry),
+//!                                               or revocation
 //! ```
 //!
 //! A revoked grant kills every token in the family: a stolen refresh token used after the
 //! legitimate client rotated it (or vice versa) ends the family for both (RFC 9700 §4.14.2).
+//!
+//! Retries. A rotation can commit while its response is lost (a crash, a dropped connection),
+//! and two tabs of one app can refresh with the same token at once. The client then presents
+//! the rotated token again. That is a retry, not theft, while nobody can have used what the
+//! rotation issued:
+//!
+//! ```text
+//!   RT₁ spent at t, successor RT₂ (never used)
+//!     │
+//!     ├─RT₁ again before t + window ──▶ AT₃, RT₃; RT₂ superseded (spent, no successor);
+//!     │   and RT₂ still unused         RT₁'s successor is RT₃, its window still ends at t + window
+//!     │
+//!     └─RT₁ again at or after t + window, or after RT₂ was used (refreshed), or when RT₁
+//!       predates retries (no successor recorded) ──▶ grant{revoked}
+//! ```
+//!
+//! A superseded token is spent with no successor: presenting it revokes the family. So tabs
+//! refreshing at once all get an answer, but only the last rotation's token stays live: a tab
+//! that keeps an earlier one ends the family when it next refreshes (clients sharing a token
+//! across tabs should still refresh under a lock, as the common libraries do). The
+//! window is short (default 60 s: a client retries at once or not at all), per app
+//! (`refresh_retry_window`, else `[tokens] refresh_retry_window`), and 0 turns retries off.
+//! Within it a thief holding RT₁ can take the family over only until the client uses RT₂ (or
+//! presents the superseded RT₂, which revokes everything): detection is delayed, not lost.
 //!
 //! Lifetimes, all from `[tokens]`:
 //! - an authorization code lives `authorization_code_ttl` and is single use;
@@ -22,7 +48,9 @@
 
 use crate::crypto;
 use crate::provider::TokenConfig;
-use crate::store::{AccessToken, AuthCode, AuthRequest, Grant, RefreshToken, StoreError, Writes};
+use crate::store::{
+    AccessToken, AuthCode, AuthRequest, Grant, Reads, RefreshToken, StoreError, Writes,
+};
 
 /// Lifetimes and minting for token families, at one instant.
 pub struct Family<'a> {
@@ -136,6 +164,8 @@ impl Family<'_> {
                         scope: refresh_scope.to_vec(),
                         expires_at: self.now + self.tokens.refresh_token_ttl,
                         spent: false,
+                        rotated_at: None,
+                        successor: None,
                     },
                 )?;
                 Some(r)
@@ -147,6 +177,73 @@ impl Family<'_> {
             refresh_token: refresh,
         })
     }
+}
+
+/// What a spent refresh token presented again is (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// The client retrying a rotation whose response it never saw: rotate again.
+    Retry,
+    /// Anything else: the family must be revoked (RFC 9700 §4.14.2).
+    Theft,
+}
+
+impl Family<'_> {
+    /// Judges a spent refresh token presented again, with the app's retry window in seconds.
+    pub fn reuse(
+        &self,
+        tx: &impl Reads,
+        spent: &RefreshToken,
+        window: u64,
+    ) -> Result<Reuse, StoreError> {
+        let (Some(rotated_at), Some(successor)) = (spent.rotated_at, &spent.successor) else {
+            return Ok(Reuse::Theft);
+        };
+        if self.now >= rotated_at.saturating_add(window) {
+            return Ok(Reuse::Theft);
+        }
+        // A successor swept or removed (its app deleted) cannot be shown unused.
+        Ok(match tx.refresh_token(successor)? {
+            Some(next) if !next.spent => Reuse::Retry,
+            _ => Reuse::Theft,
+        })
+    }
+
+    /// Rotates the refresh token stored at `key` (live, or spent and judged a [`Reuse::Retry`]):
+    /// mints the new tokens, marks `rt` spent with the new refresh token as its successor, and
+    /// supersedes the successor a retried rotation had issued.
+    pub fn rotate(
+        &self,
+        tx: &impl Writes,
+        key: &str,
+        mut rt: RefreshToken,
+        grant: &Grant,
+        access_scope: &[String],
+    ) -> Result<Minted, StoreError> {
+        // Rotation keeps the original scope on the refresh token; only the access token may be
+        // narrowed.
+        let minted = self.mint(tx, &rt.grant_id, grant, access_scope, Some(&rt.scope))?;
+        if let Some(previous) = rt.successor.take() {
+            supersede(tx, &previous)?;
+        }
+        rt.spent = true;
+        rt.rotated_at = Some(rt.rotated_at.unwrap_or(self.now));
+        rt.successor = minted.refresh_token.as_deref().map(crypto::hash_token);
+        tx.put_refresh_token(key, &rt)?;
+        Ok(minted)
+    }
+}
+
+/// Marks the unused successor of a retried rotation spent, with no successor: it never
+/// refreshes, and presenting it is reuse.
+fn supersede(tx: &impl Writes, key: &str) -> Result<(), StoreError> {
+    if let Some(mut old) = tx.refresh_token(key)? {
+        old.spent = true;
+        old.rotated_at = None;
+        old.successor = None;
+        tx.put_refresh_token(key, &old)?;
+    }
+    Ok(())
 }
 
 /// Revokes a grant: every token issued under it stops working.

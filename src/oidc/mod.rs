@@ -36,4 +36,6 @@ pub use error::OAuthError;
 pub use params::Params;
 
 #[cfg(test)]
+mod retry_tests;
+#[cfg(test)]
 mod tests;

@@ -26,7 +26,7 @@ fn code(p: &Provider, request: &AuthRequest, user: &User) -> String {
         .unwrap()
 }
 
-fn app(p: &Provider, client_id: &str) -> App {
+pub(super) fn app(p: &Provider, client_id: &str) -> App {
     p.store.read(|tx| tx.app(client_id)).unwrap().unwrap()
 }
 
@@ -53,7 +53,7 @@ fn redeem(p: &Provider, code: &str) -> Result<Value, ErrorCode> {
     )
 }
 
-fn refresh(p: &Provider, rt: &str) -> Result<Value, ErrorCode> {
+pub(super) fn refresh(p: &Provider, rt: &str) -> Result<Value, ErrorCode> {
     exchange(
         p,
         CLIENT,
@@ -61,18 +61,18 @@ fn refresh(p: &Provider, rt: &str) -> Result<Value, ErrorCode> {
     )
 }
 
-fn userinfo_of(p: &Provider, at: &str) -> Result<Value, ErrorCode> {
+pub(super) fn userinfo_of(p: &Provider, at: &str) -> Result<Value, ErrorCode> {
     userinfo::userinfo(p, at).map_err(|e| e.code)
 }
 
-fn s(v: &Value, k: &str) -> String {
+pub(super) fn s(v: &Value, k: &str) -> String {
     v[k].as_str()
         .unwrap_or_else(|| panic!("{k} in {v}"))
         .to_string()
 }
 
 /// A signed-in user's first tokens: (access token, refresh token).
-fn first_tokens(p: &Provider) -> (String, String) {
+pub(super) fn first_tokens(p: &Provider) -> (String, String) {
     let user = user(p, "ada@example.com");
     let code = code(
         p,

@@ -6,7 +6,7 @@
 
 use super::claims::user_claims;
 use super::error::{ErrorCode, OAuthError};
-use super::grant::{self, Family, Minted};
+use super::grant::{self, Family, Minted, Reuse};
 use super::grant_type::GrantType;
 use super::params::Params;
 use super::pkce::{self, PkceError};
@@ -138,7 +138,8 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Issued
     outcome
 }
 
-/// RFC 6749 §6: refreshing, with rotation and reuse detection (RFC 9700 §4.14.2).
+/// RFC 6749 §6: refreshing, with rotation and reuse detection (RFC 9700 §4.14.2), and retries
+/// of a rotation whose response was lost (drawn in [`super::grant`]).
 fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAuthError> {
     let token = param(params, "refresh_token")?
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
@@ -148,9 +149,10 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
         tokens: &p.tokens,
         now: p.now(),
     };
+    let window = crate::apps::refresh_retry_window(app, &p.tokens);
     let outcome: Result<Issued, OAuthError> = p.store.write(|tx| {
         let key = crypto::hash_token(token);
-        let Some(mut rt) = tx.refresh_token(&key)? else {
+        let Some(rt) = tx.refresh_token(&key)? else {
             return Ok(Err(OAuthError::invalid_grant("the refresh token is unknown or expired")));
         };
         if rt.client_id != app.client_id {
@@ -159,7 +161,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
         let Some(grant) = tx.grant(&rt.grant_id)?.filter(|g| !g.revoked) else {
             return Ok(Err(OAuthError::invalid_grant("the refresh token has been revoked; sign in again")));
         };
-        if rt.spent {
+        if rt.spent && family.reuse(tx, &rt, window)? == Reuse::Theft {
             grant::revoke(tx, &rt.grant_id)?;
             tracing::warn!(client_id = %app.client_id, "spent refresh token presented again: its family is revoked");
             let event = AuditEvent::RefreshTokenReused { grant_id: rt.grant_id.clone() };
@@ -195,12 +197,12 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
                 "the user may no longer use this app; sign in again",
             )));
         }
+        if rt.spent {
+            tracing::info!(client_id = %app.client_id, "refresh retried within its window: rotated again");
+        }
         let groups = tx.groups_of(&user)?;
-        rt.spent = true;
-        tx.put_refresh_token(&key, &rt)?;
         let grant = family.extend(tx, &rt.grant_id, grant)?;
-        // Rotation keeps the original scope on the refresh token; only this access token is narrowed.
-        let minted = family.mint(tx, &rt.grant_id, &grant, &scope, Some(&rt.scope))?;
+        let minted = family.rotate(tx, &key, rt, &grant, &scope)?;
         Ok::<_, StoreError>(Ok(Issued {
             minted,
             scope,

@@ -87,6 +87,11 @@ pub struct App {
     /// When not empty, only members of one of these groups may use the app.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_groups: Vec<String>,
+    /// Seconds after a rotation during which presenting the rotated refresh token again is a
+    /// retry, not theft (see `oidc::grant`); 0 turns retries off. `None`: `[tokens]
+    /// refresh_retry_window`. Written only when set, so older records stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_retry_window: Option<u64>,
 }
 
 /// A person who can sign in: added by an administrator, declared in `sesame.toml`, or signed
@@ -336,8 +341,17 @@ pub struct RefreshToken {
     pub user_id: String,
     pub scope: Vec<String>,
     pub expires_at: u64,
-    /// Set when exchanged for a new one; presenting a spent token revokes the grant.
+    /// Set when exchanged for a new one (or superseded by a retry); presenting a spent token
+    /// revokes the grant, unless it is a retry (see `oidc::grant`).
     pub spent: bool,
+    /// When it was first exchanged. Written only once spent by a rotation; records from before
+    /// retries were allowed lack it, and their reuse is theft as it always was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
+    /// The hash (store key) of the refresh token its rotation issued, the latest one when
+    /// retries issued several. Written only with `rotated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<String>,
 }
 
 /// A management API key. The key in the clear exists once, in what creating it returns; the
@@ -547,5 +561,34 @@ mod tests {
         );
         let back: App = serde_json::from_str(&with_flag).unwrap();
         assert_eq!(back, app);
+    }
+
+    /// Refresh tokens stored before retries decode with neither a rotation time nor a
+    /// successor, and encode back unchanged; the two are written only once set.
+    #[test]
+    fn refresh_tokens_from_before_retries_decode_unchanged() {
+        let old = r#"{"grant_id":"g","client_id":"c","user_id":"u","scope":["openid"],"expires_at":9,"spent":true}"#;
+        let rt: RefreshToken = serde_json::from_str(old).unwrap();
+        assert_eq!((rt.rotated_at, rt.successor.as_deref()), (None, None));
+        assert_eq!(serde_json::to_string(&rt).unwrap(), old);
+        let rotated = RefreshToken {
+            rotated_at: Some(5),
+            successor: Some("h".into()),
+            ..rt
+        };
+        let json = serde_json::to_string(&rotated).unwrap();
+        assert!(
+            json.ends_with(r#""spent":true,"rotated_at":5,"successor":"h"}"#),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<RefreshToken>(&json).unwrap(),
+            rotated
+        );
+
+        let app_json = r#"{"client_id":"c1","name":"Books","app_type":"spa","secret_hash":null,"redirect_uris":[],"post_logout_redirect_uris":[],"id_token_signed_response_alg":null,"created_at":1,"declared":false}"#;
+        let app: App = serde_json::from_str(app_json).unwrap();
+        assert_eq!(app.refresh_retry_window, None);
+        assert_eq!(serde_json::to_string(&app).unwrap(), app_json);
     }
 }

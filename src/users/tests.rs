@@ -344,6 +344,7 @@ fn sign_up_policy_and_app_access() {
         declared: false,
         allowed_groups: vec![],
         allow_insecure_redirect: false,
+        refresh_retry_window: None,
     };
     assert!(may_use(&app, &user));
     app.allowed_groups = vec!["family".into()];

@@ -19,7 +19,7 @@ async fn rs256_for_an_app_that_asks_for_it() {
 }
 
 #[tokio::test]
-async fn refresh_rotates_and_reuse_revokes_the_family() {
+async fn refresh_rotates_a_retry_rotates_again_and_reuse_revokes_the_family() {
     let w = world().await;
     let first = flow::full_sign_in(&w.sesame, &w.browser, &w.client, &w.app, ADA).await;
     let r1 = first.refresh_token().clone();
@@ -38,12 +38,24 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
         assert_eq!(claims.subject().as_str(), first.sub());
     }
 
-    // Reusing the spent token is refused, and revokes everything of the family.
+    // r1 again while r2 is unused: a retry (the client never saw the 200), not reuse. It
+    // rotates again and r2, never used, is superseded.
+    let retried = flow::refresh(&w.client, &r1).await.expect("a retry");
+    let r3 = retried
+        .refresh_token()
+        .expect("a new refresh token")
+        .clone();
+    assert_ne!(r3.secret(), r2.secret());
+    let third = flow::refresh(&w.client, &r3).await.expect("refresh");
+    let r4 = third.refresh_token().expect("a new refresh token").clone();
+
+    // Now that its successor was used, reusing the spent token is refused, and revokes
+    // everything of the family.
     let reuse = flow::refresh_raw(&w.sesame, &w.app, r1.secret()).await;
     flow::assert_oauth_error(&reuse, 400, "invalid_grant");
-    let after = flow::refresh_raw(&w.sesame, &w.app, r2.secret()).await;
+    let after = flow::refresh_raw(&w.sesame, &w.app, r4.secret()).await;
     flow::assert_oauth_error(&after, 400, "invalid_grant");
-    let me = flow::userinfo_raw(&w.sesame, second.access_token().secret()).await;
+    let me = flow::userinfo_raw(&w.sesame, third.access_token().secret()).await;
     assert_eq!(
         me.status,
         401,

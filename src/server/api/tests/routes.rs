@@ -138,11 +138,12 @@ async fn apps(api: &Api) {
         .key(
             Method::PATCH,
             &format!("/apps/{id}"),
-            Some(&json!({"name": "Pictures", "allowed_groups": []})),
+            Some(&json!({"name": "Pictures", "allowed_groups": [], "refresh_retry_window": 0})),
         )
         .await;
     assert_eq!(changed.ok()["name"], "Pictures");
     assert_eq!(changed.json["allowed_groups"], json!([]));
+    assert_eq!(changed.json["refresh_retry_window"], 0);
     let rotated = api
         .key(Method::POST, &format!("/apps/{id}/rotate-secret"), None)
         .await;
