@@ -35,6 +35,9 @@ pub struct Request {
     /// endpoint parses. A form POST has it parsed in `form` as well.
     body: Bytes,
     pub cookies: BTreeMap<String, String>,
+    /// The socket's peer (`None` for a request made by hand in a test): who the limits count,
+    /// unless it is a trusted proxy (see [`crate::limits`]).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Why a request could not be read.
@@ -82,7 +85,14 @@ impl Request {
             form,
             body,
             cookies,
+            peer: None,
         })
+    }
+
+    /// The same request, from `peer`.
+    pub fn from_peer(mut self, peer: std::net::IpAddr) -> Request {
+        self.peer = Some(peer);
+        self
     }
 
     /// Builds a request by hand (for tests of handlers without a socket). The body is parsed
@@ -103,6 +113,7 @@ impl Request {
             headers,
             query: Params::parse(query.as_bytes()),
             body,
+            peer: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use super::api;
 use super::forward_auth_routes;
+use super::limited;
 use super::routes::{self, cors};
 use super::signin_routes;
 use super::Server;
@@ -15,8 +16,12 @@ use hyper::{Method, StatusCode};
 /// How long a request body may take to arrive.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Reads a hyper request and routes it.
-pub async fn serve(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Response {
+/// Reads a hyper request from `peer` and routes it.
+pub async fn serve(
+    s: &Server,
+    req: hyper::Request<hyper::body::Incoming>,
+    peer: std::net::IpAddr,
+) -> Response {
     let Some(rel) = s.provider.issuer.strip(req.uri().path()) else {
         return http::text(
             StatusCode::NOT_FOUND,
@@ -43,7 +48,7 @@ pub async fn serve(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Re
         Ok(r) => r,
     };
     match req {
-        Ok(r) => route(s, r).await,
+        Ok(r) => route(s, r.from_peer(peer)).await,
         Err(RequestError::TooLarge) if for_api => api::unreadable(
             api::Kind::TooLarge,
             "the request body is larger than 64 KiB",
@@ -75,6 +80,15 @@ pub async fn route(s: &Server, req: Request) -> Response {
     // `sesame dev`'s own pages: `None` unless the provider holds the dev policy.
     if let Some(r) = super::dev::route(s, &req).await {
         return r;
+    }
+    if let Some(kind) = limited::kind_of(m, path) {
+        if let Err(r) = limited::check(s, &req, kind) {
+            return if kind == crate::limits::Kind::Token {
+                cors(*r)
+            } else {
+                *r
+            };
+        }
     }
     match path {
         paths::DISCOVERY if *m == Method::GET => routes::discovery(s),

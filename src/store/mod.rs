@@ -33,7 +33,23 @@ use redb::{
 use serde::{de::DeserializeOwned, Serialize};
 use std::marker::PhantomData;
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, RwLock};
+
+/// `[store]` in `sesame.toml`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// redb's page cache, in MiB. redb's own default is 1 GiB, which a flood of writes fills
+    /// and never gives back; sesame's working set (apps, users, live tokens) is a few MiB, and
+    /// a miss costs a read from the OS page cache, not the disk.
+    pub cache_mib: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { cache_mib: 16 }
+    }
+}
 
 /// A typed table: string keys, JSON values of type `V`.
 ///
@@ -188,7 +204,12 @@ impl From<redb::DatabaseError> for StoreError {
 
 /// The database.
 pub struct Store {
-    db: Database,
+    /// Every transaction holds it shared; only [`Store::compact`] takes it whole (it must run
+    /// with no transaction live), and only by `try_write`, so no request ever waits behind a
+    /// queued compaction (nor can a nested read deadlock against one).
+    db: RwLock<Database>,
+    /// The file, for its size.
+    path: std::path::PathBuf,
     /// Group-commit bookkeeping (see the module docs).
     sync: Mutex<SyncState>,
     synced: Condvar,
@@ -210,7 +231,14 @@ struct SyncState {
 impl Store {
     /// Opens (or creates) the database file, creating every table so readers never miss one.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(path)?;
+        Store::open_with(path, &StoreConfig::default())
+    }
+
+    /// [`Store::open`] with the cache `config` sets.
+    pub fn open_with(path: &Path, config: &StoreConfig) -> Result<Store, StoreError> {
+        let db = redb::Builder::new()
+            .set_cache_size(config.cache_mib as usize * 1024 * 1024)
+            .create(path)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -218,7 +246,8 @@ impl Store {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         let store = Store {
-            db,
+            db: RwLock::new(db),
+            path: path.to_path_buf(),
             sync: Mutex::new(SyncState::default()),
             synced: Condvar::new(),
         };
@@ -253,7 +282,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         self.check_healthy()?;
         let tx = ReadTx {
-            tx: self.db.begin_read()?,
+            tx: self.database().begin_read()?,
         };
         f(&tx)
     }
@@ -276,12 +305,14 @@ impl Store {
         f: impl FnOnce(&WriteTx) -> Result<T, E>,
     ) -> Result<T, E> {
         self.check_healthy()?;
-        let mut tx = self.db.begin_write().map_err(StoreError::from)?;
+        let db = self.database();
+        let mut tx = db.begin_write().map_err(StoreError::from)?;
         tx.set_durability(Durability::None)
             .map_err(StoreError::from)?;
         let tx = WriteTx { tx };
         let out = f(&tx)?;
         tx.tx.commit().map_err(StoreError::from)?;
+        drop(db);
         let seq = {
             let mut s = self.lock_sync();
             s.committed += 1;
@@ -289,6 +320,44 @@ impl Store {
         };
         self.wait_durable(seq)?;
         Ok(out)
+    }
+
+    /// The database, shared with the other transactions (see [`Store::db`]).
+    fn database(&self) -> std::sync::RwLockReadGuard<'_, Database> {
+        // The lock guards no data of ours: a panic while it was held leaves nothing half-done.
+        self.db.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Gives free space back to the file system when at least a quarter of the file (and at
+    /// least 1 MiB) is free pages, e.g. after a sweep removed a flood of pending sign-ins.
+    /// Runs only when no transaction is live (it needs the file to itself); if one is, it
+    /// returns `Ok(None)` at once and the next sweep tries again. While it runs (tens of
+    /// milliseconds per 100 MB here; see benches/README.md) requests wait for the store.
+    /// Returns the file's size before and after.
+    pub fn compact(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let before = self.file_len();
+        let fragmented = {
+            let db = self.database();
+            let tx = db.begin_write()?;
+            let stats = tx.stats().map_err(|e| StoreError::Db(e.to_string()))?;
+            let fragmented = stats.fragmented_bytes();
+            tx.abort()?;
+            fragmented
+        };
+        if fragmented < 1024 * 1024 || fragmented * 4 < before {
+            return Ok(None);
+        }
+        let Ok(mut db) = self.db.try_write() else {
+            return Ok(None);
+        };
+        while db.compact().map_err(|e| StoreError::Db(e.to_string()))? {}
+        drop(db);
+        Ok(Some((before, self.file_len())))
+    }
+
+    /// The database file's size in bytes (0 if it cannot be read).
+    pub fn file_len(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
     }
 
     fn lock_sync(&self) -> std::sync::MutexGuard<'_, SyncState> {
@@ -330,7 +399,7 @@ impl Store {
 
     /// An empty durable commit: persists every non-durable commit before it.
     fn flush(&self) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write()?;
+        let mut tx = self.database().begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         tx.commit()?;
         Ok(())
@@ -476,6 +545,13 @@ impl WriteTx {
     /// Every record in the table, in key order.
     pub fn scan<V: DeserializeOwned>(&self, t: &Table<V>) -> Result<Vec<(String, V)>, StoreError> {
         scan_in(&self.tx.open_table(t.def())?, t)
+    }
+
+    /// How many records the table holds: constant time for a table that has its own redb
+    /// table (redb keeps the count), which is what it is used for.
+    pub fn len<V>(&self, t: &Table<V>) -> Result<u64, StoreError> {
+        debug_assert!(t.prefix.is_empty(), "len counts the whole redb table");
+        Ok(self.tx.open_table(t.def())?.len()?)
     }
 
     /// Removes every record for which `expired` says yes; returns how many went.

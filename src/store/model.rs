@@ -240,6 +240,10 @@ pub struct Interaction {
     /// The email-code step, once an address has been entered.
     #[serde(default)]
     pub code: Option<PendingCode>,
+    /// The mailboxes (`users::mailbox_key`) this sign-in has mailed a code to, for the limit
+    /// on distinct addresses per sign-in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mailed: Vec<String>,
 }
 
 /// What a sign-in is for, and so where it ends.
@@ -504,6 +508,7 @@ mod tests {
         assert_eq!(i.purpose.client_id(), Some("c1"));
         assert_eq!(serde_json::to_string(&i).unwrap(), old);
         let fa = Interaction {
+            mailed: Vec::new(),
             purpose: SignInFor::ReturnTo("https://app.home.example.com/x".into()),
             ..i
         };

@@ -139,6 +139,11 @@ pub trait Writes: Reads {
     fn remove_session(&self, hash: &str) -> Result<bool, StoreError>;
     fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError>;
     fn remove_interaction(&self, id: &str) -> Result<bool, StoreError>;
+    /// How many sign-ins are pending (expired ones not yet swept included).
+    fn pending_sign_ins(&self) -> Result<u64, StoreError>;
+    /// Removes the `n` sign-ins least worth keeping: expired ones, then those that have mailed
+    /// no code yet, oldest first, then the oldest others; returns how many went. Reads them all.
+    fn evict_sign_ins(&self, now: u64, n: usize) -> Result<usize, StoreError>;
     fn put_code_sends(&self, email_key: &str, sends: &AddressSends) -> Result<(), StoreError>;
     fn put_auth_code(&self, hash: &str, code: &AuthCode) -> Result<(), StoreError>;
     fn put_grant(&self, grant_id: &str, grant: &Grant) -> Result<(), StoreError>;
@@ -287,6 +292,23 @@ impl Writes for WriteTx {
     }
     fn remove_interaction(&self, id: &str) -> Result<bool, StoreError> {
         self.remove(&INTERACTIONS, id)
+    }
+    fn pending_sign_ins(&self) -> Result<u64, StoreError> {
+        self.len(&INTERACTIONS)
+    }
+    fn evict_sign_ins(&self, now: u64, n: usize) -> Result<usize, StoreError> {
+        let mut all: Vec<(bool, bool, u64, String)> = self
+            .scan(&INTERACTIONS)?
+            .into_iter()
+            .map(|(id, i)| (i.expires_at > now, i.code.is_some(), i.expires_at, id))
+            .collect();
+        // false sorts first: expired, then unmailed; within each, the oldest first.
+        all.sort_unstable();
+        let doomed = &all[..n.min(all.len())];
+        for (_, _, _, id) in doomed {
+            self.remove(&INTERACTIONS, id)?;
+        }
+        Ok(doomed.len())
     }
     fn put_code_sends(&self, email_key: &str, sends: &AddressSends) -> Result<(), StoreError> {
         self.put(&CODE_SENDS, email_key, sends)

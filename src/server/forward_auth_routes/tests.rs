@@ -382,7 +382,7 @@ async fn a_sign_in_for_a_page_runs_the_email_code_pages_and_returns_with_the_coo
     // A code is sent (recorded here with a known value), and typed.
     let p = &s.provider;
     let email = crate::users::Email::parse("ada@example.com").unwrap();
-    let reservation = crate::signin::reserve_code(p, &id, &email).unwrap();
+    let reservation = crate::signin::reserve_code(p, &id, &email, None).unwrap();
     crate::signin::record_code(p, &id, &email, "123456", reservation).unwrap();
     let csrf = p
         .store
