@@ -97,3 +97,112 @@ pub fn seconds(wait: u64) -> String {
         format!("{} minutes", wait.div_ceil(60))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::router::route;
+    use super::*;
+    use crate::config::{BrandingConfig, Config};
+    use crate::http::cookie::CookiePolicy;
+    use crate::limits::{Limits, LimitsConfig};
+    use crate::pages::Pages;
+    use crate::provider::testing::{provider, CLIENT};
+    use hyper::header::CONTENT_TYPE;
+    use hyper::HeaderMap;
+    use std::sync::Arc;
+
+    fn server(config: LimitsConfig) -> (tempfile::TempDir, Server) {
+        let (dir, p) = provider();
+        let p = p.with_limits(Limits::new(config).unwrap());
+        let pages = Pages::new(&BrandingConfig::default()).unwrap();
+        let cookies = CookiePolicy {
+            path: "/".into(),
+            secure: true,
+        };
+        (
+            dir,
+            Server::new(Arc::new(p), Config::default(), pages, cookies),
+        )
+    }
+
+    fn from(peer: &str, method: Method, path: &str, xff: Option<&str>) -> Request {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        if let Some(x) = xff {
+            headers.insert("x-forwarded-for", HeaderValue::from_str(x).unwrap());
+        }
+        let query = format!("client_id={CLIENT}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid");
+        let (query, body) = if method == Method::GET {
+            (query.as_str(), "")
+        } else {
+            ("", "grant_type=authorization_code&code=x")
+        };
+        Request::synthetic(method, path, query, body, headers).from_peer(peer.parse().unwrap())
+    }
+
+    async fn body(r: Response) -> String {
+        use http_body_util::BodyExt;
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_token_endpoint_answers_429_in_oauth_json_with_retry_after() {
+        let (_d, s) = server(LimitsConfig {
+            token_per_minute: 2,
+            ..Default::default()
+        });
+        for _ in 0..2 {
+            let r = route(&s, from("192.0.2.1", Method::POST, paths::TOKEN, None)).await;
+            assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+        let r = route(&s, from("192.0.2.1", Method::POST, paths::TOKEN, None)).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "30");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        let json: serde_json::Value = serde_json::from_str(&body(r).await).unwrap();
+        assert_eq!(json["error"], "temporarily_unavailable");
+        let description = json["error_description"].as_str().unwrap();
+        assert!(
+            description.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'),
+            "RFC 6749 §5.2 characters only: {description}"
+        );
+        // Another client is not affected, and time gives the budget back.
+        let r = route(&s, from("192.0.2.2", Method::POST, paths::TOKEN, None)).await;
+        assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        s.provider.clock.advance(30);
+        let r = route(&s, from("192.0.2.1", Method::POST, paths::TOKEN, None)).await;
+        assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_browser_gets_a_page_and_a_trusted_proxy_names_the_client() {
+        let (_d, s) = server(LimitsConfig {
+            authorize_per_minute: 1,
+            trusted_proxies: vec!["10.0.0.0/8".into()],
+            ..Default::default()
+        });
+        let auth = |peer: &'static str, xff: Option<&'static str>| {
+            route(&s, from(peer, Method::GET, paths::AUTHORIZE, xff))
+        };
+        assert_eq!(auth("10.0.0.5", Some("198.51.100.7")).await.status(), StatusCode::SEE_OTHER);
+        // Through the proxy, another client is another budget; the same one is refused.
+        assert_eq!(auth("10.0.0.5", Some("198.51.100.8")).await.status(), StatusCode::SEE_OTHER);
+        let r = auth("10.0.0.6", Some("6.6.6.6, 198.51.100.7")).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "60");
+        let page = body(r).await;
+        assert!(page.contains("Too many requests") && page.contains("60 seconds"), "{page}");
+        // An untrusted peer's X-Forwarded-For is ignored: it counts as itself.
+        assert_eq!(auth("192.0.2.9", Some("198.51.100.99")).await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            auth("192.0.2.9", Some("198.51.100.100")).await.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        let hits: std::collections::HashMap<_, _> = s.provider.limits.hits().into_iter().collect();
+        assert_eq!(hits["authorize"], 2);
+    }
+}

@@ -623,3 +623,6 @@ pub mod dev;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod limits_tests;

@@ -578,6 +578,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_file_shrinks_once_a_flood_is_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        assert_eq!(store.compact().unwrap(), None, "nothing to give back");
+        let big = serde_json::json!("x".repeat(2048));
+        store
+            .write(|tx| {
+                for n in 0..4000 {
+                    tx.put(&CONNECTORS, &format!("k{n}"), &big)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let full = store.file_len();
+        store
+            .write(|tx| tx.sweep(&CONNECTORS, |_| true))
+            .unwrap();
+        let (before, after) = store.compact().unwrap().expect("compacted");
+        assert!(before >= full && after * 4 < full, "{full} -> {before} -> {after}");
+        // Still a working store.
+        store
+            .write(|tx| tx.put(&CONNECTORS, "after", &serde_json::json!("v")))
+            .unwrap();
+        assert_eq!(
+            store.read(|tx| tx.get(&CONNECTORS, "after")).unwrap(),
+            Some(serde_json::json!("v"))
+        );
+    }
+
+    #[test]
     fn records_survive_reopen_and_failed_writes_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.redb");
