@@ -167,7 +167,9 @@ mod tests {
         assert_eq!(json["error"], "temporarily_unavailable");
         let description = json["error_description"].as_str().unwrap();
         assert!(
-            description.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'),
+            description
+                .bytes()
+                .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'),
             "RFC 6749 §5.2 characters only: {description}"
         );
         // Another client is not affected, and time gives the budget back.
@@ -188,16 +190,28 @@ mod tests {
         let auth = |peer: &'static str, xff: Option<&'static str>| {
             route(&s, from(peer, Method::GET, paths::AUTHORIZE, xff))
         };
-        assert_eq!(auth("10.0.0.5", Some("198.51.100.7")).await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            auth("10.0.0.5", Some("198.51.100.7")).await.status(),
+            StatusCode::SEE_OTHER
+        );
         // Through the proxy, another client is another budget; the same one is refused.
-        assert_eq!(auth("10.0.0.5", Some("198.51.100.8")).await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            auth("10.0.0.5", Some("198.51.100.8")).await.status(),
+            StatusCode::SEE_OTHER
+        );
         let r = auth("10.0.0.6", Some("6.6.6.6, 198.51.100.7")).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.headers()["retry-after"], "60");
         let page = body(r).await;
-        assert!(page.contains("Too many requests") && page.contains("60 seconds"), "{page}");
+        assert!(
+            page.contains("Too many requests") && page.contains("60 seconds"),
+            "{page}"
+        );
         // An untrusted peer's X-Forwarded-For is ignored: it counts as itself.
-        assert_eq!(auth("192.0.2.9", Some("198.51.100.99")).await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            auth("192.0.2.9", Some("198.51.100.99")).await.status(),
+            StatusCode::SEE_OTHER
+        );
         assert_eq!(
             auth("192.0.2.9", Some("198.51.100.100")).await.status(),
             StatusCode::TOO_MANY_REQUESTS

@@ -136,7 +136,13 @@ fn the_global_budget_holds_everyone_back_for_the_rest_of_the_minute() {
     });
     for n in 0..3 {
         let id = started(&p);
-        send(&p, &id, &format!("u{n}@example.com"), ip(&format!("192.0.2.{n}"))).unwrap();
+        send(
+            &p,
+            &id,
+            &format!("u{n}@example.com"),
+            ip(&format!("192.0.2.{n}")),
+        )
+        .unwrap();
     }
     let id = started(&p);
     match send(&p, &id, "late@example.com", ip("198.51.100.1")) {
@@ -162,7 +168,10 @@ fn at_the_total_cap_the_oldest_unmailed_sign_ins_go_and_mailed_ones_stay() {
         p.clock.advance(1);
         flood.push(started(&p));
     }
-    let pending = p.store.read(|tx| Ok(tx.scan(&crate::store::INTERACTIONS)?.len())).unwrap();
+    let pending = p
+        .store
+        .read(|tx| Ok(tx.scan(&crate::store::INTERACTIONS)?.len()))
+        .unwrap();
     assert!(pending <= 10, "{pending} pending");
     let live = |id: &str| p.store.read(|tx| tx.interaction(id)).unwrap().is_some();
     assert!(live(&honest), "the sign-in waiting for its code stays");

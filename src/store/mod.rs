@@ -592,11 +592,12 @@ mod tests {
             })
             .unwrap();
         let full = store.file_len();
-        store
-            .write(|tx| tx.sweep(&CONNECTORS, |_| true))
-            .unwrap();
+        store.write(|tx| tx.sweep(&CONNECTORS, |_| true)).unwrap();
         let (before, after) = store.compact().unwrap().expect("compacted");
-        assert!(before >= full && after * 4 < full, "{full} -> {before} -> {after}");
+        assert!(
+            before >= full && after * 4 < full,
+            "{full} -> {before} -> {after}"
+        );
         // Still a working store.
         store
             .write(|tx| tx.put(&CONNECTORS, "after", &serde_json::json!("v")))
