@@ -107,6 +107,8 @@ pub const GROUPS: Table<Group> = Table::new("groups");
 pub const SESSIONS: Table<Session> = Table::new("sessions");
 /// Pending authorization requests waiting for the user to sign in, by interaction ID.
 pub const INTERACTIONS: Table<Interaction> = Table::new("interactions");
+/// The same records, read only for their age (evicting at the cap).
+pub(crate) const INTERACTION_AGES: Table<PendingAge> = Table::new("interactions");
 /// How many sign-in codes went to an address in the current hour, by normalised email.
 pub const CODE_SENDS: Table<AddressSends> = Table::new("code_sends");
 /// Authorization codes, by hash.

@@ -278,6 +278,15 @@ impl SignInFor {
     }
 }
 
+/// What choosing sign-ins to evict reads of each (see `Writes::evict_sign_ins`): its expiry
+/// and whether it has mailed a code, nothing else decoded or kept.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct PendingAge {
+    pub expires_at: u64,
+    #[serde(default, rename = "code")]
+    pub mailed: Option<serde::de::IgnoredAny>,
+}
+
 /// A sign-in code sent to an address and not yet used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingCode {

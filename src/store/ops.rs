@@ -298,9 +298,9 @@ impl Writes for WriteTx {
     }
     fn evict_sign_ins(&self, now: u64, n: usize) -> Result<usize, StoreError> {
         let mut all: Vec<(bool, bool, u64, String)> = self
-            .scan(&INTERACTIONS)?
+            .scan(&INTERACTION_AGES)?
             .into_iter()
-            .map(|(id, i)| (i.expires_at > now, i.code.is_some(), i.expires_at, id))
+            .map(|(id, i)| (i.expires_at > now, i.mailed.is_some(), i.expires_at, id))
             .collect();
         // false sorts first: expired, then unmailed; within each, the oldest first.
         all.sort_unstable();
@@ -334,7 +334,7 @@ impl Writes for WriteTx {
     }
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError> {
         let mut n = 0;
-        n += self.sweep(&INTERACTIONS, |v| v.expires_at <= now)?;
+        n += self.sweep(&INTERACTION_AGES, |v| v.expires_at <= now)?;
         n += self.sweep(&AUTH_CODES, |v| v.expires_at <= now)?;
         n += self.sweep(&ACCESS_TOKENS, |v| v.expires_at <= now)?;
         n += self.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;
