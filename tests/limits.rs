@@ -33,63 +33,69 @@ fn sesame_with(env: &[(&str, &str)]) -> Sesame {
     })
 }
 
-/// A TCP connection to sesame from `source` (any port).
-async fn connect_from(sesame: &Sesame, source: &str) -> std::io::Result<TcpStream> {
+/// A TCP connection to sesame (at `port`) from `source` (any port).
+async fn connect_from(port: u16, source: &str) -> std::io::Result<TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind((source.parse::<IpAddr>().unwrap(), 0).into())?;
-    let to: SocketAddr = ([127, 0, 0, 1], sesame.port).into();
+    let to: SocketAddr = ([127, 0, 0, 1], port).into();
     socket.connect(to).await
 }
 
-/// Reads until the peer closes, or 5 s pass (a full server leaves a new connection in the
-/// kernel's backlog, unanswered): what arrived, or why nothing did.
-async fn read_all(s: &mut TcpStream) -> Result<String, String> {
-    let mut answer = Vec::new();
-    match tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await {
-        Err(_) => Err("no answer within 5 s".into()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(_)) => Ok(String::from_utf8_lossy(&answer).into_owned()),
-    }
-}
-
-/// `GET /healthz` on a new connection from `source`: the status line.
+/// `GET /healthz` on a new connection from `source`: the status line, or why there was none
+/// within 5 s (a server that accepts no more leaves a new connection in the kernel's queue, or
+/// its SYN unanswered once that queue is full).
 async fn healthz_from(sesame: &Sesame, source: &str) -> Result<String, String> {
-    let mut s = connect_from(sesame, source)
-        .await
-        .map_err(|e| e.to_string())?;
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .await
-        .map_err(|e| e.to_string())?;
-    let answer = read_all(&mut s).await?;
-    Ok(answer.lines().next().unwrap_or("").to_string())
+    let ask = async {
+        let mut s = connect_from(sesame.port, source)
+            .await
+            .map_err(|e| e.to_string())?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer)
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        Ok(answer.lines().next().unwrap_or("").to_string())
+    };
+    match tokio::time::timeout(Duration::from_secs(5), ask).await {
+        Ok(answer) => answer,
+        Err(_) => Err("no answer within 5 s".into()),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_client_holding_many_idle_connections_leaves_healthz_to_others() {
     let sesame = sesame_with(&[]);
-    // More than the 1,024 sesame serves at once, all idle, from one address.
+    // More than the 1,024 sesame serves at once, opened together from one address, all idle.
+    // A connect that the server's full queue leaves unanswered for 2 s is given up (the
+    // attacker holds what it got).
+    let port = sesame.port;
+    let opening: Vec<_> = (0..1300)
+        .map(|_| {
+            tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_secs(2), connect_from(port, "127.0.0.1")).await
+            })
+        })
+        .collect();
     let mut idle = Vec::new();
-    for _ in 0..1300 {
-        idle.push(connect_from(&sesame, "127.0.0.1").await.expect("connect"));
+    for task in opening {
+        if let Ok(Ok(stream)) = task.await.unwrap() {
+            idle.push(stream);
+        }
     }
-    // Another client is served at once.
+    assert!(idle.len() >= 1024, "{} connections", idle.len());
+    // Another client is served at once: the flooding one got only its 128, the rest were
+    // closed as they came. (Checked the other way: without the per-client cap and with the
+    // 10 s header timeout throughout, sesame held 1,024 of the flood, the kernel's queue held
+    // the rest, and this request got no answer within 5 s. Whether the queue is full when it
+    // comes depends on timing, so that direction is not a test.)
     assert_eq!(
         healthz_from(&sesame, "127.0.0.2").await.as_deref(),
         Ok("HTTP/1.1 200 OK"),
         "{}",
         sesame.logs()
-    );
-    // The flooding client's connections beyond its share (128) were closed at once: a request
-    // on its newest one gets no answer. (Without the per-client cap it sits unserved in the
-    // kernel's queue: this assertion fails after 5 s.)
-    let last = idle.last_mut().unwrap();
-    let _ = last
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await;
-    let answer = read_all(last).await;
-    assert!(
-        matches!(&answer, Ok(a) if a.is_empty()) || matches!(&answer, Err(e) if !e.contains("5 s")),
-        "a connection beyond the per-client cap is closed: {answer:?}"
     );
     drop(idle);
     assert_eq!(
