@@ -11,6 +11,8 @@
 //! - `forward_auth_routes.rs`: the proxies' endpoints (`/api/authz/forward-auth`,
 //!   `/api/authz/auth-request`) and the start of a sign-in for a page behind them
 //!   (`/sign-in?rd=`).
+//! - `limited.rs`: the per-client rate limits as HTTP says them (which routes count, who the
+//!   client is, the 429 answers); `connections.rs`: the per-client connection cap.
 //! - `protocol_errors.rs`, `error_pages.rs`: the core's typed errors mapped onto JSON error
 //!   responses and onto the pages a person reads, exhaustively.
 //! - [`api`]: the management API under `/api/v1` (its own route table, authentication, problem
@@ -20,6 +22,7 @@
 //! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
 pub mod api;
+mod connections;
 pub mod dev;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
@@ -315,47 +318,6 @@ fn create_data_dir(dir: &std::path::Path) -> Result<(), StartError> {
 /// Open connections served at once.
 const MAX_CONNECTIONS: usize = 1024;
 
-/// Connections open now per client (IPv4 address or IPv6 /64), for the per-client cap. An
-/// entry lives while its client has a connection open, so it holds at most
-/// [`MAX_CONNECTIONS`] entries.
-#[derive(Default)]
-struct PerClient(std::sync::Mutex<std::collections::HashMap<crate::limits::ClientKey, usize>>);
-
-/// One open connection of a client; closing it (dropping this) gives its place back.
-struct Held {
-    table: Arc<PerClient>,
-    key: crate::limits::ClientKey,
-}
-
-impl PerClient {
-    /// Counts a new connection from `peer`, or `None` if it already holds `cap`.
-    fn open(&self, this: &Arc<PerClient>, peer: std::net::IpAddr, cap: usize) -> Option<Held> {
-        let key = crate::limits::ClientKey::of(peer);
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(key).or_insert(0);
-        if *n >= cap {
-            return None;
-        }
-        *n += 1;
-        Some(Held {
-            table: this.clone(),
-            key,
-        })
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut map = self.table.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.key);
-            }
-        }
-    }
-}
-
 /// `sesame serve`: runs until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let started = std::time::Instant::now();
@@ -465,7 +427,7 @@ async fn accept_loop(
     // At most this many connections at once: beyond it sesame stops accepting (the kernel's
     // backlog holds the rest) instead of running out of file descriptors.
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let per_client = Arc::new(PerClient::default());
+    let per_client = Arc::new(connections::PerClient::default());
     let limits = &server.provider.limits.config;
     let (cap, normal, busy) = (
         limits.connections_per_client as usize,
