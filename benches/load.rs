@@ -144,6 +144,16 @@ impl Server {
         .env("SESAME_SIGN_UP_MODE", "open")
         .env("SESAME_FORWARD_AUTH_COOKIE_DOMAIN", BENCH_DOMAIN)
         .env("SESAME_ACCESS", ACCESS_RULES)
+        // One load generator on 127.0.0.1 is thousands of clients: no per-client limits.
+        .env("SESAME_LIMITS_AUTHORIZE_PER_MINUTE", "100000000")
+        .env("SESAME_LIMITS_TOKEN_PER_MINUTE", "100000000")
+        .env("SESAME_LIMITS_SIGN_IN_PER_MINUTE", "100000000")
+        .env("SESAME_LIMITS_FORWARD_AUTH_MISSES_PER_MINUTE", "100000000")
+        .env("SESAME_LIMITS_PENDING_SIGN_INS_PER_CLIENT", "100000000")
+        .env("SESAME_LIMITS_MAIL_PER_CLIENT_PER_HOUR", "100000000")
+        .env("SESAME_LIMITS_MAIL_PER_MINUTE", "100000000")
+        .env("SESAME_LIMITS_CONNECTIONS_PER_CLIENT", "100000")
+        .env("SESAME_TOKENS_SIGN_IN_CODES_PER_HOUR", "100000000")
         .current_dir(data_dir);
         Server::spawn(cmd, addr)
     }

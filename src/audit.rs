@@ -103,6 +103,16 @@ pub enum SignInFailure {
     NotAllowed,
     /// The account is disabled.
     Disabled,
+    /// The sign-in had mailed codes to as many distinct addresses as it may
+    /// (`[limits] mail_addresses_per_sign_in`).
+    TooManyAddresses,
+    /// The mailbox had its hourly codes (`[tokens] sign_in_codes_per_hour`; `+tags` and case
+    /// folded).
+    MailboxBudget,
+    /// The client's address had its hourly codes (`[limits] mail_per_client_per_hour`).
+    ClientMailBudget,
+    /// The server had sent its codes for this minute (`[limits] mail_per_minute`).
+    GlobalMailBudget,
 }
 
 impl SignInFailure {
@@ -113,6 +123,10 @@ impl SignInFailure {
             SignInFailure::CodeExpired => "code_expired",
             SignInFailure::NotAllowed => "not_allowed",
             SignInFailure::Disabled => "disabled",
+            SignInFailure::TooManyAddresses => "too_many_addresses",
+            SignInFailure::MailboxBudget => "mailbox_budget",
+            SignInFailure::ClientMailBudget => "client_mail_budget",
+            SignInFailure::GlobalMailBudget => "global_mail_budget",
         }
     }
 }

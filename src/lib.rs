@@ -10,7 +10,7 @@
 //!          core:       oidc (the protocol), signin (email codes), session (single sign-on),
 //!                      forward_auth (a reverse proxy's "may this request through?"),
 //!                      provider (the context the core runs in), apps (the app registry),
-//!                      users (the directory), audit (the audit log), api_keys
+//!                      users (the directory), audit (the audit log), limits (abuse), api_keys
 //!                      (management API keys), issuer (endpoint URLs)
 //!            │
 //!            ▼
@@ -45,6 +45,9 @@
 //! - [`forward_auth`]: forward-auth for Caddy, Traefik and nginx (Authelia's contract): the
 //!   access rules (`[[access]]`), the original request's URL and where a sign-in may return,
 //!   the check a proxy asks on every request.
+//! - [`limits`]: limits under abuse: per-client rates (GCRA, bounded memory), who the client
+//!   is (`trusted_proxies`, `X-Forwarded-For`), the mail and pending sign-in budgets' settings,
+//!   and the count of refusals per kind.
 //! - [`issuer`]: the issuer URL and the endpoint paths under it.
 //! - [`apps`]: the application registry (create, update, rotate secrets, reconcile `sesame.toml`),
 //!   and `sesame dev`'s policy for unknown clients (`apps::dev::DevMode`, which the provider
@@ -77,6 +80,7 @@ pub mod crypto;
 pub mod forward_auth;
 pub mod http;
 pub mod issuer;
+pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

@@ -78,6 +78,8 @@ pub struct Provider {
     /// start-up never calls [`Provider::with_dev_mode`]. The core consults it where a
     /// production issuer would refuse a client (see [`crate::apps::dev`]).
     pub dev: Option<DevMode>,
+    /// Limits under abuse: per-client rates and the mail and sign-in budgets' settings.
+    pub limits: crate::limits::Limits,
     /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
     keys: RwLock<Arc<KeySet>>,
     /// Swapped whole when the mail connector changes at run time (no restart).
@@ -101,6 +103,7 @@ impl Provider {
             audit: AuditConfig::default(),
             clock,
             dev: None,
+            limits: crate::limits::Limits::default(),
             keys: RwLock::new(Arc::new(keys)),
             mailer: RwLock::new(Arc::new(mailer)),
         }
@@ -116,6 +119,12 @@ impl Provider {
     /// [`AuditConfig::default`]).
     pub fn with_audit(mut self, audit: AuditConfig) -> Provider {
         self.audit = audit;
+        self
+    }
+
+    /// The same provider with these limits (the default is [`crate::limits::LimitsConfig`]'s).
+    pub fn with_limits(mut self, limits: crate::limits::Limits) -> Provider {
+        self.limits = limits;
         self
     }
 

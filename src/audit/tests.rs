@@ -278,6 +278,10 @@ fn kind_names_are_the_serialised_tags() {
         SignInFailure::CodeExpired,
         SignInFailure::NotAllowed,
         SignInFailure::Disabled,
+        SignInFailure::TooManyAddresses,
+        SignInFailure::MailboxBudget,
+        SignInFailure::ClientMailBudget,
+        SignInFailure::GlobalMailBudget,
     ] {
         assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
     }

@@ -104,6 +104,31 @@ static TOKENS: Schema = Schema {
     camel: false,
 };
 
+static LIMITS: Schema = Schema {
+    keys: &[
+        key("trusted_proxies", Strings),
+        key("authorize_per_minute", Count),
+        key("token_per_minute", Count),
+        key("sign_in_per_minute", Count),
+        key("forward_auth_misses_per_minute", Count),
+        key("pending_sign_ins_per_client", Count),
+        key("pending_sign_ins", Count),
+        key("mail_addresses_per_sign_in", Count),
+        key("mail_per_client_per_hour", Count),
+        key("mail_per_minute", Count),
+        key("tracked_clients", Count),
+        key("connections_per_client", Count),
+        key("header_timeout", Secs),
+        key("busy_header_timeout", Secs),
+    ],
+    camel: false,
+};
+
+static STORE: Schema = Schema {
+    keys: &[key("cache_mib", Count)],
+    camel: false,
+};
+
 static AUDIT: Schema = Schema {
     keys: &[key("retention_days", Count), key("max_entries", Count)],
     camel: false,
@@ -277,6 +302,8 @@ pub(super) static ROOT: Schema = Schema {
         key("data_dir", Str),
         key("log_level", Choice(LOG_LEVELS)),
         key("tokens", Section(&TOKENS)),
+        key("limits", Section(&LIMITS)),
+        key("store", Section(&STORE)),
         key("audit", Section(&AUDIT)),
         key("branding", Section(&BRANDING)),
         key("mail", Section(&MAIL)),

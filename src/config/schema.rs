@@ -3,7 +3,8 @@
 //!
 //! The sections that belong to one part of sesame are that part's types, assembled here:
 //! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`],
-//! `[tokens]` is [`crate::provider::TokenConfig`], `[audit]` is [`crate::audit::AuditConfig`],
+//! `[tokens]` is [`crate::provider::TokenConfig`], `[limits]` is
+//! [`crate::limits::LimitsConfig`], `[store]` is [`crate::store::StoreConfig`], `[audit]` is [`crate::audit::AuditConfig`],
 //! `[[app]]` is [`crate::apps::AppDecl`], `[dev]` is [`crate::signin::dev::DevConfig`],
 //! `[forward_auth]` and `[[access]]` are [`crate::forward_auth::ForwardAuthConfig`] and
 //! [`crate::forward_auth::AccessRuleDecl`], `[metrics]` is [`crate::metrics::MetricsConfig`],
@@ -17,9 +18,11 @@ use super::{AuditConfig, BrandingConfig, MailConfig};
 use crate::apps::AppDecl;
 use crate::crypto::keys::KeysConfig;
 use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
+use crate::limits::LimitsConfig;
 use crate::metrics::MetricsConfig;
 use crate::provider::TokenConfig;
 use crate::signin::dev::DevConfig;
+use crate::store::StoreConfig;
 use crate::users::{GroupDecl, SignUpConfig, UserDecl};
 
 /// The whole configuration, validated.
@@ -37,6 +40,10 @@ pub struct Config {
     /// Log level: error, warn, info, debug, trace.
     pub log_level: String,
     pub tokens: TokenConfig,
+    /// Limits under abuse: per-client rates, mail budgets, pending sign-ins, connections.
+    pub limits: LimitsConfig,
+    /// The database file's cache.
+    pub store: StoreConfig,
     /// How long the audit log keeps entries.
     pub audit: AuditConfig,
     pub branding: BrandingConfig,
@@ -72,6 +79,8 @@ impl Default for Config {
             data_dir: PathBuf::from("sesame-data"),
             log_level: "info".into(),
             tokens: TokenConfig::default(),
+            limits: LimitsConfig::default(),
+            store: StoreConfig::default(),
             audit: AuditConfig::default(),
             branding: BrandingConfig::default(),
             mail: MailConfig::default(),

@@ -953,3 +953,31 @@ redirect_uris = ["https://books.example.com/cb"]
     let (c, _) = load_text(&format!("{app}refresh_retry_window = 0\n"), &[]).unwrap();
     assert_eq!(c.apps[0].refresh_retry_window, Some(0));
 }
+
+#[test]
+fn limits_come_from_file_and_environment_and_bad_proxies_name_the_key() {
+    let text = "[limits]\ntrusted_proxies = [\"127.0.0.1\"]\ntoken_per_minute = 5\n[store]\ncache_mib = 64\n";
+    let (c, _) = load_text(
+        text,
+        &[
+            (
+                "SESAME_LIMITS_TRUSTED_PROXIES",
+                "[\"10.0.0.0/8\", \"fd00::/8\"]",
+            ),
+            ("SESAME_LIMITS_MAIL_PER_MINUTE", "7"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.limits.trusted_proxies, ["10.0.0.0/8", "fd00::/8"]);
+    assert_eq!(c.limits.token_per_minute, 5);
+    assert_eq!(c.limits.mail_per_minute, 7);
+    assert_eq!(c.limits.mail_addresses_per_sign_in, 3);
+    assert_eq!(c.store.cache_mib, 64);
+    let e = err("[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n", &[]);
+    assert!(
+        e.contains("limits.trusted_proxies") && e.contains("10.0.0.0/33"),
+        "{e}"
+    );
+    let e = err("[limits]\nsign_in_per_minute = 0\n", &[]);
+    assert!(e.contains("limits.sign_in_per_minute"), "{e}");
+}

@@ -101,6 +101,9 @@ pub(super) fn validate(
         }
     }
 
+    if let Err(e) = crate::limits::TrustedProxies::parse(&config.limits.trusted_proxies) {
+        return Err(fail("limits.trusted_proxies", e.to_string()));
+    }
     sign_up(config, &fail)?;
     warnings.extend(mail(config, &fail)?);
     apps(config, sources)?;

@@ -224,7 +224,7 @@ fn a_sign_in_for_a_page_ends_with_a_forward_auth_session() {
     let id =
         crate::signin::start(&p, SignInFor::ReturnTo(rd.into()), "b".repeat(40).as_str()).unwrap();
     let email = crate::users::Email::parse("ada@example.com").unwrap();
-    let reservation = crate::signin::reserve_code(&p, &id, &email).unwrap();
+    let reservation = crate::signin::reserve_code(&p, &id, &email, None).unwrap();
     crate::signin::record_code(&p, &id, &email, "123456", reservation).unwrap();
     let done = crate::signin::verify_code(&p, &id, "123456", [old_forward.as_str()]).unwrap();
     let crate::signin::Next::ReturnTo {

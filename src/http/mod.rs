@@ -35,14 +35,10 @@ pub struct Request {
     /// endpoint parses. A form POST has it parsed in `form` as well.
     body: Bytes,
     pub cookies: BTreeMap<String, String>,
-    /// The address of the TCP peer (the client, or a proxy in front of sesame); `None` for a
-    /// request made in-process.
-    pub peer: Option<std::net::SocketAddr>,
+    /// The socket's peer (`None` for a request made by hand in a test): who the limits count,
+    /// unless it is a trusted proxy (see [`crate::limits`]).
+    pub peer: Option<std::net::IpAddr>,
 }
-
-/// The TCP peer of a connection, put in a hyper request's extensions by the accept loop.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub std::net::SocketAddr);
 
 /// Headers a reverse proxy adds: a request carrying one came through a proxy, even from a
 /// loopback peer.
@@ -64,7 +60,6 @@ impl Request {
         path: String,
     ) -> Result<Request, RequestError> {
         let (parts, body) = req.into_parts();
-        let peer = parts.extensions.get::<Peer>().map(|p| p.0);
         let query = Params::parse(parts.uri.query().unwrap_or("").as_bytes());
         let cookies = cookie::parse(&parts.headers);
         let has_body = !matches!(parts.method, Method::GET | Method::HEAD);
@@ -94,8 +89,14 @@ impl Request {
             form,
             body,
             cookies,
-            peer,
+            peer: None,
         })
+    }
+
+    /// The same request, from `peer`.
+    pub fn from_peer(mut self, peer: std::net::IpAddr) -> Request {
+        self.peer = Some(peer);
+        self
     }
 
     /// Builds a request by hand (for tests of handlers without a socket). The body is parsed
@@ -120,21 +121,13 @@ impl Request {
         }
     }
 
-    /// The same request from `peer` (tests of who may see what).
-    pub fn from_peer(mut self, peer: std::net::SocketAddr) -> Request {
-        self.peer = Some(peer);
-        self
-    }
-
     /// Whether the request comes from this machine: its peer is a loopback address (all of
     /// 127.0.0.0/8, or ::1) and it carries no header a reverse proxy adds. A proxy on the same
     /// host connects from loopback on behalf of anyone, and says so in `X-Forwarded-For`
     /// (Caddy, Traefik, nginx's usual configuration) or `Forwarded`; such a request is not
     /// local. An in-process request (no peer) is not local either.
     pub fn is_local(&self) -> bool {
-        let loopback = self
-            .peer
-            .is_some_and(|p| p.ip().to_canonical().is_loopback());
+        let loopback = self.peer.is_some_and(|p| p.to_canonical().is_loopback());
         loopback && !PROXY_HEADERS.iter().any(|h| self.headers.contains_key(*h))
     }
 

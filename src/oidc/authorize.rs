@@ -19,7 +19,9 @@ use crate::session;
 use crate::store::{App, AuthRequest, Reads, Session, SessionKind, StoreError};
 use crate::users;
 
-/// The longest `state`, `nonce` or `login_hint` accepted.
+/// The most bytes `state`, `nonce` and `login_hint` may have together: sesame stores them with
+/// every pending sign-in, so this bounds what a flood of sign-ins costs (RFC 6749 sets no
+/// limit on `state`; 2 KiB leaves room for an app's signed or encrypted state).
 pub const MAX_PARAM_LEN: usize = 2048;
 
 /// A request that passed validation.
@@ -67,7 +69,8 @@ pub enum Untrusted {
         app_name: String,
         redirect_uri: String,
     },
-    /// `state`, `nonce` or `login_hint` is longer than [`MAX_PARAM_LEN`].
+    /// `state`, `nonce` and `login_hint` are longer than [`MAX_PARAM_LEN`] together (the one
+    /// named took them past it).
     TooLong(&'static str),
     /// `sesame dev` only: an unknown client ID that no app could be registered under.
     DevClientId { client_id: String, reason: String },
@@ -306,9 +309,11 @@ fn dev_refusal(r: DevRefusal) -> AuthorizeError {
 /// Values sesame stores with the pending sign-in and echoes back are capped, so a request
 /// cannot make sesame store (or send back) megabytes.
 fn bounded_lengths(params: &Params) -> Result<(), Untrusted> {
+    let mut total = 0;
     for name in ["state", "nonce", "login_hint"] {
         let v = params.get(name).map_err(|e| Untrusted::Repeated(e.0))?;
-        if v.is_some_and(|v| v.len() > MAX_PARAM_LEN) {
+        total += v.map_or(0, str::len);
+        if total > MAX_PARAM_LEN {
             return Err(Untrusted::TooLong(name));
         }
     }
@@ -545,6 +550,14 @@ mod tests {
                 "s".repeat(2049)
             )),
             Untrusted::TooLong("state")
+        );
+        // Together, too: what a pending sign-in stores is bounded.
+        let each = "x".repeat(MAX_PARAM_LEN / 2);
+        assert_eq!(
+            untrusted(&format!(
+                "client_id={CLIENT}&redirect_uri={CB}&state={each}&nonce={each}&login_hint=a"
+            )),
+            Untrusted::TooLong("login_hint")
         );
     }
 

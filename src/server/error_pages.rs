@@ -180,7 +180,7 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
         ),
         Untrusted::TooLong(name) => (
             "This sign-in link is malformed",
-            format!("The {name} parameter is longer than {MAX_PARAM_LEN} characters."),
+            format!("The {name} parameter is too long: state, nonce and login_hint may have {MAX_PARAM_LEN} characters together."),
             FIX_APP,
         ),
         Untrusted::DevClientId { client_id, reason } => (
@@ -272,6 +272,9 @@ pub fn sign_in(s: &Server, e: SignInError) -> Response {
         SignInError::InvalidEmail(_)
         | SignInError::ResendTooSoon { .. }
         | SignInError::TooManyCodes { .. }
+        | SignInError::TooManyAddresses { .. }
+        | SignInError::ClientMailBudget { .. }
+        | SignInError::GlobalMailBudget { .. }
         | SignInError::NoCode
         | SignInError::WrongCode { .. }
         | SignInError::CodeVoid

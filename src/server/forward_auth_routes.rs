@@ -84,7 +84,13 @@ fn decide(
     };
     match answer {
         Answer::Pass(identity) => pass(identity.as_ref()),
-        Answer::SignIn(back) => sign_in(s, back.as_str(), sign_in_as),
+        Answer::SignIn(back) => {
+            // A miss costs a redirect, and a sign-in if followed: counted per client.
+            if let Err(r) = super::limited::check(s, req, crate::limits::Kind::ForwardAuthMiss) {
+                return *r;
+            }
+            sign_in(s, back.as_str(), sign_in_as)
+        }
         Answer::Forbidden { signed_in, rule } => {
             let user = signed_in.as_ref().map_or("-", |i| i.user.as_str());
             let rule = rule.map_or_else(
@@ -204,7 +210,7 @@ pub fn begin(s: &Server, req: &Request) -> Response {
                     http::set_cookie(&mut r, cookie);
                     r
                 }
-                Err(e) => storage_failure(s, e),
+                Err(r) => *r,
             }
         }
         Err(BeginError::ReturnTo(e)) => error_pages::return_to_refused(s, Some(&e)),

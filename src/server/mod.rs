@@ -13,6 +13,8 @@
 //!   (`/sign-in?rd=`).
 //! - `ops_routes.rs`: `/healthz` and `/metrics` (who sees what), and the route names requests
 //!   are counted under.
+//! - `limited.rs`: the per-client rate limits as HTTP says them (which routes count, who the
+//!   client is, the 429 answers); `connections.rs`: the per-client connection cap.
 //! - `protocol_errors.rs`, `error_pages.rs`: the core's typed errors mapped onto JSON error
 //!   responses and onto the pages a person reads, exhaustively.
 //! - [`api`]: the management API under `/api/v1` (its own route table, authentication, problem
@@ -22,9 +24,11 @@
 //! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
 pub mod api;
+mod connections;
 pub mod dev;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
+mod limited;
 mod ops_routes;
 mod protocol_errors;
 pub mod router;
@@ -73,6 +77,9 @@ pub enum StartError {
     Pages(crate::pages::PageError),
     /// `[forward_auth]` or `[[access]]` cannot be used (configuration checks this first).
     ForwardAuth(crate::forward_auth::ForwardAuthError),
+    /// `[limits] trusted_proxies` holds something that is not an address or a range
+    /// (configuration checks this first).
+    Limits(crate::limits::CidrError),
     /// The listening address could not be bound.
     Listen { addr: String, reason: String },
     /// `sesame serve` was pointed at a data directory `sesame dev` made.
@@ -103,6 +110,7 @@ impl std::fmt::Display for StartError {
             StartError::DeclaredUsers(e) => write!(f, "declared users and groups: {e}"),
             StartError::Pages(e) => write!(f, "pages: {e}"),
             StartError::ForwardAuth(e) => write!(f, "forward-auth: {e}"),
+            StartError::Limits(e) => write!(f, "limits.trusted_proxies: {e}"),
             StartError::Listen { addr, reason } => write!(
                 f,
                 "cannot listen on {addr}: {reason} (is another program using the port? choose one with --listen)"
@@ -188,7 +196,10 @@ impl Server {
             Clock::system(),
         )
         .with_sign_up(config.sign_up.clone())
-        .with_audit(config.audit.clone());
+        .with_audit(config.audit.clone())
+        .with_limits(
+            crate::limits::Limits::new(config.limits.clone()).map_err(StartError::Limits)?,
+        );
         let provider = customize(provider);
         let server = Server::new(Arc::new(provider), config, pages, cookies);
         Ok(match forward_auth {
@@ -229,7 +240,7 @@ fn open_data(config: &Config) -> Result<(Store, KeySet), StartError> {
     Issuer::parse(&config.issuer).map_err(StartError::Issuer)?;
     create_data_dir(&config.data_dir)?;
     let db = config.data_dir.join("sesame.redb");
-    let store = open_store(&db).map_err(|e| match e {
+    let store = open_store(&db, &config.store).map_err(|e| match e {
         StoreError::Locked => StartError::Locked(db.clone()),
         error => StartError::Store {
             path: db.clone(),
@@ -278,10 +289,13 @@ fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
 
 /// Opens the store, waiting a few seconds if a `sesame app ...` command holds the file (it
 /// opens it directly when no server runs, for a moment).
-fn open_store(path: &std::path::Path) -> Result<Store, StoreError> {
+fn open_store(
+    path: &std::path::Path,
+    config: &crate::store::StoreConfig,
+) -> Result<Store, StoreError> {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        match Store::open(path) {
+        match Store::open_with(path, config) {
             Err(StoreError::Locked) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -422,6 +436,13 @@ async fn accept_loop(
     // At most this many connections at once: beyond it sesame stops accepting (the kernel's
     // backlog holds the rest) instead of running out of file descriptors.
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_client = Arc::new(connections::PerClient::default());
+    let limits = &server.provider.limits.config;
+    let (cap, normal, busy) = (
+        limits.connections_per_client as usize,
+        Duration::from_secs(limits.header_timeout),
+        Duration::from_secs(limits.busy_header_timeout),
+    );
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
@@ -441,21 +462,32 @@ async fn accept_loop(
                         continue;
                     }
                 };
+                let peer = peer.ip();
+                let trusted = server.provider.limits.is_trusted_proxy(peer);
+                let Some(held) = per_client.open(&per_client, peer, if trusted { usize::MAX } else { cap }) else {
+                    // Closed at once: this client holds its share of the connections already.
+                    server.provider.limits.hit(crate::limits::Kind::Connections);
+                    tracing::debug!(client = %peer, "connection refused: the client holds {cap} already");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
+                // Near the cap, idle and slow connections go sooner, so the last quarter turns
+                // over quickly for everyone else.
+                let timeout = if connections.available_permits() < MAX_CONNECTIONS / 4 { busy } else { normal };
                 let s = server.clone();
-                let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let s = s.clone();
-                    req.extensions_mut().insert(crate::http::Peer(peer));
-                    async move { Ok::<_, Infallible>(router::serve(&s, req).await) }
+                    async move { Ok::<_, Infallible>(router::serve(&s, req, peer).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     // Slow clients cannot hold a connection open forever (slowloris).
-                    .header_read_timeout(Duration::from_secs(10))
+                    .header_read_timeout(timeout)
                     .serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(held);
                     drop(permit);
                 });
             }
@@ -542,18 +574,31 @@ async fn rotate_keys_forever(provider: Arc<Provider>, rotate_after: u64) {
     }
 }
 
-/// Removes expired records every ten minutes.
+/// Removes expired records every ten minutes, then gives the file's free space back when a
+/// large part of it is free ([`Store::compact`]: a flood of sign-ins swept away).
 async fn sweep_forever(provider: Arc<Provider>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     tick.tick().await;
     loop {
         tick.tick().await;
         let p = provider.clone();
-        let res = tokio::task::spawn_blocking(move || p.sweep()).await;
-        match res {
-            Ok(Ok(n)) if n > 0 => tracing::debug!("swept {n} expired records"),
-            Ok(Err(e)) => tracing::warn!("sweeping expired records failed: {e}"),
+        let res = tokio::task::spawn_blocking(move || (p.sweep(), p.store.compact())).await;
+        let Ok((swept, compacted)) = res else {
+            continue;
+        };
+        match swept {
+            Ok(n) if n > 0 => tracing::debug!("swept {n} expired records"),
+            Err(e) => tracing::warn!("sweeping expired records failed: {e}"),
             _ => {}
+        }
+        match compacted {
+            Ok(Some((before, after))) => tracing::info!(
+                "compacted the database file: {} KiB -> {} KiB",
+                before / 1024,
+                after / 1024
+            ),
+            Err(e) => tracing::warn!("compacting the database file failed: {e}"),
+            Ok(None) => {}
         }
     }
 }

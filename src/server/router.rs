@@ -5,6 +5,7 @@
 
 use super::api;
 use super::forward_auth_routes;
+use super::limited;
 use super::ops_routes;
 use super::routes::{self, cors};
 use super::signin_routes;
@@ -16,16 +17,25 @@ use hyper::{Method, StatusCode};
 /// How long a request body may take to arrive.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Reads a hyper request and routes it, counting it under its route's name in the metrics.
-pub async fn serve(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Response {
+/// Reads a hyper request from `peer` and routes it, counting it under its route's name in the
+/// metrics.
+pub async fn serve(
+    s: &Server,
+    req: hyper::Request<hyper::body::Incoming>,
+    peer: std::net::IpAddr,
+) -> Response {
     let started = std::time::Instant::now();
     let counters = ops_routes::route_metrics(s, req.uri().path());
-    let r = read_and_route(s, req).await;
+    let r = read_and_route(s, req, peer).await;
     counters.observe(r.status().as_u16(), started.elapsed());
     r
 }
 
-async fn read_and_route(s: &Server, req: hyper::Request<hyper::body::Incoming>) -> Response {
+async fn read_and_route(
+    s: &Server,
+    req: hyper::Request<hyper::body::Incoming>,
+    peer: std::net::IpAddr,
+) -> Response {
     let Some(rel) = s.provider.issuer.strip(req.uri().path()) else {
         return http::text(
             StatusCode::NOT_FOUND,
@@ -52,7 +62,7 @@ async fn read_and_route(s: &Server, req: hyper::Request<hyper::body::Incoming>) 
         Ok(r) => r,
     };
     match req {
-        Ok(r) => route(s, r).await,
+        Ok(r) => route(s, r.from_peer(peer)).await,
         Err(RequestError::TooLarge) if for_api => api::unreadable(
             api::Kind::TooLarge,
             "the request body is larger than 64 KiB",
@@ -84,6 +94,15 @@ pub async fn route(s: &Server, req: Request) -> Response {
     // `sesame dev`'s own pages: `None` unless the provider holds the dev policy.
     if let Some(r) = super::dev::route(s, &req).await {
         return r;
+    }
+    if let Some(kind) = limited::kind_of(m, path) {
+        if let Err(r) = limited::check(s, &req, kind) {
+            return if kind == crate::limits::Kind::Token {
+                cors(*r)
+            } else {
+                *r
+            };
+        }
     }
     match path {
         paths::DISCOVERY if *m == Method::GET => routes::discovery(s),

@@ -77,7 +77,7 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
                 http::set_cookie(&mut r, cookie);
                 r
             }
-            Err(e) => storage_failure(s, e),
+            Err(r) => *r,
         },
         Ok(Outcome::NotAllowed { app_name, request }) => not_allowed(s, req, &app_name, request),
         Err(AuthorizeError::Untrusted(u)) => error_pages::untrusted(s, &u),
@@ -106,17 +106,20 @@ fn sign_in_url(s: &Server, id: &str) -> String {
 }
 
 /// Starts a sign-in for an app's request or a page behind the proxy in this browser: returns
-/// the interaction's ID and the `Set-Cookie` value binding it to the browser.
+/// the interaction's ID and the `Set-Cookie` value binding it to the browser, or the page
+/// saying why not (this client started too many, or storage failed).
 pub fn start_sign_in(
     s: &Server,
     req: &Request,
     purpose: SignInFor,
-) -> Result<(String, String), crate::store::StoreError> {
+) -> Result<(String, String), Box<Response>> {
+    super::limited::check(s, req, crate::limits::Kind::PendingSignIns)?;
     // One value per browser binds its sign-ins to it (see crate::signin); sesame made it.
     let browser = s
         .browser_ids
         .adopt_or_mint(req.cookie(&s.cookies.name(INTERACTION_COOKIE)));
-    let id = tokio::task::block_in_place(|| signin::start(&s.provider, purpose, &browser))?;
+    let id = tokio::task::block_in_place(|| signin::start(&s.provider, purpose, &browser))
+        .map_err(|e| Box::new(storage_failure(s, e)))?;
     let cookie = s
         .cookies
         .set(INTERACTION_COOKIE, &browser, signin::INTERACTION_TTL);
@@ -138,7 +141,7 @@ pub fn not_allowed(
             http::set_cookie(&mut r, cookie);
             r
         }
-        Err(e) => storage_failure(s, e),
+        Err(r) => *r,
     }
 }
 

@@ -129,11 +129,51 @@ fn render_code(
 }
 
 fn too_many_message(wait: u64) -> String {
-    let minutes = wait.div_ceil(60).max(1);
     format!(
-        "Too many codes were sent to this address in the last hour. Try again in {minutes} {}.",
-        if minutes == 1 { "minute" } else { "minutes" }
+        "Too many codes were sent to this mailbox in the last hour (addresses with a +tag count as one). Try again in {}.",
+        minutes(wait)
     )
+}
+
+/// What the form says when a mail budget refused the send (`None`: not a budget's refusal).
+/// Each says what happened, what to do, and when to try again.
+fn budget_message(e: &SignInError) -> Option<String> {
+    Some(match e {
+        SignInError::TooManyCodes { wait } => too_many_message(*wait),
+        SignInError::TooManyAddresses { allowed } => format!(
+            "This sign-in has sent codes to {allowed} different addresses, the most one sign-in may. Use one of those addresses, or go back to the app and start a new sign-in."
+        ),
+        SignInError::ClientMailBudget { wait } => format!(
+            "Too many sign-in codes were sent at the request of your network address in the last hour. Try again in {}; a code you already received still works.",
+            minutes(*wait)
+        ),
+        SignInError::GlobalMailBudget { wait } => format!(
+            "sesame is sending a lot of sign-in mail right now and is holding back so that mail keeps working for everyone. Try again in {}.",
+            super::limited::seconds(*wait)
+        ),
+        _ => return None,
+    })
+}
+
+/// Whole minutes, at least one, as a person reads them.
+fn minutes(wait: u64) -> String {
+    let m = wait.div_ceil(60).max(1);
+    format!("{m} {}", if m == 1 { "minute" } else { "minutes" })
+}
+
+/// 429 with `Retry-After` on a page that refuses for a while.
+fn retry_after(mut r: Response, e: &SignInError) -> Response {
+    let wait = match e {
+        SignInError::TooManyCodes { wait }
+        | SignInError::ClientMailBudget { wait }
+        | SignInError::GlobalMailBudget { wait }
+        | SignInError::ResendTooSoon { wait } => *wait,
+        _ => return r,
+    };
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert("retry-after", v);
+    }
+    r
 }
 
 fn wait_message(wait: u64) -> String {
@@ -184,7 +224,8 @@ pub async fn email_submit(st: &Server, req: &Request) -> Response {
             )
         }
     };
-    match signin::send_code(&st.provider, &id, &email).await {
+    let client = super::limited::client(st, req);
+    match signin::send_code(&st.provider, &id, &email, client).await {
         Ok(()) => http::redirect(&code_url(st, &id, None)),
         Err(SignInError::ResendTooSoon { wait }) => {
             // The same address again in the same sign-in: the code already sent still works.
@@ -205,15 +246,20 @@ pub async fn email_submit(st: &Server, req: &Request) -> Response {
                 )
             }
         }
-        Err(SignInError::TooManyCodes { wait }) => render_email(
-            st,
-            StatusCode::TOO_MANY_REQUESTS,
-            &id,
-            &i,
-            typed,
-            Some(too_many_message(wait)),
-        ),
-        Err(e) => failure_page(st, e),
+        Err(e) => match budget_message(&e) {
+            Some(message) => {
+                let r = render_email(
+                    st,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &id,
+                    &i,
+                    typed,
+                    Some(message),
+                );
+                retry_after(r, &e)
+            }
+            None => failure_page(st, e),
+        },
     }
 }
 
@@ -251,7 +297,8 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
             Ok(e) => e,
             Err(_) => return http::redirect(&email_url(st, &id)),
         };
-        return match signin::send_code(&st.provider, &id, &email).await {
+        let client = super::limited::client(st, req);
+        return match signin::send_code(&st.provider, &id, &email, client).await {
             Ok(()) => http::redirect(&code_url(st, &id, Some(NOTICE_RESENT))),
             Err(SignInError::ResendTooSoon { wait }) => render_code(
                 st,
@@ -261,15 +308,20 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
                 Some(wait_message(wait)),
                 None,
             ),
-            Err(SignInError::TooManyCodes { wait }) => render_code(
-                st,
-                StatusCode::TOO_MANY_REQUESTS,
-                &id,
-                &i,
-                Some(too_many_message(wait)),
-                None,
-            ),
-            Err(e) => failure_page(st, e),
+            Err(e) => match budget_message(&e) {
+                Some(message) => {
+                    let r = render_code(
+                        st,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &id,
+                        &i,
+                        Some(message),
+                        None,
+                    );
+                    retry_after(r, &e)
+                }
+                None => failure_page(st, e),
+            },
         };
     }
     let typed = form.first("code").unwrap_or("");

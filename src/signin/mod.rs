@@ -27,6 +27,24 @@
 //!   transaction *before* the mail goes out, so parallel requests cannot race past it; a send
 //!   that fails gives the slot back. The price: someone who spends an address's budget delays
 //!   that person's sign-in by up to an hour (the page says how long).
+//! - The mailbox is what is counted: the address with its `+tag` cut off and ASCII case
+//!   folded (`Victim+7@Example.com` counts as `victim@example.com`; quoted local parts are
+//!   refused at parse), so a flood of tagged variants gets the one mailbox's budget.
+//! - At most `[limits] mail_addresses_per_sign_in` distinct mailboxes per sign-in (3): typing
+//!   a wrong address and correcting it is normal, cycling through a list is not.
+//! - At most `[limits] mail_per_client_per_hour` codes at one client's request (per IP or
+//!   IPv6 /64, in memory), and `[limits] mail_per_minute` codes in all: the mail provider's
+//!   quota is everyone's, so a flood is refused here, with a page, before the provider blocks
+//!   every sign-in. These two count attempts that passed every other check, even if the send
+//!   then fails (the provider was asked).
+//! - Every refusal by a budget is in the audit log (a `sign_in_failed` with its reason),
+//!   recorded in the transaction that refused.
+//! - Pending sign-ins are bounded: per client by `[limits] pending_sign_ins_per_client` starts
+//!   per 30 minutes (the edge counts it), and in all by `[limits] pending_sign_ins`. At the
+//!   total cap, [`start`] drops a tenth of the cap: expired ones first, then those that never
+//!   mailed a code, oldest first. A flood of `/auth` requests thus displaces other floods'
+//!   and idle sign-ins, never one whose code is on its way; and each stored sign-in is small
+//!   (`state`, `nonce` and `login_hint` together at most 2 KiB, see `oidc::authorize`).
 //! - Codes are stored salted and hashed and compared in constant time; the page is the same
 //!   whether or not the address has an account. Nothing but the reservation is recorded until
 //!   the transport has accepted the mail, so a failed send consumes nothing.
@@ -45,6 +63,7 @@
 
 use crate::audit::{self, Actor, AuditEntry, AuditEvent, MailOutcome, SignInFailure};
 use crate::crypto;
+use crate::limits::Kind;
 use crate::mail::Purpose;
 use crate::oidc::authorize::success_redirect;
 use crate::oidc::grant::Family;
@@ -53,6 +72,7 @@ use crate::session;
 use crate::store::{
     AddressSends, AuthRequest, Interaction, PendingCode, Reads, SignInFor, StoreError, User, Writes,
 };
+use std::net::IpAddr;
 
 /// Wrong entries after which a code is void.
 pub const MAX_CODE_TRIES: u32 = 5;
@@ -78,8 +98,14 @@ pub enum SignInError {
     Disabled,
     /// A code was sent to this address in this sign-in less than the resend interval ago.
     ResendTooSoon { wait: u64 },
-    /// The address has had its hourly number of codes.
+    /// The mailbox has had its hourly number of codes.
     TooManyCodes { wait: u64 },
+    /// This sign-in has mailed codes to as many distinct addresses as it may.
+    TooManyAddresses { allowed: u32 },
+    /// This client (IP address) has had its hourly number of codes.
+    ClientMailBudget { wait: u64 },
+    /// sesame has sent as many codes as it may this minute (for everyone).
+    GlobalMailBudget { wait: u64 },
     /// The mail transport did not accept the message.
     SendFailed,
     /// No code has been sent in this interaction yet.
@@ -118,16 +144,30 @@ fn failed(reason: SignInFailure) -> AuditEvent {
 
 /// Starts an interaction for a validated authorization request or return-to URL; returns its
 /// ID. `browser` is the value of this browser's `sesame_interaction` cookie.
+/// At the total cap of pending sign-ins, some are dropped first (see the module notes).
 pub fn start(p: &Provider, purpose: SignInFor, browser: &str) -> Result<String, StoreError> {
     let id = crypto::random_token();
+    let now = p.now();
     let interaction = Interaction {
         purpose,
         browser: crypto::hash_token(browser),
         csrf: crypto::random_token(),
-        expires_at: p.now() + INTERACTION_TTL,
+        expires_at: now + INTERACTION_TTL,
         code: None,
+        mailed: Vec::new(),
     };
-    p.store.write(|tx| tx.put_interaction(&id, &interaction))?;
+    let cap = u64::from(p.limits.config.pending_sign_ins);
+    p.store.write(|tx| {
+        if tx.pending_sign_ins()? >= cap {
+            // A tenth at a time, so the scan this takes is paid once per tenth of the cap.
+            let evicted = tx.evict_sign_ins(now, (cap / 10).max(1) as usize)?;
+            p.limits.hit(Kind::PendingSignInsTotal);
+            tracing::warn!(
+                "{cap} sign-ins pending ([limits] pending_sign_ins): dropped the {evicted} least worth keeping"
+            );
+        }
+        tx.put_interaction(&id, &interaction)
+    })?;
     Ok(id)
 }
 
@@ -170,8 +210,14 @@ pub struct Reservation {
 
 /// Sends a new code to `email` for interaction `id` (first send or resend): reserves a slot,
 /// mails the code, then records it in the interaction. A failed send gives the slot back.
-pub async fn send_code(p: &Provider, id: &str, email: &Email) -> Result<(), SignInError> {
-    let reservation = tokio::task::block_in_place(|| reserve_code(p, id, email))?;
+/// `client`: who asked (`None`: no socket, as in-process tests), for the per-client budget.
+pub async fn send_code(
+    p: &Provider,
+    id: &str,
+    email: &Email,
+    client: Option<IpAddr>,
+) -> Result<(), SignInError> {
+    let reservation = tokio::task::block_in_place(|| reserve_code(p, id, email, client))?;
     let code = crypto::random_digits(CODE_DIGITS);
     if reservation.refused {
         tracing::info!(
@@ -199,13 +245,20 @@ pub async fn send_code(p: &Provider, id: &str, email: &Email) -> Result<(), Sign
 }
 
 /// Reserves the send of a code to `email` for interaction `id`, before it happens, so parallel
-/// requests cannot all pass the limits: the resend interval within this sign-in, then the
-/// hourly budget of the address.
-pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation, SignInError> {
+/// requests cannot all pass the limits: the resend interval within this sign-in, the distinct
+/// mailboxes of this sign-in, the hourly budget of the mailbox, then the client's and the
+/// server's mail budgets ([`crate::limits`]). A refusal by a budget is audited.
+pub fn reserve_code(
+    p: &Provider,
+    id: &str,
+    email: &Email,
+    client: Option<IpAddr>,
+) -> Result<Reservation, SignInError> {
     let now = p.now();
     let resend_after = p.tokens.sign_in_code_resend_after;
+    let mailbox = email.mailbox();
     p.store.write(|tx| {
-        let Some(i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
+        let Some(mut i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
             return Ok(Err(SignInError::Expired));
         };
         if let Some(pc) = &i.code {
@@ -215,7 +268,18 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
                 }));
             }
         }
-        let mut sends = tx.code_sends(&email.key)?.unwrap_or_default();
+        let client_id = i.purpose.client_id().map(str::to_string);
+        let refuse = |tx: &crate::store::WriteTx, reason: SignInFailure, kind: Kind| {
+            p.limits.hit(kind);
+            let entry = attempt(failed(reason), &email.address, client_id.as_deref());
+            audit::record(tx, now, entry)
+        };
+        let allowed = p.limits.config.mail_addresses_per_sign_in;
+        if !i.mailed.contains(&mailbox) && i.mailed.len() >= allowed as usize {
+            refuse(tx, SignInFailure::TooManyAddresses, Kind::MailAddresses)?;
+            return Ok(Err(SignInError::TooManyAddresses { allowed }));
+        }
+        let mut sends = tx.code_sends(&mailbox)?.unwrap_or_default();
         if now >= sends.window_start + CODE_SEND_WINDOW {
             sends = AddressSends {
                 window_start: now,
@@ -223,6 +287,7 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
             };
         }
         if sends.count >= p.tokens.sign_in_codes_per_hour {
+            refuse(tx, SignInFailure::MailboxBudget, Kind::MailPerMailbox)?;
             return Ok(Err(SignInError::TooManyCodes {
                 wait: sends.window_start + CODE_SEND_WINDOW - now,
             }));
@@ -231,19 +296,40 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
             Some(uid) => tx.user(&uid)?,
             None => None,
         };
-        let client_id = i.purpose.client_id();
         if let Some(u) = user.as_ref().filter(|u| u.disabled) {
-            let entry = attempt(failed(SignInFailure::Disabled), &email.address, client_id);
+            let entry = attempt(
+                failed(SignInFailure::Disabled),
+                &email.address,
+                client_id.as_deref(),
+            );
             audit::record(tx, now, entry.user(&u.id))?;
             return Ok(Err(SignInError::Disabled));
         }
+        if let Err(e) = mail_budgets(p, client, now) {
+            let reason = match e {
+                SignInError::ClientMailBudget { .. } => SignInFailure::ClientMailBudget,
+                _ => SignInFailure::GlobalMailBudget,
+            };
+            // The check counted the hit; the audit entry is this one's.
+            let entry = attempt(failed(reason), &email.address, client_id.as_deref());
+            audit::record(tx, now, entry)?;
+            return Ok(Err(e));
+        }
         // Refused addresses use up the budget like real ones: the limits must not tell them apart.
         sends.count += 1;
-        tx.put_code_sends(&email.key, &sends)?;
+        tx.put_code_sends(&mailbox, &sends)?;
+        if !i.mailed.contains(&mailbox) {
+            i.mailed.push(mailbox.clone());
+            tx.put_interaction(id, &i)?;
+        }
         let new_user = user.is_none();
         let refused = new_user && !p.sign_up.admits(email);
         if refused {
-            let entry = attempt(failed(SignInFailure::NotAllowed), &email.address, client_id);
+            let entry = attempt(
+                failed(SignInFailure::NotAllowed),
+                &email.address,
+                client_id.as_deref(),
+            );
             audit::record(tx, now, entry)?;
         }
         Ok::<_, StoreError>(Ok(Reservation {
@@ -252,6 +338,22 @@ pub fn reserve_code(p: &Provider, id: &str, email: &Email) -> Result<Reservation
             refused,
         }))
     })?
+}
+
+/// The in-memory mail budgets: the client's per hour, then the server's per minute.
+fn mail_budgets(p: &Provider, client: Option<IpAddr>, now: u64) -> Result<(), SignInError> {
+    // No socket (in-process callers): counted as one client, the unspecified address.
+    let ip = client.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    p.limits
+        .check(Kind::MailPerClient, ip, now)
+        .map_err(|r| SignInError::ClientMailBudget {
+            wait: r.retry_after,
+        })?;
+    p.limits
+        .check(Kind::MailGlobal, ip, now)
+        .map_err(|r| SignInError::GlobalMailBudget {
+            wait: r.retry_after,
+        })
 }
 
 /// Gives back a slot whose mail was not sent (`reason`: the mailer's): a failed send consumes
@@ -264,9 +366,9 @@ pub fn release_code(
 ) -> Result<(), StoreError> {
     let now = p.now();
     p.store.write(|tx| {
-        if let Some(mut sends) = tx.code_sends(&email.key)? {
+        if let Some(mut sends) = tx.code_sends(&email.mailbox())? {
             sends.count = sends.count.saturating_sub(1);
-            tx.put_code_sends(&email.key, &sends)?;
+            tx.put_code_sends(&email.mailbox(), &sends)?;
         }
         let client_id = tx
             .interaction(id)?
@@ -464,6 +566,11 @@ fn outcome(result: &Result<SignedIn, SignInError>) -> &'static str {
             | SignInError::TooManyCodes { .. }
             | SignInError::SendFailed,
         ) => "refused",
+        Err(
+            SignInError::TooManyAddresses { .. }
+            | SignInError::ClientMailBudget { .. }
+            | SignInError::GlobalMailBudget { .. },
+        ) => "rate_limited",
         Err(SignInError::Store(_)) => "error",
     }
 }
@@ -545,3 +652,6 @@ pub mod dev;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod limits_tests;

@@ -27,7 +27,7 @@ fn started(p: &Provider) -> String {
 /// Reserves and records `code` for `to`, as `send_code` does around a successful mail.
 fn sent(p: &Provider, id: &str, to: &str, code: &str) -> Result<Reservation, SignInError> {
     let e = email(to);
-    let r = reserve_code(p, id, &e)?;
+    let r = reserve_code(p, id, &e, None)?;
     record_code(p, id, &e, code, r)?;
     Ok(r)
 }
@@ -192,7 +192,7 @@ fn an_interaction_expires_and_belongs_to_its_browser() {
         Err(SignInError::Expired)
     ));
     assert!(matches!(
-        reserve_code(&p, &id, &email("ada@example.com")),
+        reserve_code(&p, &id, &email("ada@example.com"), None),
         Err(SignInError::Expired)
     ));
 }
@@ -204,14 +204,14 @@ fn a_new_code_for_the_same_address_waits_for_the_resend_interval() {
     let id = started(&p);
     sent(&p, &id, "ada@example.com", CODE).unwrap();
     p.clock.advance(wait - 1);
-    match reserve_code(&p, &id, &email("ADA@example.com")) {
+    match reserve_code(&p, &id, &email("ADA@example.com"), None) {
         Err(SignInError::ResendTooSoon { wait }) => assert_eq!(wait, 1),
         other => panic!("{other:?}"),
     }
     // Another address in the same sign-in is not held back by the interval.
-    assert!(reserve_code(&p, &id, &email("bob@example.com")).is_ok());
+    assert!(reserve_code(&p, &id, &email("bob@example.com"), None).is_ok());
     p.clock.advance(1);
-    assert!(reserve_code(&p, &id, &email("ada@example.com")).is_ok());
+    assert!(reserve_code(&p, &id, &email("ada@example.com"), None).is_ok());
 }
 
 #[test]
@@ -223,16 +223,16 @@ fn an_address_gets_at_most_ten_codes_an_hour_across_sign_ins() {
     }
     p.clock.advance(CODE_SEND_WINDOW - 1);
     let id = started(&p);
-    match reserve_code(&p, &id, &email("Ada@Example.com")) {
+    match reserve_code(&p, &id, &email("Ada@Example.com"), None) {
         Err(SignInError::TooManyCodes { wait }) => assert_eq!(wait, 1),
         other => panic!("{other:?}"),
     }
     // Other addresses have their own budget.
-    assert!(reserve_code(&p, &id, &email("bob@example.com")).is_ok());
+    assert!(reserve_code(&p, &id, &email("bob@example.com"), None).is_ok());
     // A new window starts an hour after the first send.
     p.clock.advance(1);
     let id = started(&p);
-    assert!(reserve_code(&p, &id, &email("ada@example.com")).is_ok());
+    assert!(reserve_code(&p, &id, &email("ada@example.com"), None).is_ok());
 }
 
 #[test]
@@ -241,12 +241,12 @@ fn a_failed_send_gives_its_slot_back() {
     let e = email("ada@example.com");
     for _ in 0..CODES_PER_ADDRESS_PER_HOUR {
         let id = started(&p);
-        reserve_code(&p, &id, &e).unwrap();
+        reserve_code(&p, &id, &e, None).unwrap();
         release_code(&p, &id, &e, "refused".into()).unwrap();
     }
     let id = started(&p);
     assert!(
-        reserve_code(&p, &id, &e).is_ok(),
+        reserve_code(&p, &id, &e, None).is_ok(),
         "released slots are free again"
     );
 }
@@ -355,7 +355,7 @@ fn a_disabled_user_gets_no_code_and_cannot_finish_a_sign_in() {
     ));
     let id = started(&p);
     assert!(matches!(
-        reserve_code(&p, &id, &email("ada@example.com")),
+        reserve_code(&p, &id, &email("ada@example.com"), None),
         Err(SignInError::Disabled)
     ));
 }
@@ -431,7 +431,7 @@ fn sign_ins_codes_and_refusals_are_audited() {
     // A disabled user.
     crate::users::set_disabled(&p.store, p.now(), "ada@example.com", true).unwrap();
     let id = started(&p);
-    let _ = reserve_code(&p, &id, &email("ada@example.com"));
+    let _ = reserve_code(&p, &id, &email("ada@example.com"), None);
     assert_eq!(
         audited(&p),
         [
@@ -467,7 +467,7 @@ fn a_failed_send_is_audited_with_the_mailers_reason() {
     let (_d, p) = open_provider();
     let id = started(&p);
     let e = email("ada@example.com");
-    reserve_code(&p, &id, &e).unwrap();
+    reserve_code(&p, &id, &e, None).unwrap();
     release_code(&p, &id, &e, "554 Message rejected".into()).unwrap();
     assert_eq!(audited(&p), ["failed"]);
 }
@@ -486,7 +486,7 @@ fn the_hourly_budget_defaults_to_the_constant_and_follows_the_setting() {
     }
     let id = started(&p);
     assert!(matches!(
-        reserve_code(&p, &id, &email("ada@example.com")),
+        reserve_code(&p, &id, &email("ada@example.com"), None),
         Err(SignInError::TooManyCodes { .. })
     ));
 }

@@ -96,7 +96,7 @@ impl Store {
     fn copy_into(&self, path: &Path) -> Result<(usize, u64), BackupError> {
         create_private(path)?;
         let target = Database::create(path).map_err(store_err)?;
-        let snapshot = self.db.begin_read().map_err(store_err)?;
+        let snapshot = self.database().begin_read().map_err(store_err)?;
         let mut out = target.begin_write().map_err(store_err)?;
         out.set_durability(redb::Durability::Immediate)
             .map_err(|e| BackupError::Store(e.into()))?;

@@ -35,7 +35,23 @@ use redb::{
 use serde::{de::DeserializeOwned, Serialize};
 use std::marker::PhantomData;
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, RwLock};
+
+/// `[store]` in `sesame.toml`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// redb's page cache, in MiB. redb's own default is 1 GiB, which a flood of writes fills
+    /// and never gives back; sesame's working set (apps, users, live tokens) is a few MiB, and
+    /// a miss costs a read from the OS page cache, not the disk.
+    pub cache_mib: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { cache_mib: 16 }
+    }
+}
 
 /// A typed table: string keys, JSON values of type `V`.
 ///
@@ -93,6 +109,8 @@ pub const GROUPS: Table<Group> = Table::new("groups");
 pub const SESSIONS: Table<Session> = Table::new("sessions");
 /// Pending authorization requests waiting for the user to sign in, by interaction ID.
 pub const INTERACTIONS: Table<Interaction> = Table::new("interactions");
+/// The same records, read only for their age (evicting at the cap).
+pub(crate) const INTERACTION_AGES: Table<PendingAge> = Table::new("interactions");
 /// How many sign-in codes went to an address in the current hour, by normalised email.
 pub const CODE_SENDS: Table<AddressSends> = Table::new("code_sends");
 /// Authorization codes, by hash.
@@ -190,7 +208,12 @@ impl From<redb::DatabaseError> for StoreError {
 
 /// The database.
 pub struct Store {
-    db: Database,
+    /// Every transaction holds it shared; only [`Store::compact`] takes it whole (it must run
+    /// with no transaction live), and only by `try_write`, so no request ever waits behind a
+    /// queued compaction (nor can a nested read deadlock against one).
+    db: RwLock<Database>,
+    /// The file, for its size.
+    path: std::path::PathBuf,
     /// Group-commit bookkeeping (see the module docs).
     sync: Mutex<SyncState>,
     synced: Condvar,
@@ -212,7 +235,14 @@ struct SyncState {
 impl Store {
     /// Opens (or creates) the database file, creating every table so readers never miss one.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(path)?;
+        Store::open_with(path, &StoreConfig::default())
+    }
+
+    /// [`Store::open`] with the cache `config` sets.
+    pub fn open_with(path: &Path, config: &StoreConfig) -> Result<Store, StoreError> {
+        let db = redb::Builder::new()
+            .set_cache_size(config.cache_mib as usize * 1024 * 1024)
+            .create(path)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -220,7 +250,8 @@ impl Store {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         let store = Store {
-            db,
+            db: RwLock::new(db),
+            path: path.to_path_buf(),
             sync: Mutex::new(SyncState::default()),
             synced: Condvar::new(),
         };
@@ -255,7 +286,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         self.check_healthy()?;
         let tx = ReadTx {
-            tx: self.db.begin_read()?,
+            tx: self.database().begin_read()?,
         };
         f(&tx)
     }
@@ -279,12 +310,14 @@ impl Store {
     ) -> Result<T, E> {
         self.check_healthy()?;
         let started = std::time::Instant::now();
-        let mut tx = self.db.begin_write().map_err(StoreError::from)?;
+        let db = self.database();
+        let mut tx = db.begin_write().map_err(StoreError::from)?;
         tx.set_durability(Durability::None)
             .map_err(StoreError::from)?;
         let tx = WriteTx { tx };
         let out = f(&tx)?;
         tx.tx.commit().map_err(StoreError::from)?;
+        drop(db);
         let seq = {
             let mut s = self.lock_sync();
             s.committed += 1;
@@ -293,6 +326,44 @@ impl Store {
         self.wait_durable(seq)?;
         crate::metrics::store_write(started.elapsed());
         Ok(out)
+    }
+
+    /// The database, shared with the other transactions (see [`Store::db`]).
+    fn database(&self) -> std::sync::RwLockReadGuard<'_, Database> {
+        // The lock guards no data of ours: a panic while it was held leaves nothing half-done.
+        self.db.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Gives free space back to the file system when at least a quarter of the file (and at
+    /// least 1 MiB) is free pages, e.g. after a sweep removed a flood of pending sign-ins.
+    /// Runs only when no transaction is live (it needs the file to itself); if one is, it
+    /// returns `Ok(None)` at once and the next sweep tries again. While it runs (tens of
+    /// milliseconds per 100 MB here; see benches/README.md) requests wait for the store.
+    /// Returns the file's size before and after.
+    pub fn compact(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let before = self.file_len();
+        let fragmented = {
+            let db = self.database();
+            let tx = db.begin_write()?;
+            let stats = tx.stats().map_err(|e| StoreError::Db(e.to_string()))?;
+            let fragmented = stats.fragmented_bytes();
+            tx.abort()?;
+            fragmented
+        };
+        if fragmented < 1024 * 1024 || fragmented * 4 < before {
+            return Ok(None);
+        }
+        let Ok(mut db) = self.db.try_write() else {
+            return Ok(None);
+        };
+        while db.compact().map_err(|e| StoreError::Db(e.to_string()))? {}
+        drop(db);
+        Ok(Some((before, self.file_len())))
+    }
+
+    /// The database file's size in bytes (0 if it cannot be read).
+    pub fn file_len(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
     }
 
     fn lock_sync(&self) -> std::sync::MutexGuard<'_, SyncState> {
@@ -337,7 +408,7 @@ impl Store {
 
     /// An empty durable commit: persists every non-durable commit before it.
     fn flush(&self) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_write()?;
+        let mut tx = self.database().begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         tx.commit()?;
         Ok(())
@@ -485,6 +556,13 @@ impl WriteTx {
         scan_in(&self.tx.open_table(t.def())?, t)
     }
 
+    /// How many records the table holds: constant time for a table that has its own redb
+    /// table (redb keeps the count), which is what it is used for.
+    pub fn len<V>(&self, t: &Table<V>) -> Result<u64, StoreError> {
+        debug_assert!(t.prefix.is_empty(), "len counts the whole redb table");
+        Ok(self.tx.open_table(t.def())?.len()?)
+    }
+
     /// Removes every record for which `expired` says yes; returns how many went.
     pub fn sweep<V: DeserializeOwned>(
         &self,
@@ -507,6 +585,37 @@ impl WriteTx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_shrinks_once_a_flood_is_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        assert_eq!(store.compact().unwrap(), None, "nothing to give back");
+        let big = serde_json::json!("x".repeat(2048));
+        store
+            .write(|tx| {
+                for n in 0..4000 {
+                    tx.put(&CONNECTORS, &format!("k{n}"), &big)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let full = store.file_len();
+        store.write(|tx| tx.sweep(&CONNECTORS, |_| true)).unwrap();
+        let (before, after) = store.compact().unwrap().expect("compacted");
+        assert!(
+            before >= full && after * 4 < full,
+            "{full} -> {before} -> {after}"
+        );
+        // Still a working store.
+        store
+            .write(|tx| tx.put(&CONNECTORS, "after", &serde_json::json!("v")))
+            .unwrap();
+        assert_eq!(
+            store.read(|tx| tx.get(&CONNECTORS, "after")).unwrap(),
+            Some(serde_json::json!("v"))
+        );
+    }
 
     #[test]
     fn records_survive_reopen_and_failed_writes_leave_nothing() {

@@ -245,6 +245,10 @@ pub struct Interaction {
     /// The email-code step, once an address has been entered.
     #[serde(default)]
     pub code: Option<PendingCode>,
+    /// The mailboxes (`users::mailbox_key`) this sign-in has mailed a code to, for the limit
+    /// on distinct addresses per sign-in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mailed: Vec<String>,
 }
 
 /// What a sign-in is for, and so where it ends.
@@ -277,6 +281,15 @@ impl SignInFor {
             SignInFor::ReturnTo(_) => None,
         }
     }
+}
+
+/// What choosing sign-ins to evict reads of each (see `Writes::evict_sign_ins`): its expiry
+/// and whether it has mailed a code, nothing else decoded or kept.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct PendingAge {
+    pub expires_at: u64,
+    #[serde(default, rename = "code")]
+    pub mailed: Option<serde::de::IgnoredAny>,
 }
 
 /// A sign-in code sent to an address and not yet used.
@@ -522,6 +535,7 @@ mod tests {
         assert_eq!(i.purpose.client_id(), Some("c1"));
         assert_eq!(serde_json::to_string(&i).unwrap(), old);
         let fa = Interaction {
+            mailed: Vec::new(),
             purpose: SignInFor::ReturnTo("https://app.home.example.com/x".into()),
             ..i
         };

@@ -139,6 +139,11 @@ pub trait Writes: Reads {
     fn remove_session(&self, hash: &str) -> Result<bool, StoreError>;
     fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError>;
     fn remove_interaction(&self, id: &str) -> Result<bool, StoreError>;
+    /// How many sign-ins are pending (expired ones not yet swept included).
+    fn pending_sign_ins(&self) -> Result<u64, StoreError>;
+    /// Removes the `n` sign-ins least worth keeping: expired ones, then those that have mailed
+    /// no code yet, oldest first, then the oldest others; returns how many went. Reads them all.
+    fn evict_sign_ins(&self, now: u64, n: usize) -> Result<usize, StoreError>;
     fn put_code_sends(&self, email_key: &str, sends: &AddressSends) -> Result<(), StoreError>;
     fn put_auth_code(&self, hash: &str, code: &AuthCode) -> Result<(), StoreError>;
     fn put_grant(&self, grant_id: &str, grant: &Grant) -> Result<(), StoreError>;
@@ -288,6 +293,23 @@ impl Writes for WriteTx {
     fn remove_interaction(&self, id: &str) -> Result<bool, StoreError> {
         self.remove(&INTERACTIONS, id)
     }
+    fn pending_sign_ins(&self) -> Result<u64, StoreError> {
+        self.len(&INTERACTIONS)
+    }
+    fn evict_sign_ins(&self, now: u64, n: usize) -> Result<usize, StoreError> {
+        let mut all: Vec<(bool, bool, u64, String)> = self
+            .scan(&INTERACTION_AGES)?
+            .into_iter()
+            .map(|(id, i)| (i.expires_at > now, i.mailed.is_some(), i.expires_at, id))
+            .collect();
+        // false sorts first: expired, then unmailed; within each, the oldest first.
+        all.sort_unstable();
+        let doomed = &all[..n.min(all.len())];
+        for (_, _, _, id) in doomed {
+            self.remove(&INTERACTIONS, id)?;
+        }
+        Ok(doomed.len())
+    }
     fn put_code_sends(&self, email_key: &str, sends: &AddressSends) -> Result<(), StoreError> {
         self.put(&CODE_SENDS, email_key, sends)
     }
@@ -312,7 +334,7 @@ impl Writes for WriteTx {
     }
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError> {
         let mut n = 0;
-        n += self.sweep(&INTERACTIONS, |v| v.expires_at <= now)?;
+        n += self.sweep(&INTERACTION_AGES, |v| v.expires_at <= now)?;
         n += self.sweep(&AUTH_CODES, |v| v.expires_at <= now)?;
         n += self.sweep(&ACCESS_TOKENS, |v| v.expires_at <= now)?;
         n += self.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;

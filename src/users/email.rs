@@ -106,6 +106,19 @@ impl Email {
         })
     }
 
+    /// The mailbox the address reaches, for counting what is sent to it: the key without a
+    /// `+tag` (`ada+news@example.com` → `ada@example.com`), which most mail servers deliver to
+    /// the same inbox. Only for budgets: accounts stay keyed by [`Email::key`].
+    /// (Quoted local parts never get this far: [`Email::parse`] refuses them.)
+    pub fn mailbox(&self) -> String {
+        let (local, domain) = self.key.rsplit_once('@').unwrap_or((&self.key, ""));
+        let local = match local.split_once('+') {
+            Some((base, _)) if !base.is_empty() => base,
+            _ => local,
+        };
+        format!("{local}@{domain}")
+    }
+
     /// The domain of the key (lower-case ASCII).
     pub fn domain(&self) -> &str {
         self.key.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
@@ -125,6 +138,20 @@ mod tests {
         let puny = Email::parse("ada@xn--bcher-kva.example").unwrap();
         assert_eq!(idn.key, puny.key);
         assert_eq!(idn.domain(), "xn--bcher-kva.example");
+    }
+
+    #[test]
+    fn plus_tags_and_case_reach_one_mailbox_for_counting() {
+        let m = |a: &str| Email::parse(a).unwrap().mailbox();
+        assert_eq!(m("Victim+199@Example.com"), "victim@example.com");
+        assert_eq!(m("victim+a+b@example.com"), "victim@example.com");
+        assert_eq!(m("VICTIM@example.com"), "victim@example.com");
+        assert_eq!(m("+tag@example.com"), "+tag@example.com");
+        assert_ne!(m("victim1@example.com"), m("victim@example.com"));
+        assert_eq!(
+            Email::parse("Victim+1@example.com").unwrap().key,
+            "victim+1@example.com"
+        );
     }
 
     #[test]

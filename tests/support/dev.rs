@@ -52,6 +52,7 @@ impl DevSesame {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesame"));
         clear_sesame_env(&mut cmd);
         cmd.args(["dev", "--listen", "127.0.0.1:0"]);
+        cmd.envs(super::GENEROUS_LIMITS);
         if let Some(c) = &opts.config {
             cmd.arg("--config").arg(c);
         }

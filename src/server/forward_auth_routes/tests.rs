@@ -33,7 +33,16 @@ fn rule(domain: &str, resources: &[&str], policy: Policy, groups: &[&str]) -> Ac
 /// `/public/` everywhere bypasses, app.home.example is for the family, other.example is
 /// allowed by a rule but outside the cookie domain.
 fn server(forward_auth: bool) -> (tempfile::TempDir, Server) {
+    server_with(forward_auth, crate::limits::LimitsConfig::default())
+}
+
+/// [`server`] with these limits.
+fn server_with(
+    forward_auth: bool,
+    limits: crate::limits::LimitsConfig,
+) -> (tempfile::TempDir, Server) {
     let (dir, p) = provider();
+    let p = p.with_limits(crate::limits::Limits::new(limits).unwrap());
     let pages = Pages::new(&BrandingConfig::default()).unwrap();
     let cookies = CookiePolicy {
         path: "/".into(),
@@ -141,6 +150,53 @@ async fn nobody_signed_in_is_sent_to_sign_in_as_each_proxy_wants_it() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(header(&r, "location"), Some(location.as_str()));
     assert!(header(&r, "remote-user").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn misses_are_counted_per_client_behind_a_trusted_proxy_and_passes_never() {
+    let (_d, s) = server_with(
+        true,
+        crate::limits::LimitsConfig {
+            forward_auth_misses_per_minute: 2,
+            trusted_proxies: vec!["10.0.0.1".into()],
+            ..Default::default()
+        },
+    );
+    let proxy: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    // The proxy appends the client it saw to what came in (here 192.0.2.7 from `caddy`).
+    let miss = |client: &str| {
+        caddy(
+            "app.home.example",
+            "/",
+            "GET",
+            &[("x-forwarded-for", client)],
+        )
+        .from_peer(proxy)
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            route(&s, miss("192.0.2.7")).await.status(),
+            StatusCode::FOUND
+        );
+    }
+    let r = route(&s, miss("192.0.2.7")).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "retry-after"), Some("30"));
+    // Another client behind the same proxy has its own budget.
+    assert_eq!(
+        route(&s, miss("192.0.2.8")).await.status(),
+        StatusCode::FOUND
+    );
+    // A signed-in check is not a miss: never counted, never refused.
+    let cookie = signed_in(&s, "kid@example.com", &["family"]);
+    for _ in 0..5 {
+        let r = route(
+            &s,
+            caddy("app.home.example", "/", "GET", &[("cookie", &cookie)]).from_peer(proxy),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -382,7 +438,7 @@ async fn a_sign_in_for_a_page_runs_the_email_code_pages_and_returns_with_the_coo
     // A code is sent (recorded here with a known value), and typed.
     let p = &s.provider;
     let email = crate::users::Email::parse("ada@example.com").unwrap();
-    let reservation = crate::signin::reserve_code(p, &id, &email).unwrap();
+    let reservation = crate::signin::reserve_code(p, &id, &email, None).unwrap();
     crate::signin::record_code(p, &id, &email, "123456", reservation).unwrap();
     let csrf = p
         .store
