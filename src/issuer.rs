@@ -52,6 +52,8 @@ pub mod paths {
     pub const REVOCATION: &str = "/token/revocation";
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
+    /// `prompt=select_account`: continue as the signed-in user, or use another account.
+    pub const SIGN_IN_CONTINUE: &str = "/sign-in/continue";
     pub const HEALTH: &str = "/healthz";
     /// Forward-auth for Caddy `forward_auth` and Traefik `ForwardAuth` (`X-Forwarded-*`).
     pub const FORWARD_AUTH: &str = "/api/authz/forward-auth";

@@ -69,6 +69,8 @@ pub struct Provider {
     pub audit: AuditConfig,
     /// Where the core reads the time: the system clock, or a fixed one in tests.
     pub clock: Clock,
+    /// What emails call this service (`[branding] product_name`).
+    pub product_name: String,
     /// `sesame dev`'s policy (unknown clients registered on first use, any secret for apps
     /// without one, the dev sign-in page), or `None`: always `None` for `sesame serve`, whose
     /// start-up never calls [`Provider::with_dev_mode`]. The core consults it where a
@@ -95,6 +97,7 @@ impl Provider {
             tokens,
             sign_up: SignUpConfig::default(),
             audit: AuditConfig::default(),
+            product_name: "sesame".into(),
             clock,
             dev: None,
             keys: RwLock::new(Arc::new(keys)),
@@ -112,6 +115,12 @@ impl Provider {
     /// [`AuditConfig::default`]).
     pub fn with_audit(mut self, audit: AuditConfig) -> Provider {
         self.audit = audit;
+        self
+    }
+
+    /// The same provider with this product name in its emails (the default is "sesame").
+    pub fn with_product_name(mut self, name: &str) -> Provider {
+        self.product_name = name.to_string();
         self
     }
 

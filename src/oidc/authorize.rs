@@ -31,6 +31,8 @@ pub struct ValidRequest {
     pub prompt_none: bool,
     /// `prompt=login`: make the user sign in again even with a session.
     pub prompt_login: bool,
+    /// `prompt=select_account`: a signed-in user is asked "continue as X, or another account?".
+    pub prompt_select_account: bool,
     /// The `sub` of a valid `id_token_hint`: the user the client expects (OIDC Core §3.1.2.1).
     pub hint_sub: Option<String>,
 }
@@ -109,6 +111,9 @@ pub enum Outcome {
         app_name: String,
         request: AuthRequest,
     },
+    /// `prompt=select_account` with a session whose user may use the app: ask whether to
+    /// continue as that user or sign in with another account.
+    SelectAccount(AuthRequest),
 }
 
 /// The authorization endpoint: validates the request and answers it with the session named by
@@ -173,6 +178,9 @@ pub fn authorize(
                     }
                 });
             }
+            if v.prompt_select_account {
+                return Ok(Outcome::SelectAccount(v.request));
+            }
             let code = p
                 .store
                 .write(|tx| family.issue_code(tx, &v.request, s.0, s.1))?;
@@ -213,7 +221,8 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
     let code_challenge =
         pkce_challenge(&app, get("code_challenge")?, get("code_challenge_method")?)
             .map_err(back)?;
-    let (prompt_none, prompt_login) = prompt(get("prompt")?).map_err(back)?;
+    let (prompt_none, prompt_login, prompt_select_account) =
+        prompt(get("prompt")?).map_err(back)?;
     let max_age = max_age(get("max_age")?).map_err(back)?;
     let hint_sub = id_token_hint(p, get("id_token_hint")?).map_err(back)?;
     let request = AuthRequest {
@@ -231,6 +240,7 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
         request,
         prompt_none,
         prompt_login,
+        prompt_select_account,
         hint_sub,
     })
 }
@@ -397,19 +407,21 @@ fn pkce_challenge<'p>(
     }
 }
 
-/// OIDC Core §3.1.2.1 `prompt`: returns (none, login). Apps are registered by the
-/// administrator (first party), so consent is implied by registration; there is no consent
-/// screen to show, and `select_account` has one account to select.
-fn prompt(prompt: Option<&str>) -> Result<(bool, bool), OAuthError> {
+/// OIDC Core §3.1.2.1 `prompt`: returns (none, login, select_account). Apps are registered
+/// by the administrator (first party), so consent is implied by registration; there is no
+/// consent screen to show. `select_account` shows the signed-in account with a way to use
+/// another one.
+fn prompt(prompt: Option<&str>) -> Result<(bool, bool, bool), OAuthError> {
     let Some(p) = prompt else {
-        return Ok((false, false));
+        return Ok((false, false, false));
     };
-    let (mut none, mut login) = (false, false);
+    let (mut none, mut login, mut select) = (false, false, false);
     for v in scope::split(p) {
         match v {
             "none" => none = true,
             "login" => login = true,
-            "consent" | "select_account" => {}
+            "select_account" => select = true,
+            "consent" => {}
             other => {
                 return Err(OAuthError::invalid_request(format!(
                     "unknown prompt value {other:?}"
@@ -422,7 +434,7 @@ fn prompt(prompt: Option<&str>) -> Result<(bool, bool), OAuthError> {
             "prompt=none cannot be combined with other values",
         ));
     }
-    Ok((none, login))
+    Ok((none, login, select))
 }
 
 /// OIDC Core §3.1.2.1 `max_age`: a non-negative number of seconds.

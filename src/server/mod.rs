@@ -185,7 +185,8 @@ impl Server {
             Clock::system(),
         )
         .with_sign_up(config.sign_up.clone())
-        .with_audit(config.audit.clone());
+        .with_audit(config.audit.clone())
+        .with_product_name(&config.branding.product_name);
         let provider = customize(provider);
         let server = Server::new(Arc::new(provider), config, pages, cookies);
         Ok(match forward_auth {
