@@ -334,7 +334,7 @@ pub async fn test_send(
                 .into(),
         ),
         (Transport::Log, false) => {
-            let mail = CodeMail::test(&to.email.to_string(), &crate::crypto::random_digits(6));
+            let mail = CodeMail::test(to.email.as_ref(), &crate::crypto::random_digits(6));
             mailer
                 .deliver(&to, purpose, &mail)
                 .await
@@ -355,7 +355,7 @@ pub async fn test_send(
             .map_err(|report| TestSendError::DryRunFailed { report }),
         (Transport::Smtp(sender), false) => {
             let code = crate::crypto::random_digits(6);
-            let mail = CodeMail::test(&to.email.to_string(), &code);
+            let mail = CodeMail::test(to.email.as_ref(), &code);
             match mailer.deliver(&to, purpose, &mail).await {
                 Ok(reply) => Ok(format!(
                     "sent a {purpose} test email (code {code}) to {} through {} ({}): the server answered {reply}",

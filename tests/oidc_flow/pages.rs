@@ -371,3 +371,80 @@ async fn a_failed_send_shows_a_clear_page_and_consumes_nothing() {
         Some(start.state.secret()),
     );
 }
+
+/// The pages that end a sign-in lead somewhere: a sign-in opened in another browser offers
+/// the way back to the app (its registered redirect URI's origin, never a URL from the
+/// request), and the root page says what this service is.
+#[tokio::test]
+async fn dead_ends_offer_a_way_back_and_the_root_page_says_what_this_is() {
+    let w = world().await;
+    let start = flow::authorize(&w.client, SCOPES, true, None);
+    let page = flow::open_email_page(&w.sesame, &w.browser, start.url.as_str()).await;
+    let elsewhere = HttpClient::new();
+    let opened = elsewhere.get(page.url.as_str()).await;
+    assert_eq!(opened.status, 400, "{}", opened.describe());
+    let redirect = url::Url::parse(&w.app.redirect_uri).expect("redirect URI");
+    let origin = format!("{}/", redirect.origin().ascii_serialization());
+    assert!(
+        opened
+            .body
+            .contains(&format!("href=\"{origin}\">Back to Bookstore</a>")),
+        "{}",
+        opened.describe()
+    );
+    // An unknown sign-in talks about the sign-in, not about links the person never saw.
+    let gone = w
+        .browser
+        .get(&w.sesame.url("/sign-in?interaction=no-such-sign-in"))
+        .await;
+    assert_eq!(gone.status, 400, "{}", gone.describe());
+    assert!(
+        gone.body.contains("This sign-in has expired"),
+        "{}",
+        gone.body
+    );
+    assert!(!gone.body.contains("links"), "{}", gone.body);
+
+    let home = HttpClient::new().get(&w.sesame.url("/")).await;
+    assert_eq!(home.status, 200, "{}", home.describe());
+    assert!(home.content_type().starts_with("text/html"));
+    assert!(home
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("frame-ancestors 'none'")));
+    assert!(home
+        .body
+        .contains(&w.sesame.url("/.well-known/openid-configuration")));
+}
+
+/// Sign-out asks first and offers to stay; the signed-out page says so once.
+#[tokio::test]
+async fn sign_out_offers_to_stay_signed_in_and_says_signed_out_once() {
+    let w = world().await;
+    let start = flow::authorize(&w.client, SCOPES, true, None);
+    flow::sign_in(&w.sesame, &w.browser, start.url.as_str(), ADA).await;
+    let confirm = w.browser.get(&w.sesame.url("/session/end")).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.describe());
+    assert!(
+        confirm.body.contains("href=\"/\">Stay signed in</a>"),
+        "{}",
+        confirm.describe()
+    );
+    // Staying goes to the root page, and the session still answers single sign-on.
+    let stay = w.browser.get(&w.sesame.url("/")).await;
+    assert_eq!(stay.status, 200);
+    let again = flow::authorize(&w.client, SCOPES, true, None);
+    flow::sso(&w.sesame, &w.browser, again.url.as_str()).await;
+
+    let done = flow::submit_form(&w.browser, &confirm, "csrf", &[], None).await;
+    assert_eq!(done.status, 200, "{}", done.describe());
+    assert_eq!(
+        done.body.to_ascii_lowercase().matches("signed out").count(),
+        2,
+        "the title and the heading, not the message again: {}",
+        done.body
+    );
+    assert!(w
+        .browser
+        .cookie("sesame_session")
+        .is_none_or(|c| c.is_empty()));
+}
