@@ -175,6 +175,14 @@ async fn chromium_sees_the_branding_a_wrong_code_and_select_account() {
         favicon.body
     );
     assert!(!favicon.body.contains("#5d34f2"));
+    let served = support::http::HttpClient::new()
+        .get(&sesame.url("/static/logo"))
+        .await;
+    assert_eq!(served.status, 200);
+    assert_eq!(served.content_type(), "image/png");
+    assert!(served
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("sandbox") && c.contains("default-src 'none'")));
 
     let email = browser.find("input[type=email][name=email]").await;
     browser.send_keys(&email, ADA).await;
@@ -220,11 +228,16 @@ async fn chromium_sees_the_branding_a_wrong_code_and_select_account() {
         said.as_str().is_some_and(|t| t.contains("4 tries left")),
         "a reload counted another try: {said}"
     );
-    // Right after a send, resending waits: a countdown, not an error.
-    assert!(browser
-        .source()
-        .await
-        .contains("You can ask for a new code in"));
+    // Right after a send, resending waits: a countdown (countdown-N.css, no script), not an
+    // error; the button is out of sight and out of reach until it ends.
+    let wait = browser.find("#resend-wait").await;
+    assert!(browser.displayed(&wait).await);
+    assert_eq!(browser.attribute(&wait, "role").await, None, "not an alert");
+    let resend = browser.find("button[name=resend]").await;
+    assert!(
+        !browser.displayed(&resend).await,
+        "hidden while counting down"
+    );
 
     browser
         .send_keys(&browser.find("input[name=code]").await, &code)

@@ -83,7 +83,7 @@ async fn sends_through_ses_with_its_headers_and_envelope_sender() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "271828"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "271828"),
         )
         .await
         .unwrap();
@@ -131,7 +131,7 @@ async fn sends_through_ses_with_its_headers_and_envelope_sender() {
     mailer
         .send_code(
             Purpose::Register,
-            &sesame::mail::CodeMail::test("bob@example.com", "161803"),
+            &sesame::mail::CodeMail::test("sesame", "bob@example.com", "161803"),
         )
         .await
         .unwrap();
@@ -152,7 +152,7 @@ async fn without_a_feedback_address_the_sender_is_the_envelope_sender() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap();
@@ -178,7 +178,7 @@ async fn implicit_tls_endpoint_and_smtp_password() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap();
@@ -194,7 +194,7 @@ async fn unverified_sender_is_explained() {
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -217,7 +217,7 @@ async fn throttling_is_retried_with_backoff() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "999000"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "999000"),
         )
         .await
         .unwrap();
@@ -235,7 +235,7 @@ async fn persistent_throttling_fails_within_the_bound() {
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -261,7 +261,7 @@ async fn wrong_credentials_name_the_keys_to_check() {
     let err = mailer_from(&json)
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -279,7 +279,7 @@ async fn wrong_credentials_name_the_keys_to_check() {
     let text = mailer_from(&json)
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err()
@@ -292,7 +292,7 @@ async fn wrong_credentials_name_the_keys_to_check() {
     let text = mailer_from(&json)
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err()
@@ -312,7 +312,7 @@ async fn tls_mode_mismatch_names_the_endpoint_key() {
     let err = mailer_from(&connector_json(&server, "starttls"))
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -324,9 +324,15 @@ async fn tls_mode_mismatch_names_the_endpoint_key() {
 async fn dry_run_reports_every_step() {
     let server = ses_server(&["bounces@bookstore.example"]);
     let mailer = mailer_from(&connector_json(&server, "starttls"));
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, true)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        true,
+        "sesame",
+    )
+    .await
+    .unwrap();
     eprintln!("{report}");
     for expected in [
         "greeting 220",
@@ -348,7 +354,15 @@ async fn dry_run_reports_every_step() {
     // Unverified sender: the dry run stops at MAIL FROM with SES's reply and the explanation.
     let server = ses_server(&[]);
     let mailer = mailer_from(&connector_json(&server, "starttls"));
-    let report = match test_send(&mailer, "alice@example.com", Purpose::SignIn, true).await {
+    let report = match test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        true,
+        "sesame",
+    )
+    .await
+    {
         Err(TestSendError::DryRunFailed { report }) => report,
         other => panic!("expected a failed dry run, got {other:?}"),
     };
@@ -381,7 +395,7 @@ async fn stored_connector_wins_over_the_file() {
     after
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap();
@@ -417,7 +431,7 @@ async fn ses_table_in_the_config_file() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap();

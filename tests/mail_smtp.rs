@@ -51,7 +51,7 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("Alice@Example.com", "042917"),
+            &sesame::mail::CodeMail::test("sesame", "Alice@Example.com", "042917"),
         )
         .await
         .unwrap();
@@ -92,7 +92,7 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
     mailer
         .send_code(
             Purpose::Register,
-            &sesame::mail::CodeMail::test("bob@example.com", "555111"),
+            &sesame::mail::CodeMail::test("sesame", "bob@example.com", "555111"),
         )
         .await
         .unwrap();
@@ -120,7 +120,7 @@ async fn configured_template_with_non_ascii_subject() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("ana@example.com", "314159"),
+            &sesame::mail::CodeMail::test("sesame", "ana@example.com", "314159"),
         )
         .await
         .unwrap();
@@ -156,7 +156,7 @@ async fn wrong_password_is_a_configuration_error_naming_the_keys() {
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -181,7 +181,7 @@ async fn starttls_against_an_implicit_tls_port_is_explained() {
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -196,7 +196,7 @@ async fn starttls_against_an_implicit_tls_port_is_explained() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap();
@@ -212,7 +212,7 @@ async fn implicit_tls_against_a_starttls_port_is_explained() {
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -235,7 +235,7 @@ async fn untrusted_certificate_points_at_the_ca_file() {
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -260,7 +260,7 @@ async fn server_down_is_a_bounded_connect_error() {
         let err = mailer
             .send_code(
                 Purpose::SignIn,
-                &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+                &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
             )
             .await
             .unwrap_err();
@@ -294,7 +294,7 @@ async fn silent_server_is_bounded_by_the_timeout() {
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap_err();
@@ -307,9 +307,15 @@ async fn dry_run_walks_the_conversation_without_sending() {
     let server = SmtpServer::start(SmtpOpts::with_auth("relay-user", "relay-pass"));
     let mailer =
         Mailer::build(&config_for(&server, TlsMode::Starttls, "relay-pass"), None).unwrap();
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, true)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        true,
+        "sesame",
+    )
+    .await
+    .unwrap();
     eprintln!("{report}");
     let steps: Vec<&str> = report
         .lines()
@@ -337,9 +343,15 @@ async fn dry_run_walks_the_conversation_without_sending() {
     assert_eq!(server.message_count(), 0);
 
     // And the real test send delivers one message with a fresh code.
-    let report = test_send(&mailer, "alice@example.com", Purpose::Generic, false)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::Generic,
+        false,
+        "sesame",
+    )
+    .await
+    .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
     let code = mail.extract_code().unwrap();
     assert!(report.contains(&code), "{report}");
@@ -347,7 +359,7 @@ async fn dry_run_walks_the_conversation_without_sending() {
 
     // A failing dry run says where it stopped and why.
     let bad = Mailer::build(&config_for(&server, TlsMode::Starttls, "wrong"), None).unwrap();
-    let report = match test_send(&bad, "alice@example.com", Purpose::SignIn, true).await {
+    let report = match test_send(&bad, "alice@example.com", Purpose::SignIn, true, "sesame").await {
         Err(TestSendError::DryRunFailed { report }) => report,
         other => panic!("expected a failed dry run, got {other:?}"),
     };
@@ -365,18 +377,24 @@ async fn log_transport_sends_nothing() {
     mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("alice@example.com", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
         )
         .await
         .unwrap();
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, false)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        false,
+        "sesame",
+    )
+    .await
+    .unwrap();
     assert!(report.contains("log"), "{report}");
     let err = mailer
         .send_code(
             Purpose::SignIn,
-            &sesame::mail::CodeMail::test("not an address", "123456"),
+            &sesame::mail::CodeMail::test("sesame", "not an address", "123456"),
         )
         .await
         .unwrap_err();

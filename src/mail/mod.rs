@@ -325,6 +325,7 @@ pub async fn test_send(
     to: &str,
     purpose: Purpose,
     dry_run: bool,
+    product: &str,
 ) -> Result<String, TestSendError> {
     let to = parse_recipient(to).map_err(TestSendError::InvalidRecipient)?;
     match (&mailer.transport, dry_run) {
@@ -334,7 +335,7 @@ pub async fn test_send(
                 .into(),
         ),
         (Transport::Log, false) => {
-            let mail = CodeMail::test(to.email.as_ref(), &crate::crypto::random_digits(6));
+            let mail = CodeMail::test(product, to.email.as_ref(), &crate::crypto::random_digits(6));
             mailer
                 .deliver(&to, purpose, &mail)
                 .await
@@ -355,7 +356,7 @@ pub async fn test_send(
             .map_err(|report| TestSendError::DryRunFailed { report }),
         (Transport::Smtp(sender), false) => {
             let code = crate::crypto::random_digits(6);
-            let mail = CodeMail::test(to.email.as_ref(), &code);
+            let mail = CodeMail::test(product, to.email.as_ref(), &code);
             match mailer.deliver(&to, purpose, &mail).await {
                 Ok(reply) => Ok(format!(
                     "sent a {purpose} test email (code {code}) to {} through {} ({}): the server answered {reply}",
@@ -413,14 +414,14 @@ mod tests {
         outbox
             .send_code(
                 Purpose::SignIn,
-                &CodeMail::test("Ana@Example.com", "111111"),
+                &CodeMail::test("sesame", "Ana@Example.com", "111111"),
             )
             .await
             .unwrap();
         outbox
             .send_code(
                 Purpose::SignIn,
-                &CodeMail::test("ana@example.com", "222222"),
+                &CodeMail::test("sesame", "ana@example.com", "222222"),
             )
             .await
             .unwrap();
@@ -432,7 +433,7 @@ mod tests {
         let log = Mailer::build(&MailConfig::default(), None).unwrap();
         log.send_code(
             Purpose::SignIn,
-            &CodeMail::test("ana@example.com", "333333"),
+            &CodeMail::test("sesame", "ana@example.com", "333333"),
         )
         .await
         .unwrap();
@@ -455,12 +456,18 @@ mod tests {
         .unwrap();
         let ses = Mailer::build(&MailConfig::default(), Some(ses)).unwrap();
         let sent = Mailer::build(&MailConfig::default(), None).unwrap();
-        sent.send_code(Purpose::SignIn, &CodeMail::test("a@example.com", "123456"))
-            .await
-            .unwrap();
+        sent.send_code(
+            Purpose::SignIn,
+            &CodeMail::test("sesame", "a@example.com", "123456"),
+        )
+        .await
+        .unwrap();
         let failed = Mailer::misconfigured("no password".into());
         failed
-            .send_code(Purpose::SignIn, &CodeMail::test("a@example.com", "123456"))
+            .send_code(
+                Purpose::SignIn,
+                &CodeMail::test("sesame", "a@example.com", "123456"),
+            )
             .await
             .unwrap_err();
         for (mailer, expected) in [
@@ -497,7 +504,10 @@ mod tests {
     async fn a_misconfigured_mailer_refuses_to_send_and_says_why() {
         let m = Mailer::misconfigured("mail.smtp.password_file: cannot read /nope".into());
         let e = m
-            .send_code(Purpose::SignIn, &CodeMail::test("a@example.com", "123456"))
+            .send_code(
+                Purpose::SignIn,
+                &CodeMail::test("sesame", "a@example.com", "123456"),
+            )
             .await
             .unwrap_err();
         assert!(e.to_string().contains("/nope"), "{e}");

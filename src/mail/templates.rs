@@ -59,11 +59,11 @@ pub struct CodeMail {
 
 impl CodeMail {
     /// The words of `sesame mail test`'s message (no app: the product stands in).
-    pub fn test(email: &str, code: &str) -> CodeMail {
+    pub fn test(product: &str, email: &str, code: &str) -> CodeMail {
         CodeMail {
             code: code.to_string(),
-            product: "sesame".into(),
-            app: "sesame".into(),
+            product: product.into(),
+            app: product.into(),
             minutes: 10,
             email: email.to_string(),
         }

@@ -31,6 +31,15 @@
 //!   whether or not the address has an account. Nothing but the reservation is recorded until
 //!   the transport has accepted the mail, so a failed send consumes nothing.
 //!
+//! The pages never render from a form post (Post/Redirect/Get): a refused form keeps why in the
+//! interaction ([`Flash`], set by [`set_flash`], cleared when a code is sent) and the browser
+//! is redirected to the page, which words the message from the current state (tries left,
+//! minutes to wait). A wait for the resend interval is not a refusal: the code page counts down.
+//!
+//! An app's `prompt=select_account` with a live session starts an interaction too, answered by
+//! "continue as X" ([`continue_session`]: the session's user gets the code, as single sign-on
+//! would have given it) or "use another account" (the email form above).
+//!
 //! The interaction is bound to the browser that started it: the `sesame_interaction` cookie
 //! (HttpOnly, SameSite=Lax, random per browser) is stored hashed in the interaction, and every
 //! form carries the interaction's CSRF token. Another site can neither post into a sign-in nor
