@@ -518,6 +518,18 @@ async fn logout_with_someone_elses_id_token_asks_and_does_not_sign_out() {
         "a confirmation with a wrong csrf token is refused: {}",
         forged.describe()
     );
+    // The way on asks again (a GET, so a confirmation), without the hint it was sent.
+    assert!(
+        forged
+            .body
+            .contains("href=\"/session/end?post_logout_redirect_uri=")
+            && forged
+                .body
+                .contains("&amp;state=csrf-attack\">Sign out</a>"),
+        "{}",
+        forged.describe()
+    );
+    assert!(!forged.body.contains(&attacker_token));
     let callback = w.prompt_none(&w.browser).await;
     assert!(
         callback.code.is_some(),

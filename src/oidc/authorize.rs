@@ -68,6 +68,9 @@ pub enum Untrusted {
     UnregisteredRedirectUri {
         app_name: String,
         redirect_uri: String,
+        /// The origin of the app's first registered web redirect URI ([`web_origin`]): where
+        /// the page may send the person back, never to the URI the request named.
+        home: Option<String>,
     },
     /// `state`, `nonce` or `login_hint` is longer than [`MAX_PARAM_LEN`].
     TooLong(&'static str),
@@ -289,12 +292,25 @@ fn trusted_client<'p>(p: &Provider, params: &'p Params) -> Result<(App, &'p str)
     };
     let redirect_uri = one("redirect_uri")?.ok_or(untrusted(Untrusted::MissingRedirectUri))?;
     if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
+        let home = app.redirect_uris.iter().find_map(|r| web_origin(r));
         return Err(untrusted(Untrusted::UnregisteredRedirectUri {
             app_name: app.name,
             redirect_uri: redirect_uri.to_string(),
+            home,
         }));
     }
     Ok((app, redirect_uri))
+}
+
+/// The origin of a registered redirect URI, with a trailing `/`, when it is a web address
+/// (`https://app.example/`): the one place pages link "back to the app" from, so they never
+/// link to a URL a request made up. `None` for a native app's custom scheme.
+pub fn web_origin(redirect_uri: &str) -> Option<String> {
+    let u = url::Url::parse(redirect_uri).ok()?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return None;
+    }
+    Some(format!("{}/", u.origin().ascii_serialization()))
 }
 
 /// Why `sesame dev` took no app for the request, as the refusal the edge shows.
@@ -527,6 +543,26 @@ mod tests {
 
     const CH: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const CB: &str = "https%3A%2F%2Fapp.example%2Fcb";
+
+    #[test]
+    fn web_origin_is_a_web_redirect_uris_origin_only() {
+        assert_eq!(
+            web_origin("https://app.example:8443/auth/cb?x=1").as_deref(),
+            Some("https://app.example:8443/")
+        );
+        assert_eq!(
+            web_origin("http://localhost:3000/cb").as_deref(),
+            Some("http://localhost:3000/")
+        );
+        for not_web in [
+            "com.example.app:/cb",
+            "javascript:alert(1)",
+            "not a url",
+            "file:///x",
+        ] {
+            assert_eq!(web_origin(not_web), None, "{not_web}");
+        }
+    }
 
     #[test]
     fn unknown_client_and_bad_redirect_never_redirect() {

@@ -182,11 +182,18 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
             "The request has no redirect_uri.".to_string(),
             FIX_APP,
         ),
-        Untrusted::UnregisteredRedirectUri { app_name, redirect_uri } => (
-            "Redirect URI not registered",
-            format!("The app {app_name:?} asked to return to {redirect_uri:?}, which is not one of its registered redirect URIs."),
-            "If you run this service, add the exact URI with `sesame app update CLIENT_ID --redirect-uri URI` (or in sesame.toml).",
-        ),
+        Untrusted::UnregisteredRedirectUri { app_name, redirect_uri, home } => {
+            let mut ctx = json!({
+                "title": "Redirect URI not registered",
+                "message": format!("The app {app_name:?} asked to return to {redirect_uri:?}, which is not one of its registered redirect URIs."),
+                "hint": "If you run this service, add the exact URI with `sesame app update CLIENT_ID --redirect-uri URI` (or in sesame.toml).",
+            });
+            if let Some(home) = home {
+                ctx["retry_url"] = json!(home);
+                ctx["retry_label"] = json!(format!("Back to {app_name}"));
+            }
+            return page(s, StatusCode::BAD_REQUEST, "error.html", ctx);
+        }
         Untrusted::TooLong(name) => (
             "This sign-in request is malformed",
             format!("The {name} parameter is longer than {MAX_PARAM_LEN} characters."),
@@ -206,16 +213,22 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
     error_page(s, StatusCode::BAD_REQUEST, title, &message, hint)
 }
 
-/// A logout request that cannot be honoured.
-pub fn logout(s: &Server, e: &LogoutError) -> Response {
+/// A logout request that cannot be honoured. `again`: the same request as a GET of the
+/// end-session endpoint, which asks afresh (for a confirmation form that expired).
+pub fn logout(s: &Server, e: &LogoutError, again: &str) -> Response {
     let message = match e {
         LogoutError::FormExpired => {
-            return error_page(
+            return page(
                 s,
                 StatusCode::FORBIDDEN,
-                "This sign-out form has expired",
-                "The form did not come from this browser's current session.",
-                "Go back to the app and sign out again.",
+                "error.html",
+                json!({
+                    "title": "This sign-out form has expired",
+                    "message": "The form did not come from this browser's current session.",
+                    "hint": "Ask again to sign out, or go back to the app.",
+                    "retry_url": again,
+                    "retry_label": "Sign out",
+                }),
             )
         }
         LogoutError::Store(e) => return storage_failure(s, e),

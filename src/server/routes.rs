@@ -261,6 +261,24 @@ pub fn userinfo(s: &Server, req: &Request) -> Response {
     }
 }
 
+/// The end-session request again, as a GET carrying what it named (the endpoint validates it
+/// all again): the way on from a confirmation form that expired.
+fn end_session_again(s: &Server, params: &Params) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for name in ["client_id", "post_logout_redirect_uri", "state"] {
+        if let Some(value) = params.first(name) {
+            query.append_pair(name, value);
+        }
+    }
+    let query = query.finish();
+    let path = s.provider.issuer.local(paths::END_SESSION);
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 pub fn end_session(s: &Server, req: &Request) -> Response {
     let params = req.params();
     let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
@@ -319,6 +337,6 @@ pub fn end_session(s: &Server, req: &Request) -> Response {
             super::forward_auth_routes::sign_out(s, req, &mut r);
             r
         }
-        Err(e) => error_pages::logout(s, &e),
+        Err(e) => error_pages::logout(s, &e, &end_session_again(s, params)),
     }
 }

@@ -11,6 +11,7 @@ use super::Server;
 use crate::http::cookie::{INTERACTION_COOKIE, SESSION_COOKIE};
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
+use crate::oidc::authorize::web_origin;
 use crate::signin::{self, Email, Next, SignInError, MAX_CODE_TRIES};
 use crate::store::{Flash, Interaction, Reads, SignInFor};
 use hyper::StatusCode;
@@ -107,16 +108,7 @@ fn failure_page(st: &Server, id: &str, i: &Interaction, e: SignInError) -> Respo
 /// native app's custom scheme): its hint says to go back to the app.
 fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
     let (url, name) = match &i.purpose {
-        SignInFor::App(request) => {
-            let u = url::Url::parse(&request.redirect_uri).ok()?;
-            if !matches!(u.scheme(), "http" | "https") {
-                return None;
-            }
-            (
-                format!("{}/", u.origin().ascii_serialization()),
-                app_name(st, i)?,
-            )
-        }
+        SignInFor::App(request) => (web_origin(&request.redirect_uri)?, app_name(st, i)?),
         SignInFor::ReturnTo(url) => (url.clone(), app_name(st, i)?),
     };
     Some(WayOn {

@@ -423,6 +423,29 @@ async fn dead_ends_offer_a_way_back_and_the_root_page_says_what_this_is() {
     );
     assert!(!gone.body.contains("links"), "{}", gone.body);
 
+    // A redirect URI the app never registered: back to the app's registered origin, never
+    // to the URI the request named.
+    let unregistered = flow::auth_url(
+        &w.sesame,
+        &[
+            ("client_id", &w.app.client_id),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ],
+    );
+    let refused = HttpClient::new().get(&unregistered).await;
+    assert_eq!(refused.status, 400, "{}", refused.describe());
+    assert!(refused.header("location").is_none());
+    assert!(
+        refused
+            .body
+            .contains(&format!("href=\"{origin}\">Back to Bookstore</a>")),
+        "{}",
+        refused.describe()
+    );
+    assert!(!refused.body.contains("href=\"https://evil.example"));
+
     let home = HttpClient::new().get(&w.sesame.url("/")).await;
     assert_eq!(home.status, 200, "{}", home.describe());
     assert!(home.content_type().starts_with("text/html"));
