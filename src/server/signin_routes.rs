@@ -37,7 +37,7 @@ fn app_name(st: &Server, i: &Interaction) -> Option<String> {
     }
 }
 
-pub(super) fn code_url(st: &Server, id: &str, notice: Option<&str>) -> String {
+fn code_url(st: &Server, id: &str, notice: Option<&str>) -> String {
     let mut u = format!(
         "{}?interaction={id}",
         st.provider.issuer.local(paths::SIGN_IN_CODE)
@@ -49,7 +49,7 @@ pub(super) fn code_url(st: &Server, id: &str, notice: Option<&str>) -> String {
     u
 }
 
-pub(super) fn email_url(st: &Server, id: &str) -> String {
+fn email_url(st: &Server, id: &str) -> String {
     format!(
         "{}?interaction={id}",
         st.provider.issuer.local(paths::SIGN_IN)
