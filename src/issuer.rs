@@ -52,6 +52,8 @@ pub mod paths {
     pub const REVOCATION: &str = "/token/revocation";
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
+    /// `prompt=select_account`: continue as the signed-in user, or use another account.
+    pub const SIGN_IN_CONTINUE: &str = "/sign-in/continue";
     pub const HEALTH: &str = "/healthz";
     /// Prometheus metrics (local requests, or with the `[metrics]` token).
     pub const METRICS: &str = "/metrics";

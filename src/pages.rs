@@ -9,17 +9,26 @@
 //! form post. The configured accent colour therefore cannot be an inline style; the server serves
 //! [`Pages::accent_css`] as `{static_base}/theme.css`, linked after `style.css`.
 //!
-//! Context keys (besides the branding keys `product_name`, `logo_url`, `accent_color`, always set):
+//! The mark in the header and the favicon are the same SVG, filled with the accent at start
+//! ([`Pages::favicon_svg`], served as `{static_base}/favicon.svg`). A logo is either a URL
+//! (`logo_url`: https, or a path on this origin; the CSP admits both) or a local file
+//! (`logo_file`), read once at start and served as `{static_base}/logo` ([`Pages::logo`]). The
+//! product name stays beside any logo: the logo alone may not say what it is.
+//!
+//! Context keys (besides the branding keys `product_name`, `accent_color`, always set, and
+//! `logo_url` or `logo_file` when a logo is configured):
 //! every page needs `static_base` (URL prefix of the static files, e.g. `/oidc/static`) and takes an
 //! optional `app_name`.
 //!
 //! | page                  | required                          | optional                          |
 //! |-----------------------|-----------------------------------|-----------------------------------|
 //! | `sign_in_email.html`  | action, interaction, csrf         | email, error                      |
-//! | `sign_in_code.html`   | action, interaction, csrf         | email, error, notice, back_url    |
+//! | `sign_in_code.html`   | action, interaction, csrf         | email, error, notice, back_url, resend_wait |
 //! | `error.html`          | title, message                    | hint, retry_url, retry_label      |
-//! | `logout_confirm.html` | action, csrf                      | hidden (list of {name, value})    |
+//! | `logout_confirm.html` | action, csrf, stay_url            | hidden (list of {name, value})    |
 //! | `signed_out.html`     | message                           | return_url                        |
+//! | `home.html`           | discovery_url                     |                                   |
+//! | `select_account.html` | action, interaction, csrf, email, other_url |                         |
 //! | `dev_sign_in.html`    | action, interaction, csrf, client_id, redirect_uri, error_codes, email_url | personas, email, name, username, groups, claims, error |
 //! | `dev_debugger.html`   | action, redirect_uri, client_id, client_secret, scope | error, result                     |
 //!
@@ -44,7 +53,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 7] = [
+const PAGES: [&str; 9] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -52,6 +61,22 @@ const PAGES: [&str; 7] = [
     "signed_out.html",
     "dev_sign_in.html",
     "dev_debugger.html",
+    "home.html",
+    "select_account.html",
+];
+
+/// The largest `logo_file` served: a logo is a small image; a mistaken path to a large file
+/// must not be held in memory.
+pub const MAX_LOGO_BYTES: u64 = 512 * 1024;
+
+/// The image types a `logo_file` may be, by extension, and the content type each is served as.
+pub const LOGO_TYPES: [(&str, &str); 6] = [
+    ("png", "image/png"),
+    ("svg", "image/svg+xml"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("webp", "image/webp"),
+    ("gif", "image/gif"),
 ];
 
 /// The accent colour used when the configured one is not `#rrggbb` (`#5d34f2`, as in config).
@@ -62,8 +87,12 @@ const DEFAULT_ACCENT: Rgb = Rgb([0x5d, 0x34, 0xf2]);
 #[serde(deny_unknown_fields, default)]
 pub struct BrandingConfig {
     pub product_name: String,
-    /// An image URL shown above the forms; none shows the product name only.
+    /// An image URL shown above the forms, beside the product name: https, or a path on
+    /// this origin starting with `/`.
     pub logo_url: Option<String>,
+    /// A local image file (png, svg, jpg, webp, gif; at most [`MAX_LOGO_BYTES`]) shown as the
+    /// logo, read once at start and served by sesame itself. Not with `logo_url`.
+    pub logo_file: Option<std::path::PathBuf>,
     /// A CSS colour in `#rrggbb` form.
     pub accent_color: String,
 }
@@ -73,6 +102,7 @@ impl Default for BrandingConfig {
         BrandingConfig {
             product_name: "sesame".into(),
             logo_url: None,
+            logo_file: None,
             accent_color: "#5d34f2".into(),
         }
     }
@@ -85,6 +115,10 @@ pub struct Pages {
     branding: serde_json::Map<String, serde_json::Value>,
     /// The body of `theme.css` (accent, text on accent, link colours), computed once.
     accent_css: String,
+    /// The mark (and favicon) in the accent colour, computed once.
+    favicon_svg: String,
+    /// The configured `logo_file`: its bytes and content type.
+    logo: Option<(Vec<u8>, &'static str)>,
 }
 
 /// Why the pages could not be loaded at start.
@@ -96,6 +130,8 @@ pub enum PageError {
     TemplateSyntax { name: String, source: Error },
     /// A page the server renders has no template.
     TemplateMissing { name: &'static str },
+    /// `branding.logo_file` cannot be served (unreadable, too large, not an image type).
+    Logo { path: String, reason: String },
 }
 
 impl Pages {
@@ -143,10 +179,17 @@ impl Pages {
                 DEFAULT_ACCENT
             }
         };
+        let logo = match &branding.logo_file {
+            Some(path) => Some(read_logo(path)?),
+            None => None,
+        };
         let mut base = serde_json::Map::new();
         base.insert("product_name".into(), branding.product_name.clone().into());
-        if let Some(logo) = branding.logo_url.as_deref().filter(|l| !l.is_empty()) {
-            base.insert("logo_url".into(), logo.into());
+        if let Some(url) = branding.logo_url.as_deref().filter(|l| !l.is_empty()) {
+            base.insert("logo_url".into(), url.into());
+        }
+        if logo.is_some() {
+            base.insert("logo_file".into(), true.into());
         }
         base.insert("accent_color".into(), accent.hex().into());
 
@@ -154,7 +197,30 @@ impl Pages {
             env,
             branding: base,
             accent_css: accent.css(),
+            favicon_svg: accent.favicon(),
+            logo,
         })
+    }
+
+    /// The configured product name (what every page and email calls the service).
+    pub fn product_name(&self) -> &str {
+        self.branding
+            .get("product_name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("sesame")
+    }
+
+    /// The mark and favicon: the embedded `favicon.svg` in the accent colour, its keyhole in
+    /// the colour text on the accent uses.
+    pub fn favicon_svg(&self) -> String {
+        self.favicon_svg.clone()
+    }
+
+    /// The `logo_file` read at start, with its content type.
+    pub fn logo(&self) -> Option<(&[u8], &'static str)> {
+        self.logo
+            .as_ref()
+            .map(|(bytes, ty)| (bytes.as_slice(), *ty))
     }
 
     /// Renders a page. `ctx` keys are merged over the branding keys. Never panics; on a template
@@ -194,6 +260,9 @@ impl fmt::Display for PageError {
                 write!(f, "template {name} does not parse: {source}")
             }
             PageError::TemplateMissing { name } => write!(f, "no template for page {name}"),
+            PageError::Logo { path, reason } => {
+                write!(f, "branding.logo_file {path}: {reason}")
+            }
         }
     }
 }
@@ -205,6 +274,56 @@ impl std::error::Error for PageError {
             _ => None,
         }
     }
+}
+
+/// The resend countdown's stylesheet for `seconds` (`countdown-N.css`): the number counts down
+/// from N to 0 (CSS counters over an animated integer property), then the wait message goes and
+/// the resend button shows. Only numbers are accepted, up to an hour.
+pub fn countdown_css(name: &str) -> Option<String> {
+    let n: u32 = name
+        .strip_prefix("countdown-")?
+        .strip_suffix(".css")?
+        .parse()
+        .ok()
+        .filter(|n| (1..=3600).contains(n))?;
+    Some(format!(
+        ".countdown-start{{display:none}}\n\
+         .countdown::after{{--n:{n};counter-reset:n var(--n);content:counter(n);animation:countdown {n}s steps({n},end) forwards}}\n\
+         .wait{{animation:gone 0s {n}s forwards}}\n\
+         .later{{visibility:hidden;animation:shown 0s {n}s forwards}}\n"
+    ))
+}
+
+/// The content type of a logo file, by its extension (`None`: not an image sesame serves).
+pub fn logo_type(path: &std::path::Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    LOGO_TYPES
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map(|(_, ty)| *ty)
+}
+
+/// Reads `logo_file` once at start: a known image type, at most [`MAX_LOGO_BYTES`].
+fn read_logo(path: &std::path::Path) -> Result<(Vec<u8>, &'static str), PageError> {
+    let fail = |reason: String| PageError::Logo {
+        path: path.display().to_string(),
+        reason,
+    };
+    let ty = logo_type(path).ok_or_else(|| fail("not a png, svg, jpg, webp or gif file".into()))?;
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::new();
+    use std::io::Read;
+    // One byte more than the limit tells "at the limit" from "over it" without trusting metadata.
+    file.take(MAX_LOGO_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_LOGO_BYTES {
+        return Err(fail(format!(
+            "larger than {} KiB; use a smaller image",
+            MAX_LOGO_BYTES / 1024
+        )));
+    }
+    Ok((bytes, ty))
 }
 
 /// An embedded static file by path relative to assets/static, with its content type.
@@ -292,13 +411,28 @@ impl Rgb {
             .unwrap_or(target)
     }
 
-    /// `theme.css`: the accent, the text colour on it, and the link colour for light and dark.
-    fn css(self) -> String {
-        let on_accent = if self.contrast(WHITE) >= self.contrast(NEAR_BLACK) {
+    /// The text colour on this colour: white or near-black, whichever contrasts more.
+    fn on(self) -> Rgb {
+        if self.contrast(WHITE) >= self.contrast(NEAR_BLACK) {
             WHITE
         } else {
             NEAR_BLACK
-        };
+        }
+    }
+
+    /// The embedded favicon with this colour for the default accent and the text colour on it
+    /// for the keyhole's white.
+    fn favicon(self) -> String {
+        let svg = Static::get("favicon.svg")
+            .and_then(|f| String::from_utf8(f.data.into_owned()).ok())
+            .unwrap_or_default();
+        svg.replace(&DEFAULT_ACCENT.hex(), &self.hex())
+            .replace("\"#ffffff\"", &format!("\"{}\"", self.on().hex()))
+    }
+
+    /// `theme.css`: the accent, the text colour on it, and the link colour for light and dark.
+    fn css(self) -> String {
+        let on_accent = self.on();
         format!(
             ":root{{--accent:{};--on-accent:{};--link:{}}}\n\
              @media (prefers-color-scheme:dark){{:root{{--link:{}}}}}\n",
@@ -427,7 +561,7 @@ mod tests {
                 "retry_label": "Back to sign-in",
             }),
             "logout_confirm.html" => json!({
-                "action": "/oidc/session/end", "csrf": "csrf-1",
+                "action": "/oidc/session/end", "csrf": "csrf-1", "stay_url": "https://app.example/bye",
                 "hidden": [{"name": "state", "value": "xyz"}, {"name": "client_id", "value": "c1"}],
             }),
             "signed_out.html" => json!({
@@ -449,6 +583,13 @@ mod tests {
                 "result": {"header": "{}", "claims": "{\"sub\": \"u\"}", "signature": "verified",
                     "access_token": "at", "refresh_token": "rt", "userinfo": "{}", "token_response": "{}"},
             }),
+            "home.html" => json!({
+                "discovery_url": "https://id.example/oidc/.well-known/openid-configuration",
+            }),
+            "select_account.html" => json!({
+                "action": "/oidc/sign-in/continue", "interaction": "int-1", "csrf": "csrf-1",
+                "email": "ada@example.com", "other_url": "/oidc/sign-in?interaction=int-1",
+            }),
             other => panic!("no context for {other}"),
         };
         ctx["static_base"] = json!("/oidc/static");
@@ -460,7 +601,7 @@ mod tests {
     fn minimal_context(name: &str) -> serde_json::Value {
         let optional: &[&str] = match name {
             "sign_in_email.html" => &["email", "error"],
-            "sign_in_code.html" => &["email", "error", "notice", "back_url"],
+            "sign_in_code.html" => &["email", "error", "notice", "back_url", "resend_wait"],
             "error.html" => &["hint", "retry_url", "retry_label"],
             "logout_confirm.html" => &["hidden"],
             "signed_out.html" => &["return_url"],
@@ -592,6 +733,7 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"state\" value=\"xyz\">"));
         assert!(html.contains("<input type=\"hidden\" name=\"client_id\" value=\"c1\">"));
         assert!(html.contains("<button type=\"submit\">Sign out</button>"));
+        assert!(html.contains("href=\"https://app.example/bye\">Stay signed in</a>"));
     }
 
     #[test]
@@ -651,12 +793,16 @@ mod tests {
         let branding = BrandingConfig {
             product_name: "Acme ID".into(),
             logo_url: Some("https://cdn.example/logo.svg".into()),
+            logo_file: None,
             accent_color: "#0A7F3C".into(),
         };
         let pages = Pages::new(&branding).expect("load");
         let html = pages.render("signed_out.html", full_context("signed_out.html"));
-        assert!(html
-            .contains("<img class=\"logo\" src=\"https://cdn.example/logo.svg\" alt=\"Acme ID\">"));
+        // The logo does not replace the name: it is decoration beside it.
+        assert!(
+            html.contains("<img class=\"logo\" src=\"https://cdn.example/logo.svg\" alt=\"\">\n<span>Acme ID</span>"),
+            "{html}"
+        );
         assert!(html.contains("· Acme ID</title>"));
         assert!(pages
             .accent_css()
@@ -763,6 +909,154 @@ mod tests {
         ] {
             assert!(static_asset(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_mark_and_favicon_follow_the_accent() {
+        let default = Pages::new(&BrandingConfig::default()).expect("load");
+        let (embedded, _) = static_asset("favicon.svg").expect("favicon");
+        assert_eq!(default.favicon_svg().as_bytes(), &*embedded);
+        for (accent, on) in [("#0a7f3c", "#ffffff"), ("#ffd60a", "#111111")] {
+            let branding = BrandingConfig {
+                accent_color: accent.into(),
+                ..BrandingConfig::default()
+            };
+            let svg = Pages::new(&branding).expect("load").favicon_svg();
+            assert!(svg.contains(&format!("fill=\"{accent}\"")), "{svg}");
+            assert!(svg.contains(&format!("fill=\"{on}\"")), "{svg}");
+            assert!(!svg.contains("#5d34f2"), "{svg}");
+        }
+    }
+
+    #[test]
+    fn a_logo_file_is_read_once_with_its_type_and_a_size_limit() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let png = dir.path().join("Logo.PNG");
+        std::fs::write(&png, b"\x89PNG\r\n\x1a\nfake").expect("write");
+        let branding = BrandingConfig {
+            logo_file: Some(png.clone()),
+            ..BrandingConfig::default()
+        };
+        let pages = Pages::new(&branding).expect("load");
+        assert_eq!(
+            pages.logo(),
+            Some((&b"\x89PNG\r\n\x1a\nfake"[..], "image/png"))
+        );
+        let html = pages.render("home.html", full_context("home.html"));
+        assert!(
+            html.contains(
+                "<img class=\"logo\" src=\"/oidc/static/logo\" alt=\"\">\n<span>sesame</span>"
+            ),
+            "{html}"
+        );
+
+        let big = dir.path().join("big.svg");
+        std::fs::write(&big, vec![b' '; MAX_LOGO_BYTES as usize + 1]).expect("write");
+        let missing = dir.path().join("missing.png");
+        let text = dir.path().join("logo.txt");
+        std::fs::write(&text, b"hi").expect("write");
+        for (path, says) in [
+            (big, "larger than 512 KiB"),
+            (missing, "missing.png"),
+            (text, "not a png"),
+        ] {
+            let branding = BrandingConfig {
+                logo_file: Some(path),
+                ..BrandingConfig::default()
+            };
+            let err = Pages::new(&branding).err().expect("refused").to_string();
+            assert!(
+                err.contains("branding.logo_file") && err.contains(says),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_resend_countdown_needs_no_script() {
+        let mut ctx = minimal_context("sign_in_code.html");
+        ctx["resend_wait"] = json!(42);
+        let html = pages().render("sign_in_code.html", ctx);
+        assert!(
+            html.contains("href=\"/oidc/static/countdown-42.css\""),
+            "{html}"
+        );
+        assert!(html.contains("in <span class=\"countdown\"><span class=\"countdown-start\">42</span></span> seconds"), "{html}");
+        assert!(!html.contains("role=\"alert\""), "waiting is not an error");
+        assert!(!html.contains("class=\"error\""), "waiting is not an error");
+        let css = countdown_css("countdown-42.css").expect("css");
+        assert!(
+            css.contains("animation:countdown 42s steps(42,end) forwards"),
+            "{css}"
+        );
+        assert!(
+            css.contains(".later{visibility:hidden;animation:shown 0s 42s forwards}"),
+            "{css}"
+        );
+        for bad in [
+            "countdown-0.css",
+            "countdown-3601.css",
+            "countdown-x.css",
+            "countdown-1;.css",
+            "countdown-.css",
+        ] {
+            assert!(countdown_css(bad).is_none(), "{bad}");
+        }
+        let (style, _) = static_asset("style.css").expect("style.css");
+        let style = std::str::from_utf8(&style).expect("utf-8");
+        assert!(style.contains("@property --n{syntax:'<integer>'"));
+    }
+
+    /// WCAG 1.4.11: what a person types into is outlined at 3:1 or more against the card (where
+    /// fields sit) and the page background, in both colour schemes.
+    #[test]
+    fn field_borders_have_three_to_one_contrast_in_light_and_dark() {
+        let (style, _) = static_asset("style.css").expect("style.css");
+        let style = std::str::from_utf8(&style).expect("utf-8");
+        let value = |scheme: &str, var: &str| {
+            let at = style.find(scheme).expect("scheme");
+            let from = style[at..].find(&format!("--{var}:")).expect(var) + at + var.len() + 3;
+            let hex = &style[from..from + 7];
+            Rgb::parse(hex)
+                .unwrap_or_else(|| Rgb::parse(&format!("{}fffff", &hex[..2])).expect(hex))
+        };
+        for scheme in [":root{--accent", "@media (prefers-color-scheme:dark)"] {
+            let border = value(scheme, "field-border");
+            for surface in ["card", "bg"] {
+                let ratio = border.contrast(value(scheme, surface));
+                assert!(
+                    ratio >= 3.0,
+                    "{scheme} --field-border on --{surface}: {ratio:.2}"
+                );
+            }
+        }
+        assert!(style.contains("border:1px solid var(--field-border)"));
+    }
+
+    #[test]
+    fn the_home_page_names_the_service_and_the_discovery_document() {
+        let branding = BrandingConfig {
+            product_name: "Acme ID".into(),
+            ..BrandingConfig::default()
+        };
+        let html = Pages::new(&branding)
+            .expect("load")
+            .render("home.html", full_context("home.html"));
+        assert!(html.contains("<h1>Acme ID</h1>"), "{html}");
+        assert!(html.contains("the sign-in service for Acme ID"));
+        assert!(html.contains("href=\"https://id.example/oidc/.well-known/openid-configuration\""));
+    }
+
+    #[test]
+    fn select_account_names_the_account_and_offers_another() {
+        let html = pages().render("select_account.html", full_context("select_account.html"));
+        assert!(
+            html.contains("signed in as <strong class=\"address\">ada@example.com</strong>"),
+            "{html}"
+        );
+        assert!(html.contains("<button type=\"submit\">Continue as ada@example.com</button>"));
+        assert!(html.contains("name=\"csrf\" value=\"csrf-1\""));
+        assert!(html.contains("href=\"/oidc/sign-in?interaction=int-1\">Use another account</a>"));
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Provider {
     pub audit: AuditConfig,
     /// Where the core reads the time: the system clock, or a fixed one in tests.
     pub clock: Clock,
+    /// What emails call this service (`[branding] product_name`).
+    pub product_name: String,
     /// `sesame dev`'s policy (unknown clients registered on first use, any secret for apps
     /// without one, the dev sign-in page), or `None`: always `None` for `sesame serve`, whose
     /// start-up never calls [`Provider::with_dev_mode`]. The core consults it where a
@@ -101,6 +103,7 @@ impl Provider {
             tokens,
             sign_up: SignUpConfig::default(),
             audit: AuditConfig::default(),
+            product_name: "sesame".into(),
             clock,
             dev: None,
             limits: crate::limits::Limits::default(),
@@ -125,6 +128,12 @@ impl Provider {
     /// The same provider with these limits (the default is [`crate::limits::LimitsConfig`]'s).
     pub fn with_limits(mut self, limits: crate::limits::Limits) -> Provider {
         self.limits = limits;
+        self
+    }
+
+    /// The same provider with this product name in its emails (the default is "sesame").
+    pub fn with_product_name(mut self, name: &str) -> Provider {
+        self.product_name = name.to_string();
         self
     }
 

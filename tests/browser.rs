@@ -104,3 +104,186 @@ async fn chromium_signs_in_through_the_real_pages() {
         app_server.requests()
     );
 }
+
+/// A 4×4 PNG in the test's accent colour: a real image Chromium decodes.
+const LOGO_PNG: &str = "89504e470d0a1a0a0000000d4948445200000004000000040802000000269309290000001049444154789c63e0aab7812306e238003d430c519b86784d0000000049454e44ae426082";
+
+/// The branding, Post/Redirect/Get and `prompt=select_account`, as a person meets them:
+/// the root page, a local logo file beside the product name, the accent-coloured favicon, a
+/// wrong code whose page survives a reload without posting again, and "continue as X".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_sees_the_branding_a_wrong_code_and_select_account() {
+    let logo_dir = tempfile::tempdir().expect("tmp");
+    let logo = logo_dir.path().join("logo.png");
+    let bytes: Vec<u8> = (0..LOGO_PNG.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&LOGO_PNG[i..i + 2], 16).expect("hex"))
+        .collect();
+    std::fs::write(&logo, bytes).expect("logo");
+    let env = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let sesame = Sesame::start(support::SesameOpts {
+        env: vec![
+            env("SESAME_BRANDING_PRODUCT_NAME", "Acme ID"),
+            env("SESAME_BRANDING_ACCENT_COLOR", "#0a7f3c"),
+            env(
+                "SESAME_BRANDING_LOGO_FILE",
+                logo.to_str().expect("utf-8 path"),
+            ),
+        ],
+        ..Default::default()
+    });
+    let app_server = CallbackServer::start().await;
+    let app = sesame.create_app(&AppSpec::new("Bookstore", &app_server.url("/callback")));
+    let meta = flow::discover(&sesame.issuer).await;
+    let client = flow::client(&meta, &app);
+
+    let driver = ChromeDriver::start();
+    let browser = driver.new_session().await;
+
+    // The root page says what this is.
+    browser.goto(&sesame.url("/")).await;
+    assert!(browser.title().await.contains("Acme ID"));
+    let h1 = browser.find("h1").await;
+    assert_eq!(
+        browser.property(&h1, "textContent").await.as_str(),
+        Some("Acme ID")
+    );
+    assert!(browser
+        .source()
+        .await
+        .contains("/.well-known/openid-configuration"));
+
+    // The sign-in page: the logo file decoded, the name beside it, the favicon in the accent.
+    let start = flow::authorize(&client, flow::SCOPES, true, None);
+    browser.goto(start.url.as_str()).await;
+    let img = browser.find("header.brand img.logo").await;
+    assert_eq!(
+        browser.property(&img, "naturalWidth").await.as_u64(),
+        Some(4)
+    );
+    let name = browser.find("header.brand span").await;
+    assert_eq!(
+        browser.property(&name, "textContent").await.as_str(),
+        Some("Acme ID")
+    );
+    let favicon = support::http::HttpClient::new()
+        .get(&sesame.url("/static/favicon.svg"))
+        .await;
+    assert!(
+        favicon.body.contains("fill=\"#0a7f3c\""),
+        "{}",
+        favicon.body
+    );
+    assert!(!favicon.body.contains("#5d34f2"));
+    let served = support::http::HttpClient::new()
+        .get(&sesame.url("/static/logo"))
+        .await;
+    assert_eq!(served.status, 200);
+    assert_eq!(served.content_type(), "image/png");
+    assert!(served
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("sandbox") && c.contains("default-src 'none'")));
+
+    let email = browser.find("input[type=email][name=email]").await;
+    browser.send_keys(&email, ADA).await;
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    browser
+        .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
+        .await;
+    let code = sesame.next_code_for(ADA).await;
+    let wrong = format!(
+        "{:06}",
+        (code.parse::<u32>().expect("digits") + 1) % 1_000_000
+    );
+
+    // A wrong code: the message comes on a GET after a redirect, so a reload asks nothing
+    // and counts no second try.
+    browser
+        .send_keys(&browser.find("input[name=code]").await, &wrong)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("form button[type=submit]:not([name=resend])")
+                .await,
+        )
+        .await;
+    let alert = browser.find("p[role=alert]").await;
+    let said = browser.property(&alert, "textContent").await;
+    assert!(
+        said.as_str().is_some_and(|t| t.contains("4 tries left")),
+        "{said}"
+    );
+    let after_post = browser.current_url().await;
+    assert!(
+        after_post.contains("/sign-in/code?interaction="),
+        "{after_post}"
+    );
+    browser.goto(&after_post).await;
+    let alert = browser.find("p[role=alert]").await;
+    let said = browser.property(&alert, "textContent").await;
+    assert!(
+        said.as_str().is_some_and(|t| t.contains("4 tries left")),
+        "a reload counted another try: {said}"
+    );
+    // Right after a send, resending waits: a countdown (countdown-N.css, no script), not an
+    // error; the button is out of sight and out of reach until it ends.
+    let wait = browser.find("#resend-wait").await;
+    assert!(browser.displayed(&wait).await);
+    assert_eq!(browser.attribute(&wait, "role").await, None, "not an alert");
+    let resend = browser.find("button[name=resend]").await;
+    assert!(
+        !browser.displayed(&resend).await,
+        "hidden while counting down"
+    );
+
+    browser
+        .send_keys(&browser.find("input[name=code]").await, &code)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("form button[type=submit]:not([name=resend])")
+                .await,
+        )
+        .await;
+    browser
+        .wait_for_url("the app's callback", |url| {
+            url.starts_with(&app.redirect_uri) && url.contains(start.state.secret().as_str())
+        })
+        .await;
+
+    // prompt=select_account: "signed in as ada — continue, or another account?".
+    let again = flow::authorize(
+        &client,
+        flow::SCOPES,
+        true,
+        Some(openidconnect::core::CoreAuthPrompt::SelectAccount),
+    );
+    browser.goto(again.url.as_str()).await;
+    browser
+        .wait_for_url("the account choice", |url| {
+            url.contains("/sign-in/continue")
+        })
+        .await;
+    let source = browser.source().await;
+    assert!(source.contains(ADA), "{source}");
+    let other = browser.find("a[href*='/sign-in?interaction=']").await;
+    assert_eq!(
+        browser.property(&other, "textContent").await.as_str(),
+        Some("Use another account")
+    );
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    let landed = browser
+        .wait_for_url("the app's callback (continue)", |url| {
+            url.starts_with(&app.redirect_uri) && url.contains(again.state.secret().as_str())
+        })
+        .await;
+    assert!(landed.contains("code="), "{landed}");
+    assert_eq!(sesame.smtp.message_count(), 1, "continuing sends no code");
+    browser.quit().await;
+}

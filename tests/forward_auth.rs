@@ -373,7 +373,7 @@ async fn sesame_refuses_a_missing_original_url_and_an_rd_to_another_host() {
             .await;
         assert_eq!(r.status, 400, "{rd}: {}", r.describe());
         assert!(r.header("location").is_none(), "{rd}: an open redirect");
-        assert!(r.body.contains("This sign-in link goes elsewhere"), "{rd}");
+        assert!(r.body.contains("This sign-in would end elsewhere"), "{rd}");
     }
     assert_eq!(sesame.smtp.message_count(), 0);
 }

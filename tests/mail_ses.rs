@@ -81,7 +81,10 @@ async fn sends_through_ses_with_its_headers_and_envelope_sender() {
     assert_eq!(mailer.transport_name(), "ses");
 
     mailer
-        .send_code("alice@example.com", Purpose::SignIn, "271828")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "271828"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -126,7 +129,10 @@ async fn sends_through_ses_with_its_headers_and_envelope_sender() {
 
     // Register has no connector template: the built-in default is used.
     mailer
-        .send_code("bob@example.com", Purpose::Register, "161803")
+        .send_code(
+            Purpose::Register,
+            &sesame::mail::CodeMail::test("sesame", "bob@example.com", "161803"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -144,7 +150,10 @@ async fn without_a_feedback_address_the_sender_is_the_envelope_sender() {
     map.remove("configurationSetName");
     let mailer = mailer_from(&json);
     mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -167,7 +176,10 @@ async fn implicit_tls_endpoint_and_smtp_password() {
     );
     let mailer = mailer_from(&json);
     mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -180,7 +192,10 @@ async fn unverified_sender_is_explained() {
     let server = ses_server(&["someone-else@bookstore.example"]);
     let mailer = mailer_from(&connector_json(&server, "starttls"));
     let err = mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::NotVerified { .. }), "{err:?}");
@@ -200,7 +215,10 @@ async fn throttling_is_retried_with_backoff() {
     let mailer = mailer_from(&connector_json(&server, "starttls"));
     server.set_throttle(2);
     mailer
-        .send_code("alice@example.com", Purpose::SignIn, "999000")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "999000"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -215,7 +233,10 @@ async fn persistent_throttling_fails_within_the_bound() {
     let mailer = mailer_from(&connector_json(&server, "starttls"));
     server.set_throttle(1000);
     let err = mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     match &err {
@@ -238,7 +259,10 @@ async fn wrong_credentials_name_the_keys_to_check() {
     let mut json = connector_json(&server, "starttls");
     json["accessKeySecret"] = "not-the-secret".into();
     let err = mailer_from(&json)
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::AuthFailed { .. }), "{err:?}");
@@ -253,7 +277,10 @@ async fn wrong_credentials_name_the_keys_to_check() {
     let mut json = connector_json(&server, "starttls");
     json["region"] = "us-east-1".into();
     let text = mailer_from(&json)
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err()
         .to_string();
@@ -263,7 +290,10 @@ async fn wrong_credentials_name_the_keys_to_check() {
     json.as_object_mut().unwrap().remove("accessKeySecret");
     json["smtpPassword"] = "BAAAnotright".into();
     let text = mailer_from(&json)
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err()
         .to_string();
@@ -280,7 +310,10 @@ async fn tls_mode_mismatch_names_the_endpoint_key() {
         SmtpOpts::ses(REGION, KEY_ID, SECRET, &["bounces@bookstore.example"]).implicit_tls(),
     );
     let err = mailer_from(&connector_json(&server, "starttls"))
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::TlsModeMismatch { .. }), "{err:?}");
@@ -291,9 +324,15 @@ async fn tls_mode_mismatch_names_the_endpoint_key() {
 async fn dry_run_reports_every_step() {
     let server = ses_server(&["bounces@bookstore.example"]);
     let mailer = mailer_from(&connector_json(&server, "starttls"));
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, true)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        true,
+        "sesame",
+    )
+    .await
+    .unwrap();
     eprintln!("{report}");
     for expected in [
         "greeting 220",
@@ -315,7 +354,15 @@ async fn dry_run_reports_every_step() {
     // Unverified sender: the dry run stops at MAIL FROM with SES's reply and the explanation.
     let server = ses_server(&[]);
     let mailer = mailer_from(&connector_json(&server, "starttls"));
-    let report = match test_send(&mailer, "alice@example.com", Purpose::SignIn, true).await {
+    let report = match test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        true,
+        "sesame",
+    )
+    .await
+    {
         Err(TestSendError::DryRunFailed { report }) => report,
         other => panic!("expected a failed dry run, got {other:?}"),
     };
@@ -346,7 +393,10 @@ async fn stored_connector_wins_over_the_file() {
     let after = Mailer::build(&file, Some(stored)).unwrap();
     assert_eq!(after.status().configured_by, ConfiguredBy::Connector);
     after
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -379,7 +429,10 @@ async fn ses_table_in_the_config_file() {
     let mailer = Mailer::build(&config, None).unwrap();
     assert_eq!(mailer.status().configured_by, ConfiguredBy::Config);
     mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;

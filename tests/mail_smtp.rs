@@ -49,7 +49,10 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
     let mailer = Mailer::build(&config, None).unwrap();
 
     mailer
-        .send_code("Alice@Example.com", Purpose::SignIn, "042917")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "Alice@Example.com", "042917"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -87,7 +90,10 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
 
     // A second message goes through the pool.
     mailer
-        .send_code("bob@example.com", Purpose::Register, "555111")
+        .send_code(
+            Purpose::Register,
+            &sesame::mail::CodeMail::test("sesame", "bob@example.com", "555111"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -112,7 +118,10 @@ async fn configured_template_with_non_ascii_subject() {
     }];
     let mailer = Mailer::build(&config, None).unwrap();
     mailer
-        .send_code("ana@example.com", Purpose::SignIn, "314159")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "ana@example.com", "314159"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -145,7 +154,10 @@ async fn wrong_password_is_a_configuration_error_naming_the_keys() {
     )
     .unwrap();
     let err = mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::AuthFailed { .. }), "{err:?}");
@@ -167,7 +179,10 @@ async fn starttls_against_an_implicit_tls_port_is_explained() {
     let mailer =
         Mailer::build(&config_for(&server, TlsMode::Starttls, "relay-pass"), None).unwrap();
     let err = mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::TlsModeMismatch { .. }), "{err:?}");
@@ -179,7 +194,10 @@ async fn starttls_against_an_implicit_tls_port_is_explained() {
     // With the mode that fits, the same server works.
     let mailer = Mailer::build(&config_for(&server, TlsMode::Tls, "relay-pass"), None).unwrap();
     mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
@@ -192,7 +210,10 @@ async fn implicit_tls_against_a_starttls_port_is_explained() {
     let server = SmtpServer::start(SmtpOpts::with_auth("relay-user", "relay-pass"));
     let mailer = Mailer::build(&config_for(&server, TlsMode::Tls, "relay-pass"), None).unwrap();
     let err = mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::TlsModeMismatch { .. }), "{err:?}");
@@ -212,7 +233,10 @@ async fn untrusted_certificate_points_at_the_ca_file() {
     config.smtp.ca_file = None;
     let mailer = Mailer::build(&config, None).unwrap();
     let err = mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::Tls { .. }), "{err:?}");
@@ -234,7 +258,10 @@ async fn server_down_is_a_bounded_connect_error() {
         config.smtp.tls = tls;
         let mailer = Mailer::build(&config, None).unwrap();
         let err = mailer
-            .send_code("alice@example.com", Purpose::SignIn, "123456")
+            .send_code(
+                Purpose::SignIn,
+                &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, SendError::Connect { .. }), "{tls:?}: {err:?}");
@@ -265,7 +292,10 @@ async fn silent_server_is_bounded_by_the_timeout() {
     config.smtp.tls = TlsMode::Tls;
     let mailer = Mailer::build(&config, None).unwrap();
     let err = mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::Timeout { secs: 2, .. }), "{err:?}");
@@ -277,9 +307,15 @@ async fn dry_run_walks_the_conversation_without_sending() {
     let server = SmtpServer::start(SmtpOpts::with_auth("relay-user", "relay-pass"));
     let mailer =
         Mailer::build(&config_for(&server, TlsMode::Starttls, "relay-pass"), None).unwrap();
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, true)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        true,
+        "sesame",
+    )
+    .await
+    .unwrap();
     eprintln!("{report}");
     let steps: Vec<&str> = report
         .lines()
@@ -307,9 +343,15 @@ async fn dry_run_walks_the_conversation_without_sending() {
     assert_eq!(server.message_count(), 0);
 
     // And the real test send delivers one message with a fresh code.
-    let report = test_send(&mailer, "alice@example.com", Purpose::Generic, false)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::Generic,
+        false,
+        "sesame",
+    )
+    .await
+    .unwrap();
     let mail = server.wait_for_message_async(WAIT).await;
     let code = mail.extract_code().unwrap();
     assert!(report.contains(&code), "{report}");
@@ -317,7 +359,7 @@ async fn dry_run_walks_the_conversation_without_sending() {
 
     // A failing dry run says where it stopped and why.
     let bad = Mailer::build(&config_for(&server, TlsMode::Starttls, "wrong"), None).unwrap();
-    let report = match test_send(&bad, "alice@example.com", Purpose::SignIn, true).await {
+    let report = match test_send(&bad, "alice@example.com", Purpose::SignIn, true, "sesame").await {
         Err(TestSendError::DryRunFailed { report }) => report,
         other => panic!("expected a failed dry run, got {other:?}"),
     };
@@ -333,15 +375,27 @@ async fn dry_run_walks_the_conversation_without_sending() {
 async fn log_transport_sends_nothing() {
     let mailer = Mailer::build(&MailConfig::default(), None).unwrap();
     mailer
-        .send_code("alice@example.com", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "123456"),
+        )
         .await
         .unwrap();
-    let report = test_send(&mailer, "alice@example.com", Purpose::SignIn, false)
-        .await
-        .unwrap();
+    let report = test_send(
+        &mailer,
+        "alice@example.com",
+        Purpose::SignIn,
+        false,
+        "sesame",
+    )
+    .await
+    .unwrap();
     assert!(report.contains("log"), "{report}");
     let err = mailer
-        .send_code("not an address", Purpose::SignIn, "123456")
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "not an address", "123456"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::InvalidRecipient(_)), "{err:?}");

@@ -239,7 +239,15 @@ async fn mail_test(state: &Target, args: TestMessage) -> Response {
         Err(e) => return Response::err(e),
     };
     let mailer = state.provider.mailer();
-    match crate::mail::test_send(&mailer, &args.to, purpose, args.dry_run).await {
+    match crate::mail::test_send(
+        &mailer,
+        &args.to,
+        purpose,
+        args.dry_run,
+        &state.provider.product_name,
+    )
+    .await
+    {
         Ok(report) => Response::ok(serde_json::json!({ "report": report })),
         Err(report) => Response::err(AdminError::MailTestFailed(report)),
     }

@@ -279,9 +279,15 @@ pub(super) async fn mail_test(
                 drop(store);
                 let mailer =
                     crate::mail::Mailer::build(&config.mail, stored).map_err(CliError::Mailer)?;
-                let report = crate::mail::test_send(&mailer, to, purpose, dry_run)
-                    .await
-                    .map_err(CliError::MailTestFailed)?;
+                let report = crate::mail::test_send(
+                    &mailer,
+                    to,
+                    purpose,
+                    dry_run,
+                    &config.branding.product_name,
+                )
+                .await
+                .map_err(CliError::MailTestFailed)?;
                 outln!("{report}");
                 return Ok(());
             }

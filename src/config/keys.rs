@@ -138,6 +138,7 @@ static BRANDING: Schema = Schema {
     keys: &[
         key("product_name", Str),
         key("logo_url", Str),
+        key("logo_file", Str),
         key("accent_color", Str),
     ],
     camel: false,

@@ -277,6 +277,32 @@ fn listen_colour_logo_and_smtp_are_checked() {
     );
     let e = err("[branding]\nlogo_url = \"javascript:alert(1)\"", &[]);
     assert!(e.contains("branding.logo_url"), "{e}");
+    // Plain http would be blocked by the pages' CSP (and is mixed content): refused, saying why.
+    let e = err(
+        "[branding]\nlogo_url = \"http://cdn.example/logo.png\"",
+        &[],
+    );
+    assert!(
+        e.contains("branding.logo_url") && e.contains("plain http") && e.contains("logo_file"),
+        "{e}"
+    );
+    let e = err("[branding]\nlogo_url = \"//cdn.example/logo.png\"", &[]);
+    assert!(e.contains("branding.logo_url"), "{e}");
+    let e = err("[branding]\nlogo_file = \"/nonexistent/logo.png\"", &[]);
+    assert!(
+        e.contains("branding.logo_file") && e.contains("cannot be read"),
+        "{e}"
+    );
+    let e = err("[branding]\nlogo_file = \"/etc/passwd\"", &[]);
+    assert!(
+        e.contains("branding.logo_file") && e.contains(".png"),
+        "{e}"
+    );
+    let e = err(
+        "[branding]\nlogo_url = \"https://a.example/l.png\"\nlogo_file = \"/x.png\"",
+        &[],
+    );
+    assert!(e.contains("not both"), "{e}");
     let e = err("[mail]\ntransport = \"smtp\"", &[]);
     assert!(
         e.contains("mail.smtp.host") && e.contains("required"),

@@ -90,16 +90,7 @@ pub(super) fn validate(
             ),
         ));
     }
-    if let Some(logo) = &b.logo_url {
-        let ok = logo.starts_with('/')
-            || url::Url::parse(logo).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-        if !ok {
-            return Err(fail(
-                "branding.logo_url",
-                format!("{logo:?} is not an http(s) URL or a path starting with /"),
-            ));
-        }
-    }
+    logo(b, &fail)?;
 
     if let Err(e) = crate::limits::TrustedProxies::parse(&config.limits.trusted_proxies) {
         return Err(fail("limits.trusted_proxies", e.to_string()));
@@ -109,6 +100,71 @@ pub(super) fn validate(
     apps(config, sources)?;
     warnings.extend(forward_auth(config, &fail)?);
     Ok(warnings)
+}
+
+/// `[branding]`'s logo: a URL the pages' CSP lets the browser load (`img-src 'self' https:`),
+/// or a local file sesame serves itself. A plain-http logo is refused rather than allowed by
+/// the CSP: on an https sign-in page it is mixed content, and anyone on the path could swap
+/// the image the sign-in page shows; a logo on a plain-http host is served with `logo_file`.
+fn logo(
+    b: &crate::pages::BrandingConfig,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    if let Some(logo) = &b.logo_url {
+        let url = url::Url::parse(logo);
+        if url.as_ref().is_ok_and(|u| u.scheme() == "http") {
+            return Err(fail(
+                "branding.logo_url",
+                format!("{logo:?} is plain http: the sign-in pages load images only over https or from sesame itself. Use an https URL, or download the image and set branding.logo_file to its path"),
+            ));
+        }
+        let ok = (logo.starts_with('/') && !logo.starts_with("//"))
+            || url.is_ok_and(|u| u.scheme() == "https");
+        if !ok {
+            return Err(fail(
+                "branding.logo_url",
+                format!("{logo:?} is not an https URL or a path starting with /"),
+            ));
+        }
+    }
+    if let Some(path) = &b.logo_file {
+        if b.logo_url.is_some() {
+            return Err(fail(
+                "branding.logo_file",
+                "set branding.logo_url or branding.logo_file, not both".into(),
+            ));
+        }
+        if crate::pages::logo_type(path).is_none() {
+            return Err(fail(
+                "branding.logo_file",
+                format!(
+                    "{} is not a .png, .svg, .jpg, .webp or .gif file",
+                    path.display()
+                ),
+            ));
+        }
+        match std::fs::metadata(path) {
+            Err(e) => {
+                return Err(fail(
+                    "branding.logo_file",
+                    format!("{} cannot be read: {e}", path.display()),
+                ))
+            }
+            Ok(m) if m.len() > crate::pages::MAX_LOGO_BYTES => {
+                return Err(fail(
+                    "branding.logo_file",
+                    format!(
+                        "{} is {} KiB; a logo may be at most {} KiB",
+                        path.display(),
+                        m.len().div_ceil(1024),
+                        crate::pages::MAX_LOGO_BYTES / 1024
+                    ),
+                ))
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// `[forward_auth]` and `[[access]]`, checked as the server will build them: the cookie domain

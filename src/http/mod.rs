@@ -272,6 +272,17 @@ pub fn asset(body: Bytes, content_type: &'static str) -> Response {
     resp
 }
 
+/// An image that may come from the operator's files (the branding logo): an asset whose
+/// document, if opened on its own (an SVG), may run nothing and load nothing.
+pub fn image(body: Bytes, content_type: &'static str) -> Response {
+    let mut resp = asset(body, content_type);
+    resp.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    resp
+}
+
 /// A plain-text response (health checks, 404s outside the issuer, what a proxy is told).
 pub fn text(status: StatusCode, body: impl Into<Bytes>) -> Response {
     build(status, "text/plain; charset=utf-8", body)

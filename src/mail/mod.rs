@@ -60,6 +60,7 @@ pub use settings::{
     EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
 };
 pub use status::{ConfiguredBy, MailStatus, SesStatus, SmtpStatus};
+pub use templates::CodeMail;
 
 /// Sends sign-in codes through the configured transport.
 pub struct Mailer {
@@ -182,9 +183,9 @@ impl Mailer {
     /// Sends `code` to `to` with the template for `purpose`. Bounded in time (retries included).
     /// On error, the caller shows a generic "could not send the code" page; the error's
     /// `Display` is for the log.
-    pub async fn send_code(&self, to: &str, purpose: Purpose, code: &str) -> Result<(), SendError> {
-        let to = parse_recipient(to)?;
-        self.deliver(&to, purpose, code).await.map(|_| ())
+    pub async fn send_code(&self, purpose: Purpose, mail: &CodeMail) -> Result<(), SendError> {
+        let to = parse_recipient(&mail.email)?;
+        self.deliver(&to, purpose, mail).await.map(|_| ())
     }
 
     /// Sends and returns the server's final reply (for `mail test`).
@@ -192,16 +193,17 @@ impl Mailer {
         &self,
         to: &Mailbox,
         purpose: Purpose,
-        code: &str,
+        mail: &CodeMail,
     ) -> Result<String, SendError> {
         let started = std::time::Instant::now();
+        let code = mail.code.as_str();
         let result = match &self.transport {
             Transport::Log => {
                 log::print_code(to, purpose, code);
                 Ok("printed to the log (mail.transport = \"log\")".to_string())
             }
             Transport::Smtp(sender) => {
-                let email = self.templates.render(purpose, code);
+                let email = self.templates.render(purpose, mail);
                 sender.send(to, &email).await
             }
             Transport::Outbox(codes) => {
@@ -338,6 +340,7 @@ pub async fn test_send(
     to: &str,
     purpose: Purpose,
     dry_run: bool,
+    product: &str,
 ) -> Result<String, TestSendError> {
     let to = parse_recipient(to).map_err(TestSendError::InvalidRecipient)?;
     match (&mailer.transport, dry_run) {
@@ -347,8 +350,9 @@ pub async fn test_send(
                 .into(),
         ),
         (Transport::Log, false) => {
+            let mail = CodeMail::test(product, to.email.as_ref(), &crate::crypto::random_digits(6));
             mailer
-                .deliver(&to, purpose, &crate::crypto::random_digits(6))
+                .deliver(&to, purpose, &mail)
                 .await
                 .map_err(TestSendError::NotSent)?;
             Ok(
@@ -367,7 +371,8 @@ pub async fn test_send(
             .map_err(|report| TestSendError::DryRunFailed { report }),
         (Transport::Smtp(sender), false) => {
             let code = crate::crypto::random_digits(6);
-            match mailer.deliver(&to, purpose, &code).await {
+            let mail = CodeMail::test(product, to.email.as_ref(), &code);
+            match mailer.deliver(&to, purpose, &mail).await {
                 Ok(reply) => Ok(format!(
                     "sent a {purpose} test email (code {code}) to {} through {} ({}): the server answered {reply}",
                     to.email,
@@ -422,11 +427,17 @@ mod tests {
         let outbox = Mailer::outbox();
         assert_eq!(outbox.transport_name(), "outbox");
         outbox
-            .send_code("Ana@Example.com", Purpose::SignIn, "111111")
+            .send_code(
+                Purpose::SignIn,
+                &CodeMail::test("sesame", "Ana@Example.com", "111111"),
+            )
             .await
             .unwrap();
         outbox
-            .send_code("ana@example.com", Purpose::SignIn, "222222")
+            .send_code(
+                Purpose::SignIn,
+                &CodeMail::test("sesame", "ana@example.com", "222222"),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -435,9 +446,12 @@ mod tests {
         );
         assert_eq!(outbox.outbox_code("bob@example.com"), None);
         let log = Mailer::build(&MailConfig::default(), None).unwrap();
-        log.send_code("ana@example.com", Purpose::SignIn, "333333")
-            .await
-            .unwrap();
+        log.send_code(
+            Purpose::SignIn,
+            &CodeMail::test("sesame", "ana@example.com", "333333"),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             log.outbox_code("ana@example.com"),
             None,
@@ -457,12 +471,18 @@ mod tests {
         .unwrap();
         let ses = Mailer::build(&MailConfig::default(), Some(ses)).unwrap();
         let sent = Mailer::build(&MailConfig::default(), None).unwrap();
-        sent.send_code("a@example.com", Purpose::SignIn, "123456")
-            .await
-            .unwrap();
+        sent.send_code(
+            Purpose::SignIn,
+            &CodeMail::test("sesame", "a@example.com", "123456"),
+        )
+        .await
+        .unwrap();
         let failed = Mailer::misconfigured("no password".into());
         failed
-            .send_code("a@example.com", Purpose::SignIn, "123456")
+            .send_code(
+                Purpose::SignIn,
+                &CodeMail::test("sesame", "a@example.com", "123456"),
+            )
             .await
             .unwrap_err();
         for (mailer, expected) in [
@@ -499,7 +519,10 @@ mod tests {
     async fn a_misconfigured_mailer_refuses_to_send_and_says_why() {
         let m = Mailer::misconfigured("mail.smtp.password_file: cannot read /nope".into());
         let e = m
-            .send_code("a@example.com", Purpose::SignIn, "123456")
+            .send_code(
+                Purpose::SignIn,
+                &CodeMail::test("sesame", "a@example.com", "123456"),
+            )
             .await
             .unwrap_err();
         assert!(e.to_string().contains("/nope"), "{e}");

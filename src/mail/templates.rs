@@ -1,5 +1,12 @@
-//! Email templates: Logto's shape (subject + HTML content + usage type), `{{code}}` filled in,
-//! a plain-text part derived from the HTML.
+//! Email templates: Logto's shape (subject + HTML content + usage type), the variables filled
+//! in, a plain-text part derived from the HTML.
+//!
+//! The variables ([`CodeMail`]): `{{code}}` the code, `{{product}}` the product name,
+//! `{{app}}` the app being signed in to (its name, the host behind the proxy, or the product
+//! name when there is none), `{{minutes}}` how long the code works, `{{email}}` the address it
+//! was sent to. Naming the product, the app and the address tells a reader which sign-in the
+//! code is for, so a code asked for by someone else stands out. Values are HTML-escaped in the
+//! body; the subject is one line. Anything else in braces is left as written.
 //!
 //! Which template a purpose uses, first match wins:
 //! 1. the SES connector's `templates` (when sending through SES),
@@ -34,6 +41,43 @@ pub(crate) struct Template {
     pub html: String,
     /// True when this is the embedded default (for status and notes).
     pub is_default: bool,
+}
+
+/// What one code email says: the code and the words around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeMail {
+    pub code: String,
+    /// The product name (`[branding] product_name`).
+    pub product: String,
+    /// The app signed in to (or the host behind the proxy; the product when neither).
+    pub app: String,
+    /// The code's lifetime, in whole minutes (rounded up).
+    pub minutes: u64,
+    /// The address the code is sent to.
+    pub email: String,
+}
+
+impl CodeMail {
+    /// The words of `sesame mail test`'s message (no app: the product stands in).
+    pub fn test(product: &str, email: &str, code: &str) -> CodeMail {
+        CodeMail {
+            code: code.to_string(),
+            product: product.into(),
+            app: product.into(),
+            minutes: 10,
+            email: email.to_string(),
+        }
+    }
+
+    fn vars(&self) -> [(&'static str, String); 5] {
+        [
+            ("code", self.code.clone()),
+            ("product", self.product.clone()),
+            ("app", self.app.clone()),
+            ("minutes", self.minutes.to_string()),
+            ("email", self.email.clone()),
+        ]
+    }
 }
 
 /// A message's text, ready for the MIME builder.
@@ -93,17 +137,20 @@ impl TemplateSet {
         &self.templates[purpose.index()]
     }
 
-    /// The email for `purpose` with `code` filled in.
-    pub(crate) fn render(&self, purpose: Purpose, code: &str) -> RenderedEmail {
-        self.get(purpose).render(code)
+    /// The email for `purpose` with the variables filled in.
+    pub(crate) fn render(&self, purpose: Purpose, mail: &CodeMail) -> RenderedEmail {
+        self.get(purpose).render(mail)
     }
 }
 
 impl Template {
-    pub(crate) fn render(&self, code: &str) -> RenderedEmail {
-        let html = fill_code(&self.html, &crate::pages::escape_html(code));
+    pub(crate) fn render(&self, mail: &CodeMail) -> RenderedEmail {
+        let vars = mail.vars();
+        let html = fill(&self.html, &vars, |v| {
+            crate::pages::escape_html(v).into_owned()
+        });
         // A subject is one header line: no line breaks, whatever the template holds.
-        let subject = fill_code(&self.subject, code)
+        let subject = fill(&self.subject, &vars, str::to_string)
             .split(['\r', '\n'])
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -172,17 +219,22 @@ fn default_template(purpose: Purpose, subjects: &toml::Table) -> Result<Template
     })
 }
 
-/// Replaces every `{{code}}` (spaces inside the braces allowed, as Logto users write both).
-fn fill_code(template: &str, value: &str) -> String {
-    let mut out = String::with_capacity(template.len() + value.len());
+/// Replaces every `{{name}}` of `vars` (spaces inside the braces allowed, as Logto users write
+/// both) with its value passed through `escape`; unknown names stay as written.
+fn fill(template: &str, vars: &[(&str, String)], escape: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let inner_end = after.find("}}");
-        match inner_end {
-            Some(end) if after[..end].trim() == "code" => {
-                out.push_str(value);
+        let var = inner_end.and_then(|end| {
+            let name = after[..end].trim();
+            vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (end, v))
+        });
+        match var {
+            Some((end, value)) => {
+                out.push_str(&escape(value));
                 rest = &after[end + 2..];
             }
             _ => {
@@ -199,6 +251,58 @@ fn fill_code(template: &str, value: &str) -> String {
 mod tests {
     use super::*;
 
+    fn mail(code: &str) -> CodeMail {
+        CodeMail {
+            code: code.into(),
+            product: "Acme ID".into(),
+            app: "Bookstore & Co".into(),
+            minutes: 7,
+            email: "ana@example.com".into(),
+        }
+    }
+
+    #[test]
+    fn defaults_name_the_product_the_app_the_address_and_the_real_lifetime() {
+        let set = TemplateSet::resolve(&[]).unwrap();
+        for p in Purpose::ALL {
+            let email = set.render(p, &mail("123456"));
+            for text in [&email.html, &email.text] {
+                assert!(text.contains("Acme ID"), "{p:?}: {text}");
+                assert!(text.contains("ana@example.com"), "{p:?}: {text}");
+                assert!(text.contains("7 minutes"), "{p:?}: {text}");
+                assert!(!text.contains("a few minutes"), "{p:?}: {text}");
+            }
+        }
+        for p in [Purpose::SignIn, Purpose::Register] {
+            let email = set.render(p, &mail("123456"));
+            assert!(
+                email.html.contains("Bookstore &amp; Co"),
+                "{p:?}: escaped in HTML"
+            );
+            assert!(email.text.contains("Bookstore & Co"), "{p:?}");
+        }
+        assert_eq!(
+            set.render(Purpose::SignIn, &mail("123456")).subject,
+            "123456 is your Bookstore & Co sign-in code"
+        );
+    }
+
+    #[test]
+    fn custom_templates_get_every_variable() {
+        let custom = [t(
+            "SignIn",
+            "{{ product }}: {{code}} for {{app}}",
+            "<p>{{email}} {{minutes}} {{app}} {{nope}}</p>",
+        )];
+        let set = TemplateSet::resolve(&[&custom]).unwrap();
+        let email = set.render(Purpose::SignIn, &mail("42"));
+        assert_eq!(email.subject, "Acme ID: 42 for Bookstore & Co");
+        assert_eq!(
+            email.html,
+            "<p>ana@example.com 7 Bookstore &amp; Co {{nope}}</p>"
+        );
+    }
+
     fn t(usage: &str, subject: &str, content: &str) -> EmailTemplate {
         EmailTemplate {
             subject: subject.into(),
@@ -211,7 +315,7 @@ mod tests {
     fn defaults_exist_for_every_purpose_and_carry_the_code() {
         let set = TemplateSet::resolve(&[]).unwrap();
         for p in Purpose::ALL {
-            let email = set.render(p, "123456");
+            let email = set.render(p, &mail("123456"));
             assert!(set.get(p).is_default);
             assert!(email.html.contains("123456"), "{p:?}");
             assert!(email.text.contains("123456"), "{p:?}");
@@ -237,11 +341,11 @@ mod tests {
             t("Generic", "G", "<p>{{code}}</p>"),
         ];
         let set = TemplateSet::resolve(&[&ses, &file]).unwrap();
-        let email = set.render(Purpose::SignIn, "<1&2>");
+        let email = set.render(Purpose::SignIn, &mail("<1&2>"));
         assert_eq!(email.subject, "Code <1&2>");
         assert_eq!(email.html, "<p>Your code: <b>&lt;1&amp;2&gt;</b></p>");
         assert_eq!(email.text, "Your code: <1&2>");
-        assert_eq!(set.render(Purpose::Generic, "1").subject, "G");
+        assert_eq!(set.render(Purpose::Generic, &mail("1")).subject, "G");
         // Missing Register: the built-in default, not the configured Generic.
         assert!(set.get(Purpose::Register).is_default);
     }
@@ -253,13 +357,14 @@ mod tests {
             html: String::new(),
             is_default: false,
         };
-        assert_eq!(tpl.render("42").subject, "a Bcc: x@y.z 42");
+        assert_eq!(tpl.render(&mail("42")).subject, "a Bcc: x@y.z 42");
     }
 
     #[test]
     fn placeholder_variants() {
+        let vars = [("code", "1".to_string())];
         assert_eq!(
-            fill_code("{{code}}-{{ code }}-{{x}}-{{", "1"),
+            fill("{{code}}-{{ code }}-{{x}}-{{", &vars, str::to_string),
             "1-1-{{x}}-{{"
         );
     }

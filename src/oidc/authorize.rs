@@ -33,6 +33,8 @@ pub struct ValidRequest {
     pub prompt_none: bool,
     /// `prompt=login`: make the user sign in again even with a session.
     pub prompt_login: bool,
+    /// `prompt=select_account`: a signed-in user is asked "continue as X, or another account?".
+    pub prompt_select_account: bool,
     /// The `sub` of a valid `id_token_hint`: the user the client expects (OIDC Core §3.1.2.1).
     pub hint_sub: Option<String>,
 }
@@ -68,6 +70,9 @@ pub enum Untrusted {
     UnregisteredRedirectUri {
         app_name: String,
         redirect_uri: String,
+        /// The origin of the app's first registered web redirect URI ([`web_origin`]): where
+        /// the page may send the person back, never to the URI the request named.
+        home: Option<String>,
     },
     /// `state`, `nonce` and `login_hint` are longer than [`MAX_PARAM_LEN`] together (the one
     /// named took them past it).
@@ -112,6 +117,9 @@ pub enum Outcome {
         app_name: String,
         request: AuthRequest,
     },
+    /// `prompt=select_account` with a session whose user may use the app: ask whether to
+    /// continue as that user or sign in with another account.
+    SelectAccount(AuthRequest),
 }
 
 /// The authorization endpoint: validates the request and answers it with the session named by
@@ -176,6 +184,9 @@ pub fn authorize(
                     }
                 });
             }
+            if v.prompt_select_account {
+                return Ok(Outcome::SelectAccount(v.request));
+            }
             let code = p
                 .store
                 .write(|tx| family.issue_code(tx, &v.request, s.0, s.1))?;
@@ -216,7 +227,8 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
     let code_challenge =
         pkce_challenge(&app, get("code_challenge")?, get("code_challenge_method")?)
             .map_err(back)?;
-    let (prompt_none, prompt_login) = prompt(get("prompt")?).map_err(back)?;
+    let (prompt_none, prompt_login, prompt_select_account) =
+        prompt(get("prompt")?).map_err(back)?;
     let max_age = max_age(get("max_age")?).map_err(back)?;
     let hint_sub = id_token_hint(p, get("id_token_hint")?).map_err(back)?;
     let request = AuthRequest {
@@ -234,6 +246,7 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
         request,
         prompt_none,
         prompt_login,
+        prompt_select_account,
         hint_sub,
     })
 }
@@ -282,12 +295,25 @@ fn trusted_client<'p>(p: &Provider, params: &'p Params) -> Result<(App, &'p str)
     };
     let redirect_uri = one("redirect_uri")?.ok_or(untrusted(Untrusted::MissingRedirectUri))?;
     if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
+        let home = app.redirect_uris.iter().find_map(|r| web_origin(r));
         return Err(untrusted(Untrusted::UnregisteredRedirectUri {
             app_name: app.name,
             redirect_uri: redirect_uri.to_string(),
+            home,
         }));
     }
     Ok((app, redirect_uri))
+}
+
+/// The origin of a registered redirect URI, with a trailing `/`, when it is a web address
+/// (`https://app.example/`): the one place pages link "back to the app" from, so they never
+/// link to a URL a request made up. `None` for a native app's custom scheme.
+pub fn web_origin(redirect_uri: &str) -> Option<String> {
+    let u = url::Url::parse(redirect_uri).ok()?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return None;
+    }
+    Some(format!("{}/", u.origin().ascii_serialization()))
 }
 
 /// Why `sesame dev` took no app for the request, as the refusal the edge shows.
@@ -402,19 +428,21 @@ fn pkce_challenge<'p>(
     }
 }
 
-/// OIDC Core §3.1.2.1 `prompt`: returns (none, login). Apps are registered by the
-/// administrator (first party), so consent is implied by registration; there is no consent
-/// screen to show, and `select_account` has one account to select.
-fn prompt(prompt: Option<&str>) -> Result<(bool, bool), OAuthError> {
+/// OIDC Core §3.1.2.1 `prompt`: returns (none, login, select_account). Apps are registered
+/// by the administrator (first party), so consent is implied by registration; there is no
+/// consent screen to show. `select_account` shows the signed-in account with a way to use
+/// another one.
+fn prompt(prompt: Option<&str>) -> Result<(bool, bool, bool), OAuthError> {
     let Some(p) = prompt else {
-        return Ok((false, false));
+        return Ok((false, false, false));
     };
-    let (mut none, mut login) = (false, false);
+    let (mut none, mut login, mut select) = (false, false, false);
     for v in scope::split(p) {
         match v {
             "none" => none = true,
             "login" => login = true,
-            "consent" | "select_account" => {}
+            "select_account" => select = true,
+            "consent" => {}
             other => {
                 return Err(OAuthError::invalid_request(format!(
                     "unknown prompt value {other:?}"
@@ -427,7 +455,7 @@ fn prompt(prompt: Option<&str>) -> Result<(bool, bool), OAuthError> {
             "prompt=none cannot be combined with other values",
         ));
     }
-    Ok((none, login))
+    Ok((none, login, select))
 }
 
 /// OIDC Core §3.1.2.1 `max_age`: a non-negative number of seconds.
@@ -520,6 +548,26 @@ mod tests {
 
     const CH: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const CB: &str = "https%3A%2F%2Fapp.example%2Fcb";
+
+    #[test]
+    fn web_origin_is_a_web_redirect_uris_origin_only() {
+        assert_eq!(
+            web_origin("https://app.example:8443/auth/cb?x=1").as_deref(),
+            Some("https://app.example:8443/")
+        );
+        assert_eq!(
+            web_origin("http://localhost:3000/cb").as_deref(),
+            Some("http://localhost:3000/")
+        );
+        for not_web in [
+            "com.example.app:/cb",
+            "javascript:alert(1)",
+            "not a url",
+            "file:///x",
+        ] {
+            assert_eq!(web_origin(not_web), None, "{not_web}");
+        }
+    }
 
     #[test]
     fn unknown_client_and_bad_redirect_never_redirect() {

@@ -34,15 +34,21 @@ pub fn error_page(
     )
 }
 
-/// sesame could not read or write its data.
+/// What the pages call this service: the configured product name, never "sesame" unless that
+/// is the name.
+fn product(s: &Server) -> &str {
+    s.pages.product_name()
+}
+
+/// The service could not read or write its data.
 pub fn storage_failure(s: &Server, e: impl std::fmt::Display) -> Response {
     tracing::error!("storage error: {e}");
     error_page(
         s,
         StatusCode::SERVICE_UNAVAILABLE,
         "Something went wrong",
-        "sesame could not read or write its data.",
-        "Try again in a moment. If it keeps happening, the administrator should check sesame's log.",
+        &format!("{} could not read or write its data.", product(s)),
+        "Try again in a moment. If it keeps happening, the administrator should check the server's log.",
     )
 }
 
@@ -116,9 +122,9 @@ pub fn forward_auth_cannot_return(s: &Server, host: &str, e: &ReturnToError) -> 
     proxied_error_page(
         s,
         StatusCode::FORBIDDEN,
-        &format!("sesame cannot sign you in for {host}"),
-        &format!("After signing in, sesame could not bring you back here: {e}."),
-        "Tell the administrator: the host must be under forward_auth.cookie_domain (and use https when sesame does).",
+        &format!("{} cannot sign you in for {host}", product(s)),
+        &format!("After signing in, {} could not bring you back here: {e}.", product(s)),
+        "Tell the administrator: the host must be under forward_auth.cookie_domain (and use https when the sign-in service does).",
         None,
     )
 }
@@ -126,13 +132,16 @@ pub fn forward_auth_cannot_return(s: &Server, host: &str, e: &ReturnToError) -> 
 /// A sign-in for a page behind the proxy whose `rd` sesame refuses to return to.
 pub fn return_to_refused(s: &Server, e: Option<&ReturnToError>) -> Response {
     let message = match e {
-        Some(e) => format!("sesame will not send you there after signing in: {e}."),
-        None => "The link does not say which page to return to (rd), or says it twice.".into(),
+        Some(e) => format!(
+            "{} will not send you there after signing in: {e}.",
+            product(s)
+        ),
+        None => "The request does not say which page to return to (rd), or says it twice.".into(),
     };
     error_page(
         s,
         StatusCode::BAD_REQUEST,
-        "This sign-in link goes elsewhere",
+        "This sign-in would end elsewhere",
         &message,
         "Go back to the page you were opening and try again. If you run this service, check forward_auth.cookie_domain.",
     )
@@ -154,12 +163,12 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
     const FIX_APP: &str = "The app that sent you here is misconfigured. Tell its administrator; the details are above.";
     let (title, message, hint) = match u {
         Untrusted::Repeated(name) => (
-            "This sign-in link is malformed",
+            "This sign-in request is malformed",
             format!("the parameter {name} is repeated"),
             FIX_APP,
         ),
         Untrusted::MissingClientId => (
-            "This sign-in link is incomplete",
+            "This sign-in request is incomplete",
             "The request has no client_id.".to_string(),
             FIX_APP,
         ),
@@ -169,17 +178,24 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
             "If you run this service, register the app with `sesame app create`, or check the client ID configured in the app.",
         ),
         Untrusted::MissingRedirectUri => (
-            "This sign-in link is incomplete",
+            "This sign-in request is incomplete",
             "The request has no redirect_uri.".to_string(),
             FIX_APP,
         ),
-        Untrusted::UnregisteredRedirectUri { app_name, redirect_uri } => (
-            "Redirect URI not registered",
-            format!("The app {app_name:?} asked to return to {redirect_uri:?}, which is not one of its registered redirect URIs."),
-            "If you run this service, add the exact URI with `sesame app update CLIENT_ID --redirect-uri URI` (or in sesame.toml).",
-        ),
+        Untrusted::UnregisteredRedirectUri { app_name, redirect_uri, home } => {
+            let mut ctx = json!({
+                "title": "Redirect URI not registered",
+                "message": format!("The app {app_name:?} asked to return to {redirect_uri:?}, which is not one of its registered redirect URIs."),
+                "hint": "If you run this service, add the exact URI with `sesame app update CLIENT_ID --redirect-uri URI` (or in sesame.toml).",
+            });
+            if let Some(home) = home {
+                ctx["retry_url"] = json!(home);
+                ctx["retry_label"] = json!(format!("Back to {app_name}"));
+            }
+            return page(s, StatusCode::BAD_REQUEST, "error.html", ctx);
+        }
         Untrusted::TooLong(name) => (
-            "This sign-in link is malformed",
+            "This sign-in request is malformed",
             format!("The {name} parameter is too long: state, nonce and login_hint may have {MAX_PARAM_LEN} characters together."),
             FIX_APP,
         ),
@@ -197,16 +213,22 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
     error_page(s, StatusCode::BAD_REQUEST, title, &message, hint)
 }
 
-/// A logout request that cannot be honoured.
-pub fn logout(s: &Server, e: &LogoutError) -> Response {
+/// A logout request that cannot be honoured. `again`: the same request as a GET of the
+/// end-session endpoint, which asks afresh (for a confirmation form that expired).
+pub fn logout(s: &Server, e: &LogoutError, again: &str) -> Response {
     let message = match e {
         LogoutError::FormExpired => {
-            return error_page(
+            return page(
                 s,
                 StatusCode::FORBIDDEN,
-                "This sign-out form has expired",
-                "The form did not come from this browser's current session.",
-                "Go back to the app and sign out again.",
+                "error.html",
+                json!({
+                    "title": "This sign-out form has expired",
+                    "message": "The form did not come from this browser's current session.",
+                    "hint": "Ask again to sign out, or go back to the app.",
+                    "retry_url": again,
+                    "retry_label": "Sign out",
+                }),
             )
         }
         LogoutError::Store(e) => return storage_failure(s, e),
@@ -219,7 +241,7 @@ pub fn logout(s: &Server, e: &LogoutError) -> Response {
         }
         LogoutError::ClientMismatch => "client_id does not match the ID token's audience.".into(),
         LogoutError::UnknownClient(id) => format!("No app with client ID {id:?} is registered."),
-        LogoutError::RedirectWithoutClient => "post_logout_redirect_uri needs id_token_hint or client_id, so sesame can check it is registered.".into(),
+        LogoutError::RedirectWithoutClient => format!("post_logout_redirect_uri needs id_token_hint or client_id, so {} can check it is registered.", product(s)),
         LogoutError::UnregisteredRedirect { uri, app_name } => format!(
             "{uri:?} is not a registered post-logout redirect URI of the app {app_name:?}."
         ),
@@ -233,38 +255,48 @@ pub fn logout(s: &Server, e: &LogoutError) -> Response {
     )
 }
 
+/// Where a page that ends a sign-in can send the person on: a URL this service already trusts
+/// (the origin of the app's registered redirect URI, the page behind the proxy the sign-in was
+/// for, or the sign-in's own email page) and the button's words.
+pub struct WayOn {
+    pub url: String,
+    pub label: String,
+}
+
 /// The sign-in failures that end the attempt (the others are messages on the form, worded in
-/// `signin_routes`, which sends only these here).
-pub fn sign_in(s: &Server, e: SignInError) -> Response {
+/// `signin_routes`, which sends only these here). `way_on`, when the sign-in is known, is a
+/// button back to the app or to start again; without it the hint says where to go.
+pub fn sign_in(s: &Server, e: SignInError, way_on: Option<WayOn>) -> Response {
+    let product = product(s);
     let (status, title, message, hint) = match e {
         SignInError::Expired => (
             StatusCode::BAD_REQUEST,
             "This sign-in has expired",
-            "Sign-in links work for 30 minutes, once.",
+            "A sign-in must be finished within 30 minutes, and can be finished only once.".to_string(),
             "Go back to the app and choose Sign in again.",
         ),
         SignInError::WrongBrowser => (
             StatusCode::BAD_REQUEST,
             "This sign-in started in another browser",
-            "sesame could not find this sign-in's cookie in this browser.",
+            format!("{product} could not find this sign-in's cookie in this browser."),
             "Open the app in this browser and sign in again. If this keeps happening, allow cookies for this site.",
         ),
         SignInError::BadCsrf => (
             StatusCode::FORBIDDEN,
             "This form has expired",
-            "The form was not the one sesame last showed this browser.",
+            format!("The form was not the one {product} last showed this browser."),
             "Go back to the app and sign in again.",
         ),
         SignInError::SendFailed => (
             StatusCode::SERVICE_UNAVAILABLE,
             "We could not send the code",
-            "The mail server did not accept the message. Nothing was used up.",
-            "Try again in a minute. If it keeps failing, tell the administrator (the reason is in sesame's log).",
+            "The mail server did not accept the message. Nothing was used up.".to_string(),
+            "Try again in a minute. If it keeps failing, tell the administrator (the reason is in the server's log).",
         ),
         SignInError::Disabled => (
             StatusCode::FORBIDDEN,
             "This account is disabled",
-            "The administrator has disabled this account, so it cannot sign in. No code was sent.",
+            "The administrator has disabled this account, so it cannot sign in. No code was sent.".to_string(),
             "If you think this is a mistake, ask the administrator of this service.",
         ),
         SignInError::Store(e) => return storage_failure(s, e),
@@ -283,10 +315,15 @@ pub fn sign_in(s: &Server, e: SignInError) -> Response {
             (
                 StatusCode::BAD_REQUEST,
                 "Sign-in failed",
-                "Something went wrong.",
+                "Something went wrong.".to_string(),
                 "Go back to the app and sign in again.",
             )
         }
     };
-    error_page(s, status, title, message, hint)
+    let mut ctx = json!({ "title": title, "message": message, "hint": hint });
+    if let Some(way) = way_on {
+        ctx["retry_url"] = json!(way.url);
+        ctx["retry_label"] = json!(way.label);
+    }
+    page(s, status, "error.html", ctx)
 }

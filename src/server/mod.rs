@@ -197,9 +197,8 @@ impl Server {
         )
         .with_sign_up(config.sign_up.clone())
         .with_audit(config.audit.clone())
-        .with_limits(
-            crate::limits::Limits::new(config.limits.clone()).map_err(StartError::Limits)?,
-        );
+        .with_limits(crate::limits::Limits::new(config.limits.clone()).map_err(StartError::Limits)?)
+        .with_product_name(&config.branding.product_name);
         let provider = customize(provider);
         let server = Server::new(Arc::new(provider), config, pages, cookies);
         Ok(match forward_auth {

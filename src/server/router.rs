@@ -105,6 +105,7 @@ pub async fn route(s: &Server, req: Request) -> Response {
         }
     }
     match path {
+        "/" | "" if *m == Method::GET => routes::home(s),
         paths::DISCOVERY if *m == Method::GET => routes::discovery(s),
         paths::JWKS if *m == Method::GET => routes::jwks(s),
         paths::HEALTH if *m == Method::GET => ops_routes::health(s, &req),
@@ -124,6 +125,8 @@ pub async fn route(s: &Server, req: Request) -> Response {
         paths::SIGN_IN if *m == Method::POST => signin_routes::email_submit(s, &req).await,
         paths::SIGN_IN_CODE if *m == Method::GET => signin_routes::code_page(s, &req),
         paths::SIGN_IN_CODE if *m == Method::POST => signin_routes::code_submit(s, &req).await,
+        paths::SIGN_IN_CONTINUE if *m == Method::GET => signin_routes::select_account_page(s, &req),
+        paths::SIGN_IN_CONTINUE if *m == Method::POST => signin_routes::continue_submit(s, &req),
         p if p.starts_with(paths::STATIC) && *m == Method::GET => {
             routes::static_file(s, &p[paths::STATIC.len()..])
         }
@@ -137,7 +140,8 @@ pub async fn route(s: &Server, req: Request) -> Response {
         | paths::USERINFO
         | paths::END_SESSION
         | paths::SIGN_IN
-        | paths::SIGN_IN_CODE => routes::method_not_allowed(m),
+        | paths::SIGN_IN_CODE
+        | paths::SIGN_IN_CONTINUE => routes::method_not_allowed(m),
         _ => http::text(StatusCode::NOT_FOUND, "not found\n"),
     }
 }

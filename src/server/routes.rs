@@ -56,13 +56,34 @@ pub fn jwks(s: &Server) -> Response {
 }
 
 pub fn static_file(s: &Server, name: &str) -> Response {
-    if name == "theme.css" {
-        return http::asset(s.pages.accent_css().into(), "text/css; charset=utf-8");
+    match name {
+        "theme.css" => return http::asset(s.pages.accent_css().into(), "text/css; charset=utf-8"),
+        "favicon.svg" => return http::asset(s.pages.favicon_svg().into(), "image/svg+xml"),
+        "logo" => {
+            return match s.pages.logo() {
+                Some((bytes, ty)) => http::image(bytes.to_vec().into(), ty),
+                None => http::text(StatusCode::NOT_FOUND, "not found: no branding.logo_file\n"),
+            }
+        }
+        _ => {}
+    }
+    if let Some(css) = crate::pages::countdown_css(name) {
+        return http::asset(css.into(), "text/css; charset=utf-8");
     }
     match crate::pages::static_asset(name) {
         Some((bytes, ct)) => http::asset(bytes.into_owned().into(), ct),
         None => http::text(StatusCode::NOT_FOUND, "not found\n"),
     }
+}
+
+/// `/`: what this service is, for someone who opens its address.
+pub fn home(s: &Server) -> Response {
+    page(
+        s,
+        StatusCode::OK,
+        "home.html",
+        json!({ "discovery_url": s.provider.issuer.endpoint(paths::DISCOVERY) }),
+    )
 }
 
 pub fn authorize(s: &Server, req: &Request) -> Response {
@@ -80,6 +101,20 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
             Err(r) => *r,
         },
         Ok(Outcome::NotAllowed { app_name, request }) => not_allowed(s, req, &app_name, request),
+        Ok(Outcome::SelectAccount(request)) => {
+            match start_sign_in(s, req, SignInFor::App(request)) {
+                Ok((id, cookie)) => {
+                    let url = format!(
+                        "{}?interaction={id}",
+                        s.provider.issuer.local(paths::SIGN_IN_CONTINUE)
+                    );
+                    let mut r = http::redirect(&url);
+                    http::set_cookie(&mut r, cookie);
+                    r
+                }
+                Err(r) => *r,
+            }
+        }
         Err(AuthorizeError::Untrusted(u)) => error_pages::untrusted(s, &u),
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -203,6 +238,24 @@ pub fn userinfo(s: &Server, req: &Request) -> Response {
     }
 }
 
+/// The end-session request again, as a GET carrying what it named (the endpoint validates it
+/// all again): the way on from a confirmation form that expired.
+fn end_session_again(s: &Server, params: &Params) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for name in ["client_id", "post_logout_redirect_uri", "state"] {
+        if let Some(value) = params.first(name) {
+            query.append_pair(name, value);
+        }
+    }
+    let query = query.finish();
+    let path = s.provider.issuer.local(paths::END_SESSION);
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 pub fn end_session(s: &Server, req: &Request) -> Response {
     let params = req.params();
     let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
@@ -222,6 +275,12 @@ pub fn end_session(s: &Server, req: &Request) -> Response {
             if let Some(client_id) = &v.client_id {
                 hidden.push(json!({ "name": "client_id", "value": client_id }));
             }
+            // Staying signed in goes where signing out would have (a registered post-logout
+            // URI, checked above), or to this service's own front page: never elsewhere.
+            let stay_url = v
+                .return_to
+                .clone()
+                .unwrap_or_else(|| s.provider.issuer.local("/"));
             page(
                 s,
                 StatusCode::OK,
@@ -231,6 +290,7 @@ pub fn end_session(s: &Server, req: &Request) -> Response {
                     "csrf": csrf,
                     "hidden": hidden,
                     "app_name": v.app_name,
+                    "stay_url": stay_url,
                 }),
             )
         }
@@ -241,13 +301,19 @@ pub fn end_session(s: &Server, req: &Request) -> Response {
                     s,
                     StatusCode::OK,
                     "signed_out.html",
-                    json!({ "message": "You are signed out.", "app_name": v.app_name }),
+                    json!({
+                        "message": format!(
+                            "To use apps that sign in with {} again, you will need a new code.",
+                            s.pages.product_name()
+                        ),
+                        "app_name": v.app_name,
+                    }),
                 ),
             };
             http::set_cookie(&mut r, s.cookies.clear(SESSION_COOKIE));
             super::forward_auth_routes::sign_out(s, req, &mut r);
             r
         }
-        Err(e) => error_pages::logout(s, &e),
+        Err(e) => error_pages::logout(s, &e, &end_session_again(s, params)),
     }
 }

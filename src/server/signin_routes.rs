@@ -1,13 +1,19 @@
-//! The sign-in pages: the email form and the code form. Each handler loads the interaction,
-//! checks the browser binding and CSRF token, calls [`crate::signin`], and renders the result.
+//! The sign-in pages: the email form, the code form, and "continue as X?" for
+//! `prompt=select_account`. Each handler loads the interaction, checks the browser binding and
+//! CSRF token, calls [`crate::signin`], and renders the result.
+//!
+//! Post/Redirect/Get: a form post never renders a page. A refused form stores why in the
+//! interaction ([`Flash`]) and redirects (303) to its page, whose GET words the message from
+//! the sign-in's current state; so a reload shows the page again instead of resubmitting.
 
-use super::error_pages::{self, page};
+use super::error_pages::{self, page, WayOn};
 use super::Server;
 use crate::http::cookie::{INTERACTION_COOKIE, SESSION_COOKIE};
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
-use crate::signin::{self, Email, Next, SignInError};
-use crate::store::{Interaction, Reads, SignInFor};
+use crate::oidc::authorize::web_origin;
+use crate::signin::{self, Email, Next, SignInError, MAX_CODE_TRIES};
+use crate::store::{Flash, Interaction, MailBudget, Reads, SignInFor};
 use hyper::StatusCode;
 use serde_json::json;
 
@@ -64,18 +70,63 @@ fn load(
         req.cookie(&st.cookies.name(INTERACTION_COOKIE)),
     ) {
         Ok(i) => Ok((id, i)),
-        Err(e) => Err(Box::new(failure_page(st, e))),
+        Err(SignInError::WrongBrowser) => {
+            // Another browser's sign-in: this one may still go back to the app and start again.
+            let i = st
+                .provider
+                .store
+                .read(|tx| tx.interaction(&id))
+                .ok()
+                .flatten();
+            let way = i.and_then(|i| way_back(st, &i));
+            Err(Box::new(error_pages::sign_in(
+                st,
+                SignInError::WrongBrowser,
+                way,
+            )))
+        }
+        Err(e) => Err(Box::new(error_pages::sign_in(st, e, None))),
     }
 }
 
-/// Pages for the failures that end the attempt.
-fn failure_page(st: &Server, e: SignInError) -> Response {
-    error_pages::sign_in(st, e)
+/// A page that ends sign-in `i`, with a way on: to start again for a mail that failed, back to
+/// the app otherwise.
+fn failure_page(st: &Server, id: &str, i: &Interaction, e: SignInError) -> Response {
+    let way = match e {
+        SignInError::SendFailed => Some(WayOn {
+            url: email_url(st, id),
+            label: "Try again".into(),
+        }),
+        _ => way_back(st, i),
+    };
+    error_pages::sign_in(st, e, way)
+}
+
+/// Back to where the sign-in came from: the origin of the app's redirect URI (registered, and
+/// checked when the sign-in began), or the page behind the proxy (checked likewise). Never a
+/// URL from this request. `None` for an app whose redirect URI is not a web address (a
+/// native app's custom scheme): its hint says to go back to the app.
+fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
+    let (url, name) = match &i.purpose {
+        SignInFor::App(request) => (web_origin(&request.redirect_uri)?, app_name(st, i)?),
+        SignInFor::ReturnTo(url) => (url.clone(), app_name(st, i)?),
+    };
+    Some(WayOn {
+        url,
+        label: format!("Back to {name}"),
+    })
+}
+
+/// Stores why a form was refused and sends the browser to `to` (Post/Redirect/Get).
+fn refuse(st: &Server, id: &str, flash: Flash, to: String) -> Response {
+    match signin::set_flash(&st.provider, id, Some(flash)) {
+        Ok(()) => http::redirect(&to),
+        Err(e) => error_pages::storage_failure(st, e),
+    }
 }
 
 fn render_email(
     st: &Server,
-    status: StatusCode,
     id: &str,
     i: &Interaction,
     email: &str,
@@ -83,7 +134,7 @@ fn render_email(
 ) -> Response {
     page(
         st,
-        status,
+        StatusCode::OK,
         "sign_in_email.html",
         json!({
             "action": st.provider.issuer.local(paths::SIGN_IN),
@@ -96,15 +147,42 @@ fn render_email(
     )
 }
 
-fn render_code(
-    st: &Server,
-    status: StatusCode,
-    id: &str,
-    i: &Interaction,
-    error: Option<String>,
-    notice: Option<&str>,
-) -> Response {
+/// What the code page says about the last refused code, from the code's current state.
+fn code_refused_message(st: &Server, i: &Interaction) -> Option<String> {
+    let pc = i.code.as_ref()?;
+    Some(if pc.tries >= MAX_CODE_TRIES {
+        "Too many wrong tries: this code no longer works. Send a new code.".into()
+    } else if st.provider.now() >= pc.expires_at {
+        "This code has expired. Send a new code.".into()
+    } else {
+        let left = MAX_CODE_TRIES - pc.tries;
+        format!(
+            "That code is not right. Check the latest email and try again ({left} {} left).",
+            if left == 1 { "try" } else { "tries" }
+        )
+    })
+}
+
+fn render_code(st: &Server, id: &str, i: &Interaction, notice: Option<&str>) -> Response {
+    let now = st.provider.now();
     let email = i.code.as_ref().map(|c| c.email.clone()).unwrap_or_default();
+    let error = match &i.flash {
+        Some(Flash::CodeRefused) => code_refused_message(st, i),
+        Some(Flash::ResendTooMany { until }) if *until > now => Some(too_many_message(until - now)),
+        Some(Flash::MailHeld { budget, until, .. })
+            if *until > now || matches!(budget, MailBudget::Addresses { .. }) =>
+        {
+            Some(held_message(budget, until.saturating_sub(now)))
+        }
+        _ => None,
+    };
+    // A new code may be asked for once the resend interval has passed: until then the page
+    // counts down instead of offering a button that would be refused.
+    let resend_wait = i
+        .code
+        .as_ref()
+        .map(|c| (c.sent_at + st.provider.tokens.sign_in_code_resend_after).saturating_sub(now))
+        .filter(|w| *w > 0);
     // `sesame dev` sends no mail: its outbox kept the code for this page.
     let dev_code = match st.provider.dev {
         Some(_) => st.provider.mailer().outbox_code(&email),
@@ -112,7 +190,7 @@ fn render_code(
     };
     page(
         st,
-        status,
+        StatusCode::OK,
         "sign_in_code.html",
         json!({
             "action": st.provider.issuer.local(paths::SIGN_IN_CODE),
@@ -121,6 +199,7 @@ fn render_code(
             "email": email,
             "error": error,
             "notice": notice,
+            "resend_wait": resend_wait,
             "back_url": email_url(st, id),
             "app_name": app_name(st, i),
             "dev_code": dev_code,
@@ -135,22 +214,36 @@ fn too_many_message(wait: u64) -> String {
     )
 }
 
-/// What the form says when a mail budget refused the send (`None`: not a budget's refusal).
-/// Each says what happened, what to do, and when to try again.
-fn budget_message(e: &SignInError) -> Option<String> {
-    Some(match e {
-        SignInError::TooManyCodes { wait } => too_many_message(*wait),
-        SignInError::TooManyAddresses { allowed } => format!(
+/// What the page says when a mail budget held a send back ([`Flash::MailHeld`]): what happened,
+/// what to do, and when to try again (`wait` seconds from now).
+fn held_message(budget: &MailBudget, wait: u64) -> String {
+    match budget {
+        MailBudget::Addresses { allowed } => format!(
             "This sign-in has sent codes to {allowed} different addresses, the most one sign-in may. Use one of those addresses, or go back to the app and start a new sign-in."
         ),
-        SignInError::ClientMailBudget { wait } => format!(
+        MailBudget::Client => format!(
             "Too many sign-in codes were sent at the request of your network address in the last hour. Try again in {}; a code you already received still works.",
-            minutes(*wait)
+            minutes(wait)
         ),
-        SignInError::GlobalMailBudget { wait } => format!(
-            "sesame is sending a lot of sign-in mail right now and is holding back so that mail keeps working for everyone. Try again in {}.",
-            super::limited::seconds(*wait)
+        MailBudget::Global => format!(
+            "Sign-in mail is being held back for a moment so that it keeps working for everyone. Try again in {}.",
+            super::limited::seconds(wait)
         ),
+    }
+}
+
+/// The mail budget behind a refusal, and until when it holds (`None`: not a budget's refusal).
+fn mail_held(st: &Server, e: &SignInError) -> Option<(MailBudget, u64)> {
+    let now = st.provider.now();
+    Some(match e {
+        SignInError::TooManyAddresses { allowed } => (
+            MailBudget::Addresses {
+                allowed: *allowed as u32,
+            },
+            now,
+        ),
+        SignInError::ClientMailBudget { wait } => (MailBudget::Client, now + wait),
+        SignInError::GlobalMailBudget { wait } => (MailBudget::Global, now + wait),
         _ => return None,
     })
 }
@@ -161,25 +254,16 @@ fn minutes(wait: u64) -> String {
     format!("{m} {}", if m == 1 { "minute" } else { "minutes" })
 }
 
-/// 429 with `Retry-After` on a page that refuses for a while.
-fn retry_after(mut r: Response, e: &SignInError) -> Response {
-    let wait = match e {
-        SignInError::TooManyCodes { wait }
-        | SignInError::ClientMailBudget { wait }
-        | SignInError::GlobalMailBudget { wait }
-        | SignInError::ResendTooSoon { wait } => *wait,
-        _ => return r,
-    };
-    if let Ok(v) = hyper::header::HeaderValue::from_str(&wait.to_string()) {
-        r.headers_mut().insert("retry-after", v);
+/// [`refuse`] for a limit that holds until `until`: the redirect also says `Retry-After`.
+fn refuse_until(st: &Server, id: &str, flash: Flash, to: String, until: u64) -> Response {
+    let mut r = refuse(st, id, flash, to);
+    let wait = until.saturating_sub(st.provider.now());
+    if wait > 0 {
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&wait.to_string()) {
+            r.headers_mut().insert("retry-after", v);
+        }
     }
     r
-}
-
-fn wait_message(wait: u64) -> String {
-    format!(
-        "A code was sent to this address moments ago. Wait {wait} seconds, then ask for a new one."
-    )
 }
 
 /// GET /sign-in: the email form.
@@ -188,16 +272,30 @@ pub fn email_page(st: &Server, req: &Request) -> Response {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let prefill = i
-        .code
-        .as_ref()
-        .map(|c| c.email.clone())
+    let now = st.provider.now();
+    let (typed, error) = match &i.flash {
+        Some(Flash::InvalidEmail { typed, reason }) => (Some(typed.clone()), Some(reason.clone())),
+        Some(Flash::TooManyCodes { typed, until }) if *until > now => {
+            (Some(typed.clone()), Some(too_many_message(until - now)))
+        }
+        Some(Flash::MailHeld {
+            typed,
+            budget,
+            until,
+        }) if *until > now || matches!(budget, MailBudget::Addresses { .. }) => (
+            Some(typed.clone()),
+            Some(held_message(budget, until.saturating_sub(now))),
+        ),
+        _ => (None, None),
+    };
+    let prefill = typed
+        .or_else(|| i.code.as_ref().map(|c| c.email.clone()))
         .or_else(|| match &i.purpose {
             SignInFor::App(request) => request.login_hint.clone(),
             SignInFor::ReturnTo(_) => None,
         })
         .unwrap_or_default();
-    render_email(st, StatusCode::OK, &id, &i, &prefill, None)
+    render_email(st, &id, &i, &prefill, error)
 }
 
 /// POST /sign-in: mails a code to the address.
@@ -208,57 +306,48 @@ pub async fn email_submit(st: &Server, req: &Request) -> Response {
     };
     let form = req.params();
     if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
-        return failure_page(st, e);
+        return failure_page(st, &id, &i, e);
     }
     let typed = form.first("email").unwrap_or("");
     let email = match Email::parse(typed) {
         Ok(e) => e,
         Err(reason) => {
-            return render_email(
-                st,
-                StatusCode::BAD_REQUEST,
-                &id,
-                &i,
-                typed,
-                Some(reason.to_string()),
-            )
+            let flash = Flash::InvalidEmail {
+                typed: typed.chars().take(320).collect(),
+                reason: reason.to_string(),
+            };
+            return refuse(st, &id, flash, email_url(st, &id));
         }
     };
     let client = super::limited::client(st, req);
     match signin::send_code(&st.provider, &id, &email, client).await {
         Ok(()) => http::redirect(&code_url(st, &id, None)),
-        Err(SignInError::ResendTooSoon { wait }) => {
-            // The same address again in the same sign-in: the code already sent still works.
-            let same = i
-                .code
-                .as_ref()
-                .is_some_and(|c| c.email.eq_ignore_ascii_case(&email.address));
-            if same {
-                http::redirect(&code_url(st, &id, None))
-            } else {
-                render_email(
-                    st,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &id,
-                    &i,
-                    typed,
-                    Some(wait_message(wait)),
-                )
+        // The same address again, moments later: the code already sent still works, and the
+        // code page counts down to when a new one may be sent.
+        Err(SignInError::ResendTooSoon { .. }) => {
+            match signin::set_flash(&st.provider, &id, None) {
+                Ok(()) => http::redirect(&code_url(st, &id, None)),
+                Err(e) => error_pages::storage_failure(st, e),
             }
         }
-        Err(e) => match budget_message(&e) {
-            Some(message) => {
-                let r = render_email(
-                    st,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &id,
-                    &i,
-                    typed,
-                    Some(message),
-                );
-                retry_after(r, &e)
+        Err(SignInError::TooManyCodes { wait }) => {
+            let until = st.provider.now() + wait;
+            let flash = Flash::TooManyCodes {
+                typed: email.address.clone(),
+                until,
+            };
+            refuse_until(st, &id, flash, email_url(st, &id), until)
+        }
+        Err(e) => match mail_held(st, &e) {
+            Some((budget, until)) => {
+                let flash = Flash::MailHeld {
+                    typed: email.address.clone(),
+                    budget,
+                    until,
+                };
+                refuse_until(st, &id, flash, email_url(st, &id), until)
             }
-            None => failure_page(st, e),
+            None => failure_page(st, &id, &i, e),
         },
     }
 }
@@ -276,7 +365,7 @@ pub fn code_page(st: &Server, req: &Request) -> Response {
         Some(NOTICE_RESENT) => Some("We sent a new code. Codes sent earlier no longer work."),
         _ => None,
     };
-    render_code(st, StatusCode::OK, &id, &i, None, notice)
+    render_code(st, &id, &i, notice)
 }
 
 /// POST /sign-in/code: checks the code, or sends a new one (`resend`).
@@ -287,7 +376,7 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
     };
     let form = req.params();
     if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
-        return failure_page(st, e);
+        return failure_page(st, &id, &i, e);
     }
     let Some(pending) = i.code.clone() else {
         return http::redirect(&email_url(st, &id));
@@ -300,27 +389,23 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
         let client = super::limited::client(st, req);
         return match signin::send_code(&st.provider, &id, &email, client).await {
             Ok(()) => http::redirect(&code_url(st, &id, Some(NOTICE_RESENT))),
-            Err(SignInError::ResendTooSoon { wait }) => render_code(
-                st,
-                StatusCode::TOO_MANY_REQUESTS,
-                &id,
-                &i,
-                Some(wait_message(wait)),
-                None,
-            ),
-            Err(e) => match budget_message(&e) {
-                Some(message) => {
-                    let r = render_code(
-                        st,
-                        StatusCode::TOO_MANY_REQUESTS,
-                        &id,
-                        &i,
-                        Some(message),
-                        None,
-                    );
-                    retry_after(r, &e)
+            // Not an error: the page counts down to when the button comes back.
+            Err(SignInError::ResendTooSoon { .. }) => http::redirect(&code_url(st, &id, None)),
+            Err(SignInError::TooManyCodes { wait }) => {
+                let until = st.provider.now() + wait;
+                let flash = Flash::ResendTooMany { until };
+                refuse_until(st, &id, flash, code_url(st, &id, None), until)
+            }
+            Err(e) => match mail_held(st, &e) {
+                Some((budget, until)) => {
+                    let flash = Flash::MailHeld {
+                        typed: email.address.clone(),
+                        budget,
+                        until,
+                    };
+                    refuse_until(st, &id, flash, code_url(st, &id, None), until)
                 }
-                None => failure_page(st, e),
+                None => failure_page(st, &id, &i, e),
             },
         };
     }
@@ -333,28 +418,9 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
     let result = tokio::task::block_in_place(|| {
         signin::verify_code(&st.provider, &id, typed, old_sessions.into_iter().flatten())
     });
-    let retry = |msg: String| {
-        // Re-read so the page shows the current state (tries counted).
-        let fresh = signin::load(
-            &st.provider,
-            &id,
-            req.cookie(&st.cookies.name(INTERACTION_COOKIE)),
-        )
-        .unwrap_or_else(|_| i.clone());
-        render_code(st, StatusCode::BAD_REQUEST, &id, &fresh, Some(msg), None)
-    };
     match result {
         Ok(done) => {
-            let mut r = match done.next {
-                Next::Redirect(url) => http::redirect(&url),
-                Next::NotAllowed { app_name, request } => {
-                    super::routes::not_allowed(st, req, &app_name, request)
-                }
-                Next::ReturnTo {
-                    url,
-                    forward_auth_session,
-                } => super::forward_auth_routes::signed_in(st, &url, &forward_auth_session),
-            };
+            let mut r = next_page(st, req, done.next);
             http::set_cookie(
                 &mut r,
                 st.cookies.set(
@@ -365,15 +431,75 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
             );
             r
         }
-        Err(SignInError::WrongCode { tries_left }) => retry(format!(
-            "That code is not right. Check the latest email and try again ({tries_left} {} left).",
-            if tries_left == 1 { "try" } else { "tries" }
-        )),
-        Err(SignInError::CodeVoid) => {
-            retry("Too many wrong tries: this code no longer works. Send a new code.".into())
+        Err(SignInError::WrongCode { .. } | SignInError::CodeVoid | SignInError::CodeExpired) => {
+            refuse(st, &id, Flash::CodeRefused, code_url(st, &id, None))
         }
-        Err(SignInError::CodeExpired) => retry("This code has expired. Send a new code.".into()),
         Err(SignInError::NoCode) => http::redirect(&email_url(st, &id)),
-        Err(e) => failure_page(st, e),
+        Err(e) => failure_page(st, &id, &i, e),
+    }
+}
+
+/// Where a finished sign-in goes: the app with its code, "your account can't use this app",
+/// or the page behind the proxy.
+fn next_page(st: &Server, req: &Request, next: Next) -> Response {
+    match next {
+        Next::Redirect(url) => http::redirect(&url),
+        Next::NotAllowed { app_name, request } => {
+            super::routes::not_allowed(st, req, &app_name, request)
+        }
+        Next::ReturnTo {
+            url,
+            forward_auth_session,
+        } => super::forward_auth_routes::signed_in(st, &url, &forward_auth_session),
+    }
+}
+
+/// GET /sign-in/continue: "continue as X, or another account?", for an app's
+/// `prompt=select_account` while this browser is signed in.
+pub fn select_account_page(st: &Server, req: &Request) -> Response {
+    let (id, i) = match load(st, req, false) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let session = req.cookie(&st.cookies.name(SESSION_COOKIE));
+    let who = crate::session::signed_in(&st.provider, session, crate::store::SessionKind::Sesame);
+    let email = match who {
+        Ok(Some((_, user))) => user.email,
+        // Signed out meanwhile: there is no account to continue as.
+        Ok(None) => return http::redirect(&email_url(st, &id)),
+        Err(e) => return error_pages::storage_failure(st, e),
+    };
+    page(
+        st,
+        StatusCode::OK,
+        "select_account.html",
+        json!({
+            "action": st.provider.issuer.local(paths::SIGN_IN_CONTINUE),
+            "interaction": id,
+            "csrf": i.csrf,
+            "email": email,
+            "other_url": email_url(st, &id),
+            "app_name": app_name(st, &i),
+        }),
+    )
+}
+
+/// POST /sign-in/continue: continue as the signed-in user.
+pub fn continue_submit(st: &Server, req: &Request) -> Response {
+    let (id, i) = match load(st, req, true) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if let Err(e) = signin::check_csrf(&i, req.params().first("csrf")) {
+        return failure_page(st, &id, &i, e);
+    }
+    let session = req.cookie(&st.cookies.name(SESSION_COOKIE));
+    let result =
+        tokio::task::block_in_place(|| signin::continue_session(&st.provider, &id, session));
+    match result {
+        Ok(Some(next)) => next_page(st, req, next),
+        // The session ended meanwhile: sign in with a code.
+        Ok(None) => http::redirect(&email_url(st, &id)),
+        Err(e) => failure_page(st, &id, &i, e),
     }
 }

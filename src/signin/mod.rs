@@ -49,6 +49,15 @@
 //!   whether or not the address has an account. Nothing but the reservation is recorded until
 //!   the transport has accepted the mail, so a failed send consumes nothing.
 //!
+//! The pages never render from a form post (Post/Redirect/Get): a refused form keeps why in the
+//! interaction ([`Flash`], set by [`set_flash`], cleared when a code is sent) and the browser
+//! is redirected to the page, which words the message from the current state (tries left,
+//! minutes to wait). A wait for the resend interval is not a refusal: the code page counts down.
+//!
+//! An app's `prompt=select_account` with a live session starts an interaction too, answered by
+//! "continue as X" ([`continue_session`]: the session's user gets the code, as single sign-on
+//! would have given it) or "use another account" (the email form above).
+//!
 //! The interaction is bound to the browser that started it: the `sesame_interaction` cookie
 //! (HttpOnly, SameSite=Lax, random per browser) is stored hashed in the interaction, and every
 //! form carries the interaction's CSRF token. Another site can neither post into a sign-in nor
@@ -64,13 +73,14 @@
 use crate::audit::{self, Actor, AuditEntry, AuditEvent, MailOutcome, SignInFailure};
 use crate::crypto;
 use crate::limits::Kind;
-use crate::mail::Purpose;
+use crate::mail::{CodeMail, Purpose};
 use crate::oidc::authorize::success_redirect;
 use crate::oidc::grant::Family;
 use crate::provider::{Provider, CODE_SEND_WINDOW};
 use crate::session;
 use crate::store::{
-    AddressSends, AuthRequest, Interaction, PendingCode, Reads, SignInFor, StoreError, User, Writes,
+    AddressSends, AuthRequest, Flash, Interaction, PendingCode, Reads, SignInFor, StoreError, User,
+    Writes,
 };
 use std::net::IpAddr;
 
@@ -155,6 +165,7 @@ pub fn start(p: &Provider, purpose: SignInFor, browser: &str) -> Result<String, 
         expires_at: now + INTERACTION_TTL,
         code: None,
         mailed: Vec::new(),
+        flash: None,
     };
     let cap = u64::from(p.limits.config.pending_sign_ins);
     p.store.write(|tx| {
@@ -196,6 +207,20 @@ pub fn check_csrf(i: &Interaction, given: Option<&str>) -> Result<(), SignInErro
     }
 }
 
+/// Keeps (or with `None` clears) what the sign-in pages say about the last refused form; see
+/// [`Flash`]. An interaction that has gone is left alone: its pages say so themselves.
+pub fn set_flash(p: &Provider, id: &str, flash: Option<Flash>) -> Result<(), StoreError> {
+    p.store.write(|tx| {
+        if let Some(mut i) = tx.interaction(id)? {
+            if i.flash != flash {
+                i.flash = flash;
+                tx.put_interaction(id, &i)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// A send slot reserved by [`reserve_code`]: the code may now be mailed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reservation {
@@ -232,8 +257,17 @@ pub async fn send_code(
     } else {
         Purpose::SignIn
     };
+    let mail = CodeMail {
+        code,
+        product: p.product_name.clone(),
+        app: tokio::task::block_in_place(|| signing_in_to(p, id))?
+            .unwrap_or_else(|| p.product_name.clone()),
+        minutes: p.tokens.sign_in_code_ttl.div_ceil(60).max(1),
+        email: email.address.clone(),
+    };
+    let code = &mail.code;
     let mailer = p.mailer();
-    if let Err(e) = mailer.send_code(&email.address, purpose, &code).await {
+    if let Err(e) = mailer.send_code(purpose, &mail).await {
         tracing::warn!("could not send the sign-in code: {e}");
         let reason = e.to_string();
         if let Err(e) = tokio::task::block_in_place(|| release_code(p, id, email, reason)) {
@@ -241,7 +275,23 @@ pub async fn send_code(
         }
         return Err(SignInError::SendFailed);
     }
-    tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation))
+    tokio::task::block_in_place(|| record_code(p, id, email, code, reservation))
+}
+
+/// What sign-in `id` is for, as its email names it: the app's name, or the host of the page
+/// behind the proxy.
+fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
+    p.store.read(|tx| {
+        let Some(i) = tx.interaction(id)? else {
+            return Ok(None);
+        };
+        Ok(match &i.purpose {
+            SignInFor::App(request) => tx.app(&request.client_id)?.map(|a| a.name),
+            SignInFor::ReturnTo(url) => url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string)),
+        })
+    })
 }
 
 /// Reserves the send of a code to `email` for interaction `id`, before it happens, so parallel
@@ -421,6 +471,7 @@ pub fn record_code(
             )?;
         }
         i.code = Some(pending);
+        i.flash = None;
         tx.put_interaction(id, &i)?;
         Ok::<_, StoreError>(Ok(()))
     })?
@@ -637,6 +688,48 @@ pub(crate) fn finish<'a>(
         session_cookie: cookie,
         next,
     })
+}
+
+/// Answers an app's `prompt=select_account` sign-in with "continue as the signed-in user": the
+/// session named by `session_cookie` gets the authorization code, as single sign-on would
+/// have given it, and the interaction ends. `Ok(None)`: the session has ended meanwhile (or
+/// the sign-in is not an app's), so the person signs in with a code instead.
+pub fn continue_session(
+    p: &Provider,
+    id: &str,
+    session_cookie: Option<&str>,
+) -> Result<Option<Next>, SignInError> {
+    let Some((s, user)) = session::signed_in(p, session_cookie, crate::store::SessionKind::Sesame)?
+    else {
+        return Ok(None);
+    };
+    let now = p.now();
+    let family = Family {
+        tokens: &p.tokens,
+        now,
+    };
+    p.store.write(|tx| {
+        let Some(i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
+            return Ok(Err(SignInError::Expired));
+        };
+        let SignInFor::App(request) = i.purpose else {
+            return Ok(Ok(None));
+        };
+        let Some(app) = tx.app(&request.client_id)? else {
+            return Ok(Err(SignInError::Expired));
+        };
+        tx.remove_interaction(id)?;
+        if !crate::users::may_use(&app, &user) {
+            return Ok(Ok(Some(Next::NotAllowed {
+                app_name: app.name,
+                request,
+            })));
+        }
+        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time)?;
+        Ok::<_, StoreError>(Ok(Some(Next::Redirect(success_redirect(
+            &p.issuer, &request, &code,
+        )))))
+    })?
 }
 
 fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {

@@ -249,6 +249,46 @@ pub struct Interaction {
     /// on distinct addresses per sign-in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mailed: Vec<String>,
+    /// What the sign-in pages say after a refused form (Post/Redirect/Get): the POST stores
+    /// it and redirects, the page's GET shows it, so a reload never resubmits the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash: Option<Flash>,
+}
+
+/// Why the last form of a sign-in was refused, kept for the page the browser is sent to. Each
+/// page words it from the sign-in's current state (tries left, seconds to wait), so the
+/// message is right whenever the page is reloaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Flash {
+    /// The email form: `typed` is not an email address, for `reason`.
+    InvalidEmail { typed: String, reason: String },
+    /// The email form: `typed` has had its codes for the hour, until `until`.
+    TooManyCodes { typed: String, until: u64 },
+    /// The code form: the code typed was not accepted (wrong, void or expired).
+    CodeRefused,
+    /// The code form: a new code was asked for, but the address has had its codes for the
+    /// hour, until `until`.
+    ResendTooMany { until: u64 },
+    /// Either form: a mail budget ([`crate::limits`]) held the send to `typed` back until
+    /// `until`.
+    MailHeld {
+        typed: String,
+        budget: MailBudget,
+        until: u64,
+    },
+}
+
+/// Which mail budget held a send back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "budget")]
+pub enum MailBudget {
+    /// The sign-in has mailed `allowed` different mailboxes already.
+    Addresses { allowed: u32 },
+    /// The client's hourly budget.
+    Client,
+    /// The global per-minute budget.
+    Global,
 }
 
 /// What a sign-in is for, and so where it ends.
@@ -536,6 +576,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&i).unwrap(), old);
         let fa = Interaction {
             mailed: Vec::new(),
+            flash: None,
             purpose: SignInFor::ReturnTo("https://app.home.example.com/x".into()),
             ..i
         };

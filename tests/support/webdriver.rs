@@ -241,6 +241,13 @@ impl Browser {
         self.cmd(Method::GET, &path, None).await
     }
 
+    /// Whether the element is shown (WebDriver's "is displayed": not hidden by `display`,
+    /// `visibility` or size).
+    pub async fn displayed(&self, element: &Element) -> bool {
+        let path = format!("/element/{}/displayed", element.0);
+        self.cmd(Method::GET, &path, None).await.as_bool() == Some(true)
+    }
+
     /// Waits until the current URL satisfies `pred` (bounded), returning it.
     pub async fn wait_for_url(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);

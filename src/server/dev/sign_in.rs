@@ -51,7 +51,7 @@ pub fn submit(s: &Server, dev: &DevMode, req: &Request) -> Response {
     };
     let form = req.params();
     if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
-        return error_pages::sign_in(s, e);
+        return error_pages::sign_in(s, e, None);
     }
     let field = |name: &str| form.first(name).unwrap_or("").to_string();
     let typed = Typed {
@@ -91,7 +91,7 @@ pub fn submit(s: &Server, dev: &DevMode, req: &Request) -> Response {
             );
             r
         }
-        Err(DevSignInError::Expired) => error_pages::sign_in(s, SignInError::Expired),
+        Err(DevSignInError::Expired) => error_pages::sign_in(s, SignInError::Expired, None),
         Err(DevSignInError::Store(e)) => error_pages::storage_failure(s, e),
         Err(e) => render(
             s,
@@ -152,7 +152,7 @@ fn answer(s: &Server, dev: &DevMode, id: &str, error: &OAuthError) -> Response {
     match result {
         Ok(url) => http::redirect(&url),
         Err(DevSignInError::Store(e)) => error_pages::storage_failure(s, e),
-        Err(_) => error_pages::sign_in(s, SignInError::Expired),
+        Err(_) => error_pages::sign_in(s, SignInError::Expired, None),
     }
 }
 
@@ -168,7 +168,7 @@ fn load(
     let browser = req.cookie(&s.cookies.name(INTERACTION_COOKIE));
     match signin::load(&s.provider, &id, browser) {
         Ok(i) => Ok((id, i)),
-        Err(e) => Err(Box::new(error_pages::sign_in(s, e))),
+        Err(e) => Err(Box::new(error_pages::sign_in(s, e, None))),
     }
 }
 

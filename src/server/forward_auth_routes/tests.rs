@@ -514,7 +514,7 @@ async fn rd_to_anywhere_outside_the_cookie_domain_is_refused_with_a_page() {
             r.headers().get(LOCATION).is_none(),
             "{rd}: never a redirect"
         );
-        assert!(body(r).await.contains("goes elsewhere"), "{rd}");
+        assert!(body(r).await.contains("would end elsewhere"), "{rd}");
     }
     let twice = format!(
         "rd={}&rd={}",
