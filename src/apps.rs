@@ -376,10 +376,9 @@ pub fn id_token_alg(app: &App) -> Alg {
 }
 
 /// Seconds after a rotation during which the app's clients may retry a refresh (see
-/// `oidc::grant`): its own setting, else `[tokens] refresh_retry_window`.
-pub fn refresh_retry_window(app: &App, tokens: &crate::provider::TokenConfig) -> u64 {
-    app.refresh_retry_window
-        .unwrap_or(tokens.refresh_retry_window)
+/// `oidc::grant`): its own setting, else `default` (`[tokens] refresh_retry_window`).
+pub fn refresh_retry_window(app: &App, default: u64) -> u64 {
+    app.refresh_retry_window.unwrap_or(default)
 }
 
 /// The warning an app that uses `allow_insecure_redirect` earns, or `None` when none of its

@@ -149,7 +149,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
         tokens: &p.tokens,
         now: p.now(),
     };
-    let window = crate::apps::refresh_retry_window(app, &p.tokens);
+    let window = crate::apps::refresh_retry_window(app, p.tokens.refresh_retry_window);
     let outcome: Result<Issued, OAuthError> = p.store.write(|tx| {
         let key = crypto::hash_token(token);
         let Some(rt) = tx.refresh_token(&key)? else {
