@@ -123,6 +123,7 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), CliError> {
     for w in warnings {
         tracing::warn!("{w}");
     }
+    crate::server::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Store writes wait for the group commit inside block_in_place, which moves the worker

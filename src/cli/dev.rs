@@ -34,6 +34,7 @@ pub(super) fn dev(
             *ttl = secs;
         }
     }
+    crate::server::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(64)

@@ -23,6 +23,7 @@ pub mod api;
 pub mod dev;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
+pub mod memory;
 mod protocol_errors;
 pub mod router;
 mod routes;
@@ -377,6 +378,7 @@ fn start_background(server: &Arc<Server>) {
         });
     }
     tokio::spawn(sweep_forever(provider.clone()));
+    tokio::spawn(memory::trim_when_idle());
     if provider
         .keys()
         .signer(crate::crypto::keys::Alg::Rs256)
@@ -435,6 +437,7 @@ async fn accept_loop(
                 let _ = stream.set_nodelay(true);
                 let s = server.clone();
                 let svc = service_fn(move |req| {
+                    memory::note_request();
                     let s = s.clone();
                     async move { Ok::<_, Infallible>(router::serve(&s, req).await) }
                 });
