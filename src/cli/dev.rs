@@ -38,6 +38,7 @@ pub(super) fn dev(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(64)
+        .thread_keep_alive(crate::server::memory::BLOCKING_THREAD_KEEP_ALIVE)
         .build()
         .map_err(CliError::Runtime)?;
     runtime

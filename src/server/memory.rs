@@ -12,9 +12,9 @@
 //! - **free pages kept**: freed memory in the middle of a heap stays resident until
 //!   `malloc_trim` gives it back with `madvise`. glibc trims only the top of the main heap by
 //!   itself. [`trim_when_idle`] calls `malloc_trim(0)` when requests stop: a few times in the
-//!   first seconds of quiet (blocking threads retire during them, and their caches go back to
-//!   the arenas), then not again until requests come and stop again. A busy or idle server
-//!   never trims.
+//!   first seconds of quiet (blocking threads retire during them, after
+//!   [`BLOCKING_THREAD_KEEP_ALIVE`], and their caches go back to the arenas), then not again
+//!   until requests come and stop again. A busy or idle server never trims.
 //!
 //! ```text
 //!   requests ──▶ quiet for one tick (2 s) ──▶ trim, each tick, TRIMS_PER_QUIET times ──▶ wait
@@ -31,6 +31,10 @@ static REQUESTS: AtomicU64 = AtomicU64::new(0);
 const TICK: Duration = Duration::from_secs(2);
 /// Trims per quiet spell: one each tick from 2 s to 10 s after the last request.
 const TRIMS_PER_QUIET: u32 = 5;
+/// How long an idle blocking thread lives (the runtime's `thread_keep_alive`): shorter than
+/// the trims of a quiet spell, so a burst's threads have exited (and given their caches back)
+/// by the last trim.
+pub const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(3);
 
 /// Limits malloc arenas; call first thing, before threads start.
 pub fn tune_allocator() {
