@@ -85,7 +85,9 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
     assert!(html.contains("042917") && html.contains("<html"), "{html}");
     assert_eq!(mail.extract_code().as_deref(), Some("042917"));
 
-    // A second message goes through the pool.
+    // A second message goes through the pool: over the same connection.
+    let first_peer = mail.peer.clone();
+    assert!(first_peer.is_some());
     mailer
         .send_code("bob@example.com", Purpose::Register, "555111")
         .await
@@ -93,6 +95,10 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
     let mail = server.wait_for_message_async(WAIT).await;
     assert_eq!(mail.rcpt_tos, vec!["bob@example.com"]);
     assert_eq!(mail.extract_code().as_deref(), Some("555111"));
+    assert_eq!(
+        mail.peer, first_peer,
+        "the pooled connection was not reused"
+    );
 
     let status = mailer.status();
     assert_eq!(status.ok, Some(true));

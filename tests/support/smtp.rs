@@ -234,6 +234,7 @@ impl SmtpServer {
             data: v["data"].as_str().unwrap_or_default().to_string(),
             tls: v["tls"].as_bool().unwrap_or(false),
             auth_user: v["auth_user"].as_str().map(String::from),
+            peer: v["peer"].as_str().map(String::from),
         })
     }
 }
@@ -258,6 +259,8 @@ pub struct Received {
     pub tls: bool,
     /// The user name the client authenticated as.
     pub auth_user: Option<String>,
+    /// The client's `address:port`: the same for two messages sent over one connection.
+    pub peer: Option<String>,
 }
 
 impl Received {

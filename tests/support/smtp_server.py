@@ -14,7 +14,7 @@ checked against a user name and password, and in SES mode the SES replies for un
 It listens on 127.0.0.1 on an ephemeral port and prints `PORT <n>` once it accepts connections.
 Every accepted message is written to DIR/<n>.json (n = 1, 2, ...; written to a temporary file then
 renamed, so a reader never sees half a file) with the fields mail_from, rcpt_tos, data (the raw
-RFC 5322 text), tls and auth_user.
+RFC 5322 text), tls, auth_user and peer (the client's address:port).
 
 A file DIR/throttle holding a number N makes the next N transactions end with
 `454 Throttling failure: Maximum sending rate exceeded.` (after DATA, as SES answers).
@@ -86,6 +86,9 @@ class Recorder:
             "data": data,
             "tls": self.implicit_tls or session.ssl is not None,
             "auth_user": auth_user,
+            # The client's address and port: two messages with the same came over one
+            # connection (the client reused it).
+            "peer": "%s:%s" % tuple(session.peer[:2]) if session.peer else None,
         }
         path = os.path.join(self.out, f"{self.counter}.json")
         write_atomically(path, json.dumps(record))
