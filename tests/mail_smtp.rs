@@ -108,6 +108,30 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
 }
 
 #[tokio::test]
+async fn a_pooled_connection_the_server_closed_is_replaced() {
+    // The server drops sessions idle for 0.3 s; sesame checks a pooled connection with NOOP
+    // only after 2 s idle, so the second send finds a connection the server has closed.
+    let server =
+        SmtpServer::start(SmtpOpts::with_auth("relay-user", "relay-pass").idle_timeout(0.3));
+    let mailer =
+        Mailer::build(&config_for(&server, TlsMode::Starttls, "relay-pass"), None).unwrap();
+    mailer
+        .send_code("alice@example.com", Purpose::SignIn, "111111")
+        .await
+        .unwrap();
+    let first = server.wait_for_message_async(WAIT).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    mailer
+        .send_code("bob@example.com", Purpose::SignIn, "222222")
+        .await
+        .unwrap();
+    let second = server.wait_for_message_async(WAIT).await;
+    assert_eq!(second.extract_code().as_deref(), Some("222222"));
+    assert_ne!(second.peer, first.peer, "sent over a new connection");
+    assert_eq!(mailer.status().last_error, None);
+}
+
+#[tokio::test]
 async fn configured_template_with_non_ascii_subject() {
     let server = SmtpServer::start(SmtpOpts::with_auth("relay-user", "relay-pass"));
     let mut config = config_for(&server, TlsMode::Starttls, "relay-pass");

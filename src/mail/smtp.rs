@@ -230,15 +230,39 @@ impl SmtpSender {
     }
 
     async fn attempt(&self, envelope: &Envelope, message: &[u8]) -> Result<String, Failure> {
-        let mut conn = self.connection().await?;
-        let sent = conn.send(envelope, message).await;
-        // lettre closes the connection on any failed command (QUIT, marked broken): only one
-        // that sent cleanly goes back to the pool.
-        self.pool.put(conn);
+        let (conn, reused) = self.connection().await?;
+        let sent = match self.send_on(conn, envelope, message).await {
+            // No reply at all on a pooled connection: the server closed it while it sat idle
+            // (checked with NOOP only after a while). Once more on a new connection; at worst,
+            // when the connection broke after the message went through, the code is mailed twice.
+            Err(e) if reused && e.status().is_none() => {
+                tracing::debug!(
+                    "mail: a pooled connection to {} failed ({}); sending on a new one",
+                    self.server(),
+                    error_text(&e)
+                );
+                let conn = self.connect().await?;
+                self.send_on(conn, envelope, message).await
+            }
+            sent => sent,
+        };
         match sent {
             Ok(response) => Ok(reply_text(&response)),
             Err(e) => Err(self.classify(e).await),
         }
+    }
+
+    /// Sends over `conn`, then gives it back to the pool. lettre closes the connection on any
+    /// failed command (QUIT, marked broken): only one that sent cleanly goes back.
+    async fn send_on(
+        &self,
+        mut conn: lettre::transport::smtp::client::AsyncSmtpConnection,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<Response, lettre::transport::smtp::Error> {
+        let sent = conn.send(envelope, message).await;
+        self.pool.put(conn);
+        sent
     }
 
     fn silent_server_explanation(&self) -> String {

@@ -34,6 +34,8 @@ pub struct SmtpOpts {
     pub ses: Option<SesOpts>,
     /// TLS from the first byte (like port 465) instead of STARTTLS (like port 587).
     pub implicit_tls: bool,
+    /// The server closes a session idle this long (seconds; 30 when unset).
+    pub idle_timeout: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +69,11 @@ impl SmtpOpts {
 
     pub fn implicit_tls(mut self) -> Self {
         self.implicit_tls = true;
+        self
+    }
+
+    pub fn idle_timeout(mut self, secs: f64) -> Self {
+        self.idle_timeout = Some(secs);
         self
     }
 }
@@ -120,6 +127,9 @@ impl SmtpServer {
         }
         if opts.implicit_tls {
             cmd.arg("--implicit-tls");
+        }
+        if let Some(secs) = opts.idle_timeout {
+            cmd.args(["--idle-timeout", &secs.to_string()]);
         }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())

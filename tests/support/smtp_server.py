@@ -9,7 +9,7 @@ checked against a user name and password, and in SES mode the SES replies for un
     smtp_server.py --cert PEM --key PEM --out DIR
                    [--user U --password P]
                    [--ses-region R --ses-secret S --ses-access-key-id ID] [--verified ADDR,...]
-                   [--implicit-tls]
+                   [--implicit-tls] [--idle-timeout SECS]
 
 It listens on 127.0.0.1 on an ephemeral port and prints `PORT <n>` once it accepts connections.
 Every accepted message is written to DIR/<n>.json (n = 1, 2, ...; written to a temporary file then
@@ -143,6 +143,9 @@ def parse_args():
     p.add_argument("--ses-access-key-id")
     p.add_argument("--verified", help="comma-separated verified sender addresses (SES mode)")
     p.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte")
+    p.add_argument(
+        "--idle-timeout", type=float, default=30.0, help="close a session idle this long (s)"
+    )
     args = p.parse_args()
     if args.ses_region is not None:
         if not (args.ses_secret and args.ses_access_key_id):
@@ -178,7 +181,7 @@ async def main():
             auth_require_tls=not args.implicit_tls,
             auth_required=auth,
             authenticator=make_authenticator(args.user, args.password) if auth else None,
-            timeout=30,
+            timeout=args.idle_timeout,
         )
 
     server = await loop.create_server(

@@ -14,6 +14,7 @@
 //!   TCP connect, nodelay ──▶ greeting seen (peek, plain modes) ──▶ [TLS] ──▶ EHLO ──▶ [STARTTLS,
 //!   EHLO] ──▶ [AUTH] ──▶ send ──▶ back to the pool (unless broken or the pool is full)
 //!   pool ──▶ idle < NOOP_AFTER: send at once; idle < MAX_IDLE: NOOP first; older: closed
+//!   a pooled connection that fails without a reply ──▶ the send once more on a new one
 //! ```
 //!
 //! A send owns its connection while it runs, so a send cancelled by the deadline drops it, and
@@ -71,22 +72,22 @@ impl Pool {
 }
 
 impl SmtpSender {
-    /// A connection ready for MAIL FROM: a pooled one still alive, else a new one.
-    pub(super) async fn connection(&self) -> Result<AsyncSmtpConnection, Failure> {
+    /// A connection ready for MAIL FROM: a pooled one still alive (`true`), else a new one.
+    pub(super) async fn connection(&self) -> Result<(AsyncSmtpConnection, bool), Failure> {
         while let Some((mut conn, since)) = self.pool.take() {
             let idle = since.elapsed();
             if idle >= MAX_IDLE {
                 continue; // dropped: the socket closes
             }
             if idle < NOOP_AFTER || conn.test_connected().await {
-                return Ok(conn);
+                return Ok((conn, true));
             }
         }
-        self.connect().await
+        Ok((self.connect().await?, false))
     }
 
     /// A new connection: TCP with nodelay, TLS as configured, EHLO, AUTH.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+    pub(super) async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
         let tcp = match tokio::time::timeout(
             CONNECT_WAIT,
             TcpStream::connect((self.host.as_str(), self.port)),
