@@ -23,7 +23,12 @@
 //!    userinfo, whole sign-ins through the pages.
 //! 5. Forward-auth: the session becomes a forward-auth cookie (`/sign-in?rd=`, no page), and
 //!    [`FORWARD_AUTH_CONNECTIONS`] connections ask `/api/authz/forward-auth` what a proxy asks
-//!    for a signed-in user under an allow rule. Then RSS again.
+//!    for a signed-in user under an allow rule. Then RSS again, and each second of 10 s idle.
+//!
+//! `SESAME_BENCH_ONLY` runs one part instead: `tokens` (`/auth`, the two token grants and
+//! userinfo, then memory while idle), `mail` (whole sign-ins with a real STARTTLS + AUTH SMTP
+//! server in the loop: `load/mail.rs`), `soak` (64 connections of mixed traffic for 60 s, RSS
+//! every second: `load/soak.rs`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -42,6 +47,11 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "load/mail.rs"]
+mod mail;
+#[path = "load/soak.rs"]
+mod soak;
 
 /// Spawns per data-directory kind for the time-to-ready measurement.
 const READY_RUNS: usize = 10;
@@ -104,15 +114,25 @@ fn run(bin: &Path) -> Result<(), String> {
         bin.display(),
         size as f64 / 1048576.0
     );
-
-    time_to_ready(bin)?;
+    let only = std::env::var("SESAME_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() {
+        time_to_ready(bin)?;
+    }
 
     // The load generator gets one thread, so sesame keeps most of the machine.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(load(bin, connections))
+    match only.as_str() {
+        "" => rt.block_on(load(bin, connections, false)),
+        "tokens" => rt.block_on(load(bin, connections, true)),
+        "mail" => rt.block_on(mail::run(bin, connections)),
+        "soak" => rt.block_on(soak::run(bin)),
+        other => Err(format!(
+            "SESAME_BENCH_ONLY={other:?}: use tokens, mail or soak (or leave it unset for everything)"
+        )),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +147,11 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path, data_dir: &Path) -> Result<Server, String> {
+        Server::start_with(bin, data_dir, &[])
+    }
+
+    /// [`Server::start`] with more environment variables (a mail transport).
+    fn start_with(bin: &Path, data_dir: &Path, env: &[(&str, String)]) -> Result<Server, String> {
         let addr = free_port()?;
         let mut cmd = Command::new(bin);
         cmd.args([
@@ -154,6 +179,7 @@ impl Server {
         .env("SESAME_LIMITS_MAIL_PER_MINUTE", "100000000")
         .env("SESAME_LIMITS_CONNECTIONS_PER_CLIENT", "100000")
         .env("SESAME_TOKENS_SIGN_IN_CODES_PER_HOUR", "100000000")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(data_dir);
         Server::spawn(cmd, addr)
     }
@@ -403,7 +429,9 @@ type Codes = Arc<Mutex<Vec<String>>>;
 /// The latest tokens of each connection, by connection index.
 type TokenSlots = Arc<Vec<Mutex<Tokens>>>;
 
-async fn load(bin: &Path, connections: usize) -> Result<(), String> {
+/// The scenarios over `connections`; with `tokens_only`, just `/auth`, the two grants and
+/// userinfo.
+async fn load(bin: &Path, connections: usize, tokens_only: bool) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut server = Server::start(bin, dir.path())?;
     server.wait_ready()?;
@@ -420,7 +448,10 @@ async fn load(bin: &Path, connections: usize) -> Result<(), String> {
         memory(server.pid())
     );
 
-    let session = sign_in(&client(), &server.base(), &server.log, &app, EMAIL).await?;
+    let mailbox = Mailbox::Log(server.log.clone());
+    let session = sign_in(&client(), &server.base(), &mailbox, &app, EMAIL)
+        .await?
+        .session;
     let base: Arc<str> = server.base().into();
     let app = Arc::new(app);
     let conns: Vec<Http> = (0..connections).map(|_| client()).collect();
@@ -443,7 +474,9 @@ async fn load(bin: &Path, connections: usize) -> Result<(), String> {
         }};
     }
 
-    measured!("GET discovery", discovery(&conns, &base));
+    if !tokens_only {
+        measured!("GET discovery", discovery(&conns, &base));
+    }
     let codes: Codes = Arc::default();
     measured!(
         "GET /auth with a session (issues a code)",
@@ -459,9 +492,15 @@ async fn load(bin: &Path, connections: usize) -> Result<(), String> {
         refresh_chains(&conns, &base, &app, tokens.clone())
     );
     measured!("GET /me (userinfo)", userinfo(&conns, &base, tokens));
+    if tokens_only {
+        println!("\n  after load: {}", memory(server.pid()));
+        drop(conns);
+        idle_memory(server.pid()).await;
+        return server.stop();
+    }
     measured!(
         "sign-in through the pages (6 requests)",
-        sign_ins(&conns, &base, &server.log, &app)
+        sign_ins(&conns, &base, &mailbox, &app)
     );
 
     let forward_auth_cookie = forward_auth_cookie(&client(), &base, &session).await?;
@@ -475,7 +514,29 @@ async fn load(bin: &Path, connections: usize) -> Result<(), String> {
 
     println!("\n  after load: {}", memory(server.pid()));
     drop(conns);
+    idle_memory(server.pid()).await;
     server.stop()
+}
+
+/// RSS each second of 10 s without requests (connections closed): what comes back.
+async fn idle_memory(pid: u32) {
+    let mut series = Vec::new();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        series.push(format!("{:.1}", rss_kib(pid) as f64 / 1024.0));
+    }
+    println!("  RSS each second of 10 s idle (MiB): {}", series.join(" "));
+    println!("  after 10 s idle: {}", memory(pid));
+}
+
+/// `VmRSS` in KiB (0 when unreadable).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 async fn discovery(conns: &[Http], base: &str) -> Outcome {
@@ -759,8 +820,12 @@ fn create_app(bin: &Path, dir: &Path) -> Result<AppCreds, String> {
 /// bench): `/auth`, the email page, the email posted (a code "mailed" by the log transport), the
 /// code read from the log and posted, the redirect with an authorization code. One request of
 /// the table is one whole sign-in of six HTTP requests.
-async fn sign_ins(conns: &[Http], base: &str, log: &LogLines, app: &AppCreds) -> Outcome {
-    let (base, log, app) = (Arc::<str>::from(base), log.clone(), Arc::new(app.clone()));
+async fn sign_ins(conns: &[Http], base: &str, mailbox: &Mailbox, app: &AppCreds) -> Outcome {
+    let (base, log, app) = (
+        Arc::<str>::from(base),
+        mailbox.clone(),
+        Arc::new(app.clone()),
+    );
     let n = Arc::new(AtomicUsize::new(0));
     run_scenario(conns, SIGN_IN_REQUESTS, move |w, h| {
         let (base, log, app) = (base.clone(), log.clone(), app.clone());
@@ -775,6 +840,22 @@ async fn sign_ins(conns: &[Http], base: &str, log: &LogLines, app: &AppCreds) ->
 
 /// sesame's log lines, as the reader thread collects them.
 type LogLines = Arc<Mutex<Vec<String>>>;
+
+/// Where the sign-in codes arrive: sesame's log (the `log` transport), or a real SMTP server.
+#[derive(Clone)]
+enum Mailbox {
+    Log(LogLines),
+    Smtp(Arc<mail::smtp::SmtpServer>),
+}
+
+impl Mailbox {
+    async fn code_for(&self, email: &str) -> Result<String, String> {
+        match self {
+            Mailbox::Log(log) => code_in_log(log, email).await,
+            Mailbox::Smtp(server) => mail::code_in_mailbox(server, email).await,
+        }
+    }
+}
 
 /// The newest sign-in code logged for `email`, waiting (asynchronously) up to 10 s.
 async fn code_in_log(log: &LogLines, email: &str) -> Result<String, String> {
@@ -797,15 +878,24 @@ async fn code_in_log(log: &LogLines, email: &str) -> Result<String, String> {
     Err(format!("no sign-in code for {email} in sesame's log"))
 }
 
-/// Signs in once through the pages, as a browser would; returns the `sesame_session` cookie
-/// (`name=value`), with which `/auth` issues codes at once.
+/// What one sign-in through the pages gave.
+struct SignedIn {
+    /// The `sesame_session` cookie (`name=value`), with which `/auth` issues codes at once.
+    session: String,
+    /// The authorization code in the redirect back to the app.
+    code: String,
+    /// How long the email form's POST took: sesame mails the code before it answers.
+    email_post: Duration,
+}
+
+/// Signs in once through the pages, as a browser would.
 async fn sign_in(
     http: &Http,
     base: &str,
-    log: &LogLines,
+    mailbox: &Mailbox,
     app: &AppCreds,
     email: &str,
-) -> Result<String, String> {
+) -> Result<SignedIn, String> {
     let url = format!(
         "{base}/auth?response_type=code&client_id={}&redirect_uri={}&scope={}&state=s&nonce=n",
         enc(&app.client_id),
@@ -855,16 +945,21 @@ async fn sign_in(
             .await
         }
     };
+    let posted = Instant::now();
     expect(post("/sign-in", form).await?, StatusCode::SEE_OTHER)?;
-    let code = code_in_log(log, email).await?;
+    let email_post = posted.elapsed();
+    let code = mailbox.code_for(email).await?;
     let form = enc_form(&[
         ("interaction", &interaction),
         ("csrf", &csrf),
         ("code", &code),
     ]);
     let r = expect(post("/sign-in/code", form).await?, StatusCode::SEE_OTHER)?;
-    code_from_location(&r.headers)?;
-    cookie(&r.headers, "sesame_session")
+    Ok(SignedIn {
+        code: code_from_location(&r.headers)?,
+        session: cookie(&r.headers, "sesame_session")?,
+        email_post,
+    })
 }
 
 /// A token request with client_secret_basic; the tokens it returned.

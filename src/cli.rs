@@ -128,11 +128,15 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), CliError> {
     for w in warnings {
         tracing::warn!("{w}");
     }
+    crate::server::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Store writes wait for the group commit inside block_in_place, which moves the worker
         // to a blocking thread. Bounded, so a burst of writes queues instead of growing threads.
         .max_blocking_threads(64)
+        // Idle blocking threads retire after 3 s (tokio's default: 10 s), before the last of
+        // the trims that follow a burst (server::memory), so their memory comes back too.
+        .thread_keep_alive(crate::server::memory::BLOCKING_THREAD_KEEP_ALIVE)
         .build()
         .map_err(CliError::Runtime)?;
     runtime

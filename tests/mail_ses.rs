@@ -185,6 +185,21 @@ async fn implicit_tls_endpoint_and_smtp_password() {
     let mail = server.wait_for_message_async(WAIT).await;
     assert!(mail.tls);
     assert_eq!(mail.extract_code().as_deref(), Some("123456"));
+    // The implicit-TLS connection is pooled and reused too.
+    mailer
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "bob@example.com", "654321"),
+        )
+        .await
+        .unwrap();
+    let second = server.wait_for_message_async(WAIT).await;
+    assert_eq!(second.extract_code().as_deref(), Some("654321"));
+    assert!(mail.peer.is_some());
+    assert_eq!(
+        second.peer, mail.peer,
+        "the pooled connection was not reused"
+    );
 }
 
 #[tokio::test]

@@ -88,7 +88,9 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
     assert!(html.contains("042917") && html.contains("<html"), "{html}");
     assert_eq!(mail.extract_code().as_deref(), Some("042917"));
 
-    // A second message goes through the pool.
+    // A second message goes through the pool: over the same connection.
+    let first_peer = mail.peer.clone();
+    assert!(first_peer.is_some());
     mailer
         .send_code(
             Purpose::Register,
@@ -99,12 +101,46 @@ async fn sends_a_multipart_message_over_starttls_with_auth() {
     let mail = server.wait_for_message_async(WAIT).await;
     assert_eq!(mail.rcpt_tos, vec!["bob@example.com"]);
     assert_eq!(mail.extract_code().as_deref(), Some("555111"));
+    assert_eq!(
+        mail.peer, first_peer,
+        "the pooled connection was not reused"
+    );
 
     let status = mailer.status();
     assert_eq!(status.ok, Some(true));
     assert_eq!(status.last_error, None);
     let text = serde_json::to_string(&status).unwrap();
     assert!(!text.contains("relay-pass"), "{text}");
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_server_closed_is_replaced() {
+    // The server drops sessions idle for 0.3 s; sesame checks a pooled connection with NOOP
+    // only after 2 s idle, so the second send finds a connection the server has closed.
+    let server =
+        SmtpServer::start(SmtpOpts::with_auth("relay-user", "relay-pass").idle_timeout(0.3));
+    let mailer =
+        Mailer::build(&config_for(&server, TlsMode::Starttls, "relay-pass"), None).unwrap();
+    mailer
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "alice@example.com", "111111"),
+        )
+        .await
+        .unwrap();
+    let first = server.wait_for_message_async(WAIT).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    mailer
+        .send_code(
+            Purpose::SignIn,
+            &sesame::mail::CodeMail::test("sesame", "bob@example.com", "222222"),
+        )
+        .await
+        .unwrap();
+    let second = server.wait_for_message_async(WAIT).await;
+    assert_eq!(second.extract_code().as_deref(), Some("222222"));
+    assert_ne!(second.peer, first.peer, "sent over a new connection");
+    assert_eq!(mailer.status().last_error, None);
 }
 
 #[tokio::test]

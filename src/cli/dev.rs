@@ -34,9 +34,11 @@ pub(super) fn dev(
             *ttl = secs;
         }
     }
+    crate::server::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(64)
+        .thread_keep_alive(crate::server::memory::BLOCKING_THREAD_KEEP_ALIVE)
         .build()
         .map_err(CliError::Runtime)?;
     runtime

@@ -3,7 +3,8 @@
 //! Three transports behind one [`Mailer`]:
 //! - `log` (the default with nothing configured): prints the code to the log, with a warning
 //!   that mail is not set up, so a fresh install still lets someone sign in;
-//! - `smtp`: any relay, through lettre's pooled async SMTP client over rustls (ring);
+//! - `smtp`: any relay, through lettre's async SMTP client over rustls (ring), on connections
+//!   sesame makes (`TCP_NODELAY`) and pools itself (`smtp/pool.rs`);
 //! - `outbox` (`sesame dev` only; never configurable): nothing is sent, the latest code for
 //!   each address is kept in memory so the dev code page can show it;
 //! - `ses`: Amazon SES through its SMTP interface — an `smtp` transport with the SES endpoint,

@@ -3,9 +3,9 @@
 //! One send:
 //!
 //! ```text
-//!   greeting check ──▶ lettre pooled send ──▶ 2xx: done
-//!   (once per mailer,        │
-//!    STARTTLS/none only)     ├─▶ 4xx (454 throttling, ...): back off 250 ms, 500 ms, 1 s, 2 s and
+//!   pooled connection ──▶ send ──▶ 2xx: done
+//!   (or a new one,           │
+//!    see smtp/pool.rs)       ├─▶ 4xx (454 throttling, ...): back off 250 ms, 500 ms, 1 s, 2 s and
 //!                            │   retry while the deadline allows, then fail
 //!                            ├─▶ 535: configuration error naming the keys to check
 //!                            ├─▶ 554 "not verified": SES identity/sandbox explanation
@@ -13,32 +13,28 @@
 //! ```
 //!
 //! Everything runs under one deadline (`mail.timeout_secs`, 15 s by default), so no request waits
-//! longer. Two details of lettre shape this file:
-//! - its async client only bounds the TCP connect, so a client speaking STARTTLS to an
-//!   implicit-TLS port would wait forever for a greeting that never comes. The greeting check
-//!   reads the greeting on a plain connection first and, when the server stays silent for a few
-//!   seconds, explains that the port expects TLS. It runs until one greeting arrived, so normally
-//!   once per mailer. The reverse mistake (TLS against a STARTTLS port) fails at once in rustls;
-//!   the diagnosis then reads the port in plain text and finds the `220` greeting;
-//! - its pool takes back a connection dropped in the middle of a command, so when the deadline
-//!   cancels a send, the whole pool is discarded and the next send starts a fresh one.
+//! longer. Connections are made and pooled in `smtp/pool.rs` (with `TCP_NODELAY`, which lettre's
+//! own transport leaves off, costing about 40 ms a send). lettre's client bounds only the TCP
+//! connect, so a client speaking STARTTLS to an implicit-TLS port would wait forever for a
+//! greeting that never comes: a new plain connection waits a few seconds for the server's first
+//! bytes and, when it stays silent, explains that the port expects TLS. The reverse mistake (TLS
+//! against a STARTTLS port) fails at once in rustls; the diagnosis then reads the port in plain
+//! text and finds the `220` greeting.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use lettre::address::Envelope;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, TlsParameters};
 use lettre::transport::smtp::response::Response;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod dry_run;
+mod pool;
 
 use super::templates::RenderedEmail;
 use super::{MailError, SendError, SesStatus, SmtpStatus, TlsMode};
@@ -75,7 +71,7 @@ pub(crate) struct SmtpSettings {
     pub ses_region: Option<String>,
 }
 
-/// An SMTP transport with its settings; the lettre pool is created on first use.
+/// An SMTP transport with its settings and its pool of open connections.
 pub(crate) struct SmtpSender {
     host: String,
     port: u16,
@@ -93,11 +89,9 @@ pub(crate) struct SmtpSender {
     extra_headers: Vec<(&'static str, String)>,
     auth_hint: String,
     ses_region: Option<String>,
-    /// lettre's pool spawns a cleanup task when created, which needs a running tokio runtime:
-    /// creating it lazily keeps `Mailer::build` free of side effects (and usable outside one).
-    transport: Mutex<Option<AsyncSmtpTransport<Tokio1Executor>>>,
-    /// Set once the server sent a plain-text greeting: the TLS mode fits, no need to check again.
-    greeting_checked: AtomicBool,
+    /// Connections kept open between sends (one pool per mail configuration: the mailer holds
+    /// one sender).
+    pool: pool::Pool,
 }
 
 /// How one attempt ended, short of success.
@@ -152,8 +146,7 @@ impl SmtpSender {
             extra_headers: s.extra_headers,
             auth_hint: s.auth_hint,
             ses_region: s.ses_region,
-            transport: Mutex::new(None),
-            greeting_checked: AtomicBool::new(false),
+            pool: pool::Pool::default(),
         })
     }
 
@@ -202,7 +195,6 @@ impl SmtpSender {
                 Ok(Err(Failure::Final(e))) => return Err(e),
                 Ok(Err(Failure::Transient(reply))) => reply,
                 Err(_) => {
-                    self.discard_pool();
                     return Err(SendError::Timeout {
                         server: self.server(),
                         secs: self.timeout.as_secs(),
@@ -238,76 +230,39 @@ impl SmtpSender {
     }
 
     async fn attempt(&self, envelope: &Envelope, message: &[u8]) -> Result<String, Failure> {
-        if self.tls != TlsMode::Tls && !self.greeting_checked.load(Ordering::Relaxed) {
-            self.check_greeting().await.map_err(Failure::Final)?;
-        }
-        match self.transport().send_raw(envelope, message).await {
-            Ok(response) => {
-                self.greeting_checked.store(true, Ordering::Relaxed);
-                Ok(reply_text(&response))
+        let (conn, reused) = self.connection().await?;
+        let sent = match self.send_on(conn, envelope, message).await {
+            // No reply at all on a pooled connection: the server closed it while it sat idle
+            // (checked with NOOP only after a while). Once more on a new connection; at worst,
+            // when the connection broke after the message went through, the code is mailed twice.
+            Err(e) if reused && e.status().is_none() => {
+                tracing::debug!(
+                    "mail: a pooled connection to {} failed ({}); sending on a new one",
+                    self.server(),
+                    error_text(&e)
+                );
+                let conn = self.connect().await?;
+                self.send_on(conn, envelope, message).await
             }
+            sent => sent,
+        };
+        match sent {
+            Ok(response) => Ok(reply_text(&response)),
             Err(e) => Err(self.classify(e).await),
         }
     }
 
-    /// The pooled lettre transport, created on first use.
-    fn transport(&self) -> AsyncSmtpTransport<Tokio1Executor> {
-        let mut slot = self.transport.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(transport) = slot.as_ref() {
-            return transport.clone();
-        }
-        let tls = match (&self.tls_parameters, self.tls) {
-            (Some(p), TlsMode::Tls) => Tls::Wrapper(p.clone()),
-            (Some(p), _) => Tls::Required(p.clone()),
-            (None, _) => Tls::None,
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
-            .port(self.port)
-            .tls(tls)
-            .timeout(Some(self.timeout.min(Duration::from_secs(10))))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(4)
-                    .idle_timeout(Duration::from_secs(60)),
-            );
-        if let Some(credentials) = &self.credentials {
-            builder = builder
-                .credentials(credentials.clone())
-                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-        }
-        let transport = builder.build();
-        *slot = Some(transport.clone());
-        transport
-    }
-
-    fn discard_pool(&self) {
-        *self.transport.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    /// Reads the greeting on a plain connection (STARTTLS and none modes): a server that stays
-    /// silent expects TLS from the first byte.
-    async fn check_greeting(&self) -> Result<(), SendError> {
-        match read_greeting(&self.host, self.port, GREETING_WAIT).await {
-            Greeting::Line(line) => {
-                if line.starts_with("220") {
-                    self.greeting_checked.store(true, Ordering::Relaxed);
-                }
-                // Anything else (a 554 "no service here") is lettre's to report with the reply.
-                Ok(())
-            }
-            Greeting::Silent => Err(SendError::TlsModeMismatch {
-                server: self.server(),
-                explanation: self.silent_server_explanation(),
-            }),
-            Greeting::Closed => Err(SendError::Connect {
-                server: self.server(),
-                detail: "the server closed the connection without a greeting".into(),
-            }),
-            Greeting::ConnectFailed(detail) => Err(SendError::Connect {
-                server: self.server(),
-                detail,
-            }),
-        }
+    /// Sends over `conn`, then gives it back to the pool. lettre closes the connection on any
+    /// failed command (QUIT, marked broken): only one that sent cleanly goes back.
+    async fn send_on(
+        &self,
+        mut conn: lettre::transport::smtp::client::AsyncSmtpConnection,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<Response, lettre::transport::smtp::Error> {
+        let sent = conn.send(envelope, message).await;
+        self.pool.put(conn);
+        sent
     }
 
     fn silent_server_explanation(&self) -> String {

@@ -29,6 +29,7 @@ pub mod dev;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
 mod limited;
+pub mod memory;
 mod ops_routes;
 mod protocol_errors;
 pub mod router;
@@ -399,6 +400,7 @@ fn start_background(server: &Arc<Server>) {
             days.saturating_mul(86_400),
         ));
     }
+    tokio::spawn(memory::trim_when_idle());
     if provider
         .keys()
         .signer(crate::crypto::keys::Alg::Rs256)
@@ -475,6 +477,7 @@ async fn accept_loop(
                 let timeout = if connections.available_permits() < MAX_CONNECTIONS / 4 { busy } else { normal };
                 let s = server.clone();
                 let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    memory::note_request();
                     let s = s.clone();
                     async move { Ok::<_, Infallible>(router::serve(&s, req, peer).await) }
                 });

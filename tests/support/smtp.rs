@@ -34,6 +34,8 @@ pub struct SmtpOpts {
     pub ses: Option<SesOpts>,
     /// TLS from the first byte (like port 465) instead of STARTTLS (like port 587).
     pub implicit_tls: bool,
+    /// The server closes a session idle this long (seconds; 30 when unset).
+    pub idle_timeout: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +69,11 @@ impl SmtpOpts {
 
     pub fn implicit_tls(mut self) -> Self {
         self.implicit_tls = true;
+        self
+    }
+
+    pub fn idle_timeout(mut self, secs: f64) -> Self {
+        self.idle_timeout = Some(secs);
         self
     }
 }
@@ -120,6 +127,9 @@ impl SmtpServer {
         }
         if opts.implicit_tls {
             cmd.arg("--implicit-tls");
+        }
+        if let Some(secs) = opts.idle_timeout {
+            cmd.args(["--idle-timeout", &secs.to_string()]);
         }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -234,6 +244,7 @@ impl SmtpServer {
             data: v["data"].as_str().unwrap_or_default().to_string(),
             tls: v["tls"].as_bool().unwrap_or(false),
             auth_user: v["auth_user"].as_str().map(String::from),
+            peer: v["peer"].as_str().map(String::from),
         })
     }
 }
@@ -258,6 +269,8 @@ pub struct Received {
     pub tls: bool,
     /// The user name the client authenticated as.
     pub auth_user: Option<String>,
+    /// The client's `address:port`: the same for two messages sent over one connection.
+    pub peer: Option<String>,
 }
 
 impl Received {

@@ -9,12 +9,12 @@ checked against a user name and password, and in SES mode the SES replies for un
     smtp_server.py --cert PEM --key PEM --out DIR
                    [--user U --password P]
                    [--ses-region R --ses-secret S --ses-access-key-id ID] [--verified ADDR,...]
-                   [--implicit-tls]
+                   [--implicit-tls] [--idle-timeout SECS]
 
 It listens on 127.0.0.1 on an ephemeral port and prints `PORT <n>` once it accepts connections.
 Every accepted message is written to DIR/<n>.json (n = 1, 2, ...; written to a temporary file then
 renamed, so a reader never sees half a file) with the fields mail_from, rcpt_tos, data (the raw
-RFC 5322 text), tls and auth_user.
+RFC 5322 text), tls, auth_user and peer (the client's address:port).
 
 A file DIR/throttle holding a number N makes the next N transactions end with
 `454 Throttling failure: Maximum sending rate exceeded.` (after DATA, as SES answers).
@@ -94,6 +94,9 @@ class Recorder:
             "data": data,
             "tls": self.implicit_tls or session.ssl is not None,
             "auth_user": auth_user,
+            # The client's address and port: two messages with the same came over one
+            # connection (the client reused it).
+            "peer": "%s:%s" % tuple(session.peer[:2]) if session.peer else None,
         }
         path = os.path.join(self.out, f"{self.counter}.json")
         write_atomically(path, json.dumps(record))
@@ -148,6 +151,9 @@ def parse_args():
     p.add_argument("--ses-access-key-id")
     p.add_argument("--verified", help="comma-separated verified sender addresses (SES mode)")
     p.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte")
+    p.add_argument(
+        "--idle-timeout", type=float, default=30.0, help="close a session idle this long (s)"
+    )
     args = p.parse_args()
     if args.ses_region is not None:
         if not (args.ses_secret and args.ses_access_key_id):
@@ -183,7 +189,7 @@ async def main():
             auth_require_tls=not args.implicit_tls,
             auth_required=auth,
             authenticator=make_authenticator(args.user, args.password) if auth else None,
-            timeout=30,
+            timeout=args.idle_timeout,
         )
 
     server = await loop.create_server(
