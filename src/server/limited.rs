@@ -102,27 +102,15 @@ pub fn seconds(wait: u64) -> String {
 mod tests {
     use super::super::router::route;
     use super::*;
-    use crate::config::{BrandingConfig, Config};
-    use crate::http::cookie::CookiePolicy;
     use crate::limits::{Limits, LimitsConfig};
-    use crate::pages::Pages;
     use crate::provider::testing::{provider, CLIENT};
     use hyper::header::CONTENT_TYPE;
     use hyper::HeaderMap;
-    use std::sync::Arc;
 
     fn server(config: LimitsConfig) -> (tempfile::TempDir, Server) {
         let (dir, p) = provider();
         let p = p.with_limits(Limits::new(config).unwrap());
-        let pages = Pages::new(&BrandingConfig::default()).unwrap();
-        let cookies = CookiePolicy {
-            path: "/".into(),
-            secure: true,
-        };
-        (
-            dir,
-            Server::new(Arc::new(p), Config::default(), pages, cookies),
-        )
+        (dir, super::super::router::tests::server_of(p))
     }
 
     fn from(peer: &str, method: Method, path: &str, xff: Option<&str>) -> Request {

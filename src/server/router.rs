@@ -161,7 +161,7 @@ fn is_api(path: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::{BrandingConfig, Config};
     use crate::http::cookie::CookiePolicy;
@@ -173,15 +173,17 @@ mod tests {
 
     fn server() -> (tempfile::TempDir, Server) {
         let (dir, p) = provider();
+        (dir, server_of(p))
+    }
+
+    /// A server over `p` with the default branding and secure cookies (for the edge's tests).
+    pub(in crate::server) fn server_of(p: crate::provider::Provider) -> Server {
         let pages = Pages::new(&BrandingConfig::default()).unwrap();
         let cookies = CookiePolicy {
             path: "/".into(),
             secure: true,
         };
-        (
-            dir,
-            Server::new(Arc::new(p), Config::default(), pages, cookies),
-        )
+        Server::new(Arc::new(p), Config::default(), pages, cookies)
     }
 
     fn get(path: &str, query: &str, headers: HeaderMap) -> Request {

@@ -245,6 +245,30 @@ fn mail_held(st: &Server, e: &SignInError) -> Option<(MailBudget, u64)> {
     })
 }
 
+/// A send to `typed` refused: by a mail budget, back to `to` saying so ([`Flash::MailHeld`]);
+/// for any other reason, the failure page.
+fn refuse_held(
+    st: &Server,
+    id: &str,
+    i: &Interaction,
+    typed: &str,
+    e: SignInError,
+    to: String,
+) -> Response {
+    match mail_held(st, &e) {
+        Some((budget, until)) => {
+            let typed = typed.to_string();
+            let flash = Flash::MailHeld {
+                typed,
+                budget,
+                until,
+            };
+            refuse_until(st, id, flash, to, until)
+        }
+        None => failure_page(st, id, i, e),
+    }
+}
+
 /// Whole minutes, at least one, as a person reads them.
 fn minutes(wait: u64) -> String {
     let m = wait.div_ceil(60).max(1);
@@ -335,17 +359,7 @@ pub async fn email_submit(st: &Server, req: &Request) -> Response {
             };
             refuse_until(st, &id, flash, email_url(st, &id), until)
         }
-        Err(e) => match mail_held(st, &e) {
-            Some((budget, until)) => {
-                let flash = Flash::MailHeld {
-                    typed: email.address.clone(),
-                    budget,
-                    until,
-                };
-                refuse_until(st, &id, flash, email_url(st, &id), until)
-            }
-            None => failure_page(st, &id, &i, e),
-        },
+        Err(e) => refuse_held(st, &id, &i, &email.address, e, email_url(st, &id)),
     }
 }
 
@@ -393,17 +407,7 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
                 let flash = Flash::ResendTooMany { until };
                 refuse_until(st, &id, flash, code_url(st, &id, None), until)
             }
-            Err(e) => match mail_held(st, &e) {
-                Some((budget, until)) => {
-                    let flash = Flash::MailHeld {
-                        typed: email.address.clone(),
-                        budget,
-                        until,
-                    };
-                    refuse_until(st, &id, flash, code_url(st, &id, None), until)
-                }
-                None => failure_page(st, &id, &i, e),
-            },
+            Err(e) => refuse_held(st, &id, &i, &email.address, e, code_url(st, &id, None)),
         };
     }
     let typed = form.first("code").unwrap_or("");
