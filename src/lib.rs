@@ -11,7 +11,8 @@
 //!                      forward_auth (a reverse proxy's "may this request through?"),
 //!                      provider (the context the core runs in), apps (the app registry),
 //!                      users (the directory), audit (the audit log), limits (abuse), api_keys
-//!                      (management API keys), issuer (endpoint URLs)
+//!                      (management API keys), issuer (endpoint URLs), account (what a
+//!                      user does to their own account)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -68,6 +69,7 @@
 //! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it, and
 //!   [`secret::mask`], which hides secrets in JSON that is shown or kept.
 
+pub mod account;
 pub mod admin;
 pub mod alg;
 pub mod api_keys;

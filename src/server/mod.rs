@@ -23,6 +23,7 @@
 //! Uses everything below it: the core (`oidc`, `signin`, `session`, `provider`), `http`,
 //! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
+mod account_routes;
 pub mod api;
 mod connections;
 pub mod dev;

@@ -3,6 +3,7 @@
 //! (the issuer's path, the body's size and time limits). Paths under `/api/v1` go to the
 //! management API ([`super::api`]), which has its own route table.
 
+use super::account_routes;
 use super::api;
 use super::forward_auth_routes;
 use super::limited;
@@ -94,6 +95,9 @@ pub async fn route(s: &Server, req: Request) -> Response {
     // `sesame dev`'s own pages: `None` unless the provider holds the dev policy.
     if let Some(r) = super::dev::route(s, &req).await {
         return r;
+    }
+    if account_routes::handles(path) {
+        return account_routes::route(s, &req).await;
     }
     if let Some(kind) = limited::kind_of(m, path) {
         if let Err(r) = limited::check(s, &req, kind) {

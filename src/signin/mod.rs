@@ -126,6 +126,9 @@ pub enum SignInError {
     CodeVoid,
     /// The code is older than its lifetime.
     CodeExpired,
+    /// The proved address cannot become the account's (taken meanwhile, or the account is
+    /// declared in `sesame.toml`); why, in words.
+    EmailChangeRefused(String),
     /// Storage failed.
     Store(StoreError),
 }
@@ -231,6 +234,9 @@ pub struct Reservation {
     /// The address may not sign in (no account, and the sign-up policy does not admit it):
     /// nothing is mailed, and the pages go on exactly as if it had been (no enumeration).
     pub refused: bool,
+    /// The code proves a new address for an account ([`SignInFor::ChangeEmail`]): the mail
+    /// uses the Generic template, and the sign-up policy does not apply.
+    pub changing_email: bool,
 }
 
 /// Sends a new code to `email` for interaction `id` (first send or resend): reserves a slot,
@@ -252,7 +258,9 @@ pub async fn send_code(
         );
         return tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation));
     }
-    let purpose = if reservation.new_user {
+    let purpose = if reservation.changing_email {
+        Purpose::Generic
+    } else if reservation.new_user {
         Purpose::Register
     } else {
         Purpose::SignIn
@@ -290,6 +298,7 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             SignInFor::ReturnTo(url) => url::Url::parse(url)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string)),
+            SignInFor::Account | SignInFor::ChangeEmail { .. } => None,
         })
     })
 }
@@ -373,7 +382,8 @@ pub fn reserve_code(
             tx.put_interaction(id, &i)?;
         }
         let new_user = user.is_none();
-        let refused = new_user && !p.sign_up.admits(email);
+        let changing_email = matches!(i.purpose, SignInFor::ChangeEmail { .. });
+        let refused = !changing_email && new_user && !p.sign_up.admits(email);
         if refused {
             let entry = attempt(
                 failed(SignInFailure::NotAllowed),
@@ -386,6 +396,7 @@ pub fn reserve_code(
             at: now,
             new_user,
             refused,
+            changing_email,
         }))
     })?
 }
@@ -502,6 +513,8 @@ pub enum Next {
         url: String,
         forward_auth_session: String,
     },
+    /// To the account page (a sign-in that began there, or a proved new address).
+    Account,
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -562,6 +575,9 @@ pub fn verify_code<'a>(
         }
         let email = Email::parse(&pc.email)
             .map_err(|_| StoreError::Db("stored email does not parse".into()))?;
+        if let SignInFor::ChangeEmail { user_id } = &i.purpose {
+            return change_email(tx, now, id, user_id, &email);
+        }
         let existing = match tx.user_id_by_email(&email.key)? {
             Some(uid) => tx.user(&uid)?,
             None => None,
@@ -623,6 +639,7 @@ fn outcome(result: &Result<SignedIn, SignInError>) -> &'static str {
             | SignInError::GlobalMailBudget { .. },
         ) => "rate_limited",
         Err(SignInError::Store(_)) => "error",
+        Err(SignInError::EmailChangeRefused(_)) => "refused",
     }
 }
 
@@ -673,6 +690,12 @@ pub(crate) fn finish<'a>(
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
         },
+        SignInFor::Account => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Account
+        }
+        // verify_code ends these before finish; nobody is signed in by them.
+        SignInFor::ChangeEmail { .. } => Next::Account,
         SignInFor::ReturnTo(url) => {
             // It lives as long as the sesame session made with it, not longer.
             let expires_at = now + p.tokens.session_ttl;
@@ -730,6 +753,50 @@ pub fn continue_session(
             &p.issuer, &request, &code,
         )))))
     })?
+}
+
+/// The right code of a [`SignInFor::ChangeEmail`]: the account's email becomes the proved
+/// address (verified), the interaction ends, and the audit log records the change, all in the
+/// caller's transaction. `SignedIn::session_cookie` is empty: nobody new is signed in.
+fn change_email(
+    tx: &impl Writes,
+    now: u64,
+    id: &str,
+    user_id: &str,
+    email: &Email,
+) -> Result<Result<SignedIn, SignInError>, StoreError> {
+    tx.remove_interaction(id)?;
+    let before = match tx.user(user_id)? {
+        Some(u) if !u.disabled => u,
+        _ => return Ok(Err(SignInError::Expired)),
+    };
+    let change = crate::users::UserChange {
+        email: Some(email.address.clone()),
+        ..Default::default()
+    };
+    let mut user = match crate::users::update_in(tx, now, user_id, change) {
+        Ok(u) => u,
+        Err(crate::users::UserError::Store(e)) => return Err(e),
+        // Taken meanwhile, or the account became declared in sesame.toml.
+        Err(e) => return Ok(Err(SignInError::EmailChangeRefused(e.to_string()))),
+    };
+    user.email_verified = true;
+    tx.put_user(&user)?;
+    let entry = AuditEntry::admin_change(
+        Actor::User {
+            user_id: user_id.to_string(),
+        },
+        "account.email",
+        audit::Changes::of(serde_json::json!({
+            "email": {"from": before.email, "to": user.email}
+        })),
+    )
+    .user(user_id);
+    audit::record(tx, now, entry)?;
+    Ok(Ok(SignedIn {
+        session_cookie: String::new(),
+        next: Next::Account,
+    }))
 }
 
 fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {
