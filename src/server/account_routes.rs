@@ -63,12 +63,12 @@ fn csrf_of(cookie: &str) -> String {
 }
 
 /// The signed-in user and their session cookie's value, or `None`.
-fn signed_in<'r>(s: &Server, req: &'r Request) -> Result<Option<(User, &'r str)>, Response> {
+fn signed_in<'r>(s: &Server, req: &'r Request) -> Result<Option<(User, &'r str)>, Box<Response>> {
     let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
     match crate::session::signed_in(&s.provider, cookie, SessionKind::Sesame) {
         Ok(Some((_, user))) => Ok(cookie.map(|c| (user, c))),
         Ok(None) => Ok(None),
-        Err(e) => Err(storage_failure(s, e)),
+        Err(e) => Err(Box::new(storage_failure(s, e))),
     }
 }
 
@@ -77,7 +77,7 @@ fn account_page(s: &Server, req: &Request) -> Response {
     let (user, cookie) = match signed_in(s, req) {
         Ok(Some(x)) => x,
         Ok(None) => return sign_in_first(s, req),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let now = s.provider.now();
     let view = match crate::account::view(&s.provider.store, now, &user.id, Some(cookie)) {
@@ -192,7 +192,7 @@ async fn form(s: &Server, req: &Request) -> Response {
         Ok(Some(x)) => x,
         // No session (it ended, or never was): nothing to change; sign in and try again.
         Ok(None) => return http::redirect(&account_url(s)),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let f = req.params();
     let given = f.first("csrf").unwrap_or("");
@@ -316,7 +316,7 @@ fn load_change(
     let (user, cookie) = match signed_in(s, req) {
         Ok(Some(x)) => x,
         Ok(None) => return Err(Box::new(http::redirect(&account_url(s)))),
-        Err(r) => return Err(Box::new(r)),
+        Err(r) => return Err(r),
     };
     let browser = req.cookie(&s.cookies.name(crate::http::cookie::INTERACTION_COOKIE));
     let i = match signin::load(&s.provider, id, browser) {

@@ -241,12 +241,9 @@ fn held_message(budget: &MailBudget, wait: u64) -> String {
 fn mail_held(st: &Server, e: &SignInError) -> Option<(MailBudget, u64)> {
     let now = st.provider.now();
     Some(match e {
-        SignInError::TooManyAddresses { allowed } => (
-            MailBudget::Addresses {
-                allowed: *allowed as u32,
-            },
-            now,
-        ),
+        SignInError::TooManyAddresses { allowed } => {
+            (MailBudget::Addresses { allowed: *allowed }, now)
+        }
         SignInError::ClientMailBudget { wait } => (MailBudget::Client, now + wait),
         SignInError::GlobalMailBudget { wait } => (MailBudget::Global, now + wait),
         _ => return None,
