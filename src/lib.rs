@@ -43,6 +43,8 @@
 //!   (`signin::dev`).
 //! - [`session`]: the sesame session (single sign-on across apps), and the forward-auth session
 //!   beside it.
+//! - [`account`]: what a signed-in user does to their own account (the account page's
+//!   operations: view, rename, end sessions, revoke an app; the email change is a sign-in).
 //! - [`forward_auth`]: forward-auth for Caddy, Traefik and nginx (Authelia's contract): the
 //!   access rules (`[[access]]`), the original request's URL and where a sign-in may return,
 //!   the check a proxy asks on every request.
