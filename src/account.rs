@@ -19,6 +19,17 @@ use crate::store::{Reads, Store, StoreError, User, Writes};
 use crate::users::{self, UserChange, UserError};
 use serde_json::json;
 
+/// The names a user's own changes carry in the audit log (`command` of an `admin_change` whose
+/// actor is the user), so `sesame audit --kind NAME` knows them.
+pub const COMMANDS: &[&str] = &[
+    "account.update",
+    "account.email",
+    "account.sign_out",
+    "account.sign_out_everywhere",
+    "account.revoke_app",
+    "setup.first_admin",
+];
+
 /// Everything the account page shows, read in one snapshot.
 #[derive(Debug, Clone)]
 pub struct AccountView {

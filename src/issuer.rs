@@ -57,6 +57,8 @@ pub mod paths {
     pub const HEALTH: &str = "/healthz";
     /// The account page, and its forms under it.
     pub const ACCOUNT: &str = "/account";
+    /// First run's one-time setup link (`?token=`).
+    pub const SETUP: &str = "/setup";
     /// Prometheus metrics (local requests, or with the `[metrics]` token).
     pub const METRICS: &str = "/metrics";
     /// Forward-auth for Caddy `forward_auth` and Traefik `ForwardAuth` (`X-Forwarded-*`).

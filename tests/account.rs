@@ -315,3 +315,51 @@ async fn the_email_changes_only_with_the_code_sent_to_the_new_address() {
     assert_eq!(items[0]["email"], NEW);
     assert_eq!(items[0]["email_verified"], true);
 }
+
+/// The setup link sesame printed at start, if any.
+fn setup_link(sesame: &Sesame) -> Option<String> {
+    let logs = sesame.logs();
+    let at = logs.find("/setup?token=")?;
+    let start = logs[..at].rfind("http")?;
+    let end = logs[at..]
+        .find(|c: char| c.is_whitespace() || c == '"')
+        .map_or(logs.len(), |e| at + e);
+    Some(logs[start..end].to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_the_setup_link_makes_the_first_admin_once() {
+    // Sign-up by invitation (the default): the setup link admits its one person anyway.
+    let sesame = Sesame::start(support::SesameOpts {
+        env: vec![("SESAME_SIGN_UP_MODE".into(), "invite".into())],
+        ..Default::default()
+    });
+    let link = setup_link(&sesame).unwrap_or_else(|| panic!("no setup link:\n{}", sesame.logs()));
+    let browser = HttpClient::new();
+    let page = browser.get_following(&link, &sesame.issuer).await;
+    flow::assert_email_page(&page);
+    let code_page = flow::submit_email(&sesame, &browser, &page, ADA).await;
+    let code = sesame.next_code_for(ADA).await;
+    let answer = flow::submit_code(&browser, &code_page, &code).await;
+    let shown = followed(&sesame, &browser, answer).await;
+    assert_account_page(&shown, ADA);
+    let user = sesame.cli(&["user", "show", ADA, "--json"]);
+    let user: serde_json::Value = serde_json::from_slice(&user.stdout).expect("user JSON");
+    assert_eq!(user["groups"], serde_json::json!(["admins"]), "{user}");
+    let out = sesame.cli(&["audit", "--kind", "setup.first_admin", "--json"]);
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("audit JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(log["entries"].as_array().map(Vec::len), Some(1), "{log}");
+
+    // Once only: the same link again (another browser) is refused with a page.
+    let again = HttpClient::new().get(&link).await;
+    assert_eq!(again.status, 404, "{}", again.describe());
+    assert!(again.body.contains("This setup link does not work"));
+
+    // With an admin, a restart prints no link.
+    let mut sesame = sesame;
+    sesame.restart();
+    let logs = sesame.logs();
+    assert_eq!(logs.matches("listening on").count(), 2, "{logs}");
+    assert_eq!(logs.matches("/setup?token=").count(), 1, "{logs}");
+}

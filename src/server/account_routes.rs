@@ -393,3 +393,39 @@ fn email_code_submit(s: &Server, req: &Request) -> Response {
         Err(_) => back(s, "error", "email_expired"),
     }
 }
+
+/// GET /setup?token=T: first run's one-time link. Right and within its hour, it is used up and
+/// a sign-in starts whose user becomes the first administrator (if there is still none).
+pub fn setup(s: &Server, req: &Request) -> Response {
+    use crate::signin::setup::SetupError;
+    let token = req.query().first("token").unwrap_or("");
+    match s.setup.take(token, s.provider.now()) {
+        Ok(()) => match start_sign_in(s, req, SignInFor::FirstAdmin) {
+            Ok((id, cookie)) => {
+                let to = format!(
+                    "{}?interaction={id}",
+                    s.provider.issuer.local(paths::SIGN_IN)
+                );
+                let mut r = http::redirect(&to);
+                http::set_cookie(&mut r, cookie);
+                r
+            }
+            Err(r) => *r,
+        },
+        Err(e) => {
+            let message = match e {
+                SetupError::Expired => "This setup link is more than an hour old.",
+                SetupError::NoneOrUsed | SetupError::Wrong => {
+                    "This setup link has been used already, or is not the one this server printed."
+                }
+            };
+            error_pages::error_page(
+                s,
+                StatusCode::NOT_FOUND,
+                "This setup link does not work",
+                message,
+                "Restart the server while it has no administrator to print a new link, or run `sesame user add you@example.com --admin`.",
+            )
+        }
+    }
+}

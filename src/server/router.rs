@@ -122,6 +122,7 @@ pub async fn route(s: &Server, req: Request) -> Response {
         // The proxy's endpoints answer any method: the original one comes in a header.
         paths::FORWARD_AUTH => forward_auth_routes::forward_auth(s, &req),
         paths::AUTH_REQUEST => forward_auth_routes::auth_request(s, &req),
+        paths::SETUP if *m == Method::GET => account_routes::setup(s, &req),
         paths::SIGN_IN if *m == Method::GET && is_forward_auth_sign_in(&req) => {
             forward_auth_routes::begin(s, &req)
         }

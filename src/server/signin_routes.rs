@@ -34,7 +34,9 @@ fn app_name(st: &Server, i: &Interaction) -> Option<String> {
         SignInFor::ReturnTo(url) => url::Url::parse(url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string)),
-        SignInFor::Account | SignInFor::ChangeEmail { .. } => Some("your account".into()),
+        SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => {
+            Some("your account".into())
+        }
     }
 }
 
@@ -111,7 +113,7 @@ fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
     let (url, name) = match &i.purpose {
         SignInFor::App(request) => (web_origin(&request.redirect_uri)?, app_name(st, i)?),
         SignInFor::ReturnTo(url) => (url.clone(), app_name(st, i)?),
-        SignInFor::Account | SignInFor::ChangeEmail { .. } => (
+        SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => (
             st.provider.issuer.local(paths::ACCOUNT),
             "your account".into(),
         ),

@@ -298,7 +298,7 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             SignInFor::ReturnTo(url) => url::Url::parse(url)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string)),
-            SignInFor::Account | SignInFor::ChangeEmail { .. } => None,
+            SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => None,
         })
     })
 }
@@ -383,7 +383,10 @@ pub fn reserve_code(
         }
         let new_user = user.is_none();
         let changing_email = matches!(i.purpose, SignInFor::ChangeEmail { .. });
-        let refused = !changing_email && new_user && !p.sign_up.admits(email);
+        // The setup link admits the first administrator whatever the sign-up policy.
+        let admitted =
+            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(email);
+        let refused = new_user && !admitted;
         if refused {
             let entry = attempt(
                 failed(SignInFailure::NotAllowed),
@@ -590,7 +593,9 @@ pub fn verify_code<'a>(
             }
             Some(u) => u,
             // The policy may have changed since the code was sent: ask again.
-            None if p.sign_up.admits(&email) => create_user(tx, &email, now)?,
+            None if i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(&email) => {
+                create_user(tx, &email, now)?
+            }
             None => {
                 audit::record(tx, now, refuse(SignInFailure::NotAllowed))?;
                 return Ok(Err(SignInError::WrongCode {
@@ -668,6 +673,9 @@ pub(crate) fn finish<'a>(
     };
     tx.remove_interaction(id)?;
     user.last_sign_in_at = Some(now);
+    if purpose == SignInFor::FirstAdmin {
+        setup::promote_if_first(tx, now, &mut user)?;
+    }
     tx.put_user(&user)?;
     for old in old_sessions {
         session::end_in(tx, Some(old))?;
@@ -690,7 +698,7 @@ pub(crate) fn finish<'a>(
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
         },
-        SignInFor::Account => {
+        SignInFor::Account | SignInFor::FirstAdmin => {
             audit::record(tx, now, entry(succeeded, &user.id))?;
             Next::Account
         }
@@ -809,6 +817,7 @@ fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreE
 }
 
 pub mod dev;
+pub mod setup;
 
 #[cfg(test)]
 mod tests;

@@ -306,6 +306,9 @@ pub enum SignInFor {
     /// Proving a new address for the account of `user_id`: the right code changes its email;
     /// nobody is signed in by it.
     ChangeEmail { user_id: String },
+    /// First run's setup link: the person signing in becomes the first administrator if there
+    /// is still none (`signin::setup`); the sign-in ends on the account page.
+    FirstAdmin,
 }
 
 impl Interaction {
