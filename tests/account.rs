@@ -109,6 +109,12 @@ async fn the_page_signs_in_first_shows_the_account_and_has_strict_headers() {
         );
     }
     assert!(!page.body.contains("role=\"alert\""), "no error, no alert");
+    // A new account has no name or username: the fields are empty, not "none".
+    assert!(
+        !page.body.to_lowercase().contains("value=\"none\""),
+        "{}",
+        page.describe()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
