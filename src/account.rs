@@ -169,5 +169,35 @@ pub fn check_new_email(
     }
 }
 
+/// Inside the transaction that accepted a right code for a new address: `user_id`'s email
+/// becomes `email`, verified, and the audit log records it (`account.email`). `Err(None)`:
+/// the account is gone or disabled; `Err(Some(why))`: the address cannot be used (taken
+/// meanwhile, or the account is declared in `sesame.toml`). Nothing changes on an `Err`.
+pub(crate) fn apply_email_change(
+    tx: &impl Writes,
+    now: u64,
+    user_id: &str,
+    email: &users::Email,
+) -> Result<Result<(), Option<String>>, StoreError> {
+    let before = match tx.user(user_id)? {
+        Some(u) if !u.disabled => u,
+        _ => return Ok(Err(None)),
+    };
+    let change = UserChange {
+        email: Some(email.address.clone()),
+        ..Default::default()
+    };
+    let mut user = match users::update_in(tx, now, user_id, change) {
+        Ok(u) => u,
+        Err(UserError::Store(e)) => return Err(e),
+        Err(e) => return Ok(Err(Some(e.to_string()))),
+    };
+    user.email_verified = true;
+    tx.put_user(&user)?;
+    let changes = Changes::of(json!({ "email": { "from": before.email, "to": user.email } }));
+    audit::record(tx, now, by_user(user_id, "account.email", changes))?;
+    Ok(Ok(()))
+}
+
 #[cfg(test)]
 mod tests;

@@ -64,6 +64,12 @@
 //! sign a victim into the attacker's account, and one browser can run several sign-ins (tabs,
 //! apps) at once.
 //!
+//! Three more purposes use the same code machinery: the account page's sign-in
+//! ([`SignInFor::Account`], ends there), proving a new address for an account
+//! ([`SignInFor::ChangeEmail`]: the right code changes the email, see [`crate::account`], and
+//! signs nobody in), and first run's setup link ([`SignInFor::FirstAdmin`], see [`setup`]). The
+//! last two are not refused by the sign-up policy.
+//!
 //! `dev.rs` is `sesame dev`'s page: signing in as anyone without mail, or answering the app
 //! with an error; it ends a sign-in through the same `finish` as a right code.
 //!
@@ -763,9 +769,9 @@ pub fn continue_session(
     })?
 }
 
-/// The right code of a [`SignInFor::ChangeEmail`]: the account's email becomes the proved
-/// address (verified), the interaction ends, and the audit log records the change, all in the
-/// caller's transaction. `SignedIn::session_cookie` is empty: nobody new is signed in.
+/// The right code of a [`SignInFor::ChangeEmail`]: the interaction ends and the account's
+/// email becomes the proved address ([`crate::account::apply_email_change`]), in the caller's
+/// transaction. `SignedIn::session_cookie` is empty: nobody new is signed in.
 fn change_email(
     tx: &impl Writes,
     now: u64,
@@ -774,37 +780,16 @@ fn change_email(
     email: &Email,
 ) -> Result<Result<SignedIn, SignInError>, StoreError> {
     tx.remove_interaction(id)?;
-    let before = match tx.user(user_id)? {
-        Some(u) if !u.disabled => u,
-        _ => return Ok(Err(SignInError::Expired)),
-    };
-    let change = crate::users::UserChange {
-        email: Some(email.address.clone()),
-        ..Default::default()
-    };
-    let mut user = match crate::users::update_in(tx, now, user_id, change) {
-        Ok(u) => u,
-        Err(crate::users::UserError::Store(e)) => return Err(e),
-        // Taken meanwhile, or the account became declared in sesame.toml.
-        Err(e) => return Ok(Err(SignInError::EmailChangeRefused(e.to_string()))),
-    };
-    user.email_verified = true;
-    tx.put_user(&user)?;
-    let entry = AuditEntry::admin_change(
-        Actor::User {
-            user_id: user_id.to_string(),
+    Ok(
+        match crate::account::apply_email_change(tx, now, user_id, email)? {
+            Ok(()) => Ok(SignedIn {
+                session_cookie: String::new(),
+                next: Next::Account,
+            }),
+            Err(None) => Err(SignInError::Expired),
+            Err(Some(why)) => Err(SignInError::EmailChangeRefused(why)),
         },
-        "account.email",
-        audit::Changes::of(serde_json::json!({
-            "email": {"from": before.email, "to": user.email}
-        })),
     )
-    .user(user_id);
-    audit::record(tx, now, entry)?;
-    Ok(Ok(SignedIn {
-        session_cookie: String::new(),
-        next: Next::Account,
-    }))
 }
 
 fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {
