@@ -89,6 +89,7 @@ async fn the_page_signs_in_first_shows_the_account_and_has_strict_headers() {
     );
     assert!(!csp.contains("script-src"), "no script at all: {csp}");
     assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     assert!(
         page.body.contains("this browser"),
         "the current session is marked"
