@@ -161,7 +161,8 @@ pub enum AuditEvent {
     RefreshTokenReused { grant_id: String },
     /// A used authorization code was presented again: its grant is revoked (RFC 6749 §4.1.2).
     AuthorizationCodeReused { grant_id: String },
-    /// An administrative command changed something.
+    /// An administrative command changed something, or a user changed their own account on
+    /// the account page (actor `user`, commands `account.*`).
     AdminChange {
         /// The command's name as it was given (`app.create`); kept as text so that entries
         /// outlive a command's renaming.

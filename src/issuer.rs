@@ -55,6 +55,10 @@ pub mod paths {
     /// `prompt=select_account`: continue as the signed-in user, or use another account.
     pub const SIGN_IN_CONTINUE: &str = "/sign-in/continue";
     pub const HEALTH: &str = "/healthz";
+    /// The account page, and its forms under it.
+    pub const ACCOUNT: &str = "/account";
+    /// First run's one-time setup link (`?token=`).
+    pub const SETUP: &str = "/setup";
     /// Prometheus metrics (local requests, or with the `[metrics]` token).
     pub const METRICS: &str = "/metrics";
     /// Forward-auth for Caddy `forward_auth` and Traefik `ForwardAuth` (`X-Forwarded-*`).

@@ -11,7 +11,8 @@
 //!                      forward_auth (a reverse proxy's "may this request through?"),
 //!                      provider (the context the core runs in), apps (the app registry),
 //!                      users (the directory), audit (the audit log), limits (abuse), api_keys
-//!                      (management API keys), issuer (endpoint URLs)
+//!                      (management API keys), issuer (endpoint URLs), account (what a
+//!                      user does to their own account)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -42,6 +43,8 @@
 //!   (`signin::dev`).
 //! - [`session`]: the sesame session (single sign-on across apps), and the forward-auth session
 //!   beside it.
+//! - [`account`]: what a signed-in user does to their own account (the account page's
+//!   operations: view, rename, end sessions, revoke an app; the email change is a sign-in).
 //! - [`forward_auth`]: forward-auth for Caddy, Traefik and nginx (Authelia's contract): the
 //!   access rules (`[[access]]`), the original request's URL and where a sign-in may return,
 //!   the check a proxy asks on every request.
@@ -68,6 +71,7 @@
 //! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it, and
 //!   [`secret::mask`], which hides secrets in JSON that is shown or kept.
 
+pub mod account;
 pub mod admin;
 pub mod alg;
 pub mod api_keys;

@@ -1,7 +1,7 @@
 //! The HTML pages: minijinja templates and static files, both embedded in the binary.
 //!
 //! Every page a person sees comes from here: the email page, the code page, the error page, the
-//! logout confirmation and the signed-out page. [`Pages::new`] parses all templates once at start;
+//! logout confirmation, the signed-out page and the account page. [`Pages::new`] parses all templates once at start;
 //! [`Pages::render`] fills one with a JSON context merged over the branding keys.
 //!
 //! Pages are served under a strict CSP (`default-src 'none'; style-src 'self'; img-src 'self' https:
@@ -53,7 +53,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 9] = [
+const PAGES: [&str; 11] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -62,6 +62,8 @@ const PAGES: [&str; 9] = [
     "dev_sign_in.html",
     "dev_debugger.html",
     "home.html",
+    "account.html",
+    "account_email_code.html",
     "select_account.html",
 ];
 
@@ -585,6 +587,21 @@ mod tests {
             }),
             "home.html" => json!({
                 "discovery_url": "https://id.example/oidc/.well-known/openid-configuration",
+                "account_url": "/oidc/account",
+            }),
+            "account.html" => json!({
+                "base": "/oidc/account", "csrf": "csrf-1", "email": "ada@example.com",
+                "name": "Ada", "username": "ada", "declared": false,
+                "sessions": [{"id": "h1", "kind": "sesame", "current": true,
+                    "signed_in": "2026-11-30 16:45 UTC", "until": "2026-12-30 16:45 UTC"}],
+                "apps": [{"client_id": "c1", "name": "Bookstore",
+                    "last_sign_in": "2026-11-30 16:45 UTC", "scope": "openid email"}],
+                "notice": "Your profile is saved.", "error": "That username is taken.",
+            }),
+            "account_email_code.html" => json!({
+                "action": "/oidc/account/email/code", "interaction": "int-1", "csrf": "csrf-1",
+                "email": "ada@new.example", "error": "That code is not right.",
+                "account_url": "/oidc/account",
             }),
             "select_account.html" => json!({
                 "action": "/oidc/sign-in/continue", "interaction": "int-1", "csrf": "csrf-1",
@@ -609,6 +626,8 @@ mod tests {
                 "personas", "email", "name", "username", "groups", "claims", "error", "dev_mode",
             ],
             "dev_debugger.html" => &["error", "result", "dev_mode"],
+            "account.html" => &["name", "username", "notice", "error", "apps"],
+            "account_email_code.html" => &["error"],
             _ => &[],
         };
         let mut ctx = full_context(name);

@@ -94,3 +94,51 @@ pub fn end(p: &Provider, cookie: Option<&str>) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// One of a user's live sessions, as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Names it in a form: the hash of its cookie value (the store's key; not a credential,
+    /// since a cookie is looked up by hashing it).
+    pub id: String,
+    pub kind: SessionKind,
+    /// When its user signed in with it.
+    pub auth_time: u64,
+    pub expires_at: u64,
+    /// It is the session named by the cookie the list was asked with.
+    pub current: bool,
+}
+
+/// The live sessions of `user_id`, newest first; `current` is the cookie value of the asking
+/// browser's session.
+pub fn list_of(
+    tx: &impl Reads,
+    user_id: &str,
+    now: u64,
+    current: Option<&str>,
+) -> Result<Vec<SessionInfo>, StoreError> {
+    let current = current.map(crypto::hash_token);
+    let mut out: Vec<SessionInfo> = tx
+        .sessions_of(user_id)?
+        .into_iter()
+        .filter(|(_, s)| now < s.expires_at)
+        .map(|(id, s)| SessionInfo {
+            current: current.as_deref() == Some(id.as_str()),
+            id,
+            kind: s.kind,
+            auth_time: s.auth_time,
+            expires_at: s.expires_at,
+        })
+        .collect();
+    out.sort_by(|a, b| b.auth_time.cmp(&a.auth_time).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// Ends the session `id` (as [`SessionInfo::id`] names it) if it is `user_id`'s; returns
+/// whether it was.
+pub fn end_one_of(tx: &impl Writes, user_id: &str, id: &str) -> Result<bool, StoreError> {
+    match tx.session(id)? {
+        Some(s) if s.user_id == user_id => tx.remove_session(id),
+        _ => Ok(false),
+    }
+}

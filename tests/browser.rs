@@ -287,3 +287,62 @@ async fn chromium_sees_the_branding_a_wrong_code_and_select_account() {
     assert_eq!(sesame.smtp.message_count(), 1, "continuing sends no code");
     browser.quit().await;
 }
+
+/// The account page in a real browser: opening it signs in first and comes back; the page
+/// renders; the rename form saves and the page shows the new name after the redirect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_renames_on_the_account_page() {
+    let sesame = Sesame::start_default();
+    let driver = ChromeDriver::start();
+    let browser = driver.new_session().await;
+    browser.goto(&sesame.url("/account")).await;
+
+    let email = browser.find("input[type=email][name=email]").await;
+    browser.send_keys(&email, ADA).await;
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    browser
+        .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
+        .await;
+    let code = sesame.next_code_for(ADA).await;
+    browser
+        .send_keys(&browser.find("input[name=code]").await, &code)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("form button[type=submit]:not([name=resend])")
+                .await,
+        )
+        .await;
+    let account = sesame.url("/account");
+    browser
+        .wait_for_url("the account page", |url| url == account)
+        .await;
+    assert!(browser.title().await.starts_with("Your account"));
+    assert!(browser.source().await.contains(ADA));
+
+    let body = browser.find("main").await;
+    assert!(browser.displayed(&body).await);
+
+    let name = browser.find("input#name").await;
+    browser.send_keys(&name, "Ada Lovelace").await;
+    let save = browser
+        .find("form[action$='/account/profile'] button[type=submit]")
+        .await;
+    browser.click(&save).await;
+    browser
+        .wait_for_url("the saved page", |url| {
+            url.ends_with("/account?notice=saved")
+        })
+        .await;
+    let name = browser.find("input#name").await;
+    assert_eq!(
+        browser.property(&name, "value").await,
+        serde_json::json!("Ada Lovelace"),
+        "a new account has no name: the typed one is what was saved"
+    );
+    assert!(browser.source().await.contains("Your profile is saved."));
+    browser.quit().await;
+}

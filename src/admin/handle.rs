@@ -335,7 +335,11 @@ fn app_rotate_secret(store: &Store, audit: &Audit, client_id: String) -> Result<
 /// otherwise look like "nothing happened".
 fn audit_list(store: &Store, query: AuditQuery) -> Result<audit::AuditPage, AdminError> {
     if let Some(KindFilter::Command(name)) = &query.kind {
-        if !Command::NAMES.contains(&name.as_str()) {
+        let known = Command::NAMES
+            .iter()
+            .chain(crate::account::COMMANDS)
+            .any(|c| *c == name);
+        if !known {
             return Err(AdminError::UnknownAuditKind(name.clone()));
         }
     }

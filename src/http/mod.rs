@@ -234,6 +234,9 @@ pub fn html(status: StatusCode, body: String) -> Response {
             "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
+    // The pages' links and forms carry interaction IDs in their URLs: never sent onwards.
+    resp.headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     no_store(&mut resp);
     resp
 }

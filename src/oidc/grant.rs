@@ -256,3 +256,49 @@ pub fn revoke(tx: &impl Writes, grant_id: &str) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// An app a user has signed in to and whose tokens still live: what the account page lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppUse {
+    pub client_id: String,
+    /// The latest sign-in among its live grants (Unix seconds).
+    pub last_sign_in: u64,
+    /// The scopes granted, across its live grants, sorted.
+    pub scope: Vec<String>,
+}
+
+/// The apps `user_id` holds live (unrevoked, unexpired) grants for, by client ID.
+pub fn apps_of(tx: &impl Reads, user_id: &str, now: u64) -> Result<Vec<AppUse>, StoreError> {
+    let mut by_app: std::collections::BTreeMap<String, AppUse> = Default::default();
+    for (_, g) in tx.grants_of(user_id)? {
+        if g.revoked || g.expires_at <= now {
+            continue;
+        }
+        let e = by_app.entry(g.client_id.clone()).or_insert_with(|| AppUse {
+            client_id: g.client_id.clone(),
+            last_sign_in: 0,
+            scope: Vec::new(),
+        });
+        e.last_sign_in = e.last_sign_in.max(g.auth_time);
+        e.scope.extend(g.scope);
+    }
+    let mut apps: Vec<AppUse> = by_app.into_values().collect();
+    for a in &mut apps {
+        a.scope.sort();
+        a.scope.dedup();
+    }
+    Ok(apps)
+}
+
+/// Revokes every grant `user_id` holds for `client_id`: that app's refresh and access tokens
+/// stop working. Returns how many grants were revoked (0: none was live).
+pub fn revoke_app(tx: &impl Writes, user_id: &str, client_id: &str) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for (id, g) in tx.grants_of(user_id)? {
+        if g.client_id == client_id && !g.revoked {
+            revoke(tx, &id)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -299,6 +299,12 @@ pub fn sign_in(s: &Server, e: SignInError, way_on: Option<WayOn>) -> Response {
             "The administrator has disabled this account, so it cannot sign in. No code was sent.".to_string(),
             "If you think this is a mistake, ask the administrator of this service.",
         ),
+        SignInError::EmailChangeRefused(why) => (
+            StatusCode::CONFLICT,
+            "The email address was not changed",
+            format!("The code was right, but the address cannot be used: {why}."),
+            "Go back to your account page; your email address is as it was.",
+        ),
         SignInError::Store(e) => return storage_failure(s, e),
         // Answered on the forms themselves; reaching here is a routing slip, said plainly.
         SignInError::InvalidEmail(_)

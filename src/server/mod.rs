@@ -23,6 +23,7 @@
 //! Uses everything below it: the core (`oidc`, `signin`, `session`, `provider`), `http`,
 //! `pages`, `admin` (the control socket), `config`. Nothing imports it but the CLI.
 
+mod account_routes;
 pub mod api;
 mod connections;
 pub mod dev;
@@ -146,6 +147,8 @@ pub struct Server {
     pub forward_auth: Option<ForwardAuth>,
     /// Makes (and recognises) the browser-binding cookie values: never a client's choice.
     pub browser_ids: crate::http::cookie::BrowserIds,
+    /// First run's one-time setup link (minted at start only while there is no admin).
+    pub setup: crate::signin::setup::SetupLink,
 }
 
 impl Server {
@@ -223,6 +226,7 @@ impl Server {
             debugger: dev::Debugger::default(),
             forward_auth: None,
             browser_ids: crate::http::cookie::BrowserIds::new(),
+            setup: Default::default(),
         }
     }
 
@@ -354,6 +358,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             ),
         }
     }
+    announce_setup_link(&server);
     tracing::info!(
         "next: register an app with `sesame app create --name NAME --redirect-uri URI`, then point it at the issuer"
     );
@@ -363,6 +368,27 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     );
     accept_loop(server, listener, shutdown).await;
     Ok(())
+}
+
+/// First run: with no administrator yet, mints the one-time setup link and prints it (see
+/// `signin::setup`).
+fn announce_setup_link(server: &Server) {
+    let p = &server.provider;
+    match crate::signin::setup::has_admin(&p.store) {
+        Ok(false) => {
+            let token = server.setup.mint(p.now());
+            let url = format!(
+                "{}?token={token}",
+                p.issuer.endpoint(crate::issuer::paths::SETUP)
+            );
+            tracing::warn!(
+                "no administrator yet: open this one-time setup link within an hour and sign in to become the first ({} minutes; a restart makes a new one; or `sesame user add you@example.com --admin`): {url}",
+                crate::signin::setup::SETUP_TTL / 60
+            );
+        }
+        Ok(true) => {}
+        Err(e) => tracing::warn!("could not check for an administrator: {e}"),
+    }
 }
 
 /// Binds the listening address; returns the listener and the address it got (the port, when

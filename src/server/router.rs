@@ -3,6 +3,7 @@
 //! (the issuer's path, the body's size and time limits). Paths under `/api/v1` go to the
 //! management API ([`super::api`]), which has its own route table.
 
+use super::account_routes;
 use super::api;
 use super::forward_auth_routes;
 use super::limited;
@@ -95,6 +96,9 @@ pub async fn route(s: &Server, req: Request) -> Response {
     if let Some(r) = super::dev::route(s, &req).await {
         return r;
     }
+    if account_routes::handles(path) {
+        return account_routes::route(s, &req).await;
+    }
     if let Some(kind) = limited::kind_of(m, path) {
         if let Err(r) = limited::check(s, &req, kind) {
             return if kind == crate::limits::Kind::Token {
@@ -118,6 +122,7 @@ pub async fn route(s: &Server, req: Request) -> Response {
         // The proxy's endpoints answer any method: the original one comes in a header.
         paths::FORWARD_AUTH => forward_auth_routes::forward_auth(s, &req),
         paths::AUTH_REQUEST => forward_auth_routes::auth_request(s, &req),
+        paths::SETUP if *m == Method::GET => account_routes::setup(s, &req),
         paths::SIGN_IN if *m == Method::GET && is_forward_auth_sign_in(&req) => {
             forward_auth_routes::begin(s, &req)
         }

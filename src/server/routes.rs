@@ -82,7 +82,10 @@ pub fn home(s: &Server) -> Response {
         s,
         StatusCode::OK,
         "home.html",
-        json!({ "discovery_url": s.provider.issuer.endpoint(paths::DISCOVERY) }),
+        json!({
+            "discovery_url": s.provider.issuer.endpoint(paths::DISCOVERY),
+            "account_url": s.provider.issuer.local(paths::ACCOUNT),
+        }),
     )
 }
 

@@ -34,6 +34,9 @@ fn app_name(st: &Server, i: &Interaction) -> Option<String> {
         SignInFor::ReturnTo(url) => url::Url::parse(url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string)),
+        SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => {
+            Some("your account".into())
+        }
     }
 }
 
@@ -110,6 +113,10 @@ fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
     let (url, name) = match &i.purpose {
         SignInFor::App(request) => (web_origin(&request.redirect_uri)?, app_name(st, i)?),
         SignInFor::ReturnTo(url) => (url.clone(), app_name(st, i)?),
+        SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => (
+            st.provider.issuer.local(paths::ACCOUNT),
+            "your account".into(),
+        ),
     };
     Some(WayOn {
         url,
@@ -313,7 +320,7 @@ pub fn email_page(st: &Server, req: &Request) -> Response {
         .or_else(|| i.code.as_ref().map(|c| c.email.clone()))
         .or_else(|| match &i.purpose {
             SignInFor::App(request) => request.login_hint.clone(),
-            SignInFor::ReturnTo(_) => None,
+            _ => None,
         })
         .unwrap_or_default();
     render_email(st, &id, &i, &prefill, error)
@@ -420,6 +427,7 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
         signin::verify_code(&st.provider, &id, typed, old_sessions.into_iter().flatten())
     });
     match result {
+        Ok(done) if done.session_cookie.is_empty() => next_page(st, req, done.next),
         Ok(done) => {
             let mut r = next_page(st, req, done.next);
             http::set_cookie(
@@ -452,6 +460,7 @@ fn next_page(st: &Server, req: &Request, next: Next) -> Response {
             url,
             forward_auth_session,
         } => super::forward_auth_routes::signed_in(st, &url, &forward_auth_session),
+        Next::Account => http::redirect(&st.provider.issuer.local(paths::ACCOUNT)),
     }
 }
 

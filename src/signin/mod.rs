@@ -64,6 +64,12 @@
 //! sign a victim into the attacker's account, and one browser can run several sign-ins (tabs,
 //! apps) at once.
 //!
+//! Three more purposes use the same code machinery: the account page's sign-in
+//! ([`SignInFor::Account`], ends there), proving a new address for an account
+//! ([`SignInFor::ChangeEmail`]: the right code changes the email, see [`crate::account`], and
+//! signs nobody in), and first run's setup link ([`SignInFor::FirstAdmin`], see [`setup`]). The
+//! last two are not refused by the sign-up policy.
+//!
 //! `dev.rs` is `sesame dev`'s page: signing in as anyone without mail, or answering the app
 //! with an error; it ends a sign-in through the same `finish` as a right code.
 //!
@@ -126,6 +132,9 @@ pub enum SignInError {
     CodeVoid,
     /// The code is older than its lifetime.
     CodeExpired,
+    /// The proved address cannot become the account's (taken meanwhile, or the account is
+    /// declared in `sesame.toml`); why, in words.
+    EmailChangeRefused(String),
     /// Storage failed.
     Store(StoreError),
 }
@@ -231,6 +240,9 @@ pub struct Reservation {
     /// The address may not sign in (no account, and the sign-up policy does not admit it):
     /// nothing is mailed, and the pages go on exactly as if it had been (no enumeration).
     pub refused: bool,
+    /// The code proves a new address for an account ([`SignInFor::ChangeEmail`]): the mail
+    /// uses the Generic template, and the sign-up policy does not apply.
+    pub changing_email: bool,
 }
 
 /// Sends a new code to `email` for interaction `id` (first send or resend): reserves a slot,
@@ -252,7 +264,9 @@ pub async fn send_code(
         );
         return tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation));
     }
-    let purpose = if reservation.new_user {
+    let purpose = if reservation.changing_email {
+        Purpose::Generic
+    } else if reservation.new_user {
         Purpose::Register
     } else {
         Purpose::SignIn
@@ -290,6 +304,7 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             SignInFor::ReturnTo(url) => url::Url::parse(url)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string)),
+            SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => None,
         })
     })
 }
@@ -373,7 +388,11 @@ pub fn reserve_code(
             tx.put_interaction(id, &i)?;
         }
         let new_user = user.is_none();
-        let refused = new_user && !p.sign_up.admits(email);
+        let changing_email = matches!(i.purpose, SignInFor::ChangeEmail { .. });
+        // The setup link admits the first administrator whatever the sign-up policy.
+        let admitted =
+            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(email);
+        let refused = new_user && !admitted;
         if refused {
             let entry = attempt(
                 failed(SignInFailure::NotAllowed),
@@ -386,6 +405,7 @@ pub fn reserve_code(
             at: now,
             new_user,
             refused,
+            changing_email,
         }))
     })?
 }
@@ -502,6 +522,8 @@ pub enum Next {
         url: String,
         forward_auth_session: String,
     },
+    /// To the account page (a sign-in that began there, or a proved new address).
+    Account,
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -562,6 +584,9 @@ pub fn verify_code<'a>(
         }
         let email = Email::parse(&pc.email)
             .map_err(|_| StoreError::Db("stored email does not parse".into()))?;
+        if let SignInFor::ChangeEmail { user_id } = &i.purpose {
+            return change_email(tx, now, id, user_id, &email);
+        }
         let existing = match tx.user_id_by_email(&email.key)? {
             Some(uid) => tx.user(&uid)?,
             None => None,
@@ -574,7 +599,9 @@ pub fn verify_code<'a>(
             }
             Some(u) => u,
             // The policy may have changed since the code was sent: ask again.
-            None if p.sign_up.admits(&email) => create_user(tx, &email, now)?,
+            None if i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(&email) => {
+                create_user(tx, &email, now)?
+            }
             None => {
                 audit::record(tx, now, refuse(SignInFailure::NotAllowed))?;
                 return Ok(Err(SignInError::WrongCode {
@@ -623,6 +650,7 @@ fn outcome(result: &Result<SignedIn, SignInError>) -> &'static str {
             | SignInError::GlobalMailBudget { .. },
         ) => "rate_limited",
         Err(SignInError::Store(_)) => "error",
+        Err(SignInError::EmailChangeRefused(_)) => "refused",
     }
 }
 
@@ -651,6 +679,9 @@ pub(crate) fn finish<'a>(
     };
     tx.remove_interaction(id)?;
     user.last_sign_in_at = Some(now);
+    if purpose == SignInFor::FirstAdmin {
+        setup::promote_if_first(tx, now, &mut user)?;
+    }
     tx.put_user(&user)?;
     for old in old_sessions {
         session::end_in(tx, Some(old))?;
@@ -673,6 +704,12 @@ pub(crate) fn finish<'a>(
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
         },
+        SignInFor::Account | SignInFor::FirstAdmin => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Account
+        }
+        // verify_code ends these before finish; nobody is signed in by them.
+        SignInFor::ChangeEmail { .. } => Next::Account,
         SignInFor::ReturnTo(url) => {
             // It lives as long as the sesame session made with it, not longer.
             let expires_at = now + p.tokens.session_ttl;
@@ -732,6 +769,29 @@ pub fn continue_session(
     })?
 }
 
+/// The right code of a [`SignInFor::ChangeEmail`]: the interaction ends and the account's
+/// email becomes the proved address ([`crate::account::apply_email_change`]), in the caller's
+/// transaction. `SignedIn::session_cookie` is empty: nobody new is signed in.
+fn change_email(
+    tx: &impl Writes,
+    now: u64,
+    id: &str,
+    user_id: &str,
+    email: &Email,
+) -> Result<Result<SignedIn, SignInError>, StoreError> {
+    tx.remove_interaction(id)?;
+    Ok(
+        match crate::account::apply_email_change(tx, now, user_id, email)? {
+            Ok(()) => Ok(SignedIn {
+                session_cookie: String::new(),
+                next: Next::Account,
+            }),
+            Err(None) => Err(SignInError::Expired),
+            Err(Some(why)) => Err(SignInError::EmailChangeRefused(why)),
+        },
+    )
+}
+
 fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {
     let mut user = User::new(crypto::random_id(), email.address.clone(), now);
     user.email_verified = true;
@@ -742,6 +802,7 @@ fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreE
 }
 
 pub mod dev;
+pub mod setup;
 
 #[cfg(test)]
 mod tests;

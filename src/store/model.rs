@@ -301,6 +301,14 @@ pub enum SignInFor {
     /// A page behind the forward-auth proxy: the sign-in ends back at this URL, which was
     /// checked to be on a host under `[forward_auth] cookie_domain` when the sign-in began.
     ReturnTo(String),
+    /// The account page (`/account`): the sign-in ends there, a fixed local page.
+    Account,
+    /// Proving a new address for the account of `user_id`: the right code changes its email;
+    /// nobody is signed in by it.
+    ChangeEmail { user_id: String },
+    /// First run's setup link: the person signing in becomes the first administrator if there
+    /// is still none (`signin::setup`); the sign-in ends on the account page.
+    FirstAdmin,
 }
 
 impl Interaction {
@@ -308,7 +316,7 @@ impl Interaction {
     pub fn app_request(&self) -> Option<&AuthRequest> {
         match &self.purpose {
             SignInFor::App(r) => Some(r),
-            SignInFor::ReturnTo(_) => None,
+            _ => None,
         }
     }
 }
@@ -318,7 +326,7 @@ impl SignInFor {
     pub fn client_id(&self) -> Option<&str> {
         match self {
             SignInFor::App(r) => Some(&r.client_id),
-            SignInFor::ReturnTo(_) => None,
+            _ => None,
         }
     }
 }

@@ -89,6 +89,13 @@ pub trait Reads {
     /// How many entries the audit log holds (no scan).
     fn audit_len(&self) -> Result<u64, StoreError>;
 
+    /// A user's sessions (of both kinds, live or not), keyed by their cookie's hash. A scan of
+    /// the sessions table, like [`Writes::end_sessions_of`].
+    fn sessions_of(&self, user_id: &str) -> Result<Vec<(String, Session)>, StoreError>;
+    /// A user's grants (token families, revoked or not), keyed by grant ID. A scan of the
+    /// grants table, like [`Writes::revoke_grants_of`].
+    fn grants_of(&self, user_id: &str) -> Result<Vec<(String, Grant)>, StoreError>;
+
     /// The management API key with this ID.
     fn api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
         self.record(&API_KEYS, id)
@@ -187,6 +194,16 @@ macro_rules! reads_for {
             }
             fn audit_len(&self) -> Result<u64, StoreError> {
                 audit_len_in(&self.tx.open_table(audit_def())?)
+            }
+            fn sessions_of(&self, user_id: &str) -> Result<Vec<(String, Session)>, StoreError> {
+                let mut all = self.scan(&SESSIONS)?;
+                all.retain(|(_, s)| s.user_id == user_id);
+                Ok(all)
+            }
+            fn grants_of(&self, user_id: &str) -> Result<Vec<(String, Grant)>, StoreError> {
+                let mut all = self.scan(&GRANTS)?;
+                all.retain(|(_, g)| g.user_id == user_id);
+                Ok(all)
             }
         }
     )+};
