@@ -224,6 +224,9 @@ pub(super) enum AppTypeArg {
     Spa,
     /// A native or mobile app: public, PKCE required.
     Native,
+    /// A program acting for itself: gets a client secret and tokens by client credentials
+    /// only; no redirect URIs.
+    Machine,
 }
 
 #[derive(Subcommand)]
@@ -240,7 +243,8 @@ pub(super) enum AppCommand {
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
         /// The app type: traditional (server-side web app, gets a client secret), spa or native
-        /// (public clients, PKCE required).
+        /// (public clients, PKCE required), machine (a program acting for itself: a client
+        /// secret, client credentials only, no redirect URIs).
         #[arg(
             long = "type",
             value_enum,
