@@ -154,7 +154,10 @@ fn common(
     iat: Option<u64>,
 ) -> Map<String, Value> {
     let mut c = Map::new();
-    c.insert("scope".into(), json!(scope.join(" ")));
+    // A client-credentials token has no scope; an empty `scope` would read as one empty scope.
+    if !scope.is_empty() {
+        c.insert("scope".into(), json!(scope.join(" ")));
+    }
     c.insert("client_id".into(), json!(client_id));
     c.insert("sub".into(), json!(sub));
     c.insert("exp".into(), json!(exp));

@@ -92,7 +92,6 @@ fn a_machine_app_gets_a_token_for_itself_and_nothing_else() {
             "active": true,
             "sub": MACHINE_CLIENT,
             "client_id": MACHINE_CLIENT,
-            "scope": "",
             "token_type": "Bearer",
             "iat": T0,
             "exp": T0 + p.tokens.access_token_ttl,
