@@ -16,6 +16,11 @@
 //! asking for one is refused with `invalid_scope` rather than silently narrowed: a job that
 //! expects a scope learns at once that it will not get it. API scopes arrive with API resources
 //! (RFC 8707 resource indicators).
+//!
+//! Resource indicators: until sesame knows API resources, a `resource` parameter names one it
+//! does not issue tokens for, so it is refused with `invalid_target` (RFC 8707 §2) rather than
+//! ignored: a job that asks for a token for one API must not get a token that says nothing
+//! about its audience.
 
 use super::error::{ErrorCode, OAuthError};
 use super::grant_type::GrantType;
@@ -28,6 +33,7 @@ use serde_json::{json, Value};
 
 /// RFC 6749 §4.4.2–§4.4.3: issues an access token to `app`, an authenticated machine app.
 pub fn grant(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuthError> {
+    no_resource(params)?;
     let asked = params
         .get("scope")
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -54,6 +60,22 @@ pub fn grant(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuthErr
         body["scope"] = json!(scope.join(" "));
     }
     Ok(body)
+}
+
+/// RFC 8707 §2: sesame knows no API resource yet, so any `resource` (once or repeated) is a
+/// target it cannot issue for.
+fn no_resource(params: &Params) -> Result<(), OAuthError> {
+    match params.get("resource") {
+        Ok(None) => Ok(()),
+        Ok(Some(r)) => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            format!("resource {r:?} is not an API sesame issues tokens for"),
+        )),
+        Err(_) => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "resource names APIs sesame does not issue tokens for",
+        )),
+    }
 }
 
 /// RFC 6749 §4.4.2, §3.3: the scopes a machine app may ask for. None yet (see the module

@@ -178,6 +178,28 @@ fn a_machine_app_asking_for_any_scope_is_refused() {
 }
 
 #[test]
+fn a_resource_indicator_is_refused_until_sesame_knows_api_resources() {
+    let (_d, p) = provider();
+    let once = [
+        ("grant_type", "client_credentials"),
+        ("resource", "https://api.example/"),
+    ];
+    assert_eq!(
+        exchange(&p, MACHINE_CLIENT, &once).unwrap_err(),
+        ErrorCode::InvalidTarget
+    );
+    let twice = [
+        ("grant_type", "client_credentials"),
+        ("resource", "https://a.example/"),
+        ("resource", "https://b.example/"),
+    ];
+    assert_eq!(
+        exchange(&p, MACHINE_CLIENT, &twice).unwrap_err(),
+        ErrorCode::InvalidTarget
+    );
+}
+
+#[test]
 fn an_app_sees_its_own_user_tokens_access_and_refresh() {
     let (_d, p) = provider();
     let (at, rt, sub) = user_tokens(&p);
