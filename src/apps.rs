@@ -226,7 +226,7 @@ impl From<StoreError> for AppError {
     }
 }
 
-/// Registers a new app. Returns it and, for a traditional app, its client secret in the clear
+/// Registers a new app. Returns it and, for a traditional or machine app, its client secret in the clear
 /// (shown once; only its hash is kept).
 pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppError> {
     let created = store.write(|tx| create_in(tx, new))?;
@@ -354,8 +354,8 @@ pub fn delete_in(tx: &WriteTx, client_id: &str) -> Result<App, AppError> {
     Ok(app)
 }
 
-/// Gives a traditional app a new client secret and returns it in the clear (shown once). The
-/// old secret stops working at once.
+/// Gives a traditional or machine app a new client secret and returns it in the clear (shown
+/// once). The old secret stops working at once.
 pub fn rotate_secret(store: &Store, client_id: &str) -> Result<String, AppError> {
     store.write(|tx| rotate_secret_in(tx, client_id))
 }

@@ -231,7 +231,7 @@ pub(super) enum AppTypeArg {
 
 #[derive(Subcommand)]
 pub(super) enum AppCommand {
-    /// Register an app; prints its client ID and (traditional apps) its client secret.
+    /// Register an app; prints its client ID and (traditional and machine apps) its client secret.
     Create {
         /// The app's name, shown on the sign-in page.
         #[arg(long)]
@@ -323,7 +323,7 @@ pub(super) enum AppCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Give a traditional app a new client secret (the old one stops working at once).
+    /// Give a traditional or machine app a new client secret (the old one stops working at once).
     RotateSecret {
         /// The app's client ID.
         client_id: String,
