@@ -226,8 +226,8 @@ impl From<StoreError> for AppError {
     }
 }
 
-/// Registers a new app. Returns it and, for a traditional or machine app, its client secret in the clear
-/// (shown once; only its hash is kept).
+/// Registers a new app. Returns it and, for a traditional or machine app, its client secret in
+/// the clear (shown once; only its hash is kept).
 pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppError> {
     let created = store.write(|tx| create_in(tx, new))?;
     warn_if_insecure(&created.0);
