@@ -216,7 +216,21 @@ async fn wrong_credentials_public_clients_and_scopes_are_refused() {
         .await;
     flow::assert_oauth_error(&r, 401, "invalid_client");
 
-    // A machine app may not sign a user in, and gets no user scopes.
+    // A machine app may not sign a user in: /auth shows a page saying so (nothing to redirect
+    // to), the token endpoint refuses a code exchange, and it gets no user scopes.
+    let auth = flow::auth_url(
+        &w.sesame,
+        &[
+            ("client_id", &job.client_id),
+            ("redirect_uri", "https://x.example/cb"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ],
+    );
+    let page = HttpClient::new().get(&auth).await;
+    assert_eq!(page.status, 400, "{}", page.describe());
+    assert!(page.header("location").is_none(), "{}", page.describe());
+    assert!(page.body.contains("machine app"), "{}", page.describe());
     let r = flow::token_form(
         &w.sesame,
         &[("grant_type", "authorization_code"), ("code", "x")],
