@@ -21,6 +21,7 @@
 //!    discovery, `/auth` with a session (issues a code), `/token` with those codes, `/token`
 //!    refreshing (a chain per connection: each answer carries the next refresh token),
 //!    userinfo, whole sign-ins through the pages.
+//!    Then, issue 12's machine app: `/token` with client credentials and `/token/introspect`.
 //! 5. Forward-auth: the session becomes a forward-auth cookie (`/sign-in?rd=`, no page), and
 //!    [`FORWARD_AUTH_CONNECTIONS`] connections ask `/api/authz/forward-auth` what a proxy asks
 //!    for a signed-in user under an allow rule. Then RSS again, and each second of 10 s idle.
@@ -28,7 +29,8 @@
 //! `SESAME_BENCH_ONLY` runs one part instead: `tokens` (`/auth`, the two token grants and
 //! userinfo, then memory while idle), `mail` (whole sign-ins with a real STARTTLS + AUTH SMTP
 //! server in the loop: `load/mail.rs`), `soak` (64 connections of mixed traffic for 60 s, RSS
-//! every second: `load/soak.rs`).
+//! every second: `load/soak.rs`), `machine` (issue 12: a machine app's client-credentials
+//! tokens and introspections: `load/machine.rs`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -48,6 +50,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "load/machine.rs"]
+mod machine;
 #[path = "load/mail.rs"]
 mod mail;
 #[path = "load/soak.rs"]
@@ -129,8 +133,9 @@ fn run(bin: &Path) -> Result<(), String> {
         "tokens" => rt.block_on(load(bin, connections, true)),
         "mail" => rt.block_on(mail::run(bin, connections)),
         "soak" => rt.block_on(soak::run(bin)),
+        "machine" => rt.block_on(machine::run(bin, connections)),
         other => Err(format!(
-            "SESAME_BENCH_ONLY={other:?}: use tokens, mail or soak (or leave it unset for everything)"
+            "SESAME_BENCH_ONLY={other:?}: use tokens, mail, soak or machine (or leave it unset for everything)"
         )),
     }
 }
@@ -498,6 +503,7 @@ async fn load(bin: &Path, connections: usize, tokens_only: bool) -> Result<(), S
         idle_memory(server.pid()).await;
         return server.stop();
     }
+    machine::scenarios(bin, dir.path(), &conns, &base, pid).await?;
     measured!(
         "sign-in through the pages (6 requests)",
         sign_ins(&conns, &base, &mailbox, &app)
@@ -776,17 +782,19 @@ fn client() -> Http {
 }
 
 fn create_app(bin: &Path, dir: &Path) -> Result<AppCreds, String> {
+    create_app_with(
+        bin,
+        dir,
+        &["--name", "Load bench", "--redirect-uri", REDIRECT_URI],
+    )
+}
+
+/// `sesame app create ARGS --json`: the app's client ID and its Basic credentials.
+fn create_app_with(bin: &Path, dir: &Path, args: &[&str]) -> Result<AppCreds, String> {
     let out = Command::new(bin)
-        .args([
-            "app",
-            "create",
-            "--name",
-            "Load bench",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--json",
-            "--data-dir",
-        ])
+        .args(["app", "create"])
+        .args(args)
+        .args(["--json", "--data-dir"])
         .arg(dir)
         .current_dir(dir)
         .output()

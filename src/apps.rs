@@ -48,7 +48,7 @@ use validate::{alg_any_case, check_name, check_uris};
 pub struct AppDecl {
     pub client_id: String,
     pub name: String,
-    /// `traditional` (default), `spa` or `native`.
+    /// `traditional` (default), `spa`, `native` or `machine`.
     #[serde(default)]
     pub app_type: Option<String>,
     /// The client secret in the clear (prefer `client_secret_file` or `client_secret_env`).
@@ -58,6 +58,8 @@ pub struct AppDecl {
     pub client_secret_file: Option<std::path::PathBuf>,
     #[serde(default)]
     pub client_secret_env: Option<String>,
+    /// Required (at least one) unless the app is a machine app, which has none.
+    #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
@@ -165,7 +167,7 @@ pub enum AppError {
     Declared(String),
     /// The app is public (single-page or native) and has no secret.
     PublicClient(String),
-    /// The app type is not traditional, spa or native.
+    /// The app type is not traditional, spa, native or machine.
     UnknownType(crate::store::UnknownAppType),
     /// `allowed_groups` names a group that does not exist.
     UnknownGroup(String),
@@ -224,8 +226,8 @@ impl From<StoreError> for AppError {
     }
 }
 
-/// Registers a new app. Returns it and, for a traditional app, its client secret in the clear
-/// (shown once; only its hash is kept).
+/// Registers a new app. Returns it and, for a traditional or machine app, its client secret in
+/// the clear (shown once; only its hash is kept).
 pub fn create(store: &Store, new: NewApp) -> Result<(App, Option<String>), AppError> {
     let created = store.write(|tx| create_in(tx, new))?;
     warn_if_insecure(&created.0);
@@ -352,8 +354,8 @@ pub fn delete_in(tx: &WriteTx, client_id: &str) -> Result<App, AppError> {
     Ok(app)
 }
 
-/// Gives a traditional app a new client secret and returns it in the clear (shown once). The
-/// old secret stops working at once.
+/// Gives a traditional or machine app a new client secret and returns it in the clear (shown
+/// once). The old secret stops working at once.
 pub fn rotate_secret(store: &Store, client_id: &str) -> Result<String, AppError> {
     store.write(|tx| rotate_secret_in(tx, client_id))
 }

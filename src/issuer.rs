@@ -50,6 +50,8 @@ pub mod paths {
     pub const USERINFO: &str = "/me";
     pub const END_SESSION: &str = "/session/end";
     pub const REVOCATION: &str = "/token/revocation";
+    /// Token introspection (RFC 7662).
+    pub const INTROSPECTION: &str = "/token/introspect";
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
     /// `prompt=select_account`: continue as the signed-in user, or use another account.

@@ -208,9 +208,12 @@ pub mod testing {
     /// The registered public app (PKCE required).
     pub const PUBLIC_CLIENT: &str = "spa";
     pub const REDIRECT: &str = "https://app.example/cb";
+    /// The registered machine app (client credentials only).
+    pub const MACHINE_CLIENT: &str = "backup-job";
+    pub const MACHINE_SECRET: &str = "backup-job-secret";
 
     /// A provider with a temporary store, the log mailer, ECDSA keys, a fixed clock at
-    /// [`T0`] and two apps registered. Keep the directory alive as long as the provider.
+    /// [`T0`] and three apps registered ([`CLIENT`], [`PUBLIC_CLIENT`], [`MACHINE_CLIENT`]). Keep the directory alive as long as the provider.
     pub fn provider() -> (tempfile::TempDir, Provider) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(&dir.path().join("sesame.redb")).expect("store");
@@ -238,6 +241,23 @@ pub mod testing {
                 .write(|tx| tx.put(&APPS, id, &app))
                 .expect("register app");
         }
+        let machine = App {
+            client_id: MACHINE_CLIENT.into(),
+            name: MACHINE_CLIENT.into(),
+            app_type: AppType::Machine,
+            secret_hash: Some(crate::crypto::hash_token(MACHINE_SECRET)),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            id_token_signed_response_alg: None,
+            allow_insecure_redirect: false,
+            created_at: T0,
+            declared: false,
+            allowed_groups: vec![],
+            refresh_retry_window: None,
+        };
+        store
+            .write(|tx| tx.put(&APPS, MACHINE_CLIENT, &machine))
+            .expect("register machine app");
         let issuer = Issuer::parse("https://id.example").expect("issuer");
         let p = Provider::new(
             store,

@@ -130,6 +130,30 @@ async fn a_script_with_an_api_key_manages_users_groups_and_apps() {
     let from_cli = cli_json(&sesame, &["app", "show", &app.client_id, "--json"]);
     assert_eq!(from_cli["allowed_groups"], json!(["family"]));
 
+    // A machine app over HTTP: a secret, shown once, and no redirect URIs (one is refused).
+    let machine = admin
+        .expect(
+            201,
+            Method::POST,
+            "/apps",
+            Some(json!({"name": "Backup job", "type": "machine"})),
+        )
+        .await;
+    assert_eq!(machine["type"], "machine");
+    assert!(machine["client_secret"].is_string(), "{machine}");
+    assert_eq!(machine["redirect_uris"], json!([]));
+    let r = admin
+        .send(
+            Method::POST,
+            "/apps",
+            Some(
+                json!({"name": "X", "type": "machine", "redirect_uris": ["https://x.example/cb"]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("machine app"), "{}", r.body);
+
     // Bad input is a problem naming the member.
     let r = admin
         .send(

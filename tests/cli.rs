@@ -347,6 +347,34 @@ fn create_prints_the_secret_once_with_a_warning() {
     assert!(spa.get("client_secret").is_none());
     let e = env.fails(&["app", "rotate-secret", str_of(&spa, "client_id")], &[], 1);
     assert!(e.contains("public client"), "{e}");
+
+    // A machine app: a secret, no redirect URIs (and none accepted).
+    let machine = env.json(&[
+        "app",
+        "create",
+        "--name",
+        "Backup job",
+        "--type",
+        "machine",
+        "--json",
+    ]);
+    assert_eq!(machine["type"], "machine");
+    assert!(machine["client_secret"].is_string(), "{machine}");
+    let e = env.fails(
+        &[
+            "app",
+            "create",
+            "--name",
+            "X",
+            "--type",
+            "machine",
+            "--redirect-uri",
+            "https://x.example.com/cb",
+        ],
+        &[],
+        1,
+    );
+    assert!(e.contains("machine app"), "{e}");
 }
 
 #[test]

@@ -237,3 +237,47 @@ async fn dev_mode_authjs_v5_oauth4webapi_needs_only_what_sesame_dev_printed() {
     .await;
     assert_dev_claims(&result);
 }
+
+/// A machine app with oauth4webapi (issue 12): client credentials, then introspection of its
+/// token (active, `sub` = its client ID), of an unknown token (inactive) and with a wrong secret
+/// (`invalid_client`). No browser.
+#[tokio::test]
+async fn a_machine_app_uses_client_credentials_and_introspection_with_oauth4webapi() {
+    if let Err(e) = install_js_clients() {
+        panic!("{e}");
+    }
+    let sesame = Sesame::start_default();
+    let job = sesame.create_machine_app("Backup job");
+    let out = Command::new("node")
+        .args(["run.mjs", "machine"])
+        .current_dir(support::repo_root().join("tests/clients_js"))
+        .env("ISSUER", &sesame.issuer)
+        .env("CLIENT_ID", &job.client_id)
+        .env("CLIENT_SECRET", job.client_secret.as_deref().unwrap())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run node run.mjs machine");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let Some(json) = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")) else {
+        panic!(
+            "node run.mjs machine failed ({}): {stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let r: serde_json::Value = serde_json::from_str(json).expect("RESULT JSON");
+    assert_eq!(
+        r["token_type"], "bearer",
+        "oauth4webapi lower-cases it: {r}"
+    );
+    assert_eq!(r["refresh_token"], serde_json::Value::Null, "{r}");
+    assert_eq!(r["id_token"], serde_json::Value::Null, "{r}");
+    let i = &r["introspection"];
+    assert_eq!(i["active"], true, "{r}");
+    assert_eq!(i["sub"], job.client_id.as_str(), "{r}");
+    assert_eq!(i["client_id"], job.client_id.as_str(), "{r}");
+    assert_eq!(i["iss"], sesame.issuer.as_str(), "{r}");
+    assert_eq!(r["unknown"], serde_json::json!({"active": false}), "{r}");
+    assert_eq!(r["wrong_secret"]["status"], 401, "{r}");
+    assert_eq!(r["wrong_secret"]["error"], "invalid_client", "{r}");
+}

@@ -7,8 +7,9 @@
 //! reuse detection, revocation, client authentication, public clients), [`sessions`] (logout,
 //! single sign-on, prompt, max_age, login_hint, the Auth.js v5 and Next Auth v4 request
 //! shapes), [`pages`] (the sign-in pages: CSRF, browser binding, tries, resend, cookies),
-//! [`redirects`] (http on the LAN with `--allow-insecure-redirect`, a confidential app's own
-//! scheme) and [`errors`] (the protocol's error cases).
+//! [`machine`] (client credentials and introspection), [`redirects`] (http on the LAN with
+//! `--allow-insecure-redirect`, a confidential app's own scheme) and [`errors`] (the
+//! protocol's error cases).
 //!
 //! Run: `cargo test --test oidc_flow` (needs python3 with aiosmtpd).
 
@@ -16,6 +17,8 @@ mod support;
 
 #[path = "oidc_flow/errors.rs"]
 mod errors;
+#[path = "oidc_flow/machine.rs"]
+mod machine;
 #[path = "oidc_flow/pages.rs"]
 mod pages;
 #[path = "oidc_flow/redirects.rs"]

@@ -58,7 +58,7 @@ commands! {
     "app.update" => AppUpdate(AppChange),
     /// Deletes an app and revokes what it was issued.
     "app.delete" => AppDelete(AppRef),
-    /// Gives a traditional app a new client secret.
+    /// Gives a traditional or machine app a new client secret.
     "app.rotate-secret" => AppRotateSecret(AppRef),
     /// Validates a connector's settings, tries them with `[mail]`, and stores them.
     "connector.set" => ConnectorSet(ConnectorSettings),
@@ -403,7 +403,7 @@ pub struct AppInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     pub name: String,
-    /// `traditional`, `spa` or `native`.
+    /// `traditional`, `spa`, `native` or `machine`.
     #[serde(rename = "type")]
     pub app_type: String,
     pub redirect_uris: Vec<String>,

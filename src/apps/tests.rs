@@ -89,6 +89,33 @@ fn public_apps_have_no_secret() {
 }
 
 #[test]
+fn machine_apps_have_a_secret_and_no_redirect_uris() {
+    let (_d, store) = store();
+    let (app, secret) = create(&store, new_app(AppType::Machine, &[])).unwrap();
+    assert!(secret.is_some() && app.secret_hash.is_some());
+    assert!(app.redirect_uris.is_empty());
+    assert!(rotate_secret(&store, &app.client_id).is_ok());
+    let e = create(
+        &store,
+        new_app(AppType::Machine, &["https://a.example.com/cb"]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("machine app"), "{e}");
+    let e = update(
+        &store,
+        &app.client_id,
+        AppUpdate {
+            post_logout_redirect_uris: Some(vec!["https://a.example.com/".into()]),
+            ..AppUpdate::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("machine app"), "{e}");
+}
+
+#[test]
 fn bad_input_is_refused_with_the_reason() {
     let (_d, store) = store();
     let cases: Vec<(NewApp, &str)> = vec![
@@ -458,6 +485,8 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         user_id: "u".into(),
         scope: vec![],
         expires_at: u64::MAX,
+        client_credentials: false,
+        issued_at: None,
     };
     let rt = RefreshToken {
         grant_id: "g".into(),
@@ -468,6 +497,7 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         spent: false,
         rotated_at: None,
         successor: None,
+        issued_at: None,
     };
     store
         .write(|tx| {

@@ -32,11 +32,16 @@ impl RedirectRules {
 /// - http on this machine (loopback, RFC 8252 §7.3), for a developer's app;
 /// - http on the LAN when the app sets `allow_insecure_redirect` ([`check_http_host`]);
 /// - its own scheme, for native and traditional apps ([`check_own_scheme`]).
+///
+/// A machine app has none.
 pub fn check_redirect_uri(uri: &str, rules: RedirectRules) -> Result<(), AppError> {
     let invalid = |reason: String| AppError::InvalidRedirectUri {
         uri: uri.to_string(),
         reason,
     };
+    if !rules.app_type.signs_in_users() {
+        return Err(invalid(MACHINE_HAS_NO_REDIRECTS.into()));
+    }
     let url = url::Url::parse(uri).map_err(|e| invalid(format!("is not an absolute URL ({e})")))?;
     no_fragment(&url).map_err(invalid)?;
     no_user_info(&url).map_err(invalid)?;
@@ -169,8 +174,14 @@ fn check_own_scheme(scheme: &str, app_type: AppType) -> Result<(), String> {
             "uses the scheme {scheme:?}; an app's own scheme is a reverse domain name, e.g. \
              com.example.app:/callback"
         )),
+        // Refused before: check_redirect_uri's first step.
+        AppType::Machine => Err(MACHINE_HAS_NO_REDIRECTS.into()),
     }
 }
+
+/// Why a machine app's redirect URI is refused.
+pub const MACHINE_HAS_NO_REDIRECTS: &str =
+    "is not needed: a machine app signs no user in (client credentials only), so it has no redirect URIs";
 
 /// Checks a declared client ID: 1 to 128 characters of `A-Z a-z 0-9 . _ ~ -` (safe unescaped
 /// in URLs, forms and HTTP Basic).
@@ -204,7 +215,7 @@ pub(super) fn check_uris(
     rules: RedirectRules,
     at_least_one: bool,
 ) -> Result<Vec<String>, AppError> {
-    if at_least_one && uris.is_empty() {
+    if at_least_one && uris.is_empty() && rules.app_type.signs_in_users() {
         return Err(AppError::NoRedirectUri);
     }
     let mut out: Vec<String> = Vec::with_capacity(uris.len());

@@ -224,11 +224,14 @@ pub(super) enum AppTypeArg {
     Spa,
     /// A native or mobile app: public, PKCE required.
     Native,
+    /// A program acting for itself: gets a client secret and tokens by client credentials
+    /// only; no redirect URIs.
+    Machine,
 }
 
 #[derive(Subcommand)]
 pub(super) enum AppCommand {
-    /// Register an app; prints its client ID and (traditional apps) its client secret.
+    /// Register an app; prints its client ID and (traditional and machine apps) its client secret.
     Create {
         /// The app's name, shown on the sign-in page.
         #[arg(long)]
@@ -240,7 +243,8 @@ pub(super) enum AppCommand {
         #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
         /// The app type: traditional (server-side web app, gets a client secret), spa or native
-        /// (public clients, PKCE required).
+        /// (public clients, PKCE required), machine (a program acting for itself: a client
+        /// secret, client credentials only, no redirect URIs).
         #[arg(
             long = "type",
             value_enum,
@@ -319,7 +323,7 @@ pub(super) enum AppCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Give a traditional app a new client secret (the old one stops working at once).
+    /// Give a traditional or machine app a new client secret (the old one stops working at once).
     RotateSecret {
         /// The app's client ID.
         client_id: String,

@@ -34,6 +34,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 AppTypeArg::Traditional => AppType::Traditional,
                 AppTypeArg::Spa => AppType::Spa,
                 AppTypeArg::Native => AppType::Native,
+                AppTypeArg::Machine => AppType::Machine,
             };
             let new = NewApp {
                 name,

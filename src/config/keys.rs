@@ -209,11 +209,14 @@ static APP: Schema = Schema {
     keys: &[
         required("client_id", Str),
         required("name", Str),
-        key("app_type", Choice(&["traditional", "spa", "native"])),
+        key(
+            "app_type",
+            Choice(&["traditional", "spa", "native", "machine"]),
+        ),
         key("client_secret", Str),
         key("client_secret_file", Str),
         key("client_secret_env", Str),
-        required("redirect_uris", Strings),
+        key("redirect_uris", Strings),
         key("post_logout_redirect_uris", Strings),
         key("id_token_signed_response_alg", Choice(ID_TOKEN_ALGS)),
         key("allowed_groups", Strings),

@@ -471,7 +471,24 @@ fn declared_apps_load_and_are_checked() {
         &[],
     );
     assert!(
-        e.contains("app[0].redirect_uris") && e.contains("required"),
+        e.contains("app[0].redirect_uris") && e.contains("at least one redirect URI"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_declared_machine_app_has_a_secret_and_no_redirect_uris() {
+    let machine = "[[app]]\nclient_id = \"backup\"\nname = \"Backup\"\napp_type = \"machine\"\nclient_secret = \"s\"\n";
+    let (c, _) = load_text(machine, &[]).unwrap();
+    assert_eq!(c.apps[0].app_type.as_deref(), Some("machine"));
+    let e = err(&machine.replace("client_secret = \"s\"\n", ""), &[]);
+    assert!(e.contains("a machine app needs a secret"), "{e}");
+    let e = err(
+        &format!("{machine}redirect_uris = [\"https://a.example.com/cb\"]\n"),
+        &[],
+    );
+    assert!(
+        e.contains("app[0].redirect_uris") && e.contains("machine app"),
         "{e}"
     );
 }

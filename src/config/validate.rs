@@ -321,7 +321,7 @@ fn apps(config: &Config, sources: &Sources) -> Result<(), ConfigError> {
                 .map_err(|e: crate::store::UnknownAppType| fail("app_type", e.to_string()))?,
             None => AppType::Traditional,
         };
-        if app.redirect_uris.is_empty() {
+        if app.redirect_uris.is_empty() && app_type.signs_in_users() {
             return Err(fail(
                 "redirect_uris",
                 "needs at least one redirect URI".into(),
@@ -352,7 +352,7 @@ fn apps(config: &Config, sources: &Sources) -> Result<(), ConfigError> {
             (false, 0) => {
                 return Err(fail(
                     "client_secret",
-                    "a traditional app needs a secret: set one of client_secret_file, client_secret_env or client_secret".into(),
+                    format!("a {} app needs a secret: set one of client_secret_file, client_secret_env or client_secret", app_type.as_str()),
                 ))
             }
             (false, _) => {

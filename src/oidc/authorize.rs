@@ -64,6 +64,9 @@ pub enum Untrusted {
     MissingClientId,
     /// No app is registered with this client ID.
     UnknownClient(String),
+    /// The app is a machine app: it gets tokens by client credentials and signs no one in (it
+    /// has no redirect URI to trust).
+    MachineApp { app_name: String },
     /// No `redirect_uri` (sesame requires it even with one registered URI).
     MissingRedirectUri,
     /// The redirect URI is not one the app registered (exact match, RFC 9700 §4.1.3).
@@ -293,6 +296,9 @@ fn trusted_client<'p>(p: &Provider, params: &'p Params) -> Result<(App, &'p str)
             .admit(&p.store, p.now(), client_id, one("redirect_uri")?)
             .map_err(dev_refusal)?,
     };
+    if !app.app_type.signs_in_users() {
+        return Err(untrusted(Untrusted::MachineApp { app_name: app.name }));
+    }
     let redirect_uri = one("redirect_uri")?.ok_or(untrusted(Untrusted::MissingRedirectUri))?;
     if !app.redirect_uris.iter().any(|r| r == redirect_uri) {
         let home = app.redirect_uris.iter().find_map(|r| web_origin(r));
@@ -540,7 +546,7 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::testing::{provider, CLIENT, PUBLIC_CLIENT};
+    use crate::provider::testing::{provider, CLIENT, MACHINE_CLIENT, PUBLIC_CLIENT};
 
     fn q(s: &str) -> Params {
         Params::parse(s.as_bytes())
@@ -585,6 +591,12 @@ mod tests {
                 "client_id={CLIENT}&redirect_uri=http://evil/&response_type=code&scope=openid"
             )),
             Untrusted::UnregisteredRedirectUri { .. }
+        ));
+        assert!(matches!(
+            untrusted(&format!(
+                "client_id={MACHINE_CLIENT}&redirect_uri={CB}&response_type=code&scope=openid"
+            )),
+            Untrusted::MachineApp { .. }
         ));
         assert_eq!(
             untrusted(&format!(

@@ -1,4 +1,4 @@
-//! OpenID Provider Metadata (OIDC Discovery 1.0 §3), plus RFC 8414 / 7009 / 9207 fields. Every
+//! OpenID Provider Metadata (OIDC Discovery 1.0 §3), plus RFC 8414 / 7009 / 7662 / 9207 fields. Every
 //! list here is read from the type that the endpoints themselves use, so what is advertised is
 //! what is accepted.
 
@@ -10,6 +10,10 @@ use serde_json::{json, Value};
 
 /// The client authentication methods of the token and revocation endpoints (RFC 6749 §2.3).
 pub const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+/// The client authentication methods of the introspection endpoint: a confidential app's
+/// secret only (`oidc::introspect` refuses public apps).
+pub const INTROSPECTION_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
 /// The names of the ID token signing algorithms an app may choose, the default (ES384) first.
 pub fn id_token_algs() -> Vec<&'static str> {
@@ -26,6 +30,7 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "jwks_uri": issuer.endpoint(JWKS),
         "end_session_endpoint": issuer.endpoint(END_SESSION),
         "revocation_endpoint": issuer.endpoint(REVOCATION),
+        "introspection_endpoint": issuer.endpoint(INTROSPECTION),
         "scopes_supported": Scope::names(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -34,6 +39,7 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "id_token_signing_alg_values_supported": id_token_algs(),
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
@@ -66,7 +72,15 @@ mod tests {
         );
         assert_eq!(
             d["grant_types_supported"],
-            json!(["authorization_code", "refresh_token"])
+            json!(["authorization_code", "refresh_token", "client_credentials"])
+        );
+        assert_eq!(
+            d["introspection_endpoint"],
+            "http://localhost:8080/token/introspect"
+        );
+        assert_eq!(
+            d["introspection_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post"])
         );
         assert_eq!(
             d["id_token_signing_alg_values_supported"],

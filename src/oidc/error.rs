@@ -28,6 +28,8 @@ pub enum ErrorCode {
     UnsupportedResponseType,
     /// The scope is malformed or lacks `openid`.
     InvalidScope,
+    /// The `resource` (RFC 8707 §2) is not one sesame issues tokens for.
+    InvalidTarget,
     /// The user denied the request.
     AccessDenied,
     /// `prompt=none` but the user is not signed in.
@@ -97,6 +99,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::InteractionRequired => "interaction_required",

@@ -150,6 +150,8 @@ impl Family<'_> {
                 user_id: grant.user_id.clone(),
                 scope: access_scope.to_vec(),
                 expires_at: self.now + self.tokens.access_token_ttl,
+                client_credentials: false,
+                issued_at: Some(self.now),
             },
         )?;
         let refresh = match refresh_scope {
@@ -166,6 +168,7 @@ impl Family<'_> {
                         spent: false,
                         rotated_at: None,
                         successor: None,
+                        issued_at: Some(self.now),
                     },
                 )?;
                 Some(r)

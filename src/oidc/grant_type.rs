@@ -1,4 +1,7 @@
-//! The grant types of the token endpoint (RFC 6749 §4.1.3, §6).
+//! The grant types of the token endpoint (RFC 6749 §4.1.3, §4.4, §6), and which apps may use
+//! each.
+
+use crate::store::AppType;
 
 /// A `grant_type` sesame accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -7,17 +10,34 @@ pub enum GrantType {
     AuthorizationCode,
     /// Refreshing, with rotation (RFC 6749 §6, RFC 9700 §4.14.2).
     RefreshToken,
+    /// A machine app gets a token for itself (RFC 6749 §4.4).
+    ClientCredentials,
 }
 
 impl GrantType {
     /// Every grant type sesame supports (discovery's `grant_types_supported`).
-    pub const ALL: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
 
     /// The name on the wire.
     pub const fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Whether an app of this type may use the grant: machine apps use client credentials
+    /// only (a confidential client acting for itself, RFC 6749 §4.4); every other app only the
+    /// grants that sign a user in.
+    pub fn allowed_for(self, app_type: AppType) -> bool {
+        match self {
+            GrantType::ClientCredentials => app_type == AppType::Machine,
+            GrantType::AuthorizationCode | GrantType::RefreshToken => app_type.signs_in_users(),
         }
     }
 
@@ -42,5 +62,15 @@ mod tests {
             assert_eq!(GrantType::parse(g.as_str()), Some(g));
         }
         assert_eq!(GrantType::parse("password"), None);
+    }
+
+    #[test]
+    fn only_machine_apps_use_client_credentials_and_only_they() {
+        use AppType::*;
+        for t in [Traditional, Spa, Native, Machine] {
+            assert_eq!(GrantType::ClientCredentials.allowed_for(t), t == Machine);
+            assert_eq!(GrantType::AuthorizationCode.allowed_for(t), t != Machine);
+            assert_eq!(GrantType::RefreshToken.allowed_for(t), t != Machine);
+        }
     }
 }

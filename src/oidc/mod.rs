@@ -8,11 +8,13 @@
 //! - [`authorize`]: the authorization endpoint: ordered checks, the SSO decision, codes.
 //! - [`grant`]: grants and their token families: codes, minting, lifetimes, revocation.
 //! - [`token`]: the `authorization_code` and `refresh_token` grants, ID tokens.
+//! - [`client_credentials`]: the `client_credentials` grant, for machine apps.
+//! - [`introspect`]: token introspection (RFC 7662).
 //! - [`userinfo`], [`revoke`], [`end_session`]: the other endpoints.
 //! - [`claims`]: which user claims each scope releases.
 //!
-//! Flows supported: authorization code only (no implicit, no hybrid), `response_mode=query`,
-//! PKCE S256. Every function here takes the [`Provider`](crate::provider::Provider) context
+//! Flows supported: authorization code (no implicit, no hybrid), `response_mode=query`,
+//! PKCE S256; client credentials for machine apps. Every function here takes the [`Provider`](crate::provider::Provider) context
 //! and parsed parameters and returns data or a typed error; the HTTP edge (`server`) turns
 //! that into HTTP. Uses: provider, session, store (typed operations only), crypto, issuer.
 //! Never the edge (`server`, `http`), never `signin` (which builds on this module).
@@ -20,11 +22,13 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod client_credentials;
 pub mod discovery;
 pub mod end_session;
 pub mod error;
 pub mod grant;
 pub mod grant_type;
+pub mod introspect;
 pub mod params;
 pub mod pkce;
 pub mod revoke;
@@ -35,6 +39,8 @@ pub mod userinfo;
 pub use error::OAuthError;
 pub use params::Params;
 
+#[cfg(test)]
+mod machine_tests;
 #[cfg(test)]
 mod retry_tests;
 #[cfg(test)]

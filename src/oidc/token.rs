@@ -48,9 +48,13 @@ pub fn exchange(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuth
             )
         })?,
     };
+    if !grant_type.allowed_for(app.app_type) {
+        return Err(super::client_credentials::unauthorized(app, grant_type));
+    }
     let issued = match grant_type {
         GrantType::AuthorizationCode => authorization_code(p, app, params)?,
         GrantType::RefreshToken => refresh_token(p, app, params)?,
+        GrantType::ClientCredentials => return super::client_credentials::grant(p, app, params),
     };
     respond(p, app, issued)
 }

@@ -43,6 +43,11 @@ pub fn check_access_token(p: &Provider, token: &str) -> Result<(AccessToken, Use
         if now >= at.expires_at {
             return Ok(Err(invalid_token("the access token has expired")));
         }
+        if at.client_credentials {
+            return Ok(Err(invalid_token(
+                "this access token was issued to a machine app (client credentials) and names no user; userinfo answers only for a user's token",
+            )));
+        }
         match tx.grant(&at.grant_id)? {
             Some(g) if !g.revoked => {}
             _ => return Ok(Err(invalid_token("the access token has been revoked"))),

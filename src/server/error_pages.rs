@@ -177,6 +177,11 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
             format!("No app with client ID {client_id:?} is registered with this sign-in service."),
             "If you run this service, register the app with `sesame app create`, or check the client ID configured in the app.",
         ),
+        Untrusted::MachineApp { app_name } => (
+            "This app does not sign people in",
+            format!("{app_name:?} is a machine app: it gets its tokens itself, with client credentials, and no one signs in to it."),
+            "If you run this service and people should sign in to this app, register it as a traditional, spa or native app with `sesame app create`.",
+        ),
         Untrusted::MissingRedirectUri => (
             "This sign-in request is incomplete",
             "The request has no redirect_uri.".to_string(),

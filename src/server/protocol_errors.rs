@@ -19,6 +19,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnsupportedGrantType
         | ErrorCode::UnsupportedResponseType
         | ErrorCode::InvalidScope
+        | ErrorCode::InvalidTarget
         | ErrorCode::AccessDenied
         | ErrorCode::LoginRequired
         | ErrorCode::InteractionRequired

@@ -118,6 +118,7 @@ pub async fn route(s: &Server, req: Request) -> Response {
         paths::TOKEN if *m == Method::POST => cors(routes::token(s, &req)),
         paths::USERINFO if get_or_post => cors(routes::userinfo(s, &req)),
         paths::REVOCATION if *m == Method::POST => cors(routes::revocation(s, &req)),
+        paths::INTROSPECTION if *m == Method::POST => cors(routes::introspection(s, &req)),
         paths::END_SESSION if get_or_post => routes::end_session(s, &req),
         // The proxy's endpoints answer any method: the original one comes in a header.
         paths::FORWARD_AUTH => forward_auth_routes::forward_auth(s, &req),
@@ -141,6 +142,7 @@ pub async fn route(s: &Server, req: Request) -> Response {
         | paths::METRICS
         | paths::TOKEN
         | paths::REVOCATION
+        | paths::INTROSPECTION
         | paths::AUTHORIZE
         | paths::USERINFO
         | paths::END_SESSION
@@ -161,7 +163,12 @@ fn is_forward_auth_sign_in(req: &Request) -> bool {
 fn is_api(path: &str) -> bool {
     matches!(
         path,
-        paths::DISCOVERY | paths::JWKS | paths::TOKEN | paths::USERINFO | paths::REVOCATION
+        paths::DISCOVERY
+            | paths::JWKS
+            | paths::TOKEN
+            | paths::USERINFO
+            | paths::REVOCATION
+            | paths::INTROSPECTION
     )
 }
 

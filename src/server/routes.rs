@@ -10,7 +10,7 @@ use crate::issuer::paths;
 use crate::oidc::authorize::{self, AuthorizeError, Outcome};
 use crate::oidc::client::ClientCredentials;
 use crate::oidc::end_session::{self, LogoutOutcome};
-use crate::oidc::{discovery, revoke, token, userinfo, OAuthError, Params};
+use crate::oidc::{discovery, introspect, revoke, token, userinfo, OAuthError, Params};
 use crate::signin;
 use crate::store::{App, SignInFor};
 use hyper::header::HeaderValue;
@@ -214,6 +214,13 @@ pub fn token(s: &Server, req: &Request) -> Response {
 pub fn revocation(s: &Server, req: &Request) -> Response {
     with_client(s, req, |app, params| {
         revoke::revoke(&s.provider, app, params).map(|()| http::json(StatusCode::OK, &json!({})))
+    })
+}
+
+pub fn introspection(s: &Server, req: &Request) -> Response {
+    with_client(s, req, |app, params| {
+        introspect::introspect(&s.provider, app, params)
+            .map(|body| http::json(StatusCode::OK, &body))
     })
 }
 

@@ -13,12 +13,22 @@ pub enum AppType {
     Spa,
     /// A native or mobile app: public (no secret), PKCE required.
     Native,
+    /// A program acting for itself (a backup job, a cron script): confidential, has a client
+    /// secret, gets tokens only by the client-credentials grant (RFC 6749 §4.4), never signs a
+    /// user in, so it has no redirect URIs (Logto's "machine-to-machine").
+    Machine,
 }
 
 impl AppType {
     /// Public clients cannot keep a secret, so they must use PKCE.
     pub fn is_public(self) -> bool {
-        !matches!(self, AppType::Traditional)
+        matches!(self, AppType::Spa | AppType::Native)
+    }
+
+    /// Whether the app signs users in (authorization code flow, redirect URIs); only a machine
+    /// app does not.
+    pub fn signs_in_users(self) -> bool {
+        !matches!(self, AppType::Machine)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +36,7 @@ impl AppType {
             AppType::Traditional => "traditional",
             AppType::Spa => "spa",
             AppType::Native => "native",
+            AppType::Machine => "machine",
         }
     }
 }
@@ -38,7 +49,7 @@ impl std::fmt::Display for UnknownAppType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "unknown app type {:?}: use traditional, spa or native",
+            "unknown app type {:?}: use traditional, spa, native or machine",
             self.0
         )
     }
@@ -53,6 +64,7 @@ impl std::str::FromStr for AppType {
             "traditional" | "web" => Ok(AppType::Traditional),
             "spa" | "single-page" => Ok(AppType::Spa),
             "native" => Ok(AppType::Native),
+            "machine" | "m2m" => Ok(AppType::Machine),
             other => Err(UnknownAppType(other.to_string())),
         }
     }
@@ -387,11 +399,22 @@ pub struct Grant {
 /// An opaque access token, stored by hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccessToken {
+    /// The grant (token family); empty for a client-credentials token, which has none.
     pub grant_id: String,
     pub client_id: String,
+    /// The user; empty for a client-credentials token, which acts for its app.
     pub user_id: String,
     pub scope: Vec<String>,
     pub expires_at: u64,
+    /// Issued by the client-credentials grant (RFC 6749 §4.4): the token acts for the app
+    /// itself, with no user and no grant; it lives until it expires, is revoked, or its app is
+    /// deleted. Written only when set, so other tokens' records stay as they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_credentials: bool,
+    /// When it was issued (introspection's `iat`); absent in records written before sesame
+    /// kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<u64>,
 }
 
 /// An opaque refresh token, stored by hash; rotated on every use.
@@ -413,6 +436,10 @@ pub struct RefreshToken {
     /// retries issued several. Written only with `rotated_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub successor: Option<String>,
+    /// When it was issued (introspection's `iat`); absent in records written before sesame
+    /// kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<u64>,
 }
 
 /// A management API key. The key in the clear exists once, in what creating it returns; the

@@ -17,6 +17,8 @@
 //                     or: ERROR <message>   (and exit code 1)
 //
 // Environment: ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI; SCOPE (optional, default below).
+// Mode `machine` (a machine app: client credentials and introspection) needs no browser and no
+// REDIRECT_URI, and prints RESULT at once.
 // The RESULT also carries every ID token claim (`claims`), for the custom claims `sesame dev`
 // puts in them.
 
@@ -152,7 +154,49 @@ async function authJsV5() {
   };
 }
 
-const modes = { 'nextauth-v4': nextAuthV4, 'authjs-v5': authJsV5 };
+// A machine app with oauth4webapi (issue 12): client credentials, then introspection of the
+// token it got, of a token that does not exist, and with a wrong secret. No browser: the
+// script prints RESULT at once.
+async function machine() {
+  const oauth = await import('oauth4webapi');
+  const issuerUrl = new URL(env('ISSUER'));
+  const insecure = { [oauth.allowInsecureRequests]: true };
+  const as = await oauth.processDiscoveryResponse(
+    issuerUrl,
+    await oauth.discoveryRequest(issuerUrl, { ...insecure, algorithm: 'oidc' }),
+  );
+  const client = { client_id: env('CLIENT_ID') };
+  const clientAuth = oauth.ClientSecretBasic(env('CLIENT_SECRET'));
+  const tokens = await oauth.processClientCredentialsResponse(
+    as,
+    client,
+    await oauth.clientCredentialsGrantRequest(as, client, clientAuth, {}, insecure),
+  );
+  const introspect = async (auth, token) =>
+    oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, auth, token, insecure),
+    );
+  let wrongSecret = null;
+  try {
+    await introspect(oauth.ClientSecretBasic('wrong'), tokens.access_token);
+  } catch (error) {
+    // A 401 with WWW-Authenticate: oauth4webapi throws its challenge error, with the response.
+    const body = await error?.response?.json?.().catch(() => null);
+    wrongSecret = { code: error?.code ?? null, status: error?.status ?? null, error: body?.error ?? null };
+  }
+  return {
+    token_type: tokens.token_type,
+    refresh_token: tokens.refresh_token ?? null,
+    id_token: tokens.id_token ?? null,
+    introspection: await introspect(clientAuth, tokens.access_token),
+    unknown: await introspect(clientAuth, 'not-a-token'),
+    wrong_secret: wrongSecret,
+  };
+}
+
+const modes = { 'nextauth-v4': nextAuthV4, 'authjs-v5': authJsV5, machine };
 const mode = process.argv[2];
 try {
   if (!modes[mode]) throw new Error(`usage: node run.mjs ${Object.keys(modes).join('|')}`);

@@ -35,6 +35,7 @@ pub const SCOPES: &[&str] = &["offline_access", "profile", "email"];
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct ExtraMetadata {
     pub revocation_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
     #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,

@@ -109,7 +109,7 @@ pub struct AppCreds {
 pub struct AppSpec {
     pub name: String,
     pub redirect_uris: Vec<String>,
-    /// `traditional` (default), `spa` or `native`.
+    /// `traditional` (default), `spa`, `native` or `machine`.
     pub app_type: Option<String>,
     pub post_logout_redirect_uris: Vec<String>,
     /// `--id-token-alg`, e.g. `RS256`.
@@ -335,9 +335,17 @@ impl Sesame {
         AppCreds {
             client_id,
             client_secret,
-            redirect_uri: spec.redirect_uris[0].clone(),
+            // A machine app has none.
+            redirect_uri: spec.redirect_uris.first().cloned().unwrap_or_default(),
             json,
         }
+    }
+
+    /// A machine app (client credentials only, no redirect URIs).
+    pub fn create_machine_app(&self, name: &str) -> AppCreds {
+        let mut spec = AppSpec::new(name, "").app_type("machine");
+        spec.redirect_uris.clear();
+        self.create_app(&spec)
     }
 
     /// A confidential (traditional) app with one redirect URI on a port nothing listens on:

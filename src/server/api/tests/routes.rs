@@ -131,8 +131,8 @@ async fn apps(api: &Api) {
     let list = api.key(Method::GET, "/apps", None).await;
     assert_eq!(
         list.ok()["items"].as_array().unwrap().len(),
-        3,
-        "with the fixture's two"
+        4,
+        "with the fixture's three"
     );
     let changed = api
         .key(
