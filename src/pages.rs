@@ -27,7 +27,7 @@
 //! | `error.html`          | title, message                    | hint, retry_url, retry_label      |
 //! | `logout_confirm.html` | action, csrf, stay_url            | hidden (list of {name, value})    |
 //! | `signed_out.html`     | message                           | return_url                        |
-//! | `home.html`           | discovery_url                     |                                   |
+//! | `home.html`           | discovery_url, account_url        | console_url                       |
 //! | `select_account.html` | action, interaction, csrf, email, other_url |                         |
 //! | `dev_sign_in.html`    | action, interaction, csrf, client_id, redirect_uri, error_codes, email_url | personas, email, name, username, groups, claims, error |
 //! | `dev_debugger.html`   | action, redirect_uri, client_id, client_secret, scope | error, result                     |
@@ -592,7 +592,7 @@ mod tests {
             }),
             "home.html" => json!({
                 "discovery_url": "https://id.example/oidc/.well-known/openid-configuration",
-                "account_url": "/oidc/account",
+                "account_url": "/oidc/account", "console_url": "/oidc/console",
             }),
             "account.html" => json!({
                 "base": "/oidc/account", "csrf": "csrf-1", "email": "ada@example.com",
@@ -666,6 +666,7 @@ mod tests {
             "dev_debugger.html" => &["error", "result", "dev_mode"],
             "account.html" => &["name", "username", "notice", "error", "apps"],
             "account_email_code.html" => &["error"],
+            "home.html" => &["console_url"],
             "console_apps.html" => &["notice", "error", "apps", "name", "type", "redirect_uris"],
             "console_app.html" => &["notice", "error", "secret", "callback"],
             "console_app_delete.html" => &["notice", "error"],

@@ -188,10 +188,21 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     );
     assert!(code_with_id(&again, "client-secret").is_none());
 
+    // Rotating makes a new secret, shown once the same way (the CSRF token checked first).
+    let rotate = [("id", client_id.as_str()), ("csrf", "bad")];
+    let r = post(&sesame, &browser, "/console/apps/rotate", &rotate).await;
+    assert_eq!(r.status, 403, "{}", r.describe());
+    let rotate = [("id", client_id.as_str()), ("csrf", token.as_str())];
+    let r = post(&sesame, &browser, "/console/apps/rotate", &rotate).await;
+    assert_eq!(r.status, 303, "{}", r.describe());
+    let rotated = browser.follow_within(r, &sesame.issuer).await;
+    let new_secret = code_with_id(&rotated, "client-secret").expect("the new secret, once");
+    assert_ne!(new_secret, secret);
+
     // The app works: someone signs in to it with the settings the page gave.
     let app = support::AppCreds {
         client_id: client_id.clone(),
-        client_secret: Some(secret),
+        client_secret: Some(new_secret),
         redirect_uri: redirect.to_string(),
         json: serde_json::Value::Null,
     };
@@ -230,7 +241,7 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     );
     assert!(!list.body.contains(&client_id));
 
-    for command in ["app.create", "app.delete"] {
+    for command in ["app.create", "app.rotate-secret", "app.delete"] {
         assert_audited_as_admin(&sesame, command, ADA);
     }
 }

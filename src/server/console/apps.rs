@@ -146,6 +146,32 @@ pub fn show(s: &Server, req: &Request, admin: &Admin) -> Response {
     console_page(s, req, admin, StatusCode::OK, "console_app.html", ctx)
 }
 
+/// POST /console/apps/rotate (`id`): `app.rotate-secret`; the app's page shows the new secret
+/// once, as after creating it. The old secret stops working now.
+pub fn rotate(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let client_id = req.params().first("id").unwrap_or("").to_string();
+    let rotated = match run(s, admin, Command::AppRotateSecret(AppRef { client_id })) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            return super::error_pages::error_page(
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The secret was not changed",
+                &e,
+                "Go back to the app's page: only a traditional app not defined in sesame.toml has a secret to rotate.",
+            )
+        }
+        Err(r) => return *r,
+    };
+    let client_id = rotated["client_id"].as_str().unwrap_or("").to_string();
+    if let Some(secret) = rotated["client_secret"].as_str() {
+        let now = s.provider.now();
+        s.console_reveals
+            .put(admin.cookie, &client_id, secret.to_string(), now);
+    }
+    http::redirect(&app_url(s, "/apps/show", &client_id))
+}
+
 /// GET /console/apps/delete?id=: "delete this app?", the confirmation step.
 pub fn confirm_delete(s: &Server, req: &Request, admin: &Admin) -> Response {
     confirm_page(s, req, admin, StatusCode::OK, None)

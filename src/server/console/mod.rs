@@ -18,7 +18,7 @@
 //!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
 //!   minutes, bound to the session that created it). A reload shows it no more.
 //!
-//! The parts: `apps.rs` (list, create, settings to paste, delete), `users.rs` (list and
+//! The parts: `apps.rs` (list, create, settings to paste, rotate the secret, delete), `users.rs` (list and
 //! search, add, disable/enable), `reveal.rs` (the secret shown once).
 
 mod apps;
@@ -72,6 +72,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         "" | "/apps"
             | "/apps/show"
             | "/apps/delete"
+            | "/apps/rotate"
             | "/users"
             | "/users/disable"
             | "/users/enable"
@@ -92,6 +93,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/apps/show", false) => apps::show(s, req, &admin),
         ("/apps/delete", false) => apps::confirm_delete(s, req, &admin),
         ("/apps/delete", true) => apps::delete(s, req, &admin),
+        ("/apps/rotate", true) => apps::rotate(s, req, &admin),
         ("/users", false) => users::list(s, req, &admin),
         ("/users", true) => users::add(s, req, &admin),
         ("/users/disable", true) => users::set_disabled(s, req, &admin, true),
