@@ -630,7 +630,9 @@ mod tests {
                 "discovery_url": "https://id.example/oidc/.well-known/openid-configuration",
                 "authorize_url": "https://id.example/oidc/auth", "token_url": "https://id.example/oidc/token",
                 "userinfo_url": "https://id.example/oidc/me", "callback": "https://b.example/cb",
-                "delete_url": "/oidc/console/apps/delete?id=c1",
+                "delete_url": "/oidc/console/apps/delete?id=c1", "algs": ["ES384", "RS256"],
+                "edit": {"name": "Bookstore", "redirect_uris": "https://b.example/cb",
+                    "post_logout_redirect_uris": "", "allowed_groups": "family", "alg": "RS256"},
             }),
             "console_app_delete.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",

@@ -212,11 +212,46 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let signed_in = flow::full_sign_in(&sesame, &carol, &client, &app, "carol@example.com").await;
     assert!(!signed_in.sub().is_empty());
 
+    // Edit: restricted to the admins group and renamed; a bad URI is refused, typed text kept.
+    let edit = [
+        ("id", client_id.as_str()),
+        ("name", "Grafana Ops"),
+        ("redirect_uris", redirect),
+        ("post_logout_redirect_uris", ""),
+        ("allowed_groups", "admins"),
+        ("alg", "RS256"),
+        ("csrf", token.as_str()),
+    ];
+    let r = post(&sesame, &browser, "/console/apps/update", &edit[..6]).await;
+    assert_eq!(r.status, 403, "missing CSRF: {}", r.describe());
+    let r = post(&sesame, &browser, "/console/apps/update", &edit).await;
+    assert_eq!(r.status, 303, "{}", r.describe());
+    let saved = browser.follow_within(r, &sesame.issuer).await;
+    assert!(
+        saved.body.contains("The app is saved."),
+        "{}",
+        saved.describe()
+    );
+    assert!(saved.body.contains("<h1>Grafana Ops</h1>"));
+    assert!(saved.body.contains("<option value=\"RS256\" selected>"));
+    let out = sesame.cli(&["app", "show", &client_id, "--json"]);
+    let shown_app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
+    assert_eq!(shown_app["allowed_groups"], serde_json::json!(["admins"]));
+    let mut bad = edit;
+    bad[2] = ("redirect_uris", "ftp://nope.example/cb#frag");
+    let r = post(&sesame, &browser, "/console/apps/update", &bad).await;
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(r.body.contains("role=\"alert\""), "{}", r.describe());
+    assert!(
+        r.body.contains("ftp://nope.example/cb#frag"),
+        "typed text kept"
+    );
+
     // Delete: a confirmation page first, then the post (CSRF checked), then the list.
     let confirm_url = format!("{}?id={client_id}", sesame.url("/console/apps/delete"));
     let confirm = browser.get(&confirm_url).await;
     assert_eq!(confirm.status, 200, "{}", confirm.describe());
-    assert!(confirm.body.contains("Delete Grafana?"));
+    assert!(confirm.body.contains("Delete Grafana Ops?"));
     let r = post(
         &sesame,
         &browser,
@@ -241,7 +276,12 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     );
     assert!(!list.body.contains(&client_id));
 
-    for command in ["app.create", "app.rotate-secret", "app.delete"] {
+    for command in [
+        "app.create",
+        "app.rotate-secret",
+        "app.update",
+        "app.delete",
+    ] {
         assert_audited_as_admin(&sesame, command, ADA);
     }
 }

@@ -1,9 +1,11 @@
 //! The console's apps: the list, the create form with its type picker, an app's page with the
-//! settings to paste into it (the client secret once), and delete with a confirmation step.
-//! Each calls the admin command (`app.list`, `app.create`, `app.show`, `app.delete`).
+//! settings to paste into it (the client secret once) and an edit form, rotating the secret,
+//! and delete with a confirmation step. Each calls the admin command (`app.list`,
+//! `app.create`, `app.show`, `app.update`, `app.rotate-secret`, `app.delete`).
 
 use super::{console_page, run, url, Admin};
 use crate::admin::{AppRef, Command};
+use crate::crypto::keys::Alg;
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
 use crate::server::Server;
@@ -121,6 +123,17 @@ fn shown(s: &Server, req: &Request, admin: &Admin) -> Result<Value, Box<Response
 /// GET /console/apps/show?id=: the app, and the settings to paste into it. The secret only
 /// if this session just created it ([`super::reveal`]).
 pub fn show(s: &Server, req: &Request, admin: &Admin) -> Response {
+    show_page(s, req, admin, StatusCode::OK, None)
+}
+
+/// The app's page; `refused`: the edit form's error and what was typed, kept in the form.
+fn show_page(
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    status: StatusCode,
+    refused: Option<(String, Value)>,
+) -> Response {
     let app = match shown(s, req, admin) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -142,8 +155,73 @@ pub fn show(s: &Server, req: &Request, admin: &Admin) -> Response {
         "userinfo_url": issuer.endpoint(paths::USERINFO),
         "callback": app["redirect_uris"].get(0),
         "delete_url": app_url(s, "/apps/delete", client_id),
+        "algs": Alg::NAMES,
     });
-    console_page(s, req, admin, StatusCode::OK, "console_app.html", ctx)
+    let lines = |k: &str| {
+        let list = app[k].as_array().into_iter().flatten();
+        list.filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let groups = app["allowed_groups"].as_array().into_iter().flatten();
+    let groups: Vec<&str> = groups.filter_map(Value::as_str).collect();
+    let mut ctx = ctx;
+    ctx["edit"] = json!({
+        "name": app["name"],
+        "redirect_uris": lines("redirect_uris"),
+        "post_logout_redirect_uris": lines("post_logout_redirect_uris"),
+        "allowed_groups": groups.join(", "),
+        "alg": app["id_token_signed_response_alg"],
+    });
+    if let Some((error, typed)) = refused {
+        ctx["error"] = json!(error);
+        ctx["edit"] = typed;
+    }
+    console_page(s, req, admin, status, "console_app.html", ctx)
+}
+
+/// POST /console/apps/update (`id`, then the edit form's fields): `app.update` with every
+/// field as typed (a list replaces the stored one), then the app's page.
+pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let f = req.params();
+    let field = |k: &str| f.first(k).unwrap_or("").to_string();
+    let client_id = field("id");
+    let typed = json!({
+        "name": field("name").trim(),
+        "redirect_uris": field("redirect_uris"),
+        "post_logout_redirect_uris": field("post_logout_redirect_uris"),
+        "allowed_groups": field("allowed_groups"),
+        "alg": field("alg"),
+    });
+    let groups: Vec<String> = field("allowed_groups")
+        .split([',', ' '])
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect();
+    let change = json!({
+        "client_id": client_id,
+        "name": field("name").trim(),
+        "redirect_uris": uri_lines(&field("redirect_uris")),
+        "post_logout_redirect_uris": uri_lines(&field("post_logout_redirect_uris")),
+        "allowed_groups": groups,
+        "id_token_signed_response_alg": field("alg"),
+    });
+    let refused = |e: String| {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        show_page(s, req, admin, status, Some((e, typed.clone())))
+    };
+    let change = match serde_json::from_value(change) {
+        Ok(c) => c,
+        Err(_) => return refused("Choose one of the listed ID token algorithms.".into()),
+    };
+    match run(s, admin, Command::AppUpdate(change)) {
+        Ok(Ok(_)) => http::redirect(&format!(
+            "{}&notice=app_saved",
+            app_url(s, "/apps/show", &client_id)
+        )),
+        Ok(Err(e)) => refused(e),
+        Err(r) => *r,
+    }
 }
 
 /// POST /console/apps/rotate (`id`): `app.rotate-secret`; the app's page shows the new secret

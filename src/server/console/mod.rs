@@ -18,7 +18,7 @@
 //!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
 //!   minutes, bound to the session that created it). A reload shows it no more.
 //!
-//! The parts: `apps.rs` (list, create, settings to paste, rotate the secret, delete), `users.rs` (list and
+//! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete), `users.rs` (list and
 //! search, add, disable/enable), `reveal.rs` (the secret shown once).
 
 mod apps;
@@ -73,6 +73,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/apps/show"
             | "/apps/delete"
             | "/apps/rotate"
+            | "/apps/update"
             | "/users"
             | "/users/disable"
             | "/users/enable"
@@ -94,6 +95,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/apps/delete", false) => apps::confirm_delete(s, req, &admin),
         ("/apps/delete", true) => apps::delete(s, req, &admin),
         ("/apps/rotate", true) => apps::rotate(s, req, &admin),
+        ("/apps/update", true) => apps::update(s, req, &admin),
         ("/users", false) => users::list(s, req, &admin),
         ("/users", true) => users::add(s, req, &admin),
         ("/users/disable", true) => users::set_disabled(s, req, &admin, true),
@@ -179,6 +181,7 @@ fn bad_csrf(s: &Server) -> Response {
 /// What a redirect's `?notice=` says.
 fn notice_text(key: &str) -> Option<&'static str> {
     Some(match key {
+        "app_saved" => "The app is saved.",
         "app_deleted" => "The app is deleted; what it was issued is revoked.",
         "user_added" => "The user is added. They sign in with a code sent to their address.",
         "user_disabled" => {
