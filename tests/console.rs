@@ -1,8 +1,10 @@
 //! The console end to end: a real `sesame serve`, a real SMTP server receiving the codes, and
 //! a browser-like client on a socket. Without a session `/console` signs in first and comes
 //! back; a non-admin gets a 403; an administrator (made with `sesame user add --admin`)
-//! creates an app through the form, sees its secret once, and the app then signs someone in;
-//! deletes it after a confirmation; adds, finds, disables and enables a user. Every form
+//! creates an app through the form, sees its secret once, rotates it, and the app then signs
+//! someone in; restricts it to a group and sees that person refused; deletes it after a
+//! confirmation; adds, finds, disables and enables a user. Refused input shows the form again
+//! with the reason; an administrator cannot disable themselves. Every form
 //! refuses a missing or wrong CSRF token; the pages carry the strict headers; the audit log
 //! names the administrator for each change.
 //!
@@ -156,6 +158,31 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let list = browser.get(&sesame.url("/console/apps")).await;
     assert!(!list.body.contains("Grafana"), "nothing was created");
 
+    // Refused input: the form again with the reason, what was typed kept, nothing created.
+    let bad = [
+        ("name", "Grafana"),
+        ("type", "traditional"),
+        ("redirect_uris", "not a url"),
+        ("csrf", token.as_str()),
+    ];
+    let r = post(&sesame, &browser, "/console/apps", &bad).await;
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(
+        r.body.contains("role=\"alert\"") && r.body.contains("not a url"),
+        "{}",
+        r.describe()
+    );
+    let bad = [
+        ("name", "Grafana"),
+        ("type", "mainframe"),
+        ("redirect_uris", redirect),
+        ("csrf", token.as_str()),
+    ];
+    let r = post(&sesame, &browser, "/console/apps", &bad).await;
+    assert_eq!(r.status, 422, "{}", r.describe());
+    let list = browser.get(&sesame.url("/console/apps")).await;
+    assert!(!list.body.contains("Grafana"), "nothing was created");
+
     // Created: the redirect leads to the app's page, which shows the secret once.
     let mut fields = form("");
     fields.retain(|(k, _)| *k != "csrf");
@@ -237,6 +264,17 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let out = sesame.cli(&["app", "show", &client_id, "--json"]);
     let shown_app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
     assert_eq!(shown_app["allowed_groups"], serde_json::json!(["admins"]));
+    // Restricted: carol (signed in to it above, not in admins) is now refused by the app.
+    let start = flow::authorize(&client, &["openid", "email"], true, None);
+    let refused = carol
+        .get_following(start.url.as_str(), &sesame.issuer)
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.describe());
+    assert!(
+        refused.body.contains("can&#39;t use Grafana Ops"),
+        "{}",
+        refused.describe()
+    );
     let mut bad = edit;
     bad[2] = ("redirect_uris", "ftp://nope.example/cb#frag");
     let r = post(&sesame, &browser, "/console/apps/update", &bad).await;
@@ -373,6 +411,27 @@ async fn an_admin_adds_finds_disables_and_enables_a_user() {
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.describe());
+    let list = browser.follow_within(r, &sesame.issuer).await;
+    assert!(
+        list.body.contains("The user is enabled"),
+        "{}",
+        list.describe()
+    );
+    assert!(!list.body.contains(" · disabled"));
+
+    // An administrator cannot lock themselves out from here.
+    let out = sesame.cli(&["user", "show", ADA, "--json"]);
+    let ada: serde_json::Value = serde_json::from_slice(&out.stdout).expect("user JSON");
+    let ada_id = ada["id"].as_str().expect("id").to_string();
+    let r = post(
+        &sesame,
+        &browser,
+        "/console/users/disable",
+        &[("user", &ada_id), ("csrf", &token)],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(r.body.contains("cannot disable your own account"));
 
     for command in ["user.add", "user.disable", "user.enable"] {
         assert_audited_as_admin(&sesame, command, ADA);
