@@ -3,7 +3,7 @@
 //! back; a non-admin gets a 403; an administrator (made with `sesame user add --admin`)
 //! creates an app through the form, sees its secret once, rotates it, and the app then signs
 //! someone in; restricts it to a group and sees that person refused; deletes it after a
-//! confirmation; adds, finds, disables and enables a user. Refused input shows the form again
+//! confirmation; adds, finds, signs out, disables and enables a user. Refused input shows the form again
 //! with the reason; an administrator cannot disable themselves. Every form
 //! refuses a missing or wrong CSRF token; the pages carry the strict headers; the audit log
 //! names the administrator for each change.
@@ -363,6 +363,10 @@ async fn an_admin_adds_finds_disables_and_enables_a_user() {
     // ADA only in the nav ("signed in as"), not in the list.
     assert_eq!(found.body.matches(ADA).count(), 1, "only the match");
 
+    // Sign out everywhere: bob's browser (signed in, refused as a non-admin) must sign in again.
+    let bob_browser = HttpClient::new();
+    let refused = sign_in_to_console(&sesame, &bob_browser, BOB).await;
+    assert_eq!(refused.status, 403, "{}", refused.describe());
     let bob_id = support::html::forms(&found.body)
         .into_iter()
         .find(|f| {
@@ -377,6 +381,24 @@ async fn an_admin_adds_finds_disables_and_enables_a_user() {
                 .map(|(_, v)| v)
         })
         .expect("a disable form for bob");
+    let out = [("user", bob_id.as_str()), ("csrf", token.as_str())];
+    let r = post(&sesame, &browser, "/console/users/sign-out", &out[..1]).await;
+    assert_eq!(r.status, 403, "missing CSRF: {}", r.describe());
+    let r = post(&sesame, &browser, "/console/users/sign-out", &out).await;
+    assert_eq!(r.status, 303, "{}", r.describe());
+    let list = browser.follow_within(r, &sesame.issuer).await;
+    assert!(
+        list.body.contains("signed out everywhere"),
+        "{}",
+        list.describe()
+    );
+    let again = bob_browser.get(&sesame.url("/console")).await;
+    assert_eq!(again.status, 303, "{}", again.describe());
+    assert!(
+        again.expect_redirect().path().ends_with("/sign-in"),
+        "a sign-in, not the 403"
+    );
+
     let r = post(
         &sesame,
         &browser,
@@ -433,7 +455,7 @@ async fn an_admin_adds_finds_disables_and_enables_a_user() {
     assert_eq!(r.status, 422, "{}", r.describe());
     assert!(r.body.contains("cannot disable your own account"));
 
-    for command in ["user.add", "user.disable", "user.enable"] {
+    for command in ["user.add", "user.sign-out", "user.disable", "user.enable"] {
         assert_audited_as_admin(&sesame, command, ADA);
     }
 }

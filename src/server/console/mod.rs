@@ -18,8 +18,9 @@
 //!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
 //!   minutes, bound to the session that created it). A reload shows it no more.
 //!
-//! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete), `users.rs` (list and
-//! search, add, disable/enable), `reveal.rs` (the secret shown once).
+//! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete),
+//! `users.rs` (list and search, add, sign out everywhere, disable/enable), `reveal.rs` (the
+//! secret shown once).
 
 mod apps;
 pub mod reveal;
@@ -75,6 +76,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/apps/rotate"
             | "/apps/update"
             | "/users"
+            | "/users/sign-out"
             | "/users/disable"
             | "/users/enable"
     ) {
@@ -98,6 +100,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/apps/update", true) => apps::update(s, req, &admin),
         ("/users", false) => users::list(s, req, &admin),
         ("/users", true) => users::add(s, req, &admin),
+        ("/users/sign-out", true) => users::sign_out(s, req, &admin),
         ("/users/disable", true) => users::set_disabled(s, req, &admin, true),
         ("/users/enable", true) => users::set_disabled(s, req, &admin, false),
         _ => super::routes::method_not_allowed(&req.method),
@@ -187,6 +190,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "user_disabled" => {
             "The user is disabled: their sessions ended and their apps' tokens are revoked."
         }
+        "user_signed_out" => "The user is signed out everywhere: they must sign in again.",
         "user_enabled" => "The user is enabled: they can sign in again.",
         _ => return None,
     })

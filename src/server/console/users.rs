@@ -1,6 +1,7 @@
 //! The console's users: the list with a search (email, name or username containing the typed
-//! text), the add form (email, name, groups), and disable/enable. Each calls the admin command
-//! (`user.list`, `user.add`, `user.disable`, `user.enable`).
+//! text), the add form (email, name, groups), sign out everywhere, and disable/enable. Each
+//! calls the admin command (`user.list`, `user.add`, `user.sign-out`, `user.disable`,
+//! `user.enable`).
 
 use super::{console_page, run, url, Admin};
 use crate::admin::{Command, UserQuery, UserRef};
@@ -114,6 +115,20 @@ pub fn add(s: &Server, req: &Request, admin: &Admin) -> Response {
     match run(s, admin, Command::UserAdd(new)) {
         Ok(Ok(_)) => http::redirect(&format!("{}?notice=user_added", url(s, "/users"))),
         Ok(Err(e)) => refused(e),
+        Err(r) => *r,
+    }
+}
+
+/// POST /console/users/sign-out (`user`: the ID): `user.sign-out` ends every session of theirs
+/// (their apps keep their tokens; disabling revokes those). Then the list.
+pub fn sign_out(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let user = req.params().first("user").unwrap_or("").to_string();
+    match run(s, admin, Command::UserSignOut(UserRef { user })) {
+        Ok(Ok(_)) => http::redirect(&format!("{}?notice=user_signed_out", url(s, "/users"))),
+        Ok(Err(e)) => {
+            let form = json!({ "error": e });
+            list_page(s, req, admin, StatusCode::UNPROCESSABLE_ENTITY, form)
+        }
         Err(r) => *r,
     }
 }
