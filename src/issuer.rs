@@ -61,6 +61,8 @@ pub mod paths {
     pub const ACCOUNT: &str = "/account";
     /// First run's one-time setup link (`?token=`).
     pub const SETUP: &str = "/setup";
+    /// The administrators' console (`admins` group).
+    pub const CONSOLE: &str = "/console";
     /// Prometheus metrics (local requests, or with the `[metrics]` token).
     pub const METRICS: &str = "/metrics";
     /// Forward-auth for Caddy `forward_auth` and Traefik `ForwardAuth` (`X-Forwarded-*`).

@@ -27,10 +27,11 @@
 //! | `error.html`          | title, message                    | hint, retry_url, retry_label      |
 //! | `logout_confirm.html` | action, csrf, stay_url            | hidden (list of {name, value})    |
 //! | `signed_out.html`     | message                           | return_url                        |
-//! | `home.html`           | discovery_url                     |                                   |
+//! | `home.html`           | discovery_url, account_url        | console_url                       |
 //! | `select_account.html` | action, interaction, csrf, email, other_url |                         |
 //! | `dev_sign_in.html`    | action, interaction, csrf, client_id, redirect_uri, error_codes, email_url | personas, email, name, username, groups, claims, error |
 //! | `dev_debugger.html`   | action, redirect_uri, client_id, client_secret, scope | error, result                     |
+//! | `console_*.html`      | console, csrf, admin_email, section (the layout's nav); see `server::console` | notice, error |
 //!
 //! Every page also takes `dev_mode`: under `sesame dev` a banner says so at the top, and the code
 //! page takes `dev_code`, the code the outbox kept (dev mode sends no mail).
@@ -53,7 +54,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 11] = [
+const PAGES: [&str; 15] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -65,6 +66,10 @@ const PAGES: [&str; 11] = [
     "account.html",
     "account_email_code.html",
     "select_account.html",
+    "console_apps.html",
+    "console_app.html",
+    "console_app_delete.html",
+    "console_users.html",
 ];
 
 /// The largest `logo_file` served: a logo is a small image; a mistaken path to a large file
@@ -587,7 +592,7 @@ mod tests {
             }),
             "home.html" => json!({
                 "discovery_url": "https://id.example/oidc/.well-known/openid-configuration",
-                "account_url": "/oidc/account",
+                "account_url": "/oidc/account", "console_url": "/oidc/console",
             }),
             "account.html" => json!({
                 "base": "/oidc/account", "csrf": "csrf-1", "email": "ada@example.com",
@@ -606,6 +611,41 @@ mod tests {
             "select_account.html" => json!({
                 "action": "/oidc/sign-in/continue", "interaction": "int-1", "csrf": "csrf-1",
                 "email": "ada@example.com", "other_url": "/oidc/sign-in?interaction=int-1",
+            }),
+            "console_apps.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "apps", "notice": "The app is deleted.", "error": "Give the app a name.",
+                "apps": [{"client_id": "c1", "name": "Bookstore", "type": "traditional",
+                    "declared": true, "show_url": "/oidc/console/apps/show?id=c1"}],
+                "types": [{"value": "spa", "label": "Single-page app"}],
+                "name": "Grafana", "type": "spa", "redirect_uris": "https://g.example/cb",
+            }),
+            "console_app.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "apps",
+                "app": {"client_id": "c1", "name": "Bookstore", "type": "traditional",
+                    "declared": false, "redirect_uris": ["https://b.example/cb"],
+                    "allowed_groups": ["family"]},
+                "secret": "s3cret", "public": false, "issuer": "https://id.example/oidc",
+                "discovery_url": "https://id.example/oidc/.well-known/openid-configuration",
+                "authorize_url": "https://id.example/oidc/auth", "token_url": "https://id.example/oidc/token",
+                "userinfo_url": "https://id.example/oidc/me", "callback": "https://b.example/cb",
+                "delete_url": "/oidc/console/apps/delete?id=c1", "algs": ["ES384", "RS256"],
+                "edit": {"name": "Bookstore", "redirect_uris": "https://b.example/cb",
+                    "post_logout_redirect_uris": "", "allowed_groups": "family", "alg": "RS256"},
+            }),
+            "console_app_delete.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "apps", "error": "Declared.", "back_url": "/oidc/console/apps/show?id=c1",
+                "app": {"client_id": "c1", "name": "Bookstore"},
+            }),
+            "console_users.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "users", "q": "ada", "more": true, "shown": 200,
+                "notice": "The user is added.", "error": "That address is taken.",
+                "users": [{"id": "u1", "email": "ada@example.com", "name": "Ada",
+                    "groups": ["admins"], "disabled": false, "declared": false}],
+                "email": "bob@example.com", "name": "Bob", "groups": "family",
             }),
             other => panic!("no context for {other}"),
         };
@@ -628,6 +668,11 @@ mod tests {
             "dev_debugger.html" => &["error", "result", "dev_mode"],
             "account.html" => &["name", "username", "notice", "error", "apps"],
             "account_email_code.html" => &["error"],
+            "home.html" => &["console_url"],
+            "console_apps.html" => &["notice", "error", "apps", "name", "type", "redirect_uris"],
+            "console_app.html" => &["notice", "error", "secret", "callback"],
+            "console_app_delete.html" => &["notice", "error"],
+            "console_users.html" => &["notice", "error", "users", "email", "name", "groups"],
             _ => &[],
         };
         let mut ctx = full_context(name);

@@ -26,6 +26,7 @@
 mod account_routes;
 pub mod api;
 mod connections;
+mod console;
 pub mod dev;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
@@ -149,6 +150,8 @@ pub struct Server {
     pub browser_ids: crate::http::cookie::BrowserIds,
     /// First run's one-time setup link (minted at start only while there is no admin).
     pub setup: crate::signin::setup::SetupLink,
+    /// New client secrets waiting to be shown once by the console.
+    pub console_reveals: console::reveal::Reveals,
 }
 
 impl Server {
@@ -227,6 +230,7 @@ impl Server {
             forward_auth: None,
             browser_ids: crate::http::cookie::BrowserIds::new(),
             setup: Default::default(),
+            console_reveals: Default::default(),
         }
     }
 

@@ -99,6 +99,9 @@ pub async fn route(s: &Server, req: Request) -> Response {
     if account_routes::handles(path) {
         return account_routes::route(s, &req).await;
     }
+    if super::console::handles(path) {
+        return super::console::route(s, &req).await;
+    }
     if let Some(kind) = limited::kind_of(m, path) {
         if let Err(r) = limited::check(s, &req, kind) {
             return if kind == crate::limits::Kind::Token {

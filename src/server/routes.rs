@@ -85,6 +85,7 @@ pub fn home(s: &Server) -> Response {
         json!({
             "discovery_url": s.provider.issuer.endpoint(paths::DISCOVERY),
             "account_url": s.provider.issuer.local(paths::ACCOUNT),
+            "console_url": s.provider.issuer.local(paths::CONSOLE),
         }),
     )
 }

@@ -37,6 +37,7 @@ fn app_name(st: &Server, i: &Interaction) -> Option<String> {
         SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => {
             Some("your account".into())
         }
+        SignInFor::Console => Some("the console".into()),
     }
 }
 
@@ -116,6 +117,10 @@ fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
         SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => (
             st.provider.issuer.local(paths::ACCOUNT),
             "your account".into(),
+        ),
+        SignInFor::Console => (
+            st.provider.issuer.local(paths::CONSOLE),
+            "the console".into(),
         ),
     };
     Some(WayOn {
@@ -461,6 +466,7 @@ fn next_page(st: &Server, req: &Request, next: Next) -> Response {
             forward_auth_session,
         } => super::forward_auth_routes::signed_in(st, &url, &forward_auth_session),
         Next::Account => http::redirect(&st.provider.issuer.local(paths::ACCOUNT)),
+        Next::Console => http::redirect(&st.provider.issuer.local(paths::CONSOLE)),
     }
 }
 

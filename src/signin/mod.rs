@@ -64,8 +64,8 @@
 //! sign a victim into the attacker's account, and one browser can run several sign-ins (tabs,
 //! apps) at once.
 //!
-//! Three more purposes use the same code machinery: the account page's sign-in
-//! ([`SignInFor::Account`], ends there), proving a new address for an account
+//! Four more purposes use the same code machinery: the account page's and the console's
+//! sign-ins ([`SignInFor::Account`], [`SignInFor::Console`], each ends there), proving a new address for an account
 //! ([`SignInFor::ChangeEmail`]: the right code changes the email, see [`crate::account`], and
 //! signs nobody in), and first run's setup link ([`SignInFor::FirstAdmin`], see [`setup`]). The
 //! last two are not refused by the sign-up policy.
@@ -304,7 +304,10 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             SignInFor::ReturnTo(url) => url::Url::parse(url)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string)),
-            SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => None,
+            SignInFor::Account
+            | SignInFor::Console
+            | SignInFor::ChangeEmail { .. }
+            | SignInFor::FirstAdmin => None,
         })
     })
 }
@@ -524,6 +527,8 @@ pub enum Next {
     },
     /// To the account page (a sign-in that began there, or a proved new address).
     Account,
+    /// To the console (a sign-in that began there).
+    Console,
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -707,6 +712,10 @@ pub(crate) fn finish<'a>(
         SignInFor::Account | SignInFor::FirstAdmin => {
             audit::record(tx, now, entry(succeeded, &user.id))?;
             Next::Account
+        }
+        SignInFor::Console => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Console
         }
         // verify_code ends these before finish; nobody is signed in by them.
         SignInFor::ChangeEmail { .. } => Next::Account,

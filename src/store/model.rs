@@ -315,6 +315,9 @@ pub enum SignInFor {
     ReturnTo(String),
     /// The account page (`/account`): the sign-in ends there, a fixed local page.
     Account,
+    /// The console (`/console`): the sign-in ends there, a fixed local page (whether the user
+    /// may use it is the console's question).
+    Console,
     /// Proving a new address for the account of `user_id`: the right code changes its email;
     /// nobody is signed in by it.
     ChangeEmail { user_id: String },

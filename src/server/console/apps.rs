@@ -1,0 +1,282 @@
+//! The console's apps: the list, the create form with its type picker, an app's page with the
+//! settings to paste into it (the client secret once) and an edit form, rotating the secret,
+//! and delete with a confirmation step. Each calls the admin command (`app.list`,
+//! `app.create`, `app.show`, `app.update`, `app.rotate-secret`, `app.delete`).
+
+use super::{console_page, run, url, Admin};
+use crate::admin::{AppRef, Command};
+use crate::crypto::keys::Alg;
+use crate::http::{self, Request, Response};
+use crate::issuer::paths;
+use crate::server::Server;
+use hyper::StatusCode;
+use serde_json::{json, Value};
+
+/// The app types the picker offers: the value `app.create` takes, and what it is called.
+const TYPES: [(&str, &str); 3] = [
+    (
+        "traditional",
+        "Traditional web app (has a server: a client secret)",
+    ),
+    (
+        "spa",
+        "Single-page app (runs in the browser: no secret, PKCE)",
+    ),
+    ("native", "Native or mobile app (no secret, PKCE)"),
+];
+
+/// GET /console/apps: the list and the create form.
+pub fn list(s: &Server, req: &Request, admin: &Admin) -> Response {
+    list_page(s, req, admin, StatusCode::OK, json!({}))
+}
+
+fn list_page(
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    status: StatusCode,
+    form: Value,
+) -> Response {
+    let mut apps = match run(s, admin, Command::AppList(Default::default())) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return super::storage_failure(s, e),
+        Err(r) => return *r,
+    };
+    for a in apps.as_array_mut().into_iter().flatten() {
+        a["show_url"] = json!(app_url(
+            s,
+            "/apps/show",
+            a["client_id"].as_str().unwrap_or("")
+        ));
+    }
+    let types: Vec<Value> = TYPES
+        .iter()
+        .map(|(v, label)| json!({ "value": v, "label": label }))
+        .collect();
+    let mut ctx = json!({ "section": "apps", "apps": apps, "types": types });
+    for (k, v) in form.as_object().into_iter().flatten() {
+        ctx[k] = v.clone();
+    }
+    console_page(s, req, admin, status, "console_apps.html", ctx)
+}
+
+/// The redirect URIs typed one per line (or separated by spaces).
+fn uri_lines(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+/// POST /console/apps: `app.create`; then the app's page, which shows the secret once.
+pub fn create(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let f = req.params();
+    let name = f.first("name").unwrap_or("").trim().to_string();
+    let app_type = f.first("type").unwrap_or("traditional").to_string();
+    let redirects = f.first("redirect_uris").unwrap_or("").to_string();
+    let typed = json!({ "name": name, "type": app_type, "redirect_uris": redirects });
+    let refused = |message: String| {
+        let mut form = typed.clone();
+        form["error"] = json!(message);
+        list_page(s, req, admin, StatusCode::UNPROCESSABLE_ENTITY, form)
+    };
+    if name.is_empty() {
+        return refused("Give the app a name: people see it when they sign in.".into());
+    }
+    let new = json!({ "name": name, "type": app_type, "redirect_uris": uri_lines(&redirects) });
+    let new = match serde_json::from_value(new) {
+        Ok(n) => n,
+        Err(_) => return refused("Choose one of the app types below.".into()),
+    };
+    let created = match run(s, admin, Command::AppCreate(new)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return refused(e),
+        Err(r) => return *r,
+    };
+    let client_id = created["client_id"].as_str().unwrap_or("").to_string();
+    if let Some(secret) = created["client_secret"].as_str() {
+        let now = s.provider.now();
+        s.console_reveals
+            .put(admin.cookie, &client_id, secret.to_string(), now);
+    }
+    http::redirect(&app_url(s, "/apps/show", &client_id))
+}
+
+fn app_url(s: &Server, sub: &str, client_id: &str) -> String {
+    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    format!("{}?id={id}", url(s, sub))
+}
+
+/// The app the query's `id` names, or the page saying it is not there.
+fn shown(s: &Server, req: &Request, admin: &Admin) -> Result<Value, Box<Response>> {
+    let client_id = req.params().first("id").unwrap_or("").to_string();
+    match run(s, admin, Command::AppShow(AppRef { client_id })) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(Box::new(super::error_pages::error_page(
+            s,
+            StatusCode::NOT_FOUND,
+            "No such app",
+            "There is no app with that client ID: it may have been deleted.",
+            "Go back to the console's list of apps.",
+        ))),
+        Err(r) => Err(r),
+    }
+}
+
+/// GET /console/apps/show?id=: the app, and the settings to paste into it. The secret only
+/// if this session just created it ([`super::reveal`]).
+pub fn show(s: &Server, req: &Request, admin: &Admin) -> Response {
+    show_page(s, req, admin, StatusCode::OK, None)
+}
+
+/// The app's page; `refused`: the edit form's error and what was typed, kept in the form.
+fn show_page(
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    status: StatusCode,
+    refused: Option<(String, Value)>,
+) -> Response {
+    let app = match shown(s, req, admin) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let client_id = app["client_id"].as_str().unwrap_or("");
+    let secret = s
+        .console_reveals
+        .take(admin.cookie, client_id, s.provider.now());
+    let issuer = &s.provider.issuer;
+    let ctx = json!({
+        "section": "apps",
+        "app": app,
+        "secret": secret,
+        "public": app["type"] != "traditional",
+        "issuer": issuer.url,
+        "discovery_url": issuer.endpoint(paths::DISCOVERY),
+        "authorize_url": issuer.endpoint(paths::AUTHORIZE),
+        "token_url": issuer.endpoint(paths::TOKEN),
+        "userinfo_url": issuer.endpoint(paths::USERINFO),
+        "callback": app["redirect_uris"].get(0),
+        "delete_url": app_url(s, "/apps/delete", client_id),
+        "algs": Alg::NAMES,
+    });
+    let lines = |k: &str| {
+        let list = app[k].as_array().into_iter().flatten();
+        list.filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let groups = app["allowed_groups"].as_array().into_iter().flatten();
+    let groups: Vec<&str> = groups.filter_map(Value::as_str).collect();
+    let mut ctx = ctx;
+    ctx["edit"] = json!({
+        "name": app["name"],
+        "redirect_uris": lines("redirect_uris"),
+        "post_logout_redirect_uris": lines("post_logout_redirect_uris"),
+        "allowed_groups": groups.join(", "),
+        "alg": app["id_token_signed_response_alg"],
+    });
+    if let Some((error, typed)) = refused {
+        ctx["error"] = json!(error);
+        ctx["edit"] = typed;
+    }
+    console_page(s, req, admin, status, "console_app.html", ctx)
+}
+
+/// POST /console/apps/update (`id`, then the edit form's fields): `app.update` with every
+/// field as typed (a list replaces the stored one), then the app's page.
+pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let f = req.params();
+    let field = |k: &str| f.first(k).unwrap_or("").to_string();
+    let client_id = field("id");
+    let typed = json!({
+        "name": field("name").trim(),
+        "redirect_uris": field("redirect_uris"),
+        "post_logout_redirect_uris": field("post_logout_redirect_uris"),
+        "allowed_groups": field("allowed_groups"),
+        "alg": field("alg"),
+    });
+    let groups: Vec<String> = field("allowed_groups")
+        .split([',', ' '])
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect();
+    let change = json!({
+        "client_id": client_id,
+        "name": field("name").trim(),
+        "redirect_uris": uri_lines(&field("redirect_uris")),
+        "post_logout_redirect_uris": uri_lines(&field("post_logout_redirect_uris")),
+        "allowed_groups": groups,
+        "id_token_signed_response_alg": field("alg"),
+    });
+    let refused = |e: String| {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        show_page(s, req, admin, status, Some((e, typed.clone())))
+    };
+    let change = match serde_json::from_value(change) {
+        Ok(c) => c,
+        Err(_) => return refused("Choose one of the listed ID token algorithms.".into()),
+    };
+    match run(s, admin, Command::AppUpdate(change)) {
+        Ok(Ok(_)) => http::redirect(&format!(
+            "{}&notice=app_saved",
+            app_url(s, "/apps/show", &client_id)
+        )),
+        Ok(Err(e)) => refused(e),
+        Err(r) => *r,
+    }
+}
+
+/// POST /console/apps/rotate (`id`): `app.rotate-secret`; the app's page shows the new secret
+/// once, as after creating it. The old secret stops working now.
+pub fn rotate(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let client_id = req.params().first("id").unwrap_or("").to_string();
+    let rotated = match run(s, admin, Command::AppRotateSecret(AppRef { client_id })) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            return super::error_pages::error_page(
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The secret was not changed",
+                &e,
+                "Go back to the app's page: only a traditional app not defined in sesame.toml has a secret to rotate.",
+            )
+        }
+        Err(r) => return *r,
+    };
+    let client_id = rotated["client_id"].as_str().unwrap_or("").to_string();
+    if let Some(secret) = rotated["client_secret"].as_str() {
+        let now = s.provider.now();
+        s.console_reveals
+            .put(admin.cookie, &client_id, secret.to_string(), now);
+    }
+    http::redirect(&app_url(s, "/apps/show", &client_id))
+}
+
+/// GET /console/apps/delete?id=: "delete this app?", the confirmation step.
+pub fn confirm_delete(s: &Server, req: &Request, admin: &Admin) -> Response {
+    confirm_page(s, req, admin, StatusCode::OK, None)
+}
+
+fn confirm_page(
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let app = match shown(s, req, admin) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let back = app_url(s, "/apps/show", app["client_id"].as_str().unwrap_or(""));
+    let ctx = json!({ "section": "apps", "app": app, "error": error, "back_url": back });
+    console_page(s, req, admin, status, "console_app_delete.html", ctx)
+}
+
+/// POST /console/apps/delete (`id`): `app.delete`, then the list.
+pub fn delete(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let client_id = req.params().first("id").unwrap_or("").to_string();
+    match run(s, admin, Command::AppDelete(AppRef { client_id })) {
+        Ok(Ok(_)) => http::redirect(&format!("{}?notice=app_deleted", url(s, "/apps"))),
+        Ok(Err(e)) => confirm_page(s, req, admin, StatusCode::UNPROCESSABLE_ENTITY, Some(e)),
+        Err(r) => *r,
+    }
+}

@@ -1,0 +1,233 @@
+//! The console (`/console`): administrators (members of the `admins` group,
+//! [`crate::users::ADMINS`]) manage apps and users from a browser. Every change goes through
+//! the admin command set ([`admin::handle_live`], the same door the control socket and the
+//! management API use), with the signed-in administrator as the audit log's actor
+//! ([`Actor::Admin`]): the console has no operations of its own.
+//!
+//! The gate, for every page and form:
+//! - No session: a sign-in starts ([`SignInFor::Console`]) that ends back at `/console`; the
+//!   return target is fixed, never taken from the request.
+//! - Signed in, not in `admins`: a 403 page saying who may use the console.
+//! - CSRF: as on the account page, every form carries a token derived from the session
+//!   cookie's value under the console's own label; missing or wrong: a 403 page, nothing
+//!   changes.
+//! - Forms answer with a redirect (Post/Redirect/Get); what a redirect says comes from a fixed
+//!   list of keys (`?notice=`), worded here. A refused command re-renders its form with the
+//!   command's own error (the typed values kept), status 422.
+//! - A new app's client secret is never put in a URL or cookie: the create form's redirect
+//!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
+//!   minutes, bound to the session that created it). A reload shows it no more.
+//!
+//! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete),
+//! `users.rs` (list and search, add, sign out everywhere, disable/enable), `reveal.rs` (the
+//! secret shown once).
+
+mod apps;
+pub mod reveal;
+mod users;
+
+use super::error_pages::{self, page, storage_failure};
+use super::routes::start_sign_in;
+use super::Server;
+use crate::admin::{self, AdminError, Command};
+use crate::audit::Actor;
+use crate::http::cookie::SESSION_COOKIE;
+use crate::http::{self, Request, Response};
+use crate::issuer::paths;
+use crate::store::{SessionKind, SignInFor, User};
+use crate::users::ADMINS;
+use hyper::{Method, StatusCode};
+use serde_json::Value;
+
+/// Whether `path` is one of the console's.
+pub fn handles(path: &str) -> bool {
+    path == paths::CONSOLE || path.starts_with("/console/")
+}
+
+/// The signed-in administrator a console request acts for.
+pub(super) struct Admin<'r> {
+    pub user: User,
+    /// The session cookie's value (the CSRF token and the shown-once secrets derive from it).
+    pub cookie: &'r str,
+}
+
+impl Admin<'_> {
+    pub fn csrf(&self) -> String {
+        csrf_of(self.cookie)
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::Admin {
+            user_id: self.user.id.clone(),
+        }
+    }
+}
+
+/// Routes `/console` and the pages and forms under it.
+pub async fn route(s: &Server, req: &Request) -> Response {
+    let get = req.method == Method::GET;
+    let post = req.method == Method::POST;
+    let sub = req.path.strip_prefix(paths::CONSOLE).unwrap_or("");
+    if !matches!(
+        sub,
+        "" | "/apps"
+            | "/apps/show"
+            | "/apps/delete"
+            | "/apps/rotate"
+            | "/apps/update"
+            | "/users"
+            | "/users/sign-out"
+            | "/users/disable"
+            | "/users/enable"
+    ) {
+        return http::text(StatusCode::NOT_FOUND, "not found\n");
+    }
+    if !(get || post) {
+        return super::routes::method_not_allowed(&req.method);
+    }
+    let admin = match gate(s, req, post) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match (sub, post) {
+        ("", false) => http::redirect(&url(s, "/apps")),
+        ("/apps", false) => apps::list(s, req, &admin),
+        ("/apps", true) => apps::create(s, req, &admin),
+        ("/apps/show", false) => apps::show(s, req, &admin),
+        ("/apps/delete", false) => apps::confirm_delete(s, req, &admin),
+        ("/apps/delete", true) => apps::delete(s, req, &admin),
+        ("/apps/rotate", true) => apps::rotate(s, req, &admin),
+        ("/apps/update", true) => apps::update(s, req, &admin),
+        ("/users", false) => users::list(s, req, &admin),
+        ("/users", true) => users::add(s, req, &admin),
+        ("/users/sign-out", true) => users::sign_out(s, req, &admin),
+        ("/users/disable", true) => users::set_disabled(s, req, &admin, true),
+        ("/users/enable", true) => users::set_disabled(s, req, &admin, false),
+        _ => super::routes::method_not_allowed(&req.method),
+    }
+}
+
+/// The console's URL for `sub` (`""`, `/apps`, ...).
+pub(super) fn url(s: &Server, sub: &str) -> String {
+    s.provider.issuer.local(&format!("{}{sub}", paths::CONSOLE))
+}
+
+/// The CSRF token of the session whose cookie value is `cookie`.
+fn csrf_of(cookie: &str) -> String {
+    crate::crypto::hash_token(&format!("sesame console form\0{cookie}"))
+}
+
+/// The administrator, or the response instead: a sign-in (GET) or back to the console
+/// (POST, which changes nothing) without a session, 403 for a non-admin, 403 for a POST
+/// without this session's CSRF token.
+fn gate<'r>(s: &Server, req: &'r Request, post: bool) -> Result<Admin<'r>, Box<Response>> {
+    let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
+    let signed_in = crate::session::signed_in(&s.provider, cookie, SessionKind::Sesame);
+    let admin = match (signed_in, cookie) {
+        (Ok(Some((_, user))), Some(cookie)) => Admin { user, cookie },
+        (Err(e), _) => return Err(Box::new(storage_failure(s, e))),
+        _ if post => return Err(Box::new(http::redirect(&url(s, "")))),
+        _ => return Err(Box::new(sign_in_first(s, req))),
+    };
+    if !admin.user.in_group(ADMINS) {
+        return Err(Box::new(not_an_admin(s, &admin.user)));
+    }
+    if post {
+        let given = req.params().first("csrf").unwrap_or("").to_string();
+        if !crate::crypto::constant_time_eq(given.as_bytes(), admin.csrf().as_bytes()) {
+            return Err(Box::new(bad_csrf(s)));
+        }
+    }
+    Ok(admin)
+}
+
+/// A sign-in by email code whose end is the console.
+fn sign_in_first(s: &Server, req: &Request) -> Response {
+    match start_sign_in(s, req, SignInFor::Console) {
+        Ok((id, cookie)) => {
+            let to = format!(
+                "{}?interaction={id}",
+                s.provider.issuer.local(paths::SIGN_IN)
+            );
+            let mut r = http::redirect(&to);
+            http::set_cookie(&mut r, cookie);
+            r
+        }
+        Err(r) => *r,
+    }
+}
+
+fn not_an_admin(s: &Server, user: &User) -> Response {
+    error_pages::error_page(
+        s,
+        StatusCode::FORBIDDEN,
+        "The console is for administrators",
+        &format!(
+            "Only members of the {ADMINS} group may use the console, and {} is not one of them.",
+            user.email
+        ),
+        "Ask an administrator to add you to the admins group, or sign in with an administrator's account.",
+    )
+}
+
+/// The form's CSRF token is missing or not this session's: nothing changes.
+fn bad_csrf(s: &Server) -> Response {
+    error_pages::error_page(
+        s,
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "The form was not the one this page last showed this browser, so nothing was changed.",
+        "Open the console again and repeat what you were doing.",
+    )
+}
+
+/// What a redirect's `?notice=` says.
+fn notice_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "app_saved" => "The app is saved.",
+        "app_deleted" => "The app is deleted; what it was issued is revoked.",
+        "user_added" => "The user is added. They sign in with a code sent to their address.",
+        "user_disabled" => {
+            "The user is disabled: their sessions ended and their apps' tokens are revoked."
+        }
+        "user_signed_out" => "The user is signed out everywhere: they must sign in again.",
+        "user_enabled" => "The user is enabled: they can sign in again.",
+        _ => return None,
+    })
+}
+
+/// A console page: the context gets the nav's and the forms' common keys.
+pub(super) fn console_page(
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    status: StatusCode,
+    name: &str,
+    mut ctx: Value,
+) -> Response {
+    ctx["console"] = Value::String(url(s, ""));
+    ctx["csrf"] = Value::String(admin.csrf());
+    ctx["admin_email"] = Value::String(admin.user.email.clone());
+    if let Some(n) = req.query().first("notice").and_then(notice_text) {
+        ctx["notice"] = Value::String(n.into());
+    }
+    page(s, status, name, ctx)
+}
+
+/// Carries out `command` for the administrator, as the control socket and the API do. A
+/// storage failure is the storage page; any other refusal is the command's own words.
+pub(super) fn run(
+    s: &Server,
+    admin: &Admin,
+    command: Command,
+) -> Result<Result<Value, String>, Box<Response>> {
+    let actor = admin.actor();
+    let result = tokio::task::block_in_place(|| {
+        admin::handle_live(&s.provider, &s.config.mail, &actor, command)
+    });
+    match result {
+        Ok(v) => Ok(Ok(v)),
+        Err(AdminError::Store(e)) => Err(Box::new(storage_failure(s, e))),
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
