@@ -46,13 +46,14 @@ use std::sync::{Arc, RwLock};
 pub struct StoreConfig {
     /// redb's page cache, in MiB. redb's own default is 1 GiB, which a flood of writes fills
     /// and never gives back; sesame's working set (apps, users, live tokens) is a few MiB, and
-    /// a miss costs a read from the OS page cache, not the disk.
+    /// a miss costs a read from the OS page cache, not the disk. 4 MiB: the process's memory
+    /// under load and after it (benches/README.md, "Issue 10: performance").
     pub cache_mib: u32,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { cache_mib: 16 }
+        StoreConfig { cache_mib: 4 }
     }
 }
 
