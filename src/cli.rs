@@ -131,8 +131,9 @@ fn serve(config: Config, warnings: Vec<String>) -> Result<(), CliError> {
     crate::server::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // Store writes wait for the group commit inside block_in_place, which moves the worker
-        // to a blocking thread. Bounded, so a burst of writes queues instead of growing threads.
+        // Most store writes wait for the group commit inside block_in_place, which moves the
+        // worker to a blocking thread (the token endpoint instead awaits the store's commit
+        // thread). Bounded, so a burst of writes queues instead of growing threads.
         .max_blocking_threads(64)
         // Idle blocking threads retire after 3 s (tokio's default: 10 s), before the last of
         // the trims that follow a burst (server::memory), so their memory comes back too.

@@ -28,11 +28,19 @@ use super::params::Params;
 use super::scope;
 use crate::crypto;
 use crate::provider::Provider;
-use crate::store::{AccessToken, App, AppType, Writes};
+use crate::store::{AccessToken, App, AppType, Pending, Writes};
 use serde_json::{json, Value};
 
 /// RFC 6749 §4.4.2–§4.4.3: issues an access token to `app`, an authenticated machine app.
-pub fn grant(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuthError> {
+pub fn grant(p: &Provider, app: &App, params: &Params) -> (Result<Value, OAuthError>, Pending) {
+    match issue(p, app, params) {
+        Ok((body, pending)) => (Ok(body), pending),
+        Err(e) => (Err(e), Pending::none()),
+    }
+}
+
+/// [`grant`]'s work: the response body and the commit that must be durable before it is sent.
+fn issue(p: &Provider, app: &App, params: &Params) -> Result<(Value, Pending), OAuthError> {
     no_resource(params)?;
     let asked = params
         .get("scope")
@@ -50,7 +58,9 @@ pub fn grant(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuthErr
         issued_at: Some(now),
     };
     let key = crypto::hash_token(&token);
-    p.store.write(|tx| tx.put_access_token(&key, &record))?;
+    let ((), pending) = p
+        .store
+        .write_pending(|tx| tx.put_access_token(&key, &record))?;
     let mut body = json!({
         "access_token": token,
         "token_type": "Bearer",
@@ -59,7 +69,7 @@ pub fn grant(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuthErr
     if !scope.is_empty() {
         body["scope"] = json!(scope.join(" "));
     }
-    Ok(body)
+    Ok((body, pending))
 }
 
 /// RFC 8707 §2: sesame knows no API resource yet, so any `resource` (once or repeated) is a

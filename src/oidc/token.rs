@@ -14,7 +14,7 @@ use super::scope::{self, Scope};
 use crate::audit::{self, Actor, AuditEntry, AuditEvent};
 use crate::crypto;
 use crate::provider::Provider;
-use crate::store::{App, Group, Reads, StoreError, User, Writes};
+use crate::store::{App, Group, Pending, Reads, StoreError, User, Writes};
 use crate::users;
 use serde_json::{json, Value};
 
@@ -34,8 +34,46 @@ fn param<'p>(params: &'p Params, name: &str) -> Result<Option<&'p str>, OAuthErr
         .map_err(|e| OAuthError::invalid_request(e.to_string()))
 }
 
-/// Handles a token request from an authenticated client; returns the JSON response body.
+/// Handles a token request from an authenticated client; returns the JSON response body once
+/// what it wrote is durable (blocking: for callers outside the async runtime).
 pub fn exchange(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuthError> {
+    let (answer, pending) = exchange_pending(p, app, params);
+    p.store.wait_durable(pending)?;
+    answer
+}
+
+/// [`exchange`] without the wait for durability: the answer (a token response, or an error
+/// whose state change such as a revocation was committed), and the commit that must be durable
+/// before it is sent ([`crate::store::Store::durable`]). The ID token is signed while the
+/// commit thread makes the write durable.
+pub fn exchange_pending(
+    p: &Provider,
+    app: &App,
+    params: &Params,
+) -> (Result<Value, OAuthError>, Pending) {
+    let grant_type = match grant_type(app, params) {
+        Ok(g) => g,
+        Err(e) => return (Err(e), Pending::none()),
+    };
+    let granted = match grant_type {
+        GrantType::AuthorizationCode => authorization_code(p, app, params),
+        GrantType::RefreshToken => refresh_token(p, app, params),
+        // Signs nothing: its answer is whole once its token is stored.
+        GrantType::ClientCredentials => return super::client_credentials::grant(p, app, params),
+    };
+    match granted {
+        Ok((Ok(issued), pending)) => (respond(p, app, issued), pending),
+        Ok((Err(refused), pending)) => (Err(refused), pending),
+        Err(e) => (Err(e), Pending::none()),
+    }
+}
+
+/// What a grant wrote: what it issued or why it refused (with its state change committed).
+type Granted = (Result<Issued, OAuthError>, Pending);
+
+/// The request's `grant_type`, known and allowed for the app's type (RFC 6749 §5.2:
+/// `unsupported_grant_type`, `unauthorized_client`).
+fn grant_type(app: &App, params: &Params) -> Result<GrantType, OAuthError> {
     let grant_type = match param(params, "grant_type")? {
         None => return Err(OAuthError::invalid_request("grant_type is missing")),
         Some(g) => GrantType::parse(g).ok_or_else(|| {
@@ -51,12 +89,7 @@ pub fn exchange(p: &Provider, app: &App, params: &Params) -> Result<Value, OAuth
     if !grant_type.allowed_for(app.app_type) {
         return Err(super::client_credentials::unauthorized(app, grant_type));
     }
-    let issued = match grant_type {
-        GrantType::AuthorizationCode => authorization_code(p, app, params)?,
-        GrantType::RefreshToken => refresh_token(p, app, params)?,
-        GrantType::ClientCredentials => return super::client_credentials::grant(p, app, params),
-    };
-    respond(p, app, issued)
+    Ok(grant_type)
 }
 
 fn pkce_error(e: PkceError) -> OAuthError {
@@ -72,7 +105,7 @@ fn pkce_error(e: PkceError) -> OAuthError {
 }
 
 /// RFC 6749 §4.1.3: exchanging an authorization code.
-fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAuthError> {
+fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Granted, OAuthError> {
     let code =
         param(params, "code")?.ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
     let redirect_uri = param(params, "redirect_uri")?;
@@ -81,7 +114,7 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Issued
         tokens: &p.tokens,
         now: p.now(),
     };
-    let outcome: Result<Issued, OAuthError> = p.store.write(|tx| {
+    let outcome: Granted = p.store.write_pending(|tx| {
         let key = crypto::hash_token(code);
         let Some(mut ac) = tx.auth_code(&key)? else {
             return Ok(Err(OAuthError::invalid_grant("the authorization code is unknown or expired")));
@@ -139,12 +172,12 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Issued
             nonce: ac.request.nonce.clone(),
         }))
     })?;
-    outcome
+    Ok(outcome)
 }
 
 /// RFC 6749 §6: refreshing, with rotation and reuse detection (RFC 9700 §4.14.2), and retries
 /// of a rotation whose response was lost (drawn in [`super::grant`]).
-fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAuthError> {
+fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Granted, OAuthError> {
     let token = param(params, "refresh_token")?
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
     let narrower: Option<Vec<String>> =
@@ -154,7 +187,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
         now: p.now(),
     };
     let window = crate::apps::refresh_retry_window(app, p.tokens.refresh_retry_window);
-    let outcome: Result<Issued, OAuthError> = p.store.write(|tx| {
+    let outcome: Granted = p.store.write_pending(|tx| {
         let key = crypto::hash_token(token);
         let Some(rt) = tx.refresh_token(&key)? else {
             return Ok(Err(OAuthError::invalid_grant("the refresh token is unknown or expired")));
@@ -216,7 +249,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Issued, OAu
             nonce: None,
         }))
     })?;
-    outcome
+    Ok(outcome)
 }
 
 /// Why an `id_token_hint` (authorization or end-session request) names nobody.

@@ -118,7 +118,7 @@ pub async fn route(s: &Server, req: Request) -> Response {
         paths::HEALTH if *m == Method::GET => ops_routes::health(s, &req),
         paths::METRICS if *m == Method::GET => ops_routes::metrics(s, &req),
         paths::AUTHORIZE if get_or_post => routes::authorize(s, &req),
-        paths::TOKEN if *m == Method::POST => cors(routes::token(s, &req)),
+        paths::TOKEN if *m == Method::POST => cors(routes::token(s, &req).await),
         paths::USERINFO if get_or_post => cors(routes::userinfo(s, &req)),
         paths::REVOCATION if *m == Method::POST => cors(routes::revocation(s, &req)),
         paths::INTROSPECTION if *m == Method::POST => cors(routes::introspection(s, &req)),

@@ -12,20 +12,23 @@
 //!
 //! Group commit: a durable redb commit is an fsync (milliseconds on most disks), and redb runs
 //! one write transaction at a time. So each transaction commits with `Durability::None` (fast,
-//! visible to later transactions, not yet on disk) and then waits for a durable commit that
-//! started after it: the first waiter runs an empty `Durability::Immediate` commit, which
-//! persists every commit before it, and everyone who committed meanwhile shares that one fsync.
-//! Alone, a write costs one fsync as before; under load, N concurrent writes cost about one.
+//! visible to later transactions, not yet on disk), and one thread per store runs empty
+//! `Durability::Immediate` commits that persist every commit before them (`commit.rs`):
+//! everyone who committed meanwhile shares that one fsync. [`Store::write`] blocks until its
+//! commit is durable; [`Store::write_pending`] returns at once with a [`Pending`] that an
+//! async handler awaits with [`Store::durable`] before it answers, holding no thread meanwhile.
 //!
 //! Owns the file, the tables, the records' shapes (`model.rs`) and the typed operations the core
 //! performs (`ops.rs`). Uses only [`crate::alg`] (records name the signing algorithm) and
 //! [`crate::metrics`] (commit times and batch sizes); everything else in sesame uses it.
 
 mod backup;
+mod commit;
 mod model;
 mod ops;
 
 pub use backup::{restore, BackupError, BackupReport};
+pub use commit::Pending;
 pub use model::*;
 pub use ops::{AuditRange, Reads, Writes};
 
@@ -35,7 +38,7 @@ use redb::{
 use serde::{de::DeserializeOwned, Serialize};
 use std::marker::PhantomData;
 use std::path::Path;
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// `[store]` in `sesame.toml`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -43,13 +46,14 @@ use std::sync::{Condvar, Mutex, RwLock};
 pub struct StoreConfig {
     /// redb's page cache, in MiB. redb's own default is 1 GiB, which a flood of writes fills
     /// and never gives back; sesame's working set (apps, users, live tokens) is a few MiB, and
-    /// a miss costs a read from the OS page cache, not the disk.
+    /// a miss costs a read from the OS page cache, not the disk. 4 MiB: the process's memory
+    /// under load and after it (benches/README.md, "Issue 10: performance").
     pub cache_mib: u32,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { cache_mib: 16 }
+        StoreConfig { cache_mib: 4 }
     }
 }
 
@@ -210,26 +214,24 @@ impl From<redb::DatabaseError> for StoreError {
 pub struct Store {
     /// Every transaction holds it shared; only [`Store::compact`] takes it whole (it must run
     /// with no transaction live), and only by `try_write`, so no request ever waits behind a
-    /// queued compaction (nor can a nested read deadlock against one).
-    db: RwLock<Database>,
+    /// queued compaction (nor can a nested read deadlock against one). Shared with the
+    /// commit thread.
+    db: Arc<RwLock<Database>>,
     /// The file, for its size.
     path: std::path::PathBuf,
-    /// Group-commit bookkeeping (see the module docs).
-    sync: Mutex<SyncState>,
-    synced: Condvar,
+    /// Group-commit bookkeeping (see the module docs), shared with the commit thread.
+    committer: Arc<commit::Committer>,
+    /// The commit thread, joined on drop (after it made every commit durable).
+    flusher: Option<std::thread::JoinHandle<()>>,
 }
 
-#[derive(Default)]
-struct SyncState {
-    /// Sequence number of the last non-durable commit.
-    committed: u64,
-    /// Every commit up to this sequence number is on disk.
-    durable: u64,
-    /// A durable commit is running.
-    flushing: bool,
-    /// A durable commit failed: commits made since may be lost, so the store stops serving
-    /// rather than answer from data that a restart would not have (fail-stop).
-    poisoned: bool,
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.committer.close();
+        if let Some(flusher) = self.flusher.take() {
+            let _ = flusher.join();
+        }
+    }
 }
 
 impl Store {
@@ -249,11 +251,14 @@ impl Store {
             // Hashes, keys and sessions live here: owner only, whatever the umask.
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
+        let db = Arc::new(RwLock::new(db));
+        let committer = Arc::new(commit::Committer::new());
+        let flusher = commit::spawn(&committer, &db)?;
         let store = Store {
-            db: RwLock::new(db),
+            db,
             path: path.to_path_buf(),
-            sync: Mutex::new(SyncState::default()),
-            synced: Condvar::new(),
+            committer,
+            flusher: Some(flusher),
         };
         store.write(|tx| {
             for name in [
@@ -291,14 +296,9 @@ impl Store {
         f(&tx)
     }
 
-    /// Refuses to serve after a failed durable commit (see [`SyncState::poisoned`]).
+    /// Refuses to serve after a failed durable commit (see `commit.rs`).
     fn check_healthy(&self) -> Result<(), StoreError> {
-        if self.lock_sync().poisoned {
-            return Err(StoreError::Db(
-                "an earlier write could not be made durable; restart sesame (recent writes may be lost)".into(),
-            ));
-        }
-        Ok(())
+        self.committer.check_healthy()
     }
 
     /// Runs `f` in a write transaction and commits durably if it returns `Ok`. If `f` returns
@@ -308,6 +308,18 @@ impl Store {
         &self,
         f: impl FnOnce(&WriteTx) -> Result<T, E>,
     ) -> Result<T, E> {
+        let (out, pending) = self.write_pending(f)?;
+        self.wait_durable(pending)?;
+        Ok(out)
+    }
+
+    /// [`Store::write`] without the wait for durability: the commit is visible to later
+    /// transactions at once, and durable when [`Store::durable`] (or [`Store::wait_durable`])
+    /// returns `Ok` for the [`Pending`]. Nothing may acknowledge the write before that.
+    pub fn write_pending<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&WriteTx) -> Result<T, E>,
+    ) -> Result<(T, Pending), E> {
         self.check_healthy()?;
         let started = std::time::Instant::now();
         let db = self.database();
@@ -318,14 +330,17 @@ impl Store {
         let out = f(&tx)?;
         tx.tx.commit().map_err(StoreError::from)?;
         drop(db);
-        let seq = {
-            let mut s = self.lock_sync();
-            s.committed += 1;
-            s.committed
-        };
-        self.wait_durable(seq)?;
-        crate::metrics::store_write(started.elapsed());
-        Ok(out)
+        Ok((out, self.committer.committed(started)))
+    }
+
+    /// Blocks until `pending` is durable (for callers outside the async runtime).
+    pub fn wait_durable(&self, pending: Pending) -> Result<(), StoreError> {
+        self.committer.wait(pending)
+    }
+
+    /// Resolves when `pending` is durable, without holding a thread meanwhile.
+    pub async fn durable(&self, pending: Pending) -> Result<(), StoreError> {
+        self.committer.durable(pending).await
     }
 
     /// The database, shared with the other transactions (see [`Store::db`]).
@@ -364,54 +379,6 @@ impl Store {
     /// The database file's size in bytes (0 if it cannot be read).
     pub fn file_len(&self) -> u64 {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
-    }
-
-    fn lock_sync(&self) -> std::sync::MutexGuard<'_, SyncState> {
-        // The state is three integers updated together under the lock; a panic elsewhere
-        // cannot leave it half-written.
-        self.sync.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Blocks until commit number `seq` is on disk, running the durable commit if nobody is.
-    fn wait_durable(&self, seq: u64) -> Result<(), StoreError> {
-        let mut s = self.lock_sync();
-        loop {
-            if s.durable >= seq {
-                return Ok(());
-            }
-            if s.flushing {
-                s = self.synced.wait(s).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            // Every commit numbered up to `target` returned before this point, so the durable
-            // commit below (redb serialises write transactions) comes after all of them.
-            let target = s.committed;
-            let batch = target.saturating_sub(s.durable);
-            s.flushing = true;
-            drop(s);
-            let started = std::time::Instant::now();
-            let result = self.flush();
-            crate::metrics::store_flush(started.elapsed(), batch);
-            s = self.lock_sync();
-            s.flushing = false;
-            match &result {
-                Ok(()) => s.durable = s.durable.max(target),
-                Err(e) => {
-                    tracing::error!("durable commit failed, the store stops serving: {e}");
-                    s.poisoned = true;
-                }
-            }
-            self.synced.notify_all();
-            result?;
-        }
-    }
-
-    /// An empty durable commit: persists every non-durable commit before it.
-    fn flush(&self) -> Result<(), StoreError> {
-        let mut tx = self.database().begin_write()?;
-        tx.set_durability(Durability::Immediate)?;
-        tx.commit()?;
-        Ok(())
     }
 }
 
@@ -666,11 +633,11 @@ mod tests {
             for h in handles {
                 h.join().unwrap();
             }
-            let s = store.lock_sync();
+            let (committed, durable) = store.committer.counts();
             // 200 writes plus the one in `open` that creates the tables.
-            assert_eq!(s.committed, 201);
+            assert_eq!(committed, 201);
             assert_eq!(
-                s.durable, s.committed,
+                durable, committed,
                 "every acknowledged write is covered by a durable commit"
             );
         }
