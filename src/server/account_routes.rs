@@ -13,7 +13,7 @@
 //!   browser like any other) and mails its code; the code form posts to `/account/email/code`.
 
 use super::error_pages::{self, page, storage_failure};
-use super::routes::start_sign_in;
+use super::routes::{email_sign_in, start_sign_in};
 use super::Server;
 use crate::http::cookie::SESSION_COOKIE;
 use crate::http::{self, Request, Response};
@@ -132,18 +132,7 @@ fn account_page(s: &Server, req: &Request) -> Response {
 
 /// A sign-in by email code whose end is the account page.
 fn sign_in_first(s: &Server, req: &Request) -> Response {
-    match start_sign_in(s, req, SignInFor::Account) {
-        Ok((id, cookie)) => {
-            let to = format!(
-                "{}?interaction={id}",
-                s.provider.issuer.local(paths::SIGN_IN)
-            );
-            let mut r = http::redirect(&to);
-            http::set_cookie(&mut r, cookie);
-            r
-        }
-        Err(r) => *r,
-    }
+    email_sign_in(s, req, SignInFor::Account)
 }
 
 fn notice_text(key: &str) -> Option<&'static str> {
@@ -400,18 +389,7 @@ pub fn setup(s: &Server, req: &Request) -> Response {
     use crate::signin::setup::SetupError;
     let token = req.query().first("token").unwrap_or("");
     match s.setup.take(token, s.provider.now()) {
-        Ok(()) => match start_sign_in(s, req, SignInFor::FirstAdmin) {
-            Ok((id, cookie)) => {
-                let to = format!(
-                    "{}?interaction={id}",
-                    s.provider.issuer.local(paths::SIGN_IN)
-                );
-                let mut r = http::redirect(&to);
-                http::set_cookie(&mut r, cookie);
-                r
-            }
-            Err(r) => *r,
-        },
+        Ok(()) => email_sign_in(s, req, SignInFor::FirstAdmin),
         Err(e) => {
             let message = match e {
                 SetupError::Expired => "This setup link is more than an hour old.",

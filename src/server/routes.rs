@@ -144,6 +144,23 @@ fn sign_in_url(s: &Server, id: &str) -> String {
     format!("{}?interaction={id}", s.provider.issuer.local(path))
 }
 
+/// Starts a sign-in by email code for `purpose` (the account page, the console, the first
+/// administrator: ends sesame fixes itself) and sends the browser to its first page.
+pub fn email_sign_in(s: &Server, req: &Request, purpose: SignInFor) -> Response {
+    match start_sign_in(s, req, purpose) {
+        Ok((id, cookie)) => {
+            let to = format!(
+                "{}?interaction={id}",
+                s.provider.issuer.local(paths::SIGN_IN)
+            );
+            let mut r = http::redirect(&to);
+            http::set_cookie(&mut r, cookie);
+            r
+        }
+        Err(r) => *r,
+    }
+}
+
 /// Starts a sign-in for an app's request or a page behind the proxy in this browser: returns
 /// the interaction's ID and the `Set-Cookie` value binding it to the browser, or the page
 /// saying why not (this client started too many, or storage failed).

@@ -27,7 +27,7 @@ pub mod reveal;
 mod users;
 
 use super::error_pages::{self, page, storage_failure};
-use super::routes::start_sign_in;
+use super::routes::email_sign_in;
 use super::Server;
 use crate::admin::{self, AdminError, Command};
 use crate::audit::Actor;
@@ -143,18 +143,7 @@ fn gate<'r>(s: &Server, req: &'r Request, post: bool) -> Result<Admin<'r>, Box<R
 
 /// A sign-in by email code whose end is the console.
 fn sign_in_first(s: &Server, req: &Request) -> Response {
-    match start_sign_in(s, req, SignInFor::Console) {
-        Ok((id, cookie)) => {
-            let to = format!(
-                "{}?interaction={id}",
-                s.provider.issuer.local(paths::SIGN_IN)
-            );
-            let mut r = http::redirect(&to);
-            http::set_cookie(&mut r, cookie);
-            r
-        }
-        Err(r) => *r,
-    }
+    email_sign_in(s, req, SignInFor::Console)
 }
 
 fn not_an_admin(s: &Server, user: &User) -> Response {
