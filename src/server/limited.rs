@@ -20,7 +20,9 @@ pub fn kind_of(method: &Method, path: &str) -> Option<Kind> {
     let post = *method == Method::POST;
     match path {
         paths::AUTHORIZE => Some(Kind::Authorize),
-        paths::TOKEN => Some(Kind::Token),
+        // Revocation shares the token endpoint's budget: the same app backends call both.
+        // Introspection does not: a resource server may introspect on each request it serves.
+        paths::TOKEN | paths::REVOCATION => Some(Kind::Token),
         paths::SIGN_IN | paths::SIGN_IN_CODE if post => Some(Kind::SignIn),
         _ => None,
     }
@@ -135,6 +137,13 @@ mod tests {
         use http_body_util::BodyExt;
         let bytes = r.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn revocation_counts_with_the_token_endpoint_and_introspection_does_not() {
+        assert_eq!(kind_of(&Method::POST, paths::REVOCATION), Some(Kind::Token));
+        assert_eq!(kind_of(&Method::POST, paths::TOKEN), Some(Kind::Token));
+        assert_eq!(kind_of(&Method::POST, paths::INTROSPECTION), None);
     }
 
     #[tokio::test(flavor = "multi_thread")]
