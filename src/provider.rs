@@ -219,16 +219,28 @@ pub mod testing {
         let store = Store::open(&dir.path().join("sesame.redb")).expect("store");
         let (keys, _) = KeySet::load_or_generate_ecdsa(&store).expect("keys");
         let mailer = Mailer::build(&Default::default(), None).expect("log mailer");
-        for (id, app_type, secret) in [
-            (CLIENT, AppType::Traditional, Some(SECRET)),
-            (PUBLIC_CLIENT, AppType::Spa, None),
+        // A machine app has no redirect URI (it signs no one in).
+        for (id, app_type, secret, redirect_uris) in [
+            (
+                CLIENT,
+                AppType::Traditional,
+                Some(SECRET),
+                vec![REDIRECT.into()],
+            ),
+            (PUBLIC_CLIENT, AppType::Spa, None, vec![REDIRECT.into()]),
+            (
+                MACHINE_CLIENT,
+                AppType::Machine,
+                Some(MACHINE_SECRET),
+                vec![],
+            ),
         ] {
             let app = App {
                 client_id: id.into(),
                 name: id.into(),
                 app_type,
                 secret_hash: secret.map(crate::crypto::hash_token),
-                redirect_uris: vec![REDIRECT.into()],
+                redirect_uris,
                 post_logout_redirect_uris: vec![],
                 id_token_signed_response_alg: None,
                 allow_insecure_redirect: false,
@@ -241,23 +253,6 @@ pub mod testing {
                 .write(|tx| tx.put(&APPS, id, &app))
                 .expect("register app");
         }
-        let machine = App {
-            client_id: MACHINE_CLIENT.into(),
-            name: MACHINE_CLIENT.into(),
-            app_type: AppType::Machine,
-            secret_hash: Some(crate::crypto::hash_token(MACHINE_SECRET)),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            id_token_signed_response_alg: None,
-            allow_insecure_redirect: false,
-            created_at: T0,
-            declared: false,
-            allowed_groups: vec![],
-            refresh_retry_window: None,
-        };
-        store
-            .write(|tx| tx.put(&APPS, MACHINE_CLIENT, &machine))
-            .expect("register machine app");
         let issuer = Issuer::parse("https://id.example").expect("issuer");
         let p = Provider::new(
             store,

@@ -301,6 +301,18 @@ pub fn check_claims(claims: &Map<String, Value>) -> Result<(), UserError> {
     }
 }
 
+/// What a JSON value is, as a message about claims or a request body names it ("an array").
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn parse_email(typed: &str) -> Result<Email, UserError> {
     Email::parse(typed).map_err(|reason| UserError::InvalidEmail {
         typed: typed.trim().to_string(),

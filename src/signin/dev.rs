@@ -148,7 +148,7 @@ impl Persona {
                 Ok(other) => {
                     return Err(DevSignInError::ClaimsNotJson(format!(
                         "got {}",
-                        json_kind(&other)
+                        crate::users::json_kind(&other)
                     )))
                 }
                 Err(e) => return Err(DevSignInError::ClaimsNotJson(e.to_string())),
@@ -304,17 +304,6 @@ pub fn denied() -> OAuthError {
         ErrorCode::AccessDenied,
         "the user denied the request (sesame dev)",
     )
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

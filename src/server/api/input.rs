@@ -37,7 +37,10 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, Problem> {
         Value::Object(object) => Ok(object),
         other => Err(Problem::new(
             Kind::InvalidBody,
-            format!("the body must be a JSON object, not {}", kind_of(&other)),
+            format!(
+                "the body must be a JSON object, not {}",
+                crate::users::json_kind(&other)
+            ),
         )),
     }
 }
@@ -90,17 +93,6 @@ pub fn percent_encode(value: &str) -> String {
         }
     }
     out
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
