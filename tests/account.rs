@@ -19,21 +19,7 @@ const ADA: &str = "ada@example.com";
 /// Opens `/account` in a browser without a session, signs in as `email` with the mailed code,
 /// and returns the account page it comes back to.
 async fn sign_in_to_account(sesame: &Sesame, browser: &HttpClient, email: &str) -> Response {
-    let page = browser
-        .get_following(&sesame.url("/account"), &sesame.issuer)
-        .await;
-    flow::assert_email_page(&page);
-    let code_page = flow::submit_email(sesame, browser, &page, email).await;
-    let code = sesame.next_code_for(email).await;
-    let answer = flow::submit_code(browser, &code_page, &code).await;
-    assert_eq!(answer.status, 303, "{}", answer.describe());
-    let back = answer.expect_redirect();
-    assert_eq!(
-        back.as_str(),
-        sesame.url("/account"),
-        "back to the account page"
-    );
-    let account = browser.follow_within(answer, &sesame.issuer).await;
+    let account = flow::sign_in_at(sesame, browser, "/account", email).await;
     assert_account_page(&account, email);
     account
 }

@@ -22,16 +22,7 @@ const BOB: &str = "bob@example.com";
 /// Opens `/console` without a session, signs in as `email` with the mailed code, and returns
 /// the page the sign-in comes back to (through `/console`).
 async fn sign_in_to_console(sesame: &Sesame, browser: &HttpClient, email: &str) -> Response {
-    let page = browser
-        .get_following(&sesame.url("/console"), &sesame.issuer)
-        .await;
-    flow::assert_email_page(&page);
-    let code_page = flow::submit_email(sesame, browser, &page, email).await;
-    let code = sesame.next_code_for(email).await;
-    let answer = flow::submit_code(browser, &code_page, &code).await;
-    assert_eq!(answer.status, 303, "{}", answer.describe());
-    assert_eq!(answer.expect_redirect().as_str(), sesame.url("/console"));
-    browser.follow_within(answer, &sesame.issuer).await
+    flow::sign_in_at(sesame, browser, "/console", email).await
 }
 
 /// An administrator signed in to the console, on its apps page.

@@ -209,6 +209,31 @@ pub async fn open_email_page(sesame: &Sesame, browser: &HttpClient, auth_url: &s
     page
 }
 
+/// Opens `path` (a page of sesame's own that needs a session: `/account`, `/console`) in a
+/// browser without one, signs in as `email` with the mailed code, checks the sign-in comes back
+/// to `path`, and returns the page there.
+pub async fn sign_in_at(
+    sesame: &Sesame,
+    browser: &HttpClient,
+    path: &str,
+    email: &str,
+) -> Response {
+    let page = browser
+        .get_following(&sesame.url(path), &sesame.issuer)
+        .await;
+    assert_email_page(&page);
+    let code_page = submit_email(sesame, browser, &page, email).await;
+    let code = sesame.next_code_for(email).await;
+    let answer = submit_code(browser, &code_page, &code).await;
+    assert_eq!(answer.status, 303, "{}", answer.describe());
+    assert_eq!(
+        answer.expect_redirect().as_str(),
+        sesame.url(path),
+        "back to {path}"
+    );
+    browser.follow_within(answer, &sesame.issuer).await
+}
+
 /// Panics unless `page` is sesame's email page.
 pub fn assert_email_page(page: &Response) {
     assert!(
