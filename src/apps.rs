@@ -74,6 +74,12 @@ pub struct AppDecl {
     /// Seconds in which a refresh may be retried (0: never); unset, `[tokens]`'s.
     #[serde(default)]
     pub refresh_retry_window: Option<u64>,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default)]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// What `sesame app create` asks for.
@@ -102,6 +108,12 @@ pub struct NewApp {
     /// when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// May use the device authorization grant (RFC 8628). Sent only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126). Sent only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 fn traditional() -> AppType {
@@ -134,6 +146,12 @@ pub struct AppUpdate {
     /// Seconds in which a refresh may be retried (0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_flow: Option<bool>,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 impl AppUpdate {
@@ -147,6 +165,8 @@ impl AppUpdate {
             allowed_groups,
             allow_insecure_redirect,
             refresh_retry_window,
+            device_flow,
+            require_pushed_authorization_requests,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
@@ -155,6 +175,8 @@ impl AppUpdate {
             && allowed_groups.is_none()
             && allow_insecure_redirect.is_none()
             && refresh_retry_window.is_none()
+            && device_flow.is_none()
+            && require_pushed_authorization_requests.is_none()
     }
 }
 
@@ -257,6 +279,8 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         declared: false,
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
         refresh_retry_window: new.refresh_retry_window,
+        device_flow: new.device_flow,
+        require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     };
     tx.put(&APPS, &app.client_id, &app)?;
     Ok((app, secret))
@@ -327,6 +351,12 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         }
         if let Some(window) = change.refresh_retry_window {
             app.refresh_retry_window = Some(window);
+        }
+        if let Some(on) = change.device_flow {
+            app.device_flow = on;
+        }
+        if let Some(on) = change.require_pushed_authorization_requests {
+            app.require_pushed_authorization_requests = on;
         }
         tx.put(&APPS, client_id, &app)?;
         Ok(app)

@@ -169,6 +169,8 @@ pub enum AuditEvent {
         command: String,
         changes: Changes,
     },
+    /// A user approved or denied a device's sign-in on the device page (RFC 8628).
+    DeviceDecision { approved: bool },
 }
 
 impl AuditEvent {
@@ -181,6 +183,7 @@ impl AuditEvent {
             AuditEvent::RefreshTokenReused { .. } => AuditKind::RefreshTokenReused,
             AuditEvent::AuthorizationCodeReused { .. } => AuditKind::AuthorizationCodeReused,
             AuditEvent::AdminChange { .. } => AuditKind::AdminChange,
+            AuditEvent::DeviceDecision { .. } => AuditKind::DeviceDecision,
         }
     }
 
@@ -200,6 +203,8 @@ impl AuditEvent {
                 "grant_revoked"
             }
             AuditEvent::AdminChange { command, .. } => command,
+            AuditEvent::DeviceDecision { approved: true } => "device_approved",
+            AuditEvent::DeviceDecision { approved: false } => "device_denied",
         }
     }
 
@@ -207,7 +212,9 @@ impl AuditEvent {
     /// revoked grant, the changes.
     pub fn detail(&self) -> String {
         match self {
-            AuditEvent::SignInSucceeded { .. } | AuditEvent::SignInFailed { .. } => String::new(),
+            AuditEvent::SignInSucceeded { .. }
+            | AuditEvent::SignInFailed { .. }
+            | AuditEvent::DeviceDecision { .. } => String::new(),
             AuditEvent::CodeSend { mail } => match mail {
                 MailOutcome::Sent => String::new(),
                 MailOutcome::Failed { reason } => reason.clone(),
@@ -231,7 +238,8 @@ impl AuditEvent {
             | AuditEvent::CodeSend {
                 mail: MailOutcome::Sent,
             }
-            | AuditEvent::AdminChange { .. } => false,
+            | AuditEvent::AdminChange { .. }
+            | AuditEvent::DeviceDecision { .. } => false,
         }
     }
 }
@@ -245,16 +253,18 @@ pub enum AuditKind {
     RefreshTokenReused,
     AuthorizationCodeReused,
     AdminChange,
+    DeviceDecision,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 6] = [
+    pub const ALL: [AuditKind; 7] = [
         AuditKind::SignInSucceeded,
         AuditKind::SignInFailed,
         AuditKind::CodeSend,
         AuditKind::RefreshTokenReused,
         AuditKind::AuthorizationCodeReused,
         AuditKind::AdminChange,
+        AuditKind::DeviceDecision,
     ];
 
     /// The name in `kind` (a test checks it is serde's).
@@ -266,6 +276,7 @@ impl AuditKind {
             AuditKind::RefreshTokenReused => "refresh_token_reused",
             AuditKind::AuthorizationCodeReused => "authorization_code_reused",
             AuditKind::AdminChange => "admin_change",
+            AuditKind::DeviceDecision => "device_decision",
         }
     }
 }

@@ -29,6 +29,7 @@
 //! | `signed_out.html`     | message                           | return_url                        |
 //! | `home.html`           | discovery_url, account_url        | console_url                       |
 //! | `select_account.html` | action, interaction, csrf, email, other_url |                         |
+//! | `device.html`         | action                            | user_code, error, request ({user_code, app_name, scopes}), csrf, email, done ({title, message}) |
 //! | `dev_sign_in.html`    | action, interaction, csrf, client_id, redirect_uri, error_codes, email_url | personas, email, name, username, groups, claims, error |
 //! | `dev_debugger.html`   | action, redirect_uri, client_id, client_secret, scope | error, result                     |
 //! | `console_*.html`      | console, csrf, admin_email, section (the layout's nav); see `server::console` | notice, error |
@@ -54,7 +55,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 15] = [
+const PAGES: [&str; 16] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -70,6 +71,7 @@ const PAGES: [&str; 15] = [
     "console_app.html",
     "console_app_delete.html",
     "console_users.html",
+    "device.html",
 ];
 
 /// The largest `logo_file` served: a logo is a small image; a mistaken path to a large file
@@ -647,6 +649,9 @@ mod tests {
                     "groups": ["admins"], "disabled": false, "declared": false}],
                 "email": "bob@example.com", "name": "Bob", "groups": "family",
             }),
+            "device.html" => json!({
+                "action": "/oidc/device", "user_code": "BCDF-GHJK", "error": "No sign-in waits for this code.",
+            }),
             other => panic!("no context for {other}"),
         };
         ctx["static_base"] = json!("/oidc/static");
@@ -673,6 +678,7 @@ mod tests {
             "console_app.html" => &["notice", "error", "secret", "callback"],
             "console_app_delete.html" => &["notice", "error"],
             "console_users.html" => &["notice", "error", "users", "email", "name", "groups"],
+            "device.html" => &["user_code", "error"],
             _ => &[],
         };
         let mut ctx = full_context(name);

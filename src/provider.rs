@@ -248,6 +248,8 @@ pub mod testing {
                 declared: false,
                 allowed_groups: vec![],
                 refresh_retry_window: None,
+                device_flow: false,
+                require_pushed_authorization_requests: false,
             };
             store
                 .write(|tx| tx.put(&APPS, id, &app))

@@ -419,6 +419,12 @@ pub struct AppInfo {
     /// (`[tokens] refresh_retry_window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default)]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -437,6 +443,8 @@ impl AppInfo {
             allowed_groups: app.allowed_groups.clone(),
             allow_insecure_redirect: app.allow_insecure_redirect,
             refresh_retry_window: app.refresh_retry_window,
+            device_flow: app.device_flow,
+            require_pushed_authorization_requests: app.require_pushed_authorization_requests,
             declared: app.declared,
             created_at: app.created_at,
         }

@@ -102,6 +102,8 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         declared: true,
         allowed_groups: crate::users::group_names(&decl.allowed_groups),
         refresh_retry_window: decl.refresh_retry_window,
+        device_flow: decl.device_flow,
+        require_pushed_authorization_requests: decl.require_pushed_authorization_requests,
     })
 }
 
@@ -182,6 +184,8 @@ mod tests {
             allowed_groups: vec![],
             allow_insecure_redirect: false,
             refresh_retry_window: None,
+            device_flow: false,
+            require_pushed_authorization_requests: false,
         }
     }
 

@@ -18,6 +18,8 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -35,6 +37,8 @@ fn decl(client_id: &str) -> AppDecl {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -417,6 +421,8 @@ fn list_update_delete_and_rotate() {
         allowed_groups: None,
         allow_insecure_redirect: None,
         refresh_retry_window: None,
+        device_flow: None,
+        require_pushed_authorization_requests: None,
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");

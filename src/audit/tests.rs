@@ -265,6 +265,7 @@ fn kind_names_are_the_serialised_tags() {
             command: "app.create".into(),
             changes: Changes::of(json!({})),
         },
+        AuditEvent::DeviceDecision { approved: true },
     ];
     assert_eq!(events.len(), AuditKind::ALL.len());
     for (event, kind) in events.iter().zip(AuditKind::ALL) {

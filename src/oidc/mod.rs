@@ -10,6 +10,8 @@
 //! - [`token`]: the `authorization_code` and `refresh_token` grants, ID tokens.
 //! - [`client_credentials`]: the `client_credentials` grant, for machine apps.
 //! - [`introspect`]: token introspection (RFC 7662).
+//! - [`device`]: the device authorization grant (RFC 8628), for TVs and CLIs.
+//! - [`par`]: pushed authorization requests (RFC 9126).
 //! - [`userinfo`], [`revoke`], [`end_session`]: the other endpoints.
 //! - [`claims`]: which user claims each scope releases.
 //!
@@ -23,12 +25,14 @@ pub mod authorize;
 pub mod claims;
 pub mod client;
 pub mod client_credentials;
+pub mod device;
 pub mod discovery;
 pub mod end_session;
 pub mod error;
 pub mod grant;
 pub mod grant_type;
 pub mod introspect;
+pub mod par;
 pub mod params;
 pub mod pkce;
 pub mod revoke;

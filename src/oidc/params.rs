@@ -51,6 +51,27 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// These parameters without any named `name`.
+    pub fn without(mut self, name: &str) -> Params {
+        self.0.retain(|(k, _)| k != name);
+        self
+    }
+
+    /// These parameters with `name` = `value` added when `name` is absent.
+    pub fn or_with(mut self, name: &str, value: &str) -> Params {
+        if !self.has(name) {
+            self.0.push((name.to_string(), value.to_string()));
+        }
+        self
+    }
+
+    /// Form-encoded (`application/x-www-form-urlencoded`): [`Params::parse`] reads it back.
+    pub fn to_form(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.0.iter())
+            .finish()
+    }
+
     /// Whether `name` was sent at all (even empty).
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)

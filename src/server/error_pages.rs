@@ -214,6 +214,11 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
             format!("The app asked to return to {redirect_uri:?}, which {reason}."),
             "sesame dev registers redirect URIs to localhost, 127.0.0.1 or [::1] (any port) and custom schemes; change the redirect URI configured in the app.",
         ),
+        Untrusted::PushedRequest(r) => (
+            "This sign-in request cannot be used",
+            format!("The app's pushed request cannot be used: {}.", r.as_str()),
+            "A pushed request works once, for a minute. Go back to the app and sign in again.",
+        ),
     };
     error_page(s, StatusCode::BAD_REQUEST, title, &message, hint)
 }

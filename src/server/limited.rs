@@ -23,6 +23,8 @@ pub fn kind_of(method: &Method, path: &str) -> Option<Kind> {
         // Revocation shares the token endpoint's budget: the same app backends call both.
         // Introspection does not: a resource server may introspect on each request it serves.
         paths::TOKEN | paths::REVOCATION => Some(Kind::Token),
+        // A device asking for codes and a client pushing requests are back ends like /token.
+        paths::DEVICE_AUTHORIZATION | paths::PAR if post => Some(Kind::Token),
         paths::SIGN_IN | paths::SIGN_IN_CODE if post => Some(Kind::SignIn),
         _ => None,
     }
@@ -87,6 +89,7 @@ fn what(kind: Kind) -> &'static str {
     match kind {
         Kind::Authorize | Kind::PendingSignIns => "too many sign-in starts",
         Kind::SignIn => "too many sign-in forms",
+        Kind::DeviceCode => "too many device codes tried",
         _ => "too many requests",
     }
 }

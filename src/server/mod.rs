@@ -28,6 +28,7 @@ pub mod api;
 mod connections;
 mod console;
 pub mod dev;
+pub(crate) mod device_routes;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
 mod limited;

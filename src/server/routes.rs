@@ -219,8 +219,9 @@ fn client_answer(creds: &ClientCredentials, result: Result<Response, OAuthError>
     })
 }
 
-/// Runs `f` for an authenticated client (the revocation endpoint).
-fn with_client(
+/// Runs `f` for an authenticated client (revocation, introspection, device authorization,
+/// pushed requests).
+pub(super) fn with_client(
     s: &Server,
     req: &Request,
     f: impl FnOnce(&App, &Params) -> Result<Response, OAuthError>,

@@ -307,6 +307,7 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             SignInFor::Account
             | SignInFor::Console
             | SignInFor::ChangeEmail { .. }
+            | SignInFor::Device { .. }
             | SignInFor::FirstAdmin => None,
         })
     })
@@ -529,6 +530,9 @@ pub enum Next {
     Account,
     /// To the console (a sign-in that began there).
     Console,
+    /// To the device page (a sign-in that began there), with the user code it carried
+    /// (normalised; empty for none).
+    Device { user_code: String },
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -716,6 +720,10 @@ pub(crate) fn finish<'a>(
         SignInFor::Console => {
             audit::record(tx, now, entry(succeeded, &user.id))?;
             Next::Console
+        }
+        SignInFor::Device { user_code } => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Device { user_code }
         }
         // verify_code ends these before finish; nobody is signed in by them.
         SignInFor::ChangeEmail { .. } => Next::Account,

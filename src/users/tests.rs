@@ -345,6 +345,8 @@ fn sign_up_policy_and_app_access() {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     };
     assert!(may_use(&app, &user));
     app.allowed_groups = vec!["family".into()];
