@@ -255,6 +255,24 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let out = sesame.cli(&["app", "show", &client_id, "--json"]);
     let shown_app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
     assert_eq!(shown_app["allowed_groups"], serde_json::json!(["admins"]));
+    assert_eq!(shown_app["device_flow"], false);
+    // The device flow's checkbox turns it on (a cleared one, as above, leaves it off).
+    let mut with_device = edit.to_vec();
+    with_device.push(("device_flow", "1"));
+    let r = post(&sesame, &browser, "/console/apps/update", &with_device).await;
+    assert_eq!(r.status, 303, "{}", r.describe());
+    let saved = browser.follow_within(r, &sesame.issuer).await;
+    assert!(
+        saved
+            .body
+            .contains("name=\"device_flow\" value=\"1\" checked"),
+        "{}",
+        saved.describe()
+    );
+    let out = sesame.cli(&["app", "show", &client_id, "--json"]);
+    let shown_app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
+    assert_eq!(shown_app["device_flow"], true);
+    assert_eq!(shown_app["require_pushed_authorization_requests"], false);
     // Restricted: carol (signed in to it above, not in admins) is now refused by the app.
     let start = flow::authorize(&client, &["openid", "email"], true, None);
     let refused = carol

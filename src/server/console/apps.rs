@@ -172,6 +172,8 @@ fn show_page(
         "post_logout_redirect_uris": lines("post_logout_redirect_uris"),
         "allowed_groups": groups.join(", "),
         "alg": app["id_token_signed_response_alg"],
+        "device_flow": app["device_flow"],
+        "require_par": app["require_pushed_authorization_requests"],
     });
     if let Some((error, typed)) = refused {
         ctx["error"] = json!(error);
@@ -192,6 +194,8 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "post_logout_redirect_uris": field("post_logout_redirect_uris"),
         "allowed_groups": field("allowed_groups"),
         "alg": field("alg"),
+        "device_flow": field("device_flow") == "1",
+        "require_par": field("require_par") == "1",
     });
     let groups: Vec<String> = field("allowed_groups")
         .split([',', ' '])
@@ -205,6 +209,9 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "post_logout_redirect_uris": uri_lines(&field("post_logout_redirect_uris")),
         "allowed_groups": groups,
         "id_token_signed_response_alg": field("alg"),
+        // A checkbox sends nothing when cleared: the form always says both.
+        "device_flow": field("device_flow") == "1",
+        "require_pushed_authorization_requests": field("require_par") == "1",
     });
     let refused = |e: String| {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
