@@ -27,7 +27,7 @@ use serde_json::json;
 use std::sync::LazyLock;
 
 /// The route names requests are counted under: a bounded set, whatever paths clients send.
-const ROUTES: [&str; 19] = [
+const ROUTES: [&str; 22] = [
     "discovery",
     "jwks",
     "healthz",
@@ -37,6 +37,9 @@ const ROUTES: [&str; 19] = [
     "userinfo",
     "revocation",
     "end_session",
+    "device_authorization",
+    "device",
+    "par",
     "forward_auth",
     "auth_request",
     "sign_in",
@@ -77,6 +80,9 @@ fn route_name(rel: &str) -> &'static str {
         paths::USERINFO => "userinfo",
         paths::REVOCATION => "revocation",
         paths::END_SESSION => "end_session",
+        paths::DEVICE_AUTHORIZATION => "device_authorization",
+        paths::DEVICE => "device",
+        paths::PAR => "par",
         paths::FORWARD_AUTH => "forward_auth",
         paths::AUTH_REQUEST => "auth_request",
         paths::SIGN_IN => "sign_in",
