@@ -202,29 +202,41 @@ pub(super) fn poll(p: &Provider, app: &App, params: &Params) -> Result<Granted, 
         auth.state = DeviceState::Used;
         tx.put_device_auth(&key, &auth)?;
         tx.remove_user_code(&auth.user_code)?;
-        let grant_id = crypto::random_id();
-        let grant = Grant {
-            client_id: app.client_id.clone(),
-            user_id: user.id.clone(),
-            scope: auth.scope.clone(),
-            auth_time,
-            revoked: false,
-            expires_at: family.expiry(),
-        };
-        tx.put_grant(&grant_id, &grant)?;
-        let offline = super::scope::Scope::OfflineAccess.is_in(&auth.scope);
-        let refresh = offline.then_some(&auth.scope[..]);
-        let minted = family.mint(tx, &grant_id, &grant, &auth.scope, refresh)?;
-        let groups = tx.groups_of(&user)?;
-        Ok(Ok(Issued {
-            minted,
-            scope: auth.scope,
-            user,
-            groups,
-            auth_time,
-            nonce: None,
-        }))
+        Ok(Ok(issue(tx, &family, app, auth.scope, user, auth_time)?))
     })?)
+}
+
+/// Starts the grant of an approved device code and mints its tokens, as an exchanged
+/// authorization code does (a refresh token with `offline_access`).
+fn issue(
+    tx: &impl Writes,
+    family: &Family,
+    app: &App,
+    scope: Vec<String>,
+    user: User,
+    auth_time: u64,
+) -> Result<Issued, StoreError> {
+    let grant_id = crypto::random_id();
+    let grant = Grant {
+        client_id: app.client_id.clone(),
+        user_id: user.id.clone(),
+        scope: scope.clone(),
+        auth_time,
+        revoked: false,
+        expires_at: family.expiry(),
+    };
+    tx.put_grant(&grant_id, &grant)?;
+    let offline = super::scope::Scope::OfflineAccess.is_in(&scope);
+    let minted = family.mint(tx, &grant_id, &grant, &scope, offline.then_some(&scope[..]))?;
+    let groups = tx.groups_of(&user)?;
+    Ok(Issued {
+        minted,
+        scope,
+        user,
+        groups,
+        auth_time,
+        nonce: None,
+    })
 }
 
 /// A pending device request as the device page shows it.

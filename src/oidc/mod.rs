@@ -16,7 +16,8 @@
 //! - [`claims`]: which user claims each scope releases.
 //!
 //! Flows supported: authorization code (no implicit, no hybrid), `response_mode=query`,
-//! PKCE S256; client credentials for machine apps. Every function here takes the [`Provider`](crate::provider::Provider) context
+//! PKCE S256, requests pushed first (PAR) or not; client credentials for machine apps; the
+//! device authorization grant for apps that set `device_flow`. Every function here takes the [`Provider`](crate::provider::Provider) context
 //! and parsed parameters and returns data or a typed error; the HTTP edge (`server`) turns
 //! that into HTTP. Uses: provider, session, store (typed operations only), crypto, issuer.
 //! Never the edge (`server`, `http`), never `signin` (which builds on this module).
