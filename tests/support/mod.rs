@@ -11,6 +11,7 @@ pub mod dev;
 pub mod flow;
 pub mod html;
 pub mod http;
+pub mod npm;
 pub mod oidc_http;
 pub mod proxy;
 #[path = "smtp.rs"]
