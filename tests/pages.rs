@@ -152,15 +152,56 @@ fn screenshot_dir() -> PathBuf {
 
 /// Runs axe-core in the page and answers its violations, each as `{id, impact, help, nodes}`.
 /// axe comes in with the script itself: WebDriver runs it outside the page's CSP.
-const AXE_RUN: &str = r#"
+///
+/// axe does not check WCAG 1.4.11 (non-text contrast), so one more check comes with it: the
+/// border of each enabled text field, select and outlined button against the background
+/// around it must reach 3:1 (`field-border-contrast`, reported as serious).
+const AXE_RUN: &str = r##"
 const done = arguments[arguments.length - 1];
+const channels = (c) => {
+  const n = (c.match(/[\d.]+/g) || []).map(Number);
+  return c.startsWith("color(") ? [n[0] * 255, n[1] * 255, n[2] * 255, n.length > 3 ? n[3] : 1]
+                                : [n[0], n[1], n[2], n.length > 3 ? n[3] : 1];
+};
+const luminance = ([r, g, b]) => {
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+};
+const behind = (el) => {
+  for (let e = el.parentElement; e; e = e.parentElement) {
+    const c = channels(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) return c;
+  }
+  return [255, 255, 255, 1];
+};
+const fieldBorders = () => {
+  const nodes = [];
+  const fields = document.querySelectorAll(
+    "input:not([type=hidden]):not([type=radio]):not([type=checkbox]), textarea, select, button.secondary");
+  for (const el of fields) {
+    if (el.disabled || !el.offsetParent) continue;
+    const style = getComputedStyle(el);
+    if (parseFloat(style.borderTopWidth) === 0) continue;
+    const a = luminance(channels(style.borderTopColor)), b = luminance(behind(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 3) {
+      nodes.push({ target: el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.name ? "[name=" + el.name + "]" : ""),
+                   html: el.outerHTML.slice(0, 200),
+                   summary: "border " + style.borderTopColor + " on " + getComputedStyle(el.parentElement).backgroundColor
+                            + ": " + ratio.toFixed(2) + ":1, under 3:1" });
+    }
+  }
+  return nodes.length ? [{ id: "field-border-contrast", impact: "serious",
+    help: "Form field borders must have 3:1 contrast with what is around them (WCAG 1.4.11)",
+    url: "https://www.w3.org/WAI/WCAG22/Understanding/non-text-contrast.html", nodes }] : [];
+};
 axe.run(document, { resultTypes: ["violations"] }).then(
   (r) => done(r.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
     nodes: v.nodes.map((n) => ({ target: n.target.join(" "), html: n.html, summary: n.failureSummary })),
-  }))),
+  })).concat(fieldBorders())),
   (e) => done({ error: String(e) }));
-"#;
+"##;
 
 /// Looks at pages in each of [`VIEWS`], collecting what axe finds.
 struct Checker {
@@ -187,7 +228,7 @@ impl Checker {
         let url = browser.current_url().await;
         for (view, width, height, mobile, scheme) in VIEWS {
             emulate(browser, width, height, mobile, scheme).await;
-            let png = browser.screenshot().await;
+            let png = browser.full_page_screenshot().await;
             let path = self.dir.join(format!("{name}-{view}.png"));
             std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let script = format!("{}\n{AXE_RUN}", self.axe);
