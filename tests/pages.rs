@@ -323,7 +323,7 @@ async fn sign_in_in_chromium(
         .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
         .await;
     let field = browser.find("input[name=code]").await;
-    if let Some(c) = checker.as_deref_mut() {
+    if let Some(c) = checker {
         c.check(browser, "sign-in-code").await;
     }
     let code = sesame.next_code_for(email).await;
@@ -452,6 +452,15 @@ fn audit_entries(sesame: &Sesame) -> usize {
     log["entries"].as_array().map(Vec::len).unwrap_or(0)
 }
 
+/// A post form a page shows, to a URL that must check the CSRF token.
+struct GuardedForm {
+    /// The page's name in the list.
+    page: &'static str,
+    target: url::Url,
+    /// Its fields and first button, without `csrf`.
+    fields: Vec<(String, String)>,
+}
+
 /// Whether a form's action (resolved against its page) is one of the console's or the account
 /// page's: the forms that must carry a CSRF token.
 fn csrf_guarded(page: &Response, action: Option<&str>) -> Option<url::Url> {
@@ -472,7 +481,7 @@ async fn every_console_and_account_form_refuses_a_missing_or_wrong_csrf_token() 
     let fixtures = Fixtures::create(&sesame).await;
     let admin = admin_client(&sesame).await;
     // Every guarded form on every page, found before anything is posted.
-    let mut forms: Vec<(&str, url::Url, Vec<(String, String)>)> = Vec::new();
+    let mut forms: Vec<GuardedForm> = Vec::new();
     for (name, path) in SIGNED_IN_PAGES {
         let page = admin
             .get_following(&sesame.url(&fixtures.fill(path)), &sesame.issuer)
@@ -497,12 +506,21 @@ async fn every_console_and_account_form_refuses_a_missing_or_wrong_csrf_token() 
                 .cloned()
                 .collect();
             fields.extend(form.buttons.iter().take(1).cloned());
-            forms.push((name, target, fields));
+            forms.push(GuardedForm {
+                page: name,
+                target,
+                fields,
+            });
         }
     }
     let before = audit_entries(&sesame);
     let mut checked = Vec::new();
-    for (name, target, fields) in &forms {
+    for GuardedForm {
+        page: name,
+        target,
+        fields,
+    } in &forms
+    {
         for csrf in [None, Some("wrong"), Some("")] {
             let mut sent: Vec<(&str, &str)> = fields
                 .iter()
