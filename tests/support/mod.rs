@@ -7,6 +7,7 @@
 //! in parallel.
 #![allow(dead_code)]
 
+pub mod a11y;
 pub mod dev;
 pub mod flow;
 pub mod html;
