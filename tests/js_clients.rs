@@ -16,7 +16,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use support::dev::{dev_sign_in, DevSesame};
@@ -26,36 +26,9 @@ use support::{AppSpec, Sesame};
 
 const ADA: &str = "ada@example.com";
 
-/// `npm ci` once per test run (both tests share tests/clients_js/node_modules).
+/// `npm ci` once per test run (shared with tests/pages.rs: tests/clients_js/node_modules).
 fn install_js_clients() -> &'static Result<(), String> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let dir = support::repo_root().join("tests/clients_js");
-        for tool in ["node", "npm"] {
-            let found = Command::new(tool).arg("--version").output();
-            if !found.is_ok_and(|o| o.status.success()) {
-                return Err(format!(
-                    "`{tool}` is not available: the JS client tests need Node.js 18+ and npm \
-                     (Debian: apt-get install -y nodejs npm)"
-                ));
-            }
-        }
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("npm ci: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "npm ci in {} failed:\n{}\n{}",
-                dir.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(())
-    })
+    support::npm::install()
 }
 
 /// Runs `node run.mjs MODE` against sesame, doing the browser part when it prints the
