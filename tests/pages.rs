@@ -50,6 +50,7 @@ const SIGNED_IN_PAGES: &[(&str, &str)] = &[
     ("console-users-search", "/console/users?q=bob"),
     ("select-account", "/auth?{authorize}&prompt=select_account"),
     ("logout-confirm", "/session/end"),
+    ("device", "/device"),
 ];
 
 /// Pages a browser without a session opens.
