@@ -54,7 +54,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 15] = [
+const PAGES: [&str; 17] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -70,6 +70,8 @@ const PAGES: [&str; 15] = [
     "console_app.html",
     "console_app_delete.html",
     "console_users.html",
+    "console_mail.html",
+    "console_keys.html",
 ];
 
 /// The largest `logo_file` served: a logo is a small image; a mistaken path to a large file

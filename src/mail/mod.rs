@@ -54,7 +54,9 @@ use crate::clock;
 use smtp::SmtpSender;
 use templates::TemplateSet;
 
-pub use errors::{MailError, SendError, StoredConnectorError, TestSendError, UnknownPurpose};
+pub use errors::{
+    reply_meaning, MailError, SendError, StoredConnectorError, TestSendError, UnknownPurpose,
+};
 pub use purpose::Purpose;
 pub use ses::{derive_smtp_password, parse_ses_json, redacted_ses_json, ses_notes};
 pub use settings::{
