@@ -54,7 +54,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 17] = [
+const PAGES: [&str; 19] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -72,6 +72,8 @@ const PAGES: [&str; 17] = [
     "console_users.html",
     "console_mail.html",
     "console_keys.html",
+    "console_experience.html",
+    "console_experience_preview.html",
 ];
 
 /// The largest `logo_file` served: a logo is a small image; a mistaken path to a large file
@@ -120,14 +122,108 @@ impl Default for BrandingConfig {
 /// The page renderer: every template parsed once, plus the branding every page shows.
 pub struct Pages {
     env: Environment<'static>,
-    /// Branding keys, the base of every page's context (the caller's keys are merged over them).
-    branding: serde_json::Map<String, serde_json::Value>,
-    /// The body of `theme.css` (accent, text on accent, link colours), computed once.
-    accent_css: String,
-    /// The mark (and favicon) in the accent colour, computed once.
-    favicon_svg: String,
+    /// The branding of `[branding]` (the file's), which [`Pages::render`] uses; a running
+    /// server renders with the provider's current branding instead ([`Pages::render_as`]), which
+    /// the console's sign-in experience may have changed.
+    branding: std::sync::Arc<Branding>,
     /// The configured `logo_file`: its bytes and content type.
     logo: Option<(Vec<u8>, &'static str)>,
+}
+
+/// What every page shows of the branding, computed once from a [`BrandingConfig`].
+#[derive(Debug, Clone)]
+pub struct Branding {
+    /// Branding keys, the base of every page's context (the caller's keys are merged over them).
+    keys: serde_json::Map<String, serde_json::Value>,
+    /// The body of `theme.css` (accent, text on accent, link colours).
+    accent_css: String,
+    /// The mark (and favicon) in the accent colour.
+    favicon_svg: String,
+}
+
+impl Branding {
+    /// The branding of `b`; `logo_file` says whether a logo file is served (read at start).
+    /// An accent colour that is not `#rrggbb` is logged and replaced by the default, so a typo
+    /// in branding never keeps the server from starting.
+    pub fn of(b: &BrandingConfig, logo_file: bool) -> Branding {
+        let accent = match Rgb::parse(&b.accent_color) {
+            Some(accent) => accent,
+            None => {
+                tracing::warn!(
+                    accent_color = %b.accent_color,
+                    "branding.accent_color is not #rrggbb; using {}",
+                    DEFAULT_ACCENT.hex()
+                );
+                DEFAULT_ACCENT
+            }
+        };
+        let mut keys = serde_json::Map::new();
+        keys.insert("product_name".into(), b.product_name.clone().into());
+        if let Some(url) = b.logo_url.as_deref().filter(|l| !l.is_empty()) {
+            keys.insert("logo_url".into(), url.into());
+        } else if logo_file {
+            keys.insert("logo_file".into(), true.into());
+        }
+        keys.insert("accent_color".into(), accent.hex().into());
+        Branding {
+            keys,
+            accent_css: accent.css(),
+            favicon_svg: accent.favicon(),
+        }
+    }
+
+    /// What every page and email calls the service.
+    pub fn product_name(&self) -> &str {
+        self.keys
+            .get("product_name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("sesame")
+    }
+
+    /// The stylesheet of the accent colour (see [`Pages::accent_css`]).
+    pub fn accent_css(&self) -> String {
+        self.accent_css.clone()
+    }
+
+    /// The mark and favicon in the accent colour.
+    pub fn favicon_svg(&self) -> String {
+        self.favicon_svg.clone()
+    }
+}
+
+/// Checks an accent colour is `#rrggbb`; the error says what to write.
+pub fn check_accent(colour: &str) -> Result<(), String> {
+    if is_hex_colour(colour) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{colour:?} is not a colour in #rrggbb form, e.g. #5d34f2"
+        ))
+    }
+}
+
+fn is_hex_colour(s: &str) -> bool {
+    Rgb::parse(s).is_some()
+}
+
+/// Checks a logo URL is one the pages' CSP lets the browser load (`img-src 'self' https:`):
+/// https, or a path on this origin. A plain-http logo is refused rather than allowed by the
+/// CSP: on an https sign-in page it is mixed content, and anyone on the path could swap the
+/// image the sign-in page shows.
+pub fn check_logo_url(logo: &str) -> Result<(), String> {
+    let url = url::Url::parse(logo);
+    if url.as_ref().is_ok_and(|u| u.scheme() == "http") {
+        return Err(format!("{logo:?} is plain http: the sign-in pages load images only over https or from sesame itself. Use an https URL, or download the image and set branding.logo_file to its path"));
+    }
+    let ok = (logo.starts_with('/') && !logo.starts_with("//"))
+        || url.is_ok_and(|u| u.scheme() == "https");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{logo:?} is not an https URL or a path starting with /"
+        ))
+    }
 }
 
 /// Why the pages could not be loaded at start.
@@ -177,52 +273,36 @@ impl Pages {
             }
         }
 
-        let accent = match Rgb::parse(&branding.accent_color) {
-            Some(accent) => accent,
-            None => {
-                tracing::warn!(
-                    accent_color = %branding.accent_color,
-                    "branding.accent_color is not #rrggbb; using {}",
-                    DEFAULT_ACCENT.hex()
-                );
-                DEFAULT_ACCENT
-            }
-        };
         let logo = match &branding.logo_file {
             Some(path) => Some(read_logo(path)?),
             None => None,
         };
-        let mut base = serde_json::Map::new();
-        base.insert("product_name".into(), branding.product_name.clone().into());
-        if let Some(url) = branding.logo_url.as_deref().filter(|l| !l.is_empty()) {
-            base.insert("logo_url".into(), url.into());
-        }
-        if logo.is_some() {
-            base.insert("logo_file".into(), true.into());
-        }
-        base.insert("accent_color".into(), accent.hex().into());
-
         Ok(Pages {
             env,
-            branding: base,
-            accent_css: accent.css(),
-            favicon_svg: accent.favicon(),
+            branding: std::sync::Arc::new(Branding::of(branding, logo.is_some())),
             logo,
         })
     }
 
+    /// The file's branding (`[branding]`), which [`Pages::render`] uses.
+    pub fn branding(&self) -> std::sync::Arc<Branding> {
+        self.branding.clone()
+    }
+
+    /// Whether a `logo_file` is served.
+    pub fn has_logo_file(&self) -> bool {
+        self.logo.is_some()
+    }
+
     /// The configured product name (what every page and email calls the service).
     pub fn product_name(&self) -> &str {
-        self.branding
-            .get("product_name")
-            .and_then(|v| v.as_str())
-            .unwrap_or("sesame")
+        self.branding.product_name()
     }
 
     /// The mark and favicon: the embedded `favicon.svg` in the accent colour, its keyhole in
     /// the colour text on the accent uses.
     pub fn favicon_svg(&self) -> String {
-        self.favicon_svg.clone()
+        self.branding.favicon_svg()
     }
 
     /// The `logo_file` read at start, with its content type.
@@ -235,7 +315,13 @@ impl Pages {
     /// Renders a page. `ctx` keys are merged over the branding keys. Never panics; on a template
     /// error returns a plain fallback HTML that still says what went wrong (and logs the error).
     pub fn render(&self, name: &str, ctx: serde_json::Value) -> String {
-        let mut merged = self.branding.clone();
+        self.render_as(&self.branding, name, ctx)
+    }
+
+    /// Renders a page with `branding` (the running server's current one, or a draft the
+    /// console previews) instead of the file's.
+    pub fn render_as(&self, branding: &Branding, name: &str, ctx: serde_json::Value) -> String {
+        let mut merged = branding.keys.clone();
         if let serde_json::Value::Object(keys) = ctx {
             merged.extend(keys);
         }
@@ -257,7 +343,7 @@ impl Pages {
     /// near-black, whichever contrasts more), and `--link`, the accent darkened (light scheme) or
     /// lightened (dark scheme) just enough for 4.5:1 contrast, so any accent stays readable.
     pub fn accent_css(&self) -> String {
-        self.accent_css.clone()
+        self.branding.accent_css()
     }
 }
 
@@ -535,6 +621,7 @@ fn fallback_page(name: &str, ctx: &serde_json::Map<String, serde_json::Value>) -
 fn content_type(path: &str) -> &'static str {
     match path.rsplit_once('.').map(|(_, ext)| ext) {
         Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("ico") => "image/x-icon",

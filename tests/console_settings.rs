@@ -266,3 +266,276 @@ async fn a_non_admin_is_refused_the_settings_pages() {
     .await;
     assert_eq!(r.status, 403, "{}", r.describe());
 }
+
+/// The experience form's fields as the page shows them (hidden and text inputs, selects'
+/// chosen options, textareas), so a test changes some and posts the rest unchanged.
+fn experience_form(page: &Response) -> Vec<(String, String)> {
+    let mut fields = support::html::forms(&page.body)
+        .into_iter()
+        .find(|f| {
+            f.action
+                .as_deref()
+                .is_some_and(|a| a.ends_with("/console/experience"))
+        })
+        .unwrap_or_else(|| panic!("no experience form: {}", page.describe()))
+        .fields;
+    // The support parser reads inputs only: add the textareas and the select's choice.
+    let mut rest = page.body.as_str();
+    while let Some(at) = rest.find("<textarea ") {
+        rest = &rest[at..];
+        let name = attr(rest, "name").unwrap_or_default();
+        let open_end = rest.find('>').expect("textarea tag") + 1;
+        let close = rest.find("</textarea>").expect("textarea end");
+        fields.push((name, unescape(&rest[open_end..close])));
+        rest = &rest[close..];
+    }
+    let select = page
+        .body
+        .find("<select id=\"sign_up_mode\"")
+        .expect("the mode select");
+    let chosen = &page.body[select..];
+    let chosen = &chosen[..chosen.find(" selected").expect("a chosen mode")];
+    let value = &chosen[chosen.rfind("value=\"").expect("option value") + 7..];
+    fields.push((
+        "sign_up_mode".into(),
+        value.trim_end_matches('"').to_string(),
+    ));
+    fields
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let tag = &tag[..tag.find('>')?];
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let len = tag[start..].find('"')?;
+    Some(tag[start..start + len].to_string())
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+}
+
+fn with(form: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = form
+        .iter()
+        .filter(|(n, _)| !changes.iter().any(|(c, _)| c == n))
+        .cloned()
+        .collect();
+    out.extend(changes.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    out
+}
+
+async fn post_owned(
+    sesame: &Sesame,
+    browser: &HttpClient,
+    path: &str,
+    form: &[(String, String)],
+) -> Response {
+    let form: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    post(sesame, browser, path, &form).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branding_change_is_previewed_then_saved_and_the_sign_in_page_and_email_follow_it() {
+    let sesame = Sesame::start_default();
+    let browser = HttpClient::new();
+    admin_console(&sesame, &browser).await;
+    let page = browser.get(&sesame.url("/console/experience")).await;
+    assert_eq!(page.status, 200, "{}", page.describe());
+    let csp = page.header("content-security-policy").unwrap_or("");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(page.body.contains("experience.js") && !page.body.contains("<script>"));
+    assert!(page.body.contains("from sesame.toml"));
+    let form = experience_form(&page);
+    let fields: Vec<&str> = form.iter().map(|(n, _)| n.as_str()).collect();
+    for f in [
+        "csrf",
+        "product_name",
+        "accent_color",
+        "logo_url",
+        "sign_up_mode",
+        "allowed_domains",
+        "subject_SignIn",
+        "content_SignIn",
+    ] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    let js = browser.get(&sesame.url("/static/experience.js")).await;
+    assert_eq!(js.status, 200);
+    assert!(js
+        .header("content-type")
+        .unwrap_or("")
+        .contains("javascript"));
+
+    let draft = with(
+        &form,
+        &[
+            ("product_name", "Family Cloud"),
+            ("accent_color", "#0a7d32"),
+            ("subject_SignIn", "Your {{product}} code for {{app}}"),
+        ],
+    );
+    // The preview (button and endpoint) renders the draft and stores nothing.
+    let preview = post_owned(
+        &sesame,
+        &browser,
+        "/console/experience",
+        &with(&draft, &[("action", "preview")]),
+    )
+    .await;
+    assert_eq!(preview.status, 200, "{}", preview.describe());
+    assert!(
+        preview
+            .body
+            .contains("<span id=\"preview-product\">Family Cloud</span>"),
+        "{}",
+        preview.body
+    );
+    assert!(preview
+        .body
+        .contains("<code id=\"preview-accent\">#0a7d32</code>"));
+    assert!(preview
+        .body
+        .contains("Your Family Cloud code for Example app"));
+    let fragment = post_owned(&sesame, &browser, "/console/experience/preview", &draft).await;
+    assert_eq!(fragment.status, 200, "{}", fragment.describe());
+    assert!(fragment.body.contains("Family Cloud") && !fragment.body.contains("<html"));
+    let out = sesame.cli(&["audit", "--json"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("experience.set"),
+        "a preview saves nothing"
+    );
+    let signin = HttpClient::new()
+        .get_following(&sesame.url("/console"), &sesame.issuer)
+        .await;
+    assert!(!signin.body.contains("Family Cloud"), "not saved yet");
+
+    let r = post_owned(
+        &sesame,
+        &browser,
+        "/console/experience",
+        &with(&draft, &[("action", "save")]),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.describe());
+    let saved = browser.follow_within(r, &sesame.issuer).await;
+    assert!(
+        saved.body.contains("The sign-in experience is saved"),
+        "{}",
+        saved.describe()
+    );
+    assert!(saved.body.contains("set here") && saved.body.contains("Reset to file"));
+
+    // The real sign-in page, in a new browser: the new name, the new accent in theme.css.
+    let other = HttpClient::new();
+    let signin = other
+        .get_following(&sesame.url("/console"), &sesame.issuer)
+        .await;
+    assert!(
+        signin.body.contains("Family Cloud"),
+        "{}",
+        signin.describe()
+    );
+    let theme = other.get(&sesame.url("/static/theme.css")).await;
+    assert!(theme.body.contains("#0a7d32"), "{}", theme.body);
+    // The code email takes the new subject.
+    flow::submit_email(&sesame, &other, &signin, ADA).await;
+    let mail = sesame.next_mail().await;
+    let subject = mail.subject().unwrap_or_default();
+    assert!(
+        subject.starts_with("Your Family Cloud code for"),
+        "{subject}"
+    );
+    let out = sesame.cli(&["audit", "--kind", "experience.set", "--json"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Family Cloud"));
+
+    // Reset: back to the file's values.
+    let page = browser.get(&sesame.url("/console/experience")).await;
+    let token = page.input_value("csrf").expect("csrf");
+    assert_csrf_refused(&sesame, &browser, "/console/experience/reset", &[]).await;
+    let r = post(
+        &sesame,
+        &browser,
+        "/console/experience/reset",
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.describe());
+    let signin = HttpClient::new()
+        .get_following(&sesame.url("/console"), &sesame.issuer)
+        .await;
+    assert!(
+        !signin.body.contains("Family Cloud"),
+        "{}",
+        signin.describe()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_experience_values_are_refused_per_field_and_nothing_is_saved() {
+    let sesame = Sesame::start_default();
+    let browser = HttpClient::new();
+    admin_console(&sesame, &browser).await;
+    let page = browser.get(&sesame.url("/console/experience")).await;
+    let form = experience_form(&page);
+    let bad = with(
+        &form,
+        &[
+            ("action", "save"),
+            ("product_name", "Renamed"),
+            ("accent_color", "green"),
+            ("logo_url", "http://cdn.example/logo.png"),
+            ("sign_up_mode", "domains"),
+            ("allowed_domains", ""),
+            ("content_SignIn", "Hello {{nope}}"),
+        ],
+    );
+    let r = post_owned(&sesame, &browser, "/console/experience", &bad).await;
+    assert_eq!(r.status, 422, "{}", r.describe());
+    for id in [
+        "accent_color-error",
+        "logo_url-error",
+        "allowed_domains-error",
+        "content_SignIn-error",
+    ] {
+        assert!(
+            r.body.contains(&format!("id=\"{id}\"")),
+            "{id} in {}",
+            r.body
+        );
+    }
+    assert!(r.body.contains("role=\"alert\"") && r.body.contains("plain http"));
+    assert!(
+        r.body.contains("value=\"Renamed\""),
+        "the typed values are kept"
+    );
+    let signin = HttpClient::new()
+        .get_following(&sesame.url("/console"), &sesame.issuer)
+        .await;
+    assert!(!signin.body.contains("Renamed"), "nothing saved");
+    let out = sesame.cli(&["audit", "--json"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("experience.set"));
+
+    // The forms refuse a missing or wrong CSRF token.
+    let no_csrf: Vec<(String, String)> =
+        with(&form, &[("action", "save"), ("product_name", "Sneaky")])
+            .into_iter()
+            .filter(|(n, _)| n != "csrf")
+            .collect();
+    let r = post_owned(&sesame, &browser, "/console/experience", &no_csrf).await;
+    assert_eq!(r.status, 403);
+    let r = post_owned(&sesame, &browser, "/console/experience/preview", &no_csrf).await;
+    assert_eq!(r.status, 403);
+    let wrong = with(&no_csrf, &[("csrf", "wrong")]);
+    let r = post_owned(&sesame, &browser, "/console/experience", &wrong).await;
+    assert_eq!(r.status, 403);
+}

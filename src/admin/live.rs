@@ -46,7 +46,7 @@ pub async fn mail_test(provider: &Provider, args: TestMessage) -> Result<Value, 
         &args.to,
         purpose,
         args.dry_run,
-        &provider.product_name,
+        &provider.product_name(),
     )
     .await
     .map(|report| serde_json::json!({ "report": report }))
@@ -61,6 +61,10 @@ fn apply(provider: &Provider, effect: Effect) -> Result<(), AdminError> {
             provider.set_keys(keys);
         }
         Effect::SwapMailer(mailer) => provider.set_mailer(*mailer),
+        Effect::SetExperience(stored, mailer) => {
+            provider.set_experience(stored);
+            provider.set_mailer(*mailer);
+        }
     }
     Ok(())
 }

@@ -63,7 +63,7 @@ pub use settings::{
     EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
 };
 pub use status::{ConfiguredBy, MailStatus, SesStatus, SmtpStatus};
-pub use templates::CodeMail;
+pub use templates::{check_placeholders, configured_template, preview, CodeMail};
 
 /// Sends sign-in codes through the configured transport.
 pub struct Mailer {
