@@ -6,7 +6,8 @@
 //!
 //! Pages are served under a strict CSP (`default-src 'none'; style-src 'self'; img-src 'self' https:
 //! data:`), so they carry no inline style or script and no JavaScript at all: every flow is a plain
-//! form post. The configured accent colour therefore cannot be an inline style; the server serves
+//! form post. One exception: the console's sign-in experience page links a script file of its own
+//! (`experience.js`, the live preview; served with `script-src 'self'`), and works without it. The configured accent colour therefore cannot be an inline style; the server serves
 //! [`Pages::accent_css`] as `{static_base}/theme.css`, linked after `style.css`.
 //!
 //! The mark in the header and the favicon are the same SVG, filled with the accent at start
@@ -54,7 +55,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 19] = [
+const PAGES: [&str; 18] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -73,7 +74,6 @@ const PAGES: [&str; 19] = [
     "console_mail.html",
     "console_keys.html",
     "console_experience.html",
-    "console_experience_preview.html",
 ];
 
 /// The largest `logo_file` served: a logo is a small image; a mistaken path to a large file
@@ -736,6 +736,42 @@ mod tests {
                     "groups": ["admins"], "disabled": false, "declared": false}],
                 "email": "bob@example.com", "name": "Bob", "groups": "family",
             }),
+            "console_mail.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "mail", "notice": "Saved.", "error": "region: not a region",
+                "status": {"transport": "smtp", "configured_by": "config", "host": "smtp.example",
+                    "port": 587, "tls": "starttls", "from": "id@example.com", "ok": true,
+                    "last_error": "535 no", "warning": "none"},
+                "stored": true, "stored_json": "{}", "purposes": ["SignIn", "Register"],
+                "fields": [{"name": "region", "label": "Region", "required": true,
+                    "secret": false, "value": "eu-west-1", "error": "not a region"}],
+                "file": {"transport": "smtp", "from": "id@example.com", "host": "smtp.example",
+                    "port": 587, "tls": "starttls", "auth": true},
+                "test_to": "a@example.com", "test_template": "SignIn", "test_ok": false,
+                "test_kind": "Dry run", "json": "{}",
+                "test_lines": [{"text": "RCPT TO:<a@example.com> 550 no", "meaning": "refused"}],
+            }),
+            "console_keys.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "keys", "notice": "Rotated.", "error": "Choose one.",
+                "algs": [{"alg": "ES256", "keys": [{"kid": "k1", "active": true,
+                    "created": "2026-01-01 00:00:00 UTC", "retired": null, "in_jwks_until": null}]}],
+            }),
+            "console_experience.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "experience", "notice": "Saved.", "error": "Nothing was saved.",
+                "draft": {"product_name": "Acme", "logo_url": "", "accent_color": "#112233",
+                    "sign_up_mode": "invite", "allowed_domains": ""},
+                "sources": {"product_name": "console", "logo_url": "file", "accent_color": "file",
+                    "sign_up_mode": "file", "allowed_domains": "file"},
+                "stored": true, "modes": ["invite", "domains", "open"],
+                "templates": [{"purpose": "SignIn", "subject": "{{code}}", "content": "<p>{{code}}</p>",
+                    "source": "file", "subject_error": null, "content_error": "no code"}],
+                "field_errors": {"accent_color": "not #rrggbb"},
+                "preview": {"product_name": "Acme", "logo_url": null, "accent_color": "#112233",
+                    "swatch": "data:image/svg+xml,x", "emails": [{"purpose": "SignIn",
+                    "subject": "123456", "text": "123456"}]},
+            }),
             other => panic!("no context for {other}"),
         };
         ctx["static_base"] = json!("/oidc/static");
@@ -762,6 +798,18 @@ mod tests {
             "console_app.html" => &["notice", "error", "secret", "callback"],
             "console_app_delete.html" => &["notice", "error"],
             "console_users.html" => &["notice", "error", "users", "email", "name", "groups"],
+            "console_mail.html" => &[
+                "notice",
+                "error",
+                "test_to",
+                "test_template",
+                "test_ok",
+                "test_kind",
+                "test_lines",
+                "json",
+            ],
+            "console_keys.html" => &["notice", "error"],
+            "console_experience.html" => &["notice", "error", "preview"],
             _ => &[],
         };
         let mut ctx = full_context(name);
@@ -769,6 +817,14 @@ mod tests {
         map.remove("app_name");
         for key in optional {
             map.remove(*key);
+        }
+        // Errors nested in lists and maps: none.
+        if name == "console_mail.html" {
+            ctx["fields"][0]["error"] = serde_json::Value::Null;
+        }
+        if name == "console_experience.html" {
+            ctx["field_errors"] = json!({});
+            ctx["templates"][0]["content_error"] = serde_json::Value::Null;
         }
         ctx
     }
@@ -781,7 +837,14 @@ mod tests {
         assert_eq!(html.matches("<h1>").count(), 1, "{html}");
         assert!(html.contains("href=\"/oidc/static/style.css\""), "{html}");
         assert!(html.contains("href=\"/oidc/static/theme.css\""));
-        assert!(!html.contains("<script"), "no JavaScript");
+        // No inline script anywhere; a script file only where a page says so (the console's
+        // sign-in experience preview).
+        for (at, _) in html.match_indices("<script") {
+            assert!(
+                html[at..].starts_with("<script src=\"/oidc/static/"),
+                "{html}"
+            );
+        }
         assert!(!html.contains("style="), "no inline styles (CSP)");
         assert!(!html.contains("could not be displayed"), "fallback: {html}");
     }
