@@ -74,7 +74,7 @@ pub fn too_many(s: &Server, refused: Refused) -> Response {
             s,
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
-            &format!("{} has had {} from your network address in a short time, more than it takes from one person.", s.pages.product_name(), what(kind)),
+            &format!("{} has had {} from your network address in a short time, more than it takes from one person.", s.provider.product_name(), what(kind)),
             &format!("Wait {} and try again. Nothing you started is lost; if you share this address with many people (an office, a school), ask the administrator to raise the limit.", seconds(wait)),
         ),
     };

@@ -259,7 +259,7 @@ pub async fn send_code(
     if reservation.refused {
         tracing::info!(
             email = %email.address,
-            mode = p.sign_up.mode.as_str(),
+            mode = p.sign_up().mode.as_str(),
             "sign-in refused: the address has no account and the sign-up policy does not admit it; no code was sent"
         );
         return tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation));
@@ -273,9 +273,9 @@ pub async fn send_code(
     };
     let mail = CodeMail {
         code,
-        product: p.product_name.clone(),
+        product: p.product_name(),
         app: tokio::task::block_in_place(|| signing_in_to(p, id))?
-            .unwrap_or_else(|| p.product_name.clone()),
+            .unwrap_or_else(|| p.product_name()),
         minutes: p.tokens.sign_in_code_ttl.div_ceil(60).max(1),
         email: email.address.clone(),
     };
@@ -395,7 +395,7 @@ pub fn reserve_code(
         let changing_email = matches!(i.purpose, SignInFor::ChangeEmail { .. });
         // The setup link admits the first administrator whatever the sign-up policy.
         let admitted =
-            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(email);
+            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(email);
         let refused = new_user && !admitted;
         if refused {
             let entry = attempt(
@@ -608,7 +608,7 @@ pub fn verify_code<'a>(
             }
             Some(u) => u,
             // The policy may have changed since the code was sent: ask again.
-            None if i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(&email) => {
+            None if i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(&email) => {
                 create_user(tx, &email, now)?
             }
             None => {

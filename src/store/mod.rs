@@ -135,6 +135,8 @@ pub const PUSHED_REQUESTS: Table<PushedRequest> = Table::within("pushed_requests
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
 pub const CONNECTORS: Table<serde_json::Value> = Table::new("connectors");
+/// Settings the console stores at run time over the file's (the sign-in experience), by name.
+pub const SETTINGS: Table<serde_json::Value> = Table::new("settings");
 /// Management API keys, by key ID (never the key: see [`ApiKey`]).
 pub const API_KEYS: Table<ApiKey> = Table::within("api_keys", "api_keys", "k/");
 /// Key ID by the SHA-256 of the key, to find the key a request presents. Written with the key
@@ -279,6 +281,7 @@ impl Store {
                 AUTH_CODES.physical,
                 KEYS.physical,
                 CONNECTORS.physical,
+                SETTINGS.physical,
                 AUDIT,
                 API_KEYS.physical,
             ] {

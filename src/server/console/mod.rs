@@ -19,10 +19,15 @@
 //!   minutes, bound to the session that created it). A reload shows it no more.
 //!
 //! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete),
-//! `users.rs` (list and search, add, sign out everywhere, disable/enable), `reveal.rs` (the
-//! secret shown once).
+//! `users.rs` (list and search, add, sign out everywhere, disable/enable), `experience.rs` (branding, sign-up
+//! and code emails over the file's, with a live preview), `mail.rs` (status,
+//! the SES connector, send test and dry run), `keys.rs` (signing keys and rotation),
+//! `reveal.rs` (the secret shown once).
 
 mod apps;
+mod experience;
+mod keys;
+mod mail;
 pub mod reveal;
 mod users;
 
@@ -79,6 +84,15 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/users/sign-out"
             | "/users/disable"
             | "/users/enable"
+            | "/experience"
+            | "/experience/reset"
+            | "/experience/preview"
+            | "/mail"
+            | "/mail/connector"
+            | "/mail/connector/delete"
+            | "/mail/test"
+            | "/keys"
+            | "/keys/rotate"
     ) {
         return http::text(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -103,6 +117,17 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/users/sign-out", true) => users::sign_out(s, req, &admin),
         ("/users/disable", true) => users::set_disabled(s, req, &admin, true),
         ("/users/enable", true) => users::set_disabled(s, req, &admin, false),
+        ("/experience", false) => experience::show(s, req, &admin),
+        ("/experience", true) => experience::save(s, req, &admin),
+        ("/experience/reset", true) => experience::reset(s, req, &admin),
+        ("/experience/preview", true) => experience::preview(s, req, &admin),
+        ("/mail", false) => mail::show(s, req, &admin),
+        ("/mail/connector", true) => mail::set_connector(s, req, &admin),
+        ("/mail/connector/delete", true) => mail::delete_connector(s, req, &admin),
+        ("/mail/test", true) => mail::test(s, req, &admin).await,
+        ("/keys", false) => keys::list(s, req, &admin),
+        ("/keys/rotate", false) => keys::confirm_rotate(s, req, &admin),
+        ("/keys/rotate", true) => keys::rotate(s, req, &admin),
         _ => super::routes::method_not_allowed(&req.method),
     }
 }
@@ -181,6 +206,15 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "user_signed_out" => "The user is signed out everywhere: they must sign in again.",
         "user_enabled" => "The user is enabled: they can sign in again.",
+        "experience_saved" => {
+            "The sign-in experience is saved: the sign-in pages and emails use it now."
+        }
+        "experience_reset" => "The sign-in experience is back to what sesame.toml says.",
+        "connector_saved" => "The SES connector is saved: mail now goes through Amazon SES.",
+        "connector_deleted" => "The connector is removed: mail follows sesame.toml again.",
+        "key_rotated" => {
+            "A new signing key is active; the old one stays in JWKS until its tokens expire."
+        }
         _ => return None,
     })
 }
