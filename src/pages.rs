@@ -54,7 +54,7 @@ use rust_embed::RustEmbed;
 use serde::{Deserialize, Serialize};
 
 /// The pages the server renders; `new` refuses to start if one of them is missing.
-const PAGES: [&str; 15] = [
+const PAGES: [&str; 19] = [
     "sign_in_email.html",
     "sign_in_code.html",
     "error.html",
@@ -70,6 +70,10 @@ const PAGES: [&str; 15] = [
     "console_app.html",
     "console_app_delete.html",
     "console_users.html",
+    "console_user.html",
+    "console_groups.html",
+    "console_group.html",
+    "console_confirm.html",
 ];
 
 /// The largest `logo_file` served: a logo is a small image; a mistaken path to a large file
@@ -644,8 +648,49 @@ mod tests {
                 "section": "users", "q": "ada", "more": true, "shown": 200,
                 "notice": "The user is added.", "error": "That address is taken.",
                 "users": [{"id": "u1", "email": "ada@example.com", "name": "Ada",
-                    "groups": ["admins"], "disabled": false, "declared": false}],
+                    "groups": ["admins"], "disabled": false, "declared": false,
+                    "show_url": "/oidc/console/users/show?id=u1"}],
                 "email": "bob@example.com", "name": "Bob", "groups": "family",
+                "group": "admins", "all_groups": ["admins", "family"],
+            }),
+            "console_user.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "users", "notice": "The user is saved.", "error": "Not JSON.",
+                "user": {"id": "u1", "email": "bob@example.com", "groups": ["family"],
+                    "disabled": false, "declared": false},
+                "edit": {"name": "Bob", "username": "bob", "groups": ["family"],
+                    "claims": "{\"team\": \"blue\"}"},
+                "all_groups": ["admins", "family"],
+                "sessions": [{"id": "h1", "kind": "sesame", "current": false,
+                    "signed_in": "2026-11-30 16:45 UTC", "until": "2026-12-30 16:45 UTC"}],
+                "apps": [{"client_id": "c1", "name": "Bookstore",
+                    "last_sign_in": "2026-11-30 16:45 UTC", "scope": "openid email"}],
+                "self": false, "delete_url": "/oidc/console/users/delete?id=u1",
+            }),
+            "console_groups.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "groups", "notice": "The group is created.", "error": "Taken.",
+                "groups": [{"name": "family", "description": "Home", "declared": true,
+                    "show_url": "/oidc/console/groups/show?name=family"}],
+                "name": "friends", "description": "Friends",
+            }),
+            "console_group.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "groups", "notice": "The group is saved.", "error": "Not JSON.",
+                "group": {"name": "family", "description": "Home", "declared": false},
+                "edit": {"description": "Home", "claims": "{}"},
+                "members": [{"id": "u1", "email": "bob@example.com",
+                    "show_url": "/oidc/console/users/show?id=u1"}],
+                "apps": [{"client_id": "c1", "name": "Bookstore", "declared": false,
+                    "allowed": true, "open": false, "others": ["admins"]}],
+                "builtin": false, "delete_url": "/oidc/console/groups/delete?name=family",
+            }),
+            "console_confirm.html" => json!({
+                "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
+                "section": "groups", "error": "Declared.", "title": "Delete the group family?",
+                "text": "Its members leave it.", "action": "/oidc/console/groups/delete",
+                "key": "name", "value": "family", "button": "Delete family",
+                "back_url": "/oidc/console/groups/show?name=family",
             }),
             other => panic!("no context for {other}"),
         };
@@ -673,6 +718,10 @@ mod tests {
             "console_app.html" => &["notice", "error", "secret", "callback"],
             "console_app_delete.html" => &["notice", "error"],
             "console_users.html" => &["notice", "error", "users", "email", "name", "groups"],
+            "console_user.html" => &["notice", "error", "sessions", "apps"],
+            "console_groups.html" => &["notice", "error", "groups", "name", "description"],
+            "console_group.html" => &["notice", "error", "members", "apps"],
+            "console_confirm.html" => &["notice", "error"],
             _ => &[],
         };
         let mut ctx = full_context(name);
