@@ -10,6 +10,7 @@ use super::{admin_console, assert_audited_as_admin, assert_strict_headers, csrf,
 use super::{sign_in_to_console, Sesame};
 use crate::support::flow;
 use crate::support::http::HttpClient;
+use crate::support::SesameOpts;
 use serde_json::{json, Value};
 
 fn cli_json(sesame: &Sesame, args: &[&str]) -> Value {
@@ -177,6 +178,20 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
     let r = post(&sesame, &browser, "/console/users/delete", &me).await;
     assert_eq!(r.status, 422, "{}", r.describe());
     assert!(r.body.contains("cannot delete your own account"));
+
+    // Nor take herself out of admins.
+    let me = [
+        ("id", ada["id"].as_str().expect("id")),
+        ("name", ""),
+        ("username", ""),
+        ("claims", ""),
+        ("csrf", token.as_str()),
+    ];
+    let r = post(&sesame, &browser, "/console/users/update", &me).await;
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(r.body.contains("cannot take yourself out of admins"));
+    let ada = cli_json(&sesame, &["user", "show", ADA, "--json"]);
+    assert_eq!(ada["groups"], json!(["admins"]));
 
     for command in ["user.update", "user.sign-out", "user.delete"] {
         assert_audited_as_admin(&sesame, command, ADA);
@@ -371,4 +386,65 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
     ] {
         assert_audited_as_admin(&sesame, command, ADA);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_and_groups_declared_in_the_configuration_are_read_only_with_a_note() {
+    let env = [
+        (
+            "SESAME_GROUP",
+            r#"[{"name": "team", "description": "Declared"}]"#,
+        ),
+        (
+            "SESAME_USER",
+            r#"[{"email": "dec@example.com", "groups": ["team"]}]"#,
+        ),
+    ];
+    let sesame = Sesame::start(SesameOpts {
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..SesameOpts::default()
+    });
+    let browser = HttpClient::new();
+    let page = admin_console(&sesame, &browser).await;
+    let token = csrf(&page);
+
+    let group = browser
+        .get(&sesame.url("/console/groups/show?name=team"))
+        .await;
+    assert_eq!(group.status, 200, "{}", group.describe());
+    assert!(group
+        .body
+        .contains("defined in the server's configuration file (sesame.toml)"));
+    assert!(!group.body.contains("/groups/update") && !group.body.contains("Delete this group"));
+    assert!(group.body.contains("dec@example.com"), "members listed");
+    // A forged edit is the command's refusal, nothing changes.
+    let edit = [
+        ("name", "team"),
+        ("description", "Changed"),
+        ("claims", ""),
+        ("csrf", &token),
+    ];
+    let r = post(&sesame, &browser, "/console/groups/update", &edit).await;
+    assert_eq!(r.status, 422, "{}", r.describe());
+    assert!(
+        r.body.contains("declared in sesame.toml"),
+        "{}",
+        r.describe()
+    );
+    let stored = cli_json(&sesame, &["group", "show", "team", "--json"]);
+    assert_eq!(stored["description"], "Declared");
+
+    let dec = cli_json(&sesame, &["user", "show", "dec@example.com", "--json"]);
+    let dec_id = dec["id"].as_str().expect("id");
+    let user = browser
+        .get(&sesame.url(&format!("/console/users/show?id={dec_id}")))
+        .await;
+    assert_eq!(user.status, 200, "{}", user.describe());
+    assert!(user
+        .body
+        .contains("defined in the server's configuration file (sesame.toml)"));
+    assert!(!user.body.contains("/users/update") && !user.body.contains("Delete this user"));
 }

@@ -11,7 +11,7 @@ use crate::http::{self, Request, Response};
 use crate::server::account_routes::{apps_json, sessions_json};
 use crate::server::error_pages::{error_page, storage_failure};
 use crate::server::Server;
-use crate::users::UserChange;
+use crate::users::{UserChange, ADMINS};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
@@ -116,6 +116,9 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         Ok(c) => c,
         Err(e) => return refused(e),
     };
+    if id == admin.user.id && !groups.iter().any(|g| g == ADMINS) {
+        return refused("You cannot take yourself out of admins from the console.".into());
+    }
     let change = UserChange {
         name: Some(field("name").trim().to_string()),
         username: Some(field("username").trim().to_string()),
