@@ -6,11 +6,14 @@
 //! confirmation; adds, finds, signs out, disables and enables a user. Refused input shows the form again
 //! with the reason; an administrator cannot disable themselves. Every form
 //! refuses a missing or wrong CSRF token; the pages carry the strict headers; the audit log
-//! names the administrator for each change.
+//! names the administrator for each change. `console/users_groups.rs`: a user's page (edit,
+//! sign out, delete) and groups (create, edit, members, an app restricted to one, delete).
 //!
 //! Run: `cargo test --test console` (needs python3 with aiosmtpd).
 
 mod support;
+#[path = "console/users_groups.rs"]
+mod users_groups;
 
 use support::flow;
 use support::http::{HttpClient, Response};

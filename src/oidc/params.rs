@@ -72,6 +72,15 @@ impl Params {
             .finish()
     }
 
+    /// Every non-empty value of `name`, in order: a form's checkboxes repeat one name by design.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// Whether `name` was sent at all (even empty).
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
@@ -99,6 +108,8 @@ mod tests {
         assert_eq!(p.get("c").unwrap(), Some("x y"));
         assert_eq!(p.get("d").unwrap(), None);
         assert!(p.has("b") && !p.has("d"));
+        assert_eq!(p.all("a"), ["1", "2"]);
+        assert!(p.all("b").is_empty());
     }
 
     #[test]
