@@ -4,11 +4,12 @@
 //! changes a running server the same way whichever door it came through.
 
 use super::{handle, AdminError, Command, Done, Effect, KeyWindow, TestMessage};
-use crate::audit::Actor;
+use crate::audit::{self, Actor, AuditEntry, Changes};
 use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
 use crate::provider::Provider;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Carries out `command` in the running server of `provider`. Blocks on the store (a write
 /// waits for its fsync): call it off the async workers.
@@ -37,20 +38,49 @@ pub fn handle_live(
 /// `mail.test` in the running server of `provider`: a test message (or with `dry_run` the SMTP
 /// exchange without DATA) through the mailer it is using right now. Only a running server
 /// answers it, so it is apart from [`handle_live`]; the control socket and the console both
-/// come here.
-pub async fn mail_test(provider: &Provider, args: TestMessage) -> Result<Value, AdminError> {
+/// come here. A test that was sent (not a dry run) is audited as `mail.test` by `actor`.
+pub async fn mail_test(
+    provider: &Arc<Provider>,
+    actor: &Actor,
+    args: TestMessage,
+) -> Result<Value, AdminError> {
     let purpose = super::purpose(args.template.as_deref())?;
     let mailer = provider.mailer();
-    crate::mail::test_send(
+    let sent = crate::mail::test_send(
         &mailer,
         &args.to,
         purpose,
         args.dry_run,
         &provider.product_name(),
     )
-    .await
-    .map(|report| serde_json::json!({ "report": report }))
-    .map_err(AdminError::MailTestFailed)
+    .await;
+    if !args.dry_run {
+        record_test_send(provider, actor, &args, sent.is_ok()).await?;
+    }
+    sent.map(|report| serde_json::json!({ "report": report }))
+        .map_err(AdminError::MailTestFailed)
+}
+
+/// Audits a test message that was sent (or failed): who sent it, to whom, and the outcome. A
+/// dry run sends nothing and is not recorded.
+async fn record_test_send(
+    provider: &Arc<Provider>,
+    actor: &Actor,
+    args: &TestMessage,
+    sent: bool,
+) -> Result<(), AdminError> {
+    let changes = Changes::of(serde_json::json!({
+        "to": args.to,
+        "template": args.template,
+        "outcome": if sent { "sent" } else { "failed" },
+    }));
+    let entry = AuditEntry::admin_change(actor.clone(), "mail.test", changes).email(&args.to);
+    let provider = provider.clone();
+    // A store write waits for its fsync: off the async workers.
+    tokio::task::spawn_blocking(move || audit::record_now(&provider.store, provider.now(), entry))
+        .await
+        .map_err(AdminError::Crashed)?
+        .map_err(AdminError::Store)
 }
 
 /// Applies what a command left for the running server to do.

@@ -211,7 +211,7 @@ where
 
 async fn answer(state: &Arc<Target>, command: Command) -> Response {
     if let Command::MailTest(message) = command {
-        return Response::from(super::mail_test(&state.provider, message).await);
+        return Response::from(super::mail_test(&state.provider, &Actor::Cli, message).await);
     }
     let st = state.clone();
     // Store writes wait for an fsync: keep them off the async workers.

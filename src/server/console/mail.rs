@@ -178,7 +178,7 @@ pub async fn test(s: &Server, req: &Request, admin: &Admin<'_>) -> Response {
         template: template.clone(),
         dry_run,
     };
-    let outcome = admin::mail_test(&s.provider, args).await;
+    let outcome = admin::mail_test(&s.provider, &admin.actor(), args).await;
     let (status, report, ok) = match outcome {
         Ok(v) => (
             StatusCode::OK,
