@@ -324,6 +324,11 @@ pub enum SignInFor {
     /// First run's setup link: the person signing in becomes the first administrator if there
     /// is still none (`signin::setup`); the sign-in ends on the account page.
     FirstAdmin,
+    /// Re-authentication before a sensitive console action: `user_id` (the signed-in
+    /// administrator) proves again who they are, with a code mailed to their own address only;
+    /// the new session's `auth_time` is now. Ends at the console page `back` (a path below
+    /// `/console` that the console chose from its own routes, never one from a request).
+    Reauth { user_id: String, back: String },
 }
 
 impl Interaction {

@@ -100,8 +100,18 @@ pub fn create(s: &Server, req: &Request, admin: &Admin) -> Response {
 }
 
 fn app_url(s: &Server, sub: &str, client_id: &str) -> String {
+    url(s, &app_path(sub, client_id))
+}
+
+/// The console path (below `/console`) of the page `sub` of app `client_id`.
+fn app_path(sub: &str, client_id: &str) -> String {
     let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
-    format!("{}?id={id}", url(s, sub))
+    format!("{sub}?id={id}")
+}
+
+/// The app's own page, where a re-authentication for rotating its secret comes back to.
+fn show_path(client_id: &str) -> String {
+    app_path("/apps/show", client_id)
 }
 
 /// The app the query's `id` names, or the page saying it is not there.
@@ -228,6 +238,9 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
 /// once, as after creating it. The old secret stops working now.
 pub fn rotate(s: &Server, req: &Request, admin: &Admin) -> Response {
     let client_id = req.params().first("id").unwrap_or("").to_string();
+    if let Err(r) = super::fresh::require(s, req, admin, &show_path(&client_id)) {
+        return *r;
+    }
     let rotated = match run(s, admin, Command::AppRotateSecret(AppRef { client_id })) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {

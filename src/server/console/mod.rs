@@ -14,6 +14,9 @@
 //! - Forms answer with a redirect (Post/Redirect/Get); what a redirect says comes from a fixed
 //!   list of keys (`?notice=`), worded here. A refused command re-renders its form with the
 //!   command's own error (the typed values kept), status 422.
+//! - Sensitive actions (rotating a secret, creating an API key, adding an administrator,
+//!   changing the mail connector, deleting a user) need a sign-in from the last ten minutes, or
+//!   a fresh code to the administrator's own address: [`fresh::require`], `fresh.rs`.
 //! - A new app's client secret is never put in a URL or cookie: the create form's redirect
 //!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
 //!   minutes, bound to the session that created it). A reload shows it no more.
@@ -23,6 +26,7 @@
 //! secret shown once).
 
 mod apps;
+pub(super) mod fresh;
 pub mod reveal;
 mod users;
 
@@ -49,6 +53,8 @@ pub(super) struct Admin<'r> {
     pub user: User,
     /// The session cookie's value (the CSRF token and the shown-once secrets derive from it).
     pub cookie: &'r str,
+    /// When this session's user last proved who they are ([`fresh::require`] asks).
+    pub auth_time: u64,
 }
 
 impl Admin<'_> {
@@ -70,7 +76,8 @@ pub async fn route(s: &Server, req: &Request) -> Response {
     let sub = req.path.strip_prefix(paths::CONSOLE).unwrap_or("");
     if !matches!(
         sub,
-        "" | "/apps"
+        "" | "/confirm"
+            | "/apps"
             | "/apps/show"
             | "/apps/delete"
             | "/apps/rotate"
@@ -91,6 +98,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
     };
     match (sub, post) {
         ("", false) => http::redirect(&url(s, "/apps")),
+        ("/confirm", false) => fresh::confirm_page(s, req, &admin),
         ("/apps", false) => apps::list(s, req, &admin),
         ("/apps", true) => apps::create(s, req, &admin),
         ("/apps/show", false) => apps::show(s, req, &admin),
@@ -124,7 +132,11 @@ fn gate<'r>(s: &Server, req: &'r Request, post: bool) -> Result<Admin<'r>, Box<R
     let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
     let signed_in = crate::session::signed_in(&s.provider, cookie, SessionKind::Sesame);
     let admin = match (signed_in, cookie) {
-        (Ok(Some((_, user))), Some(cookie)) => Admin { user, cookie },
+        (Ok(Some((session, user))), Some(cookie)) => Admin {
+            user,
+            cookie,
+            auth_time: session.auth_time,
+        },
         (Err(e), _) => return Err(Box::new(storage_failure(s, e))),
         _ if post => return Err(Box::new(http::redirect(&url(s, "")))),
         _ => return Err(Box::new(sign_in_first(s, req))),
