@@ -350,6 +350,7 @@ pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
         app,
         kind,
         since,
+        until: None,
         before,
         limit,
     };

@@ -288,6 +288,7 @@ pub fn audit_list(c: &Call<'_>) -> Result<Reply, Problem> {
         app: c.query("app")?,
         kind,
         since,
+        until: None,
         before,
         limit,
     };
