@@ -22,10 +22,14 @@
 //!   minutes, bound to the session that created it). A reload shows it no more.
 //!
 //! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete),
-//! `users.rs` (list and search, add, sign out everywhere, disable/enable), `reveal.rs` (the
-//! secret shown once).
+//! `users.rs` (list and search, add, sign out everywhere, disable/enable), `audit.rs` (the
+//! audit log, filtered and paged), `api_keys.rs` (management API keys: create, shown once;
+//! list; revoke), `fresh.rs` (recent sign-in for sensitive actions), `reveal.rs` (a secret
+//! or key shown once).
 
+mod api_keys;
 mod apps;
+mod audit;
 pub(super) mod fresh;
 pub mod reveal;
 mod users;
@@ -86,6 +90,9 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/users/sign-out"
             | "/users/disable"
             | "/users/enable"
+            | "/audit"
+            | "/api-keys"
+            | "/api-keys/revoke"
     ) {
         return http::text(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -111,6 +118,11 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/users/sign-out", true) => users::sign_out(s, req, &admin),
         ("/users/disable", true) => users::set_disabled(s, req, &admin, true),
         ("/users/enable", true) => users::set_disabled(s, req, &admin, false),
+        ("/audit", false) => audit::list(s, req, &admin),
+        ("/api-keys", false) => api_keys::list(s, req, &admin),
+        ("/api-keys", true) => api_keys::create(s, req, &admin),
+        ("/api-keys/revoke", false) => api_keys::confirm_revoke(s, req, &admin),
+        ("/api-keys/revoke", true) => api_keys::revoke(s, req, &admin),
         _ => super::routes::method_not_allowed(&req.method),
     }
 }
@@ -193,6 +205,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "user_signed_out" => "The user is signed out everywhere: they must sign in again.",
         "user_enabled" => "The user is enabled: they can sign in again.",
+        "api_key_revoked" => "The API key is revoked: a program holding it is refused.",
         _ => return None,
     })
 }

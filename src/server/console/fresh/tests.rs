@@ -248,3 +248,52 @@ async fn the_confirm_page_is_only_for_the_browser_and_admin_that_started_it() {
     let (status, _, _) = jar.get(&s, "/console/confirm?interaction=nope").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_key_is_made_only_after_a_recent_sign_in_and_the_code_comes_back_to_the_keys() {
+    let (_d, s, mut jar) = signed_in_admin();
+    s.provider.clock.advance(FRESH_FOR + 3600);
+    let (_, _, page) = jar.get(&s, "/console/api-keys").await;
+    let csrf = input(&page, "csrf");
+    let form = [("csrf", csrf.as_str()), ("name", "deploy")];
+    let (status, to, _) = jar.post(&s, "/console/api-keys", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(to.starts_with("/console/confirm?interaction="), "{to}");
+    let keys = crate::api_keys::list(&s.provider.store).unwrap();
+    assert!(keys.is_empty(), "no key without a fresh sign-in");
+
+    let (_, _, page) = jar.get(&s, &to).await;
+    let (interaction, sign_in_csrf) = (input(&page, "interaction"), input(&page, "csrf"));
+    let ids = [
+        ("interaction", interaction.as_str()),
+        ("csrf", sign_in_csrf.as_str()),
+    ];
+    let (_, to, _) = jar
+        .post(&s, "/sign-in", &[ids[0], ids[1], ("email", ADA)])
+        .await;
+    assert!(to.starts_with("/sign-in/code?"), "{to}");
+    let code = s.provider.mailer().outbox_code(ADA).unwrap();
+    let (_, to, _) = jar
+        .post(&s, "/sign-in/code", &[ids[0], ids[1], ("code", &code)])
+        .await;
+    assert_eq!(
+        to, "/console/api-keys",
+        "back to the page the action was on"
+    );
+    let (_, _, page) = jar.get(&s, &to).await;
+    let csrf = input(&page, "csrf");
+    let (status, to, _) = jar
+        .post(
+            &s,
+            "/console/api-keys",
+            &[("csrf", &csrf), ("name", "deploy")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(to.starts_with("/console/api-keys?shown="), "{to}");
+    let (_, _, page) = jar.get(&s, &to).await;
+    assert!(
+        page.contains("id=\"api-key\">sesame_"),
+        "shown once: {page}"
+    );
+}
