@@ -230,6 +230,20 @@ async fn an_admin_makes_an_api_key_shown_once_finds_its_changes_in_the_audit_log
         assert_eq!((none.status, entries(&none)), (200, 0), "{q}");
         assert!(none.body.contains("No entry matches"));
     }
+    // The same range's end through the CLI and the API (`until`, not included).
+    let count = |v: serde_json::Value| v["entries"].as_array().map(Vec::len);
+    let cli = |until: String| {
+        let out = sesame.cli(&["audit", "--kind", "group.add", "--until", &until, "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("audit JSON")
+    };
+    assert_eq!(count(cli(date(1))), Some(50));
+    assert_eq!(count(cli(date(-1))), Some(0));
+    let q = format!("/audit?kind=group.add&limit=100&until={}", date(1));
+    let r = api(&sesame, &key, Method::GET, &q, None).await;
+    assert_eq!(count(r.json()), Some(55), "{}", r.body);
+    let q = format!("/audit?kind=group.add&until={}", date(-1));
+    let r = api(&sesame, &key, Method::GET, &q, None).await;
+    assert_eq!(count(r.json()), Some(0), "{}", r.body);
     // Bad filters: a 400 page saying what is wrong, the form kept.
     for (q, says) in [
         ("?from=yesterday", "not a date"),

@@ -112,6 +112,10 @@ pub(super) struct AuditArgs {
     /// (2026-11-01) or date and time (2026-11-01T09:00), or Unix seconds.
     #[arg(long, value_name = "WHEN", value_parser = since)]
     pub(super) since: Option<u64>,
+    /// Only entries before then (the end of a range; not included): the same forms as
+    /// `--since`.
+    #[arg(long, value_name = "WHEN", value_parser = since)]
+    pub(super) until: Option<u64>,
     /// At most N entries [default: 50; at most 1000].
     #[arg(long, value_name = "N")]
     pub(super) limit: Option<usize>,

@@ -341,6 +341,7 @@ pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
         app,
         kind,
         since,
+        until,
         limit,
         before,
         out,
@@ -350,7 +351,7 @@ pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
         app,
         kind,
         since,
-        until: None,
+        until,
         before,
         limit,
     };
