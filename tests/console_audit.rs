@@ -196,6 +196,7 @@ async fn an_admin_makes_an_api_key_shown_once_finds_its_changes_in_the_audit_log
     assert!(second.body.contains("team04") && second.body.contains("team00"));
     assert!(!second.body.contains("team05"));
     assert_eq!(link(&second, "next"), None, "the last page");
+    assert!(second.body.contains("Newest entries") && !first.body.contains("Newest entries"));
 
     // By app, by user, by both.
     let by_app = browser.get(&audit(&format!("?app={client_id}"))).await;

@@ -31,45 +31,31 @@ pub fn list(s: &Server, req: &Request, admin: &Admin) -> Response {
         "kinds": AuditKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "commands": Command::NAMES,
     });
+    let refused = |mut ctx: Value, e: String| {
+        ctx["error"] = json!(e);
+        let status = StatusCode::BAD_REQUEST;
+        console_page(s, req, admin, status, "console_audit.html", ctx)
+    };
     let query = match query_of(&typed, q.first("before")) {
         Ok(query) => query,
-        Err(e) => {
-            ctx["error"] = json!(e);
-            return console_page(
-                s,
-                req,
-                admin,
-                StatusCode::BAD_REQUEST,
-                "console_audit.html",
-                ctx,
-            );
-        }
+        Err(e) => return refused(ctx, e),
     };
     let page = match run(s, admin, Command::AuditList(query)) {
         Ok(Ok(v)) => serde_json::from_value::<AuditPage>(v),
-        Ok(Err(e)) => {
-            ctx["error"] = json!(e);
-            return console_page(
-                s,
-                req,
-                admin,
-                StatusCode::BAD_REQUEST,
-                "console_audit.html",
-                ctx,
-            );
-        }
+        Ok(Err(e)) => return refused(ctx, e),
         Err(r) => return *r,
     };
+    // `audit.list` answers an `AuditPage` that `handle_live` serialized, so it reads back; if
+    // it ever did not, the page says so rather than show a log with entries missing.
     let Ok(page) = page else {
-        return super::storage_failure(
-            s,
-            crate::store::StoreError::Db("audit.list's answer".into()),
-        );
+        let e = crate::store::StoreError::Db("audit.list's answer did not read back".into());
+        return super::storage_failure(s, e);
     };
     let emails = emails_of(s, &page.entries);
     ctx["entries"] = page.entries.iter().map(|r| row(r, &emails)).collect();
     ctx["older_url"] = json!(page.next.map(|next| older_url(s, &typed, next)));
-    ctx["first_page"] = json!(q.first("before").is_some());
+    // A page after the first: a way back to the newest entries.
+    ctx["paged"] = json!(q.first("before").is_some());
     ctx["newest_url"] = json!(filtered_url(s, &typed));
     console_page(s, req, admin, StatusCode::OK, "console_audit.html", ctx)
 }
