@@ -632,7 +632,8 @@ mod tests {
                 "userinfo_url": "https://id.example/oidc/me", "callback": "https://b.example/cb",
                 "delete_url": "/oidc/console/apps/delete?id=c1", "algs": ["ES384", "RS256"],
                 "edit": {"name": "Bookstore", "redirect_uris": "https://b.example/cb",
-                    "post_logout_redirect_uris": "", "allowed_groups": "family", "alg": "RS256"},
+                    "post_logout_redirect_uris": "", "allowed_groups": "family", "alg": "RS256",
+                    "backchannel_logout_uri": "https://b.example/bcl"},
             }),
             "console_app_delete.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",

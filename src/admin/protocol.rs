@@ -419,9 +419,19 @@ pub struct AppInfo {
     /// (`[tokens] refresh_retry_window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// Where sesame POSTs a logout token when a session that signed in to the app ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in logout tokens (sesame always sends it).
+    #[serde(default = "yes")]
+    pub backchannel_logout_session_required: bool,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppInfo {
@@ -437,6 +447,8 @@ impl AppInfo {
             allowed_groups: app.allowed_groups.clone(),
             allow_insecure_redirect: app.allow_insecure_redirect,
             refresh_retry_window: app.refresh_retry_window,
+            backchannel_logout_uri: app.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: app.backchannel_logout_session_required,
             declared: app.declared,
             created_at: app.created_at,
         }

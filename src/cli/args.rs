@@ -266,6 +266,8 @@ pub(super) enum AppCommand {
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
         #[command(flatten)]
+        backchannel: BackchannelFlags,
+        #[command(flatten)]
         out: JsonFlag,
     },
     /// List the apps.
@@ -313,6 +315,8 @@ pub(super) enum AppCommand {
         /// [default: [tokens] refresh_retry_window, else 60s]
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
+        #[command(flatten)]
+        backchannel: BackchannelFlags,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -702,4 +706,18 @@ mod tests {
         ));
         assert!(matches!("=1".parse::<ClaimArg>(), Err(BadClaim::EmptyKey)));
     }
+}
+
+/// Back-channel logout (OIDC Back-Channel Logout 1.0): where sesame tells the app that a
+/// session it signed in with has ended.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct BackchannelFlags {
+    /// URL sesame POSTs a logout token to when a session that signed in to the app ends (https,
+    /// or http on this machine); on update, "" removes it
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the app needs the session ID (sid) in logout tokens; sesame always sends it
+    /// [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub backchannel_logout_session_required: Option<bool>,
 }

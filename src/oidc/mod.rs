@@ -12,6 +12,8 @@
 //! - [`introspect`]: token introspection (RFC 7662).
 //! - [`userinfo`], [`revoke`], [`end_session`]: the other endpoints.
 //! - [`claims`]: which user claims each scope releases.
+//! - [`backchannel`]: back-channel logout: logout tokens, delivered to apps when a session
+//!   ends.
 //!
 //! Flows supported: authorization code (no implicit, no hybrid), `response_mode=query`,
 //! PKCE S256; client credentials for machine apps. Every function here takes the [`Provider`](crate::provider::Provider) context
@@ -20,6 +22,7 @@
 //! Never the edge (`server`, `http`), never `signin` (which builds on this module).
 
 pub mod authorize;
+pub mod backchannel;
 pub mod claims;
 pub mod client;
 pub mod client_credentials;

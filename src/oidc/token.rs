@@ -26,6 +26,8 @@ struct Issued {
     groups: Vec<Group>,
     auth_time: u64,
     nonce: Option<String>,
+    /// The session's `sid` (Back-Channel Logout §2.4), when a session signed the user in.
+    sid: Option<String>,
 }
 
 fn param<'p>(params: &'p Params, name: &str) -> Result<Option<&'p str>, OAuthError> {
@@ -170,6 +172,7 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Grante
             groups,
             auth_time: ac.auth_time,
             nonce: ac.request.nonce.clone(),
+            sid: ac.sid.clone(),
         }))
     })?;
     Ok(outcome)
@@ -247,6 +250,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Granted, OA
             groups,
             auth_time: grant.auth_time,
             nonce: None,
+            sid: grant.sid.clone(),
         }))
     })?;
     Ok(outcome)
@@ -314,6 +318,9 @@ fn id_token(p: &Provider, app: &App, issued: &Issued) -> Result<String, OAuthErr
     );
     if let Some(n) = &issued.nonce {
         claims.insert("nonce".into(), json!(n));
+    }
+    if let Some(sid) = &issued.sid {
+        claims.insert("sid".into(), json!(sid));
     }
     let keys = p.keys();
     let signer = keys.signer(alg).map_err(|_| {

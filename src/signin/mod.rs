@@ -704,7 +704,8 @@ pub(crate) fn finish<'a>(
                 }
             }
             _ => {
-                let code = family.issue_code(tx, &request, &user.id, now)?;
+                let sid = session::signs_in_to(tx, &cookie, &request.client_id)?;
+                let code = family.issue_code(tx, &request, &user.id, now, sid)?;
                 audit::record(tx, now, entry(succeeded, &user.id))?;
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
@@ -771,7 +772,9 @@ pub fn continue_session(
                 request,
             })));
         }
-        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time)?;
+        let cookie = session_cookie.unwrap_or_default();
+        let sid = session::signs_in_to(tx, cookie, &request.client_id)?;
+        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time, sid)?;
         Ok::<_, StoreError>(Ok(Some(Next::Redirect(success_redirect(
             &p.issuer, &request, &code,
         )))))

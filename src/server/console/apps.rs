@@ -172,6 +172,7 @@ fn show_page(
         "post_logout_redirect_uris": lines("post_logout_redirect_uris"),
         "allowed_groups": groups.join(", "),
         "alg": app["id_token_signed_response_alg"],
+        "backchannel_logout_uri": app["backchannel_logout_uri"].as_str().unwrap_or(""),
     });
     if let Some((error, typed)) = refused {
         ctx["error"] = json!(error);
@@ -192,6 +193,7 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "post_logout_redirect_uris": field("post_logout_redirect_uris"),
         "allowed_groups": field("allowed_groups"),
         "alg": field("alg"),
+        "backchannel_logout_uri": field("backchannel_logout_uri").trim(),
     });
     let groups: Vec<String> = field("allowed_groups")
         .split([',', ' '])
@@ -205,6 +207,8 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "post_logout_redirect_uris": uri_lines(&field("post_logout_redirect_uris")),
         "allowed_groups": groups,
         "id_token_signed_response_alg": field("alg"),
+        // Empty removes it (apps::check_backchannel_uri).
+        "backchannel_logout_uri": field("backchannel_logout_uri").trim(),
     });
     let refused = |e: String| {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
