@@ -109,6 +109,29 @@ pub fn signs_in_to(
     Ok(s.sid)
 }
 
+/// Replaces the session named by the cookie value `old` with the new one named by `new`, in
+/// the caller's transaction. For the same user (signing in again: `prompt=login`, `max_age`)
+/// the new session takes over the old one's `sid` and apps: the apps' sessions go on, and none
+/// is logged out. For another user the old session ends, and its apps are told.
+pub fn replace(tx: &impl Writes, old: &str, new: &str) -> Result<(), StoreError> {
+    let (old_hash, new_hash) = (crypto::hash_token(old), crypto::hash_token(new));
+    if old.is_empty() || old_hash == new_hash {
+        return Ok(());
+    }
+    let (Some(mut before), Some(mut after)) = (tx.session(&old_hash)?, tx.session(&new_hash)?)
+    else {
+        return end_in(tx, Some(old));
+    };
+    if before.user_id == after.user_id && before.kind == after.kind && before.sid.is_some() {
+        after.sid = before.sid.take();
+        after.apps = std::mem::take(&mut before.apps);
+        tx.put_session(&new_hash, &after)?;
+        // Emptied of its apps, its end tells nobody.
+        tx.put_session(&old_hash, &before)?;
+    }
+    tx.remove_session(&old_hash).map(|_| ())
+}
+
 /// Ends the session named by the cookie value, in the caller's transaction.
 pub fn end_in(tx: &impl Writes, cookie: Option<&str>) -> Result<(), StoreError> {
     if let Some(value) = cookie.filter(|v| !v.is_empty()) {

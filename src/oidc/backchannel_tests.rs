@@ -331,3 +331,37 @@ async fn futures_join(tasks: Vec<tokio::task::JoinHandle<LogoutDelivery>>) -> Ve
     }
     out
 }
+
+#[test]
+fn signing_in_again_as_the_same_user_keeps_the_sid_and_tells_no_app_but_another_user_ends_it() {
+    let (_d, p) = provider();
+    let ada = user(&p, "ada@example.com");
+    let bob = user(&p, "bob@example.com");
+    register(&p, CLIENT, Some("https://app.example/bcl"));
+    let new_session = |who: &str| {
+        p.store
+            .write(|tx| crate::session::create(tx, who, p.now(), 3600))
+            .unwrap()
+    };
+    let first = new_session(&ada.id);
+    let sid = sign_in(&p, &first, CLIENT, &ada.id)["sid"].clone();
+    let again = new_session(&ada.id);
+    p.store
+        .write(|tx| crate::session::replace(tx, &first, &again))
+        .unwrap();
+    assert!(
+        notices(&p).is_empty(),
+        "the same user: nobody is logged out"
+    );
+    assert!(crate::session::current(&p, Some(&first)).unwrap().is_none());
+    let kept = crate::session::current(&p, Some(&again)).unwrap().unwrap();
+    assert_eq!(kept.sid.as_deref(), sid.as_str());
+    assert_eq!(kept.apps, [CLIENT]);
+
+    let other = new_session(&bob.id);
+    p.store
+        .write(|tx| crate::session::replace(tx, &again, &other))
+        .unwrap();
+    assert_eq!(notices(&p).len(), 1, "another user: ada's apps are told");
+    assert_eq!(notices(&p)[0].sid, sid.as_str().unwrap());
+}

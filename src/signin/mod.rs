@@ -688,10 +688,10 @@ pub(crate) fn finish<'a>(
         setup::promote_if_first(tx, now, &mut user)?;
     }
     tx.put_user(&user)?;
-    for old in old_sessions {
-        session::end_in(tx, Some(old))?;
-    }
     let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
+    for old in old_sessions {
+        session::replace(tx, old, &cookie)?;
+    }
     let succeeded = AuditEvent::SignInSucceeded { new_user };
     let next = match purpose {
         SignInFor::App(request) => match tx.app(&request.client_id)? {
