@@ -69,6 +69,8 @@ async fn run() {
             refresh_retry_window: None,
             backchannel_logout_uri: Some(uri),
             backchannel_logout_session_required: true,
+            device_flow: false,
+            require_pushed_authorization_requests: false,
         };
         p.store
             .write(|tx| tx.put(&APPS, &app.client_id, &app))

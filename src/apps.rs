@@ -75,6 +75,12 @@ pub struct AppDecl {
     /// Seconds in which a refresh may be retried (0: never); unset, `[tokens]`'s.
     #[serde(default)]
     pub refresh_retry_window: Option<u64>,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default)]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// Where a session's end is POSTed as a logout token (`oidc::backchannel`).
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
@@ -120,6 +126,12 @@ pub struct NewApp {
     /// The app needs `sid` in logout tokens; default true. Sent only when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_required: Option<bool>,
+    /// May use the device authorization grant (RFC 8628). Sent only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126). Sent only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 fn traditional() -> AppType {
@@ -158,6 +170,12 @@ pub struct AppUpdate {
     /// The app needs `sid` in logout tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_session_required: Option<bool>,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_flow: Option<bool>,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 impl AppUpdate {
@@ -173,6 +191,8 @@ impl AppUpdate {
             refresh_retry_window,
             backchannel_logout_uri,
             backchannel_logout_session_required,
+            device_flow,
+            require_pushed_authorization_requests,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
@@ -183,6 +203,8 @@ impl AppUpdate {
             && refresh_retry_window.is_none()
             && backchannel_logout_uri.is_none()
             && backchannel_logout_session_required.is_none()
+            && device_flow.is_none()
+            && require_pushed_authorization_requests.is_none()
     }
 }
 
@@ -295,6 +317,8 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         backchannel_logout_session_required: new
             .backchannel_logout_session_required
             .unwrap_or(true),
+        device_flow: new.device_flow,
+        require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     };
     tx.put(&APPS, &app.client_id, &app)?;
     Ok((app, secret))
@@ -365,6 +389,12 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         }
         if let Some(window) = change.refresh_retry_window {
             app.refresh_retry_window = Some(window);
+        }
+        if let Some(on) = change.device_flow {
+            app.device_flow = on;
+        }
+        if let Some(on) = change.require_pushed_authorization_requests {
+            app.require_pushed_authorization_requests = on;
         }
         match change.backchannel_logout_uri {
             Some(uri) => app.backchannel_logout_uri = check_backchannel_uri(Some(uri), rules)?,

@@ -188,6 +188,8 @@ pub enum AuditEvent {
         #[serde(flatten)]
         outcome: LogoutDelivery,
     },
+    /// A user approved or denied a device's sign-in on the device page (RFC 8628).
+    DeviceDecision { approved: bool },
 }
 
 impl AuditEvent {
@@ -201,6 +203,7 @@ impl AuditEvent {
             AuditEvent::AuthorizationCodeReused { .. } => AuditKind::AuthorizationCodeReused,
             AuditEvent::AdminChange { .. } => AuditKind::AdminChange,
             AuditEvent::BackchannelLogout { .. } => AuditKind::BackchannelLogout,
+            AuditEvent::DeviceDecision { .. } => AuditKind::DeviceDecision,
         }
     }
 
@@ -225,6 +228,8 @@ impl AuditEvent {
                 LogoutDelivery::Refused { .. } => "refused",
                 LogoutDelivery::GaveUp { .. } => "gave_up",
             },
+            AuditEvent::DeviceDecision { approved: true } => "device_approved",
+            AuditEvent::DeviceDecision { approved: false } => "device_denied",
         }
     }
 
@@ -232,7 +237,9 @@ impl AuditEvent {
     /// revoked grant, the changes.
     pub fn detail(&self) -> String {
         match self {
-            AuditEvent::SignInSucceeded { .. } | AuditEvent::SignInFailed { .. } => String::new(),
+            AuditEvent::SignInSucceeded { .. }
+            | AuditEvent::SignInFailed { .. }
+            | AuditEvent::DeviceDecision { .. } => String::new(),
             AuditEvent::CodeSend { mail } => match mail {
                 MailOutcome::Sent => String::new(),
                 MailOutcome::Failed { reason } => reason.clone(),
@@ -270,7 +277,8 @@ impl AuditEvent {
             | AuditEvent::CodeSend {
                 mail: MailOutcome::Sent,
             }
-            | AuditEvent::AdminChange { .. } => false,
+            | AuditEvent::AdminChange { .. }
+            | AuditEvent::DeviceDecision { .. } => false,
         }
     }
 }
@@ -285,10 +293,11 @@ pub enum AuditKind {
     AuthorizationCodeReused,
     AdminChange,
     BackchannelLogout,
+    DeviceDecision,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 7] = [
+    pub const ALL: [AuditKind; 8] = [
         AuditKind::SignInSucceeded,
         AuditKind::SignInFailed,
         AuditKind::CodeSend,
@@ -296,6 +305,7 @@ impl AuditKind {
         AuditKind::AuthorizationCodeReused,
         AuditKind::AdminChange,
         AuditKind::BackchannelLogout,
+        AuditKind::DeviceDecision,
     ];
 
     /// The name in `kind` (a test checks it is serde's).
@@ -308,6 +318,7 @@ impl AuditKind {
             AuditKind::AuthorizationCodeReused => "authorization_code_reused",
             AuditKind::AdminChange => "admin_change",
             AuditKind::BackchannelLogout => "backchannel_logout",
+            AuditKind::DeviceDecision => "device_decision",
         }
     }
 }

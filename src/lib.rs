@@ -12,7 +12,8 @@
 //!                      provider (the context the core runs in), apps (the app registry),
 //!                      users (the directory), audit (the audit log), limits (abuse), api_keys
 //!                      (management API keys), issuer (endpoint URLs), account (what a
-//!                      user does to their own account)
+//!                      user does to their own account), experience (the sign-in experience
+//!                      the console overrides)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -83,6 +84,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod experience;
 pub mod forward_auth;
 pub mod http;
 pub mod issuer;

@@ -228,6 +228,8 @@ fn new_app(
         refresh_retry_window: None,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: true,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     }
 }
 

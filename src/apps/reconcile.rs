@@ -106,6 +106,8 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         refresh_retry_window: decl.refresh_retry_window,
         backchannel_logout_uri: check_backchannel_uri(decl.backchannel_logout_uri.clone(), rules)?,
         backchannel_logout_session_required: decl.backchannel_logout_session_required,
+        device_flow: decl.device_flow,
+        require_pushed_authorization_requests: decl.require_pushed_authorization_requests,
     })
 }
 
@@ -188,6 +190,8 @@ mod tests {
             refresh_retry_window: None,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: true,
+            device_flow: false,
+            require_pushed_authorization_requests: false,
         }
     }
 

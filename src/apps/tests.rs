@@ -20,6 +20,8 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         refresh_retry_window: None,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: None,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -39,6 +41,8 @@ fn decl(client_id: &str) -> AppDecl {
         refresh_retry_window: None,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: true,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -423,6 +427,8 @@ fn list_update_delete_and_rotate() {
         refresh_retry_window: None,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: None,
+        device_flow: None,
+        require_pushed_authorization_requests: None,
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");

@@ -272,6 +272,7 @@ fn kind_names_are_the_serialised_tags() {
                 attempts: 1,
             },
         },
+        AuditEvent::DeviceDecision { approved: true },
     ];
     assert_eq!(events.len(), AuditKind::ALL.len());
     for (event, kind) in events.iter().zip(AuditKind::ALL) {

@@ -216,6 +216,32 @@ pub(super) struct InsecureRedirectFlag {
     pub(super) allow_insecure_redirect: Option<bool>,
 }
 
+/// `--device-flow` and `--require-par`, the same on `app create` and `app update`: alone each
+/// means true, `=false` turns it off.
+#[derive(Args)]
+pub(super) struct FlowFlags {
+    /// Let the app use the device flow (RFC 8628): a TV or a CLI shows a code that its user
+    /// approves at <issuer>/device. =false turns it off.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(super) device_flow: Option<bool>,
+    /// Accept the app's authorization requests only when pushed first to /par (RFC 9126).
+    /// =false turns it off.
+    #[arg(
+        long = "require-par",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(super) require_pushed_authorization_requests: Option<bool>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(super) enum AppTypeArg {
     /// A server-side web app: confidential, has a client secret.
@@ -268,6 +294,8 @@ pub(super) enum AppCommand {
         #[command(flatten)]
         backchannel: BackchannelFlags,
         #[command(flatten)]
+        flows: FlowFlags,
+        #[command(flatten)]
         out: JsonFlag,
     },
     /// List the apps.
@@ -317,6 +345,8 @@ pub(super) enum AppCommand {
         refresh_retry_window: Option<u64>,
         #[command(flatten)]
         backchannel: BackchannelFlags,
+        #[command(flatten)]
+        flows: FlowFlags,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -29,6 +29,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             insecure,
             refresh_retry_window,
             backchannel,
+            flows,
             out,
         } => {
             let app_type = match app_type {
@@ -49,6 +50,10 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 backchannel_logout_uri: backchannel.backchannel_logout_uri,
                 backchannel_logout_session_required: backchannel
                     .backchannel_logout_session_required,
+                device_flow: flows.device_flow.unwrap_or(false),
+                require_pushed_authorization_requests: flows
+                    .require_pushed_authorization_requests
+                    .unwrap_or(false),
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
             warn_if_insecure(&result);
@@ -101,6 +106,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             insecure,
             refresh_retry_window,
             backchannel,
+            flows,
             out,
         } => {
             let change = AppUpdate {
@@ -117,13 +123,15 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 backchannel_logout_uri: backchannel.backchannel_logout_uri,
                 backchannel_logout_session_required: backchannel
                     .backchannel_logout_session_required,
+                device_flow: flows.device_flow,
+                require_pushed_authorization_requests: flows.require_pushed_authorization_requests,
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
                      --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
-                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, \
-                     --backchannel-logout-uri or --backchannel-logout-session-required",
+                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --device-flow, \
+                     --require-par, --backchannel-logout-uri or --backchannel-logout-session-required",
                 ));
             }
             let (result, _) =

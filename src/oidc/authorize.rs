@@ -88,6 +88,8 @@ pub enum Untrusted {
         redirect_uri: String,
         reason: String,
     },
+    /// A `request_uri` that names no pushed request this client may use (RFC 9126 §4).
+    PushedRequest(super::par::Refusal),
 }
 
 impl From<StoreError> for AuthorizeError {
@@ -210,8 +212,31 @@ pub fn authorize(
     })
 }
 
-/// Validates an authorization request's parameters (query for GET, form for POST).
+/// Validates an authorization request's parameters (query for GET, form for POST). With a
+/// `request_uri`, the request is the one the client pushed (RFC 9126 §4), used once; the rest of
+/// the query is not read.
 pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, AuthorizeError> {
+    if params.has("request_uri") {
+        let pushed = super::par::take(p, params)?;
+        return validate_request(p, &pushed, Pushed::Yes);
+    }
+    validate_request(p, params, Pushed::No)
+}
+
+/// Whether a request arrives pushed (RFC 9126): apps that require it get nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Yes,
+    No,
+}
+
+/// [`validate`] on the request's own parameters: at `/auth`, and at `/par` before a request is
+/// kept.
+pub fn validate_request(
+    p: &Provider,
+    params: &Params,
+    pushed: Pushed,
+) -> Result<ValidRequest, AuthorizeError> {
     // Until the client and redirect URI are trusted, every failure is a page.
     let (app, redirect_uri) = trusted_client(p, params)?;
     bounded_lengths(params).map_err(AuthorizeError::Untrusted)?;
@@ -225,6 +250,11 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
     };
     let get = |name: &str| get(params, name).map_err(back);
     get("state")?;
+    if pushed == Pushed::No && app.require_pushed_authorization_requests {
+        return Err(back(OAuthError::invalid_request(
+            "this app's authorization requests must be pushed first (POST /par, then /auth with request_uri)",
+        )));
+    }
     no_request_objects(params).map_err(back)?;
     response_type_is_code(get("response_type")?).map_err(back)?;
     response_mode_is_query(get("response_mode")?).map_err(back)?;
@@ -398,7 +428,7 @@ fn response_mode_is_query(response_mode: Option<&str>) -> Result<(), OAuthError>
 }
 
 /// OIDC Core §3.1.2.1: `openid` is required; unknown scopes are dropped (RFC 6749 §3.3).
-fn scope_has_openid(scope_param: Option<&str>) -> Result<Vec<String>, OAuthError> {
+pub(super) fn scope_has_openid(scope_param: Option<&str>) -> Result<Vec<String>, OAuthError> {
     let asked = scope::split(scope_param.unwrap_or(""));
     if !asked.clone().any(|s| s == Scope::OpenId.as_str()) {
         return Err(OAuthError::new(

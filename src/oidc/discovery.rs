@@ -31,6 +31,10 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "end_session_endpoint": issuer.endpoint(END_SESSION),
         "revocation_endpoint": issuer.endpoint(REVOCATION),
         "introspection_endpoint": issuer.endpoint(INTROSPECTION),
+        "device_authorization_endpoint": issuer.endpoint(DEVICE_AUTHORIZATION),
+        "pushed_authorization_request_endpoint": issuer.endpoint(PAR),
+        // Per app (RFC 9126 §5): an app may require them; the server does not.
+        "require_pushed_authorization_requests": false,
         "scopes_supported": Scope::names(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -75,7 +79,12 @@ mod tests {
         );
         assert_eq!(
             d["grant_types_supported"],
-            json!(["authorization_code", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
         assert_eq!(
             d["introspection_endpoint"],
@@ -85,6 +94,15 @@ mod tests {
             d["introspection_endpoint_auth_methods_supported"],
             json!(["client_secret_basic", "client_secret_post"])
         );
+        assert_eq!(
+            d["device_authorization_endpoint"],
+            "http://localhost:8080/device/code"
+        );
+        assert_eq!(
+            d["pushed_authorization_request_endpoint"],
+            "http://localhost:8080/par"
+        );
+        assert_eq!(d["require_pushed_authorization_requests"], false);
         assert_eq!(
             d["id_token_signing_alg_values_supported"],
             json!(["ES384", "ES256", "RS256"])

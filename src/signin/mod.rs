@@ -259,7 +259,7 @@ pub async fn send_code(
     if reservation.refused {
         tracing::info!(
             email = %email.address,
-            mode = p.sign_up.mode.as_str(),
+            mode = p.sign_up().mode.as_str(),
             "sign-in refused: the address has no account and the sign-up policy does not admit it; no code was sent"
         );
         return tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation));
@@ -273,9 +273,9 @@ pub async fn send_code(
     };
     let mail = CodeMail {
         code,
-        product: p.product_name.clone(),
+        product: p.product_name(),
         app: tokio::task::block_in_place(|| signing_in_to(p, id))?
-            .unwrap_or_else(|| p.product_name.clone()),
+            .unwrap_or_else(|| p.product_name()),
         minutes: p.tokens.sign_in_code_ttl.div_ceil(60).max(1),
         email: email.address.clone(),
     };
@@ -307,6 +307,7 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             SignInFor::Account
             | SignInFor::Console
             | SignInFor::ChangeEmail { .. }
+            | SignInFor::Device { .. }
             | SignInFor::FirstAdmin => None,
         })
     })
@@ -394,7 +395,7 @@ pub fn reserve_code(
         let changing_email = matches!(i.purpose, SignInFor::ChangeEmail { .. });
         // The setup link admits the first administrator whatever the sign-up policy.
         let admitted =
-            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(email);
+            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(email);
         let refused = new_user && !admitted;
         if refused {
             let entry = attempt(
@@ -529,6 +530,9 @@ pub enum Next {
     Account,
     /// To the console (a sign-in that began there).
     Console,
+    /// To the device page (a sign-in that began there), with the user code it carried
+    /// (normalised; empty for none).
+    Device { user_code: String },
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -604,7 +608,7 @@ pub fn verify_code<'a>(
             }
             Some(u) => u,
             // The policy may have changed since the code was sent: ask again.
-            None if i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(&email) => {
+            None if i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(&email) => {
                 create_user(tx, &email, now)?
             }
             None => {
@@ -717,6 +721,10 @@ pub(crate) fn finish<'a>(
         SignInFor::Console => {
             audit::record(tx, now, entry(succeeded, &user.id))?;
             Next::Console
+        }
+        SignInFor::Device { user_code } => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Device { user_code }
         }
         // verify_code ends these before finish; nobody is signed in by them.
         SignInFor::ChangeEmail { .. } => Next::Account,

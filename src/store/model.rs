@@ -104,6 +104,14 @@ pub struct App {
     /// refresh_retry_window`. Written only when set, so older records stay as they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// The app may use the device authorization grant (RFC 8628: a TV or a CLI signs in on
+    /// another screen). Written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub device_flow: bool,
+    /// The app's authorization requests must be pushed first (RFC 9126 §5): `/auth` without
+    /// a `request_uri` is refused. Written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     /// Where sesame POSTs a `logout_token` when a session that signed in to this app ends
     /// (OIDC Back-Channel Logout 1.0 §2.2); `None`: the app is not told. Written only when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -349,6 +357,9 @@ pub enum SignInFor {
     /// First run's setup link: the person signing in becomes the first administrator if there
     /// is still none (`signin::setup`); the sign-in ends on the account page.
     FirstAdmin,
+    /// The device page (`/device`, RFC 8628): the sign-in ends there, with the user code the
+    /// person had typed or followed (normalised; empty for none).
+    Device { user_code: String },
 }
 
 impl Interaction {
@@ -439,6 +450,56 @@ pub struct LogoutNotice {
     pub sid: String,
     /// The session's user (`sub`).
     pub user_id: String,
+}
+
+/// A device authorization (RFC 8628 §3.2): what a TV or a CLI asked for, and what its user
+/// decided on the `/device` page. Keyed by the hash of its device code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceAuth {
+    pub client_id: String,
+    pub scope: Vec<String>,
+    /// The user code, normalised (upper case, no dash).
+    pub user_code: String,
+    pub expires_at: u64,
+    /// Seconds the client must wait between polls; each `slow_down` adds 5 (RFC 8628 §3.5).
+    pub interval: u64,
+    /// When the client last polled.
+    #[serde(default)]
+    pub last_poll: Option<u64>,
+    /// How many times it polled (bounded: `oidc::device::MAX_POLLS`).
+    #[serde(default)]
+    pub polls: u32,
+    pub state: DeviceState,
+}
+
+/// Where a device authorization stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceState {
+    /// Waiting for the user.
+    Pending,
+    /// The user approved; the next poll gets the tokens.
+    Approved { user_id: String, auth_time: u64 },
+    /// The user denied.
+    Denied,
+    /// The tokens were issued: the device code is spent.
+    Used,
+}
+
+/// A user code's entry: the device authorization it names (by device code hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserCode {
+    pub device: String,
+    pub expires_at: u64,
+}
+
+/// A pushed authorization request (RFC 9126), kept until its `request_uri` is used once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushedRequest {
+    pub client_id: String,
+    /// The validated request parameters, form-encoded.
+    pub form: String,
+    pub expires_at: u64,
 }
 
 /// An opaque access token, stored by hash.

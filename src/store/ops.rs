@@ -75,6 +75,18 @@ pub trait Reads {
     fn refresh_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         self.record(&REFRESH_TOKENS, hash)
     }
+    /// The device authorization whose device code hashes to `hash`.
+    fn device_auth(&self, hash: &str) -> Result<Option<DeviceAuth>, StoreError> {
+        self.record(&DEVICE_AUTHS, hash)
+    }
+    /// The entry of a (normalised) user code.
+    fn user_code(&self, code: &str) -> Result<Option<UserCode>, StoreError> {
+        self.record(&USER_CODES, code)
+    }
+    /// The pushed authorization request whose `request_uri` hashes to `hash`.
+    fn pushed_request(&self, hash: &str) -> Result<Option<PushedRequest>, StoreError> {
+        self.record(&PUSHED_REQUESTS, hash)
+    }
 
     /// A page of the audit log, newest first: entries recorded at or after `page.since` and
     /// before `page.before`, that `keep` accepts, at most `page.limit` of them; and whether
@@ -163,6 +175,11 @@ pub trait Writes: Reads {
     fn put_access_token(&self, hash: &str, token: &AccessToken) -> Result<(), StoreError>;
     fn remove_access_token(&self, hash: &str) -> Result<bool, StoreError>;
     fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError>;
+    fn put_device_auth(&self, hash: &str, auth: &DeviceAuth) -> Result<(), StoreError>;
+    fn put_user_code(&self, code: &str, entry: &UserCode) -> Result<(), StoreError>;
+    fn remove_user_code(&self, code: &str) -> Result<bool, StoreError>;
+    fn put_pushed_request(&self, hash: &str, request: &PushedRequest) -> Result<(), StoreError>;
+    fn remove_pushed_request(&self, hash: &str) -> Result<bool, StoreError>;
     /// Inserts or replaces a management API key, and points its hash at it.
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// Removes every record whose lifetime ended at or before `now`, and address send counts
@@ -381,6 +398,21 @@ impl Writes for WriteTx {
     fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError> {
         self.put(&REFRESH_TOKENS, hash, token)
     }
+    fn put_device_auth(&self, hash: &str, auth: &DeviceAuth) -> Result<(), StoreError> {
+        self.put(&DEVICE_AUTHS, hash, auth)
+    }
+    fn put_user_code(&self, code: &str, entry: &UserCode) -> Result<(), StoreError> {
+        self.put(&USER_CODES, code, entry)
+    }
+    fn remove_user_code(&self, code: &str) -> Result<bool, StoreError> {
+        self.remove(&USER_CODES, code)
+    }
+    fn put_pushed_request(&self, hash: &str, request: &PushedRequest) -> Result<(), StoreError> {
+        self.put(&PUSHED_REQUESTS, hash, request)
+    }
+    fn remove_pushed_request(&self, hash: &str) -> Result<bool, StoreError> {
+        self.remove(&PUSHED_REQUESTS, hash)
+    }
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.put(&API_KEYS_BY_HASH, &key.key_hash, &key.id)?;
         self.put(&API_KEYS, &key.id, key)
@@ -392,6 +424,9 @@ impl Writes for WriteTx {
         n += self.sweep(&ACCESS_TOKENS, |v| v.expires_at <= now)?;
         n += self.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;
         n += self.sweep(&GRANTS, |v| v.expires_at <= now)?;
+        n += self.sweep(&DEVICE_AUTHS, |v| v.expires_at <= now)?;
+        n += self.sweep(&USER_CODES, |v| v.expires_at <= now)?;
+        n += self.sweep(&PUSHED_REQUESTS, |v| v.expires_at <= now)?;
         n += self.sweep(&SESSIONS, |v| v.expires_at <= now)?;
         n += self.sweep(&CODE_SENDS, |v| v.window_start <= sends_window_start)?;
         Ok(n)

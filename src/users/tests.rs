@@ -350,6 +350,8 @@ fn sign_up_policy_and_app_access() {
         refresh_retry_window: None,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: true,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     };
     assert!(may_use(&app, &user));
     app.allowed_groups = vec!["family".into()];

@@ -7,10 +7,12 @@
 //! in parallel.
 #![allow(dead_code)]
 
+pub mod a11y;
 pub mod dev;
 pub mod flow;
 pub mod html;
 pub mod http;
+pub mod npm;
 pub mod oidc_http;
 pub mod proxy;
 #[path = "smtp.rs"]

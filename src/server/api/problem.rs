@@ -267,6 +267,7 @@ impl Problem {
             AdminError::NoConnectorConfig | AdminError::ConnectorNotObject => {
                 Problem::new(Kind::InvalidBody, detail)
             }
+            AdminError::ExperienceInvalid(_) => Problem::new(Kind::InvalidInput, detail),
             AdminError::ConnectorInvalid(_) | AdminError::ConnectorDoesNotWork(_) => {
                 Problem::new(Kind::InvalidInput, detail)
             }
@@ -283,6 +284,7 @@ impl Problem {
             // said plainly if they ever are.
             AdminError::UnknownCommand(_)
             | AdminError::Keys(_)
+            | AdminError::ExperienceDoesNotLoad(_)
             | AdminError::Backup(_)
             | AdminError::RelativeBackupPath(_)
             | AdminError::ConnectorEncoding(_)

@@ -173,6 +173,8 @@ fn show_page(
         "allowed_groups": groups.join(", "),
         "alg": app["id_token_signed_response_alg"],
         "backchannel_logout_uri": app["backchannel_logout_uri"].as_str().unwrap_or(""),
+        "device_flow": app["device_flow"],
+        "require_par": app["require_pushed_authorization_requests"],
     });
     if let Some((error, typed)) = refused {
         ctx["error"] = json!(error);
@@ -194,6 +196,8 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "allowed_groups": field("allowed_groups"),
         "alg": field("alg"),
         "backchannel_logout_uri": field("backchannel_logout_uri").trim(),
+        "device_flow": field("device_flow") == "1",
+        "require_par": field("require_par") == "1",
     });
     let groups: Vec<String> = field("allowed_groups")
         .split([',', ' '])
@@ -209,6 +213,9 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "id_token_signed_response_alg": field("alg"),
         // Empty removes it (apps::check_backchannel_uri).
         "backchannel_logout_uri": field("backchannel_logout_uri").trim(),
+        // A checkbox sends nothing when cleared: the form always says both.
+        "device_flow": field("device_flow") == "1",
+        "require_pushed_authorization_requests": field("require_par") == "1",
     });
     let refused = |e: String| {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
