@@ -277,6 +277,14 @@ fn kind_names_are_the_serialised_tags() {
             command: "app.create".into(),
             changes: Changes::of(json!({})),
         },
+        AuditEvent::BackchannelLogout {
+            sid: "s".into(),
+            outcome: crate::audit::LogoutDelivery::Refused {
+                status: 400,
+                attempts: 1,
+            },
+        },
+        AuditEvent::DeviceDecision { approved: true },
     ];
     assert_eq!(events.len(), AuditKind::ALL.len());
     for (event, kind) in events.iter().zip(AuditKind::ALL) {

@@ -220,6 +220,32 @@ pub(super) struct InsecureRedirectFlag {
     pub(super) allow_insecure_redirect: Option<bool>,
 }
 
+/// `--device-flow` and `--require-par`, the same on `app create` and `app update`: alone each
+/// means true, `=false` turns it off.
+#[derive(Args)]
+pub(super) struct FlowFlags {
+    /// Let the app use the device flow (RFC 8628): a TV or a CLI shows a code that its user
+    /// approves at <issuer>/device. =false turns it off.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(super) device_flow: Option<bool>,
+    /// Accept the app's authorization requests only when pushed first to /par (RFC 9126).
+    /// =false turns it off.
+    #[arg(
+        long = "require-par",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(super) require_pushed_authorization_requests: Option<bool>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(super) enum AppTypeArg {
     /// A server-side web app: confidential, has a client secret.
@@ -270,6 +296,10 @@ pub(super) enum AppCommand {
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
         #[command(flatten)]
+        backchannel: BackchannelFlags,
+        #[command(flatten)]
+        flows: FlowFlags,
+        #[command(flatten)]
         out: JsonFlag,
     },
     /// List the apps.
@@ -317,6 +347,10 @@ pub(super) enum AppCommand {
         /// [default: [tokens] refresh_retry_window, else 60s]
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
+        #[command(flatten)]
+        backchannel: BackchannelFlags,
+        #[command(flatten)]
+        flows: FlowFlags,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -706,4 +740,18 @@ mod tests {
         ));
         assert!(matches!("=1".parse::<ClaimArg>(), Err(BadClaim::EmptyKey)));
     }
+}
+
+/// Back-channel logout (OIDC Back-Channel Logout 1.0): where sesame tells the app that a
+/// session it signed in with has ended.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct BackchannelFlags {
+    /// URL sesame POSTs a logout token to when a session that signed in to the app ends (https,
+    /// or http on this machine); on update, "" removes it
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the app needs the session ID (sid) in logout tokens; sesame always sends it
+    /// [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub backchannel_logout_session_required: Option<bool>,
 }

@@ -28,6 +28,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allowed_groups,
             insecure,
             refresh_retry_window,
+            backchannel,
+            flows,
             out,
         } => {
             let app_type = match app_type {
@@ -45,6 +47,13 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 allowed_groups,
                 allow_insecure_redirect: insecure.allow_insecure_redirect.unwrap_or(false),
                 refresh_retry_window,
+                backchannel_logout_uri: backchannel.backchannel_logout_uri,
+                backchannel_logout_session_required: backchannel
+                    .backchannel_logout_session_required,
+                device_flow: flows.device_flow.unwrap_or(false),
+                require_pushed_authorization_requests: flows
+                    .require_pushed_authorization_requests
+                    .unwrap_or(false),
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
             warn_if_insecure(&result);
@@ -96,6 +105,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allow_everyone,
             insecure,
             refresh_retry_window,
+            backchannel,
+            flows,
             out,
         } => {
             let change = AppUpdate {
@@ -109,12 +120,18 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                     .then_some(allowed_groups),
                 allow_insecure_redirect: insecure.allow_insecure_redirect,
                 refresh_retry_window,
+                backchannel_logout_uri: backchannel.backchannel_logout_uri,
+                backchannel_logout_session_required: backchannel
+                    .backchannel_logout_session_required,
+                device_flow: flows.device_flow,
+                require_pushed_authorization_requests: flows.require_pushed_authorization_requests,
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
                      --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
-                     --allow-everyone, --allow-insecure-redirect or --refresh-retry-window",
+                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --device-flow, \
+                     --require-par, --backchannel-logout-uri or --backchannel-logout-session-required",
                 ));
             }
             let (result, _) =

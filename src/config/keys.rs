@@ -111,6 +111,7 @@ static LIMITS: Schema = Schema {
         key("token_per_minute", Count),
         key("sign_in_per_minute", Count),
         key("forward_auth_misses_per_minute", Count),
+        key("device_codes_per_minute", Count),
         key("pending_sign_ins_per_client", Count),
         key("pending_sign_ins", Count),
         key("mail_addresses_per_sign_in", Count),
@@ -222,6 +223,10 @@ static APP: Schema = Schema {
         key("allowed_groups", Strings),
         key("allow_insecure_redirect", Bool),
         key("refresh_retry_window", SecsOrOff),
+        key("backchannel_logout_uri", Str),
+        key("backchannel_logout_session_required", Bool),
+        key("device_flow", Bool),
+        key("require_pushed_authorization_requests", Bool),
     ],
     camel: false,
 };

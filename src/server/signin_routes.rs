@@ -38,6 +38,7 @@ fn app_name(st: &Server, i: &Interaction) -> Option<String> {
             Some("your account".into())
         }
         SignInFor::Console | SignInFor::Reauth { .. } => Some("the console".into()),
+        SignInFor::Device { .. } => Some("your device".into()),
     }
 }
 
@@ -121,6 +122,10 @@ fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
         SignInFor::Console | SignInFor::Reauth { .. } => (
             st.provider.issuer.local(paths::CONSOLE),
             "the console".into(),
+        ),
+        SignInFor::Device { .. } => (
+            st.provider.issuer.local(paths::DEVICE),
+            "the device page".into(),
         ),
     };
     Some(WayOn {
@@ -470,6 +475,9 @@ fn next_page(st: &Server, req: &Request, next: Next) -> Response {
         } => super::forward_auth_routes::signed_in(st, &url, &forward_auth_session),
         Next::Account => http::redirect(&st.provider.issuer.local(paths::ACCOUNT)),
         Next::Console(back) => http::redirect(&super::console::url(st, &back)),
+        Next::Device { user_code } => {
+            http::redirect(&super::device_routes::page_url(st, &user_code))
+        }
     }
 }
 

@@ -265,7 +265,7 @@ pub async fn send_code(
     if reservation.refused {
         tracing::info!(
             email = %email.address,
-            mode = p.sign_up.mode.as_str(),
+            mode = p.sign_up().mode.as_str(),
             "sign-in refused: the address has no account and the sign-up policy does not admit it; no code was sent"
         );
         return tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation));
@@ -279,9 +279,9 @@ pub async fn send_code(
     };
     let mail = CodeMail {
         code,
-        product: p.product_name.clone(),
+        product: p.product_name(),
         app: tokio::task::block_in_place(|| signing_in_to(p, id))?
-            .unwrap_or_else(|| p.product_name.clone()),
+            .unwrap_or_else(|| p.product_name()),
         minutes: p.tokens.sign_in_code_ttl.div_ceil(60).max(1),
         email: email.address.clone(),
     };
@@ -314,6 +314,7 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             | SignInFor::Console
             | SignInFor::ChangeEmail { .. }
             | SignInFor::FirstAdmin
+            | SignInFor::Device { .. }
             | SignInFor::Reauth { .. } => None,
         })
     })
@@ -404,7 +405,7 @@ pub fn reserve_code(
         let changing_email = matches!(i.purpose, SignInFor::ChangeEmail { .. });
         // The setup link admits the first administrator whatever the sign-up policy.
         let admitted =
-            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(email);
+            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(email);
         let refused = new_user && !admitted;
         if refused {
             let entry = attempt(
@@ -540,6 +541,9 @@ pub enum Next {
     /// To the console (a sign-in that began there): the page below `/console` (`""`: its
     /// start; a re-authentication's `back`).
     Console(String),
+    /// To the device page (a sign-in that began there), with the user code it carried
+    /// (normalised; empty for none).
+    Device { user_code: String },
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -620,7 +624,7 @@ pub fn verify_code<'a>(
             }
             Some(u) => u,
             // The policy may have changed since the code was sent: ask again.
-            None if i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(&email) => {
+            None if i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(&email) => {
                 create_user(tx, &email, now)?
             }
             None => {
@@ -704,10 +708,10 @@ pub(crate) fn finish<'a>(
         setup::promote_if_first(tx, now, &mut user)?;
     }
     tx.put_user(&user)?;
-    for old in old_sessions {
-        session::end_in(tx, Some(old))?;
-    }
     let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
+    for old in old_sessions {
+        session::replace(tx, old, &cookie)?;
+    }
     let succeeded = AuditEvent::SignInSucceeded { new_user };
     let next = match purpose {
         SignInFor::App(request) => match tx.app(&request.client_id)? {
@@ -720,7 +724,8 @@ pub(crate) fn finish<'a>(
                 }
             }
             _ => {
-                let code = family.issue_code(tx, &request, &user.id, now)?;
+                let sid = session::signs_in_to(tx, &cookie, &request.client_id)?;
+                let code = family.issue_code(tx, &request, &user.id, now, sid)?;
                 audit::record(tx, now, entry(succeeded, &user.id))?;
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
@@ -742,6 +747,10 @@ pub(crate) fn finish<'a>(
             } else {
                 String::new()
             })
+        }
+        SignInFor::Device { user_code } => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Device { user_code }
         }
         // verify_code ends these before finish; nobody is signed in by them.
         SignInFor::ChangeEmail { .. } => Next::Account,
@@ -797,7 +806,9 @@ pub fn continue_session(
                 request,
             })));
         }
-        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time)?;
+        let cookie = session_cookie.unwrap_or_default();
+        let sid = session::signs_in_to(tx, cookie, &request.client_id)?;
+        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time, sid)?;
         Ok::<_, StoreError>(Ok(Some(Next::Redirect(success_redirect(
             &p.issuer, &request, &code,
         )))))

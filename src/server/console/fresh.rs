@@ -88,7 +88,7 @@ pub(super) fn confirm_page(s: &Server, req: &Request, admin: &Admin) -> Response
         "minutes": FRESH_FOR / 60,
         "back_url": super::url(s, back),
     });
-    console_page(s, req, admin, StatusCode::OK, "console_confirm.html", ctx)
+    console_page(s, req, admin, StatusCode::OK, "console_fresh.html", ctx)
 }
 
 #[cfg(test)]
