@@ -297,3 +297,78 @@ async fn an_api_key_is_made_only_after_a_recent_sign_in_and_the_code_comes_back_
         "shown once: {page}"
     );
 }
+
+/// The CSRF token the console's forms carry for this session (any console page shows it).
+async fn console_csrf(s: &Server, jar: &mut Jar) -> String {
+    let (status, _, page) = jar.get(s, "/console/users").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    input(&page, "csrf")
+}
+
+fn bob(s: &Server) -> crate::store::User {
+    s.provider
+        .store
+        .read(|tx| {
+            let id = tx.user_id_by_email(BOB)?.expect("bob");
+            tx.user(&id)
+        })
+        .unwrap()
+        .unwrap()
+}
+
+/// Each of the other sensitive actions, with a stale sign-in, asks for a code (303 to the
+/// confirm page) and changes nothing; the same action that is not sensitive (an edit that adds
+/// no administrator) goes through.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_user_making_an_admin_and_changing_mail_each_need_a_recent_sign_in() {
+    let (_dir, s, mut jar) = signed_in_admin();
+    let csrf = console_csrf(&s, &mut jar).await;
+    s.provider.clock.advance(FRESH_FOR);
+    let id = bob(&s).id;
+    let asks = |(status, location, body): (StatusCode, String, String)| {
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert!(
+            location.contains("/console/confirm?interaction="),
+            "{location}"
+        );
+    };
+    asks(
+        jar.post(&s, "/console/users/delete", &[("csrf", &csrf), ("id", &id)])
+            .await,
+    );
+    let admin_edit = [
+        ("csrf", &*csrf),
+        ("id", &id),
+        ("name", "Bob"),
+        ("groups", ADMINS),
+    ];
+    asks(jar.post(&s, "/console/users/update", &admin_edit).await);
+    let member = [("csrf", &*csrf), ("name", ADMINS), ("email", BOB)];
+    asks(jar.post(&s, "/console/groups/members/add", &member).await);
+    let add = [
+        ("csrf", &*csrf),
+        ("email", "eve@example.com"),
+        ("groups", ADMINS),
+    ];
+    asks(jar.post(&s, "/console/users", &add).await);
+    asks(
+        jar.post(&s, "/console/mail/connector/delete", &[("csrf", &csrf)])
+            .await,
+    );
+    let json = [("csrf", &*csrf), ("source", "json"), ("json", "{}")];
+    asks(jar.post(&s, "/console/mail/connector", &json).await);
+    // Nothing changed: Bob is there and no administrator; Eve was not added.
+    let b = bob(&s);
+    assert!(!b.in_group(ADMINS), "{:?}", b.groups);
+    let eve = s
+        .provider
+        .store
+        .read(|tx| tx.user_id_by_email("eve@example.com"));
+    assert!(eve.unwrap().is_none());
+    // An edit that makes no administrator needs no fresh sign-in.
+    let plain = [("csrf", &*csrf), ("id", &id), ("name", "Bob B")];
+    let (status, location, body) = jar.post(&s, "/console/users/update", &plain).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.contains("notice=user_saved"), "{location}");
+    assert_eq!(bob(&s).name.as_deref(), Some("Bob B"));
+}
