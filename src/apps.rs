@@ -30,7 +30,8 @@ mod validate;
 
 pub use reconcile::{reconcile, ReconcileReport};
 pub use validate::{
-    check_client_id, check_redirect_uri, is_insecure_redirect, is_loopback_host, RedirectRules,
+    check_backchannel_uri, check_client_id, check_redirect_uri, is_insecure_redirect,
+    is_loopback_host, RedirectRules,
 };
 
 use crate::clock;
@@ -80,6 +81,16 @@ pub struct AppDecl {
     /// `/auth` only with a pushed request (RFC 9126).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where a session's end is POSTed as a logout token (`oidc::backchannel`).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` (sesame always sends it); default true.
+    #[serde(default = "yes")]
+    pub backchannel_logout_session_required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What `sesame app create` asks for.
@@ -108,6 +119,13 @@ pub struct NewApp {
     /// when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// Where a session's end is POSTed as a logout token (`oidc::backchannel`). Sent only when
+    /// set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in logout tokens; default true. Sent only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
     /// May use the device authorization grant (RFC 8628). Sent only when set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub device_flow: bool,
@@ -146,6 +164,12 @@ pub struct AppUpdate {
     /// Seconds in which a refresh may be retried (0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// Where a session's end is POSTed as a logout token; `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in logout tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
     /// May use the device authorization grant (RFC 8628).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_flow: Option<bool>,
@@ -165,6 +189,8 @@ impl AppUpdate {
             allowed_groups,
             allow_insecure_redirect,
             refresh_retry_window,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
             device_flow,
             require_pushed_authorization_requests,
         } = self;
@@ -175,6 +201,8 @@ impl AppUpdate {
             && allowed_groups.is_none()
             && allow_insecure_redirect.is_none()
             && refresh_retry_window.is_none()
+            && backchannel_logout_uri.is_none()
+            && backchannel_logout_session_required.is_none()
             && device_flow.is_none()
             && require_pushed_authorization_requests.is_none()
     }
@@ -199,6 +227,8 @@ pub enum AppError {
     NoRedirectUri,
     /// A redirect URI (or post-logout redirect URI) is not acceptable.
     InvalidRedirectUri { uri: String, reason: String },
+    /// A `backchannel_logout_uri` is not acceptable.
+    InvalidBackchannelUri { uri: String, reason: String },
     /// `allow_insecure_redirect` was being turned off while a URI the update keeps needs it.
     InsecureRedirectStillRegistered { uri: String },
     /// A declared client ID is not usable.
@@ -228,6 +258,9 @@ impl std::fmt::Display for AppError {
             AppError::EmptyName => write!(f, "the app name must not be empty"),
             AppError::NoRedirectUri => write!(f, "an app needs at least one redirect URI (--redirect-uri)"),
             AppError::InvalidRedirectUri { uri, reason } => write!(f, "redirect URI {uri:?} {reason}"),
+            AppError::InvalidBackchannelUri { uri, reason } => {
+                write!(f, "back-channel logout URI {uri:?} {reason}")
+            }
             AppError::InsecureRedirectStillRegistered { uri } => write!(
                 f,
                 "cannot turn allow_insecure_redirect off: redirect URI {uri:?} uses http on the LAN and needs it; \
@@ -265,6 +298,7 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
     };
     let redirect_uris = check_uris(&new.redirect_uris, rules, true)?;
     let post_logout_redirect_uris = check_uris(&new.post_logout_redirect_uris, rules, false)?;
+    let backchannel_logout_uri = check_backchannel_uri(new.backchannel_logout_uri, rules)?;
     let secret = (!new.app_type.is_public()).then(crypto::random_token);
     let app = App {
         client_id: crypto::random_id(),
@@ -279,6 +313,10 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         declared: false,
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
         refresh_retry_window: new.refresh_retry_window,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: new
+            .backchannel_logout_session_required
+            .unwrap_or(true),
         device_flow: new.device_flow,
         require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     };
@@ -357,6 +395,16 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         }
         if let Some(on) = change.require_pushed_authorization_requests {
             app.require_pushed_authorization_requests = on;
+        }
+        match change.backchannel_logout_uri {
+            Some(uri) => app.backchannel_logout_uri = check_backchannel_uri(Some(uri), rules)?,
+            None if rules_changed => {
+                check_backchannel_uri(app.backchannel_logout_uri.clone(), rules)?;
+            }
+            None => {}
+        }
+        if let Some(required) = change.backchannel_logout_session_required {
+            app.backchannel_logout_session_required = required;
         }
         tx.put(&APPS, client_id, &app)?;
         Ok(app)

@@ -17,7 +17,7 @@
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
-//!                      alg, secret, metrics (prometheus-client)
+//!                      alg, secret, metrics (prometheus-client), outbound (POSTs to apps)
 //! ```
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
@@ -68,6 +68,8 @@
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
 //! - [`alg`]: the JOSE signature algorithms (ES384, ES256, RS256) as a type.
 //! - [`crypto`]: random tokens, hashing, signing keys, JWS, JWKS (all ring).
+//! - [`outbound`]: the one HTTP request sesame makes itself: a form POST to an app (back-channel
+//!   logout), over TCP or rustls.
 //! - [`clock`]: the one place that reads the time; a fixed clock for tests.
 //! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it, and
 //!   [`secret::mask`], which hides secrets in JSON that is shown or kept.
@@ -90,6 +92,7 @@ pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;
+pub mod outbound;
 pub mod pages;
 pub mod provider;
 pub mod secret;

@@ -728,7 +728,7 @@ mod tests {
                 "delete_url": "/oidc/console/apps/delete?id=c1", "algs": ["ES384", "RS256"],
                 "edit": {"name": "Bookstore", "redirect_uris": "https://b.example/cb",
                     "post_logout_redirect_uris": "", "allowed_groups": "family", "alg": "RS256",
-                    "device_flow": true, "require_par": false},
+                    "backchannel_logout_uri": "https://b.example/bcl", "device_flow": true, "require_par": false},
             }),
             "console_app_delete.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",

@@ -110,6 +110,8 @@ pub struct Provider {
     pub dev: Option<DevMode>,
     /// Limits under abuse: per-client rates and the mail and sign-in budgets' settings.
     pub limits: crate::limits::Limits,
+    /// Back-channel logout's retry policy, and the bell that wakes its deliverer.
+    pub backchannel: crate::oidc::backchannel::Backchannel,
     /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
     keys: RwLock<Arc<KeySet>>,
     /// Swapped whole when the mail connector changes at run time (no restart).
@@ -140,6 +142,7 @@ impl Provider {
             clock,
             dev: None,
             limits: crate::limits::Limits::default(),
+            backchannel: Default::default(),
             keys: RwLock::new(Arc::new(keys)),
             mailer: RwLock::new(Arc::new(mailer)),
         }
@@ -171,6 +174,13 @@ impl Provider {
     /// The same provider with these limits (the default is [`crate::limits::LimitsConfig`]'s).
     pub fn with_limits(mut self, limits: crate::limits::Limits) -> Provider {
         self.limits = limits;
+        self
+    }
+
+    /// The same provider with back-channel logouts retried as `policy` says (the default is
+    /// [`crate::oidc::backchannel::Policy::default`]).
+    pub fn with_backchannel(mut self, policy: crate::oidc::backchannel::Policy) -> Provider {
+        self.backchannel = crate::oidc::backchannel::Backchannel::with_policy(policy);
         self
     }
 
@@ -314,6 +324,8 @@ pub mod testing {
                 declared: false,
                 allowed_groups: vec![],
                 refresh_retry_window: None,
+                backchannel_logout_uri: None,
+                backchannel_logout_session_required: true,
                 device_flow: false,
                 require_pushed_authorization_requests: false,
             };

@@ -432,6 +432,12 @@ pub struct AppInfo {
     /// (`[tokens] refresh_retry_window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// Where sesame POSTs a logout token when a session that signed in to the app ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in logout tokens (sesame always sends it).
+    #[serde(default = "yes")]
+    pub backchannel_logout_session_required: bool,
     /// May use the device authorization grant (RFC 8628).
     #[serde(default)]
     pub device_flow: bool,
@@ -441,6 +447,10 @@ pub struct AppInfo {
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppInfo {
@@ -456,6 +466,8 @@ impl AppInfo {
             allowed_groups: app.allowed_groups.clone(),
             allow_insecure_redirect: app.allow_insecure_redirect,
             refresh_retry_window: app.refresh_retry_window,
+            backchannel_logout_uri: app.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: app.backchannel_logout_session_required,
             device_flow: app.device_flow,
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
             declared: app.declared,

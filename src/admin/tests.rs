@@ -443,6 +443,8 @@ fn one_of_each() -> Vec<Command> {
             id_token_signed_response_alg: None,
             allow_insecure_redirect: false,
             refresh_retry_window: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: None,
             device_flow: false,
             require_pushed_authorization_requests: false,
         }),

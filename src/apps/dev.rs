@@ -226,6 +226,8 @@ fn new_app(
         declared: false,
         allowed_groups: Vec::new(),
         refresh_retry_window: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: true,
         device_flow: false,
         require_pushed_authorization_requests: false,
     }

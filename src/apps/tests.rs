@@ -18,6 +18,8 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: None,
         device_flow: false,
         require_pushed_authorization_requests: false,
     }
@@ -37,6 +39,8 @@ fn decl(client_id: &str) -> AppDecl {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: true,
         device_flow: false,
         require_pushed_authorization_requests: false,
     }
@@ -421,6 +425,8 @@ fn list_update_delete_and_rotate() {
         allowed_groups: None,
         allow_insecure_redirect: None,
         refresh_retry_window: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: None,
         device_flow: None,
         require_pushed_authorization_requests: None,
     };
@@ -484,6 +490,7 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         auth_time: 1,
         revoked: false,
         expires_at: u64::MAX,
+        sid: None,
     };
     let at = AccessToken {
         grant_id: "g".into(),

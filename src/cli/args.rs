@@ -112,6 +112,10 @@ pub(super) struct AuditArgs {
     /// (2026-11-01) or date and time (2026-11-01T09:00), or Unix seconds.
     #[arg(long, value_name = "WHEN", value_parser = since)]
     pub(super) since: Option<u64>,
+    /// Only entries before then (the end of a range; not included): the same forms as
+    /// `--since`.
+    #[arg(long, value_name = "WHEN", value_parser = since)]
+    pub(super) until: Option<u64>,
     /// At most N entries [default: 50; at most 1000].
     #[arg(long, value_name = "N")]
     pub(super) limit: Option<usize>,
@@ -292,6 +296,8 @@ pub(super) enum AppCommand {
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
         #[command(flatten)]
+        backchannel: BackchannelFlags,
+        #[command(flatten)]
         flows: FlowFlags,
         #[command(flatten)]
         out: JsonFlag,
@@ -341,6 +347,8 @@ pub(super) enum AppCommand {
         /// [default: [tokens] refresh_retry_window, else 60s]
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
+        #[command(flatten)]
+        backchannel: BackchannelFlags,
         #[command(flatten)]
         flows: FlowFlags,
         #[command(flatten)]
@@ -732,4 +740,18 @@ mod tests {
         ));
         assert!(matches!("=1".parse::<ClaimArg>(), Err(BadClaim::EmptyKey)));
     }
+}
+
+/// Back-channel logout (OIDC Back-Channel Logout 1.0): where sesame tells the app that a
+/// session it signed in with has ended.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct BackchannelFlags {
+    /// URL sesame POSTs a logout token to when a session that signed in to the app ends (https,
+    /// or http on this machine); on update, "" removes it
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the app needs the session ID (sid) in logout tokens; sesame always sends it
+    /// [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub backchannel_logout_session_required: Option<bool>,
 }

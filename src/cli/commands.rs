@@ -28,6 +28,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allowed_groups,
             insecure,
             refresh_retry_window,
+            backchannel,
             flows,
             out,
         } => {
@@ -46,6 +47,9 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 allowed_groups,
                 allow_insecure_redirect: insecure.allow_insecure_redirect.unwrap_or(false),
                 refresh_retry_window,
+                backchannel_logout_uri: backchannel.backchannel_logout_uri,
+                backchannel_logout_session_required: backchannel
+                    .backchannel_logout_session_required,
                 device_flow: flows.device_flow.unwrap_or(false),
                 require_pushed_authorization_requests: flows
                     .require_pushed_authorization_requests
@@ -101,6 +105,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allow_everyone,
             insecure,
             refresh_retry_window,
+            backchannel,
             flows,
             out,
         } => {
@@ -115,6 +120,9 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                     .then_some(allowed_groups),
                 allow_insecure_redirect: insecure.allow_insecure_redirect,
                 refresh_retry_window,
+                backchannel_logout_uri: backchannel.backchannel_logout_uri,
+                backchannel_logout_session_required: backchannel
+                    .backchannel_logout_session_required,
                 device_flow: flows.device_flow,
                 require_pushed_authorization_requests: flows.require_pushed_authorization_requests,
             };
@@ -122,8 +130,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
                      --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
-                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --device-flow \
-                     or --require-par",
+                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --device-flow, \
+                     --require-par, --backchannel-logout-uri or --backchannel-logout-session-required",
                 ));
             }
             let (result, _) =
@@ -350,6 +358,7 @@ pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
         app,
         kind,
         since,
+        until,
         limit,
         before,
         out,
@@ -359,6 +368,7 @@ pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
         app,
         kind,
         since,
+        until,
         before,
         limit,
     };

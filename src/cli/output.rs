@@ -56,6 +56,9 @@ pub(super) fn print_app(info: &AppInfo) {
         ),
         Some(secs) => outln!("  Refresh retry window      {secs}s"),
     }
+    if let Some(uri) = &info.backchannel_logout_uri {
+        outln!("  Back-channel logout       {uri}");
+    }
     if info.declared {
         outln!("  Declared in sesame.toml   yes (change it there)");
     }

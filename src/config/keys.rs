@@ -223,6 +223,8 @@ static APP: Schema = Schema {
         key("allowed_groups", Strings),
         key("allow_insecure_redirect", Bool),
         key("refresh_retry_window", SecsOrOff),
+        key("backchannel_logout_uri", Str),
+        key("backchannel_logout_session_required", Bool),
         key("device_flow", Bool),
         key("require_pushed_authorization_requests", Bool),
     ],

@@ -306,6 +306,8 @@ fn apps(config: &Config, sources: &Sources) -> Result<(), ConfigError> {
             crate::apps::check_redirect_uri(uri, rules)
                 .map_err(|e| fail("post_logout_redirect_uris", e.to_string()))?;
         }
+        crate::apps::check_backchannel_uri(app.backchannel_logout_uri.clone(), rules)
+            .map_err(|e| fail("backchannel_logout_uri", e.to_string()))?;
         let secret_sources = [
             app.client_secret.is_some(),
             app.client_secret_file.is_some(),

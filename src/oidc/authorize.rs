@@ -192,9 +192,11 @@ pub fn authorize(
             if v.prompt_select_account {
                 return Ok(Outcome::SelectAccount(v.request));
             }
-            let code = p
-                .store
-                .write(|tx| family.issue_code(tx, &v.request, s.0, s.1))?;
+            let code = p.store.write(|tx| {
+                let cookie = session_cookie.unwrap_or_default();
+                let sid = session::signs_in_to(tx, cookie, &v.request.client_id)?;
+                family.issue_code(tx, &v.request, s.0, s.1, sid)
+            })?;
             Outcome::Redirect(success_redirect(&p.issuer, &v.request, &code))
         }
         Decision::LoginRequired => {
@@ -751,6 +753,8 @@ mod tests {
             auth_time: 1000,
             expires_at: 99999,
             kind: crate::store::SessionKind::Sesame,
+            sid: None,
+            apps: Vec::new(),
         };
         assert_eq!(decide(&v, Some(&sess), 1050), Decision::Issue);
         assert_eq!(decide(&v, Some(&sess), 1100), Decision::SignIn);

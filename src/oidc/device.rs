@@ -224,6 +224,9 @@ fn issue(
         auth_time,
         revoked: false,
         expires_at: family.expiry(),
+        // The device is not the browser that approved it: ending that browser's session
+        // does not sign the TV out, so its tokens name no session.
+        sid: None,
     };
     tx.put_grant(&grant_id, &grant)?;
     let offline = super::scope::Scope::OfflineAccess.is_in(&scope);
@@ -236,6 +239,7 @@ fn issue(
         groups,
         auth_time,
         nonce: None,
+        sid: None,
     })
 }
 

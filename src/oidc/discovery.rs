@@ -46,7 +46,7 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
             "name", "preferred_username", "username", "picture", "updated_at", "email",
             "email_verified", "groups"
         ],
@@ -56,7 +56,10 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        // OIDC Back-Channel Logout 1.0 §2.1 (`oidc::backchannel`); logout tokens and ID
+        // tokens carry `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }
 

@@ -14,6 +14,8 @@
 //! - [`par`]: pushed authorization requests (RFC 9126).
 //! - [`userinfo`], [`revoke`], [`end_session`]: the other endpoints.
 //! - [`claims`]: which user claims each scope releases.
+//! - [`backchannel`]: back-channel logout: logout tokens, delivered to apps when a session
+//!   ends.
 //!
 //! Flows supported: authorization code (no implicit, no hybrid), `response_mode=query`,
 //! PKCE S256, requests pushed first (PAR) or not; client credentials for machine apps; the
@@ -23,6 +25,7 @@
 //! Never the edge (`server`, `http`), never `signin` (which builds on this module).
 
 pub mod authorize;
+pub mod backchannel;
 pub mod claims;
 pub mod client;
 pub mod client_credentials;

@@ -26,6 +26,8 @@ pub(super) struct Issued {
     pub(super) groups: Vec<Group>,
     pub(super) auth_time: u64,
     pub(super) nonce: Option<String>,
+    /// The session's `sid` (Back-Channel Logout §2.4), when a session signed the user in.
+    pub(super) sid: Option<String>,
 }
 
 fn param<'p>(params: &'p Params, name: &str) -> Result<Option<&'p str>, OAuthError> {
@@ -171,6 +173,7 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Grante
             groups,
             auth_time: ac.auth_time,
             nonce: ac.request.nonce.clone(),
+            sid: ac.sid.clone(),
         }))
     })?;
     Ok(outcome)
@@ -248,6 +251,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Granted, OA
             groups,
             auth_time: grant.auth_time,
             nonce: None,
+            sid: grant.sid.clone(),
         }))
     })?;
     Ok(outcome)
@@ -315,6 +319,9 @@ fn id_token(p: &Provider, app: &App, issued: &Issued) -> Result<String, OAuthErr
     );
     if let Some(n) = &issued.nonce {
         claims.insert("nonce".into(), json!(n));
+    }
+    if let Some(sid) = &issued.sid {
+        claims.insert("sid".into(), json!(sid));
     }
     let keys = p.keys();
     let signer = keys.signer(alg).map_err(|_| {

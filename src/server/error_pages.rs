@@ -324,6 +324,12 @@ pub fn sign_in(s: &Server, e: SignInError, way_on: Option<WayOn>) -> Response {
             format!("The code was right, but the address cannot be used: {why}."),
             "Go back to your account page; your email address is as it was.",
         ),
+        SignInError::NotTheSameAccount => (
+            StatusCode::FORBIDDEN,
+            "That is not your address",
+            "Confirming it's you takes a code sent to the signed-in account's own address; no code was sent to this one.".to_string(),
+            "Go back to the console and choose Send a code: it goes to your own address.",
+        ),
         SignInError::Store(e) => return storage_failure(s, e),
         // Answered on the forms themselves; reaching here is a routing slip, said plainly.
         SignInError::InvalidEmail(_)

@@ -432,6 +432,7 @@ fn start_background(server: &Arc<Server>) {
         });
     }
     tokio::spawn(sweep_forever(provider.clone()));
+    tokio::spawn(crate::oidc::backchannel::run(provider.clone()));
     if let Some(days) = server.config.keys.rotate_after_days {
         tokio::spawn(rotate_keys_forever(
             provider.clone(),

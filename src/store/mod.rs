@@ -111,6 +111,8 @@ pub const USERS_BY_USERNAME: Table<String> = Table::new("users_by_username");
 pub const GROUPS: Table<Group> = Table::new("groups");
 /// sesame sessions (single sign-on), by hash of the session cookie value.
 pub const SESSIONS: Table<Session> = Table::new("sessions");
+/// Back-channel logouts waiting to be delivered, by random ID (see `oidc::backchannel`).
+pub const LOGOUT_NOTICES: Table<LogoutNotice> = Table::new("logout_notices");
 /// Pending authorization requests waiting for the user to sign in, by interaction ID.
 pub const INTERACTIONS: Table<Interaction> = Table::new("interactions");
 /// The same records, read only for their age (evicting at the cap).
@@ -276,6 +278,7 @@ impl Store {
                 USERS_BY_USERNAME.physical,
                 GROUPS.physical,
                 SESSIONS.physical,
+                LOGOUT_NOTICES.physical,
                 INTERACTIONS.physical,
                 CODE_SENDS.physical,
                 AUTH_CODES.physical,
@@ -666,6 +669,7 @@ mod tests {
             auth_time: 0,
             revoked: false,
             expires_at: 1,
+            sid: None,
         };
         store
             .write(|tx| {

@@ -112,6 +112,22 @@ pub struct App {
     /// a `request_uri` is refused. Written only when set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// Where sesame POSTs a `logout_token` when a session that signed in to this app ends
+    /// (OIDC Back-Channel Logout 1.0 §2.2); `None`: the app is not told. Written only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in its logout tokens (and ID tokens) to know which session ended;
+    /// sesame always sends it, and says so in the app's settings. Written only when off.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub backchannel_logout_session_required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// A person who can sign in: added by an administrator, declared in `sesame.toml`, or signed
@@ -203,6 +219,15 @@ pub struct Session {
     /// sesame's own sessions stay as they were.
     #[serde(default, skip_serializing_if = "SessionKind::is_sesame")]
     pub kind: SessionKind,
+    /// The session's ID as apps see it (the ID token's and logout token's `sid`): random, not
+    /// derived from the cookie, so an app that holds it cannot present it as the cookie.
+    /// `None` in records written before sesame kept it (given one when next used by an app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Client IDs of the apps this session signed in to, in the order they first did: they
+    /// are told by back-channel logout when it ends. Written only when not empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
 }
 
 /// What a session's cookie is for. The two never stand in for each other: the forward-auth
@@ -332,6 +357,11 @@ pub enum SignInFor {
     /// First run's setup link: the person signing in becomes the first administrator if there
     /// is still none (`signin::setup`); the sign-in ends on the account page.
     FirstAdmin,
+    /// Re-authentication before a sensitive console action: `user_id` (the signed-in
+    /// administrator) proves again who they are, with a code mailed to their own address only;
+    /// the new session's `auth_time` is now. Ends at the console page `back` (a path below
+    /// `/console` that the console chose from its own routes, never one from a request).
+    Reauth { user_id: String, back: String },
     /// The device page (`/device`, RFC 8628): the sign-in ends there, with the user code the
     /// person had typed or followed (normalised; empty for none).
     Device { user_code: String },
@@ -395,6 +425,9 @@ pub struct AuthCode {
     pub expires_at: u64,
     /// Set when the code was exchanged; a second exchange revokes the grant.
     pub used: bool,
+    /// The `sid` of the session that signed the user in (the ID token carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// A grant: the tokens issued from one authorization code (one refresh-token family).
@@ -408,6 +441,20 @@ pub struct Grant {
     pub revoked: bool,
     /// When the grant record may be swept (the last refresh token's expiry).
     pub expires_at: u64,
+    /// The `sid` of the session that signed the user in: refreshed ID tokens carry it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// A back-channel logout waiting to be delivered (OIDC Back-Channel Logout 1.0): written in
+/// the transaction that ends the session, taken by the delivery task (`oidc::backchannel`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogoutNotice {
+    pub client_id: String,
+    /// The ended session's `sid`.
+    pub sid: String,
+    /// The session's user (`sub`).
+    pub user_id: String,
 }
 
 /// A device authorization (RFC 8628 §3.2): what a TV or a CLI asked for, and what its user

@@ -148,14 +148,20 @@ pub trait Writes: Reads {
     fn all_users(&self) -> Result<Vec<User>, StoreError>;
     /// Every group, in name order.
     fn all_groups(&self) -> Result<Vec<Group>, StoreError>;
-    /// Ends every session of a user; returns how many.
+    /// Ends every session of a user; returns how many. Like [`Writes::remove_session`], queues
+    /// the back-channel logouts of each.
     fn end_sessions_of(&self, user_id: &str) -> Result<usize, StoreError>;
     /// Revokes every grant (token family) of a user; returns how many were live.
     fn revoke_grants_of(&self, user_id: &str) -> Result<usize, StoreError>;
     /// Points a normalised email address at a user ID.
     fn put_user_email(&self, email_key: &str, user_id: &str) -> Result<(), StoreError>;
     fn put_session(&self, hash: &str, session: &Session) -> Result<(), StoreError>;
+    /// Ends a session: removes it and, in the same transaction, queues a [`LogoutNotice`] for
+    /// each app it signed in to that registered a `backchannel_logout_uri` (delivered by
+    /// `oidc::backchannel` once this commits). Sweeping expired sessions queues none.
     fn remove_session(&self, hash: &str) -> Result<bool, StoreError>;
+    /// Takes (removes and returns) up to `max` queued back-channel logouts.
+    fn take_logout_notices(&self, max: usize) -> Result<Vec<LogoutNotice>, StoreError>;
     fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError>;
     fn remove_interaction(&self, id: &str) -> Result<bool, StoreError>;
     /// How many sign-ins are pending (expired ones not yet swept included).
@@ -299,7 +305,11 @@ impl Writes for WriteTx {
         Ok(self.scan(&GROUPS)?.into_iter().map(|(_, g)| g).collect())
     }
     fn end_sessions_of(&self, user_id: &str) -> Result<usize, StoreError> {
-        self.sweep(&SESSIONS, |s| s.user_id == user_id)
+        let mine = self.sessions_of(user_id)?;
+        for (hash, _) in &mine {
+            self.remove_session(hash)?;
+        }
+        Ok(mine.len())
     }
     fn revoke_grants_of(&self, user_id: &str) -> Result<usize, StoreError> {
         let mut n = 0;
@@ -319,7 +329,33 @@ impl Writes for WriteTx {
         self.put(&SESSIONS, hash, session)
     }
     fn remove_session(&self, hash: &str) -> Result<bool, StoreError> {
+        let Some(session) = self.session(hash)? else {
+            return Ok(false);
+        };
+        if let Some(sid) = &session.sid {
+            for client_id in &session.apps {
+                let told = self
+                    .app(client_id)?
+                    .is_some_and(|a| a.backchannel_logout_uri.is_some());
+                if told {
+                    let notice = LogoutNotice {
+                        client_id: client_id.clone(),
+                        sid: sid.clone(),
+                        user_id: session.user_id.clone(),
+                    };
+                    self.put(&LOGOUT_NOTICES, &crate::crypto::random_id(), &notice)?;
+                }
+            }
+        }
         self.remove(&SESSIONS, hash)
+    }
+    fn take_logout_notices(&self, max: usize) -> Result<Vec<LogoutNotice>, StoreError> {
+        let mut taken = Vec::new();
+        for (key, notice) in self.scan(&LOGOUT_NOTICES)?.into_iter().take(max) {
+            self.remove(&LOGOUT_NOTICES, &key)?;
+            taken.push(notice);
+        }
+        Ok(taken)
     }
     fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError> {
         self.put(&INTERACTIONS, id, interaction)

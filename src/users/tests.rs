@@ -177,6 +177,8 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     auth_time: 1,
                     expires_at: 99,
                     kind: crate::store::SessionKind::Sesame,
+                    sid: None,
+                    apps: Vec::new(),
                 },
             )?;
             tx.put_grant(
@@ -188,6 +190,7 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     auth_time: 1,
                     revoked: false,
                     expires_at: 99,
+                    sid: None,
                 },
             )
         })
@@ -345,6 +348,8 @@ fn sign_up_policy_and_app_access() {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: true,
         device_flow: false,
         require_pushed_authorization_requests: false,
     };

@@ -92,10 +92,16 @@ impl SigningKey {
     /// Signs `claims` (a JSON object) as a compact JWS with header
     /// `{"alg":..,"kid":..,"typ":"JWT"}`.
     pub fn sign_jwt(&self, claims: &Value) -> Result<String, CryptoError> {
+        self.sign_jwt_typed(claims, "JWT")
+    }
+
+    /// [`SigningKey::sign_jwt`] with another `typ` in the header (`logout+jwt`: a token a
+    /// receiver must not mistake for an ID token, Back-Channel Logout §2.4).
+    pub fn sign_jwt_typed(&self, claims: &Value, typ: &str) -> Result<String, CryptoError> {
         if !claims.is_object() {
             return Err(CryptoError::ClaimsNotObject);
         }
-        let header = json!({ "alg": self.alg.as_str(), "typ": "JWT", "kid": self.kid });
+        let header = json!({ "alg": self.alg.as_str(), "typ": typ, "kid": self.kid });
         let mut jws = format!(
             "{}.{}",
             b64url(header.to_string().as_bytes()),

@@ -355,6 +355,9 @@ fn app(e: AppError, detail: String, call: &Call<'_>) -> Problem {
             Problem::invalid(field, detail)
         }
         AppError::InvalidClientId { .. } => Problem::invalid("client_id", detail),
+        AppError::InvalidBackchannelUri { .. } => {
+            Problem::invalid("backchannel_logout_uri", detail)
+        }
         AppError::InsecureRedirectStillRegistered { uri } => {
             Problem::invalid(call.body_member_holding("redirect_uris", &uri), detail)
         }

@@ -203,7 +203,10 @@ pub fn add_member(s: &Server, req: &Request, admin: &Admin) -> Response {
     let f = req.params();
     let group = f.first("name").unwrap_or("").to_string();
     let user = f.first("email").unwrap_or("").trim().to_string();
-    // sensitive: recent sign-in required (when `group` is `admins`)
+    let back = super::path_with("/groups/show", "name", &group);
+    if let Err(r) = super::fresh_if(group == ADMINS, s, req, admin, &back) {
+        return *r;
+    }
     membership(s, req, admin, Membership { group, user }, true)
 }
 

@@ -92,8 +92,10 @@ fn page(s: &Server, req: &Request, admin: &Admin, status: StatusCode, form: Valu
 /// POST /console/mail/connector: `connector.set` from the form's fields (`source=form`) or
 /// from pasted JSON (`source=json`). Missing required fields are refused here, per field;
 /// the command's refusal names its field, which is shown beside it.
-// sensitive: recent sign-in required
 pub fn set_connector(s: &Server, req: &Request, admin: &Admin) -> Response {
+    if let Err(r) = super::fresh::require(s, req, admin, "/mail") {
+        return *r;
+    }
     let f = req.params();
     let pasted = f.first("json").unwrap_or("").trim().to_string();
     let from_json = f.first("source") == Some("json");
@@ -150,8 +152,10 @@ pub fn set_connector(s: &Server, req: &Request, admin: &Admin) -> Response {
 }
 
 /// POST /console/mail/connector/delete: `connector.delete`; mail goes back to `[mail]`.
-// sensitive: recent sign-in required
 pub fn delete_connector(s: &Server, req: &Request, admin: &Admin) -> Response {
+    if let Err(r) = super::fresh::require(s, req, admin, "/mail") {
+        return *r;
+    }
     let gone = ConnectorRef { name: SES.into() };
     match run(s, admin, Command::ConnectorDelete(gone)) {
         Ok(Ok(_)) => http::redirect(&format!("{}?notice=connector_deleted", url(s, "/mail"))),

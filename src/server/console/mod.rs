@@ -14,6 +14,9 @@
 //! - Forms answer with a redirect (Post/Redirect/Get); what a redirect says comes from a fixed
 //!   list of keys (`?notice=`), worded here. A refused command re-renders its form with the
 //!   command's own error (the typed values kept), status 422.
+//! - Sensitive actions (rotating a secret, creating an API key, adding an administrator,
+//!   changing the mail connector, deleting a user) need a sign-in from the last ten minutes, or
+//!   a fresh code to the administrator's own address: [`fresh::require`], `fresh.rs`.
 //! - A new app's client secret is never put in a URL or cookie: the create form's redirect
 //!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
 //!   minutes, bound to the session that created it). A reload shows it no more.
@@ -23,15 +26,16 @@
 //! `user_page.rs` (one user: edit, sessions and apps, delete), `groups.rs` (list, create, edit,
 //! members, the apps a group may use, delete), `experience.rs` (branding, sign-up and code
 //! emails over the file's, with a live preview), `mail.rs` (status, the SES connector, send
-//! test and dry run), `keys.rs` (signing keys and rotation), `reveal.rs` (the secret shown
+//! test and dry run), `keys.rs` (signing keys and rotation), `audit.rs` (the audit log, filtered
+//! and paged), `api_keys.rs` (management API keys: create, shown once; list; revoke),
+//! `fresh.rs` (recent sign-in for sensitive actions), `reveal.rs` (a secret or key shown
 //! once).
-//!
-//! Sensitive actions (deleting a user, adding someone to `admins`) carry the line comment
-//! `// sensitive: recent sign-in required` where they are carried out: the recent sign-in gate
-//! goes there.
 
+mod api_keys;
 mod apps;
+mod audit;
 mod experience;
+pub(super) mod fresh;
 mod groups;
 mod keys;
 mod mail;
@@ -62,6 +66,8 @@ pub(super) struct Admin<'r> {
     pub user: User,
     /// The session cookie's value (the CSRF token and the shown-once secrets derive from it).
     pub cookie: &'r str,
+    /// When this session's user last proved who they are ([`fresh::require`] asks).
+    pub auth_time: u64,
 }
 
 impl Admin<'_> {
@@ -83,7 +89,8 @@ pub async fn route(s: &Server, req: &Request) -> Response {
     let sub = req.path.strip_prefix(paths::CONSOLE).unwrap_or("");
     if !matches!(
         sub,
-        "" | "/apps"
+        "" | "/confirm"
+            | "/apps"
             | "/apps/show"
             | "/apps/delete"
             | "/apps/rotate"
@@ -111,6 +118,9 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/mail/test"
             | "/keys"
             | "/keys/rotate"
+            | "/audit"
+            | "/api-keys"
+            | "/api-keys/revoke"
     ) {
         return http::text(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -123,6 +133,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
     };
     match (sub, post) {
         ("", false) => http::redirect(&url(s, "/apps")),
+        ("/confirm", false) => fresh::confirm_page(s, req, &admin),
         ("/apps", false) => apps::list(s, req, &admin),
         ("/apps", true) => apps::create(s, req, &admin),
         ("/apps/show", false) => apps::show(s, req, &admin),
@@ -159,6 +170,11 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/keys", false) => keys::list(s, req, &admin),
         ("/keys/rotate", false) => keys::confirm_rotate(s, req, &admin),
         ("/keys/rotate", true) => keys::rotate(s, req, &admin),
+        ("/audit", false) => audit::list(s, req, &admin),
+        ("/api-keys", false) => api_keys::list(s, req, &admin),
+        ("/api-keys", true) => api_keys::create(s, req, &admin),
+        ("/api-keys/revoke", false) => api_keys::confirm_revoke(s, req, &admin),
+        ("/api-keys/revoke", true) => api_keys::revoke(s, req, &admin),
         _ => super::routes::method_not_allowed(&req.method),
     }
 }
@@ -170,8 +186,29 @@ pub(super) fn url(s: &Server, sub: &str) -> String {
 
 /// The console's URL for `sub` with `?key=value` (the value encoded).
 pub(super) fn url_with(s: &Server, sub: &str, key: &str, value: &str) -> String {
+    url(s, &path_with(sub, key, value))
+}
+
+/// The console path `sub?key=value` (the value URL-encoded), below `/console`: where a
+/// re-authentication ([`fresh::require`]) comes back to.
+pub(super) fn path_with(sub: &str, key: &str, value: &str) -> String {
     let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    format!("{}?{key}={value}", url(s, sub))
+    format!("{sub}?{key}={value}")
+}
+
+/// Passes [`fresh::require`] when `sensitive`; otherwise `Ok` at once.
+pub(super) fn fresh_if(
+    sensitive: bool,
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    back: &str,
+) -> Result<(), Box<Response>> {
+    if sensitive {
+        fresh::require(s, req, admin, back)
+    } else {
+        Ok(())
+    }
 }
 
 /// Custom claims as typed in a textarea: a JSON object, or nothing (none). The error says
@@ -204,7 +241,11 @@ fn gate<'r>(s: &Server, req: &'r Request, post: bool) -> Result<Admin<'r>, Box<R
     let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
     let signed_in = crate::session::signed_in(&s.provider, cookie, SessionKind::Sesame);
     let admin = match (signed_in, cookie) {
-        (Ok(Some((_, user))), Some(cookie)) => Admin { user, cookie },
+        (Ok(Some((session, user))), Some(cookie)) => Admin {
+            user,
+            cookie,
+            auth_time: session.auth_time,
+        },
         (Err(e), _) => return Err(Box::new(storage_failure(s, e))),
         _ if post => return Err(Box::new(http::redirect(&url(s, "")))),
         _ => return Err(Box::new(sign_in_first(s, req))),
@@ -280,6 +321,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "key_rotated" => {
             "A new signing key is active; the old one stays in JWKS until its tokens expire."
         }
+        "api_key_revoked" => "The API key is revoked: a program holding it is refused.",
         _ => return None,
     })
 }

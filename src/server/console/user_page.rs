@@ -5,7 +5,7 @@
 //! confirmation step. Changes are admin commands (`user.update`, `user.delete`); a user
 //! declared in `sesame.toml` is shown read-only, since the commands refuse to change one.
 
-use super::{claims_typed, console_page, run, url, url_with, Admin};
+use super::{claims_typed, console_page, path_with, run, url, url_with, Admin};
 use crate::admin::{Command, UserEdit, UserRef};
 use crate::http::{self, Request, Response};
 use crate::server::account_routes::{apps_json, sessions_json};
@@ -130,8 +130,19 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         user: id.clone(),
         change,
     };
-    // sensitive: recent sign-in required (when `groups` newly holds `admins`: the gate
-    // compares with the stored user's groups)
+    // Making someone an administrator is sensitive; other edits are not.
+    let was_admin = match run(s, admin, Command::UserShow(UserRef { user: id.clone() })) {
+        Ok(Ok(u)) => u["groups"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|g| g == ADMINS)),
+        Ok(Err(_)) => return no_such_user(s),
+        Err(r) => return *r,
+    };
+    let makes_admin = !was_admin && groups.iter().any(|g| g == ADMINS);
+    let back = path_with("/users/show", "id", &id);
+    if let Err(r) = super::fresh_if(makes_admin, s, req, admin, &back) {
+        return *r;
+    }
     match run(s, admin, Command::UserUpdate(edit)) {
         Ok(Ok(_)) => http::redirect(&format!(
             "{}&notice=user_saved",
@@ -178,11 +189,13 @@ fn confirm_page(
 /// POST /console/users/delete (`id`): `user.delete`, then the list. An administrator cannot
 /// delete themselves from here (they would lose the console mid-action).
 pub fn delete(s: &Server, req: &Request, admin: &Admin) -> Response {
-    // sensitive: recent sign-in required
     let id = req.params().first("id").unwrap_or("").to_string();
     if id == admin.user.id {
         let e = "You cannot delete your own account from the console.".to_string();
         return confirm_page(s, req, admin, StatusCode::UNPROCESSABLE_ENTITY, Some(e));
+    }
+    if let Err(r) = super::fresh::require(s, req, admin, &path_with("/users/show", "id", &id)) {
+        return *r;
     }
     match run(s, admin, Command::UserDelete(UserRef { user: id })) {
         Ok(Ok(_)) => http::redirect(&format!("{}?notice=user_deleted", url(s, "/users"))),

@@ -8,7 +8,7 @@ use super::{console_page, run, url, url_with, Admin};
 use crate::admin::{Command, UserQuery, UserRef};
 use crate::http::{self, Request, Response};
 use crate::server::Server;
-use crate::users::MAX_PAGE;
+use crate::users::{ADMINS, MAX_PAGE};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
@@ -120,6 +120,10 @@ pub fn add(s: &Server, req: &Request, admin: &Admin) -> Response {
     let email = f.first("email").unwrap_or("").trim().to_string();
     let name = f.first("name").unwrap_or("").trim().to_string();
     let groups = f.first("groups").unwrap_or("").to_string();
+    let adds_admin = group_list(&groups).iter().any(|g| g == ADMINS);
+    if let Err(r) = super::fresh_if(adds_admin, s, req, admin, "/users") {
+        return *r;
+    }
     let mut new = json!({ "email": email, "groups": group_list(&groups) });
     if !name.is_empty() {
         new["name"] = json!(name);
