@@ -52,10 +52,11 @@ async fn a_homelab_owner_sets_everything_up_from_a_phone() {
     owner.goto(&link).await;
     shots.take(&owner, "setup-email").await;
     enter_email_and_code(&sesame, &owner, OWNER, &shots, "setup-code").await;
+    // The new administrator lands in the console.
     owner
-        .wait_for_url("the owner's account page", |u| u.contains("/account"))
+        .wait_for_url("the console", |u| u.contains("/console"))
         .await;
-    owner.goto(&sesame.url("/console/apps")).await;
+    click(&owner, "nav.console-nav a[href$='/console/apps']").await;
     wait_for_text(&owner, "Create an app").await;
     shots.take(&owner, "console-apps").await;
 

@@ -730,9 +730,19 @@ pub(crate) fn finish<'a>(
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
         },
-        SignInFor::Account | SignInFor::FirstAdmin => {
+        SignInFor::Account => {
             audit::record(tx, now, entry(succeeded, &user.id))?;
             Next::Account
+        }
+        // The new administrator lands in the console, where first-run setup goes on (an
+        // administrator already made by someone else in the meantime: the account page).
+        SignInFor::FirstAdmin => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            if user.in_group(crate::users::ADMINS) {
+                Next::Console(String::new())
+            } else {
+                Next::Account
+            }
         }
         SignInFor::Console => {
             audit::record(tx, now, entry(succeeded, &user.id))?;
