@@ -337,7 +337,11 @@ async fn first_run_the_setup_link_makes_the_first_admin_once() {
     // The new administrator lands in the console.
     let shown = followed(&sesame, &browser, answer).await;
     assert_eq!(shown.status, 200, "{}", shown.describe());
-    assert!(shown.url.path().starts_with("/console"), "{}", shown.describe());
+    assert!(
+        shown.url.path().starts_with("/console"),
+        "{}",
+        shown.describe()
+    );
     assert!(shown.body.contains(ADA), "{}", shown.describe());
     let user = sesame.cli(&["user", "show", ADA, "--json"]);
     let user: serde_json::Value = serde_json::from_slice(&user.stdout).expect("user JSON");
