@@ -37,7 +37,8 @@ use crate::clock;
 use crate::crypto;
 use crate::crypto::keys::Alg;
 use crate::store::{
-    App, AppType, Reads, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS,
+    ApiScopes, App, AppType, Reads, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS, GRANTS,
+    REFRESH_TOKENS,
 };
 use serde::{Deserialize, Serialize};
 use validate::{alg_any_case, check_name, check_uris};
@@ -74,6 +75,10 @@ pub struct AppDecl {
     /// Seconds in which a refresh may be retried (0: never); unset, `[tokens]`'s.
     #[serde(default)]
     pub refresh_retry_window: Option<u64>,
+    /// A machine app only: the API scopes it may get by client credentials, by resource
+    /// indicator.
+    #[serde(default)]
+    pub api_scopes: ApiScopes,
 }
 
 /// What `sesame app create` asks for.
@@ -102,6 +107,10 @@ pub struct NewApp {
     /// when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// A machine app only: the API scopes it may get by client credentials, by resource
+    /// indicator. Sent only when set.
+    #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
+    pub api_scopes: ApiScopes,
 }
 
 fn traditional() -> AppType {
@@ -134,6 +143,9 @@ pub struct AppUpdate {
     /// Seconds in which a refresh may be retried (0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// Replaces the API scopes a machine app may get by client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_scopes: Option<ApiScopes>,
 }
 
 impl AppUpdate {
@@ -147,6 +159,7 @@ impl AppUpdate {
             allowed_groups,
             allow_insecure_redirect,
             refresh_retry_window,
+            api_scopes,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
@@ -155,6 +168,7 @@ impl AppUpdate {
             && allowed_groups.is_none()
             && allow_insecure_redirect.is_none()
             && refresh_retry_window.is_none()
+            && api_scopes.is_none()
     }
 }
 
@@ -257,6 +271,7 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         declared: false,
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
         refresh_retry_window: new.refresh_retry_window,
+        api_scopes: new.api_scopes,
     };
     tx.put(&APPS, &app.client_id, &app)?;
     Ok((app, secret))
@@ -327,6 +342,9 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         }
         if let Some(window) = change.refresh_retry_window {
             app.refresh_retry_window = Some(window);
+        }
+        if let Some(scopes) = change.api_scopes {
+            app.api_scopes = scopes;
         }
         tx.put(&APPS, client_id, &app)?;
         Ok(app)

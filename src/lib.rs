@@ -59,6 +59,8 @@
 //!   app, the sign-up policy.
 //! - [`audit`]: the audit log: what is recorded (sign-ins, codes sent, token reuse, changes),
 //!   recording inside the caller's transaction, retention, and listing.
+//! - [`apis`]: the API registry: resource servers sesame issues JWT access tokens for
+//!   (RFC 9068), by resource indicator (RFC 8707).
 //! - [`api_keys`]: the keys programs present to the management API (made, listed, revoked,
 //!   checked; stored hashed).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
@@ -75,6 +77,7 @@ pub mod account;
 pub mod admin;
 pub mod alg;
 pub mod api_keys;
+pub mod apis;
 pub mod apps;
 pub mod audit;
 pub mod cli;

@@ -248,6 +248,7 @@ pub mod testing {
                 declared: false,
                 allowed_groups: vec![],
                 refresh_retry_window: None,
+                api_scopes: Default::default(),
             };
             store
                 .write(|tx| tx.put(&APPS, id, &app))
@@ -290,6 +291,7 @@ pub mod testing {
             code_challenge: code_challenge.map(str::to_string),
             max_age: None,
             login_hint: None,
+            resource: None,
         }
     }
 }

@@ -379,6 +379,7 @@ pub fn ensure_builtin_groups(store: &Store, now: u64) -> Result<(), StoreError> 
                 name: ADMINS.into(),
                 description: "sesame's administrators: they may use the management API".into(),
                 claims: Map::new(),
+                api_scopes: Default::default(),
                 declared: false,
                 created_at: now,
                 updated_at: now,

@@ -15,9 +15,9 @@
 
 use super::error::AdminError;
 use super::protocol::{
-    ApiKeyRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef, ConnectorSettings,
-    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit, UserQuery, UserRef,
-    CONNECTORS_KNOWN,
+    ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef,
+    ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit,
+    UserQuery, UserRef, CONNECTORS_KNOWN,
 };
 
 /// A listing's page size when the command does not say.
@@ -26,6 +26,7 @@ const DEFAULT_PAGE: usize = 100;
 /// default ID token lifetime.
 const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
 use crate::api_keys::{self, ApiKeyInfo};
+use crate::apis;
 use crate::apps;
 use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
 use crate::config::{MailConfig, SesConfig};
@@ -289,7 +290,37 @@ fn run(
             )?;
             Done::result(to_json(&info))
         }
+        Command::ApiCreate(new) => {
+            api_change(store, &audit, |tx, at| apis::create_in(tx, at, new))?
+        }
+        Command::ApiList(_) => Done::result(to_json(&apis::list(store)?)),
+        Command::ApiShow(ApiRef { indicator }) => {
+            Done::result(to_json(&apis::get(store, &indicator)?))
+        }
+        Command::ApiUpdate(ApiChange { indicator, change }) => {
+            api_change(store, &audit, |tx, at| {
+                apis::update_in(tx, at, &indicator, change)
+            })?
+        }
+        Command::ApiDelete(ApiRef { indicator }) => {
+            api_change(store, &audit, |tx, _| apis::delete_in(tx, &indicator))?
+        }
     })
+}
+
+/// Runs an API registry change and records the API as it is now (or was, deleted), in one
+/// write transaction.
+fn api_change(
+    store: &Store,
+    audit: &Audit,
+    f: impl FnOnce(&WriteTx, u64) -> Result<crate::store::ApiResource, apis::ApiError>,
+) -> Result<Done, AdminError> {
+    let api = store.write(|tx| {
+        let api = f(tx, audit.at)?;
+        audit.record(tx, None, Changes::of(&api))?;
+        Ok::<_, AdminError>(api)
+    })?;
+    Ok(Done::result(to_json(&api)))
 }
 
 /// Registers an app; the entry records it as created, its new secret masked.

@@ -7,6 +7,7 @@
 
 use super::AdminError;
 use crate::api_keys::NewApiKey;
+use crate::apis::{ApiUpdate, NewApi};
 use crate::apps::{self, AppUpdate, NewApp};
 use crate::audit::AuditQuery;
 use crate::crypto::keys::Alg;
@@ -115,6 +116,16 @@ commands! {
     "api-key.list" => ApiKeyList(NoArgs),
     /// Revokes a management API key.
     "api-key.revoke" => ApiKeyRevoke(ApiKeyRef),
+    /// Registers an API (a resource server that gets JWT access tokens).
+    "api.create" => ApiCreate(NewApi),
+    /// Lists the APIs, by indicator.
+    "api.list" => ApiList(NoArgs),
+    /// Shows one API.
+    "api.show" => ApiShow(ApiRef),
+    /// Changes an API's name, scopes, algorithm or token lifetime.
+    "api.update" => ApiUpdate(ApiChange),
+    /// Deletes an API: no token is issued for it again.
+    "api.delete" => ApiDelete(ApiRef),
 }
 
 impl Command {
@@ -156,6 +167,7 @@ impl Command {
             | Command::KeysRotate(_)
             | Command::UserAdd(_)
             | Command::GroupAdd(_)
+            | Command::ApiCreate(_)
             | Command::ApiKeyCreate(_) => true,
             Command::AppList(_)
             | Command::AppShow(_)
@@ -182,6 +194,10 @@ impl Command {
             | Command::ApiKeyRevoke(_)
             | Command::KeysList(_)
             | Command::KeysPrune(_)
+            | Command::ApiList(_)
+            | Command::ApiShow(_)
+            | Command::ApiUpdate(_)
+            | Command::ApiDelete(_)
             | Command::Backup(_) => false,
             Command::AuditList(_) => false,
         }
@@ -200,6 +216,8 @@ impl Command {
             | Command::GroupShow(_)
             | Command::ApiKeyList(_)
             | Command::KeysList(_)
+            | Command::ApiList(_)
+            | Command::ApiShow(_)
             | Command::Backup(_) => true,
             Command::AuditList(_) => true,
             Command::AppCreate(_)
@@ -223,7 +241,10 @@ impl Command {
             | Command::GroupAddMember(_)
             | Command::GroupRemoveMember(_)
             | Command::ApiKeyCreate(_)
-            | Command::ApiKeyRevoke(_) => false,
+            | Command::ApiKeyRevoke(_)
+            | Command::ApiCreate(_)
+            | Command::ApiUpdate(_)
+            | Command::ApiDelete(_) => false,
         }
     }
 }
@@ -357,6 +378,20 @@ pub struct ApiKeyRef {
     pub id: String,
 }
 
+/// The API a command is about, by resource indicator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiRef {
+    pub indicator: String,
+}
+
+/// `api.update`'s arguments: the API, and what changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiChange {
+    pub indicator: String,
+    #[serde(flatten)]
+    pub change: ApiUpdate,
+}
+
 /// The answer to one command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
@@ -419,6 +454,9 @@ pub struct AppInfo {
     /// (`[tokens] refresh_retry_window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// A machine app's API scopes (client credentials), by resource indicator.
+    #[serde(default, skip_serializing_if = "crate::store::ApiScopes::is_empty")]
+    pub api_scopes: crate::store::ApiScopes,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -437,6 +475,7 @@ impl AppInfo {
             allowed_groups: app.allowed_groups.clone(),
             allow_insecure_redirect: app.allow_insecure_redirect,
             refresh_retry_window: app.refresh_retry_window,
+            api_scopes: app.api_scopes.clone(),
             declared: app.declared,
             created_at: app.created_at,
         }

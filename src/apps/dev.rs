@@ -226,6 +226,7 @@ fn new_app(
         declared: false,
         allowed_groups: Vec::new(),
         refresh_retry_window: None,
+        api_scopes: Default::default(),
     }
 }
 

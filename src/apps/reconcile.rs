@@ -102,6 +102,7 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         declared: true,
         allowed_groups: crate::users::group_names(&decl.allowed_groups),
         refresh_retry_window: decl.refresh_retry_window,
+        api_scopes: decl.api_scopes.clone(),
     })
 }
 
@@ -182,6 +183,7 @@ mod tests {
             allowed_groups: vec![],
             allow_insecure_redirect: false,
             refresh_retry_window: None,
+            api_scopes: Default::default(),
         }
     }
 

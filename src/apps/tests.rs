@@ -18,6 +18,7 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
     }
 }
 
@@ -35,6 +36,7 @@ fn decl(client_id: &str) -> AppDecl {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
     }
 }
 
@@ -417,6 +419,7 @@ fn list_update_delete_and_rotate() {
         allowed_groups: None,
         allow_insecure_redirect: None,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");
@@ -478,6 +481,7 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         auth_time: 1,
         revoked: false,
         expires_at: u64::MAX,
+        resource: None,
     };
     let at = AccessToken {
         grant_id: "g".into(),

@@ -3,7 +3,9 @@
 //! with no server running builds a mailer itself ([`crate::mail`]).
 
 use super::access::{admin_call, open_store, Opened, Via};
-use super::args::{AppCommand, AppTypeArg, AuditArgs, ConnectorCommand, ConnectorName};
+use super::args::{
+    api_scope_map, AppCommand, AppTypeArg, AuditArgs, ConnectorCommand, ConnectorName,
+};
 use super::error::CliError;
 use super::output::{pretty, print_app, print_app_table, print_audit_page, print_json, print_out};
 use crate::admin::{
@@ -28,6 +30,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allowed_groups,
             insecure,
             refresh_retry_window,
+            api_scopes,
             out,
         } => {
             let app_type = match app_type {
@@ -45,6 +48,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 allowed_groups,
                 allow_insecure_redirect: insecure.allow_insecure_redirect.unwrap_or(false),
                 refresh_retry_window,
+                api_scopes: api_scope_map(api_scopes),
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
             warn_if_insecure(&result);
@@ -96,6 +100,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allow_everyone,
             insecure,
             refresh_retry_window,
+            api_scopes,
+            no_api_scopes,
             out,
         } => {
             let change = AppUpdate {
@@ -109,12 +115,15 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                     .then_some(allowed_groups),
                 allow_insecure_redirect: insecure.allow_insecure_redirect,
                 refresh_retry_window,
+                api_scopes: (!api_scopes.is_empty() || no_api_scopes)
+                    .then(|| api_scope_map(api_scopes)),
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
                      --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
-                     --allow-everyone, --allow-insecure-redirect or --refresh-retry-window",
+                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --api-scope or \
+                     --no-api-scopes",
                 ));
             }
             let (result, _) =

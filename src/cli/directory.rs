@@ -6,7 +6,7 @@
 //! changes nothing, a `--claim` given twice).
 
 use super::access::admin_call;
-use super::args::{ClaimArg, GroupCommand, UserCommand};
+use super::args::{api_scope_map, ClaimArg, GroupCommand, UserCommand};
 use super::commands::parse;
 use super::error::CliError;
 use super::output::{
@@ -189,12 +189,14 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
             name,
             description,
             claims,
+            api_scopes,
             out,
         } => {
             let new = NewGroup {
                 name,
                 description: description.unwrap_or_default(),
                 claims: claim_map(claims)?,
+                api_scopes: api_scope_map(api_scopes),
             };
             let (result, _) = admin_call(config, Command::GroupAdd(new))?;
             if out.json {
@@ -230,6 +232,8 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
             description,
             claims,
             no_claims,
+            api_scopes,
+            no_api_scopes,
             out,
         } => {
             let change = GroupChange {
@@ -239,14 +243,17 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
                 } else {
                     Some(claim_map(claims)?)
                 },
+                api_scopes: (!api_scopes.is_empty() || no_api_scopes)
+                    .then(|| api_scope_map(api_scopes)),
             };
             let GroupChange {
                 description,
                 claims,
+                api_scopes,
             } = &change;
-            if description.is_none() && claims.is_none() {
+            if description.is_none() && claims.is_none() && api_scopes.is_none() {
                 return Err(CliError::NothingToChange(
-                    "--description, --claim or --no-claims",
+                    "--description, --claim, --no-claims, --api-scope or --no-api-scopes",
                 ));
             }
             let (result, _) = admin_call(config, Command::GroupUpdate(GroupEdit { name, change }))?;

@@ -10,6 +10,7 @@
 //! - [`token`]: the `authorization_code` and `refresh_token` grants, ID tokens.
 //! - [`client_credentials`]: the `client_credentials` grant, for machine apps.
 //! - [`introspect`]: token introspection (RFC 7662).
+//! - [`resource`]: resource indicators (RFC 8707) and JWT access tokens for APIs (RFC 9068).
 //! - [`userinfo`], [`revoke`], [`end_session`]: the other endpoints.
 //! - [`claims`]: which user claims each scope releases.
 //!
@@ -31,6 +32,7 @@ pub mod grant_type;
 pub mod introspect;
 pub mod params;
 pub mod pkce;
+pub mod resource;
 pub mod revoke;
 pub mod scope;
 pub mod token;
@@ -41,6 +43,8 @@ pub use params::Params;
 
 #[cfg(test)]
 mod machine_tests;
+#[cfg(test)]
+mod resource_tests;
 #[cfg(test)]
 mod retry_tests;
 #[cfg(test)]

@@ -125,6 +125,8 @@ pub const ACCESS_TOKENS: Table<AccessToken> = Table::within("access_tokens", "to
 pub const REFRESH_TOKENS: Table<RefreshToken> = Table::within("refresh_tokens", "tokens", "r/");
 /// Grants: what one authorization code started (its tokens form one family), by grant ID.
 pub const GRANTS: Table<Grant> = Table::within("grants", "tokens", "g/");
+/// Registered APIs (resource servers), by resource indicator.
+pub const APIS: Table<ApiResource> = Table::new("apis");
 /// Signing keys, by `kid`.
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
@@ -275,6 +277,7 @@ impl Store {
                 CONNECTORS.physical,
                 AUDIT,
                 API_KEYS.physical,
+                APIS.physical,
             ] {
                 let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
                 tx.tx.open_table(def)?;
@@ -657,6 +660,7 @@ mod tests {
             auth_time: 0,
             revoked: false,
             expires_at: 1,
+            resource: None,
         };
         store
             .write(|tx| {

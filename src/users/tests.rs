@@ -188,6 +188,7 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     auth_time: 1,
                     revoked: false,
                     expires_at: 99,
+                    resource: None,
                 },
             )
         })
@@ -284,6 +285,7 @@ fn declarations_reconcile_and_release() {
         name: "family".into(),
         description: "Family".into(),
         claims: Map::new(),
+        api_scopes: Default::default(),
     }];
     let users = vec![UserDecl {
         email: "me@example.com".into(),
@@ -345,6 +347,7 @@ fn sign_up_policy_and_app_access() {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
     };
     assert!(may_use(&app, &user));
     app.allowed_groups = vec!["family".into()];

@@ -92,10 +92,16 @@ impl SigningKey {
     /// Signs `claims` (a JSON object) as a compact JWS with header
     /// `{"alg":..,"kid":..,"typ":"JWT"}`.
     pub fn sign_jwt(&self, claims: &Value) -> Result<String, CryptoError> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// Signs `claims` as a compact JWS whose header says `typ` (`at+jwt` for an RFC 9068
+    /// access token, so that it is never taken for an ID token, and the other way round).
+    pub fn sign_typed(&self, claims: &Value, typ: &str) -> Result<String, CryptoError> {
         if !claims.is_object() {
             return Err(CryptoError::ClaimsNotObject);
         }
-        let header = json!({ "alg": self.alg.as_str(), "typ": "JWT", "kid": self.kid });
+        let header = json!({ "alg": self.alg.as_str(), "typ": typ, "kid": self.kid });
         let mut jws = format!(
             "{}.{}",
             b64url(header.to_string().as_bytes()),
