@@ -147,6 +147,16 @@ pub fn get(store: &Store, indicator: &str) -> Result<ApiResource, ApiError> {
         .ok_or_else(|| ApiError::NotFound(indicator.to_string()))
 }
 
+/// How long a retired signing key must stay in JWKS: `id_token_ttl`, or the longest lifetime of
+/// a registered API's access tokens if that is longer (they are signed by the same keys).
+pub fn key_lifetime(store: &Store, id_token_ttl: u64) -> Result<u64, StoreError> {
+    let apis = store.read(|tx| tx.scan(&APIS))?;
+    Ok(apis
+        .iter()
+        .map(|(_, a)| a.access_token_ttl)
+        .fold(id_token_ttl, u64::max))
+}
+
 /// Changes an API inside the caller's write transaction.
 pub fn update_in(
     tx: &WriteTx,

@@ -172,11 +172,13 @@ fn run(
         }
         Command::KeysList(KeyWindow { token_lifetime }) => {
             let lifetime = token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+            let lifetime = apis::key_lifetime(store, lifetime).map_err(AdminError::Keys)?;
             let keys = crate::crypto::keys::list(store, lifetime).map_err(AdminError::Keys)?;
             Done::result(to_json(&keys))
         }
         Command::KeysPrune(KeyWindow { token_lifetime }) => {
             let lifetime = token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+            let lifetime = apis::key_lifetime(store, lifetime).map_err(AdminError::Keys)?;
             let now = crate::clock::now();
             let pruned = crate::crypto::keys::prune_with(store, now, lifetime, |tx, gone| {
                 let kids: Vec<&str> = gone.iter().map(|k| k.kid.as_str()).collect();

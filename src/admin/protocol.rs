@@ -294,7 +294,8 @@ pub struct KeyRotation {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KeyWindow {
     /// The longest lifetime of a token a key signs (the ID token's), in seconds: how long a
-    /// retired key stays in JWKS. A running server uses its own `[tokens] id_token_ttl`,
+    /// retired key stays in JWKS (at least the longest API access token lifetime, whatever is
+    /// sent). A running server uses its own `[tokens] id_token_ttl`,
     /// whatever is sent; the CLI on the file sends its configuration's.
     #[serde(default)]
     pub token_lifetime: Option<u64>,

@@ -563,7 +563,7 @@ pub(super) enum GroupCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Change a group's description or claims.
+    /// Change a group's description, claims or API scopes.
     Update {
         name: String,
         /// A new description.

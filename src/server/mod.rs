@@ -585,7 +585,7 @@ async fn rotate_keys_forever(provider: Arc<Provider>, rotate_after: u64) {
         tick.tick().await;
         let p = provider.clone();
         let res = tokio::task::spawn_blocking(move || {
-            let lifetime = p.tokens.id_token_ttl;
+            let lifetime = crate::apis::key_lifetime(&p.store, p.tokens.id_token_ttl)?;
             let done = crate::crypto::keys::rotate_due(&p.store, p.now(), rotate_after, lifetime)?;
             if !done.rotated.is_empty() || !done.pruned.is_empty() {
                 p.set_keys(KeySet::load_or_generate(&p.store)?);

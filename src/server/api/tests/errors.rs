@@ -342,3 +342,34 @@ async fn of_two_concurrent_creates_of_one_email_one_wins_and_one_gets_409() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_groups_api_scopes_are_set_and_shown_through_the_api() {
+    let api = Api::new();
+    let scopes = json!({"https://api.home/": ["read"]});
+    let made = api
+        .key(
+            Method::POST,
+            "/groups",
+            Some(&json!({"name": "family", "api_scopes": scopes})),
+        )
+        .await;
+    assert_eq!(made.ok()["api_scopes"], scopes);
+    let wider = json!({"https://api.home/": ["read", "write"]});
+    let changed = api
+        .key(
+            Method::PATCH,
+            "/groups/family",
+            Some(&json!({"api_scopes": wider})),
+        )
+        .await;
+    assert_eq!(changed.ok()["api_scopes"], wider);
+    let bad = api
+        .key(
+            Method::PATCH,
+            "/groups/family",
+            Some(&json!({"api_scopes": {"https://api.home/": "read"}})),
+        )
+        .await;
+    assert!(bad.status.is_client_error(), "{}: {}", bad.status, bad.json);
+}
