@@ -27,6 +27,7 @@ fn main() {
             name: format!("group{g}"),
             description: String::new(),
             claims: Default::default(),
+            api_scopes: Default::default(),
         })
         .collect();
     let decls: Vec<UserDecl> = (0..USERS)

@@ -115,6 +115,9 @@ pub fn grant(
     Ok(granted)
 }
 
+/// What [`for_user`] grants: the API (if the grant names one) and the scopes to issue.
+pub type ForUser = (Option<ApiResource>, Vec<String>);
+
 /// For a user's grant: the API named by `indicator` (if any) and the scopes to issue: the OIDC
 /// scopes of `scope`, then those of the API's asked in `scope` (all when none) that `groups`
 /// grant. Errors are the protocol's (`invalid_target` for an API deleted since,
@@ -124,7 +127,7 @@ pub fn for_user(
     indicator: Option<&str>,
     scope: &[String],
     groups: &[Group],
-) -> Result<Result<(Option<ApiResource>, Vec<String>), OAuthError>, StoreError> {
+) -> Result<Result<ForUser, OAuthError>, StoreError> {
     let Some(indicator) = indicator else {
         return Ok(Ok((None, scope.to_vec())));
     };
