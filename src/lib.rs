@@ -26,7 +26,7 @@
 //!
 //! The modules, in the order a request meets them:
 //!
-//! - [`cli`]: the command line (`serve`, `dev`, `app ...`, `user ...`, `group ...`,
+//! - [`cli`]: the command line (`serve`, `dev`, `app ...`, `api ...`, `user ...`, `group ...`,
 //!   `mail test`, `connector set`, `keys rotate|list|prune`, `backup`, `restore`, `audit`,
 //!   `access check`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
