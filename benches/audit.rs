@@ -143,6 +143,7 @@ fn write(
         revoked: false,
         expires_at: 1_800_000_000 + n,
         resource: None,
+        sid: None,
     };
     tx.put_grant(&format!("grant-{n:012}"), &grant)?;
     if audited {

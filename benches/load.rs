@@ -30,7 +30,8 @@
 //! userinfo, then memory while idle), `mail` (whole sign-ins with a real STARTTLS + AUTH SMTP
 //! server in the loop: `load/mail.rs`), `soak` (64 connections of mixed traffic for 60 s, RSS
 //! every second: `load/soak.rs`), `machine` (issue 12: a machine app's client-credentials
-//! tokens and introspections: `load/machine.rs`).
+//! tokens and introspections: `load/machine.rs`), `console` (issue 8: server time per console
+//! page and the users page's weight, with 10,000 users: `load/console.rs`; only alone).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -50,6 +51,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "load/console.rs"]
+mod console;
 #[path = "load/machine.rs"]
 mod machine;
 #[path = "load/mail.rs"]
@@ -134,8 +137,9 @@ fn run(bin: &Path) -> Result<(), String> {
         "mail" => rt.block_on(mail::run(bin, connections)),
         "soak" => rt.block_on(soak::run(bin)),
         "machine" => rt.block_on(machine::run(bin, connections)),
+        "console" => rt.block_on(console::run(bin)),
         other => Err(format!(
-            "SESAME_BENCH_ONLY={other:?}: use tokens, mail, soak or machine (or leave it unset for everything)"
+            "SESAME_BENCH_ONLY={other:?}: use tokens, mail, soak, machine or console (or leave it unset for everything)"
         )),
     }
 }

@@ -30,7 +30,8 @@ mod validate;
 
 pub use reconcile::{reconcile, ReconcileReport};
 pub use validate::{
-    check_client_id, check_redirect_uri, is_insecure_redirect, is_loopback_host, RedirectRules,
+    check_backchannel_uri, check_client_id, check_redirect_uri, is_insecure_redirect,
+    is_loopback_host, RedirectRules,
 };
 
 use crate::clock;
@@ -75,10 +76,26 @@ pub struct AppDecl {
     /// Seconds in which a refresh may be retried (0: never); unset, `[tokens]`'s.
     #[serde(default)]
     pub refresh_retry_window: Option<u64>,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default)]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// A machine app only: the API scopes it may get by client credentials, by resource
     /// indicator.
     #[serde(default)]
     pub api_scopes: ApiScopes,
+    /// Where a session's end is POSTed as a logout token (`oidc::backchannel`).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` (sesame always sends it); default true.
+    #[serde(default = "yes")]
+    pub backchannel_logout_session_required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What `sesame app create` asks for.
@@ -111,6 +128,19 @@ pub struct NewApp {
     /// indicator. Sent only when set.
     #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
     pub api_scopes: ApiScopes,
+    /// Where a session's end is POSTed as a logout token (`oidc::backchannel`). Sent only when
+    /// set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in logout tokens; default true. Sent only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
+    /// May use the device authorization grant (RFC 8628). Sent only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126). Sent only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 fn traditional() -> AppType {
@@ -146,6 +176,18 @@ pub struct AppUpdate {
     /// Replaces the API scopes a machine app may get by client credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_scopes: Option<ApiScopes>,
+    /// Where a session's end is POSTed as a logout token; `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in logout tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_flow: Option<bool>,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 impl AppUpdate {
@@ -160,6 +202,10 @@ impl AppUpdate {
             allow_insecure_redirect,
             refresh_retry_window,
             api_scopes,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
+            device_flow,
+            require_pushed_authorization_requests,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
@@ -169,6 +215,10 @@ impl AppUpdate {
             && allow_insecure_redirect.is_none()
             && refresh_retry_window.is_none()
             && api_scopes.is_none()
+            && backchannel_logout_uri.is_none()
+            && backchannel_logout_session_required.is_none()
+            && device_flow.is_none()
+            && require_pushed_authorization_requests.is_none()
     }
 }
 
@@ -191,6 +241,8 @@ pub enum AppError {
     NoRedirectUri,
     /// A redirect URI (or post-logout redirect URI) is not acceptable.
     InvalidRedirectUri { uri: String, reason: String },
+    /// A `backchannel_logout_uri` is not acceptable.
+    InvalidBackchannelUri { uri: String, reason: String },
     /// `allow_insecure_redirect` was being turned off while a URI the update keeps needs it.
     InsecureRedirectStillRegistered { uri: String },
     /// A declared client ID is not usable.
@@ -220,6 +272,9 @@ impl std::fmt::Display for AppError {
             AppError::EmptyName => write!(f, "the app name must not be empty"),
             AppError::NoRedirectUri => write!(f, "an app needs at least one redirect URI (--redirect-uri)"),
             AppError::InvalidRedirectUri { uri, reason } => write!(f, "redirect URI {uri:?} {reason}"),
+            AppError::InvalidBackchannelUri { uri, reason } => {
+                write!(f, "back-channel logout URI {uri:?} {reason}")
+            }
             AppError::InsecureRedirectStillRegistered { uri } => write!(
                 f,
                 "cannot turn allow_insecure_redirect off: redirect URI {uri:?} uses http on the LAN and needs it; \
@@ -257,6 +312,7 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
     };
     let redirect_uris = check_uris(&new.redirect_uris, rules, true)?;
     let post_logout_redirect_uris = check_uris(&new.post_logout_redirect_uris, rules, false)?;
+    let backchannel_logout_uri = check_backchannel_uri(new.backchannel_logout_uri, rules)?;
     let secret = (!new.app_type.is_public()).then(crypto::random_token);
     let app = App {
         client_id: crypto::random_id(),
@@ -272,6 +328,12 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
         refresh_retry_window: new.refresh_retry_window,
         api_scopes: new.api_scopes,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: new
+            .backchannel_logout_session_required
+            .unwrap_or(true),
+        device_flow: new.device_flow,
+        require_pushed_authorization_requests: new.require_pushed_authorization_requests,
     };
     tx.put(&APPS, &app.client_id, &app)?;
     Ok((app, secret))
@@ -345,6 +407,22 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         }
         if let Some(scopes) = change.api_scopes {
             app.api_scopes = scopes;
+        }
+        if let Some(on) = change.device_flow {
+            app.device_flow = on;
+        }
+        if let Some(on) = change.require_pushed_authorization_requests {
+            app.require_pushed_authorization_requests = on;
+        }
+        match change.backchannel_logout_uri {
+            Some(uri) => app.backchannel_logout_uri = check_backchannel_uri(Some(uri), rules)?,
+            None if rules_changed => {
+                check_backchannel_uri(app.backchannel_logout_uri.clone(), rules)?;
+            }
+            None => {}
+        }
+        if let Some(required) = change.backchannel_logout_session_required {
+            app.backchannel_logout_session_required = required;
         }
         tx.put(&APPS, client_id, &app)?;
         Ok(app)

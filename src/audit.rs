@@ -142,6 +142,18 @@ pub enum MailOutcome {
     Failed { reason: String },
 }
 
+/// How a back-channel logout delivery ended (OIDC Back-Channel Logout 1.0 §2.8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "delivery", rename_all = "snake_case")]
+pub enum LogoutDelivery {
+    /// The app answered 200 or 204.
+    Delivered { attempts: u32 },
+    /// The app answered another status that retrying would not change (4xx, a redirect).
+    Refused { status: u16, attempts: u32 },
+    /// Every attempt timed out, failed to connect or got a 5xx; the last failure's reason.
+    GaveUp { reason: String, attempts: u32 },
+}
+
 /// What happened. Stored and listed with its kind in `kind` (`{"kind": "sign_in_failed",
 /// "reason": "wrong_code"}`); [`AuditKind`] names the kinds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +181,15 @@ pub enum AuditEvent {
         command: String,
         changes: Changes,
     },
+    /// A logout token was sent to an app's `backchannel_logout_uri` (client and user on the
+    /// entry), with how it ended.
+    BackchannelLogout {
+        sid: String,
+        #[serde(flatten)]
+        outcome: LogoutDelivery,
+    },
+    /// A user approved or denied a device's sign-in on the device page (RFC 8628).
+    DeviceDecision { approved: bool },
 }
 
 impl AuditEvent {
@@ -181,6 +202,8 @@ impl AuditEvent {
             AuditEvent::RefreshTokenReused { .. } => AuditKind::RefreshTokenReused,
             AuditEvent::AuthorizationCodeReused { .. } => AuditKind::AuthorizationCodeReused,
             AuditEvent::AdminChange { .. } => AuditKind::AdminChange,
+            AuditEvent::BackchannelLogout { .. } => AuditKind::BackchannelLogout,
+            AuditEvent::DeviceDecision { .. } => AuditKind::DeviceDecision,
         }
     }
 
@@ -200,6 +223,13 @@ impl AuditEvent {
                 "grant_revoked"
             }
             AuditEvent::AdminChange { command, .. } => command,
+            AuditEvent::BackchannelLogout { outcome, .. } => match outcome {
+                LogoutDelivery::Delivered { .. } => "delivered",
+                LogoutDelivery::Refused { .. } => "refused",
+                LogoutDelivery::GaveUp { .. } => "gave_up",
+            },
+            AuditEvent::DeviceDecision { approved: true } => "device_approved",
+            AuditEvent::DeviceDecision { approved: false } => "device_denied",
         }
     }
 
@@ -207,7 +237,9 @@ impl AuditEvent {
     /// revoked grant, the changes.
     pub fn detail(&self) -> String {
         match self {
-            AuditEvent::SignInSucceeded { .. } | AuditEvent::SignInFailed { .. } => String::new(),
+            AuditEvent::SignInSucceeded { .. }
+            | AuditEvent::SignInFailed { .. }
+            | AuditEvent::DeviceDecision { .. } => String::new(),
             AuditEvent::CodeSend { mail } => match mail {
                 MailOutcome::Sent => String::new(),
                 MailOutcome::Failed { reason } => reason.clone(),
@@ -215,6 +247,17 @@ impl AuditEvent {
             AuditEvent::RefreshTokenReused { grant_id }
             | AuditEvent::AuthorizationCodeReused { grant_id } => format!("grant {grant_id}"),
             AuditEvent::AdminChange { changes, .. } => changes.as_json().to_string(),
+            AuditEvent::BackchannelLogout { sid, outcome } => match outcome {
+                LogoutDelivery::Delivered { attempts } => {
+                    format!("sid {sid}, {attempts} attempt(s)")
+                }
+                LogoutDelivery::Refused { status, attempts } => {
+                    format!("sid {sid}: HTTP {status} after {attempts} attempt(s)")
+                }
+                LogoutDelivery::GaveUp { reason, attempts } => {
+                    format!("sid {sid}: {reason} after {attempts} attempt(s)")
+                }
+            },
         }
     }
 
@@ -227,11 +270,15 @@ impl AuditEvent {
             | AuditEvent::CodeSend {
                 mail: MailOutcome::Failed { .. },
             } => true,
+            AuditEvent::BackchannelLogout { outcome, .. } => {
+                !matches!(outcome, LogoutDelivery::Delivered { .. })
+            }
             AuditEvent::SignInSucceeded { .. }
             | AuditEvent::CodeSend {
                 mail: MailOutcome::Sent,
             }
-            | AuditEvent::AdminChange { .. } => false,
+            | AuditEvent::AdminChange { .. }
+            | AuditEvent::DeviceDecision { .. } => false,
         }
     }
 }
@@ -245,16 +292,20 @@ pub enum AuditKind {
     RefreshTokenReused,
     AuthorizationCodeReused,
     AdminChange,
+    BackchannelLogout,
+    DeviceDecision,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 6] = [
+    pub const ALL: [AuditKind; 8] = [
         AuditKind::SignInSucceeded,
         AuditKind::SignInFailed,
         AuditKind::CodeSend,
         AuditKind::RefreshTokenReused,
         AuditKind::AuthorizationCodeReused,
         AuditKind::AdminChange,
+        AuditKind::BackchannelLogout,
+        AuditKind::DeviceDecision,
     ];
 
     /// The name in `kind` (a test checks it is serde's).
@@ -266,6 +317,8 @@ impl AuditKind {
             AuditKind::RefreshTokenReused => "refresh_token_reused",
             AuditKind::AuthorizationCodeReused => "authorization_code_reused",
             AuditKind::AdminChange => "admin_change",
+            AuditKind::BackchannelLogout => "backchannel_logout",
+            AuditKind::DeviceDecision => "device_decision",
         }
     }
 }

@@ -52,6 +52,12 @@ pub mod paths {
     pub const REVOCATION: &str = "/token/revocation";
     /// Token introspection (RFC 7662).
     pub const INTROSPECTION: &str = "/token/introspect";
+    /// The device authorization endpoint (RFC 8628 §3.1).
+    pub const DEVICE_AUTHORIZATION: &str = "/device/code";
+    /// Where a device's user enters its code and approves (RFC 8628 §3.3).
+    pub const DEVICE: &str = "/device";
+    /// The pushed authorization request endpoint (RFC 9126 §2).
+    pub const PAR: &str = "/par";
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
     /// `prompt=select_account`: continue as the signed-in user, or use another account.

@@ -12,11 +12,12 @@
 //!                      provider (the context the core runs in), apps (the app registry),
 //!                      users (the directory), audit (the audit log), limits (abuse), api_keys
 //!                      (management API keys), issuer (endpoint URLs), account (what a
-//!                      user does to their own account)
+//!                      user does to their own account), experience (the sign-in experience
+//!                      the console overrides)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
-//!                      alg, secret, metrics (prometheus-client)
+//!                      alg, secret, metrics (prometheus-client), outbound (POSTs to apps)
 //! ```
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
@@ -69,6 +70,8 @@
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
 //! - [`alg`]: the JOSE signature algorithms (ES384, ES256, RS256) as a type.
 //! - [`crypto`]: random tokens, hashing, signing keys, JWS, JWKS (all ring).
+//! - [`outbound`]: the one HTTP request sesame makes itself: a form POST to an app (back-channel
+//!   logout), over TCP or rustls.
 //! - [`clock`]: the one place that reads the time; a fixed clock for tests.
 //! - [`secret`]: [`secret::Secret`], a configured password or key whose `Debug` hides it, and
 //!   [`secret::mask`], which hides secrets in JSON that is shown or kept.
@@ -84,6 +87,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod experience;
 pub mod forward_auth;
 pub mod http;
 pub mod issuer;
@@ -91,6 +95,7 @@ pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;
+pub mod outbound;
 pub mod pages;
 pub mod provider;
 pub mod secret;

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::crypto::keys::KeySet;
 use crate::issuer::Issuer;
 use crate::mail::Mailer;
+use crate::pages::BrandingConfig;
 use crate::store::{Store, StoreError, Writes};
 use crate::users::SignUpConfig;
 use serde::{Deserialize, Serialize};
@@ -61,20 +62,47 @@ impl Default for TokenConfig {
 /// Seconds in the window of the per-address code budget (see `signin`).
 pub const CODE_SEND_WINDOW: u64 = 3600;
 
+/// The sign-in experience in use, and the page branding made from it once.
+#[derive(Debug)]
+pub struct Experience {
+    pub effective: crate::experience::Effective,
+    /// What every page shows of `effective.branding` (theme, favicon, product name).
+    pub branding: crate::pages::Branding,
+}
+
+impl Experience {
+    fn of(
+        file: &crate::experience::File,
+        stored: Option<crate::experience::Experience>,
+        logo_file: bool,
+    ) -> Experience {
+        let effective = crate::experience::Effective::of(file, stored);
+        let branding = crate::pages::Branding::of(&effective.branding, logo_file);
+        Experience {
+            effective,
+            branding,
+        }
+    }
+}
+
 /// The provider context shared by every request.
 pub struct Provider {
     pub store: Store,
     pub issuer: Issuer,
     /// Lifetimes of codes, tokens and sessions.
     pub tokens: TokenConfig,
-    /// Who may create an account by signing in (`[sign_up]`).
-    pub sign_up: SignUpConfig,
     /// How long the audit log keeps entries; [`Provider::sweep`] drops the rest.
     pub audit: AuditConfig,
     /// Where the core reads the time: the system clock, or a fixed one in tests.
     pub clock: Clock,
-    /// What emails call this service (`[branding] product_name`).
-    pub product_name: String,
+    /// The file's sign-in experience (`[branding]`, `[sign_up]`): what the console's stored
+    /// record overrides, and what `experience.reset` goes back to.
+    experience_file: crate::experience::File,
+    /// Whether the pages serve a `logo_file` (read at start; the console cannot change it).
+    logo_file: bool,
+    /// The sign-in experience in use (file + stored record), swapped whole when the console
+    /// saves one; readers clone the `Arc`.
+    experience: RwLock<Arc<Experience>>,
     /// `sesame dev`'s policy (unknown clients registered on first use, any secret for apps
     /// without one, the dev sign-in page), or `None`: always `None` for `sesame serve`, whose
     /// start-up never calls [`Provider::with_dev_mode`]. The core consults it where a
@@ -82,6 +110,8 @@ pub struct Provider {
     pub dev: Option<DevMode>,
     /// Limits under abuse: per-client rates and the mail and sign-in budgets' settings.
     pub limits: crate::limits::Limits,
+    /// Back-channel logout's retry policy, and the bell that wakes its deliverer.
+    pub backchannel: crate::oidc::backchannel::Backchannel,
     /// Swapped whole on key rotation; readers clone the `Arc` and never hold the lock.
     keys: RwLock<Arc<KeySet>>,
     /// Swapped whole when the mail connector changes at run time (no restart).
@@ -101,12 +131,18 @@ impl Provider {
             store,
             issuer,
             tokens,
-            sign_up: SignUpConfig::default(),
             audit: AuditConfig::default(),
-            product_name: "sesame".into(),
+            experience_file: crate::experience::File::default(),
+            logo_file: false,
+            experience: RwLock::new(Arc::new(Experience::of(
+                &crate::experience::File::default(),
+                None,
+                false,
+            ))),
             clock,
             dev: None,
             limits: crate::limits::Limits::default(),
+            backchannel: Default::default(),
             keys: RwLock::new(Arc::new(keys)),
             mailer: RwLock::new(Arc::new(mailer)),
         }
@@ -114,7 +150,17 @@ impl Provider {
 
     /// The same provider with this sign-up policy (the default is invite-only).
     pub fn with_sign_up(mut self, sign_up: SignUpConfig) -> Provider {
-        self.sign_up = sign_up;
+        self.experience_file.sign_up = sign_up;
+        self.set_experience(None);
+        self
+    }
+
+    /// The same provider with this branding from the file (`logo_file`: whether the pages
+    /// serve one), which the console's record may override.
+    pub fn with_branding(mut self, branding: BrandingConfig, logo_file: bool) -> Provider {
+        self.experience_file.branding = branding;
+        self.logo_file = logo_file;
+        self.set_experience(None);
         self
     }
 
@@ -131,9 +177,10 @@ impl Provider {
         self
     }
 
-    /// The same provider with this product name in its emails (the default is "sesame").
-    pub fn with_product_name(mut self, name: &str) -> Provider {
-        self.product_name = name.to_string();
+    /// The same provider with back-channel logouts retried as `policy` says (the default is
+    /// [`crate::oidc::backchannel::Policy::default`]).
+    pub fn with_backchannel(mut self, policy: crate::oidc::backchannel::Policy) -> Provider {
+        self.backchannel = crate::oidc::backchannel::Backchannel::with_policy(policy);
         self
     }
 
@@ -165,6 +212,35 @@ impl Provider {
     /// Replaces the signing keys (after rotation).
     pub fn set_keys(&self, keys: KeySet) {
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    }
+
+    /// The sign-in experience in use: branding, sign-up policy, the stored record.
+    pub fn experience(&self) -> Arc<Experience> {
+        self.experience
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Who may create an account by signing in (`[sign_up]`, or the console's).
+    pub fn sign_up(&self) -> SignUpConfig {
+        self.experience().effective.sign_up.clone()
+    }
+
+    /// What pages and emails call this service (`[branding] product_name`, or the console's).
+    pub fn product_name(&self) -> String {
+        self.experience().effective.branding.product_name.clone()
+    }
+
+    /// The file's sign-in experience, under the console's record.
+    pub fn experience_file(&self) -> &crate::experience::File {
+        &self.experience_file
+    }
+
+    /// Uses `stored` (the console's record; `None`: the file alone) from now on.
+    pub fn set_experience(&self, stored: Option<crate::experience::Experience>) {
+        let now = Experience::of(&self.experience_file, stored, self.logo_file);
+        *self.experience.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(now);
     }
 
     /// Replaces the mail transport (after `sesame connector set`).
@@ -249,6 +325,10 @@ pub mod testing {
                 allowed_groups: vec![],
                 refresh_retry_window: None,
                 api_scopes: Default::default(),
+                backchannel_logout_uri: None,
+                backchannel_logout_session_required: true,
+                device_flow: false,
+                require_pushed_authorization_requests: false,
             };
             store
                 .write(|tx| tx.put(&APPS, id, &app))

@@ -6,6 +6,10 @@
 //! forward-auth's (the cookie shared with the hosts behind the proxy). Each reader asks for its
 //! kind, so a cookie of one kind never works as the other.
 //!
+//! A sesame session has a `sid` (random, apart from the cookie) that the ID tokens of the apps
+//! it signs in to carry, and keeps the list of those apps: when it ends, the store queues a
+//! back-channel logout for each that asked for one (`oidc::backchannel`).
+//!
 //! Uses: store, crypto, provider. Never the edge.
 
 use crate::crypto;
@@ -43,6 +47,9 @@ fn create_kind(
             auth_time,
             expires_at,
             kind,
+            // Only sesame's own sessions sign in to apps.
+            sid: kind.is_sesame().then(crypto::random_id),
+            apps: Vec::new(),
         },
     )?;
     Ok(value)
@@ -77,6 +84,52 @@ pub fn signed_in(
             _ => Ok(None),
         }
     })
+}
+
+/// Records that the session named by the cookie value signs in to `client_id` (its logout
+/// will tell the app), in the caller's transaction; returns the session's `sid` (one is given
+/// to a session from before sesame kept them). `None`: no such session.
+pub fn signs_in_to(
+    tx: &impl Writes,
+    cookie: &str,
+    client_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let hash = crypto::hash_token(cookie);
+    let Some(mut s) = tx.session(&hash)? else {
+        return Ok(None);
+    };
+    let known = s.sid.is_some() && s.apps.iter().any(|a| a == client_id);
+    if !known {
+        s.sid.get_or_insert_with(crypto::random_id);
+        if !s.apps.iter().any(|a| a == client_id) {
+            s.apps.push(client_id.to_string());
+        }
+        tx.put_session(&hash, &s)?;
+    }
+    Ok(s.sid)
+}
+
+/// Replaces the session named by the cookie value `old` with the new one named by `new`, in
+/// the caller's transaction. For the same user (signing in again: `prompt=login`, `max_age`)
+/// the new session takes over the old one's `sid` and apps: the apps' sessions go on, and none
+/// is logged out. For another user the old session ends, and its apps are told.
+pub fn replace(tx: &impl Writes, old: &str, new: &str) -> Result<(), StoreError> {
+    let (old_hash, new_hash) = (crypto::hash_token(old), crypto::hash_token(new));
+    if old.is_empty() || old_hash == new_hash {
+        return Ok(());
+    }
+    let (Some(mut before), Some(mut after)) = (tx.session(&old_hash)?, tx.session(&new_hash)?)
+    else {
+        return end_in(tx, Some(old));
+    };
+    if before.user_id == after.user_id && before.kind == after.kind && before.sid.is_some() {
+        after.sid = before.sid.take();
+        after.apps = std::mem::take(&mut before.apps);
+        tx.put_session(&new_hash, &after)?;
+        // Emptied of its apps, its end tells nobody.
+        tx.put_session(&old_hash, &before)?;
+    }
+    tx.remove_session(&old_hash).map(|_| ())
 }
 
 /// Ends the session named by the cookie value, in the caller's transaction.

@@ -197,6 +197,24 @@ pub struct SignUpConfig {
     pub allowed_domains: Vec<String>,
 }
 
+impl SignUpConfig {
+    /// Checks the policy holds together: `domains` needs domains, each a host name. The error
+    /// is about `allowed_domains` and says what to write.
+    pub fn check(&self) -> Result<(), String> {
+        if self.mode == SignUpMode::Domains && self.allowed_domains.is_empty() {
+            return Err("is empty, but sign_up.mode is \"domains\": list the domains whose addresses may sign up, e.g. [\"example.com\"]".into());
+        }
+        for d in &self.allowed_domains {
+            if !matches!(url::Host::parse(d.trim()), Ok(url::Host::Domain(_))) || d.contains('@') {
+                return Err(format!(
+                    "{d:?} is not a domain name (write example.com, not an address or a URL)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Whether a new address may create an account by signing in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -346,3 +346,95 @@ async fn chromium_renames_on_the_account_page() {
     assert!(browser.source().await.contains("Your profile is saved."));
     browser.quit().await;
 }
+
+/// The device flow's person side in real Chromium (RFC 8628): a TV asks for codes over HTTP,
+/// the person opens /device with no code, signs in with the mailed code, lands back on the
+/// device page, types the user code in lower case without its dash, sees the app and clicks
+/// Approve (no script: the pages work under the strict CSP); the TV's next poll gets tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_approves_a_device_sign_in() {
+    let sesame = Sesame::start_default();
+    let tv = sesame
+        .create_app(&AppSpec::new("Living-room TV", "http://127.0.0.1:9/tv").app_type("native"));
+    let out = sesame.cli(&["app", "update", &tv.client_id, "--device-flow"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let device = support::http::HttpClient::new();
+    let started = device
+        .post_form(
+            &sesame.url("/device/code"),
+            &[("client_id", &tv.client_id), ("scope", "openid email")],
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.describe());
+    let started = started.json();
+    let user_code = started["user_code"].as_str().unwrap().to_string();
+    let device_code = started["device_code"].as_str().unwrap().to_string();
+
+    let driver = ChromeDriver::start();
+    let browser = driver.new_session().await;
+    browser
+        .goto(started["verification_uri"].as_str().unwrap())
+        .await;
+    let email = browser.find("input[type=email][name=email]").await;
+    browser.send_keys(&email, ADA).await;
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    browser
+        .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
+        .await;
+    let code = sesame.next_code_for(ADA).await;
+    browser
+        .send_keys(&browser.find("input[name=code]").await, &code)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("form button[type=submit]:not([name=resend])")
+                .await,
+        )
+        .await;
+    browser
+        .wait_for_url("the device page", |url| url.ends_with("/device"))
+        .await;
+    let typed = user_code.replace('-', "").to_lowercase();
+    browser
+        .send_keys(&browser.find("input[name=user_code]").await, &typed)
+        .await;
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    browser
+        .wait_for_url("the confirmation", |url| url.contains("user_code="))
+        .await;
+    assert!(browser.displayed(&browser.find("#user-code").await).await);
+    let source = browser.source().await;
+    assert!(source.contains(&user_code), "the code as the TV shows it");
+    assert!(source.contains("Living-room TV"), "{source}");
+    browser.click(&browser.find("button#approve").await).await;
+    browser
+        .wait_for_url("the done page", |url| url.contains("done=approved"))
+        .await;
+    assert!(browser.source().await.contains("Device signed in"));
+    browser.quit().await;
+
+    let tokens = device
+        .post_form(
+            &sesame.url("/token"),
+            &[
+                ("client_id", &tv.client_id),
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", &device_code),
+            ],
+        )
+        .await;
+    assert_eq!(tokens.status, 200, "{}", tokens.describe());
+    let tokens = tokens.json();
+    let claims = flow::jwt_payload(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["email"], ADA, "{claims}");
+    assert_eq!(claims["aud"], tv.client_id.as_str(), "{claims}");
+}

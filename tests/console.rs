@@ -6,11 +6,14 @@
 //! confirmation; adds, finds, signs out, disables and enables a user. Refused input shows the form again
 //! with the reason; an administrator cannot disable themselves. Every form
 //! refuses a missing or wrong CSRF token; the pages carry the strict headers; the audit log
-//! names the administrator for each change.
+//! names the administrator for each change. `console/users_groups.rs`: a user's page (edit,
+//! sign out, delete) and groups (create, edit, members, an app restricted to one, delete).
 //!
 //! Run: `cargo test --test console` (needs python3 with aiosmtpd).
 
 mod support;
+#[path = "console/users_groups.rs"]
+mod users_groups;
 
 use support::flow;
 use support::http::{HttpClient, Response};
@@ -255,6 +258,24 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let out = sesame.cli(&["app", "show", &client_id, "--json"]);
     let shown_app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
     assert_eq!(shown_app["allowed_groups"], serde_json::json!(["admins"]));
+    assert_eq!(shown_app["device_flow"], false);
+    // The device flow's checkbox turns it on (a cleared one, as above, leaves it off).
+    let mut with_device = edit.to_vec();
+    with_device.push(("device_flow", "1"));
+    let r = post(&sesame, &browser, "/console/apps/update", &with_device).await;
+    assert_eq!(r.status, 303, "{}", r.describe());
+    let saved = browser.follow_within(r, &sesame.issuer).await;
+    assert!(
+        saved
+            .body
+            .contains("name=\"device_flow\" value=\"1\" checked"),
+        "{}",
+        saved.describe()
+    );
+    let out = sesame.cli(&["app", "show", &client_id, "--json"]);
+    let shown_app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
+    assert_eq!(shown_app["device_flow"], true);
+    assert_eq!(shown_app["require_pushed_authorization_requests"], false);
     // Restricted: carol (signed in to it above, not in admins) is now refused by the app.
     let start = flow::authorize(&client, &["openid", "email"], true, None);
     let refused = carol

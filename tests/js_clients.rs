@@ -16,46 +16,19 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use support::dev::{dev_sign_in, DevSesame};
 use support::flow;
 use support::http::HttpClient;
-use support::Sesame;
+use support::{AppSpec, Sesame};
 
 const ADA: &str = "ada@example.com";
 
-/// `npm ci` once per test run (both tests share tests/clients_js/node_modules).
+/// `npm ci` once per test run (shared with tests/pages.rs: tests/clients_js/node_modules).
 fn install_js_clients() -> &'static Result<(), String> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let dir = support::repo_root().join("tests/clients_js");
-        for tool in ["node", "npm"] {
-            let found = Command::new(tool).arg("--version").output();
-            if !found.is_ok_and(|o| o.status.success()) {
-                return Err(format!(
-                    "`{tool}` is not available: the JS client tests need Node.js 18+ and npm \
-                     (Debian: apt-get install -y nodejs npm)"
-                ));
-            }
-        }
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("npm ci: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "npm ci in {} failed:\n{}\n{}",
-                dir.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(())
-    })
+    support::npm::install()
 }
 
 /// Runs `node run.mjs MODE` against sesame, doing the browser part when it prints the
@@ -132,9 +105,11 @@ where
             .unwrap_or_else(|_| panic!("node run.mjs {mode} printed no {what}"))
     };
 
+    // The device flow prints the page its user goes to instead (DEVICE).
     let line = next_line("AUTH_URL");
     let auth_url = line
         .strip_prefix("AUTH_URL ")
+        .or_else(|| line.strip_prefix("DEVICE "))
         .unwrap_or_else(|| panic!("node run.mjs {mode}: {line}"))
         .to_string();
     let callback = browser(auth_url).await;
@@ -280,4 +255,207 @@ async fn a_machine_app_uses_client_credentials_and_introspection_with_oauth4weba
     assert_eq!(r["unknown"], serde_json::json!({"active": false}), "{r}");
     assert_eq!(r["wrong_secret"]["status"], 401, "{r}");
     assert_eq!(r["wrong_secret"]["error"], "invalid_client", "{r}");
+}
+
+/// `sesame app update CLIENT_ID ARGS...`, which must succeed.
+fn update_app(sesame: &Sesame, client_id: &str, args: &[&str]) {
+    let mut all = vec!["app", "update", client_id];
+    all.extend_from_slice(args);
+    let out = sesame.cli(&all);
+    assert!(
+        out.status.success(),
+        "sesame {}: {}",
+        all.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The device flow (RFC 8628) with oauth4webapi, for a public (native) app with device_flow on:
+/// an unknown client is refused, the first poll is pending, polling at once gets slow_down (the
+/// script then waits the grown interval), the person follows verification_uri_complete, signs
+/// in with the mailed code, sees the app and must still click Approve; the next poll gets the
+/// tokens (ID token validated by the library), and the device code works once. Then user-code
+/// guesses from this address run into their limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tv_signs_in_with_the_device_flow_and_oauth4webapi() {
+    let sesame = Sesame::start_default();
+    let tv = sesame
+        .create_app(&AppSpec::new("Living-room TV", "http://127.0.0.1:9/tv").app_type("native"));
+    update_app(&sesame, &tv.client_id, &["--device-flow"]);
+    let rp = Rp {
+        issuer: &sesame.issuer,
+        client_id: &tv.client_id,
+        client_secret: "",
+        redirect_uri: &tv.redirect_uri,
+        scope: Some("openid offline_access email"),
+    };
+    let browser = HttpClient::new();
+    let (s, b) = (&sesame, &browser);
+    let result = drive("device", &rp, |complete| async move {
+        let path = complete
+            .strip_prefix(&s.issuer)
+            .unwrap_or_else(|| panic!("{complete} is not under the issuer"));
+        assert!(path.starts_with("/device?user_code="), "{complete}");
+        // Signed out: sign in first, and come back to the same code.
+        let page = flow::sign_in_at(s, b, path, ADA).await;
+        assert!(
+            page.body.contains("Living-room TV") && page.body.contains("your email address"),
+            "{}",
+            page.describe()
+        );
+        let csrf = page.expect_input("csrf");
+        let user_code = page.expect_input("user_code");
+        // Without the CSRF token nothing is decided.
+        let forged = b
+            .post_form(
+                &s.url("/device"),
+                &[("user_code", &user_code), ("decision", "approve")],
+            )
+            .await;
+        assert_eq!(forged.status, 403, "{}", forged.describe());
+        let answer = b
+            .post_form(
+                &s.url("/device"),
+                &[
+                    ("csrf", &csrf),
+                    ("user_code", &user_code),
+                    ("decision", "approve"),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, 303, "{}", answer.describe());
+        assert_eq!(
+            answer.expect_redirect().as_str(),
+            s.url("/device?done=approved")
+        );
+        let done = b.follow_within(answer, &s.issuer).await;
+        assert!(
+            done.body.contains("Device signed in"),
+            "{}",
+            done.describe()
+        );
+        done.url
+    })
+    .await;
+    assert_eq!(
+        result["wrong_client"]["error"], "invalid_client",
+        "{result}"
+    );
+    assert_eq!(
+        result["pending"]["error"], "authorization_pending",
+        "{result}"
+    );
+    assert_eq!(result["slow_down"]["error"], "slow_down", "{result}");
+    assert_eq!(
+        result["verification_uri"],
+        sesame.url("/device"),
+        "{result}"
+    );
+    assert_eq!(result["expires_in"], 600, "{result}");
+    assert_eq!(result["interval"], 5, "{result}");
+    let code = result["user_code"].as_str().unwrap();
+    assert!(
+        code.len() == 9 && code.as_bytes()[4] == b'-',
+        "XXXX-XXXX: {result}"
+    );
+    assert_eq!(result["email"], ADA, "{result}");
+    assert_eq!(result["aud"], tv.client_id.as_str(), "{result}");
+    assert_eq!(result["access_token"], true, "{result}");
+    assert_eq!(result["refresh_token"], true, "{result}");
+    assert_eq!(
+        result["reused"]["error"], "invalid_grant",
+        "single use: {result}"
+    );
+
+    // Guessing codes: a wrong one says so (role=alert), and the address runs out of tries.
+    let guess = browser
+        .get(&sesame.url("/device?user_code=BCDF-GHJK"))
+        .await;
+    assert_eq!(guess.status, 400, "{}", guess.describe());
+    assert!(
+        guess.body.contains("role=\"alert\""),
+        "{}",
+        guess.describe()
+    );
+    let mut refused_after = None;
+    for n in 0..20 {
+        let r = browser
+            .get(&sesame.url("/device?user_code=BCDF-GHJK"))
+            .await;
+        if r.status == 429 {
+            refused_after = Some(n);
+            break;
+        }
+    }
+    assert!(
+        refused_after.is_some_and(|n| n < 10),
+        "device_codes_per_minute (10) bounds guesses: {refused_after:?}"
+    );
+    let audit = sesame.cli(&["audit", "--json"]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.contains("device_decision"),
+        "the approval is audited: {audit}"
+    );
+}
+
+/// Pushed authorization requests (RFC 9126) with oauth4webapi, for an app that requires them:
+/// a plain /auth is sent back with invalid_request; a push with an unregistered redirect URI is
+/// refused as /auth would; the pushed request_uri does not work for another app (and survives
+/// that), signs in once, and is refused when used again.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_requests_with_oauth4webapi_work_once_for_their_own_app() {
+    let sesame = Sesame::start_default();
+    let app = sesame.create_web_app("Bookstore");
+    update_app(&sesame, &app.client_id, &["--require-par"]);
+    let other = sesame.create_web_app("Other");
+    let rp = Rp {
+        issuer: &sesame.issuer,
+        client_id: &app.client_id,
+        client_secret: app.client_secret.as_deref().unwrap(),
+        redirect_uri: &app.redirect_uri,
+        scope: None,
+    };
+    let browser = HttpClient::new();
+    let (s, b, a, o) = (&sesame, &browser, &app, &other);
+    let result = drive("par", &rp, |auth_url| async move {
+        let plain = flow::auth_url(
+            s,
+            &[
+                ("client_id", &a.client_id),
+                ("redirect_uri", &a.redirect_uri),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ],
+        );
+        let refused = b.get(&plain).await;
+        let back = refused.expect_redirect();
+        assert!(
+            back.as_str().starts_with(&a.redirect_uri)
+                && back.as_str().contains("error=invalid_request"),
+            "{back}"
+        );
+        let theirs = auth_url.replace(&a.client_id, &o.client_id);
+        let page = b.get(&theirs).await;
+        assert_eq!(page.status, 400, "{}", page.describe());
+        assert!(page.body.contains("another app"), "{}", page.describe());
+        let callback = flow::sign_in(s, b, &auth_url, ADA).await.url;
+        let again = b.get(&auth_url).await;
+        assert_eq!(again.status, 400, "single use: {}", again.describe());
+        assert!(again.location().is_none(), "never a redirect");
+        callback
+    })
+    .await;
+    let uri = result["request_uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("urn:ietf:params:oauth:request_uri:"),
+        "{result}"
+    );
+    assert_eq!(result["expires_in"], 60, "{result}");
+    assert_eq!(
+        result["bad_redirect"]["error"], "invalid_request",
+        "{result}"
+    );
+    assert_eq!(result["email"], ADA, "{result}");
+    assert_eq!(result["require_par"], false, "{result}");
 }

@@ -47,6 +47,10 @@ pub enum AdminError {
     ConnectorDoesNotWork(MailError),
     /// The connector's settings could not be encoded for storing.
     ConnectorEncoding(serde_json::Error),
+    /// `experience.set` was refused: each field and what is wrong with it. Nothing was stored.
+    ExperienceInvalid(Vec<crate::experience::FieldError>),
+    /// The stored sign-in experience could not be read.
+    ExperienceDoesNotLoad(crate::experience::LoadError),
     /// Making or storing a new signing key failed.
     KeyRotation(CryptoError),
     /// The new key is stored, but the running server could not load its key set again.
@@ -80,6 +84,13 @@ impl fmt::Display for AdminError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AdminError::NotJson(e) => write!(f, "not a JSON request: {e}"),
+            AdminError::ExperienceInvalid(errors) => {
+                f.write_str("the sign-in experience was not saved: ")?;
+                let each: Vec<String> =
+                    errors.iter().map(|e| format!("{}: {}", e.field, e.error)).collect();
+                f.write_str(&each.join("; "))
+            }
+            AdminError::ExperienceDoesNotLoad(e) => write!(f, "{e}"),
             AdminError::RequestTooLong => f.write_str("request too long"),
             AdminError::UnknownCommand(cmd) => write!(f, "unknown command {cmd:?}"),
             AdminError::BadArguments { command, error } => {

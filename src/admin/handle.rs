@@ -32,7 +32,7 @@ use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
 use crate::config::{MailConfig, SesConfig};
 use crate::crypto::keys::KeySet;
 use crate::mail::Mailer;
-use crate::store::{Reads, Store, StoreError, WriteTx, CONNECTORS};
+use crate::store::{Reads, Store, StoreError, WriteTx, CONNECTORS, SETTINGS};
 use crate::users::{self, UserError};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -57,6 +57,9 @@ pub enum Effect {
     ReloadKeys,
     /// The mail connector changed: send with this mailer from now on.
     SwapMailer(Box<Mailer>),
+    /// The sign-in experience changed: use this record (`None`: the file alone) and this
+    /// mailer (its templates follow the record) from now on.
+    SetExperience(Option<crate::experience::Experience>, Box<Mailer>),
 }
 
 /// A command carried out: the result for the client, and what a running server must do.
@@ -160,6 +163,13 @@ fn run(
             })
         }
         Command::ConnectorDelete(connector) => connector_delete(store, mail, &audit, connector)?,
+        Command::ExperienceShow(_) => {
+            let stored =
+                crate::experience::load(store).map_err(AdminError::ExperienceDoesNotLoad)?;
+            Done::result(json!({ "stored": stored }))
+        }
+        Command::ExperienceSet(e) => experience_set(store, mail, &audit, e)?,
+        Command::ExperienceReset(_) => experience_reset(store, mail, &audit)?,
         Command::KeysRotate(KeyRotation { alg }) => {
             let kid = KeySet::rotate_with(store, alg, |tx, kid| {
                 audit.record(tx, None, Changes::of(json!({ "alg": alg, "kid": kid })))
@@ -394,6 +404,7 @@ fn connector_set(
     }
     let ses: SesConfig =
         crate::mail::parse_ses_json(&config.to_string()).map_err(AdminError::ConnectorInvalid)?;
+    let mail = &crate::experience::mail_config(store, mail);
     let mailer =
         Mailer::build(mail, Some(ses.clone())).map_err(AdminError::ConnectorDoesNotWork)?;
     let stored = serde_json::to_value(&ses).map_err(AdminError::ConnectorEncoding)?;
@@ -414,6 +425,59 @@ fn connector_set(
         }),
         effect: Some(Effect::SwapMailer(Box::new(mailer))),
     })
+}
+
+/// `experience.set`: checks every field, then stores the record whole with its audit entry in
+/// one transaction, and leaves the running server the record and a mailer with its templates.
+/// The file's sign-up policy is not known here (the CLI may run on the file alone), so a
+/// `domains` mode must come with its domains.
+fn experience_set(
+    store: &Store,
+    mail: &MailConfig,
+    audit: &Audit,
+    e: crate::experience::Experience,
+) -> Result<Done, AdminError> {
+    let refused = e.check(&users::SignUpConfig::default());
+    if !refused.is_empty() {
+        return Err(AdminError::ExperienceInvalid(refused));
+    }
+    let mailer = experience_mailer(store, &e.mail(mail));
+    let stored = to_json(&e);
+    store.write(|tx| {
+        tx.put(&SETTINGS, crate::experience::RECORD, &stored)?;
+        audit.record(tx, None, Changes::of(&stored))
+    })?;
+    Ok(Done {
+        result: json!({ "stored": stored }),
+        effect: Some(Effect::SetExperience(Some(e), Box::new(mailer))),
+    })
+}
+
+/// `experience.reset`: removes the record; the file's values and templates again.
+fn experience_reset(store: &Store, mail: &MailConfig, audit: &Audit) -> Result<Done, AdminError> {
+    let removed = store.write(|tx| {
+        let removed = tx.remove(&SETTINGS, crate::experience::RECORD)?;
+        if removed {
+            audit.record(tx, None, Changes::of(json!({ "reset": true })))?;
+        }
+        Ok::<_, StoreError>(removed)
+    })?;
+    Ok(Done {
+        result: json!({ "reset": removed }),
+        effect: Some(Effect::SetExperience(
+            None,
+            Box::new(experience_mailer(store, mail)),
+        )),
+    })
+}
+
+/// The mailer for `mail` and the stored connector, as at start: one that does not build fails
+/// every send with the reason (never a fallback to the log).
+fn experience_mailer(store: &Store, mail: &MailConfig) -> Mailer {
+    let built = crate::mail::stored_connector(store)
+        .map_err(|e| e.to_string())
+        .and_then(|ses| Mailer::build(mail, ses).map_err(|e| e.to_string()));
+    built.unwrap_or_else(Mailer::misconfigured)
 }
 
 /// Removes a stored connector. The mailer goes back to the one the configuration file
@@ -439,6 +503,7 @@ fn connector_delete(
     }
     // As at start-up: a configuration that does not build never falls back to printing codes
     // in the log (log readers could sign in); sends fail with the reason instead.
+    let mail = &crate::experience::mail_config(store, mail);
     let (mailer, warnings) = match Mailer::build(mail, None) {
         Ok(m) => (m, vec![]),
         Err(e) => (

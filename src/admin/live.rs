@@ -3,7 +3,7 @@
 //! and the management API both carry out commands through [`handle_live`], so a command
 //! changes a running server the same way whichever door it came through.
 
-use super::{handle, AdminError, Command, Done, Effect, KeyWindow};
+use super::{handle, AdminError, Command, Done, Effect, KeyWindow, TestMessage};
 use crate::audit::Actor;
 use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
@@ -27,11 +27,35 @@ pub fn handle_live(
         Command::KeysPrune(_) => Command::KeysPrune(window()),
         other => other,
     };
+    let changes = !command.only_reads();
     let Done { result, effect } = handle(&provider.store, mail, actor, command)?;
     if let Some(effect) = effect {
         apply(provider, effect)?;
     }
+    if changes {
+        // A user signed out, disabled or deleted: their sessions' apps are waiting to be told.
+        provider.backchannel.wake();
+    }
     Ok(result)
+}
+
+/// `mail.test` in the running server of `provider`: a test message (or with `dry_run` the SMTP
+/// exchange without DATA) through the mailer it is using right now. Only a running server
+/// answers it, so it is apart from [`handle_live`]; the control socket and the console both
+/// come here.
+pub async fn mail_test(provider: &Provider, args: TestMessage) -> Result<Value, AdminError> {
+    let purpose = super::purpose(args.template.as_deref())?;
+    let mailer = provider.mailer();
+    crate::mail::test_send(
+        &mailer,
+        &args.to,
+        purpose,
+        args.dry_run,
+        &provider.product_name(),
+    )
+    .await
+    .map(|report| serde_json::json!({ "report": report }))
+    .map_err(AdminError::MailTestFailed)
 }
 
 /// Applies what a command left for the running server to do.
@@ -42,6 +66,10 @@ fn apply(provider: &Provider, effect: Effect) -> Result<(), AdminError> {
             provider.set_keys(keys);
         }
         Effect::SwapMailer(mailer) => provider.set_mailer(*mailer),
+        Effect::SetExperience(stored, mailer) => {
+            provider.set_experience(stored);
+            provider.set_mailer(*mailer);
+        }
     }
     Ok(())
 }

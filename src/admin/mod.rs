@@ -47,7 +47,7 @@ mod socket_path;
 
 pub use error::AdminError;
 pub use handle::{handle, mask_secrets, purpose, Done, Effect};
-pub use live::handle_live;
+pub use live::{handle_live, mail_test};
 pub use protocol::{
     ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef,
     ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, NoArgs, Response,

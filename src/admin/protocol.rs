@@ -67,6 +67,13 @@ commands! {
     "connector.show" => ConnectorShow(ConnectorRef),
     /// Removes the stored connector: mail goes back to what the configuration file says.
     "connector.delete" => ConnectorDelete(ConnectorRef),
+    /// Shows the sign-in experience stored over the configuration file's (null: none).
+    "experience.show" => ExperienceShow(NoArgs),
+    /// Stores the sign-in experience (branding, sign-up, code emails) over the file's, whole:
+    /// every field is checked first, and a refused field stores nothing.
+    "experience.set" => ExperienceSet(crate::experience::Experience),
+    /// Removes the stored sign-in experience: every value comes from the file again.
+    "experience.reset" => ExperienceReset(NoArgs),
     /// Makes a new active signing key for an algorithm; the old one is retired.
     "keys.rotate" => KeysRotate(KeyRotation),
     /// Lists the signing keys with when each may leave JWKS (never the keys themselves).
@@ -165,6 +172,7 @@ impl Command {
             Command::AppCreate(_)
             | Command::ConnectorSet(_)
             | Command::KeysRotate(_)
+            | Command::ExperienceSet(_)
             | Command::UserAdd(_)
             | Command::GroupAdd(_)
             | Command::ApiCreate(_)
@@ -176,6 +184,8 @@ impl Command {
             | Command::AppRotateSecret(_)
             | Command::ConnectorShow(_)
             | Command::ConnectorDelete(_)
+            | Command::ExperienceShow(_)
+            | Command::ExperienceReset(_)
             | Command::MailTest(_)
             | Command::UserList(_)
             | Command::UserShow(_)
@@ -210,6 +220,7 @@ impl Command {
             Command::AppList(_)
             | Command::AppShow(_)
             | Command::ConnectorShow(_)
+            | Command::ExperienceShow(_)
             | Command::UserList(_)
             | Command::UserShow(_)
             | Command::GroupList(_)
@@ -226,6 +237,8 @@ impl Command {
             | Command::AppRotateSecret(_)
             | Command::ConnectorSet(_)
             | Command::ConnectorDelete(_)
+            | Command::ExperienceSet(_)
+            | Command::ExperienceReset(_)
             | Command::KeysRotate(_)
             | Command::KeysPrune(_)
             | Command::MailTest(_)
@@ -458,9 +471,25 @@ pub struct AppInfo {
     /// A machine app's API scopes (client credentials), by resource indicator.
     #[serde(default, skip_serializing_if = "crate::store::ApiScopes::is_empty")]
     pub api_scopes: crate::store::ApiScopes,
+    /// Where sesame POSTs a logout token when a session that signed in to the app ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in logout tokens (sesame always sends it).
+    #[serde(default = "yes")]
+    pub backchannel_logout_session_required: bool,
+    /// May use the device authorization grant (RFC 8628).
+    #[serde(default)]
+    pub device_flow: bool,
+    /// `/auth` only with a pushed request (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppInfo {
@@ -477,6 +506,10 @@ impl AppInfo {
             allow_insecure_redirect: app.allow_insecure_redirect,
             refresh_retry_window: app.refresh_retry_window,
             api_scopes: app.api_scopes.clone(),
+            backchannel_logout_uri: app.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: app.backchannel_logout_session_required,
+            device_flow: app.device_flow,
+            require_pushed_authorization_requests: app.require_pushed_authorization_requests,
             declared: app.declared,
             created_at: app.created_at,
         }

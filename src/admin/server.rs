@@ -10,7 +10,7 @@
 //! served at once.
 
 use super::socket_path::{short_path, ShortPathError};
-use super::{handle_live, AdminError, Command, Response, TestMessage, SOCKET_NAME};
+use super::{handle_live, AdminError, Command, Response, SOCKET_NAME};
 use crate::audit::Actor;
 use crate::config::MailConfig;
 use crate::provider::Provider;
@@ -211,7 +211,7 @@ where
 
 async fn answer(state: &Arc<Target>, command: Command) -> Response {
     if let Command::MailTest(message) = command {
-        return mail_test(state, message).await;
+        return Response::from(super::mail_test(&state.provider, message).await);
     }
     let st = state.clone();
     // Store writes wait for an fsync: keep them off the async workers.
@@ -230,27 +230,6 @@ async fn answer(state: &Arc<Target>, command: Command) -> Response {
     })
     .await;
     joined.unwrap_or_else(|e| Response::err(AdminError::Crashed(e)))
-}
-
-/// Sends a test message through the mailer the server is using right now.
-async fn mail_test(state: &Target, args: TestMessage) -> Response {
-    let purpose = match super::purpose(args.template.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return Response::err(e),
-    };
-    let mailer = state.provider.mailer();
-    match crate::mail::test_send(
-        &mailer,
-        &args.to,
-        purpose,
-        args.dry_run,
-        &state.provider.product_name,
-    )
-    .await
-    {
-        Ok(report) => Response::ok(serde_json::json!({ "report": report })),
-        Err(report) => Response::err(AdminError::MailTestFailed(report)),
-    }
 }
 
 #[cfg(test)]

@@ -382,6 +382,7 @@ fn only_commands_that_store_something_new_may_start_a_data_dir() {
         let creates = [
             "app.create",
             "connector.set",
+            "experience.set",
             "keys.rotate",
             "user.add",
             "group.add",
@@ -444,6 +445,10 @@ fn one_of_each() -> Vec<Command> {
             allow_insecure_redirect: false,
             refresh_retry_window: None,
             api_scopes: Default::default(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: None,
+            device_flow: false,
+            require_pushed_authorization_requests: false,
         }),
         Command::AppList(NoArgs {}),
         Command::AppShow(app()),
@@ -462,6 +467,12 @@ fn one_of_each() -> Vec<Command> {
         }),
         Command::ConnectorShow(connector()),
         Command::ConnectorDelete(connector()),
+        Command::ExperienceShow(NoArgs {}),
+        Command::ExperienceSet(crate::experience::Experience {
+            product_name: Some("Family Cloud".into()),
+            ..Default::default()
+        }),
+        Command::ExperienceReset(NoArgs {}),
         Command::KeysRotate(KeyRotation { alg: Alg::Es256 }),
         Command::KeysList(KeyWindow {
             token_lifetime: Some(3600),
@@ -661,7 +672,7 @@ fn commands_go_on_the_wire_as_before_the_typed_protocol() {
         "only what changes is sent"
     );
     assert_eq!(
-        wire(&all[9]),
+        wire(&all[12]),
         json!({"cmd": "keys.rotate", "args": {"alg": "ES256"}})
     );
     let named = |name: &str| wire(all.iter().find(|c| c.name() == name).unwrap());

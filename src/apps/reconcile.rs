@@ -2,7 +2,9 @@
 //! declarations are the `[[app]]` tables of `sesame.toml`; each is checked with the same rules as an app
 //! created from the CLI (`validate.rs`).
 
-use super::validate::{check_client_id, check_name, check_uris, RedirectRules};
+use super::validate::{
+    check_backchannel_uri, check_client_id, check_name, check_uris, RedirectRules,
+};
 use super::{insecure_redirect_warning, AppError};
 use crate::apps::AppDecl;
 use crate::clock;
@@ -103,6 +105,10 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         allowed_groups: crate::users::group_names(&decl.allowed_groups),
         refresh_retry_window: decl.refresh_retry_window,
         api_scopes: decl.api_scopes.clone(),
+        backchannel_logout_uri: check_backchannel_uri(decl.backchannel_logout_uri.clone(), rules)?,
+        backchannel_logout_session_required: decl.backchannel_logout_session_required,
+        device_flow: decl.device_flow,
+        require_pushed_authorization_requests: decl.require_pushed_authorization_requests,
     })
 }
 
@@ -184,6 +190,10 @@ mod tests {
             allow_insecure_redirect: false,
             refresh_retry_window: None,
             api_scopes: Default::default(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: true,
+            device_flow: false,
+            require_pushed_authorization_requests: false,
         }
     }
 

@@ -19,6 +19,10 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         allow_insecure_redirect: false,
         refresh_retry_window: None,
         api_scopes: Default::default(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: None,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -37,6 +41,10 @@ fn decl(client_id: &str) -> AppDecl {
         allow_insecure_redirect: false,
         refresh_retry_window: None,
         api_scopes: Default::default(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: true,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     }
 }
 
@@ -420,6 +428,10 @@ fn list_update_delete_and_rotate() {
         allow_insecure_redirect: None,
         refresh_retry_window: None,
         api_scopes: Default::default(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: None,
+        device_flow: None,
+        require_pushed_authorization_requests: None,
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");
@@ -482,6 +494,7 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         revoked: false,
         expires_at: u64::MAX,
         resource: None,
+        sid: None,
     };
     let at = AccessToken {
         grant_id: "g".into(),

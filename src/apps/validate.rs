@@ -58,6 +58,36 @@ pub fn check_redirect_uri(uri: &str, rules: RedirectRules) -> Result<(), AppErro
     }
 }
 
+/// Checks a `backchannel_logout_uri` (Back-Channel Logout §2.2) as a redirect URI of the app's
+/// rules, and more: it must be http(s) (sesame POSTs to it), and an app that signs nobody in
+/// has no sessions to be told about. `None` or `""`: no URI.
+pub fn check_backchannel_uri(
+    uri: Option<String>,
+    rules: RedirectRules,
+) -> Result<Option<String>, AppError> {
+    let Some(uri) = uri.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| AppError::InvalidBackchannelUri {
+        uri: uri.clone(),
+        reason: reason.to_string(),
+    };
+    if !rules.app_type.signs_in_users() {
+        return Err(invalid(
+            "is for apps that sign users in; a machine app has no sessions",
+        ));
+    }
+    let scheme = url::Url::parse(&uri).map(|u| u.scheme().to_string());
+    if !matches!(scheme.as_deref(), Ok("https" | "http")) {
+        return Err(invalid("must be an https URL (or http on this machine, or on the LAN with allow_insecure_redirect)"));
+    }
+    check_redirect_uri(&uri, rules).map_err(|e| match e {
+        AppError::InvalidRedirectUri { reason, .. } => invalid(&reason),
+        other => other,
+    })?;
+    Ok(Some(uri))
+}
+
 /// The redirect URIs `sesame dev` registers on first use (see `apps::dev`): http or https to
 /// this machine, or a custom scheme (a bare word like `myapp` too: on a developer's machine the
 /// app under development is the one that claims it); the same structural rules as any app's.

@@ -28,6 +28,10 @@ pub struct AuditQuery {
     /// Entries recorded at or after this time, Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
+    /// Entries recorded before this time, Unix seconds (the end of a time range; `since` is
+    /// its start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<u64>,
     /// Entries before this one: the `next` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<AuditKey>,
@@ -135,9 +139,15 @@ pub fn list(tx: &impl Reads, query: &AuditQuery) -> Result<AuditPage, StoreError
         Some(u) if !u.is_empty() => Some(UserFilter::Id(u.to_string())),
         _ => None,
     };
+    // The end of the range is a cursor too: no entry at `until` or later (its seq is >= 0).
+    let until = query.until.map(|at| AuditKey { at, seq: 0 });
+    let before = match (query.before, until) {
+        (Some(b), Some(u)) => Some(b.min(u)),
+        (b, u) => b.or(u),
+    };
     let range = AuditRange {
         since: query.since.unwrap_or(0),
-        before: query.before,
+        before,
         limit: query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
     };
     let mut keep = |_: &AuditKey, e: &AuditEntry| {

@@ -163,6 +163,18 @@ fn filters_combine_and_pages_follow_each_other() {
         [] as [u64; 0]
     );
     assert_eq!(found(json!({"since": T0 + 4})), [6, 5]);
+    // A time range: `until` is its end, not included.
+    assert_eq!(found(json!({"until": T0 + 2})), [2, 1]);
+    assert_eq!(found(json!({"since": T0 + 1, "until": T0 + 4})), [4, 3, 2]);
+    assert_eq!(found(json!({"until": T0 + 4, "app": "c1"})), [3, 2]);
+    // With a page's cursor, the earlier of the two ends holds.
+    let at = |seq: u64| format!("{}-{seq}", T0 + seq - 1);
+    assert_eq!(found(json!({"until": T0 + 4, "before": at(3)})), [2, 1]);
+    assert_eq!(found(json!({"until": T0 + 2, "before": at(5)})), [2, 1]);
+    let p = query(json!({"since": T0 + 1, "until": T0 + 5, "limit": 2}));
+    assert_eq!(seqs(&p), [5, 4]);
+    let p = query(json!({"since": T0 + 1, "until": T0 + 5, "limit": 2, "before": p.next}));
+    assert_eq!((seqs(&p), p.next.is_some()), (vec![3, 2], false));
 
     // Pages of two, each starting where the last ended; the last has no `next`.
     let mut q = AuditQuery {
@@ -265,6 +277,14 @@ fn kind_names_are_the_serialised_tags() {
             command: "app.create".into(),
             changes: Changes::of(json!({})),
         },
+        AuditEvent::BackchannelLogout {
+            sid: "s".into(),
+            outcome: crate::audit::LogoutDelivery::Refused {
+                status: 400,
+                attempts: 1,
+            },
+        },
+        AuditEvent::DeviceDecision { approved: true },
     ];
     assert_eq!(events.len(), AuditKind::ALL.len());
     for (event, kind) in events.iter().zip(AuditKind::ALL) {

@@ -115,6 +115,10 @@ pub(super) struct AuditArgs {
     /// (2026-11-01) or date and time (2026-11-01T09:00), or Unix seconds.
     #[arg(long, value_name = "WHEN", value_parser = since)]
     pub(super) since: Option<u64>,
+    /// Only entries before then (the end of a range; not included): the same forms as
+    /// `--since`.
+    #[arg(long, value_name = "WHEN", value_parser = since)]
+    pub(super) until: Option<u64>,
     /// At most N entries [default: 50; at most 1000].
     #[arg(long, value_name = "N")]
     pub(super) limit: Option<usize>,
@@ -219,6 +223,32 @@ pub(super) struct InsecureRedirectFlag {
     pub(super) allow_insecure_redirect: Option<bool>,
 }
 
+/// `--device-flow` and `--require-par`, the same on `app create` and `app update`: alone each
+/// means true, `=false` turns it off.
+#[derive(Args)]
+pub(super) struct FlowFlags {
+    /// Let the app use the device flow (RFC 8628): a TV or a CLI shows a code that its user
+    /// approves at <issuer>/device. =false turns it off.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(super) device_flow: Option<bool>,
+    /// Accept the app's authorization requests only when pushed first to /par (RFC 9126).
+    /// =false turns it off.
+    #[arg(
+        long = "require-par",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(super) require_pushed_authorization_requests: Option<bool>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(super) enum AppTypeArg {
     /// A server-side web app: confidential, has a client secret.
@@ -272,6 +302,10 @@ pub(super) enum AppCommand {
         /// (`https://api.home/=read`); repeat for several.
         #[arg(long = "api-scope", value_name = "INDICATOR=SCOPE")]
         api_scopes: Vec<ApiScopeArg>,
+        #[command(flatten)]
+        backchannel: BackchannelFlags,
+        #[command(flatten)]
+        flows: FlowFlags,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -327,6 +361,10 @@ pub(super) enum AppCommand {
         /// Remove every API scope.
         #[arg(long, conflicts_with = "api_scopes")]
         no_api_scopes: bool,
+        #[command(flatten)]
+        backchannel: BackchannelFlags,
+        #[command(flatten)]
+        flows: FlowFlags,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -833,4 +871,18 @@ pub(super) enum ApiCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
+}
+
+/// Back-channel logout (OIDC Back-Channel Logout 1.0): where sesame tells the app that a
+/// session it signed in with has ended.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct BackchannelFlags {
+    /// URL sesame POSTs a logout token to when a session that signed in to the app ends (https,
+    /// or http on this machine); on update, "" removes it
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the app needs the session ID (sid) in logout tokens; sesame always sends it
+    /// [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub backchannel_logout_session_required: Option<bool>,
 }

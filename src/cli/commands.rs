@@ -31,6 +31,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             insecure,
             refresh_retry_window,
             api_scopes,
+            backchannel,
+            flows,
             out,
         } => {
             let app_type = match app_type {
@@ -49,6 +51,13 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 allow_insecure_redirect: insecure.allow_insecure_redirect.unwrap_or(false),
                 refresh_retry_window,
                 api_scopes: api_scope_map(api_scopes),
+                backchannel_logout_uri: backchannel.backchannel_logout_uri,
+                backchannel_logout_session_required: backchannel
+                    .backchannel_logout_session_required,
+                device_flow: flows.device_flow.unwrap_or(false),
+                require_pushed_authorization_requests: flows
+                    .require_pushed_authorization_requests
+                    .unwrap_or(false),
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
             warn_if_insecure(&result);
@@ -102,6 +111,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             refresh_retry_window,
             api_scopes,
             no_api_scopes,
+            backchannel,
+            flows,
             out,
         } => {
             let change = AppUpdate {
@@ -117,13 +128,19 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 refresh_retry_window,
                 api_scopes: (!api_scopes.is_empty() || no_api_scopes)
                     .then(|| api_scope_map(api_scopes)),
+                backchannel_logout_uri: backchannel.backchannel_logout_uri,
+                backchannel_logout_session_required: backchannel
+                    .backchannel_logout_session_required,
+                device_flow: flows.device_flow,
+                require_pushed_authorization_requests: flows.require_pushed_authorization_requests,
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
                      --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
-                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --api-scope or \
-                     --no-api-scopes",
+                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --api-scope, \
+                     --no-api-scopes, --device-flow, --require-par, --backchannel-logout-uri or \
+                     --backchannel-logout-session-required",
                 ));
             }
             let (result, _) =
@@ -350,6 +367,7 @@ pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
         app,
         kind,
         since,
+        until,
         limit,
         before,
         out,
@@ -359,6 +377,7 @@ pub(super) fn audit(config: &Config, args: AuditArgs) -> Result<(), CliError> {
         app,
         kind,
         since,
+        until,
         before,
         limit,
     };

@@ -40,6 +40,12 @@ pub(super) fn print_app(info: &AppInfo) {
             info.allowed_groups.join(", ")
         );
     }
+    if info.device_flow {
+        outln!("  device flow               allowed (RFC 8628: codes approved at /device)");
+    }
+    if info.require_pushed_authorization_requests {
+        outln!("  pushed requests           required (RFC 9126: /auth only with a request_uri from /par)");
+    }
     if info.allow_insecure_redirect {
         outln!("  http on the LAN           allowed (allow_insecure_redirect: codes may travel unencrypted)");
     }
@@ -49,6 +55,9 @@ pub(super) fn print_app(info: &AppInfo) {
             "  Refresh retry window      off (a rotated token presented again revokes its family)"
         ),
         Some(secs) => outln!("  Refresh retry window      {secs}s"),
+    }
+    if let Some(uri) = &info.backchannel_logout_uri {
+        outln!("  Back-channel logout       {uri}");
     }
     if info.declared {
         outln!("  Declared in sesame.toml   yes (change it there)");

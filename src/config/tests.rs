@@ -1024,3 +1024,26 @@ fn limits_come_from_file_and_environment_and_bad_proxies_name_the_key() {
     let e = err("[limits]\nsign_in_per_minute = 0\n", &[]);
     assert!(e.contains("limits.sign_in_per_minute"), "{e}");
 }
+
+#[test]
+fn a_declared_app_sets_the_device_flow_and_required_pushed_requests() {
+    let tv = r#"
+[[app]]
+client_id = "tv"
+name = "TV"
+app_type = "native"
+redirect_uris = ["http://127.0.0.1/cb"]
+device_flow = true
+require_pushed_authorization_requests = true
+
+[limits]
+device_codes_per_minute = 3
+"#;
+    let (c, _) = load_text(tv, &[]).unwrap();
+    assert!(c.apps[0].device_flow && c.apps[0].require_pushed_authorization_requests);
+    assert_eq!(c.limits.device_codes_per_minute, 3);
+    let e = err(&tv.replace("device_flow = true", "device_flow = 1"), &[]);
+    assert!(e.contains("app[0].device_flow"), "{e}");
+    let (c, _) = load_text(&tv.replace("= true", "= false"), &[]).unwrap();
+    assert!(!c.apps[0].device_flow && !c.apps[0].require_pushed_authorization_requests);
+}

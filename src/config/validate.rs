@@ -22,23 +22,10 @@ fn sign_up(
     config: &Config,
     fail: &impl Fn(&str, String) -> ConfigError,
 ) -> Result<(), ConfigError> {
-    use crate::users::SignUpMode;
-    let s = &config.sign_up;
-    if s.mode == SignUpMode::Domains && s.allowed_domains.is_empty() {
-        return Err(fail(
-            "sign_up.allowed_domains",
-            "is empty, but sign_up.mode is \"domains\": list the domains whose addresses may sign up, e.g. [\"example.com\"]".into(),
-        ));
-    }
-    for d in &s.allowed_domains {
-        if !matches!(url::Host::parse(d.trim()), Ok(url::Host::Domain(_))) || d.contains('@') {
-            return Err(fail(
-                "sign_up.allowed_domains",
-                format!("{d:?} is not a domain name (write example.com, not an address or a URL)"),
-            ));
-        }
-    }
-    Ok(())
+    config
+        .sign_up
+        .check()
+        .map_err(|e| fail("sign_up.allowed_domains", e))
 }
 
 /// Checks the values and returns warnings: settings that are valid but probably not what the
@@ -81,14 +68,8 @@ pub(super) fn validate(
     if b.product_name.trim().is_empty() {
         return Err(fail("branding.product_name", "must not be empty".into()));
     }
-    if !is_hex_colour(&b.accent_color) {
-        return Err(fail(
-            "branding.accent_color",
-            format!(
-                "{:?} is not a colour in #rrggbb form, e.g. #5d34f2",
-                b.accent_color
-            ),
-        ));
+    if let Err(e) = crate::pages::check_accent(&b.accent_color) {
+        return Err(fail("branding.accent_color", e));
     }
     logo(b, &fail)?;
 
@@ -111,21 +92,7 @@ fn logo(
     fail: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<(), ConfigError> {
     if let Some(logo) = &b.logo_url {
-        let url = url::Url::parse(logo);
-        if url.as_ref().is_ok_and(|u| u.scheme() == "http") {
-            return Err(fail(
-                "branding.logo_url",
-                format!("{logo:?} is plain http: the sign-in pages load images only over https or from sesame itself. Use an https URL, or download the image and set branding.logo_file to its path"),
-            ));
-        }
-        let ok = (logo.starts_with('/') && !logo.starts_with("//"))
-            || url.is_ok_and(|u| u.scheme() == "https");
-        if !ok {
-            return Err(fail(
-                "branding.logo_url",
-                format!("{logo:?} is not an https URL or a path starting with /"),
-            ));
-        }
+        crate::pages::check_logo_url(logo).map_err(|e| fail("branding.logo_url", e))?;
     }
     if let Some(path) = &b.logo_file {
         if b.logo_url.is_some() {
@@ -339,6 +306,8 @@ fn apps(config: &Config, sources: &Sources) -> Result<(), ConfigError> {
             crate::apps::check_redirect_uri(uri, rules)
                 .map_err(|e| fail("post_logout_redirect_uris", e.to_string()))?;
         }
+        crate::apps::check_backchannel_uri(app.backchannel_logout_uri.clone(), rules)
+            .map_err(|e| fail("backchannel_logout_uri", e.to_string()))?;
         let secret_sources = [
             app.client_secret.is_some(),
             app.client_secret_file.is_some(),
@@ -397,8 +366,4 @@ fn issuer(raw: &str) -> Result<String, String> {
         ));
     }
     Ok(trimmed.to_string())
-}
-
-fn is_hex_colour(s: &str) -> bool {
-    s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
 }

@@ -56,6 +56,26 @@ pub fn random_id() -> String {
     }
 }
 
+/// `n` characters of `alphabet` (at most 256 of them), each uniform and independent:
+/// rejection sampling as in [`random_digits`].
+pub fn random_chars(alphabet: &[u8], n: usize) -> String {
+    let len = alphabet.len().clamp(1, 256);
+    // The largest multiple of len that fits in a byte's 256 values.
+    let accept = 256 - 256 % len;
+    let mut out = String::with_capacity(n);
+    let mut buf = vec![0u8; n + 8];
+    while out.len() < n {
+        fill_random(&mut buf);
+        for &b in buf.iter().filter(|&&b| usize::from(b) < accept) {
+            if out.len() == n {
+                break;
+            }
+            out.push(char::from(alphabet[usize::from(b) % len]));
+        }
+    }
+    out
+}
+
 /// `n` decimal digits, each uniform over 0-9 and independent of the others.
 ///
 /// A random byte modulo 10 would favour 0-5 (256 = 25 * 10 + 6), so bytes of 250 and above are

@@ -241,6 +241,18 @@ pub fn html(status: StatusCode, body: String) -> Response {
     resp
 }
 
+/// Lets `resp` (an HTML page of [`html`]) run script files from sesame's own origin and fetch
+/// from it: `script-src 'self'; connect-src 'self'`, still no inline script. Only the pages
+/// that carry a script file of their own say so (the console's sign-in experience preview).
+pub fn allow_own_scripts(resp: &mut Response) {
+    resp.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+}
+
 /// An HTML page served on another host than sesame's (forward-auth's pages reach the browser
 /// through the proxy, on the protected host): as [`html`], with sesame's styles loaded from
 /// `origin`.

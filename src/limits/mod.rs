@@ -58,6 +58,8 @@ pub struct LimitsConfig {
     pub sign_in_per_minute: u32,
     /// Forward-auth checks without a session (that send to sign in) per minute.
     pub forward_auth_misses_per_minute: u32,
+    /// User codes tried on the device page (`/device`) per minute.
+    pub device_codes_per_minute: u32,
     /// Sign-ins started per 30 minutes (an interaction's lifetime): bounds pending ones.
     pub pending_sign_ins_per_client: u32,
     /// Sign-ins pending at once, from everyone; beyond it the oldest unmailed ones go.
@@ -87,6 +89,7 @@ impl Default for LimitsConfig {
             token_per_minute: 600,
             sign_in_per_minute: 30,
             forward_auth_misses_per_minute: 300,
+            device_codes_per_minute: 10,
             pending_sign_ins_per_client: 100,
             pending_sign_ins: 10_000,
             mail_addresses_per_sign_in: 3,
@@ -125,10 +128,12 @@ pub enum Kind {
     MailGlobal,
     /// Connections from one client.
     Connections,
+    /// User codes tried on the device page by one client.
+    DeviceCode,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Authorize,
         Kind::Token,
         Kind::SignIn,
@@ -140,6 +145,7 @@ impl Kind {
         Kind::MailPerMailbox,
         Kind::MailGlobal,
         Kind::Connections,
+        Kind::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -155,6 +161,7 @@ impl Kind {
             Kind::MailPerMailbox => "mail_per_mailbox",
             Kind::MailGlobal => "mail_global",
             Kind::Connections => "connections",
+            Kind::DeviceCode => "device_code",
         }
     }
 
@@ -178,7 +185,7 @@ pub struct Limits {
     /// One table per kind counted here ([`Kind::index`] order; `None`: counted elsewhere).
     tables: Vec<Option<Table>>,
     /// Refusals per kind since start.
-    hits: [AtomicU64; 11],
+    hits: [AtomicU64; 12],
 }
 
 impl Limits {
@@ -262,6 +269,7 @@ fn rate(c: &LimitsConfig, kind: Kind) -> Option<Rate> {
         Kind::Token => (c.token_per_minute, 60),
         Kind::SignIn => (c.sign_in_per_minute, 60),
         Kind::ForwardAuthMiss => (c.forward_auth_misses_per_minute, 60),
+        Kind::DeviceCode => (c.device_codes_per_minute, 60),
         Kind::PendingSignIns => (c.pending_sign_ins_per_client, PENDING_WINDOW),
         Kind::MailPerClient => (c.mail_per_client_per_hour, 3600),
         Kind::MailGlobal => (c.mail_per_minute, 60),

@@ -213,6 +213,36 @@ impl SendError {
     }
 }
 
+/// What an SMTP reply code means, in one line (RFC 5321 §4.2.3, RFC 4954 for AUTH), for the
+/// console's test report beside each reply shown verbatim.
+pub fn reply_meaning(code: u16) -> &'static str {
+    match code {
+        220 => "the server is ready (greeting, or go ahead with TLS)",
+        221 => "the server is closing the connection, as asked",
+        235 => "signed in: the credentials were accepted",
+        250 => "done: the server accepted the command",
+        251 | 252 => "accepted: the server will try to deliver to this recipient",
+        334 => "the server waits for the next part of the sign-in",
+        354 => "the server waits for the message itself",
+        421 => "the server is unavailable for now and closes the connection: try later",
+        450..=452 => "a temporary failure at the server: sending again later may work",
+        454 => "TLS or sign-in is unavailable for now at the server",
+        500..=504 => "the server did not understand or does not allow this command",
+        530 => {
+            "the server wants a sign-in (or TLS) first: check the username and password settings"
+        }
+        534 | 535 => "the server refused the credentials: check the username and password",
+        550 => "refused: the address does not exist there, or the sender may not use it",
+        551 | 553 => "refused: the address is not one this server accepts",
+        552 => "refused: the message is too large or the mailbox full",
+        554 => "refused: the transaction failed (often a policy, such as an unverified sender)",
+        200..=299 => "success",
+        300..=399 => "the server waits for more",
+        400..=499 => "a temporary failure: sending again later may work",
+        _ => "a permanent failure: the server will not accept this",
+    }
+}
+
 /// Why the SES connector stored at run time could not be read.
 #[derive(Debug)]
 pub enum StoredConnectorError {

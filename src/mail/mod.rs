@@ -54,14 +54,16 @@ use crate::clock;
 use smtp::SmtpSender;
 use templates::TemplateSet;
 
-pub use errors::{MailError, SendError, StoredConnectorError, TestSendError, UnknownPurpose};
+pub use errors::{
+    reply_meaning, MailError, SendError, StoredConnectorError, TestSendError, UnknownPurpose,
+};
 pub use purpose::Purpose;
 pub use ses::{derive_smtp_password, parse_ses_json, redacted_ses_json, ses_notes};
 pub use settings::{
     EmailTemplate, MailConfig, MailTransportKind, SesConfig, SesEndpoint, SmtpConfig, TlsMode,
 };
 pub use status::{ConfiguredBy, MailStatus, SesStatus, SmtpStatus};
-pub use templates::CodeMail;
+pub use templates::{check_placeholders, configured_template, preview, CodeMail};
 
 /// Sends sign-in codes through the configured transport.
 pub struct Mailer {

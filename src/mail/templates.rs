@@ -165,6 +165,59 @@ impl Template {
     }
 }
 
+/// The template `purpose` uses under `config` alone (its `mail.templates`, else the embedded
+/// default): what the console shows as the file's value.
+pub fn configured_template(
+    config: &[EmailTemplate],
+    purpose: Purpose,
+) -> Result<(String, String), MailError> {
+    let set = TemplateSet::resolve(&[config])?;
+    let t = set.get(purpose);
+    Ok((t.subject.clone(), t.html.clone()))
+}
+
+/// A draft's subject and plain-text part with `mail`'s words filled in, as it would be sent
+/// (the console's preview): the same rendering as a real send.
+pub fn preview(subject: &str, html: &str, mail: &CodeMail) -> (String, String) {
+    let t = Template {
+        subject: subject.into(),
+        html: html.into(),
+        is_default: false,
+    };
+    let r = t.render(mail);
+    (r.subject, r.text)
+}
+
+/// Checks a template's text compiles: every `{{` closes, and names one of the variables
+/// ([`CodeMail`]'s: code, product, app, minutes, email), and `{{code}}` is in the body (an
+/// email without its code signs nobody in).
+pub fn check_placeholders(text: &str, needs_code: bool) -> Result<(), String> {
+    let mut rest = text;
+    let mut has_code = false;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err("a {{ is never closed with }}".into());
+        };
+        let name = after[..end].trim();
+        if !VARIABLES.contains(&name) {
+            return Err(format!(
+                "{{{{{name}}}}} is not a variable: use {}",
+                VARIABLES.map(|v| format!("{{{{{v}}}}}")).join(", ")
+            ));
+        }
+        has_code |= name == "code";
+        rest = &after[end + 2..];
+    }
+    if needs_code && !has_code {
+        return Err("the body must show the code: put {{code}} in it".into());
+    }
+    Ok(())
+}
+
+/// The names a template may use in braces.
+const VARIABLES: [&str; 5] = ["code", "product", "app", "minutes", "email"];
+
 /// Checks configured templates: a known usage type, a subject and content. `key` names the list
 /// in messages (`templates`, `mail.templates`).
 pub(crate) fn check_templates(key: &str, templates: &[EmailTemplate]) -> Result<(), MailError> {

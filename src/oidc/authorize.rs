@@ -89,6 +89,8 @@ pub enum Untrusted {
         redirect_uri: String,
         reason: String,
     },
+    /// A `request_uri` that names no pushed request this client may use (RFC 9126 §4).
+    PushedRequest(super::par::Refusal),
 }
 
 impl From<StoreError> for AuthorizeError {
@@ -191,9 +193,11 @@ pub fn authorize(
             if v.prompt_select_account {
                 return Ok(Outcome::SelectAccount(v.request));
             }
-            let code = p
-                .store
-                .write(|tx| family.issue_code(tx, &v.request, s.0, s.1))?;
+            let code = p.store.write(|tx| {
+                let cookie = session_cookie.unwrap_or_default();
+                let sid = session::signs_in_to(tx, cookie, &v.request.client_id)?;
+                family.issue_code(tx, &v.request, s.0, s.1, sid)
+            })?;
             Outcome::Redirect(success_redirect(&p.issuer, &v.request, &code))
         }
         Decision::LoginRequired => {
@@ -209,8 +213,31 @@ pub fn authorize(
     })
 }
 
-/// Validates an authorization request's parameters (query for GET, form for POST).
+/// Validates an authorization request's parameters (query for GET, form for POST). With a
+/// `request_uri`, the request is the one the client pushed (RFC 9126 §4), used once; the rest of
+/// the query is not read.
 pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, AuthorizeError> {
+    if params.has("request_uri") {
+        let pushed = super::par::take(p, params)?;
+        return validate_request(p, &pushed, Pushed::Yes);
+    }
+    validate_request(p, params, Pushed::No)
+}
+
+/// Whether a request arrives pushed (RFC 9126): apps that require it get nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Yes,
+    No,
+}
+
+/// [`validate`] on the request's own parameters: at `/auth`, and at `/par` before a request is
+/// kept.
+pub fn validate_request(
+    p: &Provider,
+    params: &Params,
+    pushed: Pushed,
+) -> Result<ValidRequest, AuthorizeError> {
     // Until the client and redirect URI are trusted, every failure is a page.
     let (app, redirect_uri) = trusted_client(p, params)?;
     bounded_lengths(params).map_err(AuthorizeError::Untrusted)?;
@@ -224,6 +251,11 @@ pub fn validate(p: &Provider, params: &Params) -> Result<ValidRequest, Authorize
     };
     let get = |name: &str| get(params, name).map_err(back);
     get("state")?;
+    if pushed == Pushed::No && app.require_pushed_authorization_requests {
+        return Err(back(OAuthError::invalid_request(
+            "this app's authorization requests must be pushed first (POST /par, then /auth with request_uri)",
+        )));
+    }
     no_request_objects(params).map_err(back)?;
     response_type_is_code(get("response_type")?).map_err(back)?;
     response_mode_is_query(get("response_mode")?).map_err(back)?;
@@ -399,7 +431,7 @@ fn response_mode_is_query(response_mode: Option<&str>) -> Result<(), OAuthError>
 }
 
 /// OIDC Core §3.1.2.1: `openid` is required; unknown scopes are dropped (RFC 6749 §3.3).
-fn scope_has_openid(scope_param: Option<&str>) -> Result<Vec<String>, OAuthError> {
+pub(super) fn scope_has_openid(scope_param: Option<&str>) -> Result<Vec<String>, OAuthError> {
     let asked = scope::split(scope_param.unwrap_or(""));
     if !asked.clone().any(|s| s == Scope::OpenId.as_str()) {
         return Err(OAuthError::new(
@@ -745,6 +777,8 @@ mod tests {
             auth_time: 1000,
             expires_at: 99999,
             kind: crate::store::SessionKind::Sesame,
+            sid: None,
+            apps: Vec::new(),
         };
         assert_eq!(decide(&v, Some(&sess), 1050), Decision::Issue);
         assert_eq!(decide(&v, Some(&sess), 1100), Decision::SignIn);

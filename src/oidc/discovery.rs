@@ -31,6 +31,10 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "end_session_endpoint": issuer.endpoint(END_SESSION),
         "revocation_endpoint": issuer.endpoint(REVOCATION),
         "introspection_endpoint": issuer.endpoint(INTROSPECTION),
+        "device_authorization_endpoint": issuer.endpoint(DEVICE_AUTHORIZATION),
+        "pushed_authorization_request_endpoint": issuer.endpoint(PAR),
+        // Per app (RFC 9126 §5): an app may require them; the server does not.
+        "require_pushed_authorization_requests": false,
         "scopes_supported": Scope::names(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -42,7 +46,7 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
             "name", "preferred_username", "username", "picture", "updated_at", "email",
             "email_verified", "groups"
         ],
@@ -52,7 +56,10 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        // OIDC Back-Channel Logout 1.0 §2.1 (`oidc::backchannel`); logout tokens and ID
+        // tokens carry `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }
 
@@ -72,7 +79,12 @@ mod tests {
         );
         assert_eq!(
             d["grant_types_supported"],
-            json!(["authorization_code", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
         assert_eq!(
             d["introspection_endpoint"],
@@ -82,6 +94,15 @@ mod tests {
             d["introspection_endpoint_auth_methods_supported"],
             json!(["client_secret_basic", "client_secret_post"])
         );
+        assert_eq!(
+            d["device_authorization_endpoint"],
+            "http://localhost:8080/device/code"
+        );
+        assert_eq!(
+            d["pushed_authorization_request_endpoint"],
+            "http://localhost:8080/par"
+        );
+        assert_eq!(d["require_pushed_authorization_requests"], false);
         assert_eq!(
             d["id_token_signing_alg_values_supported"],
             json!(["ES384", "ES256", "RS256"])

@@ -112,6 +112,8 @@ pub fn end_session(
         });
     }
     session::end(p, cookie)?;
+    // The apps the session signed in to are told apart from this request (`backchannel`).
+    p.backchannel.wake();
     Ok(LogoutOutcome::SignedOut(v))
 }
 

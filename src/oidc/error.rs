@@ -54,6 +54,12 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// The bearer token is missing, invalid or expired (RFC 6750).
     InvalidToken,
+    /// The device's user has not decided yet: poll again (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// The device polls faster than its interval, which grew by 5 s (RFC 8628 §3.5).
+    SlowDown,
+    /// The device code expired, or was polled too often: start again (RFC 8628 §3.5).
+    ExpiredToken,
     /// Something failed inside sesame (storage); the request may be retried.
     ServerError,
     /// sesame cannot handle the request right now.
@@ -111,6 +117,9 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }

@@ -77,13 +77,15 @@ impl Family<'_> {
     }
 
     /// Issues an authorization code bound to the client, redirect URI, PKCE challenge and nonce
-    /// (all in `request`), inside the caller's transaction; returns the code.
+    /// (all in `request`), inside the caller's transaction; returns the code. `sid` names the
+    /// session that signed the user in ([`crate::session::signs_in_to`]), for the ID token.
     pub fn issue_code(
         &self,
         tx: &impl Writes,
         request: &AuthRequest,
         user_id: &str,
         auth_time: u64,
+        sid: Option<String>,
     ) -> Result<String, StoreError> {
         let code = crypto::random_token();
         tx.put_auth_code(
@@ -95,6 +97,7 @@ impl Family<'_> {
                 grant_id: crypto::random_id(),
                 expires_at: self.now + self.tokens.authorization_code_ttl,
                 used: false,
+                sid,
             },
         )?;
         Ok(code)
@@ -115,6 +118,7 @@ impl Family<'_> {
             revoked: false,
             expires_at: self.expiry(),
             resource: code.request.resource.clone(),
+            sid: code.sid.clone(),
         };
         tx.put_grant(&code.grant_id, &grant)?;
         Ok(grant)

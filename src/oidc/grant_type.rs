@@ -12,14 +12,18 @@ pub enum GrantType {
     RefreshToken,
     /// A machine app gets a token for itself (RFC 6749 §4.4).
     ClientCredentials,
+    /// A TV or a CLI polls for the tokens its user approved on another screen (RFC 8628
+    /// §3.4); only apps with `device_flow` set ([`crate::oidc::device`]).
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant type sesame supports (discovery's `grant_types_supported`).
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::DeviceCode,
     ];
 
     /// The name on the wire.
@@ -28,16 +32,19 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
     /// Whether an app of this type may use the grant: machine apps use client credentials
     /// only (a confidential client acting for itself, RFC 6749 §4.4); every other app only the
-    /// grants that sign a user in.
+    /// grants that sign a user in (the device grant also needs the app's `device_flow`).
     pub fn allowed_for(self, app_type: AppType) -> bool {
         match self {
             GrantType::ClientCredentials => app_type == AppType::Machine,
-            GrantType::AuthorizationCode | GrantType::RefreshToken => app_type.signs_in_users(),
+            GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::DeviceCode => {
+                app_type.signs_in_users()
+            }
         }
     }
 
@@ -71,6 +78,7 @@ mod tests {
             assert_eq!(GrantType::ClientCredentials.allowed_for(t), t == Machine);
             assert_eq!(GrantType::AuthorizationCode.allowed_for(t), t != Machine);
             assert_eq!(GrantType::RefreshToken.allowed_for(t), t != Machine);
+            assert_eq!(GrantType::DeviceCode.allowed_for(t), t != Machine);
         }
     }
 }

@@ -58,7 +58,7 @@ fn user_tokens(p: &Provider) -> (String, String, String) {
     let request = request(CLIENT, "openid offline_access email", None);
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &request, &user.id, p.now()))
+        .write(|tx| family.issue_code(tx, &request, &user.id, p.now(), None))
         .unwrap();
     let body = exchange(
         p,
@@ -276,7 +276,7 @@ fn user_tokens_again(p: &Provider) -> (String, String, String) {
     let request = request(CLIENT, "openid offline_access", None);
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &request, &user.id, p.now()))
+        .write(|tx| family.issue_code(tx, &request, &user.id, p.now(), None))
         .unwrap();
     let body = exchange(
         p,

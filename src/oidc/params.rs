@@ -51,6 +51,36 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// These parameters without any named `name`.
+    pub fn without(mut self, name: &str) -> Params {
+        self.0.retain(|(k, _)| k != name);
+        self
+    }
+
+    /// These parameters with `name` = `value` added when `name` is absent.
+    pub fn or_with(mut self, name: &str, value: &str) -> Params {
+        if !self.has(name) {
+            self.0.push((name.to_string(), value.to_string()));
+        }
+        self
+    }
+
+    /// Form-encoded (`application/x-www-form-urlencoded`): [`Params::parse`] reads it back.
+    pub fn to_form(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.0.iter())
+            .finish()
+    }
+
+    /// Every non-empty value of `name`, in order: a form's checkboxes repeat one name by design.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     /// Whether `name` was sent at all (even empty).
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
@@ -78,6 +108,8 @@ mod tests {
         assert_eq!(p.get("c").unwrap(), Some("x y"));
         assert_eq!(p.get("d").unwrap(), None);
         assert!(p.has("b") && !p.has("d"));
+        assert_eq!(p.all("a"), ["1", "2"]);
+        assert!(p.all("b").is_empty());
     }
 
     #[test]

@@ -192,7 +192,7 @@ pub fn sign(p: &Provider, at: &AccessJwt, now: u64) -> Result<String, OAuthError
             "the RS256 signing key is still being generated (first start); retry in a few seconds",
         )
     })?;
-    Ok(signer.sign_typed(&Value::Object(claims), AT_JWT_TYP)?)
+    Ok(signer.sign_jwt_typed(&Value::Object(claims), AT_JWT_TYP)?)
 }
 
 /// RFC 7662 for a JWT access token: its claims if it is ours (signed by our key, `typ`

@@ -188,7 +188,7 @@ fn user_flow(p: &Provider, scope: &str, groups: &[&str]) -> Result<Value, ErrorC
     };
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &v.request, &u.id, p.now()))
+        .write(|tx| family.issue_code(tx, &v.request, &u.id, p.now(), None))
         .unwrap();
     exchange(
         p,

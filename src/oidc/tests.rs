@@ -22,7 +22,7 @@ fn code(p: &Provider, request: &AuthRequest, user: &User) -> String {
         now: p.now(),
     };
     p.store
-        .write(|tx| family.issue_code(tx, request, &user.id, p.now()))
+        .write(|tx| family.issue_code(tx, request, &user.id, p.now(), None))
         .unwrap()
 }
 

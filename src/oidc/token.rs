@@ -20,15 +20,17 @@ use crate::users;
 use serde_json::{json, Value};
 
 /// What a successful grant issued, before the ID token is signed.
-struct Issued {
-    minted: Minted,
-    scope: Vec<String>,
-    user: User,
-    groups: Vec<Group>,
-    auth_time: u64,
-    nonce: Option<String>,
+pub(super) struct Issued {
+    pub(super) minted: Minted,
+    pub(super) scope: Vec<String>,
+    pub(super) user: User,
+    pub(super) groups: Vec<Group>,
+    pub(super) auth_time: u64,
+    pub(super) nonce: Option<String>,
+    /// The session's `sid` (Back-Channel Logout §2.4), when a session signed the user in.
+    pub(super) sid: Option<String>,
     /// The API the access token is for (RFC 8707): then it is a JWT (RFC 9068).
-    api: Option<ApiResource>,
+    pub(super) api: Option<ApiResource>,
 }
 
 fn param<'p>(params: &'p Params, name: &str) -> Result<Option<&'p str>, OAuthError> {
@@ -61,6 +63,7 @@ pub fn exchange_pending(
     let granted = match grant_type {
         GrantType::AuthorizationCode => authorization_code(p, app, params),
         GrantType::RefreshToken => refresh_token(p, app, params),
+        GrantType::DeviceCode => super::device::poll(p, app, params),
         // Signs nothing: its answer is whole once its token is stored.
         GrantType::ClientCredentials => return super::client_credentials::grant(p, app, params),
     };
@@ -72,7 +75,7 @@ pub fn exchange_pending(
 }
 
 /// What a grant wrote: what it issued or why it refused (with its state change committed).
-type Granted = (Result<Issued, OAuthError>, Pending);
+pub(super) type Granted = (Result<Issued, OAuthError>, Pending);
 
 /// The request's `grant_type`, known and allowed for the app's type (RFC 6749 §5.2:
 /// `unsupported_grant_type`, `unauthorized_client`).
@@ -178,6 +181,7 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Grante
             auth_time: ac.auth_time,
             nonce: ac.request.nonce.clone(),
             api,
+            sid: ac.sid.clone(),
         }))
     })?;
     Ok(outcome)
@@ -261,6 +265,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Granted, OA
             auth_time: grant.auth_time,
             nonce: None,
             api,
+            sid: grant.sid.clone(),
         }))
     })?;
     Ok(outcome)
@@ -343,6 +348,9 @@ fn id_token(p: &Provider, app: &App, issued: &Issued) -> Result<String, OAuthErr
     );
     if let Some(n) = &issued.nonce {
         claims.insert("nonce".into(), json!(n));
+    }
+    if let Some(sid) = &issued.sid {
+        claims.insert("sid".into(), json!(sid));
     }
     let keys = p.keys();
     let signer = keys.signer(alg).map_err(|_| {

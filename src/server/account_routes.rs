@@ -15,6 +15,7 @@
 use super::error_pages::{self, page, storage_failure};
 use super::routes::{email_sign_in, start_sign_in};
 use super::Server;
+use crate::account::AccountView;
 use crate::http::cookie::SESSION_COOKIE;
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
@@ -22,7 +23,7 @@ use crate::signin::{self, SignInError, MAX_CODE_TRIES};
 use crate::store::{Flash, SessionKind, SignInFor, User};
 use crate::users::UserError;
 use hyper::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Whether `path` is one of the account page's.
 pub fn handles(path: &str) -> bool {
@@ -86,31 +87,8 @@ fn account_page(s: &Server, req: &Request) -> Response {
         Err(e) => return storage_failure(s, e),
     };
     let q = req.query();
-    let sessions: Vec<_> = view
-        .sessions
-        .iter()
-        .map(|x| {
-            json!({
-                "id": x.id,
-                "kind": match x.kind { SessionKind::Sesame => "sesame", SessionKind::ForwardAuth => "forward_auth" },
-                "current": x.current,
-                "signed_in": crate::clock::utc(x.auth_time),
-                "until": crate::clock::utc(x.expires_at),
-            })
-        })
-        .collect();
-    let apps: Vec<_> = view
-        .apps
-        .iter()
-        .map(|(a, name)| {
-            json!({
-                "client_id": a.client_id,
-                "name": name,
-                "last_sign_in": crate::clock::utc(a.last_sign_in),
-                "scope": a.scope.join(" "),
-            })
-        })
-        .collect();
+    let sessions = sessions_json(&view);
+    let apps = apps_json(&view);
     page(
         s,
         StatusCode::OK,
@@ -128,6 +106,38 @@ fn account_page(s: &Server, req: &Request) -> Response {
             "error": q.first("error").and_then(error_text),
         }),
     )
+}
+
+/// The account's live sessions as the pages show them (the account page, and the console's
+/// page of a user).
+pub(super) fn sessions_json(view: &AccountView) -> Vec<Value> {
+    view.sessions
+        .iter()
+        .map(|x| {
+            json!({
+                "id": x.id,
+                "kind": match x.kind { SessionKind::Sesame => "sesame", SessionKind::ForwardAuth => "forward_auth" },
+                "current": x.current,
+                "signed_in": crate::clock::utc(x.auth_time),
+                "until": crate::clock::utc(x.expires_at),
+            })
+        })
+        .collect()
+}
+
+/// The apps holding the account's live tokens, as the pages show them.
+pub(super) fn apps_json(view: &AccountView) -> Vec<Value> {
+    view.apps
+        .iter()
+        .map(|(a, name)| {
+            json!({
+                "client_id": a.client_id,
+                "name": name,
+                "last_sign_in": crate::clock::utc(a.last_sign_in),
+                "scope": a.scope.join(" "),
+            })
+        })
+        .collect()
 }
 
 /// A sign-in by email code whose end is the account page.
@@ -217,6 +227,8 @@ async fn form(s: &Server, req: &Request) -> Response {
         }
         _ => Ok(http::text(StatusCode::NOT_FOUND, "not found\n")),
     });
+    // A session ended: its apps are told in the background (`oidc::backchannel`).
+    s.provider.backchannel.wake();
     result.unwrap_or_else(|e| storage_failure(s, e))
 }
 

@@ -15,7 +15,11 @@ use serde_json::json;
 pub fn page(s: &Server, status: StatusCode, name: &str, mut ctx: serde_json::Value) -> Response {
     ctx["static_base"] = json!(s.provider.issuer.local("/static"));
     ctx["dev_mode"] = json!(s.provider.dev.is_some());
-    http::html(status, s.pages.render(name, ctx))
+    http::html(
+        status,
+        s.pages
+            .render_as(&s.provider.experience().branding, name, ctx),
+    )
 }
 
 /// The error page: what went wrong and what to do next.
@@ -36,8 +40,8 @@ pub fn error_page(
 
 /// What the pages call this service: the configured product name, never "sesame" unless that
 /// is the name.
-fn product(s: &Server) -> &str {
-    s.pages.product_name()
+fn product(s: &Server) -> String {
+    s.provider.product_name()
 }
 
 /// The service could not read or write its data.
@@ -85,7 +89,12 @@ fn proxied_error_page(
         ctx["retry_label"] = json!(label);
     }
     ctx["static_base"] = json!(issuer.endpoint("/static"));
-    http::html_from(status, s.pages.render("error.html", ctx), &issuer.origin())
+    http::html_from(
+        status,
+        s.pages
+            .render_as(&s.provider.experience().branding, "error.html", ctx),
+        &issuer.origin(),
+    )
 }
 
 /// Forward-auth refused a request: the access rules do not let this person (or anyone) open
@@ -214,6 +223,11 @@ pub fn untrusted(s: &Server, u: &Untrusted) -> Response {
             format!("The app asked to return to {redirect_uri:?}, which {reason}."),
             "sesame dev registers redirect URIs to localhost, 127.0.0.1 or [::1] (any port) and custom schemes; change the redirect URI configured in the app.",
         ),
+        Untrusted::PushedRequest(r) => (
+            "This sign-in request cannot be used",
+            format!("The app's pushed request cannot be used: {}.", r.as_str()),
+            "A pushed request works once, for a minute. Go back to the app and sign in again.",
+        ),
     };
     error_page(s, StatusCode::BAD_REQUEST, title, &message, hint)
 }
@@ -309,6 +323,12 @@ pub fn sign_in(s: &Server, e: SignInError, way_on: Option<WayOn>) -> Response {
             "The email address was not changed",
             format!("The code was right, but the address cannot be used: {why}."),
             "Go back to your account page; your email address is as it was.",
+        ),
+        SignInError::NotTheSameAccount => (
+            StatusCode::FORBIDDEN,
+            "That is not your address",
+            "Confirming it's you takes a code sent to the signed-in account's own address; no code was sent to this one.".to_string(),
+            "Go back to the console and choose Send a code: it goes to your own address.",
         ),
         SignInError::Store(e) => return storage_failure(s, e),
         // Answered on the forms themselves; reaching here is a routing slip, said plainly.

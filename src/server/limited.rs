@@ -23,6 +23,8 @@ pub fn kind_of(method: &Method, path: &str) -> Option<Kind> {
         // Revocation shares the token endpoint's budget: the same app backends call both.
         // Introspection does not: a resource server may introspect on each request it serves.
         paths::TOKEN | paths::REVOCATION => Some(Kind::Token),
+        // A device asking for codes and a client pushing requests are back ends like /token.
+        paths::DEVICE_AUTHORIZATION | paths::PAR if post => Some(Kind::Token),
         paths::SIGN_IN | paths::SIGN_IN_CODE if post => Some(Kind::SignIn),
         _ => None,
     }
@@ -72,7 +74,7 @@ pub fn too_many(s: &Server, refused: Refused) -> Response {
             s,
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
-            &format!("{} has had {} from your network address in a short time, more than it takes from one person.", s.pages.product_name(), what(kind)),
+            &format!("{} has had {} from your network address in a short time, more than it takes from one person.", s.provider.product_name(), what(kind)),
             &format!("Wait {} and try again. Nothing you started is lost; if you share this address with many people (an office, a school), ask the administrator to raise the limit.", seconds(wait)),
         ),
     };
@@ -87,6 +89,7 @@ fn what(kind: Kind) -> &'static str {
     match kind {
         Kind::Authorize | Kind::PendingSignIns => "too many sign-in starts",
         Kind::SignIn => "too many sign-in forms",
+        Kind::DeviceCode => "too many device codes tried",
         _ => "too many requests",
     }
 }

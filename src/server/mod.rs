@@ -28,6 +28,7 @@ pub mod api;
 mod connections;
 mod console;
 pub mod dev;
+pub(crate) mod device_routes;
 mod error_pages;
 pub(crate) mod forward_auth_routes;
 mod limited;
@@ -211,8 +212,14 @@ impl Server {
         .with_sign_up(config.sign_up.clone())
         .with_audit(config.audit.clone())
         .with_limits(crate::limits::Limits::new(config.limits.clone()).map_err(StartError::Limits)?)
-        .with_product_name(&config.branding.product_name);
+        .with_branding(config.branding.clone(), pages.has_logo_file());
         let provider = customize(provider);
+        // The console's sign-in experience, over the file's; one that does not load is said
+        // in the log and the file's is used (the pages must still show).
+        match crate::experience::load(&provider.store) {
+            Ok(stored) => provider.set_experience(stored),
+            Err(e) => tracing::error!("{e}: the configuration file's sign-in experience is used"),
+        }
         let server = Server::new(Arc::new(provider), config, pages, cookies);
         Ok(match forward_auth {
             Some(fa) => server.with_forward_auth(fa),
@@ -287,6 +294,7 @@ fn build_marker(dir: &std::path::Path) -> Result<(), StartError> {
 fn build_mailer(config: &MailConfig, store: &Store) -> Mailer {
     // A stored connector that does not load is a broken mail setup too: falling back to the
     // file's transport (perhaps `log`) would print codes where log readers see them.
+    let config = &crate::experience::mail_config(store, config);
     let built = crate::mail::stored_connector(store)
         .map_err(|e| e.to_string())
         .and_then(|stored| Mailer::build(config, stored).map_err(|e| e.to_string()));
@@ -358,13 +366,13 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         );
     }
     if crate::users::none_yet(&provider.store).unwrap_or(false) {
-        match provider.sign_up.mode {
+        match provider.sign_up().mode {
             crate::users::SignUpMode::Invite => tracing::warn!(
                 "no users yet, and sign-up is by invitation: add the first with `sesame user add you@example.com --admin` (or a [[user]] in sesame.toml)"
             ),
             crate::users::SignUpMode::Domains | crate::users::SignUpMode::Open => tracing::info!(
                 "no users yet: the first comes with a sign-in ([sign_up] mode = {}); make yourself an administrator with `sesame user add you@example.com --admin` first",
-                provider.sign_up.mode.as_str()
+                provider.sign_up().mode.as_str()
             ),
         }
     }
@@ -430,6 +438,7 @@ fn start_background(server: &Arc<Server>) {
         });
     }
     tokio::spawn(sweep_forever(provider.clone()));
+    tokio::spawn(crate::oidc::backchannel::run(provider.clone()));
     if let Some(days) = server.config.keys.rotate_after_days {
         tokio::spawn(rotate_keys_forever(
             provider.clone(),

@@ -27,7 +27,7 @@ use serde_json::json;
 use std::sync::LazyLock;
 
 /// The route names requests are counted under: a bounded set, whatever paths clients send.
-const ROUTES: [&str; 19] = [
+const ROUTES: [&str; 25] = [
     "discovery",
     "jwks",
     "healthz",
@@ -36,7 +36,11 @@ const ROUTES: [&str; 19] = [
     "token",
     "userinfo",
     "revocation",
+    "introspection",
     "end_session",
+    "device_authorization",
+    "device",
+    "par",
     "forward_auth",
     "auth_request",
     "sign_in",
@@ -44,6 +48,8 @@ const ROUTES: [&str; 19] = [
     "static",
     "api",
     "dev",
+    "account",
+    "console",
     "not_found",
     "outside_issuer",
     "other",
@@ -76,7 +82,11 @@ fn route_name(rel: &str) -> &'static str {
         paths::TOKEN => "token",
         paths::USERINFO => "userinfo",
         paths::REVOCATION => "revocation",
+        paths::INTROSPECTION => "introspection",
         paths::END_SESSION => "end_session",
+        paths::DEVICE_AUTHORIZATION => "device_authorization",
+        paths::DEVICE => "device",
+        paths::PAR => "par",
         paths::FORWARD_AUTH => "forward_auth",
         paths::AUTH_REQUEST => "auth_request",
         paths::SIGN_IN => "sign_in",
@@ -84,6 +94,8 @@ fn route_name(rel: &str) -> &'static str {
         p if p.starts_with(paths::STATIC) => "static",
         p if super::api::handles(p) => "api",
         p if p.starts_with("/dev/") => "dev",
+        p if super::account_routes::handles(p) => "account",
+        p if super::console::handles(p) => "console",
         _ => "not_found",
     }
 }
@@ -158,4 +170,28 @@ pub fn metrics(s: &Server, req: &Request) -> Response {
         HeaderValue::from_static("Bearer realm=\"sesame metrics\""),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each of sesame's own paths is counted under a name of its own, and each name is one
+    /// of [`ROUTES`] (an unlisted name would fall through to `other`).
+    #[test]
+    fn each_path_has_a_listed_name() {
+        for (path, name) in [
+            (paths::INTROSPECTION, "introspection"),
+            (paths::REVOCATION, "revocation"),
+            (paths::ACCOUNT, "account"),
+            ("/account/sessions", "account"),
+            (paths::CONSOLE, "console"),
+            ("/console/users", "console"),
+            (paths::PAR, "par"),
+            ("/nothing-here", "not_found"),
+        ] {
+            assert_eq!(route_name(path), name, "{path}");
+            assert!(ROUTES.contains(&name), "{name}");
+        }
+    }
 }

@@ -29,7 +29,10 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidRequestObject
         | ErrorCode::RegistrationNotSupported
         | ErrorCode::RequestNotSupported
-        | ErrorCode::RequestUriNotSupported => StatusCode::BAD_REQUEST,
+        | ErrorCode::RequestUriNotSupported
+        | ErrorCode::AuthorizationPending
+        | ErrorCode::SlowDown
+        | ErrorCode::ExpiredToken => StatusCode::BAD_REQUEST,
     }
 }
 

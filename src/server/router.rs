@@ -5,6 +5,7 @@
 
 use super::account_routes;
 use super::api;
+use super::device_routes;
 use super::forward_auth_routes;
 use super::limited;
 use super::ops_routes;
@@ -123,6 +124,14 @@ pub async fn route(s: &Server, req: Request) -> Response {
         paths::REVOCATION if *m == Method::POST => cors(routes::revocation(s, &req)),
         paths::INTROSPECTION if *m == Method::POST => cors(routes::introspection(s, &req)),
         paths::END_SESSION if get_or_post => routes::end_session(s, &req),
+        paths::DEVICE_AUTHORIZATION if *m == Method::POST => {
+            cors(device_routes::device_authorization(s, &req))
+        }
+        paths::PAR if *m == Method::POST => {
+            cors(device_routes::pushed_authorization_request(s, &req))
+        }
+        paths::DEVICE if *m == Method::GET => device_routes::device_page(s, &req),
+        paths::DEVICE if *m == Method::POST => device_routes::device_submit(s, &req),
         // The proxy's endpoints answer any method: the original one comes in a header.
         paths::FORWARD_AUTH => forward_auth_routes::forward_auth(s, &req),
         paths::AUTH_REQUEST => forward_auth_routes::auth_request(s, &req),
@@ -149,6 +158,9 @@ pub async fn route(s: &Server, req: Request) -> Response {
         | paths::AUTHORIZE
         | paths::USERINFO
         | paths::END_SESSION
+        | paths::DEVICE_AUTHORIZATION
+        | paths::PAR
+        | paths::DEVICE
         | paths::SIGN_IN
         | paths::SIGN_IN_CODE
         | paths::SIGN_IN_CONTINUE => routes::method_not_allowed(m),
@@ -172,6 +184,8 @@ fn is_api(path: &str) -> bool {
             | paths::USERINFO
             | paths::REVOCATION
             | paths::INTROSPECTION
+            | paths::DEVICE_AUTHORIZATION
+            | paths::PAR
     )
 }
 

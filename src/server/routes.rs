@@ -57,8 +57,18 @@ pub fn jwks(s: &Server) -> Response {
 
 pub fn static_file(s: &Server, name: &str) -> Response {
     match name {
-        "theme.css" => return http::asset(s.pages.accent_css().into(), "text/css; charset=utf-8"),
-        "favicon.svg" => return http::asset(s.pages.favicon_svg().into(), "image/svg+xml"),
+        "theme.css" => {
+            return http::asset(
+                s.provider.experience().branding.accent_css().into(),
+                "text/css; charset=utf-8",
+            )
+        }
+        "favicon.svg" => {
+            return http::asset(
+                s.provider.experience().branding.favicon_svg().into(),
+                "image/svg+xml",
+            )
+        }
         "logo" => {
             return match s.pages.logo() {
                 Some((bytes, ty)) => http::image(bytes.to_vec().into(), ty),
@@ -219,8 +229,9 @@ fn client_answer(creds: &ClientCredentials, result: Result<Response, OAuthError>
     })
 }
 
-/// Runs `f` for an authenticated client (the revocation endpoint).
-fn with_client(
+/// Runs `f` for an authenticated client (revocation, introspection, device authorization,
+/// pushed requests).
+pub(super) fn with_client(
     s: &Server,
     req: &Request,
     f: impl FnOnce(&App, &Params) -> Result<Response, OAuthError>,
@@ -361,7 +372,7 @@ pub fn end_session(s: &Server, req: &Request) -> Response {
                     json!({
                         "message": format!(
                             "To use apps that sign in with {} again, you will need a new code.",
-                            s.pages.product_name()
+                            s.provider.product_name()
                         ),
                         "app_name": v.app_name,
                     }),

@@ -37,7 +37,8 @@ fn app_name(st: &Server, i: &Interaction) -> Option<String> {
         SignInFor::Account | SignInFor::ChangeEmail { .. } | SignInFor::FirstAdmin => {
             Some("your account".into())
         }
-        SignInFor::Console => Some("the console".into()),
+        SignInFor::Console | SignInFor::Reauth { .. } => Some("the console".into()),
+        SignInFor::Device { .. } => Some("your device".into()),
     }
 }
 
@@ -118,9 +119,13 @@ fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
             st.provider.issuer.local(paths::ACCOUNT),
             "your account".into(),
         ),
-        SignInFor::Console => (
+        SignInFor::Console | SignInFor::Reauth { .. } => (
             st.provider.issuer.local(paths::CONSOLE),
             "the console".into(),
+        ),
+        SignInFor::Device { .. } => (
+            st.provider.issuer.local(paths::DEVICE),
+            "the device page".into(),
         ),
     };
     Some(WayOn {
@@ -424,9 +429,12 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
     }
     let typed = form.first("code").unwrap_or("");
     // The sessions this browser had end: a new sign-in replaces them (another account, too).
+    // A re-authentication proves the same account again: the apps behind the proxy keep theirs.
+    let reauth = matches!(i.purpose, SignInFor::Reauth { .. });
     let old_sessions = [
         req.cookie(&st.cookies.name(SESSION_COOKIE)),
-        req.cookie(&st.cookies.forward_auth_name()),
+        req.cookie(&st.cookies.forward_auth_name())
+            .filter(|_| !reauth),
     ];
     let result = tokio::task::block_in_place(|| {
         signin::verify_code(&st.provider, &id, typed, old_sessions.into_iter().flatten())
@@ -466,7 +474,10 @@ fn next_page(st: &Server, req: &Request, next: Next) -> Response {
             forward_auth_session,
         } => super::forward_auth_routes::signed_in(st, &url, &forward_auth_session),
         Next::Account => http::redirect(&st.provider.issuer.local(paths::ACCOUNT)),
-        Next::Console => http::redirect(&st.provider.issuer.local(paths::CONSOLE)),
+        Next::Console(back) => http::redirect(&super::console::url(st, &back)),
+        Next::Device { user_code } => {
+            http::redirect(&super::device_routes::page_url(st, &user_code))
+        }
     }
 }
 

@@ -64,11 +64,14 @@
 //! sign a victim into the attacker's account, and one browser can run several sign-ins (tabs,
 //! apps) at once.
 //!
-//! Four more purposes use the same code machinery: the account page's and the console's
+//! Five more purposes use the same code machinery: the account page's and the console's
 //! sign-ins ([`SignInFor::Account`], [`SignInFor::Console`], each ends there), proving a new address for an account
 //! ([`SignInFor::ChangeEmail`]: the right code changes the email, see [`crate::account`], and
-//! signs nobody in), and first run's setup link ([`SignInFor::FirstAdmin`], see [`setup`]). The
-//! last two are not refused by the sign-up policy.
+//! signs nobody in), first run's setup link ([`SignInFor::FirstAdmin`], see [`setup`]), and
+//! re-authentication before a sensitive console action ([`SignInFor::Reauth`]: a code is sent
+//! to, and accepted from, only the signed-in account's own address; the new session's
+//! `auth_time` is now, and the sign-in ends on the console page it came from). ChangeEmail and
+//! FirstAdmin are not refused by the sign-up policy.
 //!
 //! `dev.rs` is `sesame dev`'s page: signing in as anyone without mail, or answering the app
 //! with an error; it ends a sign-in through the same `finish` as a right code.
@@ -135,6 +138,9 @@ pub enum SignInError {
     /// The proved address cannot become the account's (taken meanwhile, or the account is
     /// declared in `sesame.toml`); why, in words.
     EmailChangeRefused(String),
+    /// A re-authentication ([`SignInFor::Reauth`]) was given an address that is not the
+    /// signed-in account's: only that account's own mailbox can prove it is still them.
+    NotTheSameAccount,
     /// Storage failed.
     Store(StoreError),
 }
@@ -259,7 +265,7 @@ pub async fn send_code(
     if reservation.refused {
         tracing::info!(
             email = %email.address,
-            mode = p.sign_up.mode.as_str(),
+            mode = p.sign_up().mode.as_str(),
             "sign-in refused: the address has no account and the sign-up policy does not admit it; no code was sent"
         );
         return tokio::task::block_in_place(|| record_code(p, id, email, &code, reservation));
@@ -273,9 +279,9 @@ pub async fn send_code(
     };
     let mail = CodeMail {
         code,
-        product: p.product_name.clone(),
+        product: p.product_name(),
         app: tokio::task::block_in_place(|| signing_in_to(p, id))?
-            .unwrap_or_else(|| p.product_name.clone()),
+            .unwrap_or_else(|| p.product_name()),
         minutes: p.tokens.sign_in_code_ttl.div_ceil(60).max(1),
         email: email.address.clone(),
     };
@@ -307,7 +313,9 @@ fn signing_in_to(p: &Provider, id: &str) -> Result<Option<String>, StoreError> {
             SignInFor::Account
             | SignInFor::Console
             | SignInFor::ChangeEmail { .. }
-            | SignInFor::FirstAdmin => None,
+            | SignInFor::FirstAdmin
+            | SignInFor::Device { .. }
+            | SignInFor::Reauth { .. } => None,
         })
     })
 }
@@ -329,6 +337,9 @@ pub fn reserve_code(
         let Some(mut i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
             return Ok(Err(SignInError::Expired));
         };
+        if !reauth_address(tx, &i.purpose, email)? {
+            return Ok(Err(SignInError::NotTheSameAccount));
+        }
         if let Some(pc) = &i.code {
             if pc.email.eq_ignore_ascii_case(&email.address) && now < pc.sent_at + resend_after {
                 return Ok(Err(SignInError::ResendTooSoon {
@@ -394,7 +405,7 @@ pub fn reserve_code(
         let changing_email = matches!(i.purpose, SignInFor::ChangeEmail { .. });
         // The setup link admits the first administrator whatever the sign-up policy.
         let admitted =
-            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(email);
+            changing_email || i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(email);
         let refused = new_user && !admitted;
         if refused {
             let entry = attempt(
@@ -527,8 +538,12 @@ pub enum Next {
     },
     /// To the account page (a sign-in that began there, or a proved new address).
     Account,
-    /// To the console (a sign-in that began there).
-    Console,
+    /// To the console (a sign-in that began there): the page below `/console` (`""`: its
+    /// start; a re-authentication's `back`).
+    Console(String),
+    /// To the device page (a sign-in that began there), with the user code it carried
+    /// (normalised; empty for none).
+    Device { user_code: String },
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -592,6 +607,11 @@ pub fn verify_code<'a>(
         if let SignInFor::ChangeEmail { user_id } = &i.purpose {
             return change_email(tx, now, id, user_id, &email);
         }
+        // Checked when the code was sent, and again here: the account's address may have
+        // changed since.
+        if !reauth_address(tx, &i.purpose, &email)? {
+            return Ok(Err(SignInError::NotTheSameAccount));
+        }
         let existing = match tx.user_id_by_email(&email.key)? {
             Some(uid) => tx.user(&uid)?,
             None => None,
@@ -604,7 +624,7 @@ pub fn verify_code<'a>(
             }
             Some(u) => u,
             // The policy may have changed since the code was sent: ask again.
-            None if i.purpose == SignInFor::FirstAdmin || p.sign_up.admits(&email) => {
+            None if i.purpose == SignInFor::FirstAdmin || p.sign_up().admits(&email) => {
                 create_user(tx, &email, now)?
             }
             None => {
@@ -655,7 +675,7 @@ fn outcome(result: &Result<SignedIn, SignInError>) -> &'static str {
             | SignInError::GlobalMailBudget { .. },
         ) => "rate_limited",
         Err(SignInError::Store(_)) => "error",
-        Err(SignInError::EmailChangeRefused(_)) => "refused",
+        Err(SignInError::EmailChangeRefused(_) | SignInError::NotTheSameAccount) => "refused",
     }
 }
 
@@ -688,10 +708,10 @@ pub(crate) fn finish<'a>(
         setup::promote_if_first(tx, now, &mut user)?;
     }
     tx.put_user(&user)?;
-    for old in old_sessions {
-        session::end_in(tx, Some(old))?;
-    }
     let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
+    for old in old_sessions {
+        session::replace(tx, old, &cookie)?;
+    }
     let succeeded = AuditEvent::SignInSucceeded { new_user };
     let next = match purpose {
         SignInFor::App(request) => match tx.app(&request.client_id)? {
@@ -704,7 +724,8 @@ pub(crate) fn finish<'a>(
                 }
             }
             _ => {
-                let code = family.issue_code(tx, &request, &user.id, now)?;
+                let sid = session::signs_in_to(tx, &cookie, &request.client_id)?;
+                let code = family.issue_code(tx, &request, &user.id, now, sid)?;
                 audit::record(tx, now, entry(succeeded, &user.id))?;
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
@@ -715,7 +736,21 @@ pub(crate) fn finish<'a>(
         }
         SignInFor::Console => {
             audit::record(tx, now, entry(succeeded, &user.id))?;
-            Next::Console
+            Next::Console(String::new())
+        }
+        // Another account (only `sesame dev`'s sign-in as anyone gets here: a code must be the
+        // account's own) is a plain console sign-in, not the re-authentication of this one.
+        SignInFor::Reauth { user_id, back } => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Console(if user_id == user.id {
+                back
+            } else {
+                String::new()
+            })
+        }
+        SignInFor::Device { user_code } => {
+            audit::record(tx, now, entry(succeeded, &user.id))?;
+            Next::Device { user_code }
         }
         // verify_code ends these before finish; nobody is signed in by them.
         SignInFor::ChangeEmail { .. } => Next::Account,
@@ -771,7 +806,9 @@ pub fn continue_session(
                 request,
             })));
         }
-        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time)?;
+        let cookie = session_cookie.unwrap_or_default();
+        let sid = session::signs_in_to(tx, cookie, &request.client_id)?;
+        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time, sid)?;
         Ok::<_, StoreError>(Ok(Some(Next::Redirect(success_redirect(
             &p.issuer, &request, &code,
         )))))
@@ -799,6 +836,17 @@ fn change_email(
             Err(Some(why)) => Err(SignInError::EmailChangeRefused(why)),
         },
     )
+}
+
+/// Whether `email` may receive or prove a code for `purpose`: for a re-authentication only
+/// the address of the account being re-proved; for every other purpose, any address.
+fn reauth_address(tx: &impl Reads, purpose: &SignInFor, email: &Email) -> Result<bool, StoreError> {
+    match purpose {
+        SignInFor::Reauth { user_id, .. } => {
+            Ok(tx.user_id_by_email(&email.key)?.as_deref() == Some(user_id.as_str()))
+        }
+        _ => Ok(true),
+    }
 }
 
 fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreError> {

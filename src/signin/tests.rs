@@ -490,3 +490,45 @@ fn the_hourly_budget_defaults_to_the_constant_and_follows_the_setting() {
         Err(SignInError::TooManyCodes { .. })
     ));
 }
+
+#[test]
+fn a_reauthentication_takes_only_the_accounts_own_address_and_ends_where_it_came_from() {
+    let (_d, p) = open_provider();
+    let ada = user(&p, "ada@example.com");
+    user(&p, "bob@example.com");
+    let purpose = SignInFor::Reauth {
+        user_id: ada.id.clone(),
+        back: "/apps/show?id=x".into(),
+    };
+    let id = start(&p, purpose, BROWSER).unwrap();
+    // Another account's address, and an address with no account: no code is sent.
+    for other in ["bob@example.com", "nobody@example.com"] {
+        assert!(matches!(
+            sent(&p, &id, other, CODE),
+            Err(SignInError::NotTheSameAccount)
+        ));
+    }
+    // A code recorded for another address (as if the check at sending were bypassed) is
+    // refused when entered, and signs nobody in.
+    let bob = email("bob@example.com");
+    let r = Reservation {
+        at: p.now(),
+        new_user: false,
+        refused: false,
+        changing_email: false,
+    };
+    record_code(&p, &id, &bob, CODE, r).unwrap();
+    assert!(matches!(
+        verify_code(&p, &id, CODE, None),
+        Err(SignInError::NotTheSameAccount)
+    ));
+    // The account's own address: a new session, signed in now, back to the console page.
+    p.clock.advance(61);
+    sent(&p, &id, "Ada@Example.com", "654321").unwrap();
+    let done = verify_code(&p, &id, "654321", None).unwrap();
+    assert_eq!(done.next, Next::Console("/apps/show?id=x".into()));
+    let session = crate::session::current(&p, Some(&done.session_cookie))
+        .unwrap()
+        .expect("signed in");
+    assert_eq!((session.user_id, session.auth_time), (ada.id, p.now()));
+}

@@ -111,6 +111,8 @@ pub const USERS_BY_USERNAME: Table<String> = Table::new("users_by_username");
 pub const GROUPS: Table<Group> = Table::new("groups");
 /// sesame sessions (single sign-on), by hash of the session cookie value.
 pub const SESSIONS: Table<Session> = Table::new("sessions");
+/// Back-channel logouts waiting to be delivered, by random ID (see `oidc::backchannel`).
+pub const LOGOUT_NOTICES: Table<LogoutNotice> = Table::new("logout_notices");
 /// Pending authorization requests waiting for the user to sign in, by interaction ID.
 pub const INTERACTIONS: Table<Interaction> = Table::new("interactions");
 /// The same records, read only for their age (evicting at the cap).
@@ -127,10 +129,18 @@ pub const REFRESH_TOKENS: Table<RefreshToken> = Table::within("refresh_tokens", 
 pub const GRANTS: Table<Grant> = Table::within("grants", "tokens", "g/");
 /// Registered APIs (resource servers), by resource indicator.
 pub const APIS: Table<ApiResource> = Table::new("apis");
+/// Device authorizations (RFC 8628), by hash of the device code.
+pub const DEVICE_AUTHS: Table<DeviceAuth> = Table::within("device_auths", "tokens", "d/");
+/// User codes of device authorizations, by normalised user code.
+pub const USER_CODES: Table<UserCode> = Table::within("user_codes", "tokens", "u/");
+/// Pushed authorization requests (RFC 9126), by hash of their `request_uri`.
+pub const PUSHED_REQUESTS: Table<PushedRequest> = Table::within("pushed_requests", "tokens", "p/");
 /// Signing keys, by `kid`.
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
 pub const CONNECTORS: Table<serde_json::Value> = Table::new("connectors");
+/// Settings the console stores at run time over the file's (the sign-in experience), by name.
+pub const SETTINGS: Table<serde_json::Value> = Table::new("settings");
 /// Management API keys, by key ID (never the key: see [`ApiKey`]).
 pub const API_KEYS: Table<ApiKey> = Table::within("api_keys", "api_keys", "k/");
 /// Key ID by the SHA-256 of the key, to find the key a request presents. Written with the key
@@ -270,11 +280,13 @@ impl Store {
                 USERS_BY_USERNAME.physical,
                 GROUPS.physical,
                 SESSIONS.physical,
+                LOGOUT_NOTICES.physical,
                 INTERACTIONS.physical,
                 CODE_SENDS.physical,
                 AUTH_CODES.physical,
                 KEYS.physical,
                 CONNECTORS.physical,
+                SETTINGS.physical,
                 AUDIT,
                 API_KEYS.physical,
                 APIS.physical,
@@ -661,6 +673,7 @@ mod tests {
             revoked: false,
             expires_at: 1,
             resource: None,
+            sid: None,
         };
         store
             .write(|tx| {

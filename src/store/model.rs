@@ -108,6 +108,30 @@ pub struct App {
     /// indicator (`{"https://api.home/": ["read"]}`). Written only when set.
     #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
     pub api_scopes: ApiScopes,
+    /// The app may use the device authorization grant (RFC 8628: a TV or a CLI signs in on
+    /// another screen). Written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub device_flow: bool,
+    /// The app's authorization requests must be pushed first (RFC 9126 §5): `/auth` without
+    /// a `request_uri` is refused. Written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
+    /// Where sesame POSTs a `logout_token` when a session that signed in to this app ends
+    /// (OIDC Back-Channel Logout 1.0 §2.2); `None`: the app is not told. Written only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The app needs `sid` in its logout tokens (and ID tokens) to know which session ended;
+    /// sesame always sends it, and says so in the app's settings. Written only when off.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub backchannel_logout_session_required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Scopes of registered APIs, by the API's resource indicator: what a group's members or a
@@ -238,6 +262,15 @@ pub struct Session {
     /// sesame's own sessions stay as they were.
     #[serde(default, skip_serializing_if = "SessionKind::is_sesame")]
     pub kind: SessionKind,
+    /// The session's ID as apps see it (the ID token's and logout token's `sid`): random, not
+    /// derived from the cookie, so an app that holds it cannot present it as the cookie.
+    /// `None` in records written before sesame kept it (given one when next used by an app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Client IDs of the apps this session signed in to, in the order they first did: they
+    /// are told by back-channel logout when it ends. Written only when not empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
 }
 
 /// What a session's cookie is for. The two never stand in for each other: the forward-auth
@@ -371,6 +404,14 @@ pub enum SignInFor {
     /// First run's setup link: the person signing in becomes the first administrator if there
     /// is still none (`signin::setup`); the sign-in ends on the account page.
     FirstAdmin,
+    /// Re-authentication before a sensitive console action: `user_id` (the signed-in
+    /// administrator) proves again who they are, with a code mailed to their own address only;
+    /// the new session's `auth_time` is now. Ends at the console page `back` (a path below
+    /// `/console` that the console chose from its own routes, never one from a request).
+    Reauth { user_id: String, back: String },
+    /// The device page (`/device`, RFC 8628): the sign-in ends there, with the user code the
+    /// person had typed or followed (normalised; empty for none).
+    Device { user_code: String },
 }
 
 impl Interaction {
@@ -431,6 +472,9 @@ pub struct AuthCode {
     pub expires_at: u64,
     /// Set when the code was exchanged; a second exchange revokes the grant.
     pub used: bool,
+    /// The `sid` of the session that signed the user in (the ID token carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// A grant: the tokens issued from one authorization code (one refresh-token family).
@@ -448,6 +492,70 @@ pub struct Grant {
     /// when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// The `sid` of the session that signed the user in: refreshed ID tokens carry it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// A back-channel logout waiting to be delivered (OIDC Back-Channel Logout 1.0): written in
+/// the transaction that ends the session, taken by the delivery task (`oidc::backchannel`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogoutNotice {
+    pub client_id: String,
+    /// The ended session's `sid`.
+    pub sid: String,
+    /// The session's user (`sub`).
+    pub user_id: String,
+}
+
+/// A device authorization (RFC 8628 §3.2): what a TV or a CLI asked for, and what its user
+/// decided on the `/device` page. Keyed by the hash of its device code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceAuth {
+    pub client_id: String,
+    pub scope: Vec<String>,
+    /// The user code, normalised (upper case, no dash).
+    pub user_code: String,
+    pub expires_at: u64,
+    /// Seconds the client must wait between polls; each `slow_down` adds 5 (RFC 8628 §3.5).
+    pub interval: u64,
+    /// When the client last polled.
+    #[serde(default)]
+    pub last_poll: Option<u64>,
+    /// How many times it polled (bounded: `oidc::device::MAX_POLLS`).
+    #[serde(default)]
+    pub polls: u32,
+    pub state: DeviceState,
+}
+
+/// Where a device authorization stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceState {
+    /// Waiting for the user.
+    Pending,
+    /// The user approved; the next poll gets the tokens.
+    Approved { user_id: String, auth_time: u64 },
+    /// The user denied.
+    Denied,
+    /// The tokens were issued: the device code is spent.
+    Used,
+}
+
+/// A user code's entry: the device authorization it names (by device code hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserCode {
+    pub device: String,
+    pub expires_at: u64,
+}
+
+/// A pushed authorization request (RFC 9126), kept until its `request_uri` is used once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushedRequest {
+    pub client_id: String,
+    /// The validated request parameters, form-encoded.
+    pub form: String,
+    pub expires_at: u64,
 }
 
 /// An opaque access token, stored by hash.

@@ -79,6 +79,18 @@ pub trait Reads {
     fn refresh_token(&self, hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         self.record(&REFRESH_TOKENS, hash)
     }
+    /// The device authorization whose device code hashes to `hash`.
+    fn device_auth(&self, hash: &str) -> Result<Option<DeviceAuth>, StoreError> {
+        self.record(&DEVICE_AUTHS, hash)
+    }
+    /// The entry of a (normalised) user code.
+    fn user_code(&self, code: &str) -> Result<Option<UserCode>, StoreError> {
+        self.record(&USER_CODES, code)
+    }
+    /// The pushed authorization request whose `request_uri` hashes to `hash`.
+    fn pushed_request(&self, hash: &str) -> Result<Option<PushedRequest>, StoreError> {
+        self.record(&PUSHED_REQUESTS, hash)
+    }
 
     /// A page of the audit log, newest first: entries recorded at or after `page.since` and
     /// before `page.before`, that `keep` accepts, at most `page.limit` of them; and whether
@@ -140,14 +152,20 @@ pub trait Writes: Reads {
     fn all_users(&self) -> Result<Vec<User>, StoreError>;
     /// Every group, in name order.
     fn all_groups(&self) -> Result<Vec<Group>, StoreError>;
-    /// Ends every session of a user; returns how many.
+    /// Ends every session of a user; returns how many. Like [`Writes::remove_session`], queues
+    /// the back-channel logouts of each.
     fn end_sessions_of(&self, user_id: &str) -> Result<usize, StoreError>;
     /// Revokes every grant (token family) of a user; returns how many were live.
     fn revoke_grants_of(&self, user_id: &str) -> Result<usize, StoreError>;
     /// Points a normalised email address at a user ID.
     fn put_user_email(&self, email_key: &str, user_id: &str) -> Result<(), StoreError>;
     fn put_session(&self, hash: &str, session: &Session) -> Result<(), StoreError>;
+    /// Ends a session: removes it and, in the same transaction, queues a [`LogoutNotice`] for
+    /// each app it signed in to that registered a `backchannel_logout_uri` (delivered by
+    /// `oidc::backchannel` once this commits). Sweeping expired sessions queues none.
     fn remove_session(&self, hash: &str) -> Result<bool, StoreError>;
+    /// Takes (removes and returns) up to `max` queued back-channel logouts.
+    fn take_logout_notices(&self, max: usize) -> Result<Vec<LogoutNotice>, StoreError>;
     fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError>;
     fn remove_interaction(&self, id: &str) -> Result<bool, StoreError>;
     /// How many sign-ins are pending (expired ones not yet swept included).
@@ -161,6 +179,11 @@ pub trait Writes: Reads {
     fn put_access_token(&self, hash: &str, token: &AccessToken) -> Result<(), StoreError>;
     fn remove_access_token(&self, hash: &str) -> Result<bool, StoreError>;
     fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError>;
+    fn put_device_auth(&self, hash: &str, auth: &DeviceAuth) -> Result<(), StoreError>;
+    fn put_user_code(&self, code: &str, entry: &UserCode) -> Result<(), StoreError>;
+    fn remove_user_code(&self, code: &str) -> Result<bool, StoreError>;
+    fn put_pushed_request(&self, hash: &str, request: &PushedRequest) -> Result<(), StoreError>;
+    fn remove_pushed_request(&self, hash: &str) -> Result<bool, StoreError>;
     /// Inserts or replaces a management API key, and points its hash at it.
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// Removes every record whose lifetime ended at or before `now`, and address send counts
@@ -286,7 +309,11 @@ impl Writes for WriteTx {
         Ok(self.scan(&GROUPS)?.into_iter().map(|(_, g)| g).collect())
     }
     fn end_sessions_of(&self, user_id: &str) -> Result<usize, StoreError> {
-        self.sweep(&SESSIONS, |s| s.user_id == user_id)
+        let mine = self.sessions_of(user_id)?;
+        for (hash, _) in &mine {
+            self.remove_session(hash)?;
+        }
+        Ok(mine.len())
     }
     fn revoke_grants_of(&self, user_id: &str) -> Result<usize, StoreError> {
         let mut n = 0;
@@ -306,7 +333,33 @@ impl Writes for WriteTx {
         self.put(&SESSIONS, hash, session)
     }
     fn remove_session(&self, hash: &str) -> Result<bool, StoreError> {
+        let Some(session) = self.session(hash)? else {
+            return Ok(false);
+        };
+        if let Some(sid) = &session.sid {
+            for client_id in &session.apps {
+                let told = self
+                    .app(client_id)?
+                    .is_some_and(|a| a.backchannel_logout_uri.is_some());
+                if told {
+                    let notice = LogoutNotice {
+                        client_id: client_id.clone(),
+                        sid: sid.clone(),
+                        user_id: session.user_id.clone(),
+                    };
+                    self.put(&LOGOUT_NOTICES, &crate::crypto::random_id(), &notice)?;
+                }
+            }
+        }
         self.remove(&SESSIONS, hash)
+    }
+    fn take_logout_notices(&self, max: usize) -> Result<Vec<LogoutNotice>, StoreError> {
+        let mut taken = Vec::new();
+        for (key, notice) in self.scan(&LOGOUT_NOTICES)?.into_iter().take(max) {
+            self.remove(&LOGOUT_NOTICES, &key)?;
+            taken.push(notice);
+        }
+        Ok(taken)
     }
     fn put_interaction(&self, id: &str, interaction: &Interaction) -> Result<(), StoreError> {
         self.put(&INTERACTIONS, id, interaction)
@@ -349,6 +402,21 @@ impl Writes for WriteTx {
     fn put_refresh_token(&self, hash: &str, token: &RefreshToken) -> Result<(), StoreError> {
         self.put(&REFRESH_TOKENS, hash, token)
     }
+    fn put_device_auth(&self, hash: &str, auth: &DeviceAuth) -> Result<(), StoreError> {
+        self.put(&DEVICE_AUTHS, hash, auth)
+    }
+    fn put_user_code(&self, code: &str, entry: &UserCode) -> Result<(), StoreError> {
+        self.put(&USER_CODES, code, entry)
+    }
+    fn remove_user_code(&self, code: &str) -> Result<bool, StoreError> {
+        self.remove(&USER_CODES, code)
+    }
+    fn put_pushed_request(&self, hash: &str, request: &PushedRequest) -> Result<(), StoreError> {
+        self.put(&PUSHED_REQUESTS, hash, request)
+    }
+    fn remove_pushed_request(&self, hash: &str) -> Result<bool, StoreError> {
+        self.remove(&PUSHED_REQUESTS, hash)
+    }
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.put(&API_KEYS_BY_HASH, &key.key_hash, &key.id)?;
         self.put(&API_KEYS, &key.id, key)
@@ -360,6 +428,9 @@ impl Writes for WriteTx {
         n += self.sweep(&ACCESS_TOKENS, |v| v.expires_at <= now)?;
         n += self.sweep(&REFRESH_TOKENS, |v| v.expires_at <= now)?;
         n += self.sweep(&GRANTS, |v| v.expires_at <= now)?;
+        n += self.sweep(&DEVICE_AUTHS, |v| v.expires_at <= now)?;
+        n += self.sweep(&USER_CODES, |v| v.expires_at <= now)?;
+        n += self.sweep(&PUSHED_REQUESTS, |v| v.expires_at <= now)?;
         n += self.sweep(&SESSIONS, |v| v.expires_at <= now)?;
         n += self.sweep(&CODE_SENDS, |v| v.window_start <= sends_window_start)?;
         Ok(n)

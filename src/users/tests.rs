@@ -177,6 +177,8 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     auth_time: 1,
                     expires_at: 99,
                     kind: crate::store::SessionKind::Sesame,
+                    sid: None,
+                    apps: Vec::new(),
                 },
             )?;
             tx.put_grant(
@@ -189,6 +191,7 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     revoked: false,
                     expires_at: 99,
                     resource: None,
+                    sid: None,
                 },
             )
         })
@@ -348,6 +351,10 @@ fn sign_up_policy_and_app_access() {
         allow_insecure_redirect: false,
         refresh_retry_window: None,
         api_scopes: Default::default(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: true,
+        device_flow: false,
+        require_pushed_authorization_requests: false,
     };
     assert!(may_use(&app, &user));
     app.allowed_groups = vec!["family".into()];

@@ -196,7 +196,139 @@ async function machine() {
   };
 }
 
-const modes = { 'nextauth-v4': nextAuthV4, 'authjs-v5': authJsV5, machine };
+async function discovered() {
+  const oauth = await import('oauth4webapi');
+  const issuerUrl = new URL(env('ISSUER'));
+  const insecure = { [oauth.allowInsecureRequests]: true };
+  const as = await oauth.processDiscoveryResponse(
+    issuerUrl,
+    await oauth.discoveryRequest(issuerUrl, { ...insecure, algorithm: 'oidc' }),
+  );
+  return { oauth, as, insecure };
+}
+
+// The OAuth error a refused request came back with (oauth4webapi throws it).
+async function refusal(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (error) {
+    return { error: error?.error ?? error?.code ?? String(error), status: error?.status ?? null };
+  }
+}
+
+const sleep = (secs) => new Promise((resolve) => setTimeout(resolve, secs * 1000));
+
+// Device flow (RFC 8628) with oauth4webapi, as a CLI or a TV would run it:
+//   this script → stdout: DEVICE <verification_uri_complete>   (after a pending poll and a
+//                         too-early poll that got slow_down)
+//   stdin → this script:  any line, once the person approved on the device page
+//   this script → stdout: RESULT <JSON>
+// The client waits the interval it was told (grown by slow_down) before polling again. A
+// public client (CLIENT_SECRET empty) authenticates with client_id only.
+async function device() {
+  const { oauth, as, insecure } = await discovered();
+  const client = { client_id: env('CLIENT_ID') };
+  const clientAuth = process.env.CLIENT_SECRET
+    ? oauth.ClientSecretBasic(process.env.CLIENT_SECRET)
+    : oauth.None();
+  const wrongClient = await refusal(
+    oauth.processDeviceAuthorizationResponse(
+      as,
+      { client_id: 'no-such-app' },
+      await oauth.deviceAuthorizationRequest(as, { client_id: 'no-such-app' }, oauth.None(), { scope: SCOPE }, insecure),
+    ),
+  );
+  const started = await oauth.processDeviceAuthorizationResponse(
+    as,
+    client,
+    await oauth.deviceAuthorizationRequest(as, client, clientAuth, { scope: SCOPE }, insecure),
+  );
+  const poll = async () =>
+    oauth.processDeviceCodeResponse(
+      as,
+      client,
+      await oauth.deviceCodeGrantRequest(as, client, clientAuth, started.device_code, insecure),
+    );
+  const pending = await refusal(poll());
+  // Too early on purpose: sesame answers slow_down and the interval grows by 5 s.
+  const slowDown = await refusal(poll());
+  const interval = started.interval + 5;
+  console.log(`DEVICE ${started.verification_uri_complete}`);
+  await readCallback();
+  // Honour the grown interval, as RFC 8628 §3.5 asks.
+  await sleep(interval);
+  const tokens = await poll();
+  const claims = oauth.getValidatedIdTokenClaims(tokens);
+  await sleep(interval);
+  const reused = await refusal(poll());
+  return {
+    user_code: started.user_code,
+    verification_uri: started.verification_uri,
+    expires_in: started.expires_in,
+    interval: started.interval,
+    wrong_client: wrongClient,
+    pending,
+    slow_down: slowDown,
+    sub: claims.sub,
+    email: claims.email ?? null,
+    aud: claims.aud,
+    access_token: tokens.access_token ? true : false,
+    refresh_token: tokens.refresh_token ? true : false,
+    reused,
+  };
+}
+
+// Pushed authorization requests (RFC 9126) with oauth4webapi: the request goes to /par, the
+// browser gets only client_id and request_uri (AUTH_URL), the code is exchanged as usual.
+// Also pushes a request with an unregistered redirect URI (refused as /auth would).
+async function par() {
+  const { oauth, as, insecure } = await discovered();
+  const client = { client_id: env('CLIENT_ID') };
+  const clientAuth = oauth.ClientSecretBasic(env('CLIENT_SECRET'));
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const params = {
+    redirect_uri: env('REDIRECT_URI'),
+    response_type: 'code',
+    scope: SCOPE,
+    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  };
+  const badRedirect = await refusal(
+    oauth.processPushedAuthorizationResponse(
+      as,
+      client,
+      await oauth.pushedAuthorizationRequest(as, client, clientAuth, { ...params, redirect_uri: 'https://evil.example/cb' }, insecure),
+    ),
+  );
+  const pushed = await oauth.processPushedAuthorizationResponse(
+    as,
+    client,
+    await oauth.pushedAuthorizationRequest(as, client, clientAuth, params, insecure),
+  );
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set('client_id', client.client_id);
+  url.searchParams.set('request_uri', pushed.request_uri);
+  console.log(`AUTH_URL ${url}`);
+  const callback = new URL(await readCallback());
+  const validated = oauth.validateAuthResponse(as, client, callback, oauth.expectNoState);
+  const result = await oauth.processAuthorizationCodeResponse(
+    as,
+    client,
+    await oauth.authorizationCodeGrantRequest(as, client, clientAuth, validated, env('REDIRECT_URI'), codeVerifier, insecure),
+    { expectedNonce: oauth.expectNoNonce, requireIdToken: true },
+  );
+  const claims = oauth.getValidatedIdTokenClaims(result);
+  return {
+    request_uri: pushed.request_uri,
+    expires_in: pushed.expires_in,
+    bad_redirect: badRedirect,
+    email: claims.email ?? null,
+    require_par: as.require_pushed_authorization_requests ?? null,
+  };
+}
+
+const modes = { 'nextauth-v4': nextAuthV4, 'authjs-v5': authJsV5, machine, device, par };
 const mode = process.argv[2];
 try {
   if (!modes[mode]) throw new Error(`usage: node run.mjs ${Object.keys(modes).join('|')}`);

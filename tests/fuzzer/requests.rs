@@ -323,7 +323,7 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
     };
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &request, &user.id, p.now()))
+        .write(|tx| family.issue_code(tx, &request, &user.id, p.now(), None))
         .unwrap();
     let form = format!(
         "grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id=fuzz-web&client_secret=s3cret-s3cret"

@@ -224,20 +224,28 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
 async fn an_unsupported_grant_type_is_refused() {
     let w = world().await;
     let secret = w.app.client_secret.clone().unwrap();
-    // client_credentials is supported, for machine apps only (tests/oidc_flow/machine.rs).
-    for grant in ["password", "urn:ietf:params:oauth:grant-type:device_code"] {
+    // client_credentials is supported, for machine apps only (tests/oidc_flow/machine.rs); the
+    // device code grant for apps with device_flow only (tests/js_clients.rs).
+    for (grant, error) in [
+        ("password", "unsupported_grant_type"),
+        (
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "unauthorized_client",
+        ),
+    ] {
         let answer = flow::token_form(
             &w.sesame,
             &[
                 ("grant_type", grant),
                 ("username", "ada"),
                 ("password", "x"),
+                ("device_code", "x"),
                 ("scope", "openid"),
             ],
             Some((&w.app.client_id, &secret)),
         )
         .await;
-        flow::assert_oauth_error(&answer, 400, "unsupported_grant_type");
+        flow::assert_oauth_error(&answer, 400, error);
     }
 }
 

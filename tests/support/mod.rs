@@ -7,10 +7,12 @@
 //! in parallel.
 #![allow(dead_code)]
 
+pub mod a11y;
 pub mod dev;
 pub mod flow;
 pub mod html;
 pub mod http;
+pub mod npm;
 pub mod oidc_http;
 pub mod proxy;
 #[path = "smtp.rs"]
@@ -116,6 +118,8 @@ pub struct AppSpec {
     pub id_token_alg: Option<String>,
     /// `--allow-insecure-redirect`: http redirect URIs on the LAN.
     pub allow_insecure_redirect: bool,
+    /// `--backchannel-logout-uri`.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl AppSpec {
@@ -127,6 +131,7 @@ impl AppSpec {
             post_logout_redirect_uris: Vec::new(),
             id_token_alg: None,
             allow_insecure_redirect: false,
+            backchannel_logout_uri: None,
         }
     }
 
@@ -148,6 +153,11 @@ impl AppSpec {
 
     pub fn post_logout(mut self, uri: &str) -> AppSpec {
         self.post_logout_redirect_uris.push(uri.to_string());
+        self
+    }
+
+    pub fn backchannel_logout(mut self, uri: &str) -> AppSpec {
+        self.backchannel_logout_uri = Some(uri.to_string());
         self
     }
 
@@ -313,6 +323,9 @@ impl Sesame {
         }
         if spec.allow_insecure_redirect {
             args.push("--allow-insecure-redirect");
+        }
+        if let Some(uri) = &spec.backchannel_logout_uri {
+            args.extend(["--backchannel-logout-uri", uri]);
         }
         args.push("--json");
         let out = self.cli(&args);

@@ -99,6 +99,16 @@ impl ChromeDriver {
 
     /// Opens a headless Chromium session with a fresh profile.
     pub async fn new_session(&self) -> Browser {
+        self.new_session_with(false).await
+    }
+
+    /// Opens a headless Chromium session with JavaScript turned off (the content setting a
+    /// person changes in the browser's settings): pages must work with forms and links alone.
+    pub async fn new_session_without_javascript(&self) -> Browser {
+        self.new_session_with(true).await
+    }
+
+    async fn new_session_with(&self, no_javascript: bool) -> Browser {
         let profile = tempfile::tempdir().expect("temp dir");
         let args = vec![
             "--headless".to_string(),
@@ -112,11 +122,17 @@ impl ChromeDriver {
             "--no-first-run".to_string(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        // 2 = blocked, for every site.
+        let prefs = if no_javascript {
+            json!({ "profile.managed_default_content_settings.javascript": 2 })
+        } else {
+            json!({})
+        };
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
                     "browserName": "chrome",
-                    "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+                    "goog:chromeOptions": { "binary": CHROMIUM, "args": args, "prefs": prefs },
                     "pageLoadStrategy": "normal"
                 }
             }
@@ -264,6 +280,53 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Sets the window's size in CSS pixels (what the page's media queries see, headless).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        let rect = json!({ "width": width, "height": height });
+        self.cmd(Method::POST, "/window/rect", Some(rect)).await;
+    }
+
+    /// A PNG of what the window shows.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = self.cmd(Method::GET, "/screenshot", None).await;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())
+            .expect("the screenshot is base64")
+    }
+
+    /// A PNG of the whole page, beyond the window's bottom edge (DevTools protocol).
+    pub async fn full_page_screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let params = json!({ "format": "png", "captureBeyondViewport": true });
+        let shot = self.cdp("Page.captureScreenshot", params).await;
+        base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap_or_default())
+            .expect("the screenshot is base64")
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its
+    /// value. WebDriver runs it through the DevTools protocol, not as page script, so a CSP
+    /// that forbids inline script does not stop it.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        let body = json!({ "script": script, "args": args });
+        self.cmd(Method::POST, "/execute/sync", Some(body)).await
+    }
+
+    /// [`Browser::execute`] for a script that finishes later: it calls its last argument with
+    /// the result.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Value {
+        let body = json!({ "script": script, "args": args });
+        self.cmd(Method::POST, "/execute/async", Some(body)).await
+    }
+
+    /// A Chrome DevTools Protocol command through chromedriver (e.g. `Emulation.*`).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let body = json!({ "cmd": cmd, "params": params });
+        self.cmd(Method::POST, "/goog/cdp/execute", Some(body))
+            .await
     }
 
     /// Ends the session (closes Chromium).

@@ -92,12 +92,12 @@ impl SigningKey {
     /// Signs `claims` (a JSON object) as a compact JWS with header
     /// `{"alg":..,"kid":..,"typ":"JWT"}`.
     pub fn sign_jwt(&self, claims: &Value) -> Result<String, CryptoError> {
-        self.sign_typed(claims, "JWT")
+        self.sign_jwt_typed(claims, "JWT")
     }
 
-    /// Signs `claims` as a compact JWS whose header says `typ` (`at+jwt` for an RFC 9068
-    /// access token, so that it is never taken for an ID token, and the other way round).
-    pub fn sign_typed(&self, claims: &Value, typ: &str) -> Result<String, CryptoError> {
+    /// [`SigningKey::sign_jwt`] with another `typ` in the header (`logout+jwt`: a token a
+    /// receiver must not mistake for an ID token, Back-Channel Logout §2.4).
+    pub fn sign_jwt_typed(&self, claims: &Value, typ: &str) -> Result<String, CryptoError> {
         if !claims.is_object() {
             return Err(CryptoError::ClaimsNotObject);
         }

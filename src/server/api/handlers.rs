@@ -267,6 +267,13 @@ pub fn audit_list(c: &Call<'_>) -> Result<Reply, Problem> {
                 .map_err(|e| Problem::invalid("since", format!("{e}")))
         })
         .transpose()?;
+    let until = c
+        .query("until")?
+        .map(|t| {
+            crate::audit::parse_since(&t, crate::clock::now())
+                .map_err(|e| Problem::invalid("until", format!("{e}")))
+        })
+        .transpose()?;
     let before = c
         .query("before")?
         .map(|b| {
@@ -288,6 +295,7 @@ pub fn audit_list(c: &Call<'_>) -> Result<Reply, Problem> {
         app: c.query("app")?,
         kind,
         since,
+        until,
         before,
         limit,
     };

@@ -268,6 +268,7 @@ impl Problem {
             AdminError::NoConnectorConfig | AdminError::ConnectorNotObject => {
                 Problem::new(Kind::InvalidBody, detail)
             }
+            AdminError::ExperienceInvalid(_) => Problem::new(Kind::InvalidInput, detail),
             AdminError::ConnectorInvalid(_) | AdminError::ConnectorDoesNotWork(_) => {
                 Problem::new(Kind::InvalidInput, detail)
             }
@@ -284,6 +285,7 @@ impl Problem {
             // said plainly if they ever are.
             AdminError::UnknownCommand(_)
             | AdminError::Keys(_)
+            | AdminError::ExperienceDoesNotLoad(_)
             | AdminError::Backup(_)
             | AdminError::RelativeBackupPath(_)
             | AdminError::ConnectorEncoding(_)
@@ -368,6 +370,9 @@ fn app(e: AppError, detail: String, call: &Call<'_>) -> Problem {
             Problem::invalid(field, detail)
         }
         AppError::InvalidClientId { .. } => Problem::invalid("client_id", detail),
+        AppError::InvalidBackchannelUri { .. } => {
+            Problem::invalid("backchannel_logout_uri", detail)
+        }
         AppError::InsecureRedirectStillRegistered { uri } => {
             Problem::invalid(call.body_member_holding("redirect_uris", &uri), detail)
         }

@@ -100,8 +100,13 @@ pub fn create(s: &Server, req: &Request, admin: &Admin) -> Response {
 }
 
 fn app_url(s: &Server, sub: &str, client_id: &str) -> String {
-    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
-    format!("{}?id={id}", url(s, sub))
+    url(s, &super::path_with(sub, "id", client_id))
+}
+
+/// The console path (below `/console`) of the page `sub` of app `client_id`.
+/// The app's own page, where a re-authentication for rotating its secret comes back to.
+fn show_path(client_id: &str) -> String {
+    super::path_with("/apps/show", "id", client_id)
 }
 
 /// The app the query's `id` names, or the page saying it is not there.
@@ -172,6 +177,9 @@ fn show_page(
         "post_logout_redirect_uris": lines("post_logout_redirect_uris"),
         "allowed_groups": groups.join(", "),
         "alg": app["id_token_signed_response_alg"],
+        "backchannel_logout_uri": app["backchannel_logout_uri"].as_str().unwrap_or(""),
+        "device_flow": app["device_flow"],
+        "require_par": app["require_pushed_authorization_requests"],
     });
     if let Some((error, typed)) = refused {
         ctx["error"] = json!(error);
@@ -192,6 +200,9 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "post_logout_redirect_uris": field("post_logout_redirect_uris"),
         "allowed_groups": field("allowed_groups"),
         "alg": field("alg"),
+        "backchannel_logout_uri": field("backchannel_logout_uri").trim(),
+        "device_flow": field("device_flow") == "1",
+        "require_par": field("require_par") == "1",
     });
     let groups: Vec<String> = field("allowed_groups")
         .split([',', ' '])
@@ -205,6 +216,11 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "post_logout_redirect_uris": uri_lines(&field("post_logout_redirect_uris")),
         "allowed_groups": groups,
         "id_token_signed_response_alg": field("alg"),
+        // Empty removes it (apps::check_backchannel_uri).
+        "backchannel_logout_uri": field("backchannel_logout_uri").trim(),
+        // A checkbox sends nothing when cleared: the form always says both.
+        "device_flow": field("device_flow") == "1",
+        "require_pushed_authorization_requests": field("require_par") == "1",
     });
     let refused = |e: String| {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -228,6 +244,9 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
 /// once, as after creating it. The old secret stops working now.
 pub fn rotate(s: &Server, req: &Request, admin: &Admin) -> Response {
     let client_id = req.params().first("id").unwrap_or("").to_string();
+    if let Err(r) = super::fresh::require(s, req, admin, &show_path(&client_id)) {
+        return *r;
+    }
     let rotated = match run(s, admin, Command::AppRotateSecret(AppRef { client_id })) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {

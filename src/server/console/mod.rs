@@ -14,16 +14,33 @@
 //! - Forms answer with a redirect (Post/Redirect/Get); what a redirect says comes from a fixed
 //!   list of keys (`?notice=`), worded here. A refused command re-renders its form with the
 //!   command's own error (the typed values kept), status 422.
+//! - Sensitive actions (rotating a secret, creating an API key, adding an administrator,
+//!   changing the mail connector, deleting a user) need a sign-in from the last ten minutes, or
+//!   a fresh code to the administrator's own address: [`fresh::require`], `fresh.rs`.
 //! - A new app's client secret is never put in a URL or cookie: the create form's redirect
 //!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
 //!   minutes, bound to the session that created it). A reload shows it no more.
 //!
 //! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete),
-//! `users.rs` (list and search, add, sign out everywhere, disable/enable), `reveal.rs` (the
-//! secret shown once).
+//! `users.rs` (list, search and filter by group, add, sign out everywhere, disable/enable),
+//! `user_page.rs` (one user: edit, sessions and apps, delete), `groups.rs` (list, create, edit,
+//! members, the apps a group may use, delete), `experience.rs` (branding, sign-up and code
+//! emails over the file's, with a live preview), `mail.rs` (status, the SES connector, send
+//! test and dry run), `keys.rs` (signing keys and rotation), `audit.rs` (the audit log, filtered
+//! and paged), `api_keys.rs` (management API keys: create, shown once; list; revoke),
+//! `fresh.rs` (recent sign-in for sensitive actions), `reveal.rs` (a secret or key shown
+//! once).
 
+mod api_keys;
 mod apps;
+mod audit;
+mod experience;
+pub(super) mod fresh;
+mod groups;
+mod keys;
+mod mail;
 pub mod reveal;
+mod user_page;
 mod users;
 
 use super::error_pages::{self, page, storage_failure};
@@ -49,6 +66,8 @@ pub(super) struct Admin<'r> {
     pub user: User,
     /// The session cookie's value (the CSRF token and the shown-once secrets derive from it).
     pub cookie: &'r str,
+    /// When this session's user last proved who they are ([`fresh::require`] asks).
+    pub auth_time: u64,
 }
 
 impl Admin<'_> {
@@ -70,7 +89,8 @@ pub async fn route(s: &Server, req: &Request) -> Response {
     let sub = req.path.strip_prefix(paths::CONSOLE).unwrap_or("");
     if !matches!(
         sub,
-        "" | "/apps"
+        "" | "/confirm"
+            | "/apps"
             | "/apps/show"
             | "/apps/delete"
             | "/apps/rotate"
@@ -79,6 +99,28 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/users/sign-out"
             | "/users/disable"
             | "/users/enable"
+            | "/users/show"
+            | "/users/update"
+            | "/users/delete"
+            | "/groups"
+            | "/groups/show"
+            | "/groups/update"
+            | "/groups/members/add"
+            | "/groups/members/remove"
+            | "/groups/apps"
+            | "/groups/delete"
+            | "/experience"
+            | "/experience/reset"
+            | "/experience/preview"
+            | "/mail"
+            | "/mail/connector"
+            | "/mail/connector/delete"
+            | "/mail/test"
+            | "/keys"
+            | "/keys/rotate"
+            | "/audit"
+            | "/api-keys"
+            | "/api-keys/revoke"
     ) {
         return http::text(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -91,6 +133,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
     };
     match (sub, post) {
         ("", false) => http::redirect(&url(s, "/apps")),
+        ("/confirm", false) => fresh::confirm_page(s, req, &admin),
         ("/apps", false) => apps::list(s, req, &admin),
         ("/apps", true) => apps::create(s, req, &admin),
         ("/apps/show", false) => apps::show(s, req, &admin),
@@ -103,6 +146,35 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/users/sign-out", true) => users::sign_out(s, req, &admin),
         ("/users/disable", true) => users::set_disabled(s, req, &admin, true),
         ("/users/enable", true) => users::set_disabled(s, req, &admin, false),
+        ("/users/show", false) => user_page::show(s, req, &admin),
+        ("/users/update", true) => user_page::update(s, req, &admin),
+        ("/users/delete", false) => user_page::confirm_delete(s, req, &admin),
+        ("/users/delete", true) => user_page::delete(s, req, &admin),
+        ("/groups", false) => groups::list(s, req, &admin),
+        ("/groups", true) => groups::create(s, req, &admin),
+        ("/groups/show", false) => groups::show(s, req, &admin),
+        ("/groups/update", true) => groups::update(s, req, &admin),
+        ("/groups/members/add", true) => groups::add_member(s, req, &admin),
+        ("/groups/members/remove", true) => groups::remove_member(s, req, &admin),
+        ("/groups/apps", true) => groups::set_app(s, req, &admin),
+        ("/groups/delete", false) => groups::confirm_delete(s, req, &admin),
+        ("/groups/delete", true) => groups::delete(s, req, &admin),
+        ("/experience", false) => experience::show(s, req, &admin),
+        ("/experience", true) => experience::save(s, req, &admin),
+        ("/experience/reset", true) => experience::reset(s, req, &admin),
+        ("/experience/preview", true) => experience::preview(s, req, &admin),
+        ("/mail", false) => mail::show(s, req, &admin),
+        ("/mail/connector", true) => mail::set_connector(s, req, &admin),
+        ("/mail/connector/delete", true) => mail::delete_connector(s, req, &admin),
+        ("/mail/test", true) => mail::test(s, req, &admin).await,
+        ("/keys", false) => keys::list(s, req, &admin),
+        ("/keys/rotate", false) => keys::confirm_rotate(s, req, &admin),
+        ("/keys/rotate", true) => keys::rotate(s, req, &admin),
+        ("/audit", false) => audit::list(s, req, &admin),
+        ("/api-keys", false) => api_keys::list(s, req, &admin),
+        ("/api-keys", true) => api_keys::create(s, req, &admin),
+        ("/api-keys/revoke", false) => api_keys::confirm_revoke(s, req, &admin),
+        ("/api-keys/revoke", true) => api_keys::revoke(s, req, &admin),
         _ => super::routes::method_not_allowed(&req.method),
     }
 }
@@ -110,6 +182,51 @@ pub async fn route(s: &Server, req: &Request) -> Response {
 /// The console's URL for `sub` (`""`, `/apps`, ...).
 pub(super) fn url(s: &Server, sub: &str) -> String {
     s.provider.issuer.local(&format!("{}{sub}", paths::CONSOLE))
+}
+
+/// The console's URL for `sub` with `?key=value` (the value encoded).
+pub(super) fn url_with(s: &Server, sub: &str, key: &str, value: &str) -> String {
+    url(s, &path_with(sub, key, value))
+}
+
+/// The console path `sub?key=value` (the value URL-encoded), below `/console`: where a
+/// re-authentication ([`fresh::require`]) comes back to.
+pub(super) fn path_with(sub: &str, key: &str, value: &str) -> String {
+    let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    format!("{sub}?{key}={value}")
+}
+
+/// Passes [`fresh::require`] when `sensitive`; otherwise `Ok` at once.
+pub(super) fn fresh_if(
+    sensitive: bool,
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    back: &str,
+) -> Result<(), Box<Response>> {
+    if sensitive {
+        fresh::require(s, req, admin, back)
+    } else {
+        Ok(())
+    }
+}
+
+/// Custom claims as typed in a textarea: a JSON object, or nothing (none). The error says
+/// what is wrong and what is expected, for a 422 page.
+pub(super) fn claims_typed(text: &str) -> Result<serde_json::Map<String, Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(Default::default());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(format!(
+            "Custom claims must be a JSON object, like {{\"team\": \"blue\"}}; this is {}.",
+            crate::users::json_kind(&other)
+        )),
+        Err(e) => Err(format!(
+            "Custom claims are not valid JSON ({e}): write an object, like {{\"team\": \"blue\"}}."
+        )),
+    }
 }
 
 /// The CSRF token of the session whose cookie value is `cookie`.
@@ -124,7 +241,11 @@ fn gate<'r>(s: &Server, req: &'r Request, post: bool) -> Result<Admin<'r>, Box<R
     let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
     let signed_in = crate::session::signed_in(&s.provider, cookie, SessionKind::Sesame);
     let admin = match (signed_in, cookie) {
-        (Ok(Some((_, user))), Some(cookie)) => Admin { user, cookie },
+        (Ok(Some((session, user))), Some(cookie)) => Admin {
+            user,
+            cookie,
+            auth_time: session.auth_time,
+        },
         (Err(e), _) => return Err(Box::new(storage_failure(s, e))),
         _ if post => return Err(Box::new(http::redirect(&url(s, "")))),
         _ => return Err(Box::new(sign_in_first(s, req))),
@@ -181,6 +302,26 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "user_signed_out" => "The user is signed out everywhere: they must sign in again.",
         "user_enabled" => "The user is enabled: they can sign in again.",
+        "user_saved" => "The user is saved.",
+        "user_deleted" => {
+            "The user is deleted: their sessions ended and their apps' tokens are revoked."
+        }
+        "group_added" => "The group is created.",
+        "group_saved" => "The group is saved.",
+        "group_deleted" => "The group is deleted: its members left it.",
+        "member_added" => "The member is added to the group.",
+        "member_removed" => "The member is taken out of the group.",
+        "group_apps_saved" => "The app's allowed groups are saved.",
+        "experience_saved" => {
+            "The sign-in experience is saved: the sign-in pages and emails use it now."
+        }
+        "experience_reset" => "The sign-in experience is back to what sesame.toml says.",
+        "connector_saved" => "The SES connector is saved: mail now goes through Amazon SES.",
+        "connector_deleted" => "The connector is removed: mail follows sesame.toml again.",
+        "key_rotated" => {
+            "A new signing key is active; the old one stays in JWKS until its tokens expire."
+        }
+        "api_key_revoked" => "The API key is revoked: a program holding it is refused.",
         _ => return None,
     })
 }

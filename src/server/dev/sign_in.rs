@@ -84,7 +84,10 @@ pub fn submit(s: &Server, dev: &DevMode, req: &Request) -> Response {
                     forward_auth_session,
                 } => crate::server::forward_auth_routes::signed_in(s, &url, &forward_auth_session),
                 Next::Account => http::redirect(&s.provider.issuer.local(paths::ACCOUNT)),
-                Next::Console => http::redirect(&s.provider.issuer.local(paths::CONSOLE)),
+                Next::Console(back) => http::redirect(&crate::server::console::url(s, &back)),
+                Next::Device { user_code } => {
+                    http::redirect(&crate::server::device_routes::page_url(s, &user_code))
+                }
             };
             let ttl = s.provider.tokens.session_ttl;
             http::set_cookie(

@@ -1,0 +1,230 @@
+//! The console's mail page: what mail is doing now (the mailer's status, as `/healthz` shows
+//! it), the SES connector as a form of Logto's fields or as pasted connector JSON
+//! (`connector.set`, `connector.show`, `connector.delete`), the `[mail]` SMTP settings from
+//! the file (read-only: they change in `sesame.toml`), and a test message: **Send test** sends
+//! one through the mailer in use, **Dry run** walks the SMTP exchange up to RCPT TO without
+//! DATA (`mail.test`). The test's report shows each SMTP reply verbatim with what its code
+//! means ([`crate::mail::reply_meaning`]).
+//!
+//! The test's report is rendered in the POST's answer, not redirected: it exists only for
+//! that exchange, and a reload repeats the test (the browser asks first).
+
+use super::{console_page, run, url, Admin};
+use crate::admin::{self, Command, ConnectorRef, ConnectorSettings, TestMessage};
+use crate::http::{self, Request, Response};
+use crate::mail::{reply_meaning, Purpose};
+use crate::server::Server;
+use hyper::StatusCode;
+use serde_json::{json, Map, Value};
+
+/// The SES connector's fields the form offers (Logto's names), with their labels, and whether
+/// each is required. `accessKeySecret` is a secret: never shown back, blank keeps nothing.
+const SES_FIELDS: [(&str, &str, bool); 6] = [
+    ("accessKeyId", "Access key ID", true),
+    ("accessKeySecret", "Secret access key", true),
+    ("region", "Region (for example eu-west-1)", true),
+    ("emailAddress", "From address (a verified identity)", false),
+    (
+        "emailAddressIdentityArn",
+        "From address identity ARN",
+        false,
+    ),
+    ("configurationSetName", "Configuration set name", false),
+];
+
+/// The connector name this page edits.
+const SES: &str = "ses";
+
+/// GET /console/mail.
+pub fn show(s: &Server, req: &Request, admin: &Admin) -> Response {
+    page(s, req, admin, StatusCode::OK, json!({}))
+}
+
+fn page(s: &Server, req: &Request, admin: &Admin, status: StatusCode, form: Value) -> Response {
+    let shown = ConnectorRef { name: SES.into() };
+    let connector = match run(s, admin, Command::ConnectorShow(shown)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return super::storage_failure(s, e),
+        Err(r) => return *r,
+    };
+    let mail_status = serde_json::to_value(s.provider.mailer().status()).unwrap_or(Value::Null);
+    let stored = connector["stored"].as_bool().unwrap_or(false);
+    let fields: Vec<Value> = SES_FIELDS
+        .iter()
+        .map(|(name, label, required)| {
+            let typed = form["ses"][name].as_str();
+            let kept = connector["config"][name]
+                .as_str()
+                .filter(|_| *name != "accessKeySecret");
+            json!({
+                "name": name,
+                "label": label,
+                "required": required,
+                "secret": *name == "accessKeySecret",
+                "value": typed.or(kept).unwrap_or(""),
+                "error": form["field_errors"][name],
+            })
+        })
+        .collect();
+    let smtp = &s.config.mail.smtp;
+    let mut ctx = json!({
+        "section": "mail",
+        "status": mail_status,
+        "stored": stored,
+        "stored_json": stored.then(|| serde_json::to_string_pretty(&connector["config"]).unwrap_or_default()),
+        "fields": fields,
+        "file": {
+            "transport": format!("{:?}", s.config.mail.transport).to_lowercase(),
+            "from": s.config.mail.from,
+            "host": smtp.host,
+            "port": smtp.port,
+            "tls": smtp.tls.as_str(),
+            "auth": smtp.username.is_some(),
+        },
+        "purposes": Purpose::ALL.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+    });
+    for (k, v) in form.as_object().into_iter().flatten() {
+        ctx[k] = v.clone();
+    }
+    console_page(s, req, admin, status, "console_mail.html", ctx)
+}
+
+/// POST /console/mail/connector: `connector.set` from the form's fields (`source=form`) or
+/// from pasted JSON (`source=json`). Missing required fields are refused here, per field;
+/// the command's refusal names its field, which is shown beside it.
+pub fn set_connector(s: &Server, req: &Request, admin: &Admin) -> Response {
+    if let Err(r) = super::fresh::require(s, req, admin, "/mail") {
+        return *r;
+    }
+    let f = req.params();
+    let pasted = f.first("json").unwrap_or("").trim().to_string();
+    let from_json = f.first("source") == Some("json");
+    let mut typed = Map::new();
+    let mut field_errors = Map::new();
+    for (name, label, required) in SES_FIELDS {
+        let v = f.first(name).unwrap_or("").trim();
+        if v.is_empty() {
+            if required && !from_json {
+                field_errors.insert(name.into(), json!(format!("{label} is required.")));
+            }
+            continue;
+        }
+        typed.insert(name.into(), json!(v));
+    }
+    let refused = |error: String, field_errors: Map<String, Value>| {
+        let mut shown = typed.clone();
+        shown.remove("accessKeySecret");
+        let form =
+            json!({ "error": error, "field_errors": field_errors, "ses": shown, "json": pasted });
+        page(s, req, admin, StatusCode::UNPROCESSABLE_ENTITY, form)
+    };
+    let config = if from_json {
+        match serde_json::from_str::<Value>(&pasted) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return refused(
+                    "The pasted connector must be a JSON object ({...}).".into(),
+                    Map::new(),
+                )
+            }
+            Err(e) => return refused(format!("The pasted text is not JSON: {e}."), Map::new()),
+        }
+    } else if !field_errors.is_empty() {
+        return refused("Some fields need a value: see below.".into(), field_errors);
+    } else {
+        Value::Object(typed.clone())
+    };
+    let settings = ConnectorSettings {
+        name: SES.into(),
+        config: Some(config),
+    };
+    match run(s, admin, Command::ConnectorSet(settings)) {
+        Ok(Ok(_)) => http::redirect(&format!("{}?notice=connector_saved", url(s, "/mail"))),
+        Ok(Err(e)) => {
+            let mut field_errors = Map::new();
+            if let Some((name, _, _)) = SES_FIELDS.iter().find(|(n, _, _)| e.contains(n)) {
+                field_errors.insert((*name).into(), json!(e));
+            }
+            refused(e, field_errors)
+        }
+        Err(r) => *r,
+    }
+}
+
+/// POST /console/mail/connector/delete: `connector.delete`; mail goes back to `[mail]`.
+pub fn delete_connector(s: &Server, req: &Request, admin: &Admin) -> Response {
+    if let Err(r) = super::fresh::require(s, req, admin, "/mail") {
+        return *r;
+    }
+    let gone = ConnectorRef { name: SES.into() };
+    match run(s, admin, Command::ConnectorDelete(gone)) {
+        Ok(Ok(_)) => http::redirect(&format!("{}?notice=connector_deleted", url(s, "/mail"))),
+        Ok(Err(e)) => page(
+            s,
+            req,
+            admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "error": e }),
+        ),
+        Err(r) => *r,
+    }
+}
+
+/// POST /console/mail/test (`to`, `template`, `action` = `send` or `dry_run`): `mail.test`,
+/// its report on the page, each SMTP reply with its meaning.
+pub async fn test(s: &Server, req: &Request, admin: &Admin<'_>) -> Response {
+    let f = req.params();
+    let to = f.first("to").unwrap_or("").trim().to_string();
+    let template = f.first("template").map(str::to_string);
+    let dry_run = f.first("action") == Some("dry_run");
+    let args = TestMessage {
+        to: to.clone(),
+        template: template.clone(),
+        dry_run,
+    };
+    let outcome = admin::mail_test(&s.provider, args).await;
+    let (status, report, ok) = match outcome {
+        Ok(v) => (
+            StatusCode::OK,
+            v["report"].as_str().unwrap_or("").to_string(),
+            true,
+        ),
+        Err(admin::AdminError::Store(e)) => return super::storage_failure(s, e),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), false),
+    };
+    let form = json!({
+        "test_to": to,
+        "test_template": template,
+        "test_ok": ok,
+        "test_kind": if dry_run { "Dry run" } else { "Test email" },
+        "test_lines": report_lines(&report),
+    });
+    page(s, req, admin, status, form)
+}
+
+/// The report's lines, each with the meaning of the SMTP reply it carries, if it carries one
+/// (a line's first word after the step that is three digits, e.g. `RCPT TO:<a@b> 250 OK`).
+fn report_lines(report: &str) -> Vec<Value> {
+    report
+        .lines()
+        .map(|line| {
+            let code = line
+                .split_whitespace()
+                .find_map(|w| w.parse::<u16>().ok().filter(|c| (200..600).contains(c)));
+            json!({ "text": line, "meaning": code.map(reply_meaning) })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_line_gets_its_meaning_and_a_plain_line_none() {
+        let lines = report_lines("EHLO     ok: smtp.example\nRCPT TO:<a@example.com> 550 5.1.1 no such user\nresult   ok");
+        assert_eq!(lines[0]["meaning"], Value::Null);
+        assert!(lines[1]["meaning"].as_str().unwrap().contains("refused"));
+        assert_eq!(lines[2]["meaning"], Value::Null);
+    }
+}

@@ -1,0 +1,72 @@
+//! The sign-in experience's live preview in a real browser: headless Chromium signs in to the
+//! console as an administrator, opens the sign-in experience page, types a product name, and
+//! the preview shows it without a click (`experience.js`, under the page's CSP, which would
+//! block it if it were inline); nothing is saved.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver`, as `tests/browser.rs`.
+//!
+//! Run: `cargo test --test browser_experience`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::webdriver::ChromeDriver;
+use support::Sesame;
+
+const ADA: &str = "ada@example.com";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_a_product_name_updates_the_preview_without_saving() {
+    let sesame = Sesame::start_default();
+    let out = sesame.cli(&["user", "add", ADA, "--admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let driver = ChromeDriver::start();
+    let browser = driver.new_session().await;
+    browser.goto(&sesame.url("/console/experience")).await;
+    let email = browser.find("input[type=email][name=email]").await;
+    browser.send_keys(&email, ADA).await;
+    browser
+        .click(&browser.find("form button[type=submit]").await)
+        .await;
+    browser
+        .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
+        .await;
+    let code_input = browser.find("input[name=code]").await;
+    let code = sesame.next_code_for(ADA).await;
+    browser.send_keys(&code_input, &code).await;
+    let go = browser
+        .find("form button[type=submit]:not([name=resend])")
+        .await;
+    browser.click(&go).await;
+    // A sign-in for the console always ends at the console's first page.
+    browser
+        .wait_for_url("the console", |url| url.ends_with("/console/apps"))
+        .await;
+    browser.goto(&sesame.url("/console/experience")).await;
+
+    let name = browser.find("#product_name").await;
+    browser.send_keys(&name, " Cloud").await;
+    // The script posts the form a moment after the last key; wait for its answer (bounded).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = browser.source().await;
+        if page.contains("<span id=\"preview-product\">sesame Cloud</span>") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the preview never showed the typed name: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = sesame.cli(&["audit", "--json"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("experience.set"),
+        "nothing saved"
+    );
+    browser.quit().await;
+}
