@@ -84,7 +84,10 @@ fn main() {
         .expect("a middle cursor");
     report("user list: first page of 100", 200, |_| {
         assert_eq!(
-            users::list(&store, None, None, None, 100).unwrap().items.len(),
+            users::list(&store, None, None, None, 100)
+                .unwrap()
+                .items
+                .len(),
             100
         );
     });
