@@ -211,11 +211,13 @@ fn run(
         Command::UserAdd(new) => audit.change(store, None, |tx, at| users::add_in(tx, at, new))?,
         Command::UserList(UserQuery {
             group,
+            q,
             after,
             limit,
         }) => Done::result(to_json(&users::list(
             store,
             group.as_deref(),
+            q.as_deref(),
             after.as_deref(),
             limit.unwrap_or(DEFAULT_PAGE),
         )?)),
@@ -242,7 +244,7 @@ fn run(
         Command::GroupList(_) => Done::result(to_json(&users::list_groups(store)?)),
         Command::GroupShow(GroupRef { name }) => {
             let group = users::get_group(store, &name)?;
-            let members: Vec<Value> = users::list(store, Some(&name), None, users::MAX_PAGE)?
+            let members: Vec<Value> = users::list(store, Some(&name), None, None, users::MAX_PAGE)?
                 .items
                 .iter()
                 .map(|u| json!({ "id": u.id, "email": u.email }))

@@ -493,6 +493,7 @@ fn one_of_each() -> Vec<Command> {
         }),
         Command::UserList(UserQuery {
             group: Some("family".into()),
+            q: Some("ana".into()),
             after: None,
             limit: Some(10),
         }),

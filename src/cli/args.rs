@@ -492,6 +492,9 @@ pub(super) enum UserCommand {
         /// Only the members of this group.
         #[arg(long, value_name = "GROUP")]
         group: Option<String>,
+        /// Only the users whose email, name or username contains this (any case).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=MAX_PAGE as u64))]
         limit: u64,

@@ -211,7 +211,7 @@ async fn bad_input_names_the_member_at_fault() {
     }
     // Nothing was made by any of them.
     assert_eq!(
-        users::list(&api.provider().store, None, None, 100)
+        users::list(&api.provider().store, None, None, None, 100)
             .unwrap()
             .items
             .len(),
@@ -333,7 +333,7 @@ async fn of_two_concurrent_creates_of_one_email_one_wins_and_one_gets_409() {
     let mut statuses = [a.unwrap(), b.unwrap()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
-    let page = users::list(&api.provider().store, None, None, 100).unwrap();
+    let page = users::list(&api.provider().store, None, None, None, 100).unwrap();
     assert_eq!(
         page.items
             .iter()
