@@ -142,6 +142,7 @@ fn write(
         auth_time: 1_800_000_000,
         revoked: false,
         expires_at: 1_800_000_000 + n,
+        resource: None,
         sid: None,
     };
     tx.put_grant(&format!("grant-{n:012}"), &grant)?;

@@ -71,6 +71,7 @@ async fn run() {
             backchannel_logout_session_required: true,
             device_flow: false,
             require_pushed_authorization_requests: false,
+            api_scopes: Default::default(),
         };
         p.store
             .write(|tx| tx.put(&APPS, &app.client_id, &app))

@@ -27,6 +27,7 @@ fn main() {
             name: format!("group{g}"),
             description: String::new(),
             claims: Default::default(),
+            api_scopes: Default::default(),
         })
         .collect();
     let decls: Vec<UserDecl> = (0..USERS)
@@ -78,25 +79,28 @@ fn main() {
         let name = format!("user{}", (i * 7919) % USERS);
         assert!(users::get(&store, &name).is_ok());
     });
-    let middle = users::list(&store, None, None, USERS / 2)
+    let middle = users::list(&store, None, None, None, USERS / 2)
         .expect("list")
         .next
         .expect("a middle cursor");
     report("user list: first page of 100", 200, |_| {
         assert_eq!(
-            users::list(&store, None, None, 100).unwrap().items.len(),
+            users::list(&store, None, None, None, 100)
+                .unwrap()
+                .items
+                .len(),
             100
         );
     });
     report("user list: a page of 100 in the middle", 200, |_| {
-        let page = users::list(&store, None, Some(&middle), 100).unwrap();
+        let page = users::list(&store, None, None, Some(&middle), 100).unwrap();
         assert_eq!(page.items.len(), 100);
     });
     report(
         "user list --group (100 members, filtered scan)",
         200,
         |_| {
-            let page = users::list(&store, Some("group3"), None, 100).unwrap();
+            let page = users::list(&store, Some("group3"), None, None, 100).unwrap();
             assert_eq!(page.items.len(), 100);
         },
     );

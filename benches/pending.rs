@@ -43,6 +43,7 @@ fn main() {
         code_challenge: Some("c".repeat(43)),
         max_age: None,
         login_hint: Some(format!("{}@example.com", "h".repeat(500))),
+        resource: None,
     };
     let browser = "b".repeat(43);
     let (file0, rss0) = (p.store.file_len(), rss_kib());

@@ -38,7 +38,8 @@ use crate::clock;
 use crate::crypto;
 use crate::crypto::keys::Alg;
 use crate::store::{
-    App, AppType, Reads, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS, GRANTS, REFRESH_TOKENS,
+    ApiScopes, App, AppType, Reads, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS, GRANTS,
+    REFRESH_TOKENS,
 };
 use serde::{Deserialize, Serialize};
 use validate::{alg_any_case, check_name, check_uris};
@@ -81,6 +82,10 @@ pub struct AppDecl {
     /// `/auth` only with a pushed request (RFC 9126).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// A machine app only: the API scopes it may get by client credentials, by resource
+    /// indicator.
+    #[serde(default)]
+    pub api_scopes: ApiScopes,
     /// Where a session's end is POSTed as a logout token (`oidc::backchannel`).
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
@@ -119,6 +124,10 @@ pub struct NewApp {
     /// when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// A machine app only: the API scopes it may get by client credentials, by resource
+    /// indicator. Sent only when set.
+    #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
+    pub api_scopes: ApiScopes,
     /// Where a session's end is POSTed as a logout token (`oidc::backchannel`). Sent only when
     /// set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,6 +173,9 @@ pub struct AppUpdate {
     /// Seconds in which a refresh may be retried (0: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// Replaces the API scopes a machine app may get by client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_scopes: Option<ApiScopes>,
     /// Where a session's end is POSTed as a logout token; `""` removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
@@ -189,6 +201,7 @@ impl AppUpdate {
             allowed_groups,
             allow_insecure_redirect,
             refresh_retry_window,
+            api_scopes,
             backchannel_logout_uri,
             backchannel_logout_session_required,
             device_flow,
@@ -201,6 +214,7 @@ impl AppUpdate {
             && allowed_groups.is_none()
             && allow_insecure_redirect.is_none()
             && refresh_retry_window.is_none()
+            && api_scopes.is_none()
             && backchannel_logout_uri.is_none()
             && backchannel_logout_session_required.is_none()
             && device_flow.is_none()
@@ -313,6 +327,7 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         declared: false,
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
         refresh_retry_window: new.refresh_retry_window,
+        api_scopes: new.api_scopes,
         backchannel_logout_uri,
         backchannel_logout_session_required: new
             .backchannel_logout_session_required
@@ -389,6 +404,9 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         }
         if let Some(window) = change.refresh_retry_window {
             app.refresh_retry_window = Some(window);
+        }
+        if let Some(scopes) = change.api_scopes {
+            app.api_scopes = scopes;
         }
         if let Some(on) = change.device_flow {
             app.device_flow = on;

@@ -38,6 +38,7 @@ macro_rules! outln {
 mod access;
 mod access_check;
 mod api_keys;
+mod apis;
 mod args;
 mod commands;
 mod dev;
@@ -113,6 +114,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Command::Group(c) => group(&config, c),
                     Command::Audit(args) => audit(&config, args),
                     Command::ApiKey(c) => api_keys::api_key(&config, c),
+                    Command::Api(c) => apis::api(&config, c),
                     Command::Access(AccessCommand::Check { url, user }) => {
                         access_check::check(&config, &url, user.as_deref())
                     }

@@ -27,7 +27,7 @@
 //!
 //! The modules, in the order a request meets them:
 //!
-//! - [`cli`]: the command line (`serve`, `dev`, `app ...`, `user ...`, `group ...`,
+//! - [`cli`]: the command line (`serve`, `dev`, `app ...`, `api ...`, `user ...`, `group ...`,
 //!   `mail test`, `connector set`, `keys rotate|list|prune`, `backup`, `restore`, `audit`,
 //!   `access check`).
 //! - [`config`]: `sesame.toml` + `SESAME_*` environment variables + flags, validated once.
@@ -60,6 +60,8 @@
 //!   app, the sign-up policy.
 //! - [`audit`]: the audit log: what is recorded (sign-ins, codes sent, token reuse, changes),
 //!   recording inside the caller's transaction, retention, and listing.
+//! - [`apis`]: the API registry: resource servers sesame issues JWT access tokens for
+//!   (RFC 9068), by resource indicator (RFC 8707).
 //! - [`api_keys`]: the keys programs present to the management API (made, listed, revoked,
 //!   checked; stored hashed).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
@@ -78,6 +80,7 @@ pub mod account;
 pub mod admin;
 pub mod alg;
 pub mod api_keys;
+pub mod apis;
 pub mod apps;
 pub mod audit;
 pub mod cli;

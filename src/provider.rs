@@ -324,6 +324,7 @@ pub mod testing {
                 declared: false,
                 allowed_groups: vec![],
                 refresh_retry_window: None,
+                api_scopes: Default::default(),
                 backchannel_logout_uri: None,
                 backchannel_logout_session_required: true,
                 device_flow: false,
@@ -370,6 +371,7 @@ pub mod testing {
             code_challenge: code_challenge.map(str::to_string),
             max_age: None,
             login_hint: None,
+            resource: None,
         }
     }
 }

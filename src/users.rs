@@ -397,6 +397,7 @@ pub fn ensure_builtin_groups(store: &Store, now: u64) -> Result<(), StoreError> 
                 name: ADMINS.into(),
                 description: "sesame's administrators: they may use the management API".into(),
                 claims: Map::new(),
+                api_scopes: Default::default(),
                 declared: false,
                 created_at: now,
                 updated_at: now,
@@ -475,21 +476,32 @@ pub fn get(store: &Store, who: &str) -> Result<User, UserError> {
     store.read(|tx| Ok(find(tx, who)))?
 }
 
-/// A page of users in ID order, optionally only the members of `group`.
+/// A page of users in ID order, optionally only the members of `group` and only those whose
+/// email, name or username contains `search` (case-insensitively). The scan decodes each record
+/// once, keeps the matches and stops at a full page: a search that finds a page early reads no
+/// further, and `next` continues it where it stopped.
 pub fn list(
     store: &Store,
     group: Option<&str>,
+    search: Option<&str>,
     after: Option<&str>,
     limit: usize,
 ) -> Result<Page<User>, UserError> {
     let limit = limit.clamp(1, MAX_PAGE);
+    let search = search
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_lowercase);
     store.read(|tx| {
         if let Some(g) = group {
             if tx.group(g)?.is_none() {
                 return Ok(Err(UserError::UnknownGroup(g.to_string())));
             }
         }
-        let keep = |u: &User| group.is_none_or(|g| u.in_group(g));
+        let keep = |u: &User| {
+            group.is_none_or(|g| u.in_group(g))
+                && search.as_deref().is_none_or(|q| user_matches(u, q))
+        };
         // One more than asked says whether there is a next page.
         let mut items: Vec<User> = tx
             .page(&USERS, after, limit + 1, &keep)?
@@ -502,6 +514,28 @@ pub fn list(
         });
         Ok(Ok(Page { items, next }))
     })?
+}
+
+/// Whether `user`'s email, name or username contains `q` (already lowercase).
+fn user_matches(user: &User, q: &str) -> bool {
+    [
+        Some(&user.email),
+        user.name.as_ref(),
+        user.username.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| contains_lowercase(field, q))
+}
+
+/// Whether `text` lowercased contains `q` (lowercase), allocating only for non-ASCII text.
+fn contains_lowercase(text: &str, q: &str) -> bool {
+    if text.is_ascii() && q.is_ascii() {
+        let (t, q) = (text.as_bytes(), q.as_bytes());
+        q.is_empty() || t.windows(q.len()).any(|w| w.eq_ignore_ascii_case(q))
+    } else {
+        text.to_lowercase().contains(q)
+    }
 }
 
 /// Changes a user. Changing the email makes it unverified until the user signs in with it.

@@ -7,7 +7,8 @@
 //! reuse detection, revocation, client authentication, public clients), [`sessions`] (logout,
 //! single sign-on, prompt, max_age, login_hint, the Auth.js v5 and Next Auth v4 request
 //! shapes), [`pages`] (the sign-in pages: CSRF, browser binding, tries, resend, cookies),
-//! [`machine`] (client credentials and introspection), [`redirects`] (http on the LAN with
+//! [`machine`] (client credentials and introspection), [`apis`] (JWT access tokens for an API,
+//! checked by a resource server with JWKS alone), [`redirects`] (http on the LAN with
 //! `--allow-insecure-redirect`, a confidential app's own scheme) and [`errors`] (the
 //! protocol's error cases).
 //!
@@ -15,6 +16,8 @@
 
 mod support;
 
+#[path = "oidc_flow/apis.rs"]
+mod apis;
 #[path = "oidc_flow/errors.rs"]
 mod errors;
 #[path = "oidc_flow/machine.rs"]

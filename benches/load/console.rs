@@ -76,6 +76,7 @@ fn fill(dir: &Path) -> Result<String, String> {
                     name: format!("group{g}"),
                     description: format!("Group number {g}"),
                     claims: Default::default(),
+                    api_scopes: Default::default(),
                 };
                 users::add_group_in(tx, 1, group)?;
             }

@@ -11,6 +11,7 @@ fn grant(p: &crate::provider::Provider, id: &str, user_id: &str, client: &str, a
         auth_time: at,
         revoked: false,
         expires_at: T0 + 3600,
+        resource: None,
         sid: None,
     };
     p.store.write(|tx| tx.put_grant(id, &g)).unwrap();

@@ -30,6 +30,8 @@ pub enum AdminError {
     Users(crate::users::UserError),
     /// An API key operation was refused or failed.
     ApiKey(crate::api_keys::ApiKeyError),
+    /// The API registry refused the change or failed.
+    Api(crate::apis::ApiError),
     /// Reading or writing a stored connector failed.
     Store(StoreError),
     /// No connector has this name (see [`CONNECTORS_KNOWN`]).
@@ -97,6 +99,7 @@ impl fmt::Display for AdminError {
             AdminError::App(e) => write!(f, "{e}"),
             AdminError::Users(e) => write!(f, "{e}"),
             AdminError::ApiKey(e) => write!(f, "{e}"),
+            AdminError::Api(e) => write!(f, "{e}"),
             AdminError::Store(e) => write!(f, "{e}"),
             AdminError::UnknownConnector(name) => write!(
                 f,
@@ -154,6 +157,12 @@ impl From<crate::users::UserError> for AdminError {
 impl From<crate::api_keys::ApiKeyError> for AdminError {
     fn from(e: crate::api_keys::ApiKeyError) -> Self {
         AdminError::ApiKey(e)
+    }
+}
+
+impl From<crate::apis::ApiError> for AdminError {
+    fn from(e: crate::apis::ApiError) -> Self {
+        AdminError::Api(e)
     }
 }
 

@@ -15,9 +15,9 @@
 
 use super::error::AdminError;
 use super::protocol::{
-    ApiKeyRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef, ConnectorSettings,
-    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit, UserQuery, UserRef,
-    CONNECTORS_KNOWN,
+    ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef,
+    ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit,
+    UserQuery, UserRef, CONNECTORS_KNOWN,
 };
 
 /// A listing's page size when the command does not say.
@@ -26,6 +26,7 @@ const DEFAULT_PAGE: usize = 100;
 /// default ID token lifetime.
 const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
 use crate::api_keys::{self, ApiKeyInfo};
+use crate::apis;
 use crate::apps;
 use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
 use crate::config::{MailConfig, SesConfig};
@@ -181,11 +182,13 @@ fn run(
         }
         Command::KeysList(KeyWindow { token_lifetime }) => {
             let lifetime = token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+            let lifetime = apis::key_lifetime(store, lifetime).map_err(AdminError::Keys)?;
             let keys = crate::crypto::keys::list(store, lifetime).map_err(AdminError::Keys)?;
             Done::result(to_json(&keys))
         }
         Command::KeysPrune(KeyWindow { token_lifetime }) => {
             let lifetime = token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+            let lifetime = apis::key_lifetime(store, lifetime).map_err(AdminError::Keys)?;
             let now = crate::clock::now();
             let pruned = crate::crypto::keys::prune_with(store, now, lifetime, |tx, gone| {
                 let kids: Vec<&str> = gone.iter().map(|k| k.kid.as_str()).collect();
@@ -208,11 +211,13 @@ fn run(
         Command::UserAdd(new) => audit.change(store, None, |tx, at| users::add_in(tx, at, new))?,
         Command::UserList(UserQuery {
             group,
+            q,
             after,
             limit,
         }) => Done::result(to_json(&users::list(
             store,
             group.as_deref(),
+            q.as_deref(),
             after.as_deref(),
             limit.unwrap_or(DEFAULT_PAGE),
         )?)),
@@ -239,7 +244,7 @@ fn run(
         Command::GroupList(_) => Done::result(to_json(&users::list_groups(store)?)),
         Command::GroupShow(GroupRef { name }) => {
             let group = users::get_group(store, &name)?;
-            let members: Vec<Value> = users::list(store, Some(&name), None, users::MAX_PAGE)?
+            let members: Vec<Value> = users::list(store, Some(&name), None, None, users::MAX_PAGE)?
                 .items
                 .iter()
                 .map(|u| json!({ "id": u.id, "email": u.email }))
@@ -299,7 +304,37 @@ fn run(
             )?;
             Done::result(to_json(&info))
         }
+        Command::ApiCreate(new) => {
+            api_change(store, &audit, |tx, at| apis::create_in(tx, at, new))?
+        }
+        Command::ApiList(_) => Done::result(to_json(&apis::list(store)?)),
+        Command::ApiShow(ApiRef { indicator }) => {
+            Done::result(to_json(&apis::get(store, &indicator)?))
+        }
+        Command::ApiUpdate(ApiChange { indicator, change }) => {
+            api_change(store, &audit, |tx, at| {
+                apis::update_in(tx, at, &indicator, change)
+            })?
+        }
+        Command::ApiDelete(ApiRef { indicator }) => {
+            api_change(store, &audit, |tx, _| apis::delete_in(tx, &indicator))?
+        }
     })
+}
+
+/// Runs an API registry change and records the API as it is now (or was, deleted), in one
+/// write transaction.
+fn api_change(
+    store: &Store,
+    audit: &Audit,
+    f: impl FnOnce(&WriteTx, u64) -> Result<crate::store::ApiResource, apis::ApiError>,
+) -> Result<Done, AdminError> {
+    let api = store.write(|tx| {
+        let api = f(tx, audit.at)?;
+        audit.record(tx, None, Changes::of(&api))?;
+        Ok::<_, AdminError>(api)
+    })?;
+    Ok(Done::result(to_json(&api)))
 }
 
 /// Registers an app; the entry records it as created, its new secret masked.

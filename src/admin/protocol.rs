@@ -7,6 +7,7 @@
 
 use super::AdminError;
 use crate::api_keys::NewApiKey;
+use crate::apis::{ApiUpdate, NewApi};
 use crate::apps::{self, AppUpdate, NewApp};
 use crate::audit::AuditQuery;
 use crate::crypto::keys::Alg;
@@ -122,6 +123,16 @@ commands! {
     "api-key.list" => ApiKeyList(NoArgs),
     /// Revokes a management API key.
     "api-key.revoke" => ApiKeyRevoke(ApiKeyRef),
+    /// Registers an API (a resource server that gets JWT access tokens).
+    "api.create" => ApiCreate(NewApi),
+    /// Lists the APIs, by indicator.
+    "api.list" => ApiList(NoArgs),
+    /// Shows one API.
+    "api.show" => ApiShow(ApiRef),
+    /// Changes an API's name, scopes, algorithm or token lifetime.
+    "api.update" => ApiUpdate(ApiChange),
+    /// Deletes an API: no token is issued for it again.
+    "api.delete" => ApiDelete(ApiRef),
 }
 
 impl Command {
@@ -164,6 +175,7 @@ impl Command {
             | Command::ExperienceSet(_)
             | Command::UserAdd(_)
             | Command::GroupAdd(_)
+            | Command::ApiCreate(_)
             | Command::ApiKeyCreate(_) => true,
             Command::AppList(_)
             | Command::AppShow(_)
@@ -192,6 +204,10 @@ impl Command {
             | Command::ApiKeyRevoke(_)
             | Command::KeysList(_)
             | Command::KeysPrune(_)
+            | Command::ApiList(_)
+            | Command::ApiShow(_)
+            | Command::ApiUpdate(_)
+            | Command::ApiDelete(_)
             | Command::Backup(_) => false,
             Command::AuditList(_) => false,
         }
@@ -211,6 +227,8 @@ impl Command {
             | Command::GroupShow(_)
             | Command::ApiKeyList(_)
             | Command::KeysList(_)
+            | Command::ApiList(_)
+            | Command::ApiShow(_)
             | Command::Backup(_) => true,
             Command::AuditList(_) => true,
             Command::AppCreate(_)
@@ -236,7 +254,10 @@ impl Command {
             | Command::GroupAddMember(_)
             | Command::GroupRemoveMember(_)
             | Command::ApiKeyCreate(_)
-            | Command::ApiKeyRevoke(_) => false,
+            | Command::ApiKeyRevoke(_)
+            | Command::ApiCreate(_)
+            | Command::ApiUpdate(_)
+            | Command::ApiDelete(_) => false,
         }
     }
 }
@@ -286,7 +307,8 @@ pub struct KeyRotation {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KeyWindow {
     /// The longest lifetime of a token a key signs (the ID token's), in seconds: how long a
-    /// retired key stays in JWKS. A running server uses its own `[tokens] id_token_ttl`,
+    /// retired key stays in JWKS (at least the longest API access token lifetime, whatever is
+    /// sent). A running server uses its own `[tokens] id_token_ttl`,
     /// whatever is sent; the CLI on the file sends its configuration's.
     #[serde(default)]
     pub token_lifetime: Option<u64>,
@@ -326,6 +348,9 @@ pub struct UserQuery {
     /// Only the members of this group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// Only the users whose email, name or username contains this (case-insensitively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
     /// The `next` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -368,6 +393,20 @@ pub struct Membership {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKeyRef {
     pub id: String,
+}
+
+/// The API a command is about, by resource indicator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiRef {
+    pub indicator: String,
+}
+
+/// `api.update`'s arguments: the API, and what changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiChange {
+    pub indicator: String,
+    #[serde(flatten)]
+    pub change: ApiUpdate,
 }
 
 /// The answer to one command.
@@ -432,6 +471,9 @@ pub struct AppInfo {
     /// (`[tokens] refresh_retry_window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// A machine app's API scopes (client credentials), by resource indicator.
+    #[serde(default, skip_serializing_if = "crate::store::ApiScopes::is_empty")]
+    pub api_scopes: crate::store::ApiScopes,
     /// Where sesame POSTs a logout token when a session that signed in to the app ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
@@ -466,6 +508,7 @@ impl AppInfo {
             allowed_groups: app.allowed_groups.clone(),
             allow_insecure_redirect: app.allow_insecure_redirect,
             refresh_retry_window: app.refresh_retry_window,
+            api_scopes: app.api_scopes.clone(),
             backchannel_logout_uri: app.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: app.backchannel_logout_session_required,
             device_flow: app.device_flow,

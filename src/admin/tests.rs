@@ -387,6 +387,7 @@ fn only_commands_that_store_something_new_may_start_a_data_dir() {
             "user.add",
             "group.add",
             "api-key.create",
+            "api.create",
         ]
         .contains(&command.name());
         assert_eq!(command.creates_data(), creates, "{}", command.name());
@@ -443,6 +444,7 @@ fn one_of_each() -> Vec<Command> {
             id_token_signed_response_alg: None,
             allow_insecure_redirect: false,
             refresh_retry_window: None,
+            api_scopes: Default::default(),
             backchannel_logout_uri: None,
             backchannel_logout_session_required: None,
             device_flow: false,
@@ -491,6 +493,7 @@ fn one_of_each() -> Vec<Command> {
         }),
         Command::UserList(UserQuery {
             group: Some("family".into()),
+            q: Some("ana".into()),
             after: None,
             limit: Some(10),
         }),
@@ -517,6 +520,7 @@ fn one_of_each() -> Vec<Command> {
             change: crate::users::GroupChange {
                 description: Some("Family".into()),
                 claims: None,
+                api_scopes: None,
             },
         }),
         Command::GroupDelete(group()),
@@ -534,7 +538,78 @@ fn one_of_each() -> Vec<Command> {
         }),
         Command::ApiKeyList(NoArgs {}),
         Command::ApiKeyRevoke(ApiKeyRef { id: "k1".into() }),
+        Command::ApiCreate(crate::apis::NewApi {
+            indicator: "https://api.home/".into(),
+            name: "Home API".into(),
+            scopes: vec![crate::store::ApiScope {
+                name: "read".into(),
+                description: String::new(),
+            }],
+            alg: None,
+            access_token_ttl: Some(300),
+        }),
+        Command::ApiList(NoArgs {}),
+        Command::ApiShow(ApiRef {
+            indicator: "https://api.home/".into(),
+        }),
+        Command::ApiUpdate(ApiChange {
+            indicator: "https://api.home/".into(),
+            change: crate::apis::ApiUpdate {
+                name: Some("Home".into()),
+                ..Default::default()
+            },
+        }),
+        Command::ApiDelete(ApiRef {
+            indicator: "https://api.home/".into(),
+        }),
     ]
+}
+
+#[test]
+fn an_api_is_registered_shown_changed_and_deleted() {
+    let (_d, store) = store();
+    let made = ok(
+        &store,
+        "api.create",
+        json!({"indicator": "https://api.home/", "name": "Home API",
+               "scopes": [{"name": "read", "description": "Read"}]}),
+    );
+    assert_eq!(made["alg"], "ES256");
+    assert_eq!(made["access_token_ttl"], 600);
+    let changed = ok(
+        &store,
+        "api.update",
+        json!({"indicator": "https://api.home/", "access_token_ttl": 120}),
+    );
+    assert_eq!(changed["access_token_ttl"], 120);
+    assert_eq!(
+        ok(&store, "api.list", Value::Null)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    ok(
+        &store,
+        "api.delete",
+        json!({"indicator": "https://api.home/"}),
+    );
+    let gone = handle(
+        &store,
+        &MailConfig::default(),
+        &Actor::Cli,
+        Command::from_line(br#"{"cmd":"api.show","args":{"indicator":"https://api.home/"}}"#)
+            .unwrap(),
+    );
+    assert!(matches!(
+        gone,
+        Err(AdminError::Api(crate::apis::ApiError::NotFound(_)))
+    ));
+    let bad = Command::from_line(
+        br#"{"cmd":"api.create","args":{"indicator":"https://x/#f","name":"X"}}"#,
+    )
+    .unwrap();
+    assert!(handle(&store, &MailConfig::default(), &Actor::Cli, bad).is_err());
 }
 
 #[test]

@@ -18,6 +18,7 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: None,
         device_flow: false,
@@ -39,6 +40,7 @@ fn decl(client_id: &str) -> AppDecl {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: true,
         device_flow: false,
@@ -425,6 +427,7 @@ fn list_update_delete_and_rotate() {
         allowed_groups: None,
         allow_insecure_redirect: None,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: None,
         device_flow: None,
@@ -490,6 +493,7 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         auth_time: 1,
         revoked: false,
         expires_at: u64::MAX,
+        resource: None,
         sid: None,
     };
     let at = AccessToken {

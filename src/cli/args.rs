@@ -66,6 +66,9 @@ pub(super) enum Command {
     /// Make, list and revoke keys for the management API (/api/v1).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Register and manage APIs (resource servers) that get JWT access tokens (RFC 9068).
+    #[command(subcommand)]
+    Api(ApiCommand),
     /// Forward-auth's access rules ([[access]] in sesame.toml).
     #[command(subcommand)]
     Access(AccessCommand),
@@ -295,6 +298,10 @@ pub(super) enum AppCommand {
         /// [default: [tokens] refresh_retry_window, else 60s]
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
+        /// An API scope the members (or the machine app) may be granted, as INDICATOR=SCOPE
+        /// (`https://api.home/=read`); repeat for several.
+        #[arg(long = "api-scope", value_name = "INDICATOR=SCOPE")]
+        api_scopes: Vec<ApiScopeArg>,
         #[command(flatten)]
         backchannel: BackchannelFlags,
         #[command(flatten)]
@@ -347,6 +354,13 @@ pub(super) enum AppCommand {
         /// [default: [tokens] refresh_retry_window, else 60s]
         #[arg(long, value_name = "DURATION", value_parser = window)]
         refresh_retry_window: Option<u64>,
+        /// The API scopes the members (or the machine app) may be granted, as INDICATOR=SCOPE;
+        /// repeat for several; replaces the current ones.
+        #[arg(long = "api-scope", value_name = "INDICATOR=SCOPE")]
+        api_scopes: Vec<ApiScopeArg>,
+        /// Remove every API scope.
+        #[arg(long, conflicts_with = "api_scopes")]
+        no_api_scopes: bool,
         #[command(flatten)]
         backchannel: BackchannelFlags,
         #[command(flatten)]
@@ -478,6 +492,9 @@ pub(super) enum UserCommand {
         /// Only the members of this group.
         #[arg(long, value_name = "GROUP")]
         group: Option<String>,
+        /// Only the users whose email, name or username contains this (any case).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=MAX_PAGE as u64))]
         limit: u64,
@@ -569,6 +586,10 @@ pub(super) enum GroupCommand {
         /// it parses, else a string.
         #[arg(long = "claim", value_name = "KEY=VALUE")]
         claims: Vec<ClaimArg>,
+        /// An API scope the members (or the machine app) may be granted, as INDICATOR=SCOPE
+        /// (`https://api.home/=read`); repeat for several.
+        #[arg(long = "api-scope", value_name = "INDICATOR=SCOPE")]
+        api_scopes: Vec<ApiScopeArg>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -583,7 +604,7 @@ pub(super) enum GroupCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Change a group's description or claims.
+    /// Change a group's description, claims or API scopes.
     Update {
         name: String,
         /// A new description.
@@ -595,6 +616,13 @@ pub(super) enum GroupCommand {
         /// Remove every custom claim.
         #[arg(long, conflicts_with = "claims")]
         no_claims: bool,
+        /// The API scopes the members (or the machine app) may be granted, as INDICATOR=SCOPE;
+        /// repeat for several; replaces the current ones.
+        #[arg(long = "api-scope", value_name = "INDICATOR=SCOPE")]
+        api_scopes: Vec<ApiScopeArg>,
+        /// Remove every API scope.
+        #[arg(long, conflicts_with = "api_scopes")]
+        no_api_scopes: bool,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -740,6 +768,112 @@ mod tests {
         ));
         assert!(matches!("=1".parse::<ClaimArg>(), Err(BadClaim::EmptyKey)));
     }
+}
+
+/// `--api-scope INDICATOR=SCOPE`: one scope of one API (split at the last `=`, since scope
+/// names have none and an indicator's query may).
+#[derive(Clone, Debug)]
+pub(super) struct ApiScopeArg {
+    pub(super) indicator: String,
+    pub(super) scope: String,
+}
+
+impl FromStr for ApiScopeArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ApiScopeArg, String> {
+        match s.rsplit_once('=') {
+            Some((i, sc)) if !i.trim().is_empty() && !sc.trim().is_empty() => Ok(ApiScopeArg {
+                indicator: i.trim().to_string(),
+                scope: sc.trim().to_string(),
+            }),
+            _ => Err("expected INDICATOR=SCOPE, like https://api.home/=read".into()),
+        }
+    }
+}
+
+/// Gathers `--api-scope` flags into the map the registry keeps.
+pub(super) fn api_scope_map(args: Vec<ApiScopeArg>) -> crate::store::ApiScopes {
+    let mut map = crate::store::ApiScopes::new();
+    for a in args {
+        let scopes = map.entry(a.indicator).or_default();
+        if !scopes.contains(&a.scope) {
+            scopes.push(a.scope);
+        }
+    }
+    map
+}
+
+/// `--scope NAME[=DESCRIPTION]`: one scope an API defines.
+#[derive(Clone, Debug)]
+pub(super) struct ScopeArg(pub(super) crate::store::ApiScope);
+
+impl FromStr for ScopeArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ScopeArg, String> {
+        let (name, description) = s.split_once('=').unwrap_or((s, ""));
+        Ok(ScopeArg(crate::store::ApiScope {
+            name: name.trim().to_string(),
+            description: description.trim().to_string(),
+        }))
+    }
+}
+
+#[derive(Subcommand)]
+pub(super) enum ApiCommand {
+    /// Register an API: apps ask for tokens for it with resource=INDICATOR.
+    Create {
+        /// The resource indicator: an absolute https:// or http:// URI, no fragment; tokens
+        /// carry it as `aud`.
+        indicator: String,
+        /// What people call it.
+        #[arg(long)]
+        name: String,
+        /// A scope it defines, NAME or NAME=DESCRIPTION (repeat for several).
+        #[arg(long = "scope", value_name = "NAME[=DESCRIPTION]")]
+        scopes: Vec<ScopeArg>,
+        /// The access tokens' signing algorithm [default: ES256]
+        #[arg(long, value_name = "ALG")]
+        alg: Option<Alg>,
+        /// The access tokens' lifetime in seconds [default: 600]
+        #[arg(long, value_name = "SECONDS")]
+        access_token_ttl: Option<u64>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List the APIs.
+    List {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Show one API.
+    Show {
+        indicator: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Change an API's name, scopes (replaced), algorithm or token lifetime.
+    Update {
+        indicator: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A scope it defines (repeat for several); replaces the current ones.
+        #[arg(long = "scope", value_name = "NAME[=DESCRIPTION]")]
+        scopes: Vec<ScopeArg>,
+        #[arg(long, value_name = "ALG")]
+        alg: Option<Alg>,
+        #[arg(long, value_name = "SECONDS")]
+        access_token_ttl: Option<u64>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Delete an API: no token is issued for it again (issued ones live out their minutes).
+    Delete {
+        indicator: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 /// Back-channel logout (OIDC Back-Channel Logout 1.0): where sesame tells the app that a

@@ -3,7 +3,9 @@
 //! with no server running builds a mailer itself ([`crate::mail`]).
 
 use super::access::{admin_call, open_store, Opened, Via};
-use super::args::{AppCommand, AppTypeArg, AuditArgs, ConnectorCommand, ConnectorName};
+use super::args::{
+    api_scope_map, AppCommand, AppTypeArg, AuditArgs, ConnectorCommand, ConnectorName,
+};
 use super::error::CliError;
 use super::output::{pretty, print_app, print_app_table, print_audit_page, print_json, print_out};
 use crate::admin::{
@@ -28,6 +30,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allowed_groups,
             insecure,
             refresh_retry_window,
+            api_scopes,
             backchannel,
             flows,
             out,
@@ -47,6 +50,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 allowed_groups,
                 allow_insecure_redirect: insecure.allow_insecure_redirect.unwrap_or(false),
                 refresh_retry_window,
+                api_scopes: api_scope_map(api_scopes),
                 backchannel_logout_uri: backchannel.backchannel_logout_uri,
                 backchannel_logout_session_required: backchannel
                     .backchannel_logout_session_required,
@@ -105,6 +109,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             allow_everyone,
             insecure,
             refresh_retry_window,
+            api_scopes,
+            no_api_scopes,
             backchannel,
             flows,
             out,
@@ -120,6 +126,8 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                     .then_some(allowed_groups),
                 allow_insecure_redirect: insecure.allow_insecure_redirect,
                 refresh_retry_window,
+                api_scopes: (!api_scopes.is_empty() || no_api_scopes)
+                    .then(|| api_scope_map(api_scopes)),
                 backchannel_logout_uri: backchannel.backchannel_logout_uri,
                 backchannel_logout_session_required: backchannel
                     .backchannel_logout_session_required,
@@ -130,8 +138,9 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
                      --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
-                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --device-flow, \
-                     --require-par, --backchannel-logout-uri or --backchannel-logout-session-required",
+                     --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --api-scope, \
+                     --no-api-scopes, --device-flow, --require-par, --backchannel-logout-uri or \
+                     --backchannel-logout-session-required",
                 ));
             }
             let (result, _) =

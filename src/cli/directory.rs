@@ -6,7 +6,7 @@
 //! changes nothing, a `--claim` given twice).
 
 use super::access::admin_call;
-use super::args::{ClaimArg, GroupCommand, UserCommand};
+use super::args::{api_scope_map, ClaimArg, GroupCommand, UserCommand};
 use super::commands::parse;
 use super::error::CliError;
 use super::output::{
@@ -63,21 +63,23 @@ pub(super) fn user(config: &Config, command: UserCommand) -> Result<(), CliError
         }
         UserCommand::List {
             group,
+            search,
             limit,
             after,
             out,
         } => {
             let query = UserQuery {
-                group: group.clone(),
-                after: after.clone(),
+                group,
+                q: search,
+                after,
                 // At most MAX_PAGE, checked by clap.
                 limit: Some(limit as usize),
             };
-            let (result, _) = admin_call(config, Command::UserList(query))?;
+            let (result, _) = admin_call(config, Command::UserList(query.clone()))?;
             if out.json {
                 return print_json(&result);
             }
-            print_user_page(&parse(result)?, group.as_deref(), after.as_deref(), limit);
+            print_user_page(&parse(result)?, &query, limit);
             Ok(())
         }
         UserCommand::Show { user, out } => {
@@ -189,12 +191,14 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
             name,
             description,
             claims,
+            api_scopes,
             out,
         } => {
             let new = NewGroup {
                 name,
                 description: description.unwrap_or_default(),
                 claims: claim_map(claims)?,
+                api_scopes: api_scope_map(api_scopes),
             };
             let (result, _) = admin_call(config, Command::GroupAdd(new))?;
             if out.json {
@@ -230,6 +234,8 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
             description,
             claims,
             no_claims,
+            api_scopes,
+            no_api_scopes,
             out,
         } => {
             let change = GroupChange {
@@ -239,14 +245,17 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
                 } else {
                     Some(claim_map(claims)?)
                 },
+                api_scopes: (!api_scopes.is_empty() || no_api_scopes)
+                    .then(|| api_scope_map(api_scopes)),
             };
             let GroupChange {
                 description,
                 claims,
+                api_scopes,
             } = &change;
-            if description.is_none() && claims.is_none() {
+            if description.is_none() && claims.is_none() && api_scopes.is_none() {
                 return Err(CliError::NothingToChange(
-                    "--description, --claim or --no-claims",
+                    "--description, --claim, --no-claims, --api-scope or --no-api-scopes",
                 ));
             }
             let (result, _) = admin_call(config, Command::GroupUpdate(GroupEdit { name, change }))?;
@@ -295,10 +304,14 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
 }
 
 /// A page of `user list`: the table, or why there is none, and the command for the next page.
-fn print_user_page(page: &Page<User>, group: Option<&str>, after: Option<&str>, limit: u64) {
-    match (page.items.is_empty(), group, after) {
+fn print_user_page(page: &Page<User>, query: &UserQuery, limit: u64) {
+    let (group, search) = (query.group.as_deref(), query.q.as_deref());
+    match (page.items.is_empty(), group, &query.after) {
         (false, _, _) => print_user_table(&page.items),
         (true, _, Some(a)) => outln!("No more users after {a}."),
+        (true, _, None) if search.is_some() => {
+            outln!("No users match {:?}.", search.unwrap_or_default())
+        }
         (true, Some(g), None) => {
             outln!("No users in {g}. Add one with: sesame group add-member {g} USER")
         }
@@ -309,8 +322,24 @@ fn print_user_page(page: &Page<User>, group: Option<&str>, after: Option<&str>, 
         if let Some(g) = group {
             again.push_str(&format!(" --group {g}"));
         }
+        if let Some(q) = search {
+            again.push_str(&format!(" --search {}", shell_quote(q)));
+        }
         again.push_str(&format!(" --limit {limit}"));
         outln!("\nMore users follow. Next page: {again}");
+    }
+}
+
+/// `text` as one shell word: as is when it is plain, else in single quotes.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 

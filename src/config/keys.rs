@@ -1,7 +1,7 @@
 //! The shape of the configuration, as a tree of keys: what each key's value must look like and
 //! which keys are required. [`super::layers`] walks it to check a merged table, and it is where
 //! environment variable names come from: every key outside an array of tables is `SESAME_` +
-//! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `user`, `group`, `access`,
+//! its path upper-cased with `.` → `_`. Arrays of tables (`app`, `api`, `user`, `group`, `access`,
 //! `mail.templates`, `mail.ses.templates`) take a JSON array from their variable, named tables
 //! (`dev.users`) a JSON object.
 //!
@@ -45,6 +45,9 @@ pub(super) enum Kind {
     OneOrMore,
     /// A free-form table (custom claims): any keys, any values; JSON from the environment.
     Object,
+    /// Scope names by API resource indicator (`{ "https://api.home/" = ["read"] }`); JSON from
+    /// the environment.
+    ScopesByApi,
     /// A table with its own keys.
     Section(&'static Schema),
     /// An array of tables (`[[app]]`); a JSON array when it comes from the environment.
@@ -227,6 +230,23 @@ static APP: Schema = Schema {
         key("backchannel_logout_session_required", Bool),
         key("device_flow", Bool),
         key("require_pushed_authorization_requests", Bool),
+        key("api_scopes", ScopesByApi),
+    ],
+    camel: false,
+};
+
+static API_SCOPE: Schema = Schema {
+    keys: &[required("name", Str), key("description", Str)],
+    camel: false,
+};
+
+static API: Schema = Schema {
+    keys: &[
+        required("indicator", Str),
+        required("name", Str),
+        key("scopes", Tables(&API_SCOPE)),
+        key("alg", Choice(ID_TOKEN_ALGS)),
+        key("access_token_ttl", Secs),
     ],
     camel: false,
 };
@@ -257,6 +277,7 @@ static GROUP: Schema = Schema {
         required("name", Str),
         key("description", Str),
         key("claims", Object),
+        key("api_scopes", ScopesByApi),
     ],
     camel: false,
 };
@@ -317,6 +338,7 @@ pub(super) static ROOT: Schema = Schema {
         key("branding", Section(&BRANDING)),
         key("mail", Section(&MAIL)),
         key("app", Tables(&APP)),
+        key("api", Tables(&API)),
         key("sign_up", Section(&SIGN_UP)),
         key("user", Tables(&USER)),
         key("group", Tables(&GROUP)),

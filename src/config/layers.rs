@@ -360,6 +360,20 @@ fn check_value(
                 describe(value)
             ))
         }),
+        ScopesByApi => match value.as_table() {
+            Some(t)
+                if t.values().all(|v| {
+                    v.as_array()
+                        .is_some_and(|items| items.iter().all(Value::is_str))
+                }) =>
+            {
+                Ok(())
+            }
+            _ => Err(invalid(format!(
+                "expected scopes by API, such as {{ \"https://api.home/\" = [\"read\"] }}, got {}",
+                describe(value)
+            ))),
+        },
         Section(schema) => match value.as_table_mut() {
             Some(t) => check_table(t, schema, path, sources),
             None => Err(invalid(format!(
@@ -493,7 +507,7 @@ fn env_value(
             _ => Err(invalid(format!("expected true or false, got {raw:?}"))),
         },
         Strings => json_to_toml(raw, &key.path, source, false),
-        Object => json_to_toml(raw, &key.path, source, true),
+        Object | ScopesByApi => json_to_toml(raw, &key.path, source, true),
         Named(schema) => {
             let mut value = json_to_toml(raw, &key.path, source, true)?;
             if let Value::Table(items) = &mut value {

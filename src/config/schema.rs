@@ -5,7 +5,7 @@
 //! `[branding]` is [`crate::pages::BrandingConfig`], `[mail]` is [`crate::mail::MailConfig`],
 //! `[tokens]` is [`crate::provider::TokenConfig`], `[limits]` is
 //! [`crate::limits::LimitsConfig`], `[store]` is [`crate::store::StoreConfig`], `[audit]` is [`crate::audit::AuditConfig`],
-//! `[[app]]` is [`crate::apps::AppDecl`], `[dev]` is [`crate::signin::dev::DevConfig`],
+//! `[[app]]` is [`crate::apps::AppDecl`], `[[api]]` is [`crate::apis::NewApi`], `[dev]` is [`crate::signin::dev::DevConfig`],
 //! `[forward_auth]` and `[[access]]` are [`crate::forward_auth::ForwardAuthConfig`] and
 //! [`crate::forward_auth::AccessRuleDecl`], `[metrics]` is [`crate::metrics::MetricsConfig`],
 //! `[keys]` is [`crate::crypto::keys::KeysConfig`]. The
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 use super::{AuditConfig, BrandingConfig, MailConfig};
+use crate::apis::NewApi;
 use crate::apps::AppDecl;
 use crate::crypto::keys::KeysConfig;
 use crate::forward_auth::{AccessRuleDecl, ForwardAuthConfig};
@@ -51,6 +52,10 @@ pub struct Config {
     /// Applications declared here are created or updated at every start.
     #[serde(rename = "app")]
     pub apps: Vec<AppDecl>,
+    /// APIs declared here (resource servers that get JWT access tokens) are created or
+    /// replaced at every start.
+    #[serde(rename = "api")]
+    pub apis: Vec<NewApi>,
     /// Who may create an account by signing in.
     pub sign_up: SignUpConfig,
     /// Users declared here are created or updated at every start.
@@ -85,6 +90,7 @@ impl Default for Config {
             branding: BrandingConfig::default(),
             mail: MailConfig::default(),
             apps: Vec::new(),
+            apis: Vec::new(),
             sign_up: SignUpConfig::default(),
             users: Vec::new(),
             groups: Vec::new(),

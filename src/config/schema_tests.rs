@@ -27,6 +27,14 @@ fn sample(kind: Kind, pick: usize) -> Value {
             t.insert("custom".into(), Value::String("x".into()));
             Value::Table(t)
         }
+        Kind::ScopesByApi => {
+            let mut t = toml::Table::new();
+            t.insert(
+                "https://api.example/".into(),
+                Value::Array(vec![Value::String("x".into())]),
+            );
+            Value::Table(t)
+        }
         Kind::Section(schema) => Value::Table(sample_table(schema, pick)),
         Kind::Tables(schema) => Value::Array(vec![Value::Table(sample_table(schema, pick))]),
         Kind::Named(schema) => {
@@ -91,7 +99,8 @@ fn most_choices(schema: &Schema) -> usize {
             | Kind::Strings
             | Kind::OneOrMore
             | Kind::Bool
-            | Kind::Object => 1,
+            | Kind::Object
+            | Kind::ScopesByApi => 1,
         })
         .max()
         .unwrap_or(1)

@@ -14,8 +14,10 @@
 //!                                                       (gone)
 //! ```
 //!
-//! A retired key stays (and is published) until every token it signed has expired: it signs
-//! only ID tokens (access tokens are opaque), so until `retired_at + id_token_ttl`. After that
+//! A retired key stays (and is published) until every token it signed has expired: ID tokens,
+//! and the JWT access tokens of registered APIs, so until `retired_at` plus the longer of
+//! `id_token_ttl` and the APIs' `access_token_ttl` (the callers pass that window in;
+//! `apis::key_lifetime` computes it). After that
 //! `sesame keys prune`, or scheduled rotation (`[keys] rotate_after_days`, which prunes too),
 //! removes it (`lifecycle.rs`). An `id_token_hint` signed by a pruned key no longer verifies
 //! and is treated as any hint that is not ours.

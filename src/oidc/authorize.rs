@@ -10,6 +10,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::grant::Family;
 use super::params::Params;
 use super::pkce;
+use super::resource;
 use super::scope::{self, Scope};
 use crate::apps::dev::DevRefusal;
 use crate::audit::{self, Actor, AuditEntry, AuditEvent, SignInFailure};
@@ -258,7 +259,8 @@ pub fn validate_request(
     no_request_objects(params).map_err(back)?;
     response_type_is_code(get("response_type")?).map_err(back)?;
     response_mode_is_query(get("response_mode")?).map_err(back)?;
-    let scope = scope_has_openid(get("scope")?).map_err(back)?;
+    let mut scope = scope_has_openid(get("scope")?).map_err(back)?;
+    let resource = api_asked(p, params, get("scope")?, &mut scope).map_err(back)?;
     let code_challenge =
         pkce_challenge(&app, get("code_challenge")?, get("code_challenge_method")?)
             .map_err(back)?;
@@ -275,6 +277,7 @@ pub fn validate_request(
         code_challenge: code_challenge.map(str::to_string),
         max_age,
         login_hint: get("login_hint")?.map(str::to_string),
+        resource,
     };
     Ok(ValidRequest {
         app,
@@ -437,6 +440,27 @@ pub(super) fn scope_has_openid(scope_param: Option<&str>) -> Result<Vec<String>,
         ));
     }
     Ok(Scope::known(asked))
+}
+
+/// RFC 8707 §2: the API named by `resource` (one, registered: else `invalid_target`); the
+/// scopes asked that it defines join `scope`. Which of them the user gets is decided when the
+/// code is exchanged, from their groups ([`super::resource`]).
+fn api_asked(
+    p: &Provider,
+    params: &Params,
+    scope_param: Option<&str>,
+    scope: &mut Vec<String>,
+) -> Result<Option<String>, OAuthError> {
+    let Some(api) = resource::requested(p, params)? else {
+        return Ok(None);
+    };
+    for asked in scope::split(scope_param.unwrap_or("")) {
+        let defined = api.scopes.iter().any(|s| s.name == asked);
+        if defined && !scope.iter().any(|s| s == asked) {
+            scope.push(asked.to_string());
+        }
+    }
+    Ok(Some(api.indicator))
 }
 
 /// RFC 7636 §4.3: S256 only (RFC 9700 §2.1.1 forbids `plain`); public clients must use PKCE.
@@ -781,6 +805,7 @@ mod tests {
             code_challenge: None,
             max_age: None,
             login_hint: None,
+            resource: None,
         };
         assert_eq!(
             success_redirect(&i, &r, "C"),

@@ -99,6 +99,7 @@ mod tests {
             name: name.into(),
             description: String::new(),
             claims: claims.as_object().cloned().unwrap(),
+            api_scopes: Default::default(),
             declared: false,
             created_at: 0,
             updated_at: 0,

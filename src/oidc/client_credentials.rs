@@ -11,24 +11,26 @@
 //! no grant: it lives `access_token_ttl`, or until revoked or its app is deleted. No refresh
 //! token (§4.4.3: the app can simply ask again) and no ID token (there is no user).
 //!
-//! Scopes: every scope sesame knows today releases user claims (`openid`, `profile`, ...), which
-//! mean nothing for a machine, so a client-credentials token carries no scope and a request
-//! asking for one is refused with `invalid_scope` rather than silently narrowed: a job that
-//! expects a scope learns at once that it will not get it. API scopes arrive with API resources
-//! (RFC 8707 resource indicators).
+//! Scopes: every OIDC scope releases user claims (`openid`, `profile`, ...), which mean
+//! nothing for a machine, so an opaque client-credentials token carries no scope and a request
+//! asking for one without a `resource` is refused with `invalid_scope` rather than silently
+//! narrowed: a job that expects a scope learns at once that it will not get it.
 //!
-//! Resource indicators: until sesame knows API resources, a `resource` parameter names one it
-//! does not issue tokens for, so it is refused with `invalid_target` (RFC 8707 §2) rather than
-//! ignored: a job that asks for a token for one API must not get a token that says nothing
-//! about its audience.
+//! APIs (RFC 8707, RFC 9068): with `resource=<indicator of a registered API>` the app gets a
+//! JWT access token for that API instead, signed once and not stored (see
+//! [`super::resource`]), with the API scopes asked for that the app's `api_scopes` allows
+//! (all it allows when it asks for none); none of those asked: `invalid_scope`. An unknown
+//! resource, or several, is `invalid_target` rather than ignored: a job that asks for a token
+//! for one API must not get a token that says nothing about its audience.
 
 use super::error::{ErrorCode, OAuthError};
 use super::grant_type::GrantType;
 use super::params::Params;
+use super::resource;
 use super::scope;
 use crate::crypto;
 use crate::provider::Provider;
-use crate::store::{AccessToken, App, AppType, Pending, Writes};
+use crate::store::{AccessToken, ApiResource, App, AppType, Pending, Writes};
 use serde_json::{json, Value};
 
 /// RFC 6749 §4.4.2–§4.4.3: issues an access token to `app`, an authenticated machine app.
@@ -41,10 +43,12 @@ pub fn grant(p: &Provider, app: &App, params: &Params) -> (Result<Value, OAuthEr
 
 /// [`grant`]'s work: the response body and the commit that must be durable before it is sent.
 fn issue(p: &Provider, app: &App, params: &Params) -> Result<(Value, Pending), OAuthError> {
-    no_resource(params)?;
     let asked = params
         .get("scope")
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    if let Some(api) = resource::requested(p, params)? {
+        return Ok((for_api(p, app, &api, asked)?, Pending::none()));
+    }
     let scope = allowed_scope(asked)?;
     let now = p.now();
     let token = crypto::random_token();
@@ -72,24 +76,38 @@ fn issue(p: &Provider, app: &App, params: &Params) -> Result<(Value, Pending), O
     Ok((body, pending))
 }
 
-/// RFC 8707 §2: sesame knows no API resource yet, so any `resource` (once or repeated) is a
-/// target it cannot issue for.
-fn no_resource(params: &Params) -> Result<(), OAuthError> {
-    match params.get("resource") {
-        Ok(None) => Ok(()),
-        Ok(Some(r)) => Err(OAuthError::new(
-            ErrorCode::InvalidTarget,
-            format!("resource {r:?} is not an API sesame issues tokens for"),
-        )),
-        Err(_) => Err(OAuthError::new(
-            ErrorCode::InvalidTarget,
-            "resource names APIs sesame does not issue tokens for",
-        )),
-    }
+/// A JWT access token for `api` (RFC 9068), with the scopes asked that the app may get.
+fn for_api(
+    p: &Provider,
+    app: &App,
+    api: &ApiResource,
+    asked: Option<&str>,
+) -> Result<Value, OAuthError> {
+    let asked: Vec<&str> = asked.map(scope::split).into_iter().flatten().collect();
+    let allowed = resource::allowed_in(&app.api_scopes, api);
+    let who = format!("app {:?}", app.client_id);
+    let scope = resource::grant(api, &asked, &allowed, &who)?;
+    let token = resource::sign(
+        p,
+        &resource::AccessJwt {
+            api,
+            sub: &app.client_id,
+            client_id: &app.client_id,
+            scope: &scope,
+            auth_time: None,
+        },
+        p.now(),
+    )?;
+    Ok(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": api.access_token_ttl,
+        "scope": scope.join(" "),
+    }))
 }
 
-/// RFC 6749 §4.4.2, §3.3: the scopes a machine app may ask for. None yet (see the module
-/// notes): asking for any is `invalid_scope`, naming the first one.
+/// RFC 6749 §4.4.2, §3.3: the scopes a machine app may ask for without a resource: none (see
+/// the module notes): asking for any is `invalid_scope`, naming the first one.
 fn allowed_scope(asked: Option<&str>) -> Result<Vec<String>, OAuthError> {
     match asked.map(scope::split).and_then(|mut s| s.next()) {
         None => Ok(Vec::new()),
@@ -97,7 +115,7 @@ fn allowed_scope(asked: Option<&str>) -> Result<Vec<String>, OAuthError> {
             ErrorCode::InvalidScope,
             format!(
                 "scope {first:?} is not available to machine apps: a client-credentials token \
-                 carries no scope (ask without scope=)"
+                 carries no scope (ask without scope=, or ask for a registered API with resource=)"
             ),
         )),
     }

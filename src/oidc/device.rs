@@ -227,6 +227,8 @@ fn issue(
         // The device is not the browser that approved it: ending that browser's session
         // does not sign the TV out, so its tokens name no session.
         sid: None,
+        // The device grant asks for no API (`resource=` is for `/auth` and client credentials).
+        resource: None,
     };
     tx.put_grant(&grant_id, &grant)?;
     let offline = super::scope::Scope::OfflineAccess.is_in(&scope);
@@ -240,6 +242,7 @@ fn issue(
         auth_time,
         nonce: None,
         sid: None,
+        api: None,
     })
 }
 

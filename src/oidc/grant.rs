@@ -117,6 +117,7 @@ impl Family<'_> {
             auth_time: code.auth_time,
             revoked: false,
             expires_at: self.expiry(),
+            resource: code.request.resource.clone(),
             sid: code.sid.clone(),
         };
         tx.put_grant(&code.grant_id, &grant)?;

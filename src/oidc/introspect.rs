@@ -8,8 +8,9 @@
 //! Which tokens an app may see: those issued to it (its own `client_id`), access and refresh
 //! tokens alike. A token of another app is answered exactly like an unknown, expired or revoked
 //! one, `{"active": false}`, so the answer never says why (§2.2, §4: it must not help anyone
-//! probe for tokens). Resource servers that see the tokens of the apps calling them come with
-//! API resources (RFC 8707).
+//! probe for tokens). A JWT access token for an API (RFC 9068) is checked by its signature,
+//! `typ`, issuer and expiry instead of a store look-up ([`super::resource::introspect`]), with
+//! the same rule: only the app it was issued to sees it; the API itself verifies it with JWKS.
 //!
 //! Active means what the other endpoints would accept now: an access token userinfo (or a
 //! client-credentials caller) would take, a refresh token the token endpoint would rotate. The
@@ -46,8 +47,12 @@ pub fn introspect(p: &Provider, app: &App, params: &Params) -> Result<Value, OAu
     let token = one("token")?.ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     // §2.1: the hint only orders the look-ups; a wrong hint still finds the token.
     let refresh_first = one("token_type_hint")? == Some("refresh_token");
-    let key = crypto::hash_token(token);
     let now = p.now();
+    if let Some(mut c) = super::resource::introspect(p, &app.client_id, token, now) {
+        c.insert("active".into(), json!(true));
+        return Ok(Value::Object(c));
+    }
+    let key = crypto::hash_token(token);
     let claims = p.store.read(|tx| {
         let access = |tx: &_| access_claims(tx, p, app, now, &key);
         let refresh = |tx: &_| refresh_claims(tx, p, app, now, &key);

@@ -178,7 +178,7 @@ fn a_machine_app_asking_for_any_scope_is_refused() {
 }
 
 #[test]
-fn a_resource_indicator_is_refused_until_sesame_knows_api_resources() {
+fn an_unknown_or_repeated_resource_indicator_is_invalid_target() {
     let (_d, p) = provider();
     let once = [
         ("grant_type", "client_credentials"),

@@ -10,6 +10,7 @@
 //! - [`token`]: the `authorization_code` and `refresh_token` grants, ID tokens.
 //! - [`client_credentials`]: the `client_credentials` grant, for machine apps.
 //! - [`introspect`]: token introspection (RFC 7662).
+//! - [`resource`]: resource indicators (RFC 8707) and JWT access tokens for APIs (RFC 9068).
 //! - [`device`]: the device authorization grant (RFC 8628), for TVs and CLIs.
 //! - [`par`]: pushed authorization requests (RFC 9126).
 //! - [`userinfo`], [`revoke`], [`end_session`]: the other endpoints.
@@ -39,6 +40,7 @@ pub mod introspect;
 pub mod par;
 pub mod params;
 pub mod pkce;
+pub mod resource;
 pub mod revoke;
 pub mod scope;
 pub mod token;
@@ -49,6 +51,8 @@ pub use params::Params;
 
 #[cfg(test)]
 mod machine_tests;
+#[cfg(test)]
+mod resource_tests;
 #[cfg(test)]
 mod retry_tests;
 #[cfg(test)]

@@ -10,11 +10,12 @@ use super::grant::{self, Family, Minted, Reuse};
 use super::grant_type::GrantType;
 use super::params::Params;
 use super::pkce::{self, PkceError};
+use super::resource;
 use super::scope::{self, Scope};
 use crate::audit::{self, Actor, AuditEntry, AuditEvent};
 use crate::crypto;
 use crate::provider::Provider;
-use crate::store::{App, Group, Pending, Reads, StoreError, User, Writes};
+use crate::store::{ApiResource, App, Group, Pending, Reads, StoreError, User, Writes};
 use crate::users;
 use serde_json::{json, Value};
 
@@ -28,6 +29,8 @@ pub(super) struct Issued {
     pub(super) nonce: Option<String>,
     /// The session's `sid` (Back-Channel Logout §2.4), when a session signed the user in.
     pub(super) sid: Option<String>,
+    /// The API the access token is for (RFC 8707): then it is a JWT (RFC 9068).
+    pub(super) api: Option<ApiResource>,
 }
 
 fn param<'p>(params: &'p Params, name: &str) -> Result<Option<&'p str>, OAuthError> {
@@ -160,10 +163,14 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Grante
             return Ok(Err(OAuthError::invalid_grant("the user of this code may not use this app")));
         }
         let groups = tx.groups_of(&user)?;
+        let (api, scope) = match resource::for_user(tx, ac.request.resource.as_deref(), &ac.request.scope, &groups)? {
+            Ok(granted) => granted,
+            Err(e) => return Ok(Err(e)),
+        };
         ac.used = true;
+        ac.request.scope = scope.clone();
         tx.put_auth_code(&key, &ac)?;
         let g = family.start(tx, &ac, &user.id)?;
-        let scope = ac.request.scope.clone();
         let offline = Scope::OfflineAccess.is_in(&scope);
         let minted = family.mint(tx, &ac.grant_id, &g, &scope, offline.then_some(&scope[..]))?;
         Ok::<_, StoreError>(Ok(Issued {
@@ -173,6 +180,7 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Grante
             groups,
             auth_time: ac.auth_time,
             nonce: ac.request.nonce.clone(),
+            api,
             sid: ac.sid.clone(),
         }))
     })?;
@@ -242,6 +250,11 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Granted, OA
             tracing::info!(client_id = %app.client_id, "refresh retried within its window: rotated again");
         }
         let groups = tx.groups_of(&user)?;
+        // The user's groups may have changed since: the API scopes are granted afresh.
+        let (api, scope) = match resource::for_user(tx, grant.resource.as_deref(), &scope, &groups)? {
+            Ok(granted) => granted,
+            Err(e) => return Ok(Err(e)),
+        };
         let grant = family.extend(tx, &rt.grant_id, grant)?;
         let minted = family.rotate(tx, &key, rt, &grant, &scope)?;
         Ok::<_, StoreError>(Ok(Issued {
@@ -251,6 +264,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Granted, OA
             groups,
             auth_time: grant.auth_time,
             nonce: None,
+            api,
             sid: grant.sid.clone(),
         }))
     })?;
@@ -286,11 +300,26 @@ pub fn hint_claims(p: &Provider, hint: &str) -> Result<Value, HintRefused> {
 }
 
 /// Signs the ID token (once per response) and builds the token response.
-fn respond(p: &Provider, app: &App, issued: Issued) -> Result<Value, OAuthError> {
+fn respond(p: &Provider, app: &App, mut issued: Issued) -> Result<Value, OAuthError> {
+    let mut expires_in = p.tokens.access_token_ttl;
+    if let Some(api) = &issued.api {
+        // RFC 9068: the access token for an API is a JWT; the opaque one minted with the
+        // family is never sent, and so never used (it expires unseen).
+        let api_scope = resource::of_api(api, &issued.scope);
+        let jwt = resource::AccessJwt {
+            api,
+            sub: &issued.user.id,
+            client_id: &app.client_id,
+            scope: &api_scope,
+            auth_time: Some(issued.auth_time),
+        };
+        issued.minted.access_token = resource::sign(p, &jwt, p.now())?;
+        expires_in = api.access_token_ttl;
+    }
     let mut body = json!({
         "access_token": issued.minted.access_token,
         "token_type": "Bearer",
-        "expires_in": p.tokens.access_token_ttl,
+        "expires_in": expires_in,
         "scope": issued.scope.join(" "),
     });
     // A refresh that narrowed the scope to exclude `openid` gets no ID token.

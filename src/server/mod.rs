@@ -75,6 +75,8 @@ pub enum StartError {
     Keys(crate::crypto::CryptoError),
     /// The apps declared in `sesame.toml` could not be reconciled.
     DeclaredApps(crate::apps::AppError),
+    /// The APIs declared in `sesame.toml` could not be reconciled.
+    DeclaredApis(crate::apis::ApiError),
     /// The users and groups declared in `sesame.toml` could not be reconciled.
     DeclaredUsers(crate::users::UserError),
     /// The page templates did not load.
@@ -111,6 +113,7 @@ impl std::fmt::Display for StartError {
             }
             StartError::Keys(e) => write!(f, "cannot load the signing keys: {e}"),
             StartError::DeclaredApps(e) => write!(f, "declared apps: {e}"),
+            StartError::DeclaredApis(e) => write!(f, "declared APIs: {e}"),
             StartError::DeclaredUsers(e) => write!(f, "declared users and groups: {e}"),
             StartError::Pages(e) => write!(f, "pages: {e}"),
             StartError::ForwardAuth(e) => write!(f, "forward-auth: {e}"),
@@ -169,6 +172,9 @@ impl Server {
         tracing::debug!("declared users and groups reconciled: {report:?}");
         let report =
             crate::apps::reconcile(&store, &config.apps).map_err(StartError::DeclaredApps)?;
+        let declared =
+            crate::apis::reconcile(&store, now, &config.apis).map_err(StartError::DeclaredApis)?;
+        tracing::debug!("declared APIs reconciled: {declared:?}");
         tracing::debug!("declared apps reconciled: {report:?}");
         let mailer = build_mailer(&config.mail, &store);
         Server::assemble(config, store, keys, mailer, |p| p)
@@ -588,7 +594,7 @@ async fn rotate_keys_forever(provider: Arc<Provider>, rotate_after: u64) {
         tick.tick().await;
         let p = provider.clone();
         let res = tokio::task::spawn_blocking(move || {
-            let lifetime = p.tokens.id_token_ttl;
+            let lifetime = crate::apis::key_lifetime(&p.store, p.tokens.id_token_ttl)?;
             let done = crate::crypto::keys::rotate_due(&p.store, p.now(), rotate_after, lifetime)?;
             if !done.rotated.is_empty() || !done.pruned.is_empty() {
                 p.set_keys(KeySet::load_or_generate(&p.store)?);

@@ -222,6 +222,7 @@ pub fn sign_in_as(
                     name: name.clone(),
                     description: "made by sesame dev".into(),
                     claims: Map::new(),
+                    api_scopes: Default::default(),
                 };
                 users::add_group_in(tx, now, group)?;
             }

@@ -127,6 +127,8 @@ pub const ACCESS_TOKENS: Table<AccessToken> = Table::within("access_tokens", "to
 pub const REFRESH_TOKENS: Table<RefreshToken> = Table::within("refresh_tokens", "tokens", "r/");
 /// Grants: what one authorization code started (its tokens form one family), by grant ID.
 pub const GRANTS: Table<Grant> = Table::within("grants", "tokens", "g/");
+/// Registered APIs (resource servers), by resource indicator.
+pub const APIS: Table<ApiResource> = Table::new("apis");
 /// Device authorizations (RFC 8628), by hash of the device code.
 pub const DEVICE_AUTHS: Table<DeviceAuth> = Table::within("device_auths", "tokens", "d/");
 /// User codes of device authorizations, by normalised user code.
@@ -287,6 +289,7 @@ impl Store {
                 SETTINGS.physical,
                 AUDIT,
                 API_KEYS.physical,
+                APIS.physical,
             ] {
                 let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
                 tx.tx.open_table(def)?;
@@ -669,6 +672,7 @@ mod tests {
             auth_time: 0,
             revoked: false,
             expires_at: 1,
+            resource: None,
             sid: None,
         };
         store

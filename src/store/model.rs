@@ -104,6 +104,10 @@ pub struct App {
     /// refresh_retry_window`. Written only when set, so older records stay as they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_retry_window: Option<u64>,
+    /// A machine app only: the API scopes it may get by client credentials, by resource
+    /// indicator (`{"https://api.home/": ["read"]}`). Written only when set.
+    #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
+    pub api_scopes: ApiScopes,
     /// The app may use the device authorization grant (RFC 8628: a TV or a CLI signs in on
     /// another screen). Written only when set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -129,6 +133,10 @@ fn yes() -> bool {
 fn is_true(b: &bool) -> bool {
     *b
 }
+
+/// Scopes of registered APIs, by the API's resource indicator: what a group's members or a
+/// machine app may be granted (`{"https://api.home/": ["read", "write"]}`).
+pub type ApiScopes = std::collections::BTreeMap<String, Vec<String>>;
 
 /// A person who can sign in: added by an administrator, declared in `sesame.toml`, or signed
 /// up by email code where the sign-up policy allows it.
@@ -201,11 +209,46 @@ pub struct Group {
     /// Custom claims (a JSON object) every member's tokens carry, before the user's own.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub claims: serde_json::Map<String, serde_json::Value>,
+    /// The API scopes the group's members may be granted, by resource indicator. Written only
+    /// when set, so older records stay as they were.
+    #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
+    pub api_scopes: ApiScopes,
     /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
     #[serde(default)]
     pub declared: bool,
     pub created_at: u64,
     pub updated_at: u64,
+}
+
+/// A registered API (a resource server, RFC 8707): apps ask for a token for it with
+/// `resource=<indicator>`, and get a JWT access token (RFC 9068) whose `aud` is the indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiResource {
+    /// The resource indicator: an absolute `https://` or `http://` URI without a fragment.
+    pub indicator: String,
+    /// What people call it (shown in listings).
+    pub name: String,
+    /// The scopes it defines, in order.
+    #[serde(default)]
+    pub scopes: Vec<ApiScope>,
+    /// The algorithm its access tokens are signed with.
+    pub alg: Alg,
+    /// Seconds its access tokens live.
+    pub access_token_ttl: u64,
+    /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
+    #[serde(default)]
+    pub declared: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+/// One scope an API defines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiScope {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 /// A sesame session: the browser is signed in as `user_id` (single sign-on across apps).
@@ -264,6 +307,10 @@ pub struct AuthRequest {
     pub code_challenge: Option<String>,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// The API asked for with `resource=` (RFC 8707), whose scopes `scope` may also hold.
+    /// Written only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 /// Sign-in codes sent to one address in the current one-hour window.
@@ -441,6 +488,10 @@ pub struct Grant {
     pub revoked: bool,
     /// When the grant record may be swept (the last refresh token's expiry).
     pub expires_at: u64,
+    /// The API its access tokens are for (RFC 8707), remembered for refreshes. Written only
+    /// when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     /// The `sid` of the session that signed the user in: refreshed ID tokens carry it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,

@@ -19,6 +19,10 @@ pub trait Reads {
     fn app(&self, client_id: &str) -> Result<Option<App>, StoreError> {
         self.record(&APPS, client_id)
     }
+    /// The registered API with this resource indicator.
+    fn api(&self, indicator: &str) -> Result<Option<ApiResource>, StoreError> {
+        self.record(&APIS, indicator)
+    }
     /// The user with this ID (`sub`).
     fn user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
         self.record(&USERS, user_id)

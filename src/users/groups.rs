@@ -2,7 +2,7 @@
 //! the user (its `groups` list), so a token request reads one record.
 
 use super::{check_claims, find, valid_name, UserError, ADMINS};
-use crate::store::{Group, Reads, Store, User, Writes};
+use crate::store::{ApiScopes, Group, Reads, Store, User, Writes};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -14,6 +14,9 @@ pub struct NewGroup {
     pub description: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub claims: Map<String, Value>,
+    /// The API scopes members may be granted, by resource indicator.
+    #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
+    pub api_scopes: ApiScopes,
 }
 
 /// What `sesame group update` may change; absent fields stay as they are.
@@ -24,6 +27,9 @@ pub struct GroupChange {
     /// Replaces the whole custom-claims object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Map<String, Value>>,
+    /// Replaces the API scopes members may be granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_scopes: Option<ApiScopes>,
 }
 
 /// Checks a group name: the same alphabet as usernames.
@@ -53,6 +59,7 @@ pub fn add_in(tx: &impl Writes, now: u64, new: NewGroup) -> Result<Group, UserEr
             name: name.clone(),
             description: new.description.trim().to_string(),
             claims: new.claims.clone(),
+            api_scopes: new.api_scopes.clone(),
             declared: false,
             created_at: now,
             updated_at: now,
@@ -116,6 +123,9 @@ pub fn update_in(
         }
         if let Some(c) = &change.claims {
             group.claims = c.clone();
+        }
+        if let Some(s) = &change.api_scopes {
+            group.api_scopes = s.clone();
         }
         group.updated_at = now;
         tx.put_group(&group)?;

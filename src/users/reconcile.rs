@@ -43,6 +43,9 @@ pub struct GroupDecl {
     pub description: String,
     #[serde(default)]
     pub claims: Map<String, Value>,
+    /// The API scopes members may be granted, by resource indicator.
+    #[serde(default)]
+    pub api_scopes: crate::store::ApiScopes,
 }
 
 /// What reconciliation did.
@@ -92,6 +95,7 @@ fn reconcile_groups(
             name: name.clone(),
             description: d.description.trim().to_string(),
             claims: d.claims.clone(),
+            api_scopes: d.api_scopes.clone(),
             declared: true,
             created_at,
             updated_at: now,

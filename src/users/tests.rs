@@ -190,6 +190,7 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     auth_time: 1,
                     revoked: false,
                     expires_at: 99,
+                    resource: None,
                     sid: None,
                 },
             )
@@ -255,21 +256,21 @@ fn groups_membership_and_listing() {
         .collect();
     assert_eq!(all, ["admins", "family"]);
     // Pages of 3: 7 users, then the family's 4.
-    let first = list(&s, None, None, 3).unwrap();
+    let first = list(&s, None, None, None, 3).unwrap();
     assert_eq!(first.items.len(), 3);
-    let second = list(&s, None, first.next.as_deref(), 3).unwrap();
-    let third = list(&s, None, second.next.as_deref(), 3).unwrap();
+    let second = list(&s, None, None, first.next.as_deref(), 3).unwrap();
+    let third = list(&s, None, None, second.next.as_deref(), 3).unwrap();
     assert_eq!(third.items.len(), 1);
     assert!(third.next.is_none());
-    let family = list(&s, Some("family"), None, 100).unwrap();
+    let family = list(&s, Some("family"), None, None, 100).unwrap();
     assert_eq!(family.items.len(), 4);
     assert!(matches!(
-        list(&s, Some("nope"), None, 10),
+        list(&s, Some("nope"), None, None, 10),
         Err(UserError::UnknownGroup(_))
     ));
     // Deleting a group takes it off its members; the built-in admins group stays.
     delete_group(&s, 3, "family").unwrap();
-    assert!(list(&s, None, None, 100)
+    assert!(list(&s, None, None, None, 100)
         .unwrap()
         .items
         .iter()
@@ -287,6 +288,7 @@ fn declarations_reconcile_and_release() {
         name: "family".into(),
         description: "Family".into(),
         claims: Map::new(),
+        api_scopes: Default::default(),
     }];
     let users = vec![UserDecl {
         email: "me@example.com".into(),
@@ -348,6 +350,7 @@ fn sign_up_policy_and_app_access() {
         allowed_groups: vec![],
         allow_insecure_redirect: false,
         refresh_retry_window: None,
+        api_scopes: Default::default(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: true,
         device_flow: false,
@@ -360,4 +363,74 @@ fn sign_up_policy_and_app_access() {
     assert!(may_use(&app, &user));
     user.disabled = true;
     assert!(!may_use(&app, &user));
+}
+
+/// All the pages of a search, following `next`, with `limit` per page.
+fn search_all(s: &Store, group: Option<&str>, q: &str, limit: usize) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list(s, group, Some(q), after.as_deref(), limit).unwrap();
+        assert!(page.items.len() <= limit);
+        pages.push(page.items.iter().map(|u| u.email.clone()).collect());
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return pages,
+        }
+    }
+}
+
+#[test]
+fn search_matches_email_name_or_username_in_any_case() {
+    let (_d, s) = store();
+    group(&s, "family");
+    let ada = NewUser {
+        name: Some("Ada Lovelace".into()),
+        username: Some("countess".into()),
+        groups: vec!["family".into()],
+        ..new_user("ada@example.com")
+    };
+    add(&s, 1, ada).unwrap();
+    let zoe = NewUser {
+        name: Some("Zoë Ünal".into()),
+        ..new_user("zoe@Example.org")
+    };
+    add(&s, 1, zoe).unwrap();
+    add(&s, 1, new_user("bob@example.com")).unwrap();
+    let emails = |group, q| search_all(&s, group, q, 10).concat();
+    assert_eq!(emails(None, "LOVELACE"), ["ada@example.com"]);
+    assert_eq!(emails(None, "Count"), ["ada@example.com"]);
+    assert_eq!(
+        emails(None, "ünal"),
+        ["zoe@Example.org"],
+        "non-ASCII, any case"
+    );
+    assert_eq!(emails(None, "example.org").len(), 1);
+    assert_eq!(emails(None, "example.com").len(), 2);
+    assert_eq!(emails(Some("family"), "example"), ["ada@example.com"]);
+    assert!(emails(Some("family"), "bob").is_empty());
+    assert!(emails(None, "nobody").is_empty());
+    // Blank search text is no search.
+    assert_eq!(list(&s, None, Some("  "), None, 10).unwrap().items.len(), 3);
+}
+
+#[test]
+fn search_pages_continue_where_the_last_stopped() {
+    let (_d, s) = store();
+    // 25 users; the 10 whose address has "match" are spread among the others.
+    for i in 0..25 {
+        let local = if i % 5 < 2 { "match" } else { "other" };
+        add(&s, 1, new_user(&format!("{local}{i}@example.com"))).unwrap();
+    }
+    let pages = search_all(&s, None, "MATCH", 4);
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [4, 4, 2], "{pages:?}");
+    let mut all = pages.concat();
+    assert!(all.iter().all(|e| e.starts_with("match")));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 10, "each match once, none skipped");
+    // A page that ends on the last match says so: no next page for nothing.
+    let exact = search_all(&s, None, "match", 5);
+    assert_eq!(exact.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5]);
 }

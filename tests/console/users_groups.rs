@@ -448,3 +448,59 @@ async fn users_and_groups_declared_in_the_configuration_are_read_only_with_a_not
         .contains("defined in the server's configuration file (sesame.toml)"));
     assert!(!user.body.contains("/users/update") && !user.body.contains("Delete this user"));
 }
+
+/// The `href` of the page's link with `rel="next"`, if any (unescaped).
+fn next_link(page: &crate::support::http::Response) -> Option<String> {
+    crate::support::html::tags(&page.body, "a")
+        .into_iter()
+        .find(|a| crate::support::html::attr(a, "rel").as_deref() == Some("next"))
+        .and_then(|a| crate::support::html::attr(&a, "href"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_users_list_pages_by_50_keeping_the_search_and_the_filter() {
+    let sesame = Sesame::start_default();
+    assert!(sesame.cli(&["group", "add", "family"]).status.success());
+    let browser = HttpClient::new();
+    admin_console(&sesame, &browser).await;
+    // 53 family members whose address has "pager", and 2 others in the family.
+    for i in 0..55 {
+        let local = if i < 53 { "pager" } else { "other" };
+        let email = format!("{local}{i:02}@example.com");
+        let out = sesame.cli(&["user", "add", &email, "--group", "family"]);
+        assert!(out.status.success(), "{email}");
+    }
+    let rows = |page: &crate::support::http::Response| page.body.matches("/users/show?id=").count();
+    let all = browser.get(&sesame.url("/console/users")).await;
+    assert_eq!(all.status, 200, "{}", all.describe());
+    assert_eq!(rows(&all), 50, "{}", all.describe());
+    assert!(!all.body.contains("/users/disable"), "no forms in the rows");
+
+    let first = browser
+        .get(&sesame.url("/console/users?q=PAGER&group=family"))
+        .await;
+    assert_eq!(rows(&first), 50, "{}", first.describe());
+    assert!(!first.body.contains("other"), "{}", first.describe());
+    let next = next_link(&first).expect("a Next link");
+    assert!(
+        next.contains("q=PAGER") && next.contains("group=family") && next.contains("after="),
+        "{next}"
+    );
+    let second = browser
+        .get(first.url.join(&next).expect("a URL").as_str())
+        .await;
+    assert_eq!(second.status, 200, "{}", second.describe());
+    assert_eq!(rows(&second), 3, "{}", second.describe());
+    assert!(next_link(&second).is_none(), "the last page");
+    assert!(second.body.contains("First page"), "{}", second.describe());
+    // Users on the first page are not on the second.
+    let ids = |page: &crate::support::http::Response| -> Vec<String> {
+        page.body
+            .split("/users/show?id=")
+            .skip(1)
+            .map(|s| s.chars().take_while(|c| *c != '"').collect())
+            .collect()
+    };
+    let firsts = ids(&first);
+    assert!(ids(&second).iter().all(|id| !firsts.contains(id)));
+}

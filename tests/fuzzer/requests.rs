@@ -319,6 +319,7 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
         code_challenge: None,
         max_age: None,
         login_hint: None,
+        resource: None,
     };
     let code = p
         .store

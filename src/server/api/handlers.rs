@@ -50,6 +50,7 @@ pub fn users_list(c: &Call<'_>) -> Result<Reply, Problem> {
     };
     let query = UserQuery {
         group: c.query("group")?,
+        q: c.query("q")?,
         after: c.query("after")?,
         limit,
     };

@@ -262,6 +262,7 @@ impl Problem {
             AdminError::App(e) => app(e, detail, call),
             AdminError::Users(e) => users(e, detail, call),
             AdminError::ApiKey(e) => api_key(e, detail),
+            AdminError::Api(e) => api_resource(e, detail),
             AdminError::Store(e) => unavailable(e),
             AdminError::UnknownConnector(_) => Problem::new(Kind::NotFound, detail),
             AdminError::NoConnectorConfig | AdminError::ConnectorNotObject => {
@@ -294,6 +295,20 @@ impl Problem {
             | AdminError::Socket { .. }
             | AdminError::SocketPathTooLong(_) => internal(detail),
         }
+    }
+}
+
+fn api_resource(e: crate::apis::ApiError, detail: String) -> Problem {
+    use crate::apis::ApiError;
+    match e {
+        ApiError::NotFound(_) => Problem::new(Kind::NotFound, detail),
+        ApiError::Duplicate(_) => Problem::new(Kind::Duplicate, detail).at("indicator"),
+        ApiError::Declared(_) => Problem::new(Kind::Declared, detail),
+        ApiError::InvalidIndicator { .. } => Problem::invalid("indicator", detail),
+        ApiError::EmptyName => Problem::invalid("name", detail),
+        ApiError::InvalidScope(_) => Problem::invalid("scopes", detail),
+        ApiError::InvalidLifetime(_) => Problem::invalid("access_token_ttl", detail),
+        ApiError::Store(e) => unavailable(e),
     }
 }
 

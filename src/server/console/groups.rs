@@ -185,6 +185,8 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
     let change = GroupChange {
         description: Some(field("description").trim().to_string()),
         claims: Some(claims),
+        // The group's API scopes are not edited on this page: kept as they are.
+        api_scopes: None,
     };
     let edit = GroupEdit {
         name: name.clone(),

@@ -1,69 +1,92 @@
-//! The console's users: the list with a search (email, name or username containing the typed
-//! text) and a filter by group, the add form (email, name, groups), sign out everywhere, and
-//! disable/enable (from the list or from a user's page, which these forms come back to when
-//! they carry `back=show`). Each calls the admin command (`user.list`, `user.add`,
+//! The console's users: the list, 50 at a time with a "Next page" link (the directory's
+//! cursor, keeping the search and the group filter) and a search (email, name or username
+//! containing the typed text) done by the directory itself (`user.list`'s `q`); each row is a
+//! link to the user's page and their status. The add form (email, name, groups), sign out
+//! everywhere, and disable/enable (posted from a user's page, which these forms come back to
+//! when they carry `back=show`). Each calls the admin command (`user.list`, `user.add`,
 //! `user.sign-out`, `user.disable`, `user.enable`).
 
 use super::{console_page, run, url, url_with, Admin};
 use crate::admin::{Command, UserQuery, UserRef};
 use crate::http::{self, Request, Response};
 use crate::server::Server;
-use crate::users::{ADMINS, MAX_PAGE};
+use crate::users::ADMINS;
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
-/// The most users a page lists; the search narrows it.
-const SHOWN: usize = 200;
+/// The most users a page lists; "Next" continues.
+const SHOWN: usize = 50;
 
-/// GET /console/users?q=: the list (searched) and the add form.
+/// GET /console/users?q=&group=&after=: a page of the list (searched, filtered) and the add
+/// form.
 pub fn list(s: &Server, req: &Request, admin: &Admin) -> Response {
     list_page(s, req, admin, StatusCode::OK, json!({}))
 }
 
-/// Whether `user` (as `user.list` returns it) has `q` (lowercase) in its email, name or
-/// username.
-fn matches(user: &Value, q: &str) -> bool {
-    ["email", "name", "username"].iter().any(|k| {
-        user[k]
-            .as_str()
-            .is_some_and(|v| v.to_lowercase().contains(q))
-    })
+/// What the list shows: a page of users and where the next one starts, or why `user.list`
+/// refused (an unknown group in the filter).
+type Found = Result<(Vec<Value>, Option<String>), String>;
+
+/// One page of `user.list` (the search and the filter done by the directory, not here), each
+/// user with the link to their page.
+fn found(s: &Server, admin: &Admin, filter: &Filter) -> Result<Found, Box<Response>> {
+    let query = UserQuery {
+        group: (!filter.group.is_empty()).then(|| filter.group.clone()),
+        q: (!filter.q.is_empty()).then(|| filter.q.clone()),
+        after: (!filter.after.is_empty()).then(|| filter.after.clone()),
+        limit: Some(SHOWN),
+    };
+    let mut page = match run(s, admin, Command::UserList(query))? {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let next = page["next"].as_str().map(str::to_string);
+    let mut users = match page["items"].take() {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    };
+    for u in &mut users {
+        let id = u["id"].as_str().unwrap_or("").to_string();
+        u["show_url"] = json!(url_with(s, "/users/show", "id", &id));
+    }
+    Ok(Ok((users, next)))
 }
 
-/// What the list shows: the matching users, whether there were more, or why `user.list`
-/// refused (an unknown group in the filter).
-type Found = Result<(Vec<Value>, bool), String>;
+/// The list's query: the search, the group filter and the page's cursor.
+struct Filter {
+    q: String,
+    group: String,
+    after: String,
+}
 
-/// The users `user.list` pages through (the members of `group`, if given), those matching `q`,
-/// at most [`SHOWN`]; and whether there were more.
-fn found(s: &Server, admin: &Admin, q: &str, group: &str) -> Result<Found, Box<Response>> {
-    let q = q.to_lowercase();
-    let mut shown = Vec::new();
-    let mut after = None;
-    loop {
-        let query = UserQuery {
-            group: (!group.is_empty()).then(|| group.to_string()),
-            after: after.take(),
-            limit: Some(MAX_PAGE),
-        };
-        let page = match run(s, admin, Command::UserList(query))? {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        for u in page["items"].as_array().into_iter().flatten() {
-            if matches(u, &q) {
-                if shown.len() == SHOWN {
-                    return Ok(Ok((shown, true)));
-                }
-                let mut u = u.clone();
-                let id = u["id"].as_str().unwrap_or("").to_string();
-                u["show_url"] = json!(url_with(s, "/users/show", "id", &id));
-                shown.push(u);
+impl Filter {
+    fn from(req: &Request) -> Filter {
+        let query = req.query();
+        let get = |k| query.first(k).unwrap_or("").trim().to_string();
+        Filter {
+            q: get("q"),
+            group: get("group"),
+            after: get("after"),
+        }
+    }
+
+    /// The list's URL for this search and filter, from the page after `after` (if any).
+    fn link(&self, s: &Server, after: Option<&str>) -> String {
+        let mut params = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("q", self.q.as_str()), ("group", &self.group)] {
+            if !v.is_empty() {
+                params.append_pair(k, v);
             }
         }
-        match page["next"].as_str() {
-            Some(n) => after = Some(n.to_string()),
-            None => return Ok(Ok((shown, false))),
+        if let Some(a) = after {
+            params.append_pair("after", a);
+        }
+        let params = params.finish();
+        let base = url(s, "/users");
+        if params.is_empty() {
+            base
+        } else {
+            format!("{base}?{params}")
         }
     }
 }
@@ -75,29 +98,27 @@ fn list_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let query = req.query();
-    let q = query.first("q").unwrap_or("").trim().to_string();
-    let group = query.first("group").unwrap_or("").trim().to_string();
+    let filter = Filter::from(req);
     let (listed, all_groups) = match (
-        found(s, admin, &q, &group),
+        found(s, admin, &filter),
         super::user_page::group_names(s, admin),
     ) {
         (Ok(f), Ok(g)) => (f, g),
         (Err(r), _) | (_, Err(r)) => return *r,
     };
-    let (users, more, filter_error) = match listed {
-        Ok((users, more)) => (users, more, None),
-        Err(e) => (Vec::new(), false, Some(e)),
+    let (users, next, filter_error) = match listed {
+        Ok((users, next)) => (users, next, None),
+        Err(e) => (Vec::new(), None, Some(e)),
     };
     let mut ctx = json!({
         "section": "users",
         "users": users,
-        "more": more,
-        "q": q,
-        "group": group,
+        "next_url": next.as_deref().map(|n| filter.link(s, Some(n))),
+        "first_url": (!filter.after.is_empty()).then(|| filter.link(s, None)),
+        "q": filter.q,
+        "group": filter.group,
         "all_groups": all_groups,
         "error": filter_error,
-        "shown": SHOWN,
     });
     for (k, v) in form.as_object().into_iter().flatten() {
         ctx[k] = v.clone();

@@ -211,7 +211,7 @@ async fn bad_input_names_the_member_at_fault() {
     }
     // Nothing was made by any of them.
     assert_eq!(
-        users::list(&api.provider().store, None, None, 100)
+        users::list(&api.provider().store, None, None, None, 100)
             .unwrap()
             .items
             .len(),
@@ -333,7 +333,7 @@ async fn of_two_concurrent_creates_of_one_email_one_wins_and_one_gets_409() {
     let mut statuses = [a.unwrap(), b.unwrap()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
-    let page = users::list(&api.provider().store, None, None, 100).unwrap();
+    let page = users::list(&api.provider().store, None, None, None, 100).unwrap();
     assert_eq!(
         page.items
             .iter()
@@ -341,4 +341,35 @@ async fn of_two_concurrent_creates_of_one_email_one_wins_and_one_gets_409() {
             .count(),
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_groups_api_scopes_are_set_and_shown_through_the_api() {
+    let api = Api::new();
+    let scopes = json!({"https://api.home/": ["read"]});
+    let made = api
+        .key(
+            Method::POST,
+            "/groups",
+            Some(&json!({"name": "family", "api_scopes": scopes})),
+        )
+        .await;
+    assert_eq!(made.ok()["api_scopes"], scopes);
+    let wider = json!({"https://api.home/": ["read", "write"]});
+    let changed = api
+        .key(
+            Method::PATCH,
+            "/groups/family",
+            Some(&json!({"api_scopes": wider})),
+        )
+        .await;
+    assert_eq!(changed.ok()["api_scopes"], wider);
+    let bad = api
+        .key(
+            Method::PATCH,
+            "/groups/family",
+            Some(&json!({"api_scopes": {"https://api.home/": "read"}})),
+        )
+        .await;
+    assert!(bad.status.is_client_error(), "{}: {}", bad.status, bad.json);
 }
