@@ -37,9 +37,8 @@ fn list_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let keys = match run(s, admin, Command::ApiKeyList(Default::default())) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return super::storage_failure(s, e),
+    let keys = match super::read(s, admin, Command::ApiKeyList(Default::default())) {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     let keys: Vec<ApiKeyInfo> = serde_json::from_value(keys).unwrap_or_default();
@@ -59,14 +58,14 @@ fn list_page(
             })
         })
         .collect();
-    let mut ctx = json!({
-        "section": "api-keys",
-        "keys": rows,
-        "api_url": s.provider.issuer.endpoint(crate::server::api::PREFIX),
-    });
-    for (k, v) in form.as_object().into_iter().flatten() {
-        ctx[k] = v.clone();
-    }
+    let ctx = super::typed_over(
+        json!({
+            "section": "api-keys",
+            "keys": rows,
+            "api_url": s.provider.issuer.endpoint(crate::server::api::PREFIX),
+        }),
+        form,
+    );
     console_page(s, req, admin, status, "console_api_keys.html", ctx)
 }
 

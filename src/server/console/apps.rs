@@ -37,9 +37,8 @@ fn list_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let mut apps = match run(s, admin, Command::AppList(Default::default())) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return super::storage_failure(s, e),
+    let mut apps = match super::read(s, admin, Command::AppList(Default::default())) {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     for a in apps.as_array_mut().into_iter().flatten() {
@@ -53,10 +52,10 @@ fn list_page(
         .iter()
         .map(|(v, label)| json!({ "value": v, "label": label }))
         .collect();
-    let mut ctx = json!({ "section": "apps", "apps": apps, "types": types });
-    for (k, v) in form.as_object().into_iter().flatten() {
-        ctx[k] = v.clone();
-    }
+    let ctx = super::typed_over(
+        json!({ "section": "apps", "apps": apps, "types": types }),
+        form,
+    );
     console_page(s, req, admin, status, "console_apps.html", ctx)
 }
 

@@ -23,9 +23,8 @@ fn list_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let keys = match run(s, admin, Command::KeysList(KeyWindow::default())) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return super::storage_failure(s, e),
+    let keys = match super::read(s, admin, Command::KeysList(KeyWindow::default())) {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     let keys = keys.as_array().cloned().unwrap_or_default();
@@ -40,10 +39,7 @@ fn list_page(
             json!({ "alg": alg, "keys": of_alg })
         })
         .collect();
-    let mut ctx = json!({ "section": "keys", "algs": groups });
-    for (k, v) in form.as_object().into_iter().flatten() {
-        ctx[k] = v.clone();
-    }
+    let ctx = super::typed_over(json!({ "section": "keys", "algs": groups }), form);
     console_page(s, req, admin, status, "console_keys.html", ctx)
 }
 

@@ -344,6 +344,23 @@ pub(super) fn console_page(
     page(s, status, name, ctx)
 }
 
+/// `ctx` with the keys of `form` (what a refused form had typed) set over it.
+pub(super) fn typed_over(mut ctx: Value, form: Value) -> Value {
+    for (k, v) in form.as_object().into_iter().flatten() {
+        ctx[k] = v.clone();
+    }
+    ctx
+}
+
+/// Runs a command that reads for a page (it takes no input from the page, so any refusal is
+/// a failure of the store): its value, or the failure page.
+pub(super) fn read(s: &Server, admin: &Admin, command: Command) -> Result<Value, Box<Response>> {
+    match run(s, admin, command)? {
+        Ok(v) => Ok(v),
+        Err(e) => Err(Box::new(storage_failure(s, e))),
+    }
+}
+
 /// Carries out `command` for the administrator, as the control socket and the API do. A
 /// storage failure is the storage page; any other refusal is the command's own words.
 pub(super) fn run(

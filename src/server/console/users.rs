@@ -110,19 +110,19 @@ fn list_page(
         Ok((users, next)) => (users, next, None),
         Err(e) => (Vec::new(), None, Some(e)),
     };
-    let mut ctx = json!({
-        "section": "users",
-        "users": users,
-        "next_url": next.as_deref().map(|n| filter.link(s, Some(n))),
-        "first_url": (!filter.after.is_empty()).then(|| filter.link(s, None)),
-        "q": filter.q,
-        "group": filter.group,
-        "all_groups": all_groups,
-        "error": filter_error,
-    });
-    for (k, v) in form.as_object().into_iter().flatten() {
-        ctx[k] = v.clone();
-    }
+    let ctx = super::typed_over(
+        json!({
+            "section": "users",
+            "users": users,
+            "next_url": next.as_deref().map(|n| filter.link(s, Some(n))),
+            "first_url": (!filter.after.is_empty()).then(|| filter.link(s, None)),
+            "q": filter.q,
+            "group": filter.group,
+            "all_groups": all_groups,
+            "error": filter_error,
+        }),
+        form,
+    );
     console_page(s, req, admin, status, "console_users.html", ctx)
 }
 
