@@ -4,27 +4,12 @@
 
 use super::error::ErrorCode;
 use super::grant::Family;
-use super::params::Params;
-use super::{introspect, revoke, token, userinfo};
+use super::tests::{app, exchange, form};
+use super::{introspect, revoke, userinfo};
 use crate::provider::testing::*;
 use crate::provider::Provider;
-use crate::store::{App, Reads, Writes};
+use crate::store::{Reads, Writes};
 use serde_json::{json, Value};
-
-fn app(p: &Provider, client_id: &str) -> App {
-    p.store.read(|tx| tx.app(client_id)).unwrap().unwrap()
-}
-
-fn form(pairs: &[(&str, &str)]) -> Params {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    Params::parse(body.as_bytes())
-}
-
-fn exchange(p: &Provider, client_id: &str, pairs: &[(&str, &str)]) -> Result<Value, ErrorCode> {
-    token::exchange(p, &app(p, client_id), &form(pairs)).map_err(|e| e.code)
-}
 
 fn machine_token(p: &Provider) -> String {
     let body = exchange(p, MACHINE_CLIENT, &[("grant_type", "client_credentials")]).unwrap();

@@ -4,13 +4,13 @@
 
 use super::error::ErrorCode;
 use super::grant::Family;
-use super::params::Params;
-use super::{authorize, introspect, token, userinfo};
+use super::tests::{app, exchange, form};
+use super::{authorize, introspect, userinfo};
 use crate::apis::{self, NewApi};
 use crate::crypto::b64url_decode;
 use crate::provider::testing::*;
 use crate::provider::Provider;
-use crate::store::{ApiScope, App, Reads, Writes, APPS};
+use crate::store::{ApiScope, Writes, APPS};
 use serde_json::{json, Value};
 
 const API: &str = "https://api.home/";
@@ -43,21 +43,6 @@ fn with_api(p: &Provider) {
         ..Default::default()
     };
     crate::users::add_group(&p.store, T0, family).unwrap();
-}
-
-fn app(p: &Provider, client_id: &str) -> App {
-    p.store.read(|tx| tx.app(client_id)).unwrap().unwrap()
-}
-
-fn form(pairs: &[(&str, &str)]) -> Params {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    Params::parse(body.as_bytes())
-}
-
-fn exchange(p: &Provider, client_id: &str, pairs: &[(&str, &str)]) -> Result<Value, ErrorCode> {
-    token::exchange(p, &app(p, client_id), &form(pairs)).map_err(|e| e.code)
 }
 
 fn machine(p: &Provider, scope: Option<&str>) -> Result<Value, ErrorCode> {

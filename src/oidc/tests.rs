@@ -30,14 +30,18 @@ pub(super) fn app(p: &Provider, client_id: &str) -> App {
     p.store.read(|tx| tx.app(client_id)).unwrap().unwrap()
 }
 
-fn form(pairs: &[(&str, &str)]) -> Params {
+pub(super) fn form(pairs: &[(&str, &str)]) -> Params {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
     Params::parse(body.as_bytes())
 }
 
-fn exchange(p: &Provider, client_id: &str, pairs: &[(&str, &str)]) -> Result<Value, ErrorCode> {
+pub(super) fn exchange(
+    p: &Provider,
+    client_id: &str,
+    pairs: &[(&str, &str)],
+) -> Result<Value, ErrorCode> {
     token::exchange(p, &app(p, client_id), &form(pairs)).map_err(|e| e.code)
 }
 
