@@ -297,25 +297,7 @@ async fn chromium_renames_on_the_account_page() {
     let browser = driver.new_session().await;
     browser.goto(&sesame.url("/account")).await;
 
-    let email = browser.find("input[type=email][name=email]").await;
-    browser.send_keys(&email, ADA).await;
-    browser
-        .click(&browser.find("form button[type=submit]").await)
-        .await;
-    browser
-        .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
-        .await;
-    let code = sesame.next_code_for(ADA).await;
-    browser
-        .send_keys(&browser.find("input[name=code]").await, &code)
-        .await;
-    browser
-        .click(
-            &browser
-                .find("form button[type=submit]:not([name=resend])")
-                .await,
-        )
-        .await;
+    browser.sign_in_by_code(&sesame, ADA).await;
     let account = sesame.url("/account");
     browser
         .wait_for_url("the account page", |url| url == account)
@@ -379,25 +361,7 @@ async fn chromium_approves_a_device_sign_in() {
     browser
         .goto(started["verification_uri"].as_str().unwrap())
         .await;
-    let email = browser.find("input[type=email][name=email]").await;
-    browser.send_keys(&email, ADA).await;
-    browser
-        .click(&browser.find("form button[type=submit]").await)
-        .await;
-    browser
-        .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
-        .await;
-    let code = sesame.next_code_for(ADA).await;
-    browser
-        .send_keys(&browser.find("input[name=code]").await, &code)
-        .await;
-    browser
-        .click(
-            &browser
-                .find("form button[type=submit]:not([name=resend])")
-                .await,
-        )
-        .await;
+    browser.sign_in_by_code(&sesame, ADA).await;
     browser
         .wait_for_url("the device page", |url| url.ends_with("/device"))
         .await;

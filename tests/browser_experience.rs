@@ -27,21 +27,7 @@ async fn typing_a_product_name_updates_the_preview_without_saving() {
     let driver = ChromeDriver::start();
     let browser = driver.new_session().await;
     browser.goto(&sesame.url("/console/experience")).await;
-    let email = browser.find("input[type=email][name=email]").await;
-    browser.send_keys(&email, ADA).await;
-    browser
-        .click(&browser.find("form button[type=submit]").await)
-        .await;
-    browser
-        .wait_for_url("the code page", |url| url.contains("/sign-in/code"))
-        .await;
-    let code_input = browser.find("input[name=code]").await;
-    let code = sesame.next_code_for(ADA).await;
-    browser.send_keys(&code_input, &code).await;
-    let go = browser
-        .find("form button[type=submit]:not([name=resend])")
-        .await;
-    browser.click(&go).await;
+    browser.sign_in_by_code(&sesame, ADA).await;
     // A sign-in for the console always ends at the console's first page.
     browser
         .wait_for_url("the console", |url| url.ends_with("/console/apps"))

@@ -329,6 +329,26 @@ impl Browser {
             .await
     }
 
+    /// On sesame's email page: types `email`, sends, and on the code page enters the code that
+    /// the test SMTP server received for it, as a person would.
+    pub async fn sign_in_by_code(&self, sesame: &super::Sesame, email: &str) {
+        let field = self.find("input[type=email][name=email]").await;
+        self.send_keys(&field, email).await;
+        self.click(&self.find("form button[type=submit]").await)
+            .await;
+        self.wait_for_url("the code page", |url| url.contains("/sign-in/code"))
+            .await;
+        let code = sesame.next_code_for(email).await;
+        self.send_keys(&self.find("input[name=code]").await, &code)
+            .await;
+        self.click(
+            &self
+                .find("form button[type=submit]:not([name=resend])")
+                .await,
+        )
+        .await;
+    }
+
     /// Ends the session (closes Chromium).
     pub async fn quit(self) {
         let _ = command(&self.http, &self.base, Method::DELETE, "", None).await;
