@@ -24,6 +24,7 @@
 //! | page                  | required                          | optional                          |
 //! |-----------------------|-----------------------------------|-----------------------------------|
 //! | `sign_in_email.html`  | action, interaction, csrf         | email, error                      |
+
 //! | `sign_in_code.html`   | action, interaction, csrf         | email, error, notice, back_url, resend_wait |
 //! | `error.html`          | title, message                    | hint, retry_url, retry_label      |
 //! | `logout_confirm.html` | action, csrf, stay_url            | hidden (list of {name, value})    |
@@ -34,6 +35,9 @@
 //! | `dev_sign_in.html`    | action, interaction, csrf, client_id, redirect_uri, error_codes, email_url | personas, email, name, username, groups, claims, error |
 //! | `dev_debugger.html`   | action, redirect_uri, client_id, client_secret, scope | error, result                     |
 //! | `console_*.html`      | console, csrf, admin_email, section (the layout's nav); see `server::console` | notice, error |
+//!
+//! `sign_in_email.html`'s card is the partial `sign_in_email_form.html`, which the console's
+//! preview also includes with `inert` set (no interaction or csrf: a form that cannot be sent).
 //!
 //! Every page also takes `dev_mode`: under `sesame dev` a banner says so at the top, and the code
 //! page takes `dev_code`, the code the outbox kept (dev mode sends no mail).
@@ -173,7 +177,7 @@ impl Branding {
         keys.insert("accent_color".into(), accent.hex().into());
         Branding {
             keys,
-            accent_css: accent.css(),
+            accent_css: accent.css(":root"),
             favicon_svg: accent.favicon(),
         }
     }
@@ -195,6 +199,18 @@ impl Branding {
     pub fn favicon_svg(&self) -> String {
         self.favicon_svg.clone()
     }
+}
+
+/// The console's preview of a draft accent (`#rrggbb`, else `None`): `theme.css` for the
+/// elements of class `sign-in-preview` only, and the mark in that colour as a `data:` URL.
+pub fn preview_theme(colour: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let accent = Rgb::parse(colour)?;
+    let mark = base64::engine::general_purpose::STANDARD.encode(accent.favicon());
+    Some((
+        accent.css(".sign-in-preview"),
+        format!("data:image/svg+xml;base64,{mark}"),
+    ))
 }
 
 /// Checks an accent colour is `#rrggbb`; the error says what to write.
@@ -531,12 +547,13 @@ impl Rgb {
             .replace("\"#ffffff\"", &format!("\"{}\"", self.on().hex()))
     }
 
-    /// `theme.css`: the accent, the text colour on it, and the link colour for light and dark.
-    fn css(self) -> String {
+    /// `theme.css` (for `:root`): the accent, the text colour on it, and the link colour for
+    /// light and dark, set on the elements `selector` picks.
+    fn css(self, selector: &str) -> String {
         let on_accent = self.on();
         format!(
-            ":root{{--accent:{};--on-accent:{};--link:{}}}\n\
-             @media (prefers-color-scheme:dark){{:root{{--link:{}}}}}\n",
+            "{selector}{{--accent:{};--on-accent:{};--link:{}}}\n\
+             @media (prefers-color-scheme:dark){{{selector}{{--link:{}}}}}\n",
             self.hex(),
             on_accent.hex(),
             self.readable_on(WHITE, BLACK).hex(),
@@ -820,8 +837,10 @@ mod tests {
                     "source": "file", "subject_error": null, "content_error": "no code"}],
                 "field_errors": {"accent_color": "not #rrggbb"},
                 "preview": {"product_name": "Acme", "logo_url": null, "accent_color": "#112233",
-                    "swatch": "data:image/svg+xml,x", "emails": [{"purpose": "SignIn",
-                    "subject": "123456", "text": "123456"}]},
+                    "theme_url": "/console/experience/preview.css?accent=%23112233",
+                    "mark": "data:image/svg+xml;base64,x", "emails": [{"purpose": "SignIn",
+                    "subject": "123456", "html_url": "data:text/html;base64,x",
+                    "text": "123456"}]},
             }),
             other => panic!("no context for {other}"),
         };
@@ -903,6 +922,19 @@ mod tests {
         }
         assert!(!html.contains("style="), "no inline styles (CSP)");
         assert!(!html.contains("could not be displayed"), "fallback: {html}");
+    }
+
+    #[test]
+    fn a_preview_theme_is_scoped_to_the_preview_and_refuses_a_non_colour() {
+        let (css, mark) = preview_theme("#0a7d32").expect("a colour");
+        assert!(
+            css.starts_with(".sign-in-preview{--accent:#0a7d32;"),
+            "{css}"
+        );
+        assert!(!css.contains(":root"), "{css}");
+        assert!(mark.starts_with("data:image/svg+xml;base64,"));
+        assert!(preview_theme("red").is_none());
+        assert!(preview_theme("#0a7d32;}body{").is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod support;
 
+use base64::Engine;
 use support::flow;
 use support::http::{HttpClient, Response};
 use support::Sesame;
@@ -406,6 +407,64 @@ async fn a_branding_change_is_previewed_then_saved_and_the_sign_in_page_and_emai
     assert!(preview
         .body
         .contains("Your Family Cloud code for Example app"));
+    // The sign-in page itself, in the draft: the real email step's form (which cannot be sent
+    // from here), its heading with the draft name, in the draft accent through its own sheet.
+    let card = &preview.body[preview
+        .body
+        .find("id=\"preview-sign-in\"")
+        .expect("the card")..];
+    assert!(card.contains("<h4>Sign in to Family Cloud</h4>"), "{card}");
+    assert!(
+        card.contains("<label for=\"email\">Email address</label>"),
+        "{card}"
+    );
+    assert!(card.contains("type=\"email\" name=\"email\""), "{card}");
+    assert!(
+        card.contains("<button type=\"submit\" disabled>Send code</button>"),
+        "{card}"
+    );
+    assert!(!card[..card.find("</form>").unwrap()].contains("name=\"csrf\""));
+    let sheet = "/console/experience/preview.css?accent=%230a7d32";
+    assert!(
+        preview
+            .body
+            .contains(&format!("href=\"{}\"", sesame.url(sheet)))
+            || preview.body.contains(sheet),
+        "{}",
+        preview.body
+    );
+    let css = browser.get(&sesame.url(sheet)).await;
+    assert_eq!(css.status, 200, "{}", css.describe());
+    assert!(css
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/css"));
+    assert!(
+        css.body.starts_with(".sign-in-preview{--accent:#0a7d32;"),
+        "{}",
+        css.body
+    );
+    let bad = browser
+        .get(&sesame.url("/console/experience/preview.css?accent=red"))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.describe());
+    // Each email as the recipient sees it: its HTML part, rendered as a send renders it, in a
+    // sandboxed frame of a `data:` document, which the page's CSP frames and nothing else.
+    let csp = preview.header("content-security-policy").unwrap_or("");
+    assert!(csp.contains("frame-src data:;"), "{csp}");
+    let at = preview.body.find("sandbox=\"\" title=\"SignIn email as HTML\" src=\"data:text/html;charset=utf-8;base64,").expect("the SignIn email frame");
+    let src = &preview.body[at..];
+    let b64 = &src[src.find("base64,").unwrap() + 7..src.find("\"></iframe>").unwrap()];
+    let html = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        html.contains("<body") && html.contains("123456") && html.contains("Family Cloud"),
+        "{html}"
+    );
     let fragment = post_owned(&sesame, &browser, "/console/experience/preview", &draft).await;
     assert_eq!(fragment.status, 200, "{}", fragment.describe());
     assert!(fragment.body.contains("Family Cloud") && !fragment.body.contains("<html"));

@@ -244,11 +244,13 @@ pub fn html(status: StatusCode, body: String) -> Response {
 /// Lets `resp` (an HTML page of [`html`]) run script files from sesame's own origin and fetch
 /// from it: `script-src 'self'; connect-src 'self'`, still no inline script. Only the pages
 /// that carry a script file of their own say so (the console's sign-in experience preview).
+/// That page also frames `data:` documents: the emails' HTML, each in an `<iframe sandbox>`
+/// (an opaque origin that runs no script), where the email's own inline styles apply.
 pub fn allow_own_scripts(resp: &mut Response) {
     resp.headers_mut().insert(
         "content-security-policy",
         HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-src data:; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
 }

@@ -176,16 +176,16 @@ pub fn configured_template(
     Ok((t.subject.clone(), t.html.clone()))
 }
 
-/// A draft's subject and plain-text part with `mail`'s words filled in, as it would be sent
-/// (the console's preview): the same rendering as a real send.
-pub fn preview(subject: &str, html: &str, mail: &CodeMail) -> (String, String) {
+/// A draft's subject, HTML part and plain-text part with `mail`'s words filled in, as it would
+/// be sent (the console's preview): the same rendering as a real send.
+pub fn preview(subject: &str, html: &str, mail: &CodeMail) -> (String, String, String) {
     let t = Template {
         subject: subject.into(),
         html: html.into(),
         is_default: false,
     };
     let r = t.render(mail);
-    (r.subject, r.text)
+    (r.subject, r.html, r.text)
 }
 
 /// Checks a template's text compiles: every `{{` closes, and names one of the variables

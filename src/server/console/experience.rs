@@ -11,6 +11,13 @@
 //! **Preview** button re-renders the page with the preview of what was typed; with script,
 //! `experience.js` (a file, under `script-src 'self'`) posts the form to `/preview` as you type
 //! (debounced) and puts the fragment it answers in place.
+//!
+//! The preview is the real thing, not a description: the sign-in page's card is the same
+//! partial the sign-in page includes (`sign_in_email_form.html`, here with a form that cannot
+//! be sent), in the draft accent through `preview.css?accent=%23rrggbb` (a stylesheet setting
+//! the theme's variables on `.sign-in-preview` only: the CSP allows no inline style); each
+//! email's HTML, rendered as a real send renders it, is a `data:` document in an
+//! `<iframe sandbox>` (no script, an opaque origin; the page's CSP frames `data:` only).
 
 use super::{console_page, run, url, Admin};
 use crate::admin::{Command, NoArgs};
@@ -19,6 +26,8 @@ use crate::http::{self, Request, Response};
 use crate::mail::{CodeMail, EmailTemplate, Purpose};
 use crate::server::Server;
 use crate::users::SignUpMode;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use hyper::StatusCode;
 use serde_json::{json, Map, Value};
 
@@ -104,6 +113,26 @@ pub fn preview(s: &Server, req: &Request, admin: &Admin) -> Response {
     let ctx = json!({ "preview": preview_of(s, admin, &draft) });
     let html = s.pages.render("console_experience_preview.html", ctx);
     http::html(StatusCode::OK, html)
+}
+
+/// GET /console/experience/preview.css?accent=%23rrggbb: the theme of a draft accent for the
+/// preview's card; an accent that is not `#rrggbb` is a 400.
+pub fn preview_css(req: &Request) -> Response {
+    let accent = req.query().first("accent").unwrap_or("");
+    match crate::pages::preview_theme(accent) {
+        Some((css, _)) => {
+            let mut resp = http::text(StatusCode::OK, css);
+            resp.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/css; charset=utf-8"),
+            );
+            resp
+        }
+        None => http::text(
+            StatusCode::BAD_REQUEST,
+            "accent must be a colour in #rrggbb form, e.g. #5d34f2\n",
+        ),
+    }
 }
 
 /// The values in use (file + stored record) as a draft.
@@ -227,15 +256,9 @@ fn preview_of(s: &Server, admin: &Admin, draft: &Draft) -> Value {
     } else {
         draft.product_name.clone()
     };
-    let accent_ok = crate::pages::check_accent(&draft.accent_color).is_ok();
+    let theme = crate::pages::preview_theme(&draft.accent_color);
     let logo_ok =
         !draft.logo_url.is_empty() && crate::pages::check_logo_url(&draft.logo_url).is_ok();
-    let swatch = accent_ok.then(|| {
-        format!(
-            "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='96' height='32'%3E%3Crect width='96' height='32' rx='6' fill='%23{}'/%3E%3C/svg%3E",
-            &draft.accent_color[1..]
-        )
-    });
     let sample = CodeMail {
         code: "123456".into(),
         product: product.clone(),
@@ -247,15 +270,21 @@ fn preview_of(s: &Server, admin: &Admin, draft: &Draft) -> Value {
         .templates
         .iter()
         .map(|(purpose, subject, content)| {
-            let (subject, text) = crate::mail::preview(subject, content, &sample);
-            json!({ "purpose": purpose.as_str(), "subject": subject, "text": text })
+            let (subject, html, text) = crate::mail::preview(subject, content, &sample);
+            let html_url = format!("data:text/html;charset=utf-8;base64,{}", STANDARD.encode(html));
+            json!({ "purpose": purpose.as_str(), "subject": subject, "html_url": html_url, "text": text })
         })
         .collect();
     json!({
         "product_name": product,
         "logo_url": logo_ok.then(|| draft.logo_url.clone()),
         "accent_color": draft.accent_color,
-        "swatch": swatch,
+        "theme_url": theme.is_some().then(|| format!(
+            "{}?accent=%23{}",
+            url(s, "/experience/preview.css"),
+            &draft.accent_color[1..]
+        )),
+        "mark": theme.map(|(_, mark)| mark),
         "emails": emails,
     })
 }

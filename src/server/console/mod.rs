@@ -112,6 +112,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/experience"
             | "/experience/reset"
             | "/experience/preview"
+            | "/experience/preview.css"
             | "/mail"
             | "/mail/connector"
             | "/mail/connector/delete"
@@ -163,6 +164,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/experience", true) => experience::save(s, req, &admin),
         ("/experience/reset", true) => experience::reset(s, req, &admin),
         ("/experience/preview", true) => experience::preview(s, req, &admin),
+        ("/experience/preview.css", false) => experience::preview_css(req),
         ("/mail", false) => mail::show(s, req, &admin),
         ("/mail/connector", true) => mail::set_connector(s, req, &admin),
         ("/mail/connector/delete", true) => mail::delete_connector(s, req, &admin),
