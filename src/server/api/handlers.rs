@@ -5,8 +5,8 @@
 use super::input::percent_encode;
 use super::{Call, Principal, Problem, Reply};
 use crate::admin::{
-    ApiChange, ApiKeyRef, ApiRef, AppChange, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit, GroupRef,
-    KeyRotation, Membership, NoArgs, UserEdit, UserQuery, UserRef,
+    ApiChange, ApiKeyRef, ApiRef, AppChange, AppRef, Command, ConnectorRef, ConnectorSettings,
+    GroupEdit, GroupRef, KeyRotation, Membership, NoArgs, UserEdit, UserQuery, UserRef,
 };
 use crate::users::MAX_PAGE;
 use serde_json::{json, Value};

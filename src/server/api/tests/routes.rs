@@ -171,11 +171,17 @@ async fn apis(api: &Api) {
     assert_eq!(again.problem(Kind::Duplicate).as_deref(), Some("indicator"));
     let bad = json!({"indicator": "api.home", "name": "Bad"});
     let bad = api.key(Method::POST, "/apis", Some(&bad)).await;
-    assert_eq!(bad.problem(Kind::InvalidInput).as_deref(), Some("indicator"));
+    assert_eq!(
+        bad.problem(Kind::InvalidInput).as_deref(),
+        Some("indicator")
+    );
     assert!(bad.json["detail"].as_str().unwrap().contains("api.home"));
     let ttl = json!({"indicator": "https://b.home/", "name": "B", "access_token_ttl": 0});
     let ttl = api.key(Method::POST, "/apis", Some(&ttl)).await;
-    assert_eq!(ttl.problem(Kind::InvalidInput).as_deref(), Some("access_token_ttl"));
+    assert_eq!(
+        ttl.problem(Kind::InvalidInput).as_deref(),
+        Some("access_token_ttl")
+    );
 
     let list = api.key(Method::GET, "/apis", None).await;
     assert_eq!(list.ok()["items"][0]["indicator"], "https://api.home/");
@@ -184,9 +190,14 @@ async fn apis(api: &Api) {
     let changed = json!({"name": "Home", "scopes": [{"name": "write"}], "alg": "RS256"});
     let changed = api.key(Method::PATCH, AT, Some(&changed)).await;
     assert_eq!(changed.ok()["name"], "Home");
-    assert_eq!(changed.json["scopes"], json!([{"name": "write", "description": ""}]));
+    assert_eq!(
+        changed.json["scopes"],
+        json!([{"name": "write", "description": ""}])
+    );
     assert_eq!(changed.json["alg"], "RS256");
-    let typo = api.key(Method::PATCH, AT, Some(&json!({"nmae": "x"}))).await;
+    let typo = api
+        .key(Method::PATCH, AT, Some(&json!({"nmae": "x"})))
+        .await;
     assert_eq!(typo.problem(Kind::InvalidInput).as_deref(), Some("nmae"));
 
     // Not exactly the registered indicator (no trailing slash), or not a URI at all: 404.
