@@ -427,3 +427,27 @@ pub fn delete(s: &Server, req: &Request, admin: &Admin) -> Response {
         Err(r) => *r,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticked_scopes_replace_the_shown_ones_and_the_rest_is_kept() {
+        let apis =
+            [json!({"indicator": "https://a/", "scopes": [{"name": "read"}, {"name": "write"}]})];
+        let granted: ApiScopes = serde_json::from_value(json!({
+            "https://a/": ["write", "legacy"],
+            "https://gone/": ["x"],
+        }))
+        .unwrap();
+        let after = api_scopes_ticked(&apis, granted.clone(), &["https://a/ read"]);
+        let want = json!({"https://a/": ["legacy", "read"], "https://gone/": ["x"]});
+        assert_eq!(serde_json::to_value(&after).unwrap(), want);
+        let none = api_scopes_ticked(&apis, granted, &[]);
+        let want = json!({"https://a/": ["legacy"], "https://gone/": ["x"]});
+        assert_eq!(serde_json::to_value(&none).unwrap(), want);
+        let cleared = api_scopes_ticked(&apis, ApiScopes::new(), &[]);
+        assert!(cleared.is_empty(), "no entry left empty");
+    }
+}
