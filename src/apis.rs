@@ -11,9 +11,9 @@
 //! members, a machine app's `api_scopes` to the app (`oidc::resource` reads both). Scopes
 //! granted there that the API does not define are never issued.
 //!
-//! APIs come from the CLI, the control socket and the management API (`api.*` commands), or
-//! from `[[api]]` in `sesame.toml` (declared: reconciled at every start, not editable
-//! elsewhere), like apps.
+//! APIs come from the CLI, the control socket, the management API and the console (`api.*`
+//! commands), or from `[[api]]` in `sesame.toml` (declared: reconciled at every start, not
+//! editable elsewhere), like apps.
 
 use crate::alg::Alg;
 use crate::store::{ApiResource, ApiScope, Store, StoreError, WriteTx, APIS};

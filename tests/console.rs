@@ -8,9 +8,12 @@
 //! refuses a missing or wrong CSRF token; the pages carry the strict headers; the audit log
 //! names the administrator for each change. `console/users_groups.rs`: a user's page (edit,
 //! sign out, delete) and groups (create, edit, members, an app restricted to one, delete).
+//! `console/apis.rs`: APIs (register, delete) and a group's API scopes, ending in a JWT.
 //!
 //! Run: `cargo test --test console` (needs python3 with aiosmtpd).
 
+#[path = "console/apis.rs"]
+mod apis;
 mod support;
 #[path = "console/users_groups.rs"]
 mod users_groups;

@@ -57,6 +57,11 @@ const SIGNED_IN_PAGES: &[(&str, &str)] = &[
         "console-group-delete",
         "/console/groups/delete?name={group}",
     ),
+    ("console-apis", "/console/apis"),
+    (
+        "console-api-delete",
+        "/console/apis/delete?indicator=https%3A%2F%2Fapi.home.test%2F",
+    ),
     ("console-experience", "/console/experience"),
     ("console-mail", "/console/mail"),
     ("console-keys", "/console/keys"),
@@ -109,6 +114,20 @@ impl Fixtures {
                 "Bob Builder",
                 "--group",
                 "family",
+            ],
+        );
+        cli_ok(
+            sesame,
+            &[
+                "api",
+                "create",
+                "https://api.home.test/",
+                "--name",
+                "Home API",
+                "--scope",
+                "read=Read the photos",
+                "--scope",
+                "write",
             ],
         );
         let shown = cli_ok(sesame, &["user", "show", BOB, "--json"]);

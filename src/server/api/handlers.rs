@@ -5,8 +5,8 @@
 use super::input::percent_encode;
 use super::{Call, Principal, Problem, Reply};
 use crate::admin::{
-    ApiKeyRef, AppChange, AppRef, Command, ConnectorRef, ConnectorSettings, GroupEdit, GroupRef,
-    KeyRotation, Membership, NoArgs, UserEdit, UserQuery, UserRef,
+    ApiChange, ApiKeyRef, ApiRef, AppChange, AppRef, Command, ConnectorRef, ConnectorSettings,
+    GroupEdit, GroupRef, KeyRotation, Membership, NoArgs, UserEdit, UserQuery, UserRef,
 };
 use crate::users::MAX_PAGE;
 use serde_json::{json, Value};
@@ -184,6 +184,42 @@ fn app_command(c: &Call<'_>, command: fn(AppRef) -> Command) -> Result<Reply, Pr
     no_body(c)?;
     let client_id = c.param("client_id");
     Ok(Reply::ok(c.run(command(AppRef { client_id }))?))
+}
+
+// APIs (resource servers). The indicator is a URI, so it travels percent-encoded as one path
+// segment (`/apis/https%3A%2F%2Fapi.home%2F`); the router decodes it, and it must then match
+// the registered indicator exactly.
+
+pub fn apis_list(c: &Call<'_>) -> Result<Reply, Problem> {
+    Ok(Reply::ok(one_page(c.run(Command::ApiList(NoArgs {}))?)))
+}
+
+pub fn api_create(c: &Call<'_>) -> Result<Reply, Problem> {
+    let api = c.run(Command::ApiCreate(c.body()?))?;
+    let location = id_path("/apis", &api["indicator"]);
+    Ok(Reply::created(api, location))
+}
+
+pub fn api_show(c: &Call<'_>) -> Result<Reply, Problem> {
+    api_command(c, Command::ApiShow)
+}
+
+pub fn api_update(c: &Call<'_>) -> Result<Reply, Problem> {
+    let change = ApiChange {
+        indicator: c.param("indicator"),
+        change: c.body()?,
+    };
+    Ok(Reply::ok(c.run(Command::ApiUpdate(change))?))
+}
+
+pub fn api_delete(c: &Call<'_>) -> Result<Reply, Problem> {
+    api_command(c, Command::ApiDelete)
+}
+
+fn api_command(c: &Call<'_>, command: fn(ApiRef) -> Command) -> Result<Reply, Problem> {
+    no_body(c)?;
+    let indicator = c.param("indicator");
+    Ok(Reply::ok(c.run(command(ApiRef { indicator }))?))
 }
 
 // The mail connector, keys, API keys.

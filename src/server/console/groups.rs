@@ -15,6 +15,7 @@ use crate::apps::AppUpdate;
 use crate::http::{self, Request, Response};
 use crate::server::error_pages::{error_page, storage_failure};
 use crate::server::Server;
+use crate::store::ApiScopes;
 use crate::users::{GroupChange, ADMINS};
 use hyper::StatusCode;
 use serde_json::{json, Value};
@@ -113,6 +114,10 @@ fn show_page(
         Ok(a) => a,
         Err(r) => return *r,
     };
+    let apis = match super::apis::all(s, admin) {
+        Ok(a) => api_scopes_for(&a, &granted(&group)),
+        Err(r) => return *r,
+    };
     let claims = match group["claims"].as_object() {
         Some(c) if !c.is_empty() => serde_json::to_string_pretty(c).unwrap_or_default(),
         _ => String::new(),
@@ -127,6 +132,7 @@ fn show_page(
         "group": group,
         "members": members,
         "apps": apps,
+        "apis": apis,
         "edit": { "description": group["description"], "claims": claims },
         "builtin": name == ADMINS,
         "delete_url": url_with(s, "/groups/delete", "name", &name),
@@ -167,6 +173,88 @@ fn allowed_groups(app: &Value) -> Vec<String> {
     list.filter_map(Value::as_str).map(str::to_string).collect()
 }
 
+/// A group's API scopes, as `group.show` gives them.
+fn granted(group: &Value) -> ApiScopes {
+    serde_json::from_value(group["api_scopes"].clone()).unwrap_or_default()
+}
+
+/// Every registered API with its scopes, each with whether the group grants it and its
+/// checkbox's value (`indicator scope`: an indicator has no space).
+fn api_scopes_for(apis: &[Value], granted: &ApiScopes) -> Vec<Value> {
+    let rows = apis.iter().map(|a| {
+        let indicator = a["indicator"].as_str().unwrap_or("");
+        let has = granted.get(indicator);
+        let scopes = a["scopes"].as_array().into_iter().flatten().map(|sc| {
+            let name = sc["name"].as_str().unwrap_or("");
+            json!({
+                "name": name,
+                "description": sc["description"],
+                "granted": has.is_some_and(|g| g.iter().any(|n| n == name)),
+                "value": format!("{indicator} {name}"),
+            })
+        });
+        json!({ "indicator": indicator, "name": a["name"], "scopes": scopes.collect::<Vec<_>>() })
+    });
+    rows.collect()
+}
+
+/// The group's API scopes after the form: for each registered API, its scopes ticked in
+/// `ticked` (`indicator scope` values) replace the ones it defines; scopes the page did not
+/// show (an API not registered, a scope it does not define) are kept as they were.
+fn api_scopes_ticked(apis: &[Value], mut granted: ApiScopes, ticked: &[&str]) -> ApiScopes {
+    for a in apis {
+        let indicator = a["indicator"].as_str().unwrap_or("");
+        let defined: Vec<&str> = a["scopes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|sc| sc["name"].as_str())
+            .collect();
+        let entry = granted.entry(indicator.to_string()).or_default();
+        entry.retain(|n| !defined.contains(&n.as_str()));
+        let on = |n: &&&str| ticked.contains(&format!("{indicator} {n}").as_str());
+        entry.extend(defined.iter().filter(on).map(|n| n.to_string()));
+        if entry.is_empty() {
+            granted.remove(indicator);
+        }
+    }
+    granted
+}
+
+/// POST /console/groups/api-scopes (`name`, `scope`: each ticked `indicator scope`):
+/// `group.update` with the group's new API scopes, then the group's page.
+pub fn set_api_scopes(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let group = match shown(s, req, admin) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    let apis = match super::apis::all(s, admin) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let name = group["name"].as_str().unwrap_or("").to_string();
+    let api_scopes = api_scopes_ticked(&apis, granted(&group), &req.params().all("scope"));
+    let change = GroupChange {
+        api_scopes: Some(api_scopes),
+        ..Default::default()
+    };
+    let edit = GroupEdit {
+        name: name.clone(),
+        change,
+    };
+    match run(s, admin, Command::GroupUpdate(edit)) {
+        Ok(Ok(_)) => to_group(s, &name, "group_api_scopes_saved"),
+        Ok(Err(e)) => show_page(
+            s,
+            req,
+            admin,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some((e, None)),
+        ),
+        Err(r) => *r,
+    }
+}
+
 /// POST /console/groups/update (`name`, `description`, `claims`): `group.update`, then the
 /// group's page.
 pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
@@ -185,7 +273,7 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
     let change = GroupChange {
         description: Some(field("description").trim().to_string()),
         claims: Some(claims),
-        // The group's API scopes are not edited on this page: kept as they are.
+        // The group's API scopes have their own form (`set_api_scopes`): kept as they are.
         api_scopes: None,
     };
     let edit = GroupEdit {
@@ -337,5 +425,29 @@ pub fn delete(s: &Server, req: &Request, admin: &Admin) -> Response {
         Ok(Ok(_)) => http::redirect(&format!("{}?notice=group_deleted", url(s, "/groups"))),
         Ok(Err(e)) => confirm_page(s, req, admin, StatusCode::UNPROCESSABLE_ENTITY, Some(e)),
         Err(r) => *r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticked_scopes_replace_the_shown_ones_and_the_rest_is_kept() {
+        let apis =
+            [json!({"indicator": "https://a/", "scopes": [{"name": "read"}, {"name": "write"}]})];
+        let granted: ApiScopes = serde_json::from_value(json!({
+            "https://a/": ["write", "legacy"],
+            "https://gone/": ["x"],
+        }))
+        .unwrap();
+        let after = api_scopes_ticked(&apis, granted.clone(), &["https://a/ read"]);
+        let want = json!({"https://a/": ["legacy", "read"], "https://gone/": ["x"]});
+        assert_eq!(serde_json::to_value(&after).unwrap(), want);
+        let none = api_scopes_ticked(&apis, granted, &[]);
+        let want = json!({"https://a/": ["legacy"], "https://gone/": ["x"]});
+        assert_eq!(serde_json::to_value(&none).unwrap(), want);
+        let cleared = api_scopes_ticked(&apis, ApiScopes::new(), &[]);
+        assert!(cleared.is_empty(), "no entry left empty");
     }
 }

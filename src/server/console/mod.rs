@@ -24,7 +24,8 @@
 //! The parts: `apps.rs` (list, create, settings to paste, edit, rotate the secret, delete),
 //! `users.rs` (list, search and filter by group, add, sign out everywhere, disable/enable),
 //! `user_page.rs` (one user: edit, sessions and apps, delete), `groups.rs` (list, create, edit,
-//! members, the apps a group may use, delete), `experience.rs` (branding, sign-up and code
+//! members, the apps a group may use, its API scopes, delete), `apis.rs` (the APIs sesame issues
+//! JWT access tokens for: list, register, delete), `experience.rs` (branding, sign-up and code
 //! emails over the file's, with a live preview), `mail.rs` (status, the SES connector, send
 //! test and dry run), `keys.rs` (signing keys and rotation), `audit.rs` (the audit log, filtered
 //! and paged), `api_keys.rs` (management API keys: create, shown once; list; revoke),
@@ -32,6 +33,7 @@
 //! once).
 
 mod api_keys;
+mod apis;
 mod apps;
 mod audit;
 mod experience;
@@ -109,6 +111,9 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/groups/members/remove"
             | "/groups/apps"
             | "/groups/delete"
+            | "/groups/api-scopes"
+            | "/apis"
+            | "/apis/delete"
             | "/experience"
             | "/experience/reset"
             | "/experience/preview"
@@ -160,6 +165,11 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/groups/apps", true) => groups::set_app(s, req, &admin),
         ("/groups/delete", false) => groups::confirm_delete(s, req, &admin),
         ("/groups/delete", true) => groups::delete(s, req, &admin),
+        ("/groups/api-scopes", true) => groups::set_api_scopes(s, req, &admin),
+        ("/apis", false) => apis::list(s, req, &admin),
+        ("/apis", true) => apis::create(s, req, &admin),
+        ("/apis/delete", false) => apis::confirm_delete(s, req, &admin),
+        ("/apis/delete", true) => apis::delete(s, req, &admin),
         ("/experience", false) => experience::show(s, req, &admin),
         ("/experience", true) => experience::save(s, req, &admin),
         ("/experience/reset", true) => experience::reset(s, req, &admin),
@@ -314,6 +324,11 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "member_added" => "The member is added to the group.",
         "member_removed" => "The member is taken out of the group.",
         "group_apps_saved" => "The app's allowed groups are saved.",
+        "group_api_scopes_saved" => {
+            "The group's API scopes are saved: members get them in new access tokens."
+        }
+        "api_added" => "The API is registered: apps may ask for tokens for it.",
+        "api_deleted" => "The API is deleted: no new tokens are issued for it.",
         "experience_saved" => {
             "The sign-in experience is saved: the sign-in pages and emails use it now."
         }

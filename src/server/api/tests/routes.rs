@@ -11,6 +11,7 @@ async fn every_route_answers_an_api_key() {
     assert_eq!(me.ok()["kind"], "api_key");
     users_and_groups(&api).await;
     apps(&api).await;
+    apis(&api).await;
     mail_keys_and_api_keys(&api).await;
     audit_log(&api).await;
     let doc = api
@@ -150,6 +151,65 @@ async fn apps(api: &Api) {
     assert_ne!(rotated.ok()["client_secret"], made.json["client_secret"]);
     let deleted = api.key(Method::DELETE, &format!("/apps/{id}"), None).await;
     assert_eq!(deleted.ok()["name"], "Pictures");
+}
+
+/// APIs by their indicator, percent-encoded as one path segment; errors name what is wrong.
+async fn apis(api: &Api) {
+    use crate::server::api::Kind;
+    const AT: &str = "/apis/https%3A%2F%2Fapi.home%2F";
+    let new = json!({
+        "indicator": "https://api.home/",
+        "name": "Home API",
+        "scopes": [{"name": "read", "description": "Read things"}],
+    });
+    let made = api.key(Method::POST, "/apis", Some(&new)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    assert_eq!(made.headers["location"], format!("/api/v1{AT}"));
+    assert_eq!(made.json["alg"], "ES256");
+    assert_eq!(made.json["access_token_ttl"], 600);
+    let again = api.key(Method::POST, "/apis", Some(&new)).await;
+    assert_eq!(again.problem(Kind::Duplicate).as_deref(), Some("indicator"));
+    let bad = json!({"indicator": "api.home", "name": "Bad"});
+    let bad = api.key(Method::POST, "/apis", Some(&bad)).await;
+    assert_eq!(
+        bad.problem(Kind::InvalidInput).as_deref(),
+        Some("indicator")
+    );
+    assert!(bad.json["detail"].as_str().unwrap().contains("api.home"));
+    let ttl = json!({"indicator": "https://b.home/", "name": "B", "access_token_ttl": 0});
+    let ttl = api.key(Method::POST, "/apis", Some(&ttl)).await;
+    assert_eq!(
+        ttl.problem(Kind::InvalidInput).as_deref(),
+        Some("access_token_ttl")
+    );
+
+    let list = api.key(Method::GET, "/apis", None).await;
+    assert_eq!(list.ok()["items"][0]["indicator"], "https://api.home/");
+    let shown = api.key(Method::GET, AT, None).await;
+    assert_eq!(shown.ok()["scopes"][0]["name"], "read");
+    let changed = json!({"name": "Home", "scopes": [{"name": "write"}], "alg": "RS256"});
+    let changed = api.key(Method::PATCH, AT, Some(&changed)).await;
+    assert_eq!(changed.ok()["name"], "Home");
+    assert_eq!(
+        changed.json["scopes"],
+        json!([{"name": "write", "description": ""}])
+    );
+    assert_eq!(changed.json["alg"], "RS256");
+    let typo = api
+        .key(Method::PATCH, AT, Some(&json!({"nmae": "x"})))
+        .await;
+    assert_eq!(typo.problem(Kind::InvalidInput).as_deref(), Some("nmae"));
+
+    // Not exactly the registered indicator (no trailing slash), or not a URI at all: 404.
+    for unknown in ["/apis/https%3A%2F%2Fapi.home", "/apis/nothing"] {
+        let r = api.key(Method::GET, unknown, None).await;
+        r.problem(Kind::NotFound);
+        let r = api.key(Method::DELETE, unknown, None).await;
+        r.problem(Kind::NotFound);
+    }
+    let deleted = api.key(Method::DELETE, AT, None).await;
+    assert_eq!(deleted.ok()["name"], "Home");
+    api.key(Method::GET, AT, None).await.problem(Kind::NotFound);
 }
 
 async fn mail_keys_and_api_keys(api: &Api) {
