@@ -45,17 +45,17 @@ fn list_page(
         let indicator = a["indicator"].as_str().unwrap_or("").to_string();
         a["delete_url"] = json!(url_with(s, "/apis/delete", "indicator", &indicator));
     }
-    let mut ctx = json!({
-        "section": "apis",
-        "apis": apis,
-        "algs": Alg::NAMES,
-        "alg": Alg::Es256.as_str(),
-        "ttl": DEFAULT_ACCESS_TOKEN_TTL,
-        "max_ttl": MAX_ACCESS_TOKEN_TTL,
-    });
-    for (k, v) in form.as_object().into_iter().flatten() {
-        ctx[k] = v.clone();
-    }
+    let ctx = super::typed_over(
+        json!({
+            "section": "apis",
+            "apis": apis,
+            "algs": Alg::NAMES,
+            "alg": Alg::Es256.as_str(),
+            "ttl": DEFAULT_ACCESS_TOKEN_TTL,
+            "max_ttl": MAX_ACCESS_TOKEN_TTL,
+        }),
+        form,
+    );
     console_page(s, req, admin, status, "console_apis.html", ctx)
 }
 

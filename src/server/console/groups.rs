@@ -32,19 +32,15 @@ fn list_page(
     status: StatusCode,
     form: Value,
 ) -> Response {
-    let mut groups = match run(s, admin, Command::GroupList(Default::default())) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return storage_failure(s, e),
+    let mut groups = match super::read(s, admin, Command::GroupList(Default::default())) {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     for g in groups.as_array_mut().into_iter().flatten() {
         let name = g["name"].as_str().unwrap_or("").to_string();
         g["show_url"] = json!(url_with(s, "/groups/show", "name", &name));
     }
-    let mut ctx = json!({ "section": "groups", "groups": groups });
-    for (k, v) in form.as_object().into_iter().flatten() {
-        ctx[k] = v.clone();
-    }
+    let ctx = super::typed_over(json!({ "section": "groups", "groups": groups }), form);
     console_page(s, req, admin, status, "console_groups.html", ctx)
 }
 

@@ -42,9 +42,8 @@ pub fn show(s: &Server, req: &Request, admin: &Admin) -> Response {
 
 fn page(s: &Server, req: &Request, admin: &Admin, status: StatusCode, form: Value) -> Response {
     let shown = ConnectorRef { name: SES.into() };
-    let connector = match run(s, admin, Command::ConnectorShow(shown)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return super::storage_failure(s, e),
+    let connector = match super::read(s, admin, Command::ConnectorShow(shown)) {
+        Ok(v) => v,
         Err(r) => return *r,
     };
     let mail_status = serde_json::to_value(s.provider.mailer().status()).unwrap_or(Value::Null);
@@ -67,25 +66,25 @@ fn page(s: &Server, req: &Request, admin: &Admin, status: StatusCode, form: Valu
         })
         .collect();
     let smtp = &s.config.mail.smtp;
-    let mut ctx = json!({
-        "section": "mail",
-        "status": mail_status,
-        "stored": stored,
-        "stored_json": stored.then(|| serde_json::to_string_pretty(&connector["config"]).unwrap_or_default()),
-        "fields": fields,
-        "file": {
-            "transport": format!("{:?}", s.config.mail.transport).to_lowercase(),
-            "from": s.config.mail.from,
-            "host": smtp.host,
-            "port": smtp.port,
-            "tls": smtp.tls.as_str(),
-            "auth": smtp.username.is_some(),
-        },
-        "purposes": Purpose::ALL.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-    });
-    for (k, v) in form.as_object().into_iter().flatten() {
-        ctx[k] = v.clone();
-    }
+    let ctx = super::typed_over(
+        json!({
+            "section": "mail",
+            "status": mail_status,
+            "stored": stored,
+            "stored_json": stored.then(|| serde_json::to_string_pretty(&connector["config"]).unwrap_or_default()),
+            "fields": fields,
+            "file": {
+                "transport": format!("{:?}", s.config.mail.transport).to_lowercase(),
+                "from": s.config.mail.from,
+                "host": smtp.host,
+                "port": smtp.port,
+                "tls": smtp.tls.as_str(),
+                "auth": smtp.username.is_some(),
+            },
+            "purposes": Purpose::ALL.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        }),
+        form,
+    );
     console_page(s, req, admin, status, "console_mail.html", ctx)
 }
 
