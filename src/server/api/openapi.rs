@@ -11,8 +11,8 @@ use super::{Call, Reply, Route, PREFIX};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
-/// The document as written.
-const SOURCE: &str = include_str!("openapi.json");
+/// The document: `openapi.json` as written, its indentation taken out by `build.rs`.
+const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
 
 /// The parsed document. It is embedded, so it parses or no test passes (see the tests); were
 /// it ever not to, the API would answer with an empty document and check no members.
