@@ -464,10 +464,12 @@ impl Shots {
         Shots { dir }
     }
 
-    /// Saves the whole page as `NN-step.png`.
+    /// Saves the phone's screen as `NN-step.png`: what the person sees, not the whole page
+    /// (DevTools' whole-page capture resizes the layout, and on the experience page, with its
+    /// preview frames, it once hung past WebDriver's 30 s; tests/pages.rs takes whole pages).
     async fn take(&self, browser: &Browser, step: &str) {
         let n = SHOT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let png = browser.full_page_screenshot().await;
+        let png = browser.screenshot().await;
         let path = self.dir.join(format!("{n:02}-{step}.png"));
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
