@@ -466,7 +466,7 @@ impl Shots {
 
     /// Saves the phone's screen as `NN-step.png`: what the person sees, not the whole page
     /// (DevTools' whole-page capture resizes the layout, and on the experience page, with its
-    /// preview frames, it once hung past WebDriver's 30 s; tests/pages.rs takes whole pages).
+    /// preview frames, it hung past WebDriver's 30 s in CI).
     async fn take(&self, browser: &Browser, step: &str) {
         let n = SHOT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let png = browser.screenshot().await;

@@ -1,4 +1,4 @@
-//! Each page as people see it, in Chromium: a whole-page screenshot at desktop and phone size
+//! Each page as people see it, in Chromium: a screenshot of the window at desktop and phone size
 //! (and desktop in dark mode), saved as a test artefact, and axe-core run in the page, plus one
 //! check axe lacks (WCAG 1.4.11: form field borders at 3:1). tests/pages.rs drives it over its
 //! list of pages.
@@ -114,7 +114,9 @@ impl Checker {
         let url = browser.current_url().await;
         for (view, width, height, mobile, scheme) in VIEWS {
             emulate(browser, width, height, mobile, scheme).await;
-            let png = browser.full_page_screenshot().await;
+            // The viewport, not DevTools' whole-page capture: that resizes the layout and hung
+            // past WebDriver's 30 s on some pages in CI.
+            let png = browser.screenshot().await;
             let path = self.dir.join(format!("{name}-{view}.png"));
             std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let script = format!("{}\n{AXE_RUN}", self.axe);

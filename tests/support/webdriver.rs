@@ -297,16 +297,6 @@ impl Browser {
             .expect("the screenshot is base64")
     }
 
-    /// A PNG of the whole page, beyond the window's bottom edge (DevTools protocol).
-    pub async fn full_page_screenshot(&self) -> Vec<u8> {
-        use base64::Engine;
-        let params = json!({ "format": "png", "captureBeyondViewport": true });
-        let shot = self.cdp("Page.captureScreenshot", params).await;
-        base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap_or_default())
-            .expect("the screenshot is base64")
-    }
-
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its
     /// value. WebDriver runs it through the DevTools protocol, not as page script, so a CSP
     /// that forbids inline script does not stop it.
