@@ -28,14 +28,9 @@ pub fn handle_live(
         Command::KeysPrune(_) => Command::KeysPrune(window()),
         other => other,
     };
-    let changes = !command.only_reads();
     let Done { result, effect } = handle(&provider.store, mail, actor, command)?;
     if let Some(effect) = effect {
         apply(provider, effect)?;
-    }
-    if changes {
-        // A user signed out, disabled or deleted: their sessions' apps are waiting to be told.
-        provider.backchannel.wake();
     }
     Ok(result)
 }

@@ -6,7 +6,7 @@
 //!  session ends (end-session, account page, admin sign-out, user disabled or deleted)
 //!    │ same transaction (store: remove_session)
 //!    ▼
-//!  LogoutNotice{client, sid, sub} queued ──wake / 1 s tick──▶ taken by the deliverer
+//!  LogoutNotice{client, sid, sub} queued ──commit rings the store──▶ taken by the deliverer
 //!                                                               │ one task per notice
 //!                                                               ▼
 //!  attempt 1 ──200/204──────────────────────────────────────▶ [delivered]
@@ -37,7 +37,6 @@ use crate::store::{App, LogoutNotice, Reads, StoreError, Writes};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// The event a logout token carries (§2.4).
 pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -48,9 +47,6 @@ pub const LOGOUT_TYP: &str = "logout+jwt";
 pub const LOGOUT_TOKEN_TTL: u64 = 120;
 /// Notices taken per pass: each becomes a task; the rest wait for the next pass.
 const BATCH: usize = 256;
-/// How often the queue is looked at without being woken (notices queued by a path that does
-/// not wake the deliverer, or left by a restart).
-const TICK: Duration = Duration::from_secs(1);
 
 /// How deliveries retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,26 +69,17 @@ impl Default for Policy {
     }
 }
 
-/// The provider's handle on the delivery: the retry policy, and the bell that wakes the
-/// deliverer after a commit that queued notices.
+/// The provider's handle on the delivery: the retry policy. (The deliverer is woken by the
+/// store, after each commit that queued notices: [`crate::store::Store::logout_notices_queued`].)
 #[derive(Debug, Default)]
 pub struct Backchannel {
     pub policy: Policy,
-    wake: Notify,
 }
 
 impl Backchannel {
     /// A handle with this policy (tests and benches shorten the waits).
     pub fn with_policy(policy: Policy) -> Backchannel {
-        Backchannel {
-            policy,
-            wake: Notify::new(),
-        }
-    }
-
-    /// Tells the deliverer that notices may be waiting (after the commit that queued them).
-    pub fn wake(&self) {
-        self.wake.notify_one();
+        Backchannel { policy }
     }
 }
 
@@ -131,16 +118,14 @@ pub fn logout_token(
         .map_err(TokenError::Sign)
 }
 
-/// Runs the deliverer for as long as the server runs: takes queued notices when woken (or
-/// every second) and delivers each in a task of its own.
+/// Runs the deliverer for as long as the server runs: takes the notices a restart left, then
+/// those of each commit that queues some (the store rings), and delivers each in a task of its
+/// own. Idle, it does nothing.
 pub async fn run(p: Arc<Provider>) {
     let tls = tls();
     loop {
-        tokio::select! {
-            _ = p.backchannel.wake.notified() => {}
-            _ = tokio::time::sleep(TICK) => {}
-        }
         drain(&p, &tls).await;
+        p.store.logout_notices_queued().await;
     }
 }
 

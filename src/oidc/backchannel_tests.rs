@@ -365,3 +365,22 @@ fn signing_in_again_as_the_same_user_keeps_the_sid_and_tells_no_app_but_another_
     assert_eq!(notices(&p).len(), 1, "another user: ada's apps are told");
     assert_eq!(notices(&p)[0].sid, sid.as_str().unwrap());
 }
+
+/// The running deliverer needs no call from the path that ended the session: the commit that
+/// queued the notice rings the store, and the deliverer (idle until then) delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deliverer_is_woken_by_the_commit_that_queues_a_notice() {
+    let (_d, p) = provider();
+    let p = fast(p);
+    let (url, mut bodies) = receiver(vec![204]).await;
+    let deliverer = tokio::spawn(super::run(p.clone()));
+    let (_, sid) = queue_one(&p, &url);
+    // A bound on waiting (not a speed check): without the bell the deliverer never wakes.
+    let body = tokio::time::timeout(std::time::Duration::from_secs(30), bodies.recv())
+        .await
+        .expect("the deliverer was woken")
+        .unwrap();
+    let jwt = body.strip_prefix("logout_token=").unwrap();
+    assert_eq!(p.keys().verify_jwt(jwt).unwrap()["sid"], sid.as_str());
+    deliverer.abort();
+}

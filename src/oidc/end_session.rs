@@ -111,9 +111,8 @@ pub fn end_session(
             csrf: confirm_token(cookie.unwrap_or_default()),
         });
     }
-    session::end(p, cookie)?;
     // The apps the session signed in to are told apart from this request (`backchannel`).
-    p.backchannel.wake();
+    session::end(p, cookie)?;
     Ok(LogoutOutcome::SignedOut(v))
 }
 

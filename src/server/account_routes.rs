@@ -227,8 +227,6 @@ async fn form(s: &Server, req: &Request) -> Response {
         }
         _ => Ok(http::text(StatusCode::NOT_FOUND, "not found\n")),
     });
-    // A session ended: its apps are told in the background (`oidc::backchannel`).
-    s.provider.backchannel.wake();
     result.unwrap_or_else(|e| storage_failure(s, e))
 }
 

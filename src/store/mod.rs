@@ -235,6 +235,10 @@ pub struct Store {
     committer: Arc<commit::Committer>,
     /// The commit thread, joined on drop (after it made every commit durable).
     flusher: Option<std::thread::JoinHandle<()>>,
+    /// Rung after each commit that queued back-channel logout notices
+    /// ([`Writes::remove_session`]): the deliverer (`oidc::backchannel`) waits on it, so every
+    /// path that ends a session is delivered without each having to say so.
+    logout_queued: tokio::sync::Notify,
 }
 
 impl Drop for Store {
@@ -271,6 +275,7 @@ impl Store {
             path: path.to_path_buf(),
             committer,
             flusher: Some(flusher),
+            logout_queued: tokio::sync::Notify::new(),
         };
         store.write(|tx| {
             for name in [
@@ -341,11 +346,24 @@ impl Store {
         let mut tx = db.begin_write().map_err(StoreError::from)?;
         tx.set_durability(Durability::None)
             .map_err(StoreError::from)?;
-        let tx = WriteTx { tx };
+        let tx = WriteTx {
+            tx,
+            logout_queued: std::cell::Cell::new(false),
+        };
         let out = f(&tx)?;
+        let queued = tx.logout_queued.get();
         tx.tx.commit().map_err(StoreError::from)?;
         drop(db);
+        if queued {
+            self.logout_queued.notify_one();
+        }
         Ok((out, self.committer.committed(started)))
+    }
+
+    /// Resolves after a commit that queued back-channel logout notices (at once if one came
+    /// since the last wait): the deliverer's only wake-up.
+    pub async fn logout_notices_queued(&self) {
+        self.logout_queued.notified().await
     }
 
     /// Blocks until `pending` is durable (for callers outside the async runtime).
@@ -405,6 +423,9 @@ pub struct ReadTx {
 /// A write transaction, committed by [`Store::write`].
 pub struct WriteTx {
     tx: redb::WriteTransaction,
+    /// This transaction queued a back-channel logout notice (rings
+    /// [`Store::logout_notices_queued`] once committed).
+    logout_queued: std::cell::Cell<bool>,
 }
 
 fn decode<V: DeserializeOwned>(

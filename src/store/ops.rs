@@ -348,6 +348,7 @@ impl Writes for WriteTx {
                         user_id: session.user_id.clone(),
                     };
                     self.put(&LOGOUT_NOTICES, &crate::crypto::random_id(), &notice)?;
+                    self.logout_queued.set(true);
                 }
             }
         }
