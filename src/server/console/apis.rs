@@ -155,18 +155,17 @@ fn confirm_page(
     };
     let indicator = api["indicator"].as_str().unwrap_or("");
     let name = api["name"].as_str().unwrap_or("");
-    let ctx = json!({
-        "section": "apis",
-        "error": error,
-        "title": format!("Delete the API {name}?"),
-        "text": format!("Apps can no longer get access tokens for {indicator}; tokens already issued stay valid until they expire. Groups and apps keep the scopes granted for it, unused. This cannot be undone."),
-        "action": url(s, "/apis/delete"),
-        "key": "indicator",
-        "value": indicator,
-        "button": format!("Delete {name}"),
-        "back_url": url(s, "/apis"),
-    });
-    console_page(s, req, admin, status, "console_confirm.html", ctx)
+    let c = super::Confirm {
+        section: "apis",
+        title: format!("Delete the API {name}?"),
+        text: format!("Apps can no longer get access tokens for {indicator}; tokens already issued stay valid until they expire. Groups and apps keep the scopes granted for it, unused. This cannot be undone."),
+        action: "/apis/delete",
+        key: "indicator",
+        value: indicator,
+        button: format!("Delete {name}"),
+        back_url: url(s, "/apis"),
+    };
+    super::confirm_page(s, req, admin, status, error, c)
 }
 
 /// POST /console/apis/delete (`indicator`): `api.delete`, then the list.

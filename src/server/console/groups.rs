@@ -400,18 +400,17 @@ fn confirm_page(
         Err(r) => return *r,
     };
     let name = group["name"].as_str().unwrap_or("").to_string();
-    let ctx = json!({
-        "section": "groups",
-        "error": error,
-        "title": format!("Delete the group {name}?"),
-        "text": "Its members leave it and lose the claims it gave them. Apps that allowed only this group then let none of them in. This cannot be undone.",
-        "action": url(s, "/groups/delete"),
-        "key": "name",
-        "value": name,
-        "button": format!("Delete {name}"),
-        "back_url": url_with(s, "/groups/show", "name", &name),
-    });
-    console_page(s, req, admin, status, "console_confirm.html", ctx)
+    let c = super::Confirm {
+        section: "groups",
+        title: format!("Delete the group {name}?"),
+        text: "Its members leave it and lose the claims it gave them. Apps that allowed only this group then let none of them in. This cannot be undone.".into(),
+        action: "/groups/delete",
+        key: "name",
+        value: &name,
+        button: format!("Delete {name}"),
+        back_url: url_with(s, "/groups/show", "name", &name),
+    };
+    super::confirm_page(s, req, admin, status, error, c)
 }
 
 /// POST /console/groups/delete (`name`): `group.delete`, then the list.

@@ -361,6 +361,43 @@ pub(super) fn console_page(
     page(s, status, name, ctx)
 }
 
+/// A "delete this?" step, shown by [`confirm_page`] (`console_confirm.html`): what it asks,
+/// and the one form field (`key` = `value`) it posts to `action` (a console path).
+pub(super) struct Confirm<'a> {
+    pub section: &'a str,
+    pub title: String,
+    pub text: String,
+    pub action: &'a str,
+    pub key: &'a str,
+    pub value: &'a str,
+    pub button: String,
+    /// "Keep it" goes back here (a full URL).
+    pub back_url: String,
+}
+
+/// The confirmation page for `c`, with the refusal `error` of a first try if any.
+pub(super) fn confirm_page(
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    status: StatusCode,
+    error: Option<String>,
+    c: Confirm,
+) -> Response {
+    let ctx = serde_json::json!({
+        "section": c.section,
+        "error": error,
+        "title": c.title,
+        "text": c.text,
+        "action": url(s, c.action),
+        "key": c.key,
+        "value": c.value,
+        "button": c.button,
+        "back_url": c.back_url,
+    });
+    console_page(s, req, admin, status, "console_confirm.html", ctx)
+}
+
 /// `ctx` with the keys of `form` (what a refused form had typed) set over it.
 pub(super) fn typed_over(mut ctx: Value, form: Value) -> Value {
     for (k, v) in form.as_object().into_iter().flatten() {

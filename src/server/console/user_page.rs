@@ -172,18 +172,17 @@ fn confirm_page(
         Err(r) => return *r,
     };
     let email = user["email"].as_str().unwrap_or("");
-    let ctx = json!({
-        "section": "users",
-        "error": error,
-        "title": format!("Delete {email}?"),
-        "text": "Their sessions end, every token their apps hold is revoked, and the account is gone: the same address signing in again gets a new account with a new ID. This cannot be undone.",
-        "action": url(s, "/users/delete"),
-        "key": "id",
-        "value": id,
-        "button": format!("Delete {email}"),
-        "back_url": url_with(s, "/users/show", "id", &id),
-    });
-    console_page(s, req, admin, status, "console_confirm.html", ctx)
+    let c = super::Confirm {
+        section: "users",
+        title: format!("Delete {email}?"),
+        text: "Their sessions end, every token their apps hold is revoked, and the account is gone: the same address signing in again gets a new account with a new ID. This cannot be undone.".into(),
+        action: "/users/delete",
+        key: "id",
+        value: &id,
+        button: format!("Delete {email}"),
+        back_url: url_with(s, "/users/show", "id", &id),
+    };
+    super::confirm_page(s, req, admin, status, error, c)
 }
 
 /// POST /console/users/delete (`id`): `user.delete`, then the list. An administrator cannot
