@@ -239,7 +239,7 @@ async fn ending_another_session_then_signing_out_everywhere() {
         &shown,
         "/account/sign-out-everywhere",
         "csrf",
-        &csrf(&shown),
+        &shown.expect_input("csrf"),
     );
     let answer = post(&laptop, &shown, &everywhere).await;
     assert_eq!(answer.status, 303, "{}", answer.describe());
@@ -249,10 +249,6 @@ async fn ending_another_session_then_signing_out_everywhere() {
     );
     let after = account(&sesame, &laptop).await;
     assert_eq!(after.status, 303, "signed out: {}", after.describe());
-}
-
-fn csrf(page: &Response) -> String {
-    support::html::input_value(&page.body, "csrf").expect("a csrf field")
 }
 
 #[tokio::test(flavor = "multi_thread")]

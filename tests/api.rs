@@ -36,35 +36,18 @@ impl Admin<'_> {
     }
 }
 
-/// Runs the CLI and returns its JSON output.
-fn cli_json(sesame: &Sesame, args: &[&str]) -> Value {
-    let out = sesame.cli(args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "sesame {}: {}{}",
-        args.join(" "),
-        stdout,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_script_with_an_api_key_manages_users_groups_and_apps() {
     let sesame = Sesame::start_default();
-    let made = cli_json(
-        &sesame,
-        &[
-            "api-key",
-            "create",
-            "--name",
-            "provisioning",
-            "--expires",
-            "30",
-            "--json",
-        ],
-    );
+    let made = sesame.cli_json(&[
+        "api-key",
+        "create",
+        "--name",
+        "provisioning",
+        "--expires",
+        "30",
+        "--json",
+    ]);
     let key = made["key"].as_str().expect("the key, shown once");
     assert!(key.starts_with("sesame_"), "{key}");
     let admin = Admin {
@@ -127,7 +110,7 @@ async fn a_script_with_an_api_key_manages_users_groups_and_apps() {
     let app_now = admin.expect(200, Method::GET, &path, None).await;
     assert_eq!(app_now["allowed_groups"], json!(["family"]));
     // The CLI sees the same app: one store, one set of operations.
-    let from_cli = cli_json(&sesame, &["app", "show", &app.client_id, "--json"]);
+    let from_cli = sesame.cli_json(&["app", "show", &app.client_id, "--json"]);
     assert_eq!(from_cli["allowed_groups"], json!(["family"]));
 
     // A machine app over HTTP: a secret, shown once, and no redirect URIs (one is refused).
@@ -167,11 +150,11 @@ async fn a_script_with_an_api_key_manages_users_groups_and_apps() {
     assert_eq!(r.json()["errors"][0]["field"], "email");
 
     // The key's use is noted; once revoked, it no longer works.
-    let listed = cli_json(&sesame, &["api-key", "list", "--json"]);
+    let listed = sesame.cli_json(&["api-key", "list", "--json"]);
     assert!(listed[0]["last_used_at"].is_u64(), "{listed}");
     assert!(listed[0].get("key").is_none());
     let id = made["id"].as_str().unwrap();
-    cli_json(&sesame, &["api-key", "revoke", id, "--json"]);
+    sesame.cli_json(&["api-key", "revoke", id, "--json"]);
     let r = admin.send(Method::GET, "/users", None).await;
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
@@ -180,7 +163,7 @@ async fn a_script_with_an_api_key_manages_users_groups_and_apps() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_creates_of_one_email_at_once_give_one_user_and_a_409() {
     let sesame = Sesame::start(SesameOpts::with_issuer_path("/oidc"));
-    let made = cli_json(&sesame, &["api-key", "create", "--name", "race", "--json"]);
+    let made = sesame.cli_json(&["api-key", "create", "--name", "race", "--json"]);
     let admin = Admin {
         sesame: &sesame,
         http: HttpClient::new(),

@@ -60,11 +60,6 @@ fn assert_strict_headers(page: &Response) {
     assert!(!page.body.contains("<script"), "no script on the page");
 }
 
-fn csrf(page: &Response) -> String {
-    page.input_value("csrf")
-        .unwrap_or_else(|| panic!("no csrf field: {}", page.describe()))
-}
-
 async fn post(
     sesame: &Sesame,
     browser: &HttpClient,
@@ -72,14 +67,6 @@ async fn post(
     form: &[(&str, &str)],
 ) -> Response {
     browser.post_form(&sesame.url(path), form).await
-}
-
-/// The text of `<code id="ID">...</code>` on the page.
-fn code_with_id(page: &Response, id: &str) -> Option<String> {
-    let start = format!("<code id=\"{id}\">");
-    let at = page.body.find(&start)? + start.len();
-    let len = page.body[at..].find("</code>")?;
-    Some(page.body[at..at + len].to_string())
 }
 
 fn audit_log(sesame: &Sesame) -> String {
@@ -134,7 +121,7 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let page = admin_console(&sesame, &browser).await;
     assert_strict_headers(&page);
     assert!(page.body.contains("aria-current=\"page\">Apps"), "the nav");
-    let token = csrf(&page);
+    let token = page.expect_input("csrf");
     let redirect = "http://127.0.0.1:9/grafana/login/generic_oauth";
     let form = |csrf: &'static str| {
         vec![
@@ -189,8 +176,10 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let shown = browser.follow_within(r, &sesame.issuer).await;
     assert_eq!(shown.status, 200, "{}", shown.describe());
     assert_strict_headers(&shown);
-    let client_id = code_with_id(&shown, "client-id").expect("client ID shown");
-    let secret = code_with_id(&shown, "client-secret").expect("secret shown once");
+    let client_id = shown.code_with_id("client-id").expect("client ID shown");
+    let secret = shown
+        .code_with_id("client-secret")
+        .expect("secret shown once");
     assert!(secret.len() >= 32, "{secret}");
     for needle in [
         "AUTH_SESAME_ID=",
@@ -210,7 +199,7 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
         !again.body.contains(&secret),
         "a reload does not show the secret"
     );
-    assert!(code_with_id(&again, "client-secret").is_none());
+    assert!(again.code_with_id("client-secret").is_none());
 
     // Rotating makes a new secret, shown once the same way (the CSRF token checked first).
     let rotate = [("id", client_id.as_str()), ("csrf", "bad")];
@@ -220,7 +209,9 @@ async fn an_admin_creates_an_app_sees_the_secret_once_signs_in_with_it_and_delet
     let r = post(&sesame, &browser, "/console/apps/rotate", &rotate).await;
     assert_eq!(r.status, 303, "{}", r.describe());
     let rotated = browser.follow_within(r, &sesame.issuer).await;
-    let new_secret = code_with_id(&rotated, "client-secret").expect("the new secret, once");
+    let new_secret = rotated
+        .code_with_id("client-secret")
+        .expect("the new secret, once");
     assert_ne!(new_secret, secret);
 
     // The app works: someone signs in to it with the settings the page gave.
@@ -344,7 +335,7 @@ async fn an_admin_adds_finds_disables_and_enables_a_user() {
     let sesame = Sesame::start_default();
     let browser = HttpClient::new();
     let page = admin_console(&sesame, &browser).await;
-    let token = csrf(&page);
+    let token = page.expect_input("csrf");
     let users = browser.get(&sesame.url("/console/users")).await;
     assert_eq!(users.status, 200, "{}", users.describe());
     assert_strict_headers(&users);

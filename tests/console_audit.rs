@@ -32,19 +32,6 @@ async fn admin_console(sesame: &Sesame, browser: &HttpClient) {
     assert_eq!(page.status, 200, "{}", page.describe());
 }
 
-fn csrf(page: &Response) -> String {
-    page.input_value("csrf")
-        .unwrap_or_else(|| panic!("no csrf field: {}", page.describe()))
-}
-
-/// The text of `<code id="ID">...</code>` on the page.
-fn code_with_id(page: &Response, id: &str) -> Option<String> {
-    let start = format!("<code id=\"{id}\">");
-    let at = page.body.find(&start)? + start.len();
-    let len = page.body[at..].find("</code>")?;
-    Some(page.body[at..at + len].to_string())
-}
-
 /// The `href` of the page's link with `rel` (entity-decoded).
 fn link(page: &Response, rel: &str) -> Option<String> {
     tags(&page.body, "a")
@@ -94,7 +81,7 @@ async fn an_admin_makes_an_api_key_shown_once_finds_its_changes_in_the_audit_log
         page.body.contains("aria-current=\"page\">API keys"),
         "the nav"
     );
-    let token = csrf(&page);
+    let token = page.expect_input("csrf");
 
     // Missing and wrong CSRF tokens: 403, no key.
     let url = sesame.url("/console/api-keys");
@@ -143,7 +130,7 @@ async fn an_admin_makes_an_api_key_shown_once_finds_its_changes_in_the_audit_log
     let shown = browser.follow_within(r, &sesame.issuer).await;
     assert_eq!(shown.status, 200, "{}", shown.describe());
     assert_eq!(shown.header("cache-control"), Some("no-store"));
-    let key = code_with_id(&shown, "api-key").expect("the key, shown once");
+    let key = shown.code_with_id("api-key").expect("the key, shown once");
     assert!(key.starts_with("sesame_"), "{key}");
     let again = browser.get(shown.url.as_str()).await;
     assert!(!again.body.contains(&key), "shown once only");
@@ -282,7 +269,10 @@ async fn an_admin_makes_an_api_key_shown_once_finds_its_changes_in_the_audit_log
         "still live"
     );
     let r = browser
-        .post_form(&revoke, &[("id", &id), ("csrf", &csrf(&confirm))])
+        .post_form(
+            &revoke,
+            &[("id", &id), ("csrf", &confirm.expect_input("csrf"))],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.describe());
     let after = browser.follow_within(r, &sesame.issuer).await;

@@ -37,11 +37,6 @@ fn cli_ok(sesame: &Sesame, args: &[&str]) -> String {
     stdout
 }
 
-fn cli_json(sesame: &Sesame, args: &[&str]) -> Value {
-    let stdout = cli_ok(sesame, args);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
 async fn scrape(sesame: &Sesame) -> String {
     let r = HttpClient::new().get(&sesame.url("/metrics")).await;
     assert_eq!(r.status, 200, "{}", r.describe());
@@ -151,10 +146,7 @@ async fn with_loopback_off_metrics_need_the_token_and_health_details_an_admin() 
     assert!(right.body.contains("sesame_build_info"), "{}", right.body);
 
     // /healthz details: an admin's API key from anywhere; nobody else through the proxy.
-    let key = cli_json(
-        &sesame,
-        &["api-key", "create", "--name", "monitor", "--json"],
-    );
+    let key = sesame.cli_json(&["api-key", "create", "--name", "monitor", "--json"]);
     let bearer = format!("Bearer {}", key["key"].as_str().unwrap());
     let admin = http
         .get_with(
@@ -218,7 +210,7 @@ async fn a_backup_taken_while_running_restores_and_its_refresh_token_works() {
 
     let backups = tempfile::tempdir().unwrap();
     let file = backups.path().join("sesame-backup.redb");
-    let report = cli_json(&sesame, &["backup", file.to_str().unwrap(), "--json"]);
+    let report = sesame.cli_json(&["backup", file.to_str().unwrap(), "--json"]);
     assert!(report["records"].as_u64().unwrap() > 5, "{report}");
     #[cfg(unix)]
     {
@@ -259,11 +251,11 @@ async fn a_backup_taken_while_running_restores_and_its_refresh_token_works() {
 #[tokio::test(flavor = "multi_thread")]
 async fn keys_list_shows_until_when_a_retired_key_stays_in_jwks() {
     let sesame = Sesame::start_default();
-    let listed = cli_json(&sesame, &["keys", "list", "--json"]);
+    let listed = sesame.cli_json(&["keys", "list", "--json"]);
     let active = listed.as_array().unwrap().len();
     assert!(active >= 2, "{listed:#}");
-    let rotated = cli_json(&sesame, &["keys", "rotate", "--alg", "ES256", "--json"]);
-    let listed = cli_json(&sesame, &["keys", "list", "--json"]);
+    let rotated = sesame.cli_json(&["keys", "rotate", "--alg", "ES256", "--json"]);
+    let listed = sesame.cli_json(&["keys", "list", "--json"]);
     let keys = listed.as_array().unwrap();
     assert_eq!(keys.len(), active + 1, "{listed:#}");
     let retired: Vec<&Value> = keys.iter().filter(|k| k["active"] == false).collect();
@@ -281,7 +273,7 @@ async fn keys_list_shows_until_when_a_retired_key_stays_in_jwks() {
         .any(|k| k["kid"] == rotated["kid"] && k["active"] == true));
 
     // Its tokens may still be valid: prune keeps it, and JWKS still has it.
-    let pruned = cli_json(&sesame, &["keys", "prune", "--json"]);
+    let pruned = sesame.cli_json(&["keys", "prune", "--json"]);
     assert_eq!(pruned["pruned"], serde_json::json!([]));
     let jwks = HttpClient::new().get(&sesame.url("/jwks")).await.body;
     assert!(jwks.contains(old["kid"].as_str().unwrap()), "{jwks}");

@@ -4,37 +4,12 @@
 //! of that group then gets a JWT access token for the API with that scope, and no other; the
 //! API is deleted after a confirmation. Every form refuses a missing and a wrong CSRF token.
 
-use super::{admin_console, assert_audited_as_admin, assert_strict_headers, csrf, post, ADA};
+use super::{admin_console, assert_audited_as_admin, assert_strict_headers, post, ADA};
 use crate::support::flow;
 use crate::support::http::HttpClient;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const HOME: &str = "https://api.home.test/";
-
-fn cli_json(sesame: &crate::support::Sesame, args: &[&str]) -> Value {
-    let out = sesame.cli(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from the CLI")
-}
-
-async fn assert_csrf_refused(
-    sesame: &crate::support::Sesame,
-    browser: &HttpClient,
-    path: &str,
-    form: &[(&str, &str)],
-) {
-    let mut without: Vec<(&str, &str)> =
-        form.iter().filter(|(k, _)| *k != "csrf").copied().collect();
-    let r = post(sesame, browser, path, &without).await;
-    assert_eq!(r.status, 403, "{path} without CSRF: {}", r.describe());
-    without.push(("csrf", "wrong"));
-    let r = post(sesame, browser, path, &without).await;
-    assert_eq!(r.status, 403, "{path} with a wrong CSRF: {}", r.describe());
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_registers_an_api_grants_a_group_a_scope_and_a_member_gets_a_jwt_with_it() {
@@ -54,7 +29,7 @@ async fn an_admin_registers_an_api_grants_a_group_a_scope_and_a_member_gets_a_jw
     }
     let browser = HttpClient::new();
     let page = admin_console(&sesame, &browser).await;
-    let token = csrf(&page);
+    let token = page.expect_input("csrf");
 
     let list = browser.get(&sesame.url("/console/apis")).await;
     assert_eq!(list.status, 200, "{}", list.describe());
@@ -71,7 +46,9 @@ async fn an_admin_registers_an_api_grants_a_group_a_scope_and_a_member_gets_a_jw
         ("ttl", "300"),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_refused(&sesame, &browser, "/console/apis", &create).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/apis", &create)
+        .await;
     let mut bad = create;
     bad[0] = ("indicator", "api.home.test");
     let r = post(&sesame, &browser, "/console/apis", &bad).await;
@@ -87,7 +64,7 @@ async fn an_admin_registers_an_api_grants_a_group_a_scope_and_a_member_gets_a_jw
     assert_eq!(r.status, 303, "{}", r.describe());
     let list = browser.follow_within(r, &sesame.issuer).await;
     assert!(list.body.contains("The API is registered") && list.body.contains(HOME));
-    let api = cli_json(&sesame, &["api", "show", HOME, "--json"]);
+    let api = sesame.cli_json(&["api", "show", HOME, "--json"]);
     assert_eq!(api["access_token_ttl"], 300);
     assert_eq!(
         api["scopes"],
@@ -111,7 +88,9 @@ async fn an_admin_registers_an_api_grants_a_group_a_scope_and_a_member_gets_a_jw
         ("scope", read.as_str()),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_refused(&sesame, &browser, "/console/groups/api-scopes", &grant).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/groups/api-scopes", &grant)
+        .await;
     let r = post(&sesame, &browser, "/console/groups/api-scopes", &grant).await;
     assert_eq!(r.status, 303, "{}", r.describe());
     let group = browser.follow_within(r, &sesame.issuer).await;
@@ -121,7 +100,7 @@ async fn an_admin_registers_an_api_grants_a_group_a_scope_and_a_member_gets_a_jw
         group.describe()
     );
     assert!(group.body.contains(&format!("value=\"{read}\" checked")));
-    let stored = cli_json(&sesame, &["group", "show", "family", "--json"]);
+    let stored = sesame.cli_json(&["group", "show", "family", "--json"]);
     assert_eq!(stored["api_scopes"], json!({ HOME: ["read"] }));
 
     // A member asks for read and write for the API: the JWT carries read, as granted.
@@ -175,7 +154,9 @@ async fn an_admin_registers_an_api_grants_a_group_a_scope_and_a_member_gets_a_jw
     assert_eq!(confirm.status, 200, "{}", confirm.describe());
     assert!(confirm.body.contains("Delete the API Home API?"));
     let delete = [("indicator", HOME), ("csrf", token.as_str())];
-    assert_csrf_refused(&sesame, &browser, "/console/apis/delete", &delete).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/apis/delete", &delete)
+        .await;
     let r = post(&sesame, &browser, "/console/apis/delete", &delete).await;
     assert_eq!(r.status, 303, "{}", r.describe());
     let list = browser.follow_within(r, &sesame.issuer).await;

@@ -6,40 +6,12 @@
 //! and sees a non-member refused at `/auth` while a member gets in, and deletes it. Every form
 //! refuses a missing and a wrong CSRF token; the store is checked through the CLI.
 
-use super::{admin_console, assert_audited_as_admin, assert_strict_headers, csrf, post, ADA, BOB};
+use super::{admin_console, assert_audited_as_admin, assert_strict_headers, post, ADA, BOB};
 use super::{sign_in_to_console, Sesame};
 use crate::support::flow;
 use crate::support::http::HttpClient;
 use crate::support::SesameOpts;
-use serde_json::{json, Value};
-
-fn cli_json(sesame: &Sesame, args: &[&str]) -> Value {
-    let out = sesame.cli(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from the CLI")
-}
-
-/// Posts `form` to `path` without its `csrf` field, then with a wrong one: both 403, and the
-/// page says the form expired.
-async fn assert_csrf_checked(
-    sesame: &Sesame,
-    browser: &HttpClient,
-    path: &str,
-    form: &[(&str, &str)],
-) {
-    let mut without: Vec<(&str, &str)> =
-        form.iter().filter(|(k, _)| *k != "csrf").copied().collect();
-    let r = post(sesame, browser, path, &without).await;
-    assert_eq!(r.status, 403, "{path} without CSRF: {}", r.describe());
-    assert!(r.body.contains("This form has expired"), "{}", r.describe());
-    without.push(("csrf", "wrong"));
-    let r = post(sesame, browser, path, &without).await;
-    assert_eq!(r.status, 403, "{path} with a wrong CSRF: {}", r.describe());
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
@@ -49,7 +21,7 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
     let bob_browser = HttpClient::new();
     let refused = sign_in_to_console(&sesame, &bob_browser, BOB).await;
     assert_eq!(refused.status, 403, "{}", refused.describe());
-    let bob = cli_json(&sesame, &["user", "show", BOB, "--json"]);
+    let bob = sesame.cli_json(&["user", "show", BOB, "--json"]);
     let bob_id = bob["id"].as_str().expect("id").to_string();
     let page_path = format!("/console/users/show?id={bob_id}");
     for path in [
@@ -63,7 +35,7 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
 
     let browser = HttpClient::new();
     let page = admin_console(&sesame, &browser).await;
-    let token = csrf(&page);
+    let token = page.expect_input("csrf");
 
     // The filter by group: admins lists Ada, not Bob; family lists nobody yet.
     let admins = browser
@@ -96,8 +68,10 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
         ("claims", "{\"team\": \"blue\"}"),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_checked(&sesame, &browser, "/console/users/update", &edit).await;
-    assert!(cli_json(&sesame, &["user", "show", BOB, "--json"])["name"].is_null());
+    sesame
+        .assert_csrf_refused(&browser, "/console/users/update", &edit)
+        .await;
+    assert!(sesame.cli_json(&["user", "show", BOB, "--json"])["name"].is_null());
     // Claims that are not a JSON object: 422 with the reason, what was typed kept.
     let mut bad = edit;
     bad[4] = ("claims", "[\"blue\"]");
@@ -122,7 +96,7 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
         "{}",
         saved.describe()
     );
-    let stored = cli_json(&sesame, &["user", "show", BOB, "--json"]);
+    let stored = sesame.cli_json(&["user", "show", BOB, "--json"]);
     assert_eq!(stored["name"], "Bob Builder");
     assert_eq!(stored["username"], "bobby");
     assert_eq!(stored["groups"], json!(["family"]));
@@ -155,7 +129,9 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
     assert_eq!(confirm.status, 200, "{}", confirm.describe());
     assert!(confirm.body.contains("Delete bob@example.com?"));
     let delete = [("id", bob_id.as_str()), ("csrf", token.as_str())];
-    assert_csrf_checked(&sesame, &browser, "/console/users/delete", &delete).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/users/delete", &delete)
+        .await;
     assert!(
         sesame.cli(&["user", "show", BOB]).status.success(),
         "still there"
@@ -170,7 +146,7 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
     );
     assert!(!sesame.cli(&["user", "show", BOB]).status.success(), "gone");
     // Ada cannot delete herself here.
-    let ada = cli_json(&sesame, &["user", "show", ADA, "--json"]);
+    let ada = sesame.cli_json(&["user", "show", ADA, "--json"]);
     let me = [
         ("id", ada["id"].as_str().expect("id")),
         ("csrf", token.as_str()),
@@ -190,7 +166,7 @@ async fn an_admin_edits_a_user_on_their_page_signs_them_out_and_deletes_them() {
     let r = post(&sesame, &browser, "/console/users/update", &me).await;
     assert_eq!(r.status, 422, "{}", r.describe());
     assert!(r.body.contains("cannot take yourself out of admins"));
-    let ada = cli_json(&sesame, &["user", "show", ADA, "--json"]);
+    let ada = sesame.cli_json(&["user", "show", ADA, "--json"]);
     assert_eq!(ada["groups"], json!(["admins"]));
 
     for command in ["user.update", "user.sign-out", "user.delete"] {
@@ -208,7 +184,7 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         .success());
     let browser = HttpClient::new();
     let page = admin_console(&sesame, &browser).await;
-    let token = csrf(&page);
+    let token = page.expect_input("csrf");
     let groups = browser.get(&sesame.url("/console/groups")).await;
     assert_eq!(groups.status, 200, "{}", groups.describe());
     assert_strict_headers(&groups);
@@ -223,7 +199,9 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         ("description", "Home"),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_checked(&sesame, &browser, "/console/groups", &create).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/groups", &create)
+        .await;
     let bad = [
         ("name", "no spaces"),
         ("description", "Home"),
@@ -246,7 +224,9 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         ("claims", "{\"role\": \"viewer\"}"),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_checked(&sesame, &browser, "/console/groups/update", &edit).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/groups/update", &edit)
+        .await;
     let mut bad = edit;
     bad[2] = ("claims", "42");
     let r = post(&sesame, &browser, "/console/groups/update", &bad).await;
@@ -254,7 +234,7 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
     assert!(r.body.contains("must be a JSON object") && r.body.contains("The family"));
     let r = post(&sesame, &browser, "/console/groups/update", &edit).await;
     assert_eq!(r.status, 303, "{}", r.describe());
-    let stored = cli_json(&sesame, &["group", "show", "family", "--json"]);
+    let stored = sesame.cli_json(&["group", "show", "family", "--json"]);
     assert_eq!(stored["description"], "The family");
     assert_eq!(stored["claims"], json!({"role": "viewer"}));
 
@@ -274,7 +254,9 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         ("email", "kid@example.com"),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_checked(&sesame, &browser, "/console/groups/members/add", &member).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/groups/members/add", &member)
+        .await;
     let r = post(&sesame, &browser, "/console/groups/members/add", &member).await;
     assert_eq!(r.status, 303, "{}", r.describe());
     let shown = browser.follow_within(r, &sesame.issuer).await;
@@ -283,7 +265,7 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         "{}",
         shown.describe()
     );
-    let kid = cli_json(&sesame, &["user", "show", "kid@example.com", "--json"]);
+    let kid = sesame.cli_json(&["user", "show", "kid@example.com", "--json"]);
     assert_eq!(kid["groups"], json!(["family"]));
     let nobody = [
         ("name", "family"),
@@ -301,7 +283,9 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         ("allow", "yes"),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_checked(&sesame, &browser, "/console/groups/apps", &allow).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/groups/apps", &allow)
+        .await;
     let r = post(&sesame, &browser, "/console/groups/apps", &allow).await;
     assert_eq!(r.status, 303, "{}", r.describe());
     let shown = browser.follow_within(r, &sesame.issuer).await;
@@ -310,7 +294,7 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         "{}",
         shown.describe()
     );
-    let stored = cli_json(&sesame, &["app", "show", &app.client_id, "--json"]);
+    let stored = sesame.cli_json(&["app", "show", &app.client_id, "--json"]);
     assert_eq!(stored["allowed_groups"], json!(["family"]));
 
     // The guest (not a member) is refused at /auth; the kid gets in.
@@ -344,16 +328,18 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
         ("user", kid_id),
         ("csrf", token.as_str()),
     ];
-    assert_csrf_checked(&sesame, &browser, "/console/groups/members/remove", &remove).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/groups/members/remove", &remove)
+        .await;
     let r = post(&sesame, &browser, "/console/groups/members/remove", &remove).await;
     assert_eq!(r.status, 303, "{}", r.describe());
-    let kid = cli_json(&sesame, &["user", "show", "kid@example.com", "--json"]);
+    let kid = sesame.cli_json(&["user", "show", "kid@example.com", "--json"]);
     assert_eq!(kid["groups"], json!([]));
     let mut open = allow;
     open[2] = ("allow", "no");
     let r = post(&sesame, &browser, "/console/groups/apps", &open).await;
     assert_eq!(r.status, 303, "{}", r.describe());
-    let stored = cli_json(&sesame, &["app", "show", &app.client_id, "--json"]);
+    let stored = sesame.cli_json(&["app", "show", &app.client_id, "--json"]);
     assert_eq!(stored["allowed_groups"], json!([]));
 
     let confirm = browser
@@ -362,7 +348,9 @@ async fn an_admin_makes_a_group_restricts_an_app_to_it_and_a_non_member_is_refus
     assert_eq!(confirm.status, 200, "{}", confirm.describe());
     assert!(confirm.body.contains("Delete the group family?"));
     let delete = [("name", "family"), ("csrf", token.as_str())];
-    assert_csrf_checked(&sesame, &browser, "/console/groups/delete", &delete).await;
+    sesame
+        .assert_csrf_refused(&browser, "/console/groups/delete", &delete)
+        .await;
     let r = post(&sesame, &browser, "/console/groups/delete", &delete).await;
     assert_eq!(r.status, 303, "{}", r.describe());
     let list = browser.follow_within(r, &sesame.issuer).await;
@@ -409,7 +397,7 @@ async fn users_and_groups_declared_in_the_configuration_are_read_only_with_a_not
     });
     let browser = HttpClient::new();
     let page = admin_console(&sesame, &browser).await;
-    let token = csrf(&page);
+    let token = page.expect_input("csrf");
 
     let group = browser
         .get(&sesame.url("/console/groups/show?name=team"))
@@ -434,10 +422,10 @@ async fn users_and_groups_declared_in_the_configuration_are_read_only_with_a_not
         "{}",
         r.describe()
     );
-    let stored = cli_json(&sesame, &["group", "show", "team", "--json"]);
+    let stored = sesame.cli_json(&["group", "show", "team", "--json"]);
     assert_eq!(stored["description"], "Declared");
 
-    let dec = cli_json(&sesame, &["user", "show", "dec@example.com", "--json"]);
+    let dec = sesame.cli_json(&["user", "show", "dec@example.com", "--json"]);
     let dec_id = dec["id"].as_str().expect("id");
     let user = browser
         .get(&sesame.url(&format!("/console/users/show?id={dec_id}")))

@@ -299,6 +299,14 @@ impl Response {
         super::html::input_value(&self.body, name)
     }
 
+    /// The text of `<code id="ID">...</code>` on the page.
+    pub fn code_with_id(&self, id: &str) -> Option<String> {
+        let start = format!("<code id=\"{id}\">");
+        let at = self.body.find(&start)? + start.len();
+        let len = self.body[at..].find("</code>")?;
+        Some(self.body[at..at + len].to_string())
+    }
+
     /// The value of `<input name=NAME>`, or a panic that shows the page.
     pub fn expect_input(&self, name: &str) -> String {
         self.input_value(name).unwrap_or_else(|| {

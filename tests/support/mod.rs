@@ -286,6 +286,38 @@ impl Sesame {
     }
 
     /// Runs `sesame ARGS --data-dir DIR` and returns its output (whatever the exit status).
+    /// Runs the CLI, which must succeed, and returns its JSON output.
+    pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.cli(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "sesame {}: {}{}",
+            args.join(" "),
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    }
+
+    /// Posts `form` to the console or account `path` without a `csrf` field, then with a
+    /// wrong one: both 403, the page saying the form expired.
+    pub async fn assert_csrf_refused(
+        &self,
+        browser: &http::HttpClient,
+        path: &str,
+        form: &[(&str, &str)],
+    ) {
+        let mut without: Vec<(&str, &str)> =
+            form.iter().filter(|(k, _)| *k != "csrf").copied().collect();
+        let r = browser.post_form(&self.url(path), &without).await;
+        assert_eq!(r.status, 403, "{path} without CSRF: {}", r.describe());
+        assert!(r.body.contains("This form has expired"), "{}", r.describe());
+        without.push(("csrf", "not-the-token"));
+        let r = browser.post_form(&self.url(path), &without).await;
+        assert_eq!(r.status, 403, "{path} with a wrong CSRF: {}", r.describe());
+    }
+
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sesame"));
         clear_sesame_env(&mut cmd);

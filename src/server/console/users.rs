@@ -141,11 +141,12 @@ pub fn add(s: &Server, req: &Request, admin: &Admin) -> Response {
     let email = f.first("email").unwrap_or("").trim().to_string();
     let name = f.first("name").unwrap_or("").trim().to_string();
     let groups = f.first("groups").unwrap_or("").to_string();
-    let adds_admin = group_list(&groups).iter().any(|g| g == ADMINS);
+    let listed = group_list(&groups);
+    let adds_admin = listed.iter().any(|g| g == ADMINS);
     if let Err(r) = super::fresh_if(adds_admin, s, req, admin, "/users") {
         return *r;
     }
-    let mut new = json!({ "email": email, "groups": group_list(&groups) });
+    let mut new = json!({ "email": email, "groups": listed });
     if !name.is_empty() {
         new["name"] = json!(name);
     }
