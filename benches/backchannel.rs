@@ -72,6 +72,7 @@ async fn run() {
             device_flow: false,
             require_pushed_authorization_requests: false,
             api_scopes: Default::default(),
+            second_factor: Default::default(),
         };
         p.store
             .write(|tx| tx.put(&APPS, &app.client_id, &app))

@@ -328,6 +328,7 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
         refresh_retry_window: new.refresh_retry_window,
         api_scopes: new.api_scopes,
+        second_factor: Default::default(),
         backchannel_logout_uri,
         backchannel_logout_session_required: new
             .backchannel_logout_session_required

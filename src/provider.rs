@@ -325,6 +325,7 @@ pub mod testing {
                 allowed_groups: vec![],
                 refresh_retry_window: None,
                 api_scopes: Default::default(),
+                second_factor: Default::default(),
                 backchannel_logout_uri: None,
                 backchannel_logout_session_required: true,
                 device_flow: false,

@@ -398,6 +398,7 @@ pub fn ensure_builtin_groups(store: &Store, now: u64) -> Result<(), StoreError> 
                 description: "sesame's administrators: they may use the management API".into(),
                 claims: Map::new(),
                 api_scopes: Default::default(),
+                second_factor: Default::default(),
                 declared: false,
                 created_at: now,
                 updated_at: now,

@@ -227,6 +227,7 @@ fn new_app(
         allowed_groups: Vec::new(),
         refresh_retry_window: None,
         api_scopes: Default::default(),
+        second_factor: Default::default(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: true,
         device_flow: false,

@@ -105,6 +105,7 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         allowed_groups: crate::users::group_names(&decl.allowed_groups),
         refresh_retry_window: decl.refresh_retry_window,
         api_scopes: decl.api_scopes.clone(),
+        second_factor: Default::default(),
         backchannel_logout_uri: check_backchannel_uri(decl.backchannel_logout_uri.clone(), rules)?,
         backchannel_logout_session_required: decl.backchannel_logout_session_required,
         device_flow: decl.device_flow,

@@ -100,6 +100,7 @@ mod tests {
             description: String::new(),
             claims: claims.as_object().cloned().unwrap(),
             api_scopes: Default::default(),
+            second_factor: Default::default(),
             declared: false,
             created_at: 0,
             updated_at: 0,

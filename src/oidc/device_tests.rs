@@ -190,6 +190,7 @@ fn a_user_outside_the_apps_groups_cannot_approve() {
                 description: String::new(),
                 claims: Default::default(),
                 api_scopes: Default::default(),
+                second_factor: Default::default(),
                 declared: false,
                 created_at: T0,
                 updated_at: T0,

@@ -124,6 +124,48 @@ pub struct App {
     /// sesame always sends it, and says so in the app's settings. Written only when off.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub backchannel_logout_session_required: bool,
+    /// Whether signing in to this app needs a second factor after the email code (a passkey,
+    /// an authenticator app's code or a recovery code). Written only when required.
+    #[serde(default, skip_serializing_if = "SecondFactor::is_optional")]
+    pub second_factor: SecondFactor,
+}
+
+/// Whether a sign-in needs a second factor (per app and per group; see `factors`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecondFactor {
+    /// The email code alone will do; a user may still add a second factor.
+    #[default]
+    Optional,
+    /// After the email code, a passkey, an authenticator app's code or a recovery code; a
+    /// user with none enrolled is led to enrol one first.
+    Required,
+}
+
+impl SecondFactor {
+    pub fn is_optional(&self) -> bool {
+        *self == SecondFactor::Optional
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactor::Optional => "optional",
+            SecondFactor::Required => "required",
+        }
+    }
+}
+
+impl std::str::FromStr for SecondFactor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "optional" => Ok(SecondFactor::Optional),
+            "required" => Ok(SecondFactor::Required),
+            other => Err(format!(
+                "unknown second_factor {other:?}: use \"optional\" or \"required\""
+            )),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -213,6 +255,10 @@ pub struct Group {
     /// when set, so older records stay as they were.
     #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
     pub api_scopes: ApiScopes,
+    /// Whether the group's members need a second factor whenever they sign in (to anything:
+    /// an app, the console, the account page). Written only when required.
+    #[serde(default, skip_serializing_if = "SecondFactor::is_optional")]
+    pub second_factor: SecondFactor,
     /// Declared in `sesame.toml`: reconciled at every start, not editable from the CLI.
     #[serde(default)]
     pub declared: bool,

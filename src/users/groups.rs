@@ -60,6 +60,7 @@ pub fn add_in(tx: &impl Writes, now: u64, new: NewGroup) -> Result<Group, UserEr
             description: new.description.trim().to_string(),
             claims: new.claims.clone(),
             api_scopes: new.api_scopes.clone(),
+            second_factor: Default::default(),
             declared: false,
             created_at: now,
             updated_at: now,

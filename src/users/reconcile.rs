@@ -96,6 +96,7 @@ fn reconcile_groups(
             description: d.description.trim().to_string(),
             claims: d.claims.clone(),
             api_scopes: d.api_scopes.clone(),
+            second_factor: Default::default(),
             declared: true,
             created_at,
             updated_at: now,

@@ -351,6 +351,7 @@ fn sign_up_policy_and_app_access() {
         allow_insecure_redirect: false,
         refresh_retry_window: None,
         api_scopes: Default::default(),
+        second_factor: Default::default(),
         backchannel_logout_uri: None,
         backchannel_logout_session_required: true,
         device_flow: false,
