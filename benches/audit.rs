@@ -144,6 +144,7 @@ fn write(
         expires_at: 1_800_000_000 + n,
         resource: None,
         sid: None,
+        amr: Vec::new(),
     };
     tx.put_grant(&format!("grant-{n:012}"), &grant)?;
     if audited {

@@ -44,6 +44,7 @@ fn main() {
         max_age: None,
         login_hint: Some(format!("{}@example.com", "h".repeat(500))),
         resource: None,
+        mfa: false,
     };
     let browser = "b".repeat(43);
     let (file0, rss0) = (p.store.file_len(), rss_kib());

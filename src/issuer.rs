@@ -60,6 +60,17 @@ pub mod paths {
     pub const PAR: &str = "/par";
     pub const SIGN_IN: &str = "/sign-in";
     pub const SIGN_IN_CODE: &str = "/sign-in/code";
+    /// The second step of a sign-in: a passkey, an authenticator app's code or a recovery
+    /// code (or setting one up).
+    pub const SIGN_IN_SECOND: &str = "/sign-in/second";
+    /// Setting an authenticator app up at the second step (its first code).
+    pub const SIGN_IN_SECOND_TOTP: &str = "/sign-in/second/totp";
+    /// Setting a passkey up at the second step, and the options for it.
+    pub const SIGN_IN_SECOND_PASSKEY: &str = "/sign-in/second/passkey";
+    pub const SIGN_IN_SECOND_PASSKEY_OPTIONS: &str = "/sign-in/second/passkey/options";
+    /// A passkey's answer, and the options (challenge) for asking one.
+    pub const SIGN_IN_PASSKEY: &str = "/sign-in/passkey";
+    pub const SIGN_IN_PASSKEY_OPTIONS: &str = "/sign-in/passkey/options";
     /// `prompt=select_account`: continue as the signed-in user, or use another account.
     pub const SIGN_IN_CONTINUE: &str = "/sign-in/continue";
     pub const HEALTH: &str = "/healthz";

@@ -13,7 +13,8 @@
 //!                      users (the directory), audit (the audit log), limits (abuse), api_keys
 //!                      (management API keys), issuer (endpoint URLs), account (what a
 //!                      user does to their own account), experience (the sign-in experience
-//!                      the console overrides)
+//!                      the console overrides), factors (passkeys, authenticator apps,
+//!                      recovery codes, the second-factor policy, amr/acr)
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
@@ -44,6 +45,8 @@
 //!   (`signin::dev`).
 //! - [`session`]: the sesame session (single sign-on across apps), and the forward-auth session
 //!   beside it.
+//! - [`factors`]: second factors (passkeys, authenticator apps, recovery codes), the policy
+//!   that asks for them, and the `amr`/`acr` an ID token carries.
 //! - [`account`]: what a signed-in user does to their own account (the account page's
 //!   operations: view, rename, end sessions, revoke an app; the email change is a sign-in).
 //! - [`forward_auth`]: forward-auth for Caddy, Traefik and nginx (Authelia's contract): the
@@ -88,6 +91,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod experience;
+pub mod factors;
 pub mod forward_auth;
 pub mod http;
 pub mod issuer;

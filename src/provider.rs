@@ -373,6 +373,7 @@ pub mod testing {
             max_age: None,
             login_hint: None,
             resource: None,
+            mfa: false,
         }
     }
 }

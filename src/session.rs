@@ -14,11 +14,35 @@
 
 use crate::crypto;
 use crate::provider::Provider;
-use crate::store::{Reads, Session, SessionKind, StoreError, User, Writes};
+use crate::store::{Authn, Reads, Session, SessionKind, StoreError, User, Writes};
 
-/// Creates a sesame session for `user_id` in the caller's transaction; returns the cookie value.
+/// Creates a sesame session for `user_id`, who proved themselves with an email code `now`, in
+/// the caller's transaction; returns the cookie value.
 pub fn create(tx: &impl Writes, user_id: &str, now: u64, ttl: u64) -> Result<String, StoreError> {
-    create_kind(tx, user_id, now, now + ttl, SessionKind::Sesame)
+    create_proved(tx, user_id, &Authn::email_code(now), ttl)
+}
+
+/// Creates a sesame session for `user_id`, who proved themselves as `authn` says (when and
+/// how: the ID tokens' `auth_time` and `amr`), living `ttl` seconds from then.
+pub fn create_proved(
+    tx: &impl Writes,
+    user_id: &str,
+    authn: &Authn,
+    ttl: u64,
+) -> Result<String, StoreError> {
+    let cookie = create_kind(
+        tx,
+        user_id,
+        authn.time,
+        authn.time + ttl,
+        SessionKind::Sesame,
+    )?;
+    let hash = crypto::hash_token(&cookie);
+    if let Some(mut s) = tx.session(&hash)? {
+        s.amr = authn.amr.clone();
+        tx.put_session(&hash, &s)?;
+    }
+    Ok(cookie)
 }
 
 /// Creates a forward-auth session for `user_id`, signed in at `auth_time`, ending at
@@ -50,6 +74,7 @@ fn create_kind(
             // Only sesame's own sessions sign in to apps.
             sid: kind.is_sesame().then(crypto::random_id),
             apps: Vec::new(),
+            amr: Vec::new(),
         },
     )?;
     Ok(value)

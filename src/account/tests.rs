@@ -13,6 +13,7 @@ fn grant(p: &crate::provider::Provider, id: &str, user_id: &str, client: &str, a
         expires_at: T0 + 3600,
         resource: None,
         sid: None,
+        amr: Vec::new(),
     };
     p.store.write(|tx| tx.put_grant(id, &g)).unwrap();
 }

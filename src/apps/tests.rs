@@ -495,6 +495,7 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         expires_at: u64::MAX,
         resource: None,
         sid: None,
+        amr: Vec::new(),
     };
     let at = AccessToken {
         grant_id: "g".into(),

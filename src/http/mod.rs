@@ -255,6 +255,18 @@ pub fn allow_own_scripts(resp: &mut Response) {
     );
 }
 
+/// Lets `resp` (an HTML page of [`html`]) run script files from sesame's own origin and fetch
+/// from it, nothing more: the pages that offer a passkey (`passkey.js`; the WebAuthn API is
+/// JavaScript only). Still no inline script.
+pub fn allow_script_files(resp: &mut Response) {
+    resp.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+}
+
 /// An HTML page served on another host than sesame's (forward-auth's pages reach the browser
 /// through the proxy, on the protected host): as [`html`], with sesame's styles loaded from
 /// `origin`.

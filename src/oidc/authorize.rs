@@ -14,10 +14,11 @@ use super::resource;
 use super::scope::{self, Scope};
 use crate::apps::dev::DevRefusal;
 use crate::audit::{self, Actor, AuditEntry, AuditEvent, SignInFailure};
+use crate::factors;
 use crate::issuer::Issuer;
 use crate::provider::Provider;
 use crate::session;
-use crate::store::{App, AuthRequest, Reads, Session, SessionKind, StoreError};
+use crate::store::{App, AuthRequest, Authn, Reads, Session, SessionKind, SignInFor, StoreError};
 use crate::users;
 
 /// The most bytes `state`, `nonce` and `login_hint` may have together: sesame stores them with
@@ -126,6 +127,9 @@ pub enum Outcome {
     /// `prompt=select_account` with a session whose user may use the app: ask whether to
     /// continue as that user or sign in with another account.
     SelectAccount(AuthRequest),
+    /// The session's sign-in used one factor and this app (or the user's group, or the
+    /// request's `acr_values`) needs two: a sign-in that starts at its second step.
+    StepUp(AuthRequest),
 }
 
 /// The authorization endpoint: validates the request and answers it with the session named by
@@ -193,10 +197,36 @@ pub fn authorize(
             if v.prompt_select_account {
                 return Ok(Outcome::SelectAccount(v.request));
             }
+            if let Some((session, user)) = &signed_in {
+                let purpose = SignInFor::App(v.request.clone());
+                let needs = p
+                    .store
+                    .read(|tx| factors::needed(tx, &purpose, user, &session.authn()))?;
+                if needs {
+                    return Ok(if v.prompt_none {
+                        let e = OAuthError::new(
+                            ErrorCode::InteractionRequired,
+                            "this app needs a second factor, which the user must give on a page",
+                        );
+                        Outcome::Redirect(error_redirect(
+                            &p.issuer,
+                            &v.request.redirect_uri,
+                            v.request.state.as_deref(),
+                            &e,
+                        ))
+                    } else {
+                        Outcome::StepUp(v.request)
+                    });
+                }
+            }
             let code = p.store.write(|tx| {
                 let cookie = session_cookie.unwrap_or_default();
                 let sid = session::signs_in_to(tx, cookie, &v.request.client_id)?;
-                family.issue_code(tx, &v.request, s.0, s.1, sid)
+                let authn = session
+                    .as_ref()
+                    .map(Session::authn)
+                    .unwrap_or_else(|| Authn::email_code(s.1));
+                family.issue_code(tx, &v.request, s.0, &authn, sid)
             })?;
             Outcome::Redirect(success_redirect(&p.issuer, &v.request, &code))
         }
@@ -278,6 +308,7 @@ pub fn validate_request(
         max_age,
         login_hint: get("login_hint")?.map(str::to_string),
         resource,
+        mfa: asks_mfa(get("acr_values")?),
     };
     Ok(ValidRequest {
         app,
@@ -287,6 +318,13 @@ pub fn validate_request(
         prompt_select_account,
         hint_sub,
     })
+}
+
+/// OIDC Core §3.1.2.1 `acr_values`: whether the space-separated values name
+/// [`crate::factors::ACR_MFA`] (two factors). Other values are voluntary claims sesame cannot honour
+/// more than it does (the ID token's `acr` says what was done), so they are ignored.
+fn asks_mfa(acr_values: Option<&str>) -> bool {
+    acr_values.is_some_and(|v| v.split(' ').any(|a| a == crate::factors::ACR_MFA))
 }
 
 /// OIDC Core §3.1.2.1 `id_token_hint`: an ID token this issuer signed (its expiry does not
@@ -779,6 +817,7 @@ mod tests {
             kind: crate::store::SessionKind::Sesame,
             sid: None,
             apps: Vec::new(),
+            amr: Vec::new(),
         };
         assert_eq!(decide(&v, Some(&sess), 1050), Decision::Issue);
         assert_eq!(decide(&v, Some(&sess), 1100), Decision::SignIn);
@@ -806,6 +845,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             resource: None,
+            mfa: false,
         };
         assert_eq!(
             success_redirect(&i, &r, "C"),

@@ -74,7 +74,13 @@ fn sign_in(p: &Provider, cookie: &str, client_id: &str, user_id: &str) -> Value 
         .store
         .write(|tx| {
             let sid = crate::session::signs_in_to(tx, cookie, client_id)?;
-            family.issue_code(tx, &request, user_id, p.now(), sid)
+            family.issue_code(
+                tx,
+                &request,
+                user_id,
+                &crate::store::Authn::email_code(p.now()),
+                sid,
+            )
         })
         .unwrap();
     let body: String = form_urlencoded::Serializer::new(String::new())

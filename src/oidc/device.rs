@@ -229,6 +229,8 @@ fn issue(
         sid: None,
         // The device grant asks for no API (`resource=` is for `/auth` and client credentials).
         resource: None,
+        // Read as an email code: the approval keeps when the approver signed in, not how.
+        amr: Vec::new(),
     };
     tx.put_grant(&grant_id, &grant)?;
     let offline = super::scope::Scope::OfflineAccess.is_in(&scope);
@@ -240,6 +242,7 @@ fn issue(
         user,
         groups,
         auth_time,
+        amr: Vec::new(),
         nonce: None,
         sid: None,
         api: None,

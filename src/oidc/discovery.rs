@@ -46,10 +46,12 @@ pub fn metadata(issuer: &Issuer) -> Value {
         "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "acr", "amr",
             "name", "preferred_username", "username", "picture", "updated_at", "email",
             "email_verified", "groups"
         ],
+        // `factors`: the second one asks for two factors.
+        "acr_values_supported": crate::factors::ACR_VALUES,
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

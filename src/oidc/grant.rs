@@ -49,7 +49,7 @@
 use crate::crypto;
 use crate::provider::TokenConfig;
 use crate::store::{
-    AccessToken, AuthCode, AuthRequest, Grant, Reads, RefreshToken, StoreError, Writes,
+    AccessToken, AuthCode, AuthRequest, Authn, Grant, Reads, RefreshToken, StoreError, Writes,
 };
 
 /// Lifetimes and minting for token families, at one instant.
@@ -84,7 +84,7 @@ impl Family<'_> {
         tx: &impl Writes,
         request: &AuthRequest,
         user_id: &str,
-        auth_time: u64,
+        authn: &Authn,
         sid: Option<String>,
     ) -> Result<String, StoreError> {
         let code = crypto::random_token();
@@ -93,11 +93,12 @@ impl Family<'_> {
             &AuthCode {
                 request: request.clone(),
                 user_id: user_id.to_string(),
-                auth_time,
+                auth_time: authn.time,
                 grant_id: crypto::random_id(),
                 expires_at: self.now + self.tokens.authorization_code_ttl,
                 used: false,
                 sid,
+                amr: authn.amr.clone(),
             },
         )?;
         Ok(code)
@@ -119,6 +120,7 @@ impl Family<'_> {
             expires_at: self.expiry(),
             resource: code.request.resource.clone(),
             sid: code.sid.clone(),
+            amr: code.amr.clone(),
         };
         tx.put_grant(&code.grant_id, &grant)?;
         Ok(grant)

@@ -43,7 +43,15 @@ fn user_tokens(p: &Provider) -> (String, String, String) {
     let request = request(CLIENT, "openid offline_access email", None);
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &request, &user.id, p.now(), None))
+        .write(|tx| {
+            family.issue_code(
+                tx,
+                &request,
+                &user.id,
+                &crate::store::Authn::email_code(p.now()),
+                None,
+            )
+        })
         .unwrap();
     let body = exchange(
         p,
@@ -261,7 +269,15 @@ fn user_tokens_again(p: &Provider) -> (String, String, String) {
     let request = request(CLIENT, "openid offline_access", None);
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &request, &user.id, p.now(), None))
+        .write(|tx| {
+            family.issue_code(
+                tx,
+                &request,
+                &user.id,
+                &crate::store::Authn::email_code(p.now()),
+                None,
+            )
+        })
         .unwrap();
     let body = exchange(
         p,

@@ -173,7 +173,15 @@ fn user_flow(p: &Provider, scope: &str, groups: &[&str]) -> Result<Value, ErrorC
     };
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &v.request, &u.id, p.now(), None))
+        .write(|tx| {
+            family.issue_code(
+                tx,
+                &v.request,
+                &u.id,
+                &crate::store::Authn::email_code(p.now()),
+                None,
+            )
+        })
         .unwrap();
     exchange(
         p,

@@ -22,7 +22,15 @@ fn code(p: &Provider, request: &AuthRequest, user: &User) -> String {
         now: p.now(),
     };
     p.store
-        .write(|tx| family.issue_code(tx, request, &user.id, p.now(), None))
+        .write(|tx| {
+            family.issue_code(
+                tx,
+                request,
+                &user.id,
+                &crate::store::Authn::email_code(p.now()),
+                None,
+            )
+        })
         .unwrap()
 }
 

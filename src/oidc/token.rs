@@ -26,6 +26,8 @@ pub(super) struct Issued {
     pub(super) user: User,
     pub(super) groups: Vec<Group>,
     pub(super) auth_time: u64,
+    /// How the user proved who they are (RFC 8176; empty: an email code).
+    pub(super) amr: Vec<String>,
     pub(super) nonce: Option<String>,
     /// The session's `sid` (Back-Channel Logout §2.4), when a session signed the user in.
     pub(super) sid: Option<String>,
@@ -179,6 +181,7 @@ fn authorization_code(p: &Provider, app: &App, params: &Params) -> Result<Grante
             user,
             groups,
             auth_time: ac.auth_time,
+            amr: ac.amr.clone(),
             nonce: ac.request.nonce.clone(),
             api,
             sid: ac.sid.clone(),
@@ -263,6 +266,7 @@ fn refresh_token(p: &Provider, app: &App, params: &Params) -> Result<Granted, OA
             user,
             groups,
             auth_time: grant.auth_time,
+            amr: grant.amr.clone(),
             nonce: None,
             api,
             sid: grant.sid.clone(),
@@ -342,6 +346,9 @@ fn id_token(p: &Provider, app: &App, issued: &Issued) -> Result<String, OAuthErr
     claims.insert("iat".into(), json!(now));
     claims.insert("exp".into(), json!(now + p.tokens.id_token_ttl));
     claims.insert("auth_time".into(), json!(issued.auth_time));
+    let authn = crate::store::Authn::new(issued.auth_time, &issued.amr);
+    claims.insert("acr".into(), json!(crate::factors::acr(&authn)));
+    claims.insert("amr".into(), json!(authn.amr));
     claims.insert(
         "at_hash".into(),
         json!(crypto::keys::at_hash(alg, &issued.minted.access_token)),

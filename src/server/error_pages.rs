@@ -330,6 +330,24 @@ pub fn sign_in(s: &Server, e: SignInError, way_on: Option<WayOn>) -> Response {
             "Confirming it's you takes a code sent to the signed-in account's own address; no code was sent to this one.".to_string(),
             "Go back to the console and choose Send a code: it goes to your own address.",
         ),
+        SignInError::SecondVoid => (
+            StatusCode::FORBIDDEN,
+            "Too many wrong codes",
+            "This sign-in took 5 wrong codes at its second step, so it has ended.".to_string(),
+            "Start again from the app. If you have lost your authenticator app and your recovery codes, ask the administrator to reset them.",
+        ),
+        SignInError::NoSecondStep => (
+            StatusCode::BAD_REQUEST,
+            "This step is not open",
+            "This sign-in is not waiting for a second factor, or it cannot be set up here (one is set up already: use it).".to_string(),
+            "Go back to the app and sign in again.",
+        ),
+        SignInError::PasskeyRefused(why) => (
+            StatusCode::BAD_REQUEST,
+            "The passkey was not accepted",
+            format!("{why}."),
+            "Go back to the app and sign in again, with your email code.",
+        ),
         SignInError::Store(e) => return storage_failure(s, e),
         // Answered on the forms themselves; reaching here is a routing slip, said plainly.
         SignInError::InvalidEmail(_)

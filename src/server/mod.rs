@@ -37,6 +37,7 @@ mod ops_routes;
 mod protocol_errors;
 pub mod router;
 mod routes;
+mod second_routes;
 mod signin_routes;
 
 pub use router::route;

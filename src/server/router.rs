@@ -10,6 +10,7 @@ use super::forward_auth_routes;
 use super::limited;
 use super::ops_routes;
 use super::routes::{self, cors};
+use super::second_routes;
 use super::signin_routes;
 use super::Server;
 use crate::http::{self, Request, RequestError, Response};
@@ -143,6 +144,19 @@ pub async fn route(s: &Server, req: Request) -> Response {
         paths::SIGN_IN if *m == Method::POST => signin_routes::email_submit(s, &req).await,
         paths::SIGN_IN_CODE if *m == Method::GET => signin_routes::code_page(s, &req),
         paths::SIGN_IN_CODE if *m == Method::POST => signin_routes::code_submit(s, &req).await,
+        paths::SIGN_IN_SECOND if *m == Method::GET => second_routes::page_get(s, &req),
+        paths::SIGN_IN_SECOND if *m == Method::POST => second_routes::code_post(s, &req),
+        paths::SIGN_IN_SECOND_TOTP if *m == Method::POST => second_routes::totp_post(s, &req),
+        paths::SIGN_IN_SECOND_PASSKEY if *m == Method::POST => {
+            second_routes::enrol_passkey_post(s, &req)
+        }
+        paths::SIGN_IN_SECOND_PASSKEY_OPTIONS if *m == Method::POST => {
+            second_routes::enrol_options_post(s, &req)
+        }
+        paths::SIGN_IN_PASSKEY if *m == Method::POST => second_routes::passkey_post(s, &req),
+        paths::SIGN_IN_PASSKEY_OPTIONS if *m == Method::POST => {
+            second_routes::options_post(s, &req)
+        }
         paths::SIGN_IN_CONTINUE if *m == Method::GET => signin_routes::select_account_page(s, &req),
         paths::SIGN_IN_CONTINUE if *m == Method::POST => signin_routes::continue_submit(s, &req),
         p if p.starts_with(paths::STATIC) && *m == Method::GET => {
@@ -163,6 +177,12 @@ pub async fn route(s: &Server, req: Request) -> Response {
         | paths::DEVICE
         | paths::SIGN_IN
         | paths::SIGN_IN_CODE
+        | paths::SIGN_IN_SECOND
+        | paths::SIGN_IN_SECOND_TOTP
+        | paths::SIGN_IN_SECOND_PASSKEY
+        | paths::SIGN_IN_SECOND_PASSKEY_OPTIONS
+        | paths::SIGN_IN_PASSKEY
+        | paths::SIGN_IN_PASSKEY_OPTIONS
         | paths::SIGN_IN_CONTINUE => routes::method_not_allowed(m),
         _ => http::text(StatusCode::NOT_FOUND, "not found\n"),
     }

@@ -129,6 +129,7 @@ pub fn authorize(s: &Server, req: &Request) -> Response {
                 Err(r) => *r,
             }
         }
+        Ok(Outcome::StepUp(request)) => step_up(s, req, SignInFor::App(request)),
         Err(AuthorizeError::Untrusted(u)) => error_pages::untrusted(s, &u),
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -179,17 +180,57 @@ pub fn start_sign_in(
     req: &Request,
     purpose: SignInFor,
 ) -> Result<(String, String), Box<Response>> {
+    start_sign_in_at(s, req, purpose, None)
+}
+
+/// [`start_sign_in`], at the second step `second` when one factor is proved already.
+fn start_sign_in_at(
+    s: &Server,
+    req: &Request,
+    purpose: SignInFor,
+    second: Option<crate::store::SecondStep>,
+) -> Result<(String, String), Box<Response>> {
     super::limited::check(s, req, crate::limits::Kind::PendingSignIns)?;
     // One value per browser binds its sign-ins to it (see crate::signin); sesame made it.
     let browser = s
         .browser_ids
         .adopt_or_mint(req.cookie(&s.cookies.name(INTERACTION_COOKIE)));
-    let id = tokio::task::block_in_place(|| signin::start(&s.provider, purpose, &browser))
-        .map_err(|e| Box::new(storage_failure(s, e)))?;
+    let id =
+        tokio::task::block_in_place(|| signin::start_at(&s.provider, purpose, &browser, second))
+            .map_err(|e| Box::new(storage_failure(s, e)))?;
     let cookie = s
         .cookies
         .set(INTERACTION_COOKIE, &browser, signin::INTERACTION_TTL);
     Ok((id, cookie))
+}
+
+/// A sign-in for `purpose` by this browser's signed-in user, whose sign-in used one factor
+/// where two are needed: it starts at the second step (the page asks for a passkey or a code,
+/// or sets one up). Signed out meanwhile: the email page.
+pub fn step_up(s: &Server, req: &Request, purpose: SignInFor) -> Response {
+    let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
+    let signed_in = tokio::task::block_in_place(|| {
+        crate::session::signed_in(&s.provider, cookie, crate::store::SessionKind::Sesame)
+    });
+    let second = match signed_in {
+        Ok(Some((session, user))) => Some(signin::second::step_up(&session, &user)),
+        Ok(None) => None,
+        Err(e) => return storage_failure(s, e),
+    };
+    let at_second = second.is_some();
+    match start_sign_in_at(s, req, purpose, second) {
+        Ok((id, cookie)) => {
+            let to = if at_second {
+                super::second_routes::second_url(s, &id)
+            } else {
+                sign_in_url(s, &id)
+            };
+            let mut r = http::redirect(&to);
+            http::set_cookie(&mut r, cookie);
+            r
+        }
+        Err(r) => *r,
+    }
 }
 
 /// "Your account can't use this app", with a way to sign in with another account for the

@@ -22,7 +22,7 @@ const NOTICE_RESENT: &str = "resent";
 
 /// What the sign-in is for, as the pages name it: the app, or the host of the page behind the
 /// proxy.
-fn app_name(st: &Server, i: &Interaction) -> Option<String> {
+pub(super) fn app_name(st: &Server, i: &Interaction) -> Option<String> {
     match &i.purpose {
         SignInFor::App(request) => st
             .provider
@@ -62,7 +62,7 @@ fn email_url(st: &Server, id: &str) -> String {
 }
 
 /// Loads the interaction named by the request, or the page explaining why not.
-fn load(
+pub(super) fn load(
     st: &Server,
     req: &Request,
     from_form: bool,
@@ -96,7 +96,7 @@ fn load(
 
 /// A page that ends sign-in `i`, with a way on: to start again for a mail that failed, back to
 /// the app otherwise.
-fn failure_page(st: &Server, id: &str, i: &Interaction, e: SignInError) -> Response {
+pub(super) fn failure_page(st: &Server, id: &str, i: &Interaction, e: SignInError) -> Response {
     let way = match e {
         SignInError::SendFailed => Some(WayOn {
             url: email_url(st, id),
@@ -135,7 +135,7 @@ fn way_back(st: &Server, i: &Interaction) -> Option<WayOn> {
 }
 
 /// Stores why a form was refused and sends the browser to `to` (Post/Redirect/Get).
-fn refuse(st: &Server, id: &str, flash: Flash, to: String) -> Response {
+pub(super) fn refuse(st: &Server, id: &str, flash: Flash, to: String) -> Response {
     match signin::set_flash(&st.provider, id, Some(flash)) {
         Ok(()) => http::redirect(&to),
         Err(e) => error_pages::storage_failure(st, e),
@@ -149,7 +149,17 @@ fn render_email(
     email: &str,
     error: Option<String>,
 ) -> Response {
-    page(
+    // Passkeys sign in from here (a button, and the browser's autofill) where the issuer can
+    // be their relying party; the change of email proves an address, never a passkey.
+    let passkeys = super::second_routes::passkeys_available(st)
+        && !matches!(i.purpose, SignInFor::ChangeEmail { .. });
+    let error = error.or_else(|| match &i.flash {
+        Some(Flash::PasskeyRefused { reason }) => Some(format!(
+            "Passkey not accepted ({reason}). Enter your email instead, or try again."
+        )),
+        _ => None,
+    });
+    let mut r = page(
         st,
         StatusCode::OK,
         "sign_in_email.html",
@@ -160,8 +170,15 @@ fn render_email(
             "email": email,
             "error": error,
             "app_name": app_name(st, i),
+            "passkeys": passkeys,
+            "passkey_action": st.provider.issuer.local(paths::SIGN_IN_PASSKEY),
+            "passkey_options": st.provider.issuer.local(paths::SIGN_IN_PASSKEY_OPTIONS),
         }),
-    )
+    );
+    if passkeys {
+        http::allow_script_files(&mut r);
+    }
+    r
 }
 
 /// What the code page says about the last refused code, from the code's current state.
@@ -346,6 +363,13 @@ pub async fn email_submit(st: &Server, req: &Request) -> Response {
     if let Err(e) = signin::check_csrf(&i, form.first("csrf")) {
         return failure_page(st, &id, &i, e);
     }
+    if form.first("platform_authenticator") == Some("1") {
+        let noted =
+            tokio::task::block_in_place(|| signin::note_platform_authenticator(&st.provider, &id));
+        if let Err(e) = noted {
+            return error_pages::storage_failure(st, e);
+        }
+    }
     let typed = form.first("email").unwrap_or("");
     let email = match Email::parse(typed) {
         Ok(e) => e,
@@ -463,7 +487,7 @@ pub async fn code_submit(st: &Server, req: &Request) -> Response {
 
 /// Where a finished sign-in goes: the app with its code, "your account can't use this app",
 /// or the page behind the proxy.
-fn next_page(st: &Server, req: &Request, next: Next) -> Response {
+pub(super) fn next_page(st: &Server, req: &Request, next: Next) -> Response {
     match next {
         Next::Redirect(url) => http::redirect(&url),
         Next::NotAllowed { app_name, request } => {
@@ -478,7 +502,17 @@ fn next_page(st: &Server, req: &Request, next: Next) -> Response {
         Next::Device { user_code } => {
             http::redirect(&super::device_routes::page_url(st, &user_code))
         }
+        Next::SecondFactor => http::redirect(&super::second_routes::second_url(st, &id_of(req))),
     }
+}
+
+/// The interaction a sign-in form named (its hidden field, or the page's query).
+fn id_of(req: &Request) -> String {
+    let form = req.params();
+    form.first("interaction")
+        .or_else(|| req.query().first("interaction"))
+        .unwrap_or("")
+        .to_string()
 }
 
 /// GET /sign-in/continue: "continue as X, or another account?", for an app's

@@ -88,8 +88,8 @@ use crate::oidc::grant::Family;
 use crate::provider::{Provider, CODE_SEND_WINDOW};
 use crate::session;
 use crate::store::{
-    AddressSends, AuthRequest, Flash, Interaction, PendingCode, Reads, SignInFor, StoreError, User,
-    Writes,
+    AddressSends, AuthRequest, Authn, Flash, Interaction, PendingCode, Reads, SecondStep,
+    SignInFor, StoreError, User, Writes,
 };
 use std::net::IpAddr;
 
@@ -141,6 +141,13 @@ pub enum SignInError {
     /// A re-authentication ([`SignInFor::Reauth`]) was given an address that is not the
     /// signed-in account's: only that account's own mailbox can prove it is still them.
     NotTheSameAccount,
+    /// A second factor was offered, but this sign-in is not waiting for one (or one was to
+    /// be set up, but the user has one already).
+    NoSecondStep,
+    /// Too many wrong codes at the second step: the sign-in has ended.
+    SecondVoid,
+    /// The passkey was not accepted (why, in words: see `crypto::webauthn`).
+    PasskeyRefused(String),
     /// Storage failed.
     Store(StoreError),
 }
@@ -171,6 +178,17 @@ fn failed(reason: SignInFailure) -> AuditEvent {
 /// ID. `browser` is the value of this browser's `sesame_interaction` cookie.
 /// At the total cap of pending sign-ins, some are dropped first (see the module notes).
 pub fn start(p: &Provider, purpose: SignInFor, browser: &str) -> Result<String, StoreError> {
+    start_at(p, purpose, browser, None)
+}
+
+/// [`start`], at the step `second` when a first factor is already proved (a step-up of a live
+/// session, see [`second::step_up`]).
+pub fn start_at(
+    p: &Provider,
+    purpose: SignInFor,
+    browser: &str,
+    second: Option<SecondStep>,
+) -> Result<String, StoreError> {
     let id = crypto::random_token();
     let now = p.now();
     let interaction = Interaction {
@@ -181,6 +199,9 @@ pub fn start(p: &Provider, purpose: SignInFor, browser: &str) -> Result<String, 
         code: None,
         mailed: Vec::new(),
         flash: None,
+        second,
+        challenge: None,
+        offer_passkey: false,
     };
     let cap = u64::from(p.limits.config.pending_sign_ins);
     p.store.write(|tx| {
@@ -220,6 +241,20 @@ pub fn check_csrf(i: &Interaction, given: Option<&str>) -> Result<(), SignInErro
         Some(g) if crypto::constant_time_eq(g.as_bytes(), i.csrf.as_bytes()) => Ok(()),
         _ => Err(SignInError::BadCsrf),
     }
+}
+
+/// Notes that the browser of sign-in `id` has a platform authenticator (the email page's
+/// script asked it), so its user may be offered a passkey after the code.
+pub fn note_platform_authenticator(p: &Provider, id: &str) -> Result<(), StoreError> {
+    p.store.write(|tx| {
+        if let Some(mut i) = tx.interaction(id)? {
+            if !i.offer_passkey {
+                i.offer_passkey = true;
+                tx.put_interaction(id, &i)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Keeps (or with `None` clears) what the sign-in pages say about the last refused form; see
@@ -544,6 +579,9 @@ pub enum Next {
     /// To the device page (a sign-in that began there), with the user code it carried
     /// (normalised; empty for none).
     Device { user_code: String },
+    /// To the second step of this sign-in (`second`): the first factor is proved, another is
+    /// needed. Nobody is signed in yet.
+    SecondFactor,
 }
 
 /// Verifies a typed code. A wrong code is counted (and the count committed) before the error
@@ -635,10 +673,19 @@ pub fn verify_code<'a>(
             }
         };
         user.email_verified = true;
+        let authn = Authn::email_code(now);
+        if crate::factors::needed(tx, &i.purpose, &user, &authn)? {
+            let done = second::ask(tx, id, i, &user, (&address, new_user), authn.amr)?;
+            return Ok(Ok(done));
+        }
+        if i.offer_passkey && crate::factors::passkeys::offer_once(tx, &p.issuer, &user.id, now)? {
+            let done = second::offer_passkey(tx, id, i, &user, (&address, new_user), authn.amr)?;
+            return Ok(Ok(done));
+        }
         let done = finish(
             tx,
             p,
-            now,
+            &authn,
             (id, i.purpose),
             &address,
             user,
@@ -675,25 +722,29 @@ fn outcome(result: &Result<SignedIn, SignInError>) -> &'static str {
             | SignInError::GlobalMailBudget { .. },
         ) => "rate_limited",
         Err(SignInError::Store(_)) => "error",
+        Err(SignInError::NoSecondStep | SignInError::PasskeyRefused(_)) => "refused",
+        Err(SignInError::SecondVoid) => "code_void",
         Err(SignInError::EmailChangeRefused(_) | SignInError::NotTheSameAccount) => "refused",
     }
 }
 
-/// Ends a sign-in once the user has proved who they are (inside the caller's transaction):
-/// the interaction goes, the user is signed in (a new session replacing `old_session`), and the
-/// app gets an authorization code, or the user hears they may not use it. The one ending every
-/// way of signing in shares; `address` is the one the user signed in with (for the audit log).
+/// Ends a sign-in once the user has proved who they are, as `authn` says (inside the caller's
+/// transaction): the interaction goes, the user is signed in (a new session replacing
+/// `old_session`), and the app gets an authorization code, or the user hears they may not use
+/// it. The one ending every way of signing in shares; `address` is the one the user signed in
+/// with (for the audit log).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn finish<'a>(
     tx: &impl Writes,
     p: &Provider,
-    now: u64,
+    authn: &Authn,
     (id, purpose): (&str, SignInFor),
     address: &str,
     mut user: User,
     new_user: bool,
     old_sessions: impl IntoIterator<Item = &'a str>,
 ) -> Result<SignedIn, StoreError> {
+    let now = authn.time;
     let family = Family {
         tokens: &p.tokens,
         now,
@@ -708,7 +759,7 @@ pub(crate) fn finish<'a>(
         setup::promote_if_first(tx, now, &mut user)?;
     }
     tx.put_user(&user)?;
-    let cookie = session::create(tx, &user.id, now, p.tokens.session_ttl)?;
+    let cookie = session::create_proved(tx, &user.id, authn, p.tokens.session_ttl)?;
     for old in old_sessions {
         session::replace(tx, old, &cookie)?;
     }
@@ -725,7 +776,7 @@ pub(crate) fn finish<'a>(
             }
             _ => {
                 let sid = session::signs_in_to(tx, &cookie, &request.client_id)?;
-                let code = family.issue_code(tx, &request, &user.id, now, sid)?;
+                let code = family.issue_code(tx, &request, &user.id, authn, sid)?;
                 audit::record(tx, now, entry(succeeded, &user.id))?;
                 Next::Redirect(success_redirect(&p.issuer, &request, &code))
             }
@@ -800,17 +851,24 @@ pub fn continue_session(
         now,
     };
     p.store.write(|tx| {
-        let Some(i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
+        let Some(mut i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
             return Ok(Err(SignInError::Expired));
         };
-        let SignInFor::App(request) = i.purpose else {
+        let SignInFor::App(request) = i.purpose.clone() else {
             return Ok(Ok(None));
         };
         let Some(app) = tx.app(&request.client_id)? else {
             return Ok(Err(SignInError::Expired));
         };
+        let allowed = crate::users::may_use(&app, &user);
+        if allowed && crate::factors::needed(tx, &i.purpose, &user, &s.authn())? {
+            // Continuing as this user takes the factor their sign-in lacks.
+            i.second = Some(second::step_up(&s, &user));
+            tx.put_interaction(id, &i)?;
+            return Ok(Ok(Some(Next::SecondFactor)));
+        }
         tx.remove_interaction(id)?;
-        if !crate::users::may_use(&app, &user) {
+        if !allowed {
             return Ok(Ok(Some(Next::NotAllowed {
                 app_name: app.name,
                 request,
@@ -818,7 +876,7 @@ pub fn continue_session(
         }
         let cookie = session_cookie.unwrap_or_default();
         let sid = session::signs_in_to(tx, cookie, &request.client_id)?;
-        let code = family.issue_code(tx, &request, &s.user_id, s.auth_time, sid)?;
+        let code = family.issue_code(tx, &request, &s.user_id, &s.authn(), sid)?;
         Ok::<_, StoreError>(Ok(Some(Next::Redirect(success_redirect(
             &p.issuer, &request, &code,
         )))))
@@ -869,6 +927,8 @@ fn create_user(tx: &impl Writes, email: &Email, now: u64) -> Result<User, StoreE
 }
 
 pub mod dev;
+pub mod passkey;
+pub mod second;
 pub mod setup;
 
 #[cfg(test)]

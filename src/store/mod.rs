@@ -135,6 +135,14 @@ pub const DEVICE_AUTHS: Table<DeviceAuth> = Table::within("device_auths", "token
 pub const USER_CODES: Table<UserCode> = Table::within("user_codes", "tokens", "u/");
 /// Pushed authorization requests (RFC 9126), by hash of their `request_uri`.
 pub const PUSHED_REQUESTS: Table<PushedRequest> = Table::within("pushed_requests", "tokens", "p/");
+/// Passkeys (WebAuthn credentials), by user ID and credential ID (`factors::passkeys`). The
+/// second factors share one redb table.
+pub const PASSKEYS: Table<Passkey> = Table::within("passkeys", "factors", "p/");
+/// Passkey registrations in progress: the challenge given to a user's browser, by user ID.
+pub const PASSKEY_REGISTRATIONS: Table<Challenge> =
+    Table::within("passkey_registrations", "factors", "c/");
+/// When each user was offered to add a passkey after an email code (once), by user ID.
+pub const PASSKEY_OFFERS: Table<u64> = Table::within("passkey_offers", "factors", "o/");
 /// Signing keys, by `kid`.
 pub const KEYS: Table<KeyRecord> = Table::new("keys");
 /// Mail connector settings stored at run time (`sesame connector set`), by connector name.
@@ -473,6 +481,27 @@ fn scan_in<V: DeserializeOwned>(
     Ok(out)
 }
 
+/// Reads every record of an open table whose key starts with `under`, in key order.
+fn under_in<V: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    t: &Table<V>,
+    under: &str,
+) -> Result<Vec<(String, V)>, StoreError> {
+    let start = t.key(under);
+    let mut out = Vec::new();
+    for item in table.range(start.as_str()..)? {
+        let (k, v) = item?;
+        let Some(key) = k.value().strip_prefix(t.prefix) else {
+            break; // past this logical table's keys
+        };
+        if !key.starts_with(under) {
+            break;
+        }
+        out.push((key.to_string(), decode(t.name, key, v.value())?));
+    }
+    Ok(out)
+}
+
 /// Reads up to `limit` records of an open table whose keys come after `after` (or from the
 /// start), in key order, keeping those `keep` accepts.
 fn page_in<V: DeserializeOwned>(
@@ -695,6 +724,7 @@ mod tests {
             expires_at: 1,
             resource: None,
             sid: None,
+            amr: Vec::new(),
         };
         store
             .write(|tx| {

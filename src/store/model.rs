@@ -317,6 +317,49 @@ pub struct Session {
     /// are told by back-channel logout when it ends. Written only when not empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<String>,
+    /// How the user proved who they are at `auth_time` (RFC 8176 `amr` values, see
+    /// `factors`). Empty in records written before sesame kept it: an email code then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+impl Session {
+    /// When and how the user proved who they are.
+    pub fn authn(&self) -> Authn {
+        Authn::new(self.auth_time, &self.amr)
+    }
+}
+
+/// When and how a user proved who they are: OIDC's `auth_time` and RFC 8176's `amr`. Carried
+/// from the session into authorization codes and grants, so ID tokens (refreshed ones too) say
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authn {
+    pub time: u64,
+    /// Never empty: records from before sesame kept it read as an email code (`otp`).
+    pub amr: Vec<String>,
+}
+
+impl Authn {
+    /// `amr` as stored (empty: an email code, the only way to sign in before it was kept).
+    pub fn new(time: u64, amr: &[String]) -> Authn {
+        let amr = if amr.is_empty() {
+            vec!["otp".to_string()]
+        } else {
+            amr.to_vec()
+        };
+        Authn { time, amr }
+    }
+
+    /// An email code proved the user at `time`.
+    pub fn email_code(time: u64) -> Authn {
+        Authn::new(time, &[])
+    }
+
+    /// Whether two factors were used (RFC 8176 `mfa`).
+    pub fn is_multi_factor(&self) -> bool {
+        self.amr.iter().any(|m| m == "mfa")
+    }
 }
 
 /// What a session's cookie is for. The two never stand in for each other: the forward-auth
@@ -357,6 +400,10 @@ pub struct AuthRequest {
     /// Written only when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// The app asked for two factors (`acr_values` naming `urn:sesame:mfa`), as if it required
+    /// a second factor. Written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa: bool,
 }
 
 /// Sign-in codes sent to one address in the current one-hour window.
@@ -391,6 +438,75 @@ pub struct Interaction {
     /// it and redirects, the page's GET shows it, so a reload never resubmits the form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flash: Option<Flash>,
+    /// The first factor has proved who the user is and a second one is asked for (see
+    /// `signin::second`). Written only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second: Option<SecondStep>,
+    /// The passkey challenge this sign-in's page was given: single use, short-lived. Written
+    /// only while one is out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Challenge>,
+    /// The browser said it has a platform authenticator (the email page's script asked it):
+    /// a user without a passkey is offered to add one, once, after the email code. Written
+    /// only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offer_passkey: bool,
+}
+
+/// A sign-in waiting for its second factor: who the first proved, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondStep {
+    pub user_id: String,
+    /// The address the email code proved (for the audit log); the account's address for a
+    /// step-up of a live session.
+    pub address: String,
+    /// The email code created the account.
+    #[serde(default)]
+    pub new_user: bool,
+    /// `amr` of the first factor.
+    pub amr: Vec<String>,
+    /// Wrong second-factor codes typed in this sign-in: at `signin::MAX_CODE_TRIES` it ends.
+    #[serde(default)]
+    pub tries: u32,
+    /// Not asked for by the policy: the user is offered to add a passkey, and may go on
+    /// without ("Not now"). Written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+}
+
+/// A passkey: a WebAuthn credential registered by a user (`factors::passkeys`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Passkey {
+    pub user_id: String,
+    /// The credential ID, base64url.
+    pub credential_id: String,
+    /// The COSE public key as the authenticator gave it, base64url.
+    pub public_key: String,
+    /// Its COSE algorithm's JOSE name (`ES256`, `EdDSA`, `RS256`).
+    pub alg: String,
+    /// The signature counter last seen (0 for authenticators that keep none).
+    pub sign_count: u32,
+    /// Transports the browser reported (`internal`, `hybrid`, `usb`...), offered back as hints.
+    #[serde(default)]
+    pub transports: Vec<String>,
+    /// What the user calls it.
+    pub name: String,
+    /// The credential may be synced to other devices (BE), and is (BS): `swk` rather than `hwk`.
+    #[serde(default)]
+    pub backup_eligible: bool,
+    #[serde(default)]
+    pub backed_up: bool,
+    pub created_at: u64,
+    #[serde(default)]
+    pub last_used_at: Option<u64>,
+}
+
+/// A WebAuthn challenge handed to a page (RFC 4648 base64url of 32 random bytes): it answers
+/// one ceremony, and only until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub value: String,
+    pub expires_at: u64,
 }
 
 /// Why the last form of a sign-in was refused, kept for the page the browser is sent to. Each
@@ -408,6 +524,12 @@ pub enum Flash {
     /// The code form: a new code was asked for, but the address has had its codes for the
     /// hour, until `until`.
     ResendTooMany { until: u64 },
+    /// The second step: the code typed was not accepted.
+    SecondRefused,
+    /// The second step: too many wrong codes for this user this hour, until `until`.
+    SecondHeld { until: u64 },
+    /// A passkey (or setting one up) was not accepted, and why in words.
+    PasskeyRefused { reason: String },
     /// Either form: a mail budget ([`crate::limits`]) held the send to `typed` back until
     /// `until`.
     MailHeld {
@@ -521,6 +643,9 @@ pub struct AuthCode {
     /// The `sid` of the session that signed the user in (the ID token carries it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How the user proved who they are (`amr`; empty: an email code). Written when set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// A grant: the tokens issued from one authorization code (one refresh-token family).
@@ -541,6 +666,10 @@ pub struct Grant {
     /// The `sid` of the session that signed the user in: refreshed ID tokens carry it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How the user proved who they are (`amr`; empty: an email code): refreshed ID tokens
+    /// say it too. Written when set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// A back-channel logout waiting to be delivered (OIDC Back-Channel Logout 1.0): written in

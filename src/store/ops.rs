@@ -111,6 +111,20 @@ pub trait Reads {
     /// A user's grants (token families, revoked or not), keyed by grant ID. A scan of the
     /// grants table, like [`Writes::revoke_grants_of`].
     fn grants_of(&self, user_id: &str) -> Result<Vec<(String, Grant)>, StoreError>;
+    /// A user's passkeys, in credential ID order.
+    fn passkeys_of(&self, user_id: &str) -> Result<Vec<Passkey>, StoreError>;
+    /// One passkey of a user, by its credential ID (base64url).
+    fn passkey(&self, user_id: &str, credential_id: &str) -> Result<Option<Passkey>, StoreError> {
+        self.record(&PASSKEYS, &passkey_key(user_id, credential_id))
+    }
+    /// When the user was offered to add a passkey after an email code, if ever.
+    fn passkey_offered(&self, user_id: &str) -> Result<Option<u64>, StoreError> {
+        self.record(&PASSKEY_OFFERS, user_id)
+    }
+    /// The passkey registration a user has started (from the account page or a sign-in).
+    fn passkey_registration(&self, user_id: &str) -> Result<Option<Challenge>, StoreError> {
+        self.record(&PASSKEY_REGISTRATIONS, user_id)
+    }
 
     /// The management API key with this ID.
     fn api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -186,6 +200,12 @@ pub trait Writes: Reads {
     fn remove_pushed_request(&self, hash: &str) -> Result<bool, StoreError>;
     /// Inserts or replaces a management API key, and points its hash at it.
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Inserts or replaces a passkey (by its user and credential ID).
+    fn put_passkey(&self, passkey: &Passkey) -> Result<(), StoreError>;
+    fn remove_passkey(&self, user_id: &str, credential_id: &str) -> Result<bool, StoreError>;
+    fn put_passkey_registration(&self, user_id: &str, c: &Challenge) -> Result<(), StoreError>;
+    fn remove_passkey_registration(&self, user_id: &str) -> Result<bool, StoreError>;
+    fn put_passkey_offered(&self, user_id: &str, at: u64) -> Result<(), StoreError>;
     /// Removes every record whose lifetime ended at or before `now`, and address send counts
     /// whose window started at or before `sends_window_start`; returns how many went.
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError>;
@@ -232,11 +252,22 @@ macro_rules! reads_for {
                 all.retain(|(_, g)| g.user_id == user_id);
                 Ok(all)
             }
+            fn passkeys_of(&self, user_id: &str) -> Result<Vec<Passkey>, StoreError> {
+                let under = passkey_key(user_id, "");
+                let found = under_in(&self.tx.open_table(PASSKEYS.def())?, &PASSKEYS, &under)?;
+                Ok(found.into_iter().map(|(_, v)| v).collect())
+            }
         }
     )+};
 }
 
 reads_for!(ReadTx, WriteTx);
+
+/// A passkey's key: its user, then its credential ID (user IDs and base64url never hold `/`),
+/// so one user's passkeys are one key range.
+fn passkey_key(user_id: &str, credential_id: &str) -> String {
+    format!("{user_id}/{credential_id}")
+}
 
 /// [`Reads::audit_page`] on an open audit table (read or write transaction alike).
 fn audit_page_in<V: DeserializeOwned>(
@@ -421,6 +452,22 @@ impl Writes for WriteTx {
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.put(&API_KEYS_BY_HASH, &key.key_hash, &key.id)?;
         self.put(&API_KEYS, &key.id, key)
+    }
+    fn put_passkey(&self, passkey: &Passkey) -> Result<(), StoreError> {
+        let key = passkey_key(&passkey.user_id, &passkey.credential_id);
+        self.put(&PASSKEYS, &key, passkey)
+    }
+    fn remove_passkey(&self, user_id: &str, credential_id: &str) -> Result<bool, StoreError> {
+        self.remove(&PASSKEYS, &passkey_key(user_id, credential_id))
+    }
+    fn put_passkey_registration(&self, user_id: &str, c: &Challenge) -> Result<(), StoreError> {
+        self.put(&PASSKEY_REGISTRATIONS, user_id, c)
+    }
+    fn remove_passkey_registration(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.remove(&PASSKEY_REGISTRATIONS, user_id)
+    }
+    fn put_passkey_offered(&self, user_id: &str, at: u64) -> Result<(), StoreError> {
+        self.put(&PASSKEY_OFFERS, user_id, &at)
     }
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError> {
         let mut n = 0;

@@ -179,6 +179,7 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     kind: crate::store::SessionKind::Sesame,
                     sid: None,
                     apps: Vec::new(),
+                    amr: Vec::new(),
                 },
             )?;
             tx.put_grant(
@@ -192,6 +193,7 @@ fn disabling_and_deleting_end_sessions_and_revoke_token_families() {
                     expires_at: 99,
                     resource: None,
                     sid: None,
+                    amr: Vec::new(),
                 },
             )
         })

@@ -320,10 +320,19 @@ fn material(rt: &tokio::runtime::Runtime, server: &Arc<Server>) -> Material {
         max_age: None,
         login_hint: None,
         resource: None,
+        mfa: false,
     };
     let code = p
         .store
-        .write(|tx| family.issue_code(tx, &request, &user.id, p.now(), None))
+        .write(|tx| {
+            family.issue_code(
+                tx,
+                &request,
+                &user.id,
+                &sesame::store::Authn::email_code(p.now()),
+                None,
+            )
+        })
         .unwrap();
     let form = format!(
         "grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_id=fuzz-web&client_secret=s3cret-s3cret"

@@ -339,6 +339,53 @@ impl Browser {
         .await;
     }
 
+    /// Adds a virtual authenticator (WebDriver's WebAuthn extension, which chromedriver
+    /// implements): a platform authenticator that keeps discoverable credentials, verifies its
+    /// user (as a fingerprint would) and consents to every request. Returns its ID.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let options = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserConsenting": true,
+            "isUserVerified": true,
+        });
+        self.cmd(Method::POST, "/webauthn/authenticator", Some(options))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The credentials the virtual authenticator `id` holds (each with `credentialId`,
+    /// `rpId`, `userHandle`, `signCount`, `isResidentCredential`).
+    pub async fn virtual_credentials(&self, id: &str) -> Vec<Value> {
+        let path = format!("/webauthn/authenticator/{id}/credentials");
+        self.cmd(Method::GET, &path, None)
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Whether the virtual authenticator `id` verifies its user from now on.
+    pub async fn set_user_verified(&self, id: &str, verified: bool) {
+        let path = format!("/webauthn/authenticator/{id}/uv");
+        self.cmd(
+            Method::POST,
+            &path,
+            Some(json!({ "isUserVerified": verified })),
+        )
+        .await;
+    }
+
+    /// Removes the virtual authenticator `id` (and its credentials).
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        let path = format!("/webauthn/authenticator/{id}");
+        self.cmd(Method::DELETE, &path, None).await;
+    }
+
     /// Ends the session (closes Chromium).
     pub async fn quit(self) {
         let _ = command(&self.http, &self.base, Method::DELETE, "", None).await;

@@ -85,6 +85,10 @@ pub fn submit(s: &Server, dev: &DevMode, req: &Request) -> Response {
                 } => crate::server::forward_auth_routes::signed_in(s, &url, &forward_auth_session),
                 Next::Account => http::redirect(&s.provider.issuer.local(paths::ACCOUNT)),
                 Next::Console(back) => http::redirect(&crate::server::console::url(s, &back)),
+                Next::SecondFactor => http::redirect(&format!(
+                    "{}?interaction={id}",
+                    s.provider.issuer.local(paths::SIGN_IN_SECOND)
+                )),
                 Next::Device { user_code } => {
                     http::redirect(&crate::server::device_routes::page_url(s, &user_code))
                 }
