@@ -134,86 +134,118 @@ pub fn cose_key() {
 }
 
 /// Registrations with the attestation object mutated (client data valid), then with the
-/// client data mutated (attestation object valid).
+/// client data mutated (attestation object valid). An input's first byte picks the spec vector
+/// whose other parts go with it, so every vector's mutations reach the checks past the client
+/// data; a seed is that byte followed by the vector's own part.
 pub fn registration() {
     let rp = spec_rp();
-    let v = &vectors::NONE_ES256;
-    let (challenge, client_data) = (hex(v.reg_challenge), hex(v.reg_client_data));
+    let parts = |input: &[u8]| {
+        let (pick, rest) = input.split_first().map_or((0, input), |(p, r)| (*p, r));
+        let v = vectors::SPEC[usize::from(pick) % vectors::SPEC.len()];
+        (v, rest.to_vec())
+    };
+    let seeds = |part: fn(&vectors::SpecVector) -> &'static str| -> Vec<Vec<u8>> {
+        (0u8..)
+            .zip(vectors::SPEC)
+            .map(|(i, v)| [vec![i], hex(part(v))].concat())
+            .collect()
+    };
     run(
         "webauthn_registration_attestation",
-        &attestation_objects(),
+        &seeds(|v| v.attestation_object),
         DICT,
         |input| {
-            let _ = verify_registration(&rp, &challenge, &client_data, input, false);
+            let (v, object) = parts(input);
+            let (challenge, client_data) = (hex(v.reg_challenge), hex(v.reg_client_data));
+            let _ = verify_registration(&rp, &challenge, &client_data, &object, false);
         },
     );
-    let object = hex(v.attestation_object);
-    let seeds: Vec<Vec<u8>> = vectors::SPEC
-        .iter()
-        .map(|v| hex(v.reg_client_data))
-        .collect();
     run(
         "webauthn_registration_client_data",
-        &seeds,
+        &seeds(|v| v.reg_client_data),
         JSON_DICT,
         |input| {
-            let _ = verify_registration(&rp, &challenge, input, &object, false);
+            let (v, client_data) = parts(input);
+            let (challenge, object) = (hex(v.reg_challenge), hex(v.attestation_object));
+            let _ = verify_registration(&rp, &challenge, &client_data, &object, false);
         },
     );
 }
 
-/// Assertions with authenticator data, signature or client data mutated, the rest valid. A
-/// mutated authenticator data or signature must not verify.
+/// Assertions with authenticator data, signature or client data mutated, the rest valid (an
+/// input's first byte picks the recording, as for registrations). A changed authenticator
+/// data or signature must not verify, and the unchanged one must.
 pub fn assertion() {
     let rp = recorded_rp();
-    let r = &vectors::RECORDED_ES256;
-    let (challenge, key, client_data) = (hex(r.challenge), hex(r.public_key), hex(r.client_data));
-    let (auth_data, signature) = (hex(r.authenticator_data), hex(r.signature));
-    let seeds: Vec<Vec<u8>> = vectors::RECORDED
-        .iter()
-        .map(|r| hex(r.authenticator_data))
-        .collect();
-    run("webauthn_assertion_auth_data", &seeds, DICT, |input| {
-        let result = verify_assertion(
-            &rp,
-            &challenge,
-            &key,
-            &client_data,
-            input,
-            &signature,
-            false,
-        );
-        assert!(
-            result.is_err() || input == auth_data,
-            "a changed authData verified"
-        );
-    });
-    let seeds: Vec<Vec<u8>> = vectors::RECORDED.iter().map(|r| hex(r.signature)).collect();
-    run("webauthn_assertion_signature", &seeds, DICT, |input| {
-        let result = verify_assertion(
-            &rp,
-            &challenge,
-            &key,
-            &client_data,
-            &auth_data,
-            input,
-            false,
-        );
-        assert!(
-            result.is_err() || input == signature,
-            "a changed signature verified"
-        );
-    });
-    let seeds: Vec<Vec<u8>> = vectors::RECORDED
-        .iter()
-        .map(|r| hex(r.client_data))
-        .collect();
+    let parts = |input: &[u8]| {
+        let (pick, rest) = input.split_first().map_or((0, input), |(p, r)| (*p, r));
+        let r = vectors::RECORDED[usize::from(pick) % vectors::RECORDED.len()];
+        let fields = [
+            r.challenge,
+            r.public_key,
+            r.client_data,
+            r.authenticator_data,
+            r.signature,
+        ];
+        (fields.map(hex), rest.to_vec())
+    };
+    let seeds = |part: fn(&vectors::Recorded) -> &'static str| -> Vec<Vec<u8>> {
+        (0u8..)
+            .zip(vectors::RECORDED)
+            .map(|(i, r)| [vec![i], hex(part(r))].concat())
+            .collect()
+    };
+    run(
+        "webauthn_assertion_auth_data",
+        &seeds(|r| r.authenticator_data),
+        DICT,
+        |input| {
+            let ([challenge, key, client_data, auth_data, signature], mutated) = parts(input);
+            let result = verify_assertion(
+                &rp,
+                &challenge,
+                &key,
+                &client_data,
+                &mutated,
+                &signature,
+                false,
+            );
+            assert!(
+                result.is_err() || mutated == auth_data,
+                "a changed authData verified"
+            );
+        },
+    );
+    run(
+        "webauthn_assertion_signature",
+        &seeds(|r| r.signature),
+        DICT,
+        |input| {
+            let ([challenge, key, client_data, auth_data, signature], mutated) = parts(input);
+            let result = verify_assertion(
+                &rp,
+                &challenge,
+                &key,
+                &client_data,
+                &auth_data,
+                &mutated,
+                false,
+            );
+            assert!(
+                result.is_err() || mutated == signature,
+                "a changed signature verified"
+            );
+        },
+    );
     run(
         "webauthn_assertion_client_data",
-        &seeds,
+        &seeds(|r| r.client_data),
         JSON_DICT,
         |input| {
-            let _ = verify_assertion(&rp, &challenge, &key, input, &auth_data, &signature, false);
+            let ([challenge, key, _, auth_data, signature], mutated) = parts(input);
+            let _ = verify_assertion(
+                &rp, &challenge, &key, &mutated, &auth_data, &signature, false,
+            );
         },
     );
 }

@@ -50,7 +50,7 @@ pub struct AuthenticatorData<'a> {
 /// Attested credential data (§6.5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttestedCredential<'a> {
-    /// The authenticator model's AAGUID (zeros under "none" attestation).
+    /// The authenticator model's AAGUID, as it claims it.
     pub aaguid: [u8; 16],
     pub credential_id: &'a [u8],
     /// The COSE_Key exactly as sent.

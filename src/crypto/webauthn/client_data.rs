@@ -61,7 +61,7 @@ pub fn check(
     if data.origin != rp.origin {
         return Err(WebAuthnError::OriginMismatch);
     }
-    // Level 3 step 10: sesame's pages are never framed, so a ceremony run inside another
+    // Level 3 (§7.1, §7.2): sesame's pages are never framed, so a ceremony run inside another
     // site's iframe (crossOrigin true, or a topOrigin at all) is refused.
     if data.cross_origin == Some(true) || data.top_origin.is_some() {
         return Err(WebAuthnError::CrossOrigin);

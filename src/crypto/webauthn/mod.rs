@@ -9,7 +9,8 @@
 //!
 //! # What is verified, step by step
 //!
-//! Registration, [`verify_registration`] (§7.1):
+//! Step numbers are Level 2's (<https://www.w3.org/TR/webauthn-2/>); "L3" marks a check
+//! Level 3 added. Registration, [`verify_registration`] (§7.1):
 //!
 //! | step  | check                                                                  | error |
 //! |-------|------------------------------------------------------------------------|-------|
@@ -17,16 +18,16 @@
 //! | 7     | `type` is `"webauthn.create"`                                          | `WrongType` |
 //! | 8     | `challenge` (base64url) equals ours, compared in constant time         | `ChallengeMismatch` |
 //! | 9     | `origin` equals [`RelyingParty::origin`] exactly                       | `OriginMismatch` |
-//! | L3 10 | `crossOrigin` is not true and there is no `topOrigin`                  | `CrossOrigin` |
+//! | L3    | `crossOrigin` is not true and there is no `topOrigin`                  | `CrossOrigin` |
 //! | 12    | the attestation object is strict CBOR `{fmt, attStmt, authData}`       | `MalformedCbor`, `MalformedAttestation` |
 //! | 13    | authData's rpIdHash is SHA-256 of [`RelyingParty::id`]                 | `RpIdMismatch` |
 //! | 14    | the User Present flag is set                                           | `UserNotPresent` |
 //! | 15    | the User Verified flag is set, when the caller requires it             | `UserNotVerified` |
-//! | L3 16 | Backup State is not set without Backup Eligible                        | `MalformedAuthData` |
+//! | L3    | Backup State is not set without Backup Eligible                        | `MalformedAuthData` |
 //! | -     | attested credential data is there (AT flag)                            | `NoCredentialData` |
 //! | 16    | the key's `alg` is one of [`SUPPORTED`] and fits its key type          | `UnsupportedAlgorithm`, `MalformedKey` |
 //! | 18-19 | `fmt` is `"none"` with an empty `attStmt`, or `"packed"` self attestation whose signature checks with the new key (§8.2) | `UnsupportedAttestation`, `MalformedAttestation`, `BadSignature` |
-//! | 22    | the credential ID is at most 1023 bytes                                | `CredentialIdTooLong` |
+//! | L3    | the credential ID is at most 1023 bytes                                | `CredentialIdTooLong` |
 //!
 //! Authentication, [`verify_assertion`] (§7.2): steps 10-14 as 5-10 above with
 //! `"webauthn.get"`; 15 rpIdHash; 16 UP; 17 UV when required; Level 3's BS-without-BE check;
@@ -46,8 +47,8 @@
 //! - **Token binding** (L2 step 10): no browser ships it; the member is ignored.
 //! - **Extensions** (§7.1 step 17, §7.2 step 18): sesame asks for none; authenticator
 //!   extensions are parsed only to find where they end.
-//! - **Which credential, which user** (§7.1 steps 23-24, §7.2 steps 5-7): the caller's store.
-//! - **A change of the backup flags between sign-ins** (L3 §7.2 step 18): the caller compares
+//! - **Which credential, which user** (§7.1 steps 22-23, §7.2 steps 5-7): the caller's store.
+//! - **A change of the backup flags between sign-ins** (L3 §7.2): the caller compares
 //!   [`Assertion::backup_eligible`] with what it stored.
 //! - **The single use of a challenge**: the caller deletes it before calling these.
 
@@ -143,7 +144,8 @@ pub struct Registration {
     pub backup_eligible: bool,
     /// Whether it is synced now.
     pub backed_up: bool,
-    /// The authenticator model as it claims (all zeros under "none" attestation).
+    /// The authenticator model as it claims it: unverified (no attestation trust), and often
+    /// all zeros under "none" attestation.
     pub aaguid: [u8; 16],
 }
 
