@@ -753,6 +753,10 @@ mod tests {
                 "edit": {"name": "Bookstore", "redirect_uris": "https://b.example/cb",
                     "post_logout_redirect_uris": "", "allowed_groups": "family", "alg": "RS256",
                     "backchannel_logout_uri": "https://b.example/bcl", "device_flow": true, "require_par": false},
+                "second_factor": {"label": "Email code is enough", "choices": [
+                    {"value": "optional", "label": "Email code is enough", "checked": true},
+                    {"value": "required", "label": "Require a second factor", "checked": false}]},
+                "second_factor_help": "Whether signing in needs more than the email code.",
             }),
             "console_app_delete.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
@@ -800,6 +804,10 @@ mod tests {
                 "apps": [{"client_id": "c1", "name": "Bookstore", "declared": false,
                     "allowed": true, "open": false, "others": ["admins"]}],
                 "builtin": false, "delete_url": "/oidc/console/groups/delete?name=family",
+                "second_factor": {"label": "Email code is enough", "choices": [
+                    {"value": "optional", "label": "Email code is enough", "checked": true},
+                    {"value": "required", "label": "Require a second factor", "checked": false}]},
+                "second_factor_help": "Whether signing in needs more than the email code.",
             }),
             "console_confirm.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
