@@ -28,6 +28,7 @@ fn main() {
             description: String::new(),
             claims: Default::default(),
             api_scopes: Default::default(),
+            second_factor: Default::default(),
         })
         .collect();
     let decls: Vec<UserDecl> = (0..USERS)

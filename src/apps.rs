@@ -38,8 +38,8 @@ use crate::clock;
 use crate::crypto;
 use crate::crypto::keys::Alg;
 use crate::store::{
-    ApiScopes, App, AppType, Reads, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS, GRANTS,
-    REFRESH_TOKENS,
+    ApiScopes, App, AppType, Reads, SecondFactor, Store, StoreError, WriteTx, ACCESS_TOKENS, APPS,
+    GRANTS, REFRESH_TOKENS,
 };
 use serde::{Deserialize, Serialize};
 use validate::{alg_any_case, check_name, check_uris};
@@ -92,6 +92,9 @@ pub struct AppDecl {
     /// The app needs `sid` (sesame always sends it); default true.
     #[serde(default = "yes")]
     pub backchannel_logout_session_required: bool,
+    /// `optional` (default) or `required`: a second factor after the email code.
+    #[serde(default)]
+    pub second_factor: SecondFactor,
 }
 
 fn yes() -> bool {
@@ -141,6 +144,9 @@ pub struct NewApp {
     /// `/auth` only with a pushed request (RFC 9126). Sent only when set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// A second factor after the email code (`optional` unless given). Sent only when required.
+    #[serde(default, skip_serializing_if = "SecondFactor::is_optional")]
+    pub second_factor: SecondFactor,
 }
 
 fn traditional() -> AppType {
@@ -188,6 +194,9 @@ pub struct AppUpdate {
     /// `/auth` only with a pushed request (RFC 9126).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Whether signing in to the app needs a second factor after the email code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactor>,
 }
 
 impl AppUpdate {
@@ -206,6 +215,7 @@ impl AppUpdate {
             backchannel_logout_session_required,
             device_flow,
             require_pushed_authorization_requests,
+            second_factor,
         } = self;
         name.is_none()
             && redirect_uris.is_none()
@@ -219,6 +229,7 @@ impl AppUpdate {
             && backchannel_logout_session_required.is_none()
             && device_flow.is_none()
             && require_pushed_authorization_requests.is_none()
+            && second_factor.is_none()
     }
 }
 
@@ -328,7 +339,7 @@ pub fn create_in(tx: &WriteTx, new: NewApp) -> Result<(App, Option<String>), App
         allowed_groups: known_groups(tx, &new.allowed_groups)?,
         refresh_retry_window: new.refresh_retry_window,
         api_scopes: new.api_scopes,
-        second_factor: Default::default(),
+        second_factor: new.second_factor,
         backchannel_logout_uri,
         backchannel_logout_session_required: new
             .backchannel_logout_session_required
@@ -414,6 +425,9 @@ pub fn update_in(tx: &WriteTx, client_id: &str, change: AppUpdate) -> Result<App
         }
         if let Some(on) = change.require_pushed_authorization_requests {
             app.require_pushed_authorization_requests = on;
+        }
+        if let Some(policy) = change.second_factor {
+            app.second_factor = policy;
         }
         match change.backchannel_logout_uri {
             Some(uri) => app.backchannel_logout_uri = check_backchannel_uri(Some(uri), rules)?,

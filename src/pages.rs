@@ -267,7 +267,14 @@ impl Pages {
     /// An accent colour that is not `#rrggbb` is logged and replaced by the default, so a typo in
     /// branding never keeps the server from starting.
     pub fn new(branding: &BrandingConfig) -> Result<Pages, PageError> {
-        let mut env = Environment::new();
+        // Only the filters and tests the templates use (a test checks every template against
+        // them): `Environment::new()` registers all of minijinja's, whose code then stays in
+        // the binary.
+        let mut env = Environment::empty();
+        env.add_filter("default", minijinja::filters::default);
+        env.add_filter("join", minijinja::filters::join);
+        env.add_test("defined", minijinja::tests::is_defined);
+        env.add_test("none", minijinja::tests::is_none);
         // Every template is HTML, whatever its name.
         env.set_auto_escape_callback(|_| AutoEscape::Html);
         // Truthiness tests of missing keys are allowed (`{% if error %}`), printing them is not.
@@ -746,6 +753,10 @@ mod tests {
                 "edit": {"name": "Bookstore", "redirect_uris": "https://b.example/cb",
                     "post_logout_redirect_uris": "", "allowed_groups": "family", "alg": "RS256",
                     "backchannel_logout_uri": "https://b.example/bcl", "device_flow": true, "require_par": false},
+                "second_factor": {"label": "Email code is enough", "choices": [
+                    {"value": "optional", "label": "Email code is enough", "checked": true},
+                    {"value": "required", "label": "Require a second factor", "checked": false}]},
+                "second_factor_help": "Whether signing in needs more than the email code.",
             }),
             "console_app_delete.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
@@ -793,6 +804,10 @@ mod tests {
                 "apps": [{"client_id": "c1", "name": "Bookstore", "declared": false,
                     "allowed": true, "open": false, "others": ["admins"]}],
                 "builtin": false, "delete_url": "/oidc/console/groups/delete?name=family",
+                "second_factor": {"label": "Email code is enough", "choices": [
+                    {"value": "optional", "label": "Email code is enough", "checked": true},
+                    {"value": "required", "label": "Require a second factor", "checked": false}]},
+                "second_factor_help": "Whether signing in needs more than the email code.",
             }),
             "console_confirm.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
@@ -1367,5 +1382,46 @@ mod tests {
     fn pages_can_be_shared_between_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Pages>();
+    }
+
+    #[test]
+    fn every_filter_and_test_the_templates_use_is_registered() {
+        // `Pages::new` registers only some of minijinja's filters and tests; a template that
+        // uses another would fail only when that branch renders.
+        let env = pages().env;
+        let tag = regex_lite::Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").unwrap();
+        let filter = regex_lite::Regex::new(r"\|\s*([a-z_]+)").unwrap();
+        let test = regex_lite::Regex::new(r"\bis\s+(?:not\s+)?([a-z_]+)").unwrap();
+        let mut seen = 0;
+        for name in Templates::iter() {
+            let source =
+                String::from_utf8(Templates::get(&name).unwrap().data.into_owned()).unwrap();
+            for t in tag.find_iter(&source) {
+                // Inside a tag a string can hold `|` or " is " too: strip quoted text first.
+                let code = regex_lite::Regex::new(r#""[^"]*"|'[^']*'"#)
+                    .unwrap()
+                    .replace_all(t.as_str(), "");
+                for (re, probe) in [(&filter, "{{ none|NAME }}"), (&test, "{{ none is NAME }}")] {
+                    for c in re.captures_iter(&code) {
+                        seen += 1;
+                        let used = &c[1];
+                        let err = env.render_str(&probe.replace("NAME", used), ());
+                        if let Err(e) = err {
+                            assert!(
+                                !matches!(
+                                    e.kind(),
+                                    ErrorKind::UnknownFilter | ErrorKind::UnknownTest
+                                ),
+                                "{name} uses {used:?}, which Pages::new does not register: {e}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 0, "the scan found no filter or test at all");
+        // And an unregistered one is caught by the probe.
+        let e = env.render_str("{{ none|upper }}", ()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnknownFilter);
     }
 }

@@ -265,6 +265,29 @@ pub fn may_use(app: &crate::store::App, user: &User) -> bool {
         && (app.allowed_groups.is_empty() || app.allowed_groups.iter().any(|g| user.in_group(g)))
 }
 
+/// Whether a sign-in by `user` (to `app`, or to sesame's own pages when `None`) needs a second
+/// factor after the email code: when the app requires one, or any group the user is in does.
+/// Each group is read from the store, so a policy changed a moment ago already counts; a group
+/// the user still names but that was deleted counts as optional.
+pub fn second_factor_required(
+    tx: &impl Reads,
+    app: Option<&crate::store::App>,
+    user: &User,
+) -> Result<bool, StoreError> {
+    if app.is_some_and(|a| !a.second_factor.is_optional()) {
+        return Ok(true);
+    }
+    for name in &user.groups {
+        if tx
+            .group(name)?
+            .is_some_and(|g| !g.second_factor.is_optional())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A page of a listing and where the next one starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page<T> {

@@ -201,3 +201,113 @@ async fn two_creates_of_one_email_at_once_give_one_user_and_a_409() {
         .await;
     assert_eq!(outside.status, 404);
 }
+
+/// Issue 11's policy over HTTP: set on a group and an app at creation or by `PATCH`, returned
+/// by every read (named even when optional), refused when misspelt, and each change audited.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_second_factor_policy_of_groups_and_apps_is_set_read_back_and_audited() {
+    let sesame = Sesame::start_default();
+    let made = sesame.cli_json(&["api-key", "create", "--name", "policy", "--json"]);
+    let admin = Admin {
+        sesame: &sesame,
+        http: HttpClient::new(),
+        bearer: format!("Bearer {}", made["key"].as_str().unwrap()),
+    };
+
+    let staff = admin
+        .expect(
+            201,
+            Method::POST,
+            "/groups",
+            Some(json!({"name": "staff", "second_factor": "required"})),
+        )
+        .await;
+    assert_eq!(staff["second_factor"], "required");
+    let family = admin
+        .expect(
+            201,
+            Method::POST,
+            "/groups",
+            Some(json!({"name": "family"})),
+        )
+        .await;
+    assert_eq!(
+        family["second_factor"], "optional",
+        "named when optional too"
+    );
+    let listed = admin.expect(200, Method::GET, "/groups", None).await;
+    let policy_of = |name: &str| {
+        let items = listed["items"].as_array().unwrap();
+        items.iter().find(|g| g["name"] == name).unwrap()["second_factor"].clone()
+    };
+    assert_eq!(policy_of("staff"), "required");
+    assert_eq!(policy_of("family"), "optional");
+    let loosened = admin
+        .expect(
+            200,
+            Method::PATCH,
+            "/groups/staff",
+            Some(json!({"second_factor": "optional"})),
+        )
+        .await;
+    assert_eq!(loosened["second_factor"], "optional");
+    let shown = admin.expect(200, Method::GET, "/groups/staff", None).await;
+    assert_eq!(shown["second_factor"], "optional");
+
+    let app = admin
+        .expect(
+            201,
+            Method::POST,
+            "/apps",
+            Some(json!({"name": "NAS", "redirect_uris": ["https://nas.example/cb"], "second_factor": "required"})),
+        )
+        .await;
+    assert_eq!(app["second_factor"], "required");
+    let path = format!("/apps/{}", app["client_id"].as_str().unwrap());
+    // An update that does not name it keeps it.
+    let renamed = admin
+        .expect(200, Method::PATCH, &path, Some(json!({"name": "The NAS"})))
+        .await;
+    assert_eq!(renamed["second_factor"], "required");
+    admin
+        .expect(
+            200,
+            Method::PATCH,
+            &path,
+            Some(json!({"second_factor": "optional"})),
+        )
+        .await;
+    let from_cli = sesame.cli_json(&["app", "show", app["client_id"].as_str().unwrap(), "--json"]);
+    assert_eq!(from_cli["second_factor"], "optional");
+
+    // A misspelt value is refused, naming the member; nothing changes.
+    for (url, body) in [
+        ("/groups/family", json!({"second_factor": "always"})),
+        (path.as_str(), json!({"second_factor": "Required!"})),
+    ] {
+        let r = admin.send(Method::PATCH, url, Some(body)).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.contains("second_factor"), "{}", r.body);
+    }
+    let family = admin.expect(200, Method::GET, "/groups/family", None).await;
+    assert_eq!(family["second_factor"], "optional");
+
+    // The audit log has each change: the group's loosening, and the app's from and to.
+    let log = sesame.cli_json(&["audit", "--json"]);
+    let text = log["entries"].to_string();
+    assert!(text.contains("group.update"), "{log}");
+    assert!(
+        text.contains(r#""second_factor":{"from":"required","to":"optional"}"#),
+        "the app's change, field by field: {log}"
+    );
+    let group_change = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e.to_string().contains("group.update"))
+        .unwrap();
+    assert_eq!(
+        group_change["changes"]["second_factor"], "optional",
+        "{log}"
+    );
+}

@@ -14,6 +14,8 @@
 
 #[path = "console/apis.rs"]
 mod apis;
+#[path = "console/second_factor.rs"]
+mod second_factor;
 mod support;
 #[path = "console/users_groups.rs"]
 mod users_groups;

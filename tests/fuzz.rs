@@ -1,7 +1,8 @@
 //! Fuzzing every parser that reads what a stranger (or a careless operator) sends: the form and
 //! query decoder, cookies, the `Authorization` header, the JWS in `id_token_hint`, PKCE values,
-//! Logto's SES connector JSON, `sesame.toml`, the control-socket protocol, and whole HTTP
-//! requests through the router. No input may panic (and none may answer 500).
+//! Logto's SES connector JSON, `sesame.toml`, the control-socket protocol, whole HTTP
+//! requests through the router, and WebAuthn responses (CBOR, authenticator data, COSE keys,
+//! registrations and assertions). No input may panic (and none may answer 500).
 //!
 //! `cargo test --test fuzz` runs a short pass (`tests/fuzzer` says how the inputs are made);
 //! `SESAME_FUZZ_CASES=1000000 SESAME_FUZZ_SEED=$RANDOM cargo test --test fuzz` a long one
@@ -372,6 +373,34 @@ mod hint {
 
 #[path = "fuzzer/requests.rs"]
 mod requests;
+
+#[path = "fuzzer/webauthn.rs"]
+mod webauthn;
+
+#[test]
+fn webauthn_cbor_reader() {
+    webauthn::cbor_reader();
+}
+
+#[test]
+fn webauthn_authenticator_data() {
+    webauthn::authenticator_data();
+}
+
+#[test]
+fn webauthn_cose_key() {
+    webauthn::cose_key();
+}
+
+#[test]
+fn webauthn_registration() {
+    webauthn::registration();
+}
+
+#[test]
+fn webauthn_assertion() {
+    webauthn::assertion();
+}
 
 #[test]
 fn http_requests_through_the_router() {

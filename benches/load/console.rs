@@ -77,6 +77,7 @@ fn fill(dir: &Path) -> Result<String, String> {
                     description: format!("Group number {g}"),
                     claims: Default::default(),
                     api_scopes: Default::default(),
+                    second_factor: Default::default(),
                 };
                 users::add_group_in(tx, 1, group)?;
             }

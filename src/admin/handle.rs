@@ -15,9 +15,9 @@
 
 use super::error::AdminError;
 use super::protocol::{
-    ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef,
-    ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit,
-    UserQuery, UserRef, CONNECTORS_KNOWN,
+    group_info, ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command,
+    ConnectorRef, ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership,
+    UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
 };
 
 /// A listing's page size when the command does not say.
@@ -238,10 +238,13 @@ fn run(
             let (user, sessions) = users::sign_out_in(tx, &user)?;
             Ok(json!({ "user": user.id, "email": user.email, "sessions_ended": sessions }))
         })?,
-        Command::GroupAdd(new) => {
-            audit.change(store, None, |tx, at| users::add_group_in(tx, at, new))?
+        Command::GroupAdd(new) => audit.change(store, None, |tx, at| {
+            users::add_group_in(tx, at, new).map(|g| group_info(&g))
+        })?,
+        Command::GroupList(_) => {
+            let groups = users::list_groups(store)?;
+            Done::result(Value::Array(groups.iter().map(group_info).collect()))
         }
-        Command::GroupList(_) => Done::result(to_json(&users::list_groups(store)?)),
         Command::GroupShow(GroupRef { name }) => {
             let group = users::get_group(store, &name)?;
             let members: Vec<Value> = users::list(store, Some(&name), None, None, users::MAX_PAGE)?
@@ -249,13 +252,13 @@ fn run(
                 .iter()
                 .map(|u| json!({ "id": u.id, "email": u.email }))
                 .collect();
-            let mut v = to_json(&group);
+            let mut v = group_info(&group);
             v["members"] = Value::Array(members);
             Done::result(v)
         }
         Command::GroupUpdate(GroupEdit { name, change }) => {
             audit.change(store, None, |tx, at| {
-                users::update_group_in(tx, at, &name, change)
+                users::update_group_in(tx, at, &name, change).map(|g| group_info(&g))
             })?
         }
         Command::GroupDelete(GroupRef { name }) => {

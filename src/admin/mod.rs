@@ -49,9 +49,9 @@ pub use error::AdminError;
 pub use handle::{handle, mask_secrets, purpose, Done, Effect};
 pub use live::{handle_live, mail_test};
 pub use protocol::{
-    ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command, ConnectorRef,
-    ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, NoArgs, Response,
-    TestMessage, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN, SOCKET_NAME,
+    group_info, ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command,
+    ConnectorRef, ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership,
+    NoArgs, Response, TestMessage, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN, SOCKET_NAME,
 };
 pub use server::{bind, serve, serve_on, ControlSocket};
 

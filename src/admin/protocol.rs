@@ -11,7 +11,7 @@ use crate::apis::{ApiUpdate, NewApi};
 use crate::apps::{self, AppUpdate, NewApp};
 use crate::audit::AuditQuery;
 use crate::crypto::keys::Alg;
-use crate::store::App;
+use crate::store::{App, Group, SecondFactor};
 use crate::users::{GroupChange, NewGroup, NewUser, UserChange};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
@@ -55,7 +55,7 @@ commands! {
     "app.list" => AppList(NoArgs),
     /// Shows one app.
     "app.show" => AppShow(AppRef),
-    /// Changes an app's name, redirect URIs, ID token algorithm or `allow_insecure_redirect`.
+    /// Changes an app's settings (name, redirect URIs, ... second-factor policy).
     "app.update" => AppUpdate(AppChange),
     /// Deletes an app and revokes what it was issued.
     "app.delete" => AppDelete(AppRef),
@@ -107,7 +107,7 @@ commands! {
     "group.list" => GroupList(NoArgs),
     /// Shows a group and its members.
     "group.show" => GroupShow(GroupRef),
-    /// Changes a group's description or claims.
+    /// Changes a group's description, claims, API scopes or second-factor policy.
     "group.update" => GroupUpdate(GroupEdit),
     /// Deletes a group (its members leave it).
     "group.delete" => GroupDelete(GroupRef),
@@ -486,6 +486,9 @@ pub struct AppInfo {
     /// `/auth` only with a pushed request (RFC 9126).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// `optional` or `required`: a second factor after the email code to sign in to the app.
+    #[serde(default)]
+    pub second_factor: SecondFactor,
     /// Declared in `sesame.toml` (change it there).
     pub declared: bool,
     pub created_at: u64,
@@ -513,10 +516,21 @@ impl AppInfo {
             backchannel_logout_session_required: app.backchannel_logout_session_required,
             device_flow: app.device_flow,
             require_pushed_authorization_requests: app.require_pushed_authorization_requests,
+            second_factor: app.second_factor,
             declared: app.declared,
             created_at: app.created_at,
         }
     }
+}
+
+/// A group as results carry it: its record, with `second_factor` always named (the record
+/// leaves it out while optional), so a reader and the audit log see the policy either way.
+pub fn group_info(group: &Group) -> Value {
+    let mut v = serde_json::to_value(group).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut v {
+        fields.insert("second_factor".into(), json!(group.second_factor.as_str()));
+    }
+    v
 }
 
 /// Reads `keys.rotate`'s algorithm: the default when null, and an unknown name refused in the

@@ -105,7 +105,7 @@ fn declared_app(decl: &AppDecl) -> Result<App, AppError> {
         allowed_groups: crate::users::group_names(&decl.allowed_groups),
         refresh_retry_window: decl.refresh_retry_window,
         api_scopes: decl.api_scopes.clone(),
-        second_factor: Default::default(),
+        second_factor: decl.second_factor,
         backchannel_logout_uri: check_backchannel_uri(decl.backchannel_logout_uri.clone(), rules)?,
         backchannel_logout_session_required: decl.backchannel_logout_session_required,
         device_flow: decl.device_flow,
@@ -195,6 +195,7 @@ mod tests {
             backchannel_logout_session_required: true,
             device_flow: false,
             require_pushed_authorization_requests: false,
+            second_factor: Default::default(),
         }
     }
 

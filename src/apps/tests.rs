@@ -23,6 +23,7 @@ fn new_app(app_type: AppType, uris: &[&str]) -> NewApp {
         backchannel_logout_session_required: None,
         device_flow: false,
         require_pushed_authorization_requests: false,
+        second_factor: Default::default(),
     }
 }
 
@@ -45,6 +46,7 @@ fn decl(client_id: &str) -> AppDecl {
         backchannel_logout_session_required: true,
         device_flow: false,
         require_pushed_authorization_requests: false,
+        second_factor: Default::default(),
     }
 }
 
@@ -432,6 +434,7 @@ fn list_update_delete_and_rotate() {
         backchannel_logout_session_required: None,
         device_flow: None,
         require_pushed_authorization_requests: None,
+        second_factor: None,
     };
     let updated = update(&store, &a.client_id, change).unwrap();
     assert_eq!(updated.name, "Renamed");
@@ -536,4 +539,60 @@ fn deleting_an_app_revokes_what_it_was_issued() {
         .unwrap();
     assert!(g.unwrap().revoked);
     assert!(at.is_none() && rt.is_none());
+}
+
+#[test]
+fn the_second_factor_policy_is_set_at_create_update_and_reconcile() {
+    use crate::store::SecondFactor;
+    let (_d, store) = store();
+    let (app, _) = create(
+        &store,
+        new_app(AppType::Traditional, &["https://a.example/cb"]),
+    )
+    .unwrap();
+    assert_eq!(app.second_factor, SecondFactor::Optional);
+    let mut strict_app = new_app(AppType::Traditional, &["https://b.example/cb"]);
+    strict_app.second_factor = SecondFactor::Required;
+    let (strict_app, _) = create(&store, strict_app).unwrap();
+    assert_eq!(
+        get(&store, &strict_app.client_id).unwrap().second_factor,
+        SecondFactor::Required
+    );
+
+    let change = AppUpdate {
+        second_factor: Some(SecondFactor::Required),
+        ..Default::default()
+    };
+    assert!(!change.changes_nothing());
+    update(&store, &app.client_id, change).unwrap();
+    assert_eq!(
+        get(&store, &app.client_id).unwrap().second_factor,
+        SecondFactor::Required
+    );
+    // An update that does not name it leaves it.
+    let rename = AppUpdate {
+        name: Some("Renamed".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        update(&store, &app.client_id, rename)
+            .unwrap()
+            .second_factor,
+        SecondFactor::Required
+    );
+
+    let mut declared = decl("strict-declared");
+    declared.second_factor = SecondFactor::Required;
+    reconcile(&store, std::slice::from_ref(&declared)).unwrap();
+    assert_eq!(
+        get(&store, "strict-declared").unwrap().second_factor,
+        SecondFactor::Required
+    );
+    declared.second_factor = SecondFactor::Optional;
+    let report = reconcile(&store, &[declared]).unwrap();
+    assert_eq!(report.updated, vec!["strict-declared"]);
+    assert_eq!(
+        get(&store, "strict-declared").unwrap().second_factor,
+        SecondFactor::Optional
+    );
 }

@@ -249,6 +249,33 @@ pub(super) struct FlowFlags {
     pub(super) require_pushed_authorization_requests: Option<bool>,
 }
 
+/// `--second-factor`, the same on apps and groups, at creation and at update.
+#[derive(Args)]
+pub(super) struct SecondFactorFlag {
+    /// Whether signing in needs a second factor after the email code: a passkey, an
+    /// authenticator app's code or a recovery code (a user without one is led to enrol one
+    /// first). On a group it applies to every sign-in of its members [default: optional]
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub(super) second_factor: Option<SecondFactorArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(super) enum SecondFactorArg {
+    /// The email code is enough.
+    Optional,
+    /// A passkey or an authenticator app's code too, after the email code.
+    Required,
+}
+
+impl From<SecondFactorArg> for crate::store::SecondFactor {
+    fn from(arg: SecondFactorArg) -> Self {
+        match arg {
+            SecondFactorArg::Optional => crate::store::SecondFactor::Optional,
+            SecondFactorArg::Required => crate::store::SecondFactor::Required,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub(super) enum AppTypeArg {
     /// A server-side web app: confidential, has a client secret.
@@ -307,6 +334,8 @@ pub(super) enum AppCommand {
         #[command(flatten)]
         flows: FlowFlags,
         #[command(flatten)]
+        second_factor: SecondFactorFlag,
+        #[command(flatten)]
         out: JsonFlag,
     },
     /// List the apps.
@@ -322,7 +351,7 @@ pub(super) enum AppCommand {
         out: JsonFlag,
     },
     /// Change an app's name, redirect URIs, ID token algorithm, whether it accepts http on the
-    /// LAN, or its refresh retry window (given lists replace the old).
+    /// LAN, its refresh retry window or its second-factor policy (given lists replace the old).
     Update {
         /// The app's client ID.
         client_id: String,
@@ -365,6 +394,8 @@ pub(super) enum AppCommand {
         backchannel: BackchannelFlags,
         #[command(flatten)]
         flows: FlowFlags,
+        #[command(flatten)]
+        second_factor: SecondFactorFlag,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -591,6 +622,8 @@ pub(super) enum GroupCommand {
         #[arg(long = "api-scope", value_name = "INDICATOR=SCOPE")]
         api_scopes: Vec<ApiScopeArg>,
         #[command(flatten)]
+        second_factor: SecondFactorFlag,
+        #[command(flatten)]
         out: JsonFlag,
     },
     /// List the groups.
@@ -604,7 +637,7 @@ pub(super) enum GroupCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Change a group's description, claims or API scopes.
+    /// Change a group's description, claims, API scopes or second-factor policy.
     Update {
         name: String,
         /// A new description.
@@ -623,6 +656,8 @@ pub(super) enum GroupCommand {
         /// Remove every API scope.
         #[arg(long, conflicts_with = "api_scopes")]
         no_api_scopes: bool,
+        #[command(flatten)]
+        second_factor: SecondFactorFlag,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -33,6 +33,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             api_scopes,
             backchannel,
             flows,
+            second_factor,
             out,
         } => {
             let app_type = match app_type {
@@ -58,6 +59,10 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                 require_pushed_authorization_requests: flows
                     .require_pushed_authorization_requests
                     .unwrap_or(false),
+                second_factor: second_factor
+                    .second_factor
+                    .map(Into::into)
+                    .unwrap_or_default(),
             };
             let (result, _) = admin_call(config, Command::AppCreate(new))?;
             warn_if_insecure(&result);
@@ -113,6 +118,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
             no_api_scopes,
             backchannel,
             flows,
+            second_factor,
             out,
         } => {
             let change = AppUpdate {
@@ -133,14 +139,15 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
                     .backchannel_logout_session_required,
                 device_flow: flows.device_flow,
                 require_pushed_authorization_requests: flows.require_pushed_authorization_requests,
+                second_factor: second_factor.second_factor.map(Into::into),
             };
             if change.changes_nothing() {
                 return Err(CliError::NothingToChange(
                     "--name, --redirect-uri, --post-logout-redirect-uri, \
                      --clear-post-logout-redirect-uris, --id-token-alg, --allowed-group, \
                      --allow-everyone, --allow-insecure-redirect, --refresh-retry-window, --api-scope, \
-                     --no-api-scopes, --device-flow, --require-par, --backchannel-logout-uri or \
-                     --backchannel-logout-session-required",
+                     --no-api-scopes, --device-flow, --require-par, --backchannel-logout-uri, \
+                     --backchannel-logout-session-required or --second-factor",
                 ));
             }
             let (result, _) =

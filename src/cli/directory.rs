@@ -192,6 +192,7 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
             description,
             claims,
             api_scopes,
+            second_factor,
             out,
         } => {
             let new = NewGroup {
@@ -199,6 +200,10 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
                 description: description.unwrap_or_default(),
                 claims: claim_map(claims)?,
                 api_scopes: api_scope_map(api_scopes),
+                second_factor: second_factor
+                    .second_factor
+                    .map(Into::into)
+                    .unwrap_or_default(),
             };
             let (result, _) = admin_call(config, Command::GroupAdd(new))?;
             if out.json {
@@ -236,6 +241,7 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
             no_claims,
             api_scopes,
             no_api_scopes,
+            second_factor,
             out,
         } => {
             let change = GroupChange {
@@ -247,15 +253,22 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
                 },
                 api_scopes: (!api_scopes.is_empty() || no_api_scopes)
                     .then(|| api_scope_map(api_scopes)),
+                second_factor: second_factor.second_factor.map(Into::into),
             };
             let GroupChange {
                 description,
                 claims,
                 api_scopes,
+                second_factor,
             } = &change;
-            if description.is_none() && claims.is_none() && api_scopes.is_none() {
+            if description.is_none()
+                && claims.is_none()
+                && api_scopes.is_none()
+                && second_factor.is_none()
+            {
                 return Err(CliError::NothingToChange(
-                    "--description, --claim, --no-claims, --api-scope or --no-api-scopes",
+                    "--description, --claim, --no-claims, --api-scope, --no-api-scopes or \
+                     --second-factor",
                 ));
             }
             let (result, _) = admin_call(config, Command::GroupUpdate(GroupEdit { name, change }))?;

@@ -5,7 +5,7 @@ use super::error::CliError;
 use crate::admin::AppInfo;
 use crate::audit::{AuditPage, AuditRecord};
 use crate::clock::utc;
-use crate::store::{Group, User};
+use crate::store::{Group, SecondFactor, User};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -40,6 +40,10 @@ pub(super) fn print_app(info: &AppInfo) {
             info.allowed_groups.join(", ")
         );
     }
+    outln!(
+        "  Second factor             {}",
+        second_factor(info.second_factor)
+    );
     if info.device_flow {
         outln!("  device flow               allowed (RFC 8628: codes approved at /device)");
     }
@@ -198,6 +202,10 @@ pub(super) fn print_group(group: &Group, members: Option<&[Member]>) {
         }
     );
     outln!("  Claims                    {}", claims(&group.claims));
+    outln!(
+        "  Second factor             {} for every sign-in of its members",
+        second_factor(group.second_factor)
+    );
     if group.declared {
         outln!("  Declared in sesame.toml   yes (change it there)");
     }
@@ -218,6 +226,16 @@ pub(super) fn print_group(group: &Group, members: Option<&[Member]>) {
             members.len(),
             group.name
         );
+    }
+}
+
+/// A second-factor policy, in words.
+fn second_factor(policy: SecondFactor) -> &'static str {
+    match policy {
+        SecondFactor::Optional => "optional (the email code is enough)",
+        SecondFactor::Required => {
+            "required (a passkey or an authenticator app's code after the email code)"
+        }
     }
 }
 

@@ -91,6 +91,7 @@ const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 const ID_TOKEN_ALGS: &[&str] = &crate::alg::Alg::NAMES;
 const USAGE_TYPES: &[&str] = &["Register", "SignIn", "ForgotPassword", "Generic"];
 const TLS_MODES: &[&str] = &TlsMode::NAMES;
+const SECOND_FACTORS: &[&str] = &crate::store::SecondFactor::NAMES;
 
 static TOKENS: Schema = Schema {
     keys: &[
@@ -231,6 +232,7 @@ static APP: Schema = Schema {
         key("device_flow", Bool),
         key("require_pushed_authorization_requests", Bool),
         key("api_scopes", ScopesByApi),
+        key("second_factor", Choice(SECOND_FACTORS)),
     ],
     camel: false,
 };
@@ -278,6 +280,7 @@ static GROUP: Schema = Schema {
         key("description", Str),
         key("claims", Object),
         key("api_scopes", ScopesByApi),
+        key("second_factor", Choice(SECOND_FACTORS)),
     ],
     camel: false,
 };

@@ -1047,3 +1047,57 @@ device_codes_per_minute = 3
     let (c, _) = load_text(&tv.replace("= true", "= false"), &[]).unwrap();
     assert!(!c.apps[0].device_flow && !c.apps[0].require_pushed_authorization_requests);
 }
+
+#[test]
+fn a_declared_app_or_group_requires_a_second_factor_and_a_bad_value_names_the_key() {
+    use crate::store::SecondFactor;
+    let text = r#"
+[[app]]
+client_id = "nas"
+name = "NAS"
+redirect_uris = ["https://nas.example/cb"]
+client_secret = "s"
+second_factor = "required"
+
+[[group]]
+name = "staff"
+second_factor = "required"
+
+[[group]]
+name = "family"
+"#;
+    let (c, _) = load_text(text, &[]).unwrap();
+    assert_eq!(c.apps[0].second_factor, SecondFactor::Required);
+    assert_eq!(c.groups[0].second_factor, SecondFactor::Required);
+    assert_eq!(c.groups[1].second_factor, SecondFactor::Optional);
+    // Choices are matched ignoring case, as every choice key is.
+    let (c, _) = load_text(&text.replace("\"required\"", "\"Required\""), &[]).unwrap();
+    assert_eq!(c.apps[0].second_factor, SecondFactor::Required);
+
+    let e = err(&text.replacen("\"required\"", "\"always\"", 1), &[]);
+    assert!(
+        e.contains("app[0].second_factor") && e.contains("always"),
+        "{e}"
+    );
+    let e = err(
+        &text.replace(
+            "name = \"staff\"\nsecond_factor = \"required\"",
+            "name = \"staff\"\nsecond_factor = true",
+        ),
+        &[],
+    );
+    assert!(e.contains("group[0].second_factor"), "{e}");
+
+    // From the environment, as a JSON array of tables.
+    let json = r#"[{"name": "ops", "second_factor": "required"}]"#;
+    let (c, _) = load_text("", &[("SESAME_GROUP", json)]).unwrap();
+    assert_eq!(c.groups[0].second_factor, SecondFactor::Required);
+    let e = err(
+        "",
+        &[(
+            "SESAME_GROUP",
+            r#"[{"name": "ops", "second_factor": "maybe"}]"#,
+        )],
+    );
+    assert!(e.contains("second_factor") && e.contains("maybe"), "{e}");
+}

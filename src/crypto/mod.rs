@@ -23,6 +23,7 @@
 //! [`CryptoError::Rng`] instead, since it runs where an error can be reported.
 
 pub mod keys;
+pub mod webauthn;
 
 #[cfg(test)]
 mod reference;

@@ -36,8 +36,8 @@ pub struct AccessRuleDecl {
     /// Host names: exact (`app.home.example.com`) or `*.` and a name (any host under it, at
     /// any depth, but not the name itself).
     pub domain: Names,
-    /// Regexes (Rust `regex` syntax, unanchored: write `^`) matched against the normalised
-    /// path; empty: every path.
+    /// Regexes (`regex-lite` syntax: Rust `regex` with ASCII-only `\d \w \s` and `(?i)`, no
+    /// `\p{..}`; unanchored: write `^`) matched against the normalised path; empty: every path.
     #[serde(default)]
     pub resources: Vec<String>,
     pub policy: Policy,
@@ -103,7 +103,7 @@ pub struct AccessRules {
 #[derive(Debug, Clone)]
 struct Rule {
     domains: Vec<(DomainPattern, String)>,
-    resources: Vec<regex::Regex>,
+    resources: Vec<regex_lite::Regex>,
     policy: Policy,
     users: Vec<(Principal, String)>,
     groups: Vec<String>,
@@ -301,23 +301,9 @@ impl Rule {
             .resources
             .iter()
             .map(|r| {
-                regex::Regex::new(r).map_err(|e| {
-                    // The regex crate's message spans lines, with a caret under the fault.
-                    let why = e
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string();
-                    if why.contains("case insensitivity") {
-                        // Unicode case folding is left out of the build (see Cargo.toml).
-                        return format!(
-                            "{r:?} is not a regular expression sesame takes: (?i) would fold Unicode case, which it does not do; write (?i-u) to ignore ASCII case"
-                        );
-                    }
-                    format!("{r:?} is not a regular expression ({why})")
-                })
+                // regex-lite's messages are one line ("unrecognized escape sequence").
+                regex_lite::Regex::new(r)
+                    .map_err(|e| format!("{r:?} is not a regular expression sesame takes ({e})"))
             })
             .collect::<Result<_, _>>()
             .map_err(|m| ("resources", m))?;

@@ -223,6 +223,7 @@ pub fn sign_in_as(
                     description: "made by sesame dev".into(),
                     claims: Map::new(),
                     api_scopes: Default::default(),
+                    second_factor: Default::default(),
                 };
                 users::add_group_in(tx, now, group)?;
             }

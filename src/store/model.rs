@@ -143,6 +143,9 @@ pub enum SecondFactor {
 }
 
 impl SecondFactor {
+    /// Every value's name, as `as_str` spells it (the config's and the CLI's choices).
+    pub const NAMES: [&'static str; 2] = ["optional", "required"];
+
     pub fn is_optional(&self) -> bool {
         *self == SecondFactor::Optional
     }

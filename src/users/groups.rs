@@ -2,7 +2,7 @@
 //! the user (its `groups` list), so a token request reads one record.
 
 use super::{check_claims, find, valid_name, UserError, ADMINS};
-use crate::store::{ApiScopes, Group, Reads, Store, User, Writes};
+use crate::store::{ApiScopes, Group, Reads, SecondFactor, Store, User, Writes};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -17,6 +17,9 @@ pub struct NewGroup {
     /// The API scopes members may be granted, by resource indicator.
     #[serde(default, skip_serializing_if = "ApiScopes::is_empty")]
     pub api_scopes: ApiScopes,
+    /// Whether members need a second factor at every sign-in (`optional` unless given).
+    #[serde(default, skip_serializing_if = "SecondFactor::is_optional")]
+    pub second_factor: SecondFactor,
 }
 
 /// What `sesame group update` may change; absent fields stay as they are.
@@ -30,6 +33,9 @@ pub struct GroupChange {
     /// Replaces the API scopes members may be granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_scopes: Option<ApiScopes>,
+    /// Whether members need a second factor at every sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<SecondFactor>,
 }
 
 /// Checks a group name: the same alphabet as usernames.
@@ -60,7 +66,7 @@ pub fn add_in(tx: &impl Writes, now: u64, new: NewGroup) -> Result<Group, UserEr
             description: new.description.trim().to_string(),
             claims: new.claims.clone(),
             api_scopes: new.api_scopes.clone(),
-            second_factor: Default::default(),
+            second_factor: new.second_factor,
             declared: false,
             created_at: now,
             updated_at: now,
@@ -96,7 +102,7 @@ fn editable(group: Option<Group>, name: &str) -> Result<Group, UserError> {
     Ok(group)
 }
 
-/// Changes a group's description or claims.
+/// Changes a group's description, claims, API scopes or second-factor policy.
 pub fn update(
     store: &Store,
     now: u64,
@@ -127,6 +133,9 @@ pub fn update_in(
         }
         if let Some(s) = &change.api_scopes {
             group.api_scopes = s.clone();
+        }
+        if let Some(policy) = change.second_factor {
+            group.second_factor = policy;
         }
         group.updated_at = now;
         tx.put_group(&group)?;

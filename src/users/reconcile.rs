@@ -46,6 +46,9 @@ pub struct GroupDecl {
     /// The API scopes members may be granted, by resource indicator.
     #[serde(default)]
     pub api_scopes: crate::store::ApiScopes,
+    /// `optional` (default) or `required`: members need a second factor at every sign-in.
+    #[serde(default)]
+    pub second_factor: crate::store::SecondFactor,
 }
 
 /// What reconciliation did.
@@ -96,7 +99,7 @@ fn reconcile_groups(
             description: d.description.trim().to_string(),
             claims: d.claims.clone(),
             api_scopes: d.api_scopes.clone(),
-            second_factor: Default::default(),
+            second_factor: d.second_factor,
             declared: true,
             created_at,
             updated_at: now,

@@ -291,6 +291,7 @@ fn declarations_reconcile_and_release() {
         description: "Family".into(),
         claims: Map::new(),
         api_scopes: Default::default(),
+        second_factor: crate::store::SecondFactor::Required,
     }];
     let users = vec![UserDecl {
         email: "me@example.com".into(),
@@ -305,10 +306,19 @@ fn declarations_reconcile_and_release() {
     assert_eq!(r.created, ["group family", "user me@example.com"]);
     let me = get(&s, "me").unwrap();
     assert!(me.declared && me.in_group(ADMINS));
+    let family = s.read(|tx| tx.group("family")).unwrap().unwrap();
+    assert_eq!(family.second_factor, crate::store::SecondFactor::Required);
     // Again, unchanged: same sub.
     let r = reconcile(&s, 2, &groups, &users).unwrap();
     assert!(r.created.is_empty() && r.updated.is_empty());
     assert_eq!(get(&s, "me@example.com").unwrap().id, me.id);
+    // Loosening the policy in the file updates the group.
+    let mut looser = groups.clone();
+    looser[0].second_factor = crate::store::SecondFactor::Optional;
+    let r = reconcile(&s, 2, &looser, &users).unwrap();
+    assert_eq!(r.updated, ["group family"]);
+    let family = s.read(|tx| tx.group("family")).unwrap().unwrap();
+    assert!(family.second_factor.is_optional());
     // The CLI may not change a declared user.
     assert!(matches!(
         update(&s, 3, "me", UserChange::default()),
@@ -436,4 +446,62 @@ fn search_pages_continue_where_the_last_stopped() {
     // A page that ends on the last match says so: no next page for nothing.
     let exact = search_all(&s, None, "match", 5);
     assert_eq!(exact.iter().map(Vec::len).collect::<Vec<_>>(), [5, 5]);
+}
+
+/// The policy the sign-in step asks for: the app's, or any of the user's groups' (read from the
+/// store, so a change counts at once), on the fixed-clock provider's registered apps.
+#[test]
+fn a_second_factor_is_required_by_the_app_or_any_group_of_the_user() {
+    use crate::provider::testing::{self, CLIENT, T0};
+    use crate::store::{SecondFactor, APPS};
+    let (_d, p) = testing::provider();
+    ensure_builtin_groups(&p.store, T0).unwrap();
+    let mut user = testing::user(&p, "ada@example.com");
+    let mut app: crate::store::App = p.store.read(|tx| tx.get(&APPS, CLIENT)).unwrap().unwrap();
+    let required = |app: Option<&crate::store::App>, user: &User| {
+        p.store
+            .read(|tx| second_factor_required(tx, app, user))
+            .unwrap()
+    };
+    assert!(!required(Some(&app), &user));
+    assert!(!required(None, &user));
+
+    app.second_factor = SecondFactor::Required;
+    assert!(required(Some(&app), &user));
+    assert!(
+        !required(None, &user),
+        "sesame's own pages follow groups only"
+    );
+    app.second_factor = SecondFactor::Optional;
+
+    group(&p.store, "family");
+    group(&p.store, "staff");
+    user = add_member(&p.store, T0, "family", &user.id).unwrap();
+    user = add_member(&p.store, T0, "staff", &user.id).unwrap();
+    assert!(!required(Some(&app), &user));
+    let strict = GroupChange {
+        second_factor: Some(SecondFactor::Required),
+        ..Default::default()
+    };
+    update_group(&p.store, T0, "staff", strict).unwrap();
+    assert!(required(Some(&app), &user));
+    assert!(required(None, &user));
+
+    // Someone outside the strict group is not affected by it.
+    let other = testing::user(&p, "bob@example.com");
+    assert!(!required(Some(&app), &other));
+
+    // A group the user still names but that is gone counts as optional.
+    user.groups.push("gone".into());
+    update_group(
+        &p.store,
+        T0,
+        "staff",
+        GroupChange {
+            second_factor: Some(SecondFactor::Optional),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!required(Some(&app), &user));
 }

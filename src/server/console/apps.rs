@@ -3,12 +3,13 @@
 //! and delete with a confirmation step. Each calls the admin command (`app.list`,
 //! `app.create`, `app.show`, `app.update`, `app.rotate-secret`, `app.delete`).
 
-use super::{console_page, run, url, Admin};
-use crate::admin::{AppRef, Command};
+use super::{console_page, run, second_factor, url, Admin};
+use crate::admin::{AppChange, AppRef, Command};
 use crate::crypto::keys::Alg;
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
 use crate::server::Server;
+use crate::store::SecondFactor;
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
@@ -179,11 +180,15 @@ fn show_page(
         "backchannel_logout_uri": app["backchannel_logout_uri"].as_str().unwrap_or(""),
         "device_flow": app["device_flow"],
         "require_par": app["require_pushed_authorization_requests"],
+        "second_factor": app["second_factor"],
     });
     if let Some((error, typed)) = refused {
         ctx["error"] = json!(error);
         ctx["edit"] = typed;
     }
+    ctx["second_factor"] = second_factor::choices(&ctx["edit"]["second_factor"]);
+    ctx["second_factor_help"] =
+        json!("Whether signing in to this app needs more than the email code.");
     console_page(s, req, admin, status, "console_app.html", ctx)
 }
 
@@ -202,6 +207,7 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         "backchannel_logout_uri": field("backchannel_logout_uri").trim(),
         "device_flow": field("device_flow") == "1",
         "require_par": field("require_par") == "1",
+        "second_factor": f.first("second_factor"),
     });
     let groups: Vec<String> = field("allowed_groups")
         .split([',', ' '])
@@ -225,10 +231,17 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         show_page(s, req, admin, status, Some((e, typed.clone())))
     };
-    let change = match serde_json::from_value(change) {
+    let mut change: AppChange = match serde_json::from_value(change) {
         Ok(c) => c,
         Err(_) => return refused("Choose one of the listed ID token algorithms.".into()),
     };
+    change.change.second_factor = match second_factor::typed(f.first("second_factor")) {
+        Ok(policy) => policy,
+        Err(e) => return refused(e),
+    };
+    if let Err(r) = loosening_needs_fresh(s, req, admin, &client_id, change.change.second_factor) {
+        return *r;
+    }
     match run(s, admin, Command::AppUpdate(change)) {
         Ok(Ok(_)) => http::redirect(&format!(
             "{}&notice=app_saved",
@@ -237,6 +250,31 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         Ok(Err(e)) => refused(e),
         Err(r) => *r,
     }
+}
+
+/// Loosening the app's second-factor policy needs a recent sign-in ([`second_factor`]); the
+/// re-authentication comes back to the app's page.
+fn loosening_needs_fresh(
+    s: &Server,
+    req: &Request,
+    admin: &Admin,
+    client_id: &str,
+    to: Option<SecondFactor>,
+) -> Result<(), Box<Response>> {
+    let stored = match run(
+        s,
+        admin,
+        Command::AppShow(AppRef {
+            client_id: client_id.into(),
+        }),
+    ) {
+        Ok(Ok(app)) => app["second_factor"].clone(),
+        // No such app: `app.update` says so.
+        Ok(Err(_)) => Value::Null,
+        Err(r) => return Err(r),
+    };
+    let loosens = second_factor::loosens(&stored, to);
+    super::fresh_if(loosens, s, req, admin, &show_path(client_id))
 }
 
 /// POST /console/apps/rotate (`id`): `app.rotate-secret`; the app's page shows the new secret

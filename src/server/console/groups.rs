@@ -9,7 +9,7 @@
 //! the page says so next to each app. A group or app declared in `sesame.toml` is shown
 //! read-only (the commands refuse to change it), with a note saying where it is defined.
 
-use super::{claims_typed, console_page, run, url, url_with, Admin};
+use super::{claims_typed, console_page, run, second_factor, url, url_with, Admin};
 use crate::admin::{AppChange, AppRef, Command, GroupEdit, GroupRef, Membership};
 use crate::apps::AppUpdate;
 use crate::http::{self, Request, Response};
@@ -129,7 +129,12 @@ fn show_page(
         "members": members,
         "apps": apps,
         "apis": apis,
-        "edit": { "description": group["description"], "claims": claims },
+        "edit": {
+            "description": group["description"],
+            "claims": claims,
+            "second_factor": group["second_factor"],
+        },
+        "second_factor_help": "Whether every sign-in of the group's members (to any app, the console and the account page) needs more than the email code.",
         "builtin": name == ADMINS,
         "delete_url": url_with(s, "/groups/delete", "name", &name),
     });
@@ -139,6 +144,7 @@ fn show_page(
             ctx["edit"] = typed;
         }
     }
+    ctx["second_factor"] = second_factor::choices(&ctx["edit"]["second_factor"]);
     console_page(s, req, admin, status, "console_group.html", ctx)
 }
 
@@ -251,13 +257,18 @@ pub fn set_api_scopes(s: &Server, req: &Request, admin: &Admin) -> Response {
     }
 }
 
-/// POST /console/groups/update (`name`, `description`, `claims`): `group.update`, then the
-/// group's page.
+/// POST /console/groups/update (`name`, `description`, `claims`, `second_factor`):
+/// `group.update`, then the group's page. Loosening the second-factor policy needs a recent
+/// sign-in (`second_factor.rs`).
 pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
     let f = req.params();
     let field = |k: &str| f.first(k).unwrap_or("").to_string();
     let name = field("name");
-    let typed = json!({ "description": field("description"), "claims": field("claims") });
+    let typed = json!({
+        "description": field("description"),
+        "claims": field("claims"),
+        "second_factor": f.first("second_factor"),
+    });
     let refused = |e: String| {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         show_page(s, req, admin, status, Some((e, Some(typed.clone()))))
@@ -266,11 +277,31 @@ pub fn update(s: &Server, req: &Request, admin: &Admin) -> Response {
         Ok(c) => c,
         Err(e) => return refused(e),
     };
+    let policy = match second_factor::typed(f.first("second_factor")) {
+        Ok(p) => p,
+        Err(e) => return refused(e),
+    };
+    let stored = match run(
+        s,
+        admin,
+        Command::GroupShow(GroupRef { name: name.clone() }),
+    ) {
+        Ok(Ok(group)) => group["second_factor"].clone(),
+        // No such group: `group.update` says so.
+        Ok(Err(_)) => Value::Null,
+        Err(r) => return *r,
+    };
+    let back = super::path_with("/groups/show", "name", &name);
+    let loosens = second_factor::loosens(&stored, policy);
+    if let Err(r) = super::fresh_if(loosens, s, req, admin, &back) {
+        return *r;
+    }
     let change = GroupChange {
         description: Some(field("description").trim().to_string()),
         claims: Some(claims),
         // The group's API scopes have their own form (`set_api_scopes`): kept as they are.
         api_scopes: None,
+        second_factor: policy,
     };
     let edit = GroupEdit {
         name: name.clone(),

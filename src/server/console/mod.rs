@@ -15,7 +15,8 @@
 //!   list of keys (`?notice=`), worded here. A refused command re-renders its form with the
 //!   command's own error (the typed values kept), status 422.
 //! - Sensitive actions (rotating a secret, creating an API key, adding an administrator,
-//!   changing the mail connector, deleting a user) need a sign-in from the last ten minutes, or
+//!   changing the mail connector, deleting a user, loosening an app's or a group's second-factor
+//!   policy) need a sign-in from the last ten minutes, or
 //!   a fresh code to the administrator's own address: [`fresh::require`], `fresh.rs`.
 //! - A new app's client secret is never put in a URL or cookie: the create form's redirect
 //!   leads to the app's page, which takes the secret once from [`reveal::Reveals`] (memory,
@@ -30,7 +31,7 @@
 //! test and dry run), `keys.rs` (signing keys and rotation), `audit.rs` (the audit log, filtered
 //! and paged), `api_keys.rs` (management API keys: create, shown once; list; revoke),
 //! `fresh.rs` (recent sign-in for sensitive actions), `reveal.rs` (a secret or key shown
-//! once).
+//! once), `second_factor.rs` (the app's and the group's second-factor control).
 
 mod api_keys;
 mod apis;
@@ -42,6 +43,7 @@ mod groups;
 mod keys;
 mod mail;
 pub mod reveal;
+mod second_factor;
 mod user_page;
 mod users;
 

@@ -372,3 +372,99 @@ async fn deleting_a_user_making_an_admin_and_changing_mail_each_need_a_recent_si
     assert!(location.contains("notice=user_saved"), "{location}");
     assert_eq!(bob(&s).name.as_deref(), Some("Bob B"));
 }
+
+/// Loosening an app's or a group's second-factor policy (required → optional) with a stale
+/// sign-in asks for a code and changes nothing; tightening, or saving it unchanged, does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn loosening_a_second_factor_policy_needs_a_recent_sign_in_and_tightening_does_not() {
+    use crate::provider::testing::REDIRECT;
+    use crate::store::{SecondFactor, APPS};
+    let (_dir, s, mut jar) = signed_in_admin();
+    let now = s.provider.now();
+    for (name, policy) in [
+        ("staff", SecondFactor::Required),
+        ("family", SecondFactor::Optional),
+    ] {
+        let new = crate::users::NewGroup {
+            name: name.into(),
+            second_factor: policy,
+            ..Default::default()
+        };
+        crate::users::add_group(&s.provider.store, now, new).unwrap();
+    }
+    s.provider
+        .store
+        .write(|tx| {
+            let mut app: crate::store::App = tx.get(&APPS, CLIENT)?.expect("bookstore");
+            app.second_factor = SecondFactor::Required;
+            tx.put(&APPS, CLIENT, &app)
+        })
+        .unwrap();
+    let csrf = console_csrf(&s, &mut jar).await;
+    s.provider.clock.advance(FRESH_FOR);
+    let group_policy = |name: &str| {
+        let group = s.provider.store.read(|tx| tx.group(name)).unwrap();
+        group.unwrap().second_factor
+    };
+    let app_policy = || {
+        let app = s.provider.store.read(|tx| tx.app(CLIENT)).unwrap();
+        app.unwrap().second_factor
+    };
+    let group_form = |name, policy| {
+        [
+            ("csrf", csrf.as_str()),
+            ("name", name),
+            ("description", ""),
+            ("claims", ""),
+            ("second_factor", policy),
+        ]
+    };
+    let app_form = |policy| {
+        [
+            ("csrf", csrf.as_str()),
+            ("id", CLIENT),
+            ("name", CLIENT),
+            ("redirect_uris", REDIRECT),
+            ("alg", "ES384"),
+            ("second_factor", policy),
+        ]
+    };
+    let asks = |(status, location, body): (StatusCode, String, String)| {
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert!(
+            location.contains("/console/confirm?interaction="),
+            "{location}"
+        );
+    };
+    let saved = |(status, location, body): (StatusCode, String, String), notice: &str| {
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        assert!(location.contains(notice), "{location}");
+    };
+
+    let loosen = group_form("staff", "optional");
+    asks(jar.post(&s, "/console/groups/update", &loosen).await);
+    assert_eq!(
+        group_policy("staff"),
+        SecondFactor::Required,
+        "nothing changed"
+    );
+    asks(
+        jar.post(&s, "/console/apps/update", &app_form("optional"))
+            .await,
+    );
+    assert_eq!(app_policy(), SecondFactor::Required, "nothing changed");
+
+    // Tightening, and saving a required policy as it is, go through.
+    let tighten = group_form("family", "required");
+    saved(
+        jar.post(&s, "/console/groups/update", &tighten).await,
+        "notice=group_saved",
+    );
+    assert_eq!(group_policy("family"), SecondFactor::Required);
+    saved(
+        jar.post(&s, "/console/apps/update", &app_form("required"))
+            .await,
+        "notice=app_saved",
+    );
+    assert_eq!(app_policy(), SecondFactor::Required);
+}
