@@ -29,9 +29,9 @@ use crate::api_keys::{self, ApiKeyInfo};
 use crate::apis;
 use crate::apps;
 use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
-use crate::config::{MailConfig, SesConfig};
+use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
-use crate::mail::Mailer;
+use crate::mail::{Mailer, SmtpConnector, StoredConnector};
 use crate::store::{Reads, Store, StoreError, WriteTx, CONNECTORS, SETTINGS};
 use crate::users::{self, UserError};
 use serde::Serialize;
@@ -391,7 +391,8 @@ fn audit_list(store: &Store, query: AuditQuery) -> Result<audit::AuditPage, Admi
     Ok(store.read(|tx| audit::list(tx, &query))?)
 }
 
-/// Validates a connector's settings, tries them with the configured `[mail]`, and stores them.
+/// Validates a connector's settings, tries them with the configured `[mail]`, and stores them
+/// in place of any other stored connector: at most one is stored, and it is the one that sends.
 fn connector_set(
     store: &Store,
     mail: &MailConfig,
@@ -404,19 +405,40 @@ fn connector_set(
     if !config.is_object() {
         return Err(AdminError::ConnectorNotObject);
     }
-    let ses: SesConfig =
-        crate::mail::parse_ses_json(&config.to_string()).map_err(AdminError::ConnectorInvalid)?;
+    let (connector, stored, mut warnings) = if name == "smtp" {
+        let smtp = smtp_connector(store, &config)?;
+        let stored = smtp.to_json();
+        (StoredConnector::Smtp(smtp), stored, vec![])
+    } else {
+        let ses = crate::mail::parse_ses_json(&config.to_string())
+            .map_err(AdminError::ConnectorInvalid)?;
+        let stored = serde_json::to_value(&ses).map_err(AdminError::ConnectorEncoding)?;
+        // Defaults used, precedence: what the user should know about what they stored.
+        let notes = crate::mail::ses_notes(&ses);
+        (StoredConnector::Ses(ses), stored, notes)
+    };
     let mail = &crate::experience::mail_config(store, mail);
-    let mailer =
-        Mailer::build(mail, Some(ses.clone())).map_err(AdminError::ConnectorDoesNotWork)?;
-    let stored = serde_json::to_value(&ses).map_err(AdminError::ConnectorEncoding)?;
-    store.write(|tx| {
+    let mailer = Mailer::build(mail, Some(connector)).map_err(AdminError::ConnectorDoesNotWork)?;
+    let replaced = store.write(|tx| {
+        let mut replaced = Vec::new();
+        for other in CONNECTORS_KNOWN.iter().filter(|n| **n != name) {
+            if tx.remove(&CONNECTORS, other)? {
+                replaced.push(*other);
+            }
+        }
         tx.put(&CONNECTORS, &name, &stored)?;
-        let set = Changes::of(json!({ "name": name, "config": stored }));
-        audit.record(tx, None, set)
+        let mut set = json!({ "name": name, "config": stored });
+        if !replaced.is_empty() {
+            set["replaced"] = json!(replaced);
+        }
+        audit.record(tx, None, Changes::of(set))?;
+        Ok::<_, StoreError>(replaced)
     })?;
-    // Defaults used, precedence: what the user should know about what they stored.
-    let warnings = crate::mail::ses_notes(&ses);
+    for other in replaced {
+        warnings.push(format!(
+            "the stored {other} connector was removed: one connector is stored at a time"
+        ));
+    }
     Ok(Done {
         result: json!({
             "name": name,
@@ -427,6 +449,20 @@ fn connector_set(
         }),
         effect: Some(Effect::SwapMailer(Box::new(mailer))),
     })
+}
+
+/// The SMTP connector in `config`; with a username and no password, the stored SMTP
+/// connector's password is kept (a form never shows it back, so it comes back blank).
+fn smtp_connector(store: &Store, config: &Value) -> Result<SmtpConnector, AdminError> {
+    let mut smtp =
+        crate::mail::parse_smtp_connector(config).map_err(AdminError::ConnectorInvalid)?;
+    if smtp.smtp.username.is_some() && smtp.smtp.password.is_none() {
+        let before = store.read(|tx| tx.get(&CONNECTORS, "smtp"))?;
+        smtp.smtp.password = before
+            .and_then(|v| crate::mail::parse_smtp_connector(&v).ok())
+            .and_then(|before| before.smtp.password);
+    }
+    Ok(smtp)
 }
 
 /// `experience.set`: checks every field, then stores the record whole with its audit entry in
@@ -478,7 +514,7 @@ fn experience_reset(store: &Store, mail: &MailConfig, audit: &Audit) -> Result<D
 fn experience_mailer(store: &Store, mail: &MailConfig) -> Mailer {
     let built = crate::mail::stored_connector(store)
         .map_err(|e| e.to_string())
-        .and_then(|ses| Mailer::build(mail, ses).map_err(|e| e.to_string()));
+        .and_then(|stored| Mailer::build(mail, stored).map_err(|e| e.to_string()));
     built.unwrap_or_else(Mailer::misconfigured)
 }
 
