@@ -825,7 +825,12 @@ mod tests {
                 "status": {"transport": "smtp", "configured_by": "config", "host": "smtp.example",
                     "port": 587, "tls": "starttls", "from": "id@example.com", "ok": true,
                     "last_error": "535 no", "warning": "none"},
-                "stored": true, "stored_json": "{}", "purposes": ["SignIn", "Register"],
+                "stored_kind": "smtp", "stored_json": "{}", "purposes": ["SignIn", "Register"],
+                "smtp_fields": [{"name": "host", "label": "Host", "value": "mail.example.com",
+                    "error": "tls: none only here"}, {"name": "tls", "label": "TLS",
+                    "value": "none", "error": null}, {"name": "password", "label": "Password",
+                    "value": "", "error": null}],
+                "smtp_password_stored": true, "ca_file": "/etc/sesame/ca.pem",
                 "fields": [{"name": "region", "label": "Region", "required": true,
                     "secret": false, "value": "eu-west-1", "error": "not a region"}],
                 "file": {"transport": "smtp", "from": "id@example.com", "host": "smtp.example",
@@ -911,6 +916,9 @@ mod tests {
         // Errors nested in lists and maps: none.
         if name == "console_mail.html" {
             ctx["fields"][0]["error"] = serde_json::Value::Null;
+            ctx["smtp_fields"][0]["error"] = serde_json::Value::Null;
+            ctx["stored_kind"] = serde_json::Value::Null;
+            ctx["ca_file"] = serde_json::Value::Null;
         }
         if name == "console_experience.html" {
             ctx["field_errors"] = json!({});

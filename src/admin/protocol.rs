@@ -19,8 +19,9 @@ use serde_json::{json, Map, Value};
 /// The control socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "sesame.sock";
 
-/// The connector names `connector set` accepts (Logto's AWS SES connector for now).
-pub const CONNECTORS_KNOWN: &[&str] = &["ses"];
+/// The connector names `connector set` accepts: Logto's AWS SES connector, and an SMTP server
+/// (`[mail.smtp]`'s settings and `from`).
+pub const CONNECTORS_KNOWN: &[&str] = &crate::mail::CONNECTOR_NAMES;
 
 /// Declares [`Command`] from one list, so that each command's name is written once: it is
 /// serde's tag on the wire, [`Command::name`] in the log, and in [`Command::NAMES`].
@@ -286,7 +287,8 @@ pub struct ConnectorRef {
     pub name: String,
 }
 
-/// `connector.set`'s arguments: the connector and its settings (Logto's connector JSON).
+/// `connector.set`'s arguments: the connector and its settings (Logto's AWS SES connector JSON,
+/// or the SMTP connector's `host`, `port`, `tls`, `username`, `password` and `from`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectorSettings {
     pub name: String,

@@ -27,7 +27,7 @@
 //! `user_page.rs` (one user: edit, sessions and apps, delete), `groups.rs` (list, create, edit,
 //! members, the apps a group may use, its API scopes, delete), `apis.rs` (the APIs sesame issues
 //! JWT access tokens for: list, register, delete), `experience.rs` (branding, sign-up and code
-//! emails over the file's, with a live preview), `mail.rs` (status, the SES connector, send
+//! emails over the file's, with a live preview), `mail.rs` (status, the SMTP or SES connector, send
 //! test and dry run), `keys.rs` (signing keys and rotation), `audit.rs` (the audit log, filtered
 //! and paged), `api_keys.rs` (management API keys: create, shown once; list; revoke),
 //! `fresh.rs` (recent sign-in for sensitive actions), `reveal.rs` (a secret or key shown
@@ -123,6 +123,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/mail"
             | "/mail/connector"
             | "/mail/connector/delete"
+            | "/mail/smtp"
             | "/mail/test"
             | "/keys"
             | "/keys/rotate"
@@ -180,6 +181,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/mail", false) => mail::show(s, req, &admin),
         ("/mail/connector", true) => mail::set_connector(s, req, &admin),
         ("/mail/connector/delete", true) => mail::delete_connector(s, req, &admin),
+        ("/mail/smtp", true) => mail::set_smtp(s, req, &admin),
         ("/mail/test", true) => mail::test(s, req, &admin).await,
         ("/keys", false) => keys::list(s, req, &admin),
         ("/keys/rotate", false) => keys::confirm_rotate(s, req, &admin),
@@ -336,6 +338,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "experience_reset" => "The sign-in experience is back to what sesame.toml says.",
         "connector_saved" => "The SES connector is saved: mail now goes through Amazon SES.",
+        "smtp_saved" => "The SMTP connector is saved: mail now goes through that server.",
         "connector_deleted" => "The connector is removed: mail follows sesame.toml again.",
         "key_rotated" => {
             "A new signing key is active; the old one stays in JWKS until its tokens expire."

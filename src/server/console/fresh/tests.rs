@@ -357,6 +357,27 @@ async fn deleting_a_user_making_an_admin_and_changing_mail_each_need_a_recent_si
     );
     let json = [("csrf", &*csrf), ("source", "json"), ("json", "{}")];
     asks(jar.post(&s, "/console/mail/connector", &json).await);
+    let smtp = [
+        ("csrf", &*csrf),
+        ("host", "127.0.0.1"),
+        ("port", "2525"),
+        ("tls", "none"),
+        ("from", "noreply@example.com"),
+    ];
+    asks(jar.post(&s, "/console/mail/smtp", &smtp).await);
+    let smtp_gone = [("csrf", &*csrf), ("name", "smtp")];
+    asks(
+        jar.post(&s, "/console/mail/connector/delete", &smtp_gone)
+            .await,
+    );
+    let stored = s
+        .provider
+        .store
+        .read(|tx| tx.get(&crate::store::CONNECTORS, "smtp"));
+    assert!(
+        stored.unwrap().is_none(),
+        "nothing stored without a recent sign-in"
+    );
     // Nothing changed: Bob is there and no administrator; Eve was not added.
     let b = bob(&s);
     assert!(!b.in_group(ADMINS), "{:?}", b.groups);
