@@ -160,7 +160,11 @@ mod tests {
         for (time, eight) in RFC_ROWS {
             assert_eq!(code_at(RFC_KEY, step_of(time), 8), eight, "T = {time}");
             // Six digits are the same value modulo 10^6: the last six.
-            assert_eq!(code_at(RFC_KEY, step_of(time), DIGITS), eight[2..], "T = {time}");
+            assert_eq!(
+                code_at(RFC_KEY, step_of(time), DIGITS),
+                eight[2..],
+                "T = {time}"
+            );
         }
     }
 
