@@ -62,6 +62,8 @@ fn enrol_confirm_and_verify_within_one_step_either_side_once_each() {
         .contains(&format!("secret={}&", e.secret_base32)));
     assert!(e.otpauth_uri.contains(":ada%40example.com?"));
     assert!(e.qr_svg.starts_with("<svg"));
+    let again = totp::pending_enrolment(&p, &ada.id).unwrap().unwrap();
+    assert_eq!(again.otpauth_uri, e.otpauth_uri);
     assert!(!p.store.read(|tx| totp::enrolled(tx, &ada.id)).unwrap());
     assert!(matches!(
         verify(&p, &ada.id, "123456"),
@@ -161,6 +163,10 @@ fn a_new_authenticator_app_replaces_the_old_one_only_once_confirmed() {
     ));
     assert!(verify(&p, &ada.id, &code(&p, &new.secret_base32, 0)).is_ok());
     assert!(!p.store.read(|tx| totp::pending(tx, &ada.id)).unwrap());
+    assert!(
+        totp::pending_enrolment(&p, &ada.id).unwrap().is_none(),
+        "shown no more"
+    );
 
     let admin = Actor::Admin {
         user_id: "root".into(),

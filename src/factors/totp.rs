@@ -75,12 +75,36 @@ pub fn begin(p: &Provider, user_id: &str) -> Result<Enrolment, FactorError> {
         )?;
         Ok::<_, FactorError>(user)
     })?;
-    let uri = code::otpauth_uri(&secret, &p.product_name(), &user.email);
-    Ok(Enrolment {
-        secret_base32: code::base32(&secret),
+    Ok(enrolment(p, &secret, &user.email))
+}
+
+/// The authenticator app being set up for `user_id` (from [`begin`] until it is confirmed), as
+/// [`begin`] showed it: for the setup page that follows the form (Post/Redirect/Get), which
+/// must be shown only to a fresh sign-in of this user. `None`: nothing is being set up.
+pub fn pending_enrolment(p: &Provider, user_id: &str) -> Result<Option<Enrolment>, FactorError> {
+    let (t, user) = p
+        .store
+        .read(|tx| Ok((tx.totp(user_id)?, tx.user(user_id)?)))?;
+    let (Some(t), Some(user)) = (t, user) else {
+        return Ok(None);
+    };
+    let secret = match (t.pending, t.confirmed) {
+        (Some(pending), _) => pending.secret,
+        (None, false) => t.secret,
+        (None, true) => return Ok(None),
+    };
+    Ok(Some(enrolment(p, &decode(user_id, &secret)?, &user.email)))
+}
+
+/// What the setup page shows of `secret`: the app's entry is named by the product and the
+/// user's address.
+fn enrolment(p: &Provider, secret: &[u8], email: &str) -> Enrolment {
+    let uri = code::otpauth_uri(secret, &p.product_name(), email);
+    Enrolment {
+        secret_base32: code::base32(secret),
         qr_svg: crate::qr::svg(&uri),
         otpauth_uri: uri,
-    })
+    }
 }
 
 /// Confirms the pending secret with a code of it: from now on it is the authenticator app
