@@ -70,6 +70,29 @@ impl From<StoreError> for FactorError {
     }
 }
 
+/// What second factors a user has, as the CLI, the API and the console show it (never a
+/// secret or a code).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// `confirmed`, `pending` (being set up, never confirmed) or `none`.
+    pub totp: &'static str,
+    /// Unused recovery codes.
+    pub recovery_codes: usize,
+}
+
+/// `user_id`'s second factors.
+pub fn summary(r: &impl crate::store::Reads, user_id: &str) -> Result<Summary, StoreError> {
+    let totp = match r.totp(user_id)? {
+        Some(t) if t.confirmed => "confirmed",
+        Some(_) => "pending",
+        None => "none",
+    };
+    Ok(Summary {
+        totp,
+        recovery_codes: recovery::remaining(r, user_id)?,
+    })
+}
+
 /// An audit entry about `user_id`'s factors, by `actor`.
 fn entry(actor: Actor, user_id: &str, command: &str, changes: serde_json::Value) -> AuditEntry {
     AuditEntry::admin_change(actor, command, Changes::of(changes)).user(user_id)
