@@ -193,3 +193,6 @@ fn factor_failure(s: &Server, e: FactorError) -> Response {
         _ => http::redirect(&account_url(s)),
     }
 }
+
+#[cfg(test)]
+mod tests;

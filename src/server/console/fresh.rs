@@ -92,4 +92,4 @@ pub(super) fn confirm_page(s: &Server, req: &Request, admin: &Admin) -> Response
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

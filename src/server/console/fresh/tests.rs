@@ -22,7 +22,7 @@ const BOB: &str = "bob@example.com";
 
 /// A browser's cookies, as the server set them.
 #[derive(Default)]
-struct Jar(BTreeMap<String, String>);
+pub(crate) struct Jar(pub(crate) BTreeMap<String, String>);
 
 impl Jar {
     fn headers(&self) -> HeaderMap {
@@ -42,13 +42,17 @@ impl Jar {
         }
     }
 
-    async fn get(&mut self, s: &Server, path_query: &str) -> (StatusCode, String, String) {
+    pub(crate) async fn get(
+        &mut self,
+        s: &Server,
+        path_query: &str,
+    ) -> (StatusCode, String, String) {
         let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
         let req = Request::synthetic(Method::GET, path, query, "", self.headers());
         self.answer(route(s, req).await).await
     }
 
-    async fn post(
+    pub(crate) async fn post(
         &mut self,
         s: &Server,
         path: &str,
@@ -82,7 +86,7 @@ impl Jar {
 }
 
 /// The value of the hidden input `name` on a page.
-fn input(html: &str, name: &str) -> String {
+pub(crate) fn input(html: &str, name: &str) -> String {
     let at = html
         .find(&format!("name=\"{name}\" value=\""))
         .unwrap_or_else(|| panic!("no {name} in {html}"));
@@ -92,7 +96,7 @@ fn input(html: &str, name: &str) -> String {
 
 /// A server whose mail goes to the outbox (codes readable here), Ada an administrator signed
 /// in now (a session made directly: the sign-in itself is tested elsewhere), Bob a user.
-fn signed_in_admin() -> (tempfile::TempDir, Server, Jar) {
+pub(crate) fn signed_in_admin() -> (tempfile::TempDir, Server, Jar) {
     let (dir, p) = provider();
     p.set_mailer(Mailer::outbox());
     let mut ada = user(&p, ADA);
