@@ -57,10 +57,7 @@ async fn changes_need_a_sign_in_within_ten_minutes() {
     let (_, _, codes) = jar.get(&s, "/account/recovery-codes").await;
     let first = code_text(&codes, "recovery-code-1");
     let (_, to, _) = jar.get(&s, "/account/recovery-codes").await;
-    assert_eq!(
-        to, "/account?error=codes_shown",
-        "shown once"
-    );
+    assert_eq!(to, "/account?error=codes_shown", "shown once");
     let (_, to, _) = jar
         .post(&s, "/account/totp/begin", &[("csrf", &csrf)])
         .await;

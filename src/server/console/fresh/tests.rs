@@ -376,3 +376,69 @@ async fn deleting_a_user_making_an_admin_and_changing_mail_each_need_a_recent_si
     assert!(location.contains("notice=user_saved"), "{location}");
     assert_eq!(bob(&s).name.as_deref(), Some("Bob B"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resetting_a_users_two_step_verification_needs_a_fresh_sign_in() {
+    use crate::factors::{recovery, totp};
+    let (_d, s, mut jar) = signed_in_admin();
+    let p = &s.provider;
+    let bob = p
+        .store
+        .read(|tx| tx.user_id_by_email(BOB))
+        .unwrap()
+        .unwrap();
+    recovery::generate(p, &bob).unwrap();
+    totp::begin(p, &bob).unwrap();
+    let page_path = format!("/console/users/show?id={bob}");
+    let (status, _, page) = jar.get(&s, &page_path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Authenticator app: being set up · 10 unused recovery codes"),
+        "{page}"
+    );
+    let csrf = input(&page, "csrf");
+    let form = [("csrf", csrf.as_str()), ("id", bob.as_str())];
+
+    // Eleven minutes on: a re-authentication first, and nothing changes.
+    p.clock.advance(FRESH_FOR + 60);
+    let (status, location, _) = jar.post(&s, "/console/users/reset-factors", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location.contains("/console/confirm?interaction="),
+        "{location}"
+    );
+    assert_eq!(
+        p.store.read(|tx| recovery::remaining(tx, &bob)).unwrap(),
+        10
+    );
+
+    // Fresh again (a new session signed in now): the reset happens.
+    let ada = p
+        .store
+        .read(|tx| tx.user_id_by_email(ADA))
+        .unwrap()
+        .unwrap();
+    let (now, ttl) = (p.now(), p.tokens.session_ttl);
+    let cookie = p
+        .store
+        .write(|tx| crate::session::create(tx, &ada, now, ttl))
+        .unwrap();
+    jar.0.insert(s.cookies.name(SESSION_COOKIE), cookie);
+    let (_, _, page) = jar.get(&s, &page_path).await;
+    let csrf = input(&page, "csrf");
+    let form = [("csrf", csrf.as_str()), ("id", bob.as_str())];
+    let (status, location, _) = jar.post(&s, "/console/users/reset-factors", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.ends_with("&notice=factors_reset"), "{location}");
+    assert_eq!(p.store.read(|tx| recovery::remaining(tx, &bob)).unwrap(), 0);
+    assert!(!p.store.read(|tx| totp::pending(tx, &bob)).unwrap());
+    let (_, _, page) = jar.get(&s, &page_path).await;
+    assert!(
+        page.contains("Authenticator app: none · 0 unused recovery codes"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Reset two-step verification"),
+        "nothing to reset"
+    );
+}
