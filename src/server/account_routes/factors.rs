@@ -139,9 +139,9 @@ pub(super) fn codes_page(s: &Server, req: &Request) -> Response {
     )
 }
 
-/// The POSTs of the section: a fresh session and the CSRF token first.
+/// The POSTs of the section: the session, its CSRF token, then its freshness first.
 pub(super) fn form(s: &Server, req: &Request, path: &str) -> Response {
-    let me = match signed(s, req, true) {
+    let me = match signed(s, req, false) {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -149,6 +149,10 @@ pub(super) fn form(s: &Server, req: &Request, path: &str) -> Response {
     let given = f.first("csrf").unwrap_or("");
     if !crate::crypto::constant_time_eq(given.as_bytes(), csrf_of(me.cookie).as_bytes()) {
         return bad_csrf(s);
+    }
+    // A form from this page but a session too old for it: sign in again, then repeat it.
+    if !me.fresh {
+        return sign_in_first(s, req);
     }
     let p = &s.provider;
     let id = me.user.id.as_str();

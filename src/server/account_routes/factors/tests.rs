@@ -89,6 +89,12 @@ async fn changes_need_a_sign_in_within_ten_minutes() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
         assert!(to.contains("/sign-in?interaction="), "{path}: {to}");
     }
+    let (status, _, _) = jar.post(&s, "/account/totp/remove", &[("csrf", "x")]).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the CSRF token is checked first"
+    );
     let later = code_at(&secret, step_of(p.now()), DIGITS);
     let (_, to, _) = jar
         .post(
