@@ -207,8 +207,9 @@ pub trait Writes: Reads {
     /// Removes every second factor of a user and their guess count (the user is deleted).
     fn remove_factors_of(&self, user_id: &str) -> Result<(), StoreError>;
     /// Removes every record whose lifetime ended at or before `now`, and address send counts
-    /// and second-factor guess counts whose window started at or before `sends_window_start`;
-    /// returns how many went.
+    /// whose window started at or before `sends_window_start`; returns how many went.
+    /// (Second-factor guess counts are not swept: one per account at most, and a stale one
+    /// reads as a fresh window; they go with their user.)
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError>;
 
     /// Appends an entry to the audit log at time `at`; returns its key, with the next sequence
@@ -476,7 +477,6 @@ impl Writes for WriteTx {
         n += self.sweep(&PUSHED_REQUESTS, |v| v.expires_at <= now)?;
         n += self.sweep(&SESSIONS, |v| v.expires_at <= now)?;
         n += self.sweep(&CODE_SENDS, |v| v.window_start <= sends_window_start)?;
-        n += self.sweep(&FACTOR_GUESSES, |v| v.window_start <= sends_window_start)?;
         Ok(n)
     }
     fn append_audit<V: Serialize>(&self, at: u64, entry: &V) -> Result<AuditKey, StoreError> {
