@@ -17,7 +17,8 @@
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
-//!                      alg, secret, metrics (prometheus-client), outbound (POSTs to apps)
+//!                      alg, secret, metrics (prometheus-client), outbound (POSTs to apps),
+//!                      qr (qrcodegen)
 //! ```
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
@@ -44,6 +45,8 @@
 //!   (`signin::dev`).
 //! - [`session`]: the sesame session (single sign-on across apps), and the forward-auth session
 //!   beside it.
+//! - [`factors`]: second factors: an authenticator app (TOTP) and recovery codes (set up,
+//!   verified, removed; the hourly budget of wrong codes).
 //! - [`account`]: what a signed-in user does to their own account (the account page's
 //!   operations: view, rename, end sessions, revoke an app; the email change is a sign-in).
 //! - [`forward_auth`]: forward-auth for Caddy, Traefik and nginx (Authelia's contract): the
@@ -65,6 +68,7 @@
 //! - [`api_keys`]: the keys programs present to the management API (made, listed, revoked,
 //!   checked; stored hashed).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
+//! - [`qr`]: QR codes as inline SVG (the authenticator app's setup on the account page).
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`metrics`]: the counters and histograms `/metrics` shows (Prometheus text format).
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
@@ -88,6 +92,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod experience;
+pub mod factors;
 pub mod forward_auth;
 pub mod http;
 pub mod issuer;
@@ -98,6 +103,7 @@ pub mod oidc;
 pub mod outbound;
 pub mod pages;
 pub mod provider;
+pub mod qr;
 pub mod secret;
 pub mod server;
 pub mod session;

@@ -71,6 +71,8 @@ const PAGES: &[&str] = &[
     "home.html",
     "account.html",
     "account_email_code.html",
+    "account_totp.html",
+    "account_recovery_codes.html",
     "select_account.html",
     "console_apps.html",
     "console_app.html",
@@ -721,6 +723,17 @@ mod tests {
                 "apps": [{"client_id": "c1", "name": "Bookstore",
                     "last_sign_in": "2026-11-30 16:45 UTC", "scope": "openid email"}],
                 "notice": "Your profile is saved.", "error": "That username is taken.",
+                "two_step": {"totp": true, "totp_pending": true, "recovery_remaining": 7,
+                    "fresh": false},
+                "fresh_minutes": 10,
+            }),
+            "account_totp.html" => json!({
+                "base": "/oidc/account", "csrf": "csrf-1",
+                "qr_svg": crate::qr::svg("otpauth://totp/sesame:ada%40example.com?secret=AB"),
+                "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "error": "That code is not right.",
+            }),
+            "account_recovery_codes.html" => json!({
+                "base": "/oidc/account", "codes": ["ABCD-EFGH-JKMN", "PQRS-TVWX-YZ23"],
             }),
             "account_email_code.html" => json!({
                 "action": "/oidc/account/email/code", "interaction": "int-1", "csrf": "csrf-1",
@@ -786,6 +799,7 @@ mod tests {
                 "apps": [{"client_id": "c1", "name": "Bookstore",
                     "last_sign_in": "2026-11-30 16:45 UTC", "scope": "openid email"}],
                 "self": false, "delete_url": "/oidc/console/users/delete?id=u1",
+                "factors": {"totp": "confirmed", "recovery_codes": 3},
             }),
             "console_groups.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
@@ -883,6 +897,7 @@ mod tests {
             "dev_debugger.html" => &["error", "result", "dev_mode"],
             "account.html" => &["name", "username", "notice", "error", "apps"],
             "account_email_code.html" => &["error"],
+            "account_totp.html" => &["error"],
             "home.html" => &["console_url"],
             "console_apps.html" => &["notice", "error", "apps", "name", "type", "redirect_uris"],
             "console_app.html" => &["notice", "error", "secret", "callback"],

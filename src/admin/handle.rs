@@ -32,6 +32,7 @@ use crate::apps;
 use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
 use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
+use crate::factors;
 use crate::mail::Mailer;
 use crate::store::{Reads, Store, StoreError, WriteTx, SETTINGS};
 use crate::users::{self, UserError};
@@ -232,6 +233,24 @@ fn run(
         Command::UserSignOut(UserRef { user }) => audit.change(store, None, |tx, _| {
             let (user, sessions) = users::sign_out_in(tx, &user)?;
             Ok(json!({ "user": user.id, "email": user.email, "sessions_ended": sessions }))
+        })?,
+        Command::UserFactors(UserRef { user }) => {
+            let user = users::get(store, &user)?;
+            let summary = store.read(|tx| factors::summary(tx, &user.id))?;
+            let mut shown = to_json(&summary);
+            shown["user"] = json!(user.id);
+            shown["email"] = json!(user.email);
+            Done::result(shown)
+        }
+        Command::UserResetFactors(UserRef { user }) => audit.change(store, None, |tx, _| {
+            let user = users::find(tx, &user)?;
+            let reset = factors::totp::reset_in(tx, &user.id)?;
+            Ok(json!({
+                "user": user.id,
+                "email": user.email,
+                "totp_removed": reset.totp,
+                "recovery_codes_removed": reset.recovery_codes,
+            }))
         })?,
         Command::GroupAdd(new) => audit.change(store, None, |tx, at| {
             users::add_group_in(tx, at, new).map(|g| group_info(&g))

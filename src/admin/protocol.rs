@@ -102,6 +102,10 @@ commands! {
     "user.delete" => UserDelete(UserRef),
     /// Ends every session of a user.
     "user.sign-out" => UserSignOut(UserRef),
+    /// Shows a user's second factors (authenticator app, unused recovery codes).
+    "user.factors" => UserFactors(UserRef),
+    /// Removes a user's authenticator app and recovery codes (a lost phone).
+    "user.reset-factors" => UserResetFactors(UserRef),
     /// Creates a group.
     "group.add" => GroupAdd(NewGroup),
     /// Lists the groups.
@@ -195,6 +199,8 @@ impl Command {
             | Command::UserEnable(_)
             | Command::UserDelete(_)
             | Command::UserSignOut(_)
+            | Command::UserFactors(_)
+            | Command::UserResetFactors(_)
             | Command::GroupList(_)
             | Command::GroupShow(_)
             | Command::GroupUpdate(_)
@@ -224,6 +230,7 @@ impl Command {
             | Command::ExperienceShow(_)
             | Command::UserList(_)
             | Command::UserShow(_)
+            | Command::UserFactors(_)
             | Command::GroupList(_)
             | Command::GroupShow(_)
             | Command::ApiKeyList(_)
@@ -249,6 +256,7 @@ impl Command {
             | Command::UserEnable(_)
             | Command::UserDelete(_)
             | Command::UserSignOut(_)
+            | Command::UserResetFactors(_)
             | Command::GroupAdd(_)
             | Command::GroupUpdate(_)
             | Command::GroupDelete(_)

@@ -510,6 +510,8 @@ fn one_of_each() -> Vec<Command> {
         Command::UserEnable(user()),
         Command::UserDelete(user()),
         Command::UserSignOut(user()),
+        Command::UserFactors(user()),
+        Command::UserResetFactors(user()),
         Command::GroupAdd(crate::users::NewGroup {
             name: "family".into(),
             ..Default::default()

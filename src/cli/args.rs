@@ -616,6 +616,21 @@ pub(super) enum UserCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
+    /// Show a user's second factors: authenticator app, unused recovery codes.
+    Factors {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Remove a user's authenticator app and recovery codes (they lost their phone); they set
+    /// up a new one on their account page.
+    ResetFactors {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Subcommand)]

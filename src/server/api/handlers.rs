@@ -88,6 +88,14 @@ pub fn user_sign_out(c: &Call<'_>) -> Result<Reply, Problem> {
     user_command(c, Command::UserSignOut)
 }
 
+pub fn user_factors(c: &Call<'_>) -> Result<Reply, Problem> {
+    user_command(c, Command::UserFactors)
+}
+
+pub fn user_reset_factors(c: &Call<'_>) -> Result<Reply, Problem> {
+    user_command(c, Command::UserResetFactors)
+}
+
 fn user_command(c: &Call<'_>, command: fn(UserRef) -> Command) -> Result<Reply, Problem> {
     no_body(c)?;
     let user = c.param("user");

@@ -106,6 +106,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/users/show"
             | "/users/update"
             | "/users/delete"
+            | "/users/reset-factors"
             | "/groups"
             | "/groups/show"
             | "/groups/update"
@@ -159,6 +160,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/users/update", true) => user_page::update(s, req, &admin),
         ("/users/delete", false) => user_page::confirm_delete(s, req, &admin),
         ("/users/delete", true) => user_page::delete(s, req, &admin),
+        ("/users/reset-factors", true) => user_page::reset_factors(s, req, &admin),
         ("/groups", false) => groups::list(s, req, &admin),
         ("/groups", true) => groups::create(s, req, &admin),
         ("/groups/show", false) => groups::show(s, req, &admin),
@@ -319,6 +321,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "user_signed_out" => "The user is signed out everywhere: they must sign in again.",
         "user_enabled" => "The user is enabled: they can sign in again.",
         "user_saved" => "The user is saved.",
+        "factors_reset" => {
+            "Their authenticator app and recovery codes are removed: they can set up new ones on their account page."
+        }
         "user_deleted" => {
             "The user is deleted: their sessions ended and their apps' tokens are revoked."
         }

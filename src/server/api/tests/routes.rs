@@ -73,6 +73,14 @@ async fn users_and_groups(api: &Api) {
     assert_eq!(enabled.ok()["disabled"], false);
     let out = api.key(Method::POST, "/users/ana/sign-out", None).await;
     assert_eq!(out.ok()["sessions_ended"], 0);
+    let factors = api.key(Method::GET, "/users/ana/factors", None).await;
+    assert_eq!(factors.ok()["totp"], "none");
+    assert_eq!(factors.json["recovery_codes"], 0);
+    let reset = api
+        .key(Method::POST, "/users/ana/reset-factors", None)
+        .await;
+    assert_eq!(reset.ok()["totp_removed"], false);
+    assert_eq!(reset.json["recovery_codes_removed"], 0);
 
     let friends = json!({"name": "friends"});
     api.key(Method::POST, "/groups", Some(&friends)).await.ok();
