@@ -275,6 +275,8 @@ impl Pages {
         let mut env = Environment::empty();
         env.add_filter("default", minijinja::filters::default);
         env.add_filter("join", minijinja::filters::join);
+        // Markup sesame made itself (the QR code's SVG), never anything a request carried.
+        env.add_filter("safe", minijinja::filters::safe);
         env.add_test("defined", minijinja::tests::is_defined);
         env.add_test("none", minijinja::tests::is_none);
         // Every template is HTML, whatever its name.
