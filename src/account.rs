@@ -27,6 +27,12 @@ pub const COMMANDS: &[&str] = &[
     "account.sign_out",
     "account.sign_out_everywhere",
     "account.revoke_app",
+    "account.totp_enrol",
+    "account.totp_confirm",
+    "account.totp_use",
+    "account.totp_remove",
+    "account.recovery_codes",
+    "account.recovery_code_use",
     "setup.first_admin",
 ];
 

@@ -113,6 +113,11 @@ pub enum SignInFailure {
     ClientMailBudget,
     /// The server had sent its codes for this minute (`[limits] mail_per_minute`).
     GlobalMailBudget,
+    /// A second-factor code (authenticator app or recovery code) is wrong or used already.
+    WrongSecondFactor,
+    /// The account had its hourly wrong second-factor codes (5 per `[tokens]
+    /// sign_in_codes_per_hour`, as email codes allow).
+    SecondFactorBudget,
 }
 
 impl SignInFailure {
@@ -127,6 +132,8 @@ impl SignInFailure {
             SignInFailure::MailboxBudget => "mailbox_budget",
             SignInFailure::ClientMailBudget => "client_mail_budget",
             SignInFailure::GlobalMailBudget => "global_mail_budget",
+            SignInFailure::WrongSecondFactor => "wrong_second_factor",
+            SignInFailure::SecondFactorBudget => "second_factor_budget",
         }
     }
 }

@@ -18,7 +18,8 @@
 //!            │
 //!            ▼
 //!          parts:      store (redb), crypto (ring), mail (lettre), pages (minijinja), clock,
-//!                      alg, secret, metrics (prometheus-client), outbound (POSTs to apps)
+//!                      alg, secret, metrics (prometheus-client), outbound (POSTs to apps),
+//!                      qr (qrcodegen)
 //! ```
 //!
 //! `config` sits beside the edge: it reads file, environment and flags into the settings types
@@ -68,6 +69,7 @@
 //! - [`api_keys`]: the keys programs present to the management API (made, listed, revoked,
 //!   checked; stored hashed).
 //! - [`pages`]: the HTML pages, rendered from embedded minijinja templates.
+//! - [`qr`]: QR codes as inline SVG (the authenticator app's setup on the account page).
 //! - [`mail`]: mail transports (log, SMTP, Amazon SES over SMTP) and email templates.
 //! - [`metrics`]: the counters and histograms `/metrics` shows (Prometheus text format).
 //! - [`store`]: everything durable, in one redb file, and the typed operations the core uses.
@@ -102,6 +104,7 @@ pub mod oidc;
 pub mod outbound;
 pub mod pages;
 pub mod provider;
+pub mod qr;
 pub mod secret;
 pub mod server;
 pub mod session;

@@ -71,7 +71,11 @@ const PAGES: &[&str] = &[
     "home.html",
     "account.html",
     "account_email_code.html",
+    "account_totp.html",
+    "account_recovery_codes.html",
     "select_account.html",
+    "sign_in_second.html",
+    "sign_in_recovery_codes.html",
     "console_apps.html",
     "console_app.html",
     "console_app_delete.html",
@@ -273,6 +277,8 @@ impl Pages {
         let mut env = Environment::empty();
         env.add_filter("default", minijinja::filters::default);
         env.add_filter("join", minijinja::filters::join);
+        // Markup sesame made itself (the QR code's SVG), never anything a request carried.
+        env.add_filter("safe", minijinja::filters::safe);
         env.add_test("defined", minijinja::tests::is_defined);
         env.add_test("none", minijinja::tests::is_none);
         // Every template is HTML, whatever its name.
@@ -721,6 +727,37 @@ mod tests {
                 "apps": [{"client_id": "c1", "name": "Bookstore",
                     "last_sign_in": "2026-11-30 16:45 UTC", "scope": "openid email"}],
                 "notice": "Your profile is saved.", "error": "That username is taken.",
+                "two_step": {"totp": true, "totp_pending": true, "recovery_remaining": 7,
+                    "fresh": false},
+                "fresh_minutes": 10,
+                "passkeys": [{"id": "Y3JlZA", "name": "Pixel", "alg": "ES256", "synced": true,
+                    "added": "2026-11-30 16:45 UTC", "last_used": "2026-11-30 17:00 UTC"}],
+                "passkey": {"available": true, "options": "/oidc/account/passkeys/options",
+                    "action": "/oidc/account/passkeys", "rename": "/oidc/account/passkeys/rename",
+                    "remove": "/oidc/account/passkeys/remove"},
+            }),
+            "sign_in_second.html" => json!({
+                "interaction": "int-1", "csrf": "csrf-1", "email": "ada@example.com",
+                "error": "That code is not right.", "enrol": false, "optional": false,
+                "totp": true, "passkeys": 1, "passkeys_available": true, "recovery_codes": 9,
+                "totp_setup": null, "action": "/oidc/sign-in/second",
+                "totp_action": "/oidc/sign-in/second/totp", "passkey_action": "/oidc/sign-in/passkey",
+                "passkey_options": "/oidc/sign-in/passkey/options",
+                "enrol_passkey_action": "/oidc/sign-in/second/passkey",
+                "enrol_passkey_options": "/oidc/sign-in/second/passkey/options",
+                "with_script": true,
+            }),
+            "sign_in_recovery_codes.html" => json!({
+                "codes": ["ABCD-EFGH-JKMN", "PQRS-TVWX-YZ23"],
+                "continue_url": "https://app.example/cb?code=x",
+            }),
+            "account_totp.html" => json!({
+                "base": "/oidc/account", "csrf": "csrf-1",
+                "qr_svg": crate::qr::svg("otpauth://totp/sesame:ada%40example.com?secret=AB"),
+                "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "error": "That code is not right.",
+            }),
+            "account_recovery_codes.html" => json!({
+                "base": "/oidc/account", "codes": ["ABCD-EFGH-JKMN", "PQRS-TVWX-YZ23"],
             }),
             "account_email_code.html" => json!({
                 "action": "/oidc/account/email/code", "interaction": "int-1", "csrf": "csrf-1",
@@ -786,6 +823,7 @@ mod tests {
                 "apps": [{"client_id": "c1", "name": "Bookstore",
                     "last_sign_in": "2026-11-30 16:45 UTC", "scope": "openid email"}],
                 "self": false, "delete_url": "/oidc/console/users/delete?id=u1",
+                "factors": {"totp": "confirmed", "recovery_codes": 3},
             }),
             "console_groups.html" => json!({
                 "console": "/oidc/console", "csrf": "csrf-1", "admin_email": "ada@example.com",
@@ -825,7 +863,12 @@ mod tests {
                 "status": {"transport": "smtp", "configured_by": "config", "host": "smtp.example",
                     "port": 587, "tls": "starttls", "from": "id@example.com", "ok": true,
                     "last_error": "535 no", "warning": "none"},
-                "stored": true, "stored_json": "{}", "purposes": ["SignIn", "Register"],
+                "stored_kind": "smtp", "stored_json": "{}", "purposes": ["SignIn", "Register"],
+                "smtp_fields": [{"name": "host", "label": "Host", "value": "mail.example.com",
+                    "error": "tls: none only here"}, {"name": "tls", "label": "TLS",
+                    "value": "none", "error": null}, {"name": "password", "label": "Password",
+                    "value": "", "error": null}],
+                "smtp_password_stored": true, "ca_file": "/etc/sesame/ca.pem",
                 "fields": [{"name": "region", "label": "Region", "required": true,
                     "secret": false, "value": "eu-west-1", "error": "not a region"}],
                 "file": {"transport": "smtp", "from": "id@example.com", "host": "smtp.example",
@@ -876,8 +919,10 @@ mod tests {
                 "personas", "email", "name", "username", "groups", "claims", "error", "dev_mode",
             ],
             "dev_debugger.html" => &["error", "result", "dev_mode"],
-            "account.html" => &["name", "username", "notice", "error", "apps"],
+            "account.html" => &["name", "username", "notice", "error", "apps", "passkeys"],
+            "sign_in_second.html" => &["error", "app_name"],
             "account_email_code.html" => &["error"],
+            "account_totp.html" => &["error"],
             "home.html" => &["console_url"],
             "console_apps.html" => &["notice", "error", "apps", "name", "type", "redirect_uris"],
             "console_app.html" => &["notice", "error", "secret", "callback"],
@@ -911,6 +956,9 @@ mod tests {
         // Errors nested in lists and maps: none.
         if name == "console_mail.html" {
             ctx["fields"][0]["error"] = serde_json::Value::Null;
+            ctx["smtp_fields"][0]["error"] = serde_json::Value::Null;
+            ctx["stored_kind"] = serde_json::Value::Null;
+            ctx["ca_file"] = serde_json::Value::Null;
         }
         if name == "console_experience.html" {
             ctx["field_errors"] = json!({});
@@ -987,7 +1035,7 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"csrf\" value=\"csrf-1\">"));
         assert!(html.contains("<label for=\"email\">"));
         assert!(html.contains("id=\"email\" type=\"email\" name=\"email\""));
-        assert!(html.contains("autocomplete=\"email\""));
+        assert!(html.contains("autocomplete=\"username webauthn\""));
         assert!(html.contains("required autofocus"));
         assert!(html.contains("<button type=\"submit\">Send code</button>"));
         assert!(

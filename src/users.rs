@@ -702,10 +702,11 @@ pub fn delete_in(tx: &impl Writes, who: &str) -> Result<User, UserError> {
     Ok(user)
 }
 
-/// Removes a user, their indexes, sessions and token families.
+/// Removes a user, their indexes, sessions, token families and second factors.
 fn remove(tx: &impl Writes, user: &User) -> Result<(), UserError> {
     tx.end_sessions_of(&user.id)?;
     tx.revoke_grants_of(&user.id)?;
+    tx.remove_factors_of(&user.id)?;
     if let Ok(e) = Email::parse(&user.email) {
         tx.remove_user_email(&e.key)?;
     }

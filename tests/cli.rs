@@ -942,8 +942,8 @@ fn connector_set_and_show_never_print_the_secret() {
         );
         assert!(
             e.contains(
-                "the SES connector JSON must be an object with accessKeyId, accessKeySecret \
-                 (or smtpPassword) and region"
+                "the connector's settings must be a JSON object: for ses, Logto's AWS SES \
+                 connector (accessKeyId, accessKeySecret or smtpPassword, region"
             ),
             "{not_an_object}: {e}"
         );

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sesame::config::{MailConfig, MailTransportKind, SesConfig};
 use sesame::mail::{
     derive_smtp_password, parse_ses_json, test_send, ConfiguredBy, Mailer, Purpose, SendError,
-    TestSendError,
+    StoredConnector, TestSendError,
 };
 use smtp::{SmtpOpts, SmtpServer};
 
@@ -53,7 +53,7 @@ fn connector_json(server: &SmtpServer, tls: &str) -> serde_json::Value {
 
 fn mailer_from(json: &serde_json::Value) -> Mailer {
     let ses: SesConfig = parse_ses_json(&json.to_string()).unwrap();
-    Mailer::build(&MailConfig::default(), Some(ses)).unwrap()
+    Mailer::build(&MailConfig::default(), Some(StoredConnector::Ses(ses))).unwrap()
 }
 
 #[test]
@@ -405,7 +405,7 @@ async fn stored_connector_wins_over_the_file() {
     assert_eq!(before.transport_name(), "smtp");
 
     let stored = parse_ses_json(&connector_json(&server, "starttls").to_string()).unwrap();
-    let after = Mailer::build(&file, Some(stored)).unwrap();
+    let after = Mailer::build(&file, Some(StoredConnector::Ses(stored))).unwrap();
     assert_eq!(after.status().configured_by, ConfiguredBy::Connector);
     after
         .send_code(

@@ -43,6 +43,9 @@ const APP_REDIRECT: &str = "https://photos.example.com/auth/login";
 const SIGNED_IN_PAGES: &[(&str, &str)] = &[
     ("home-signed-in", "/"),
     ("account", "/account"),
+    // (`/account/recovery-codes` shows its codes once, so it cannot be opened at three sizes:
+    // tests/totp.rs checks it.)
+    ("account-totp", "/account/totp"),
     ("console-apps", "/console/apps"),
     ("console-app", "/console/apps/show?id={app}"),
     ("console-app-delete", "/console/apps/delete?id={app}"),
@@ -214,6 +217,12 @@ async fn every_page_passes_axe_core_at_desktop_and_phone_size_and_is_screenshott
     let browser = driver.new_session().await;
 
     sign_in_in_chromium(&sesame, &browser, "/console", ADA, Some(&mut checker)).await;
+    // Ada has started setting up an authenticator app (the setup page shows it).
+    browser.goto(&sesame.url("/account")).await;
+    browser
+        .click(&browser.find("form[action$='/totp/begin'] button").await)
+        .await;
+    browser.find("svg.qr").await;
     for (name, path) in SIGNED_IN_PAGES {
         let url = sesame.url(&fixtures.fill(path));
         checker.check_at(&browser, name, &url).await;
@@ -309,6 +318,13 @@ async fn without_javascript_an_admin_creates_an_app_and_adds_a_user() {
 async fn admin_client(sesame: &Sesame) -> HttpClient {
     let browser = HttpClient::new();
     flow::sign_in_at(sesame, &browser, "/console", ADA).await;
+    // Ada has started setting up an authenticator app (the setup page shows it).
+    let account = browser.get(&sesame.url("/account")).await;
+    let csrf = account.expect_input("csrf");
+    let begun = browser
+        .post_form(&sesame.url("/account/totp/begin"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(begun.status, 303, "{}", begun.describe());
     browser
 }
 

@@ -40,7 +40,7 @@ pub enum AdminError {
     NoConnectorConfig,
     /// The connector's settings are JSON, but not an object.
     ConnectorNotObject,
-    /// The connector's settings are not a valid SES connector.
+    /// The connector's settings are not a valid connector of its kind (SES or SMTP).
     ConnectorInvalid(MailError),
     /// The settings are valid, but no mailer can be built from them with the configured
     /// `[mail]`.
@@ -80,6 +80,17 @@ pub enum AdminError {
     SocketPathTooLong(PathBuf),
 }
 
+impl AdminError {
+    /// The connector field a refused `connector.set` names (`host`, `tls`, `region`, ...), for
+    /// a form to show the error beside it.
+    pub fn connector_field(&self) -> Option<&str> {
+        match self {
+            AdminError::ConnectorInvalid(e) | AdminError::ConnectorDoesNotWork(e) => e.key(),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for AdminError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -112,8 +123,9 @@ impl fmt::Display for AdminError {
             // Said in the connector's terms; serde would say "invalid type: sequence, expected
             // struct SesConfig".
             AdminError::ConnectorNotObject => f.write_str(
-                "the SES connector JSON must be an object with accessKeyId, accessKeySecret (or \
-                 smtpPassword) and region",
+                "the connector's settings must be a JSON object: for ses, Logto's AWS SES \
+                 connector (accessKeyId, accessKeySecret or smtpPassword, region, ...); for \
+                 smtp, host, port, tls, username, password and from",
             ),
             AdminError::ConnectorInvalid(e) => write!(f, "{e}"),
             AdminError::ConnectorDoesNotWork(e) => write!(f, "the connector does not work: {e}"),

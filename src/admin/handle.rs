@@ -3,21 +3,22 @@
 //! on the file.
 //!
 //! It uses [`crate::apps`] for apps, [`crate::users`] for the directory, [`crate::api_keys`]
-//! for API keys, [`KeySet::rotate_with`] for keys, the store's `CONNECTORS` table and
-//! [`crate::mail`] for connectors, and [`crate::audit`] for the audit log; it has no socket and
-//! no running server, so anything a server must do afterwards is returned as an [`Effect`]
-//! (`live.rs` applies it).
+//! for API keys, [`KeySet::rotate_with`] for keys, `handle/connector.rs` (the store's
+//! `CONNECTORS` table and [`crate::mail`]) for connectors, and [`crate::audit`] for the audit
+//! log; it has no socket and no running server, so anything a server must do afterwards is
+//! returned as an [`Effect`] (`live.rs` applies it).
 //!
 //! Every command that changes something records an audit entry naming the actor, the command
 //! and what changed (secrets masked: [`Changes`]), in the same write transaction as the change
 //! (through the registry's `*_in` functions and [`KeySet::rotate_with`]): the change and its
 //! entry commit together or not at all, and share one fsync.
 
+mod connector;
+
 use super::error::AdminError;
 use super::protocol::{
     group_info, ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command,
-    ConnectorRef, ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership,
-    UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
+    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit, UserQuery, UserRef,
 };
 
 /// A listing's page size when the command does not say.
@@ -29,10 +30,11 @@ use crate::api_keys::{self, ApiKeyInfo};
 use crate::apis;
 use crate::apps;
 use crate::audit::{self, Actor, AuditEntry, AuditQuery, Changes, KindFilter};
-use crate::config::{MailConfig, SesConfig};
+use crate::config::MailConfig;
 use crate::crypto::keys::KeySet;
+use crate::factors;
 use crate::mail::Mailer;
-use crate::store::{Reads, Store, StoreError, WriteTx, CONNECTORS, SETTINGS};
+use crate::store::{Reads, Store, StoreError, WriteTx, SETTINGS};
 use crate::users::{self, UserError};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -154,15 +156,9 @@ fn run(
         Command::AppRotateSecret(AppRef { client_id }) => {
             app_rotate_secret(store, &audit, client_id)?
         }
-        Command::ConnectorSet(settings) => connector_set(store, mail, &audit, settings)?,
-        Command::ConnectorShow(ConnectorRef { name }) => {
-            known_connector(&name)?;
-            Done::result(match store.read(|tx| tx.get(&CONNECTORS, &name))? {
-                Some(v) => json!({ "name": name, "stored": true, "config": mask_secrets(v) }),
-                None => json!({ "name": name, "stored": false }),
-            })
-        }
-        Command::ConnectorDelete(connector) => connector_delete(store, mail, &audit, connector)?,
+        Command::ConnectorSet(settings) => connector::set(store, mail, &audit, settings)?,
+        Command::ConnectorShow(connector) => connector::show(store, connector)?,
+        Command::ConnectorDelete(connector) => connector::delete(store, mail, &audit, connector)?,
         Command::ExperienceShow(_) => {
             let stored =
                 crate::experience::load(store).map_err(AdminError::ExperienceDoesNotLoad)?;
@@ -237,6 +233,24 @@ fn run(
         Command::UserSignOut(UserRef { user }) => audit.change(store, None, |tx, _| {
             let (user, sessions) = users::sign_out_in(tx, &user)?;
             Ok(json!({ "user": user.id, "email": user.email, "sessions_ended": sessions }))
+        })?,
+        Command::UserFactors(UserRef { user }) => {
+            let user = users::get(store, &user)?;
+            let summary = store.read(|tx| factors::summary(tx, &user.id))?;
+            let mut shown = to_json(&summary);
+            shown["user"] = json!(user.id);
+            shown["email"] = json!(user.email);
+            Done::result(shown)
+        }
+        Command::UserResetFactors(UserRef { user }) => audit.change(store, None, |tx, _| {
+            let user = users::find(tx, &user)?;
+            let reset = factors::totp::reset_in(tx, &user.id)?;
+            Ok(json!({
+                "user": user.id,
+                "email": user.email,
+                "totp_removed": reset.totp,
+                "recovery_codes_removed": reset.recovery_codes,
+            }))
         })?,
         Command::GroupAdd(new) => audit.change(store, None, |tx, at| {
             users::add_group_in(tx, at, new).map(|g| group_info(&g))
@@ -394,44 +408,6 @@ fn audit_list(store: &Store, query: AuditQuery) -> Result<audit::AuditPage, Admi
     Ok(store.read(|tx| audit::list(tx, &query))?)
 }
 
-/// Validates a connector's settings, tries them with the configured `[mail]`, and stores them.
-fn connector_set(
-    store: &Store,
-    mail: &MailConfig,
-    audit: &Audit,
-    settings: ConnectorSettings,
-) -> Result<Done, AdminError> {
-    let ConnectorSettings { name, config } = settings;
-    known_connector(&name)?;
-    let config = config.ok_or(AdminError::NoConnectorConfig)?;
-    if !config.is_object() {
-        return Err(AdminError::ConnectorNotObject);
-    }
-    let ses: SesConfig =
-        crate::mail::parse_ses_json(&config.to_string()).map_err(AdminError::ConnectorInvalid)?;
-    let mail = &crate::experience::mail_config(store, mail);
-    let mailer =
-        Mailer::build(mail, Some(ses.clone())).map_err(AdminError::ConnectorDoesNotWork)?;
-    let stored = serde_json::to_value(&ses).map_err(AdminError::ConnectorEncoding)?;
-    store.write(|tx| {
-        tx.put(&CONNECTORS, &name, &stored)?;
-        let set = Changes::of(json!({ "name": name, "config": stored }));
-        audit.record(tx, None, set)
-    })?;
-    // Defaults used, precedence: what the user should know about what they stored.
-    let warnings = crate::mail::ses_notes(&ses);
-    Ok(Done {
-        result: json!({
-            "name": name,
-            "stored": true,
-            "config": mask_secrets(stored),
-            "mail": mailer.status(),
-            "warnings": warnings,
-        }),
-        effect: Some(Effect::SwapMailer(Box::new(mailer))),
-    })
-}
-
 /// `experience.set`: checks every field, then stores the record whole with its audit entry in
 /// one transaction, and leaves the running server the record and a mailer with its templates.
 /// The file's sign-up policy is not known here (the CLI may run on the file alone), so a
@@ -481,60 +457,8 @@ fn experience_reset(store: &Store, mail: &MailConfig, audit: &Audit) -> Result<D
 fn experience_mailer(store: &Store, mail: &MailConfig) -> Mailer {
     let built = crate::mail::stored_connector(store)
         .map_err(|e| e.to_string())
-        .and_then(|ses| Mailer::build(mail, ses).map_err(|e| e.to_string()));
+        .and_then(|stored| Mailer::build(mail, stored).map_err(|e| e.to_string()));
     built.unwrap_or_else(Mailer::misconfigured)
-}
-
-/// Removes a stored connector. The mailer goes back to the one the configuration file
-/// describes (or, if that does not build, to one that fails every send with the reason).
-fn connector_delete(
-    store: &Store,
-    mail: &MailConfig,
-    audit: &Audit,
-    connector: ConnectorRef,
-) -> Result<Done, AdminError> {
-    let ConnectorRef { name } = connector;
-    known_connector(&name)?;
-    let removed = store.write(|tx| {
-        let removed = tx.remove(&CONNECTORS, &name)?;
-        // Deleting what is not there changes nothing, and records nothing.
-        if removed {
-            audit.record(tx, None, Changes::of(json!({ "name": name })))?;
-        }
-        Ok::<_, StoreError>(removed)
-    })?;
-    if !removed {
-        return Ok(Done::result(json!({ "name": name, "deleted": false })));
-    }
-    // As at start-up: a configuration that does not build never falls back to printing codes
-    // in the log (log readers could sign in); sends fail with the reason instead.
-    let mail = &crate::experience::mail_config(store, mail);
-    let (mailer, warnings) = match Mailer::build(mail, None) {
-        Ok(m) => (m, vec![]),
-        Err(e) => (
-            Mailer::misconfigured(e.to_string()),
-            vec![format!(
-                "the [mail] configuration does not work ({e}): sign-in codes cannot be sent until it is fixed"
-            )],
-        ),
-    };
-    Ok(Done {
-        result: json!({
-            "name": name,
-            "deleted": true,
-            "mail": mailer.status(),
-            "warnings": warnings,
-        }),
-        effect: Some(Effect::SwapMailer(Box::new(mailer))),
-    })
-}
-
-fn known_connector(name: &str) -> Result<(), AdminError> {
-    if CONNECTORS_KNOWN.contains(&name) {
-        Ok(())
-    } else {
-        Err(AdminError::UnknownConnector(name.to_string()))
-    }
 }
 
 /// Replaces secret values with a mask that only says they are set ([`crate::secret::mask`]).

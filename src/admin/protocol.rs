@@ -19,8 +19,9 @@ use serde_json::{json, Map, Value};
 /// The control socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "sesame.sock";
 
-/// The connector names `connector set` accepts (Logto's AWS SES connector for now).
-pub const CONNECTORS_KNOWN: &[&str] = &["ses"];
+/// The connector names `connector set` accepts: Logto's AWS SES connector, and an SMTP server
+/// (`[mail.smtp]`'s settings and `from`).
+pub const CONNECTORS_KNOWN: &[&str] = &crate::mail::CONNECTOR_NAMES;
 
 /// Declares [`Command`] from one list, so that each command's name is written once: it is
 /// serde's tag on the wire, [`Command::name`] in the log, and in [`Command::NAMES`].
@@ -101,6 +102,10 @@ commands! {
     "user.delete" => UserDelete(UserRef),
     /// Ends every session of a user.
     "user.sign-out" => UserSignOut(UserRef),
+    /// Shows a user's second factors (authenticator app, unused recovery codes).
+    "user.factors" => UserFactors(UserRef),
+    /// Removes a user's authenticator app and recovery codes (a lost phone).
+    "user.reset-factors" => UserResetFactors(UserRef),
     /// Creates a group.
     "group.add" => GroupAdd(NewGroup),
     /// Lists the groups.
@@ -194,6 +199,8 @@ impl Command {
             | Command::UserEnable(_)
             | Command::UserDelete(_)
             | Command::UserSignOut(_)
+            | Command::UserFactors(_)
+            | Command::UserResetFactors(_)
             | Command::GroupList(_)
             | Command::GroupShow(_)
             | Command::GroupUpdate(_)
@@ -223,6 +230,7 @@ impl Command {
             | Command::ExperienceShow(_)
             | Command::UserList(_)
             | Command::UserShow(_)
+            | Command::UserFactors(_)
             | Command::GroupList(_)
             | Command::GroupShow(_)
             | Command::ApiKeyList(_)
@@ -248,6 +256,7 @@ impl Command {
             | Command::UserEnable(_)
             | Command::UserDelete(_)
             | Command::UserSignOut(_)
+            | Command::UserResetFactors(_)
             | Command::GroupAdd(_)
             | Command::GroupUpdate(_)
             | Command::GroupDelete(_)
@@ -286,7 +295,8 @@ pub struct ConnectorRef {
     pub name: String,
 }
 
-/// `connector.set`'s arguments: the connector and its settings (Logto's connector JSON).
+/// `connector.set`'s arguments: the connector and its settings (Logto's AWS SES connector JSON,
+/// or the SMTP connector's `host`, `port`, `tls`, `username`, `password` and `from`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectorSettings {
     pub name: String,

@@ -189,7 +189,7 @@ fn bad_requests_say_what_is_wrong() {
     let r = call(&store, "connector.show", json!({"name": "sendgrid"}));
     assert_eq!(
         r.error.unwrap(),
-        "unknown connector \"sendgrid\"; known: ses"
+        "unknown connector \"sendgrid\"; known: ses, smtp"
     );
     let r = call(&store, "connector.set", json!({"name": "ses"}));
     assert_eq!(
@@ -330,7 +330,7 @@ fn a_connector_that_is_not_an_object_is_refused_in_its_own_terms() {
         let e = r.error.unwrap();
         assert!(
             e.contains(
-                "must be an object with accessKeyId, accessKeySecret (or smtpPassword) and region"
+                "must be a JSON object: for ses, Logto's AWS SES connector (accessKeyId, accessKeySecret or smtpPassword, region"
             ),
             "{config}: {e}"
         );
@@ -510,6 +510,8 @@ fn one_of_each() -> Vec<Command> {
         Command::UserEnable(user()),
         Command::UserDelete(user()),
         Command::UserSignOut(user()),
+        Command::UserFactors(user()),
+        Command::UserResetFactors(user()),
         Command::GroupAdd(crate::users::NewGroup {
             name: "family".into(),
             ..Default::default()

@@ -302,6 +302,8 @@ fn kind_names_are_the_serialised_tags() {
         SignInFailure::MailboxBudget,
         SignInFailure::ClientMailBudget,
         SignInFailure::GlobalMailBudget,
+        SignInFailure::WrongSecondFactor,
+        SignInFailure::SecondFactorBudget,
     ] {
         assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
     }

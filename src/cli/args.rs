@@ -45,7 +45,7 @@ pub(super) enum Command {
     /// Register and manage applications (OIDC clients).
     #[command(subcommand)]
     App(AppCommand),
-    /// Store a mail connector's settings (Logto's AWS SES connector JSON).
+    /// Store a mail connector: Amazon SES (Logto's connector JSON) or an SMTP server.
     #[command(subcommand)]
     Connector(ConnectorCommand),
     /// Check the mail setup.
@@ -419,15 +419,29 @@ pub(super) enum AppCommand {
 pub(super) enum ConnectorName {
     /// Amazon SES (Logto's AWS SES connector JSON).
     Ses,
+    /// An SMTP server: {"host", "port", "tls", "username", "password", "from"}, as in
+    /// [mail.smtp] (the CA file comes from [mail.smtp].ca_file).
+    Smtp,
+}
+
+impl ConnectorName {
+    /// The name the control command and the store use.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            ConnectorName::Ses => "ses",
+            ConnectorName::Smtp => "smtp",
+        }
+    }
 }
 
 #[derive(Subcommand)]
 pub(super) enum ConnectorCommand {
-    /// Validate and store a connector's JSON; a running server uses it at once.
+    /// Validate and store a connector's JSON in place of any stored one; a running server uses
+    /// it at once. With a username and no password, smtp keeps the stored password.
     Set {
         #[arg(value_enum)]
         name: ConnectorName,
-        /// The connector's JSON, as Logto takes it.
+        /// The connector's JSON (for ses, as Logto takes it).
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
         #[command(flatten)]
@@ -597,6 +611,21 @@ pub(super) enum UserCommand {
     },
     /// End every session of a user (they must sign in again).
     SignOut {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Show a user's second factors: authenticator app, unused recovery codes.
+    Factors {
+        #[arg(help = USER_HELP)]
+        user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Remove a user's authenticator app and recovery codes (they lost their phone); they set
+    /// up a new one on their account page.
+    ResetFactors {
         #[arg(help = USER_HELP)]
         user: String,
         #[command(flatten)]

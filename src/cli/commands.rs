@@ -3,9 +3,7 @@
 //! with no server running builds a mailer itself ([`crate::mail`]).
 
 use super::access::{admin_call, open_store, Opened, Via};
-use super::args::{
-    api_scope_map, AppCommand, AppTypeArg, AuditArgs, ConnectorCommand, ConnectorName,
-};
+use super::args::{api_scope_map, AppCommand, AppTypeArg, AuditArgs, ConnectorCommand};
 use super::error::CliError;
 use super::output::{pretty, print_app, print_app_table, print_audit_page, print_json, print_out};
 use crate::admin::{
@@ -195,11 +193,7 @@ pub(super) fn app(config: &Config, command: AppCommand) -> Result<(), CliError> 
 
 pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<(), CliError> {
     match command {
-        ConnectorCommand::Set {
-            name: ConnectorName::Ses,
-            file,
-            out,
-        } => {
+        ConnectorCommand::Set { name, file, out } => {
             let text = std::fs::read_to_string(&file).map_err(|error| CliError::ReadFile {
                 path: file.clone(),
                 error,
@@ -209,15 +203,16 @@ pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<()
                     path: file.clone(),
                     error,
                 })?;
+            let name = name.as_str();
             let command = Command::ConnectorSet(ConnectorSettings {
-                name: "ses".into(),
+                name: name.into(),
                 config: Some(json),
             });
             let (result, via) = admin_call(config, command)?;
             if out.json {
                 return print_json(&result);
             }
-            outln!("Stored the ses connector (secrets masked):");
+            outln!("Stored the {name} connector (secrets masked):");
             outln!("{}", pretty(result.get("config").unwrap_or(&Value::Null)));
             for w in result
                 .get("warnings")
@@ -235,35 +230,31 @@ pub(super) fn connector(config: &Config, command: ConnectorCommand) -> Result<()
             }
             Ok(())
         }
-        ConnectorCommand::Show {
-            name: ConnectorName::Ses,
-            out,
-        } => {
-            let command = Command::ConnectorShow(ConnectorRef { name: "ses".into() });
+        ConnectorCommand::Show { name, out } => {
+            let name = name.as_str();
+            let command = Command::ConnectorShow(ConnectorRef { name: name.into() });
             let (result, _) = admin_call(config, command)?;
             if out.json {
                 return print_json(&result);
             }
             match result.get("config") {
                 Some(c) => outln!("{}", pretty(c)),
-                None => outln!("No ses connector stored. Store one with: sesame connector set ses --file ses.json"),
+                None => outln!("No {name} connector stored. Store one with: sesame connector set {name} --file {name}.json"),
             }
             Ok(())
         }
-        ConnectorCommand::Delete {
-            name: ConnectorName::Ses,
-            out,
-        } => {
-            let command = Command::ConnectorDelete(ConnectorRef { name: "ses".into() });
+        ConnectorCommand::Delete { name, out } => {
+            let name = name.as_str();
+            let command = Command::ConnectorDelete(ConnectorRef { name: name.into() });
             let (result, via) = admin_call(config, command)?;
             if out.json {
                 return print_json(&result);
             }
             if result.get("deleted") != Some(&Value::Bool(true)) {
-                outln!("No ses connector stored: nothing to delete.");
+                outln!("No {name} connector stored: nothing to delete.");
                 return Ok(());
             }
-            outln!("Deleted the stored ses connector.");
+            outln!("Deleted the stored {name} connector.");
             for w in result
                 .get("warnings")
                 .and_then(Value::as_array)

@@ -163,6 +163,45 @@ pub(super) fn user(config: &Config, command: UserCommand) -> Result<(), CliError
             );
             Ok(())
         }
+        UserCommand::Factors { user, out } => {
+            let (result, _) = admin_call(config, Command::UserFactors(UserRef { user }))?;
+            if out.json {
+                return print_json(&result);
+            }
+            let text = |key: &str| result.get(key).and_then(Value::as_str).unwrap_or_default();
+            let codes = result
+                .get("recovery_codes")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            outln!("{} (sub {})", text("email"), text("user"));
+            outln!("  authenticator app: {}", text("totp"));
+            outln!("  recovery codes:    {codes} unused");
+            Ok(())
+        }
+        UserCommand::ResetFactors { user, out } => {
+            let (result, _) = admin_call(config, Command::UserResetFactors(UserRef { user }))?;
+            if out.json {
+                return print_json(&result);
+            }
+            let text = |key: &str| result.get(key).and_then(Value::as_str).unwrap_or_default();
+            let app = result.get("totp_removed").and_then(Value::as_bool) == Some(true);
+            let codes = result
+                .get("recovery_codes_removed")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            outln!(
+                "Reset {} (sub {}): {}, {codes} unused recovery code(s) removed. They can set up \
+                 a new app on their account page.",
+                text("email"),
+                text("user"),
+                if app {
+                    "authenticator app removed"
+                } else {
+                    "no authenticator app"
+                },
+            );
+            Ok(())
+        }
         UserCommand::SignOut { user, out } => {
             let (result, _) = admin_call(config, Command::UserSignOut(UserRef { user }))?;
             if out.json {

@@ -119,7 +119,8 @@ impl fmt::Display for CliError {
             }
             CliError::ConnectorNotJson { path, error } => write!(
                 f,
-                "{} is not JSON: {error} (expected Logto's AWS SES connector JSON)",
+                "{} is not JSON: {error} (expected the connector's JSON: Logto's AWS SES connector \
+                 for ses; host, port, tls, username, password and from for smtp)",
                 path.display()
             ),
             CliError::NothingToChange(flags) => write!(f, "nothing to change: give {flags}"),

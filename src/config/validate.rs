@@ -257,8 +257,10 @@ fn ses_config(
             Err(fail(&key(&field), format!("is missing: {reason}")))
         }
         Err(
-            e
-            @ (MailError::Json(_) | MailError::File { .. } | MailError::DefaultTemplateMissing(_)),
+            e @ (MailError::Json(_)
+            | MailError::SmtpConnectorJson(_)
+            | MailError::File { .. }
+            | MailError::DefaultTemplateMissing(_)),
         ) => Err(fail("mail.ses", e.to_string())),
     }
 }

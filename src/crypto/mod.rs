@@ -12,6 +12,7 @@
 //!   nothing to guess or precompute.
 //! - [`hash_code`] hashes a short sign-in code with a salt (see its doc for why).
 //! - [`keys`]: the signing keys, JWS and JWKS.
+//! - [`totp`]: time-based one-time passwords (RFC 6238) and their base32 secrets.
 //!
 //! It uses ring (and the rsa crate, to generate the RSA key), and [`crate::store`] only for the
 //! `KEYS` table; it knows nothing of HTTP, configuration or the protocol that carries tokens.
@@ -23,6 +24,7 @@
 //! [`CryptoError::Rng`] instead, since it runs where an error can be reported.
 
 pub mod keys;
+pub mod totp;
 pub mod webauthn;
 
 #[cfg(test)]
@@ -236,8 +238,8 @@ impl From<StoreError> for CryptoError {
     }
 }
 
-/// Fills `buf` from the OS CSPRNG.
-fn fill_random(buf: &mut [u8]) {
+/// Fills `buf` from the OS CSPRNG (the TOTP secret's 20 bytes; the helpers above).
+pub(crate) fn fill_random(buf: &mut [u8]) {
     // Invariant: SystemRandom fails only when the OS has no usable RNG (no getrandom(2), no
     // /dev/urandom). Nothing secure can be done on such a machine, and returning a token made of
     // zeros would be worse than stopping, so this is the one place that panics.

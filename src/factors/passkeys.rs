@@ -116,7 +116,7 @@ pub fn count(tx: &impl Reads, user_id: &str) -> Result<usize, StoreError> {
 /// The user's passkeys, newest first.
 pub fn list(p: &Provider, user_id: &str) -> Result<Vec<Passkey>, StoreError> {
     let mut all = p.store.read(|tx| tx.passkeys_of(user_id))?;
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
     Ok(all)
 }
 
@@ -414,16 +414,6 @@ pub fn remove(
         record(tx, now, actor, user_id, "passkey.remove", &pk)?;
         Ok(true)
     })
-}
-
-/// Removes every passkey of a user (the user is being deleted), in the caller's transaction.
-pub fn remove_all(tx: &impl Writes, user_id: &str) -> Result<usize, StoreError> {
-    let all = tx.passkeys_of(user_id)?;
-    for pk in &all {
-        tx.remove_passkey(user_id, &pk.credential_id)?;
-    }
-    tx.remove_passkey_registration(user_id)?;
-    Ok(all.len())
 }
 
 /// Whether `user`, just proved by an email code in a browser with a platform authenticator,

@@ -1,4 +1,4 @@
-//! Turning `[mail]` settings (or a stored SES connector) into a transport: every key checked,
+//! Turning `[mail]` settings (or a stored SES or SMTP connector) into a transport: every key checked,
 //! named when wrong, files read once. No network here: the first send connects.
 
 use std::path::Path;
@@ -9,33 +9,79 @@ use lettre::message::Mailbox;
 use super::smtp::{SmtpSender, SmtpSettings};
 use super::templates::TemplateSet;
 use super::{derive_smtp_password, ses, ConfiguredBy, MailError, Mailer, Transport};
-use super::{MailConfig, SesConfig, SmtpConfig, TlsMode};
+use super::{MailConfig, MailTransportKind, SesConfig, SmtpConfig, SmtpConnector, TlsMode};
+
+/// The names an SMTP configuration's keys go by in errors and explanations: the file's
+/// (`mail.smtp.host`) or the stored connector's (`host`), so a message names what the user
+/// wrote.
+pub(super) struct SmtpKeys {
+    host: &'static str,
+    port: &'static str,
+    tls: &'static str,
+    username: &'static str,
+    password: &'static str,
+    password_file: &'static str,
+    from: &'static str,
+    auth_hint: &'static str,
+}
+
+impl SmtpKeys {
+    /// `[mail.smtp]` and `mail.from` in `sesame.toml`.
+    pub(super) const FILE: SmtpKeys = SmtpKeys {
+        host: "mail.smtp.host",
+        port: "mail.smtp.port",
+        tls: "mail.smtp.tls",
+        username: "mail.smtp.username",
+        password: "mail.smtp.password",
+        password_file: "mail.smtp.password_file",
+        from: "mail.from",
+        auth_hint: "mail.smtp.username and mail.smtp.password (or mail.smtp.password_file)",
+    };
+    /// The stored SMTP connector's fields.
+    pub(super) const CONNECTOR: SmtpKeys = SmtpKeys {
+        host: "host",
+        port: "port",
+        tls: "tls",
+        username: "username",
+        password: "password",
+        password_file: "password_file",
+        from: "from",
+        auth_hint: "the stored SMTP connector's username and password",
+    };
+}
 
 impl Mailer {
-    pub(super) fn build_smtp(config: &MailConfig, timeout: Duration) -> Result<Mailer, MailError> {
+    /// An SMTP mailer from `config.smtp` and `config.from`, errors naming `keys`. The CA file
+    /// is always `[mail.smtp].ca_file` (a stored connector takes the file's).
+    pub(super) fn build_smtp(
+        config: &MailConfig,
+        keys: &SmtpKeys,
+        configured_by: ConfiguredBy,
+        timeout: Duration,
+    ) -> Result<Mailer, MailError> {
         let smtp: &SmtpConfig = &config.smtp;
         if smtp.host.trim().is_empty() {
             return Err(MailError::Missing {
-                key: "mail.smtp.host".into(),
-                reason: "mail.transport = \"smtp\" needs the relay's host name".into(),
+                key: keys.host.into(),
+                reason: "the SMTP relay's host name".into(),
             });
         }
         if smtp.port == 0 {
             return Err(MailError::Invalid {
-                key: "mail.smtp.port".into(),
+                key: keys.port.into(),
                 reason: "0 is not a port".into(),
             });
         }
-        let from = parse_from(config.from.as_deref(), "mail.from")?;
+        let from = parse_from(config.from.as_deref(), keys.from)?;
         let password = match (&smtp.password, &smtp.password_file) {
             (Some(_), Some(_)) => {
                 return Err(MailError::Invalid {
-                    key: "mail.smtp.password_file".into(),
-                    reason: "set mail.smtp.password or mail.smtp.password_file, not both".into(),
+                    key: keys.password_file.into(),
+                    reason: format!("set {} or {}, not both", keys.password, keys.password_file),
                 })
             }
             (Some(p), None) => Some(p.expose().to_string()),
-            (None, Some(path)) => Some(read_secret_file(path, "mail.smtp.password_file")?),
+            (None, Some(path)) => Some(read_secret_file(path, keys.password_file)?),
             (None, None) => None,
         };
         let credentials = match (&smtp.username, password) {
@@ -43,15 +89,14 @@ impl Mailer {
             (None, None) => None,
             (Some(_), None) => {
                 return Err(MailError::Missing {
-                    key: "mail.smtp.password".into(),
-                    reason: "mail.smtp.username is set without a password (or password_file)"
-                        .into(),
+                    key: keys.password.into(),
+                    reason: format!("{} is set without a password", keys.username),
                 })
             }
             (None, Some(_)) => {
                 return Err(MailError::Missing {
-                    key: "mail.smtp.username".into(),
-                    reason: "a password is set without mail.smtp.username".into(),
+                    key: keys.username.into(),
+                    reason: format!("a password is set without {}", keys.username),
                 })
             }
         };
@@ -67,20 +112,45 @@ impl Mailer {
             credentials,
             ca_pem,
             ca_key: "mail.smtp.ca_file",
-            tls_key: "mail.smtp.tls",
+            tls_key: keys.tls,
             timeout,
             from,
             envelope_from,
             extra_headers: Vec::new(),
-            auth_hint: "mail.smtp.username and mail.smtp.password (or mail.smtp.password_file)"
-                .into(),
+            auth_hint: keys.auth_hint.into(),
             ses_region: None,
         })?;
         Ok(Mailer::new(
             Transport::Smtp(Box::new(sender)),
             TemplateSet::resolve(&[&config.templates])?,
-            ConfiguredBy::Config,
+            configured_by,
         ))
+    }
+
+    /// The stored SMTP connector over the file's `[mail]`: its server, credentials and From,
+    /// with the file's CA file, timeout and templates.
+    pub(super) fn build_stored_smtp(
+        config: &MailConfig,
+        stored: &SmtpConnector,
+        timeout: Duration,
+    ) -> Result<Mailer, MailError> {
+        let mail = MailConfig {
+            transport: MailTransportKind::Smtp,
+            from: Some(stored.from.clone()),
+            smtp: SmtpConfig {
+                password_file: None,
+                ca_file: config.smtp.ca_file.clone(),
+                ..stored.smtp.clone()
+            },
+            ses: None,
+            ..config.clone()
+        };
+        Self::build_smtp(
+            &mail,
+            &SmtpKeys::CONNECTOR,
+            ConfiguredBy::Connector,
+            timeout,
+        )
     }
 
     pub(super) fn build_ses(

@@ -17,6 +17,9 @@ pub enum MailError {
     Missing { key: String, reason: String },
     /// The SES connector JSON does not parse (syntax, unknown or missing field; serde names it).
     Json(String),
+    /// The stored SMTP connector's JSON does not parse (unknown field, wrong type; serde names
+    /// it).
+    SmtpConnectorJson(String),
     /// A file named by a key cannot be read or holds nothing usable.
     File {
         key: String,
@@ -27,12 +30,27 @@ pub enum MailError {
     DefaultTemplateMissing(&'static str),
 }
 
+impl MailError {
+    /// The key the error is about, as the user wrote it, when it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            MailError::Invalid { key, .. }
+            | MailError::Missing { key, .. }
+            | MailError::File { key, .. } => Some(key),
+            MailError::Json(_)
+            | MailError::SmtpConnectorJson(_)
+            | MailError::DefaultTemplateMissing(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for MailError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MailError::Invalid { key, reason } => write!(f, "{key}: {reason}"),
             MailError::Missing { key, reason } => write!(f, "{key} is missing: {reason}"),
             MailError::Json(e) => write!(f, "SES connector JSON: {e}"),
+            MailError::SmtpConnectorJson(e) => write!(f, "SMTP connector JSON: {e}"),
             MailError::File { key, path, error } => {
                 write!(f, "{key}: cannot use {}: {error}", path.display())
             }
@@ -249,15 +267,15 @@ pub enum StoredConnectorError {
     /// The store could not be read.
     Store(StoreError),
     /// The stored record is not a connector this version loads.
-    DoesNotLoad(serde_json::Error),
+    DoesNotLoad { name: &'static str, reason: String },
 }
 
 impl fmt::Display for StoredConnectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoredConnectorError::Store(e) => write!(f, "{e}"),
-            StoredConnectorError::DoesNotLoad(e) => {
-                write!(f, "the stored ses connector does not load: {e}")
+            StoredConnectorError::DoesNotLoad { name, reason } => {
+                write!(f, "the stored {name} connector does not load: {reason}")
             }
         }
     }
@@ -267,7 +285,7 @@ impl std::error::Error for StoredConnectorError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StoredConnectorError::Store(e) => Some(e),
-            StoredConnectorError::DoesNotLoad(e) => Some(e),
+            StoredConnectorError::DoesNotLoad { .. } => None,
         }
     }
 }

@@ -10,7 +10,10 @@
 //! - `ses`: Amazon SES through its SMTP interface — an `smtp` transport with the SES endpoint,
 //!   a password derived from the IAM secret ([`derive_smtp_password`]), `X-SES-*` headers and
 //!   the feedback address as envelope sender. Configured with Logto's connector JSON, either in
-//!   `sesame.toml` or stored at run time (`sesame connector set ses`), the stored one winning.
+//!   `sesame.toml` or stored at run time (`sesame connector set ses`).
+//!
+//! A connector stored at run time (`connector.rs`: SES, or an SMTP server with `[mail.smtp]`'s
+//! settings) wins over the file's `[mail]` transport; at most one is stored.
 //!
 //! Building a [`Mailer`] is cheap and touches no network (it reads the password and CA files it
 //! names): the server rebuilds it when the connector changes and swaps it in without a restart.
@@ -21,7 +24,7 @@
 //! [`SendError::is_transport_failure`]). Every send is counted in [`crate::metrics`].
 //!
 //! Files: `settings.rs` (the `[mail]` settings types), `build.rs` (settings to transport),
-//! `templates.rs` (email templates), `html_text.rs` (the plain-text part), `smtp.rs` (sending,
+//! `connector.rs` (the stored connector), `templates.rs` (email templates), `html_text.rs` (the plain-text part), `smtp.rs` (sending,
 //! error diagnosis; `smtp/dry_run.rs` for `mail test --dry-run`), `ses.rs` (the SES connector),
 //! `log.rs` (the log transport), `purpose.rs` ([`Purpose`]), `status.rs` ([`MailStatus`]),
 //! `errors.rs` ([`MailError`], [`SendError`] and the errors of the functions other modules
@@ -33,6 +36,7 @@
 //! connector) and secret; never config: the caller hands it a [`MailConfig`].
 
 mod build;
+mod connector;
 mod errors;
 mod html_text;
 mod log;
@@ -51,9 +55,14 @@ use lettre::message::Mailbox;
 use lettre::Address;
 
 use crate::clock;
+use build::SmtpKeys;
 use smtp::SmtpSender;
 use templates::TemplateSet;
 
+pub use connector::{
+    is_loopback, parse_smtp_connector, stored_connector, SmtpConnector, StoredConnector,
+    CONNECTOR_NAMES,
+};
 pub use errors::{
     reply_meaning, MailError, SendError, StoredConnectorError, TestSendError, UnknownPurpose,
 };
@@ -107,9 +116,13 @@ const OUTBOX_MAX: usize = 1000;
 const DEFAULT_TIMEOUT_SECS: u64 = 15;
 
 impl Mailer {
-    /// Builds the mailer from the configuration, or from the stored SES connector when there is
-    /// one (it wins over the file's transport). Reads the password and CA files named; no network.
-    pub fn build(config: &MailConfig, stored_ses: Option<SesConfig>) -> Result<Mailer, MailError> {
+    /// Builds the mailer from the configuration, or from the stored connector when there is
+    /// one (it wins over the file's transport; the file still gives the timeout, the templates
+    /// and, for SMTP, the CA file). Reads the password and CA files named; no network.
+    pub fn build(
+        config: &MailConfig,
+        stored: Option<StoredConnector>,
+    ) -> Result<Mailer, MailError> {
         templates::check_templates("mail.templates", &config.templates)?;
         let timeout = Duration::from_secs(
             config
@@ -117,8 +130,14 @@ impl Mailer {
                 .unwrap_or(DEFAULT_TIMEOUT_SECS)
                 .clamp(1, 300),
         );
-        if let Some(ses) = stored_ses {
-            return Self::build_ses(config, &ses, "", ConfiguredBy::Connector, timeout);
+        match stored {
+            Some(StoredConnector::Ses(ses)) => {
+                return Self::build_ses(config, &ses, "", ConfiguredBy::Connector, timeout)
+            }
+            Some(StoredConnector::Smtp(smtp)) => {
+                return Self::build_stored_smtp(config, &smtp, timeout)
+            }
+            None => {}
         }
         match config.transport {
             MailTransportKind::Log => Ok(Mailer::new(
@@ -126,7 +145,9 @@ impl Mailer {
                 TemplateSet::resolve(&[&config.templates])?,
                 ConfiguredBy::Config,
             )),
-            MailTransportKind::Smtp => Self::build_smtp(config, timeout),
+            MailTransportKind::Smtp => {
+                Self::build_smtp(config, &SmtpKeys::FILE, ConfiguredBy::Config, timeout)
+            }
             MailTransportKind::Ses => {
                 let ses = config.ses.as_ref().ok_or_else(|| MailError::Missing {
                     key: "mail.ses".into(),
@@ -321,19 +342,6 @@ impl fmt::Debug for Mailer {
     }
 }
 
-/// The SES connector stored at run time (`sesame connector set ses`), if any. The one reader of
-/// that record: the server and the CLI build their mailers from it.
-pub fn stored_connector(
-    store: &crate::store::Store,
-) -> Result<Option<SesConfig>, StoredConnectorError> {
-    let stored = store
-        .read(|tx| tx.get(&crate::store::CONNECTORS, "ses"))
-        .map_err(StoredConnectorError::Store)?;
-    stored
-        .map(|v| serde_json::from_value(v).map_err(StoredConnectorError::DoesNotLoad))
-        .transpose()
-}
-
 /// `sesame mail test`: sends one message with a random code through the configured transport,
 /// or with `dry_run` walks EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, RSET and QUIT without sending,
 /// reporting each step's reply. Returns the report, or on failure the report with the reply and
@@ -349,7 +357,7 @@ pub async fn test_send(
     match (&mailer.transport, dry_run) {
         (Transport::Log, true) => Ok(
             "mail.transport is \"log\": there is no server to talk to; codes are printed to the log.\n\
-             Configure mail.transport = \"smtp\" or \"ses\" (or `sesame connector set ses`) to send mail."
+             Configure mail.transport = \"smtp\" or \"ses\" (or store a connector: `sesame connector set smtp|ses`) to send mail."
                 .into(),
         ),
         (Transport::Log, false) => {
@@ -360,7 +368,7 @@ pub async fn test_send(
                 .map_err(TestSendError::NotSent)?;
             Ok(
                 "mail.transport is \"log\": the test code was printed to the server's log, no email was sent.\n\
-                 Configure mail.transport = \"smtp\" or \"ses\" (or `sesame connector set ses`) to send mail."
+                 Configure mail.transport = \"smtp\" or \"ses\" (or store a connector: `sesame connector set smtp|ses`) to send mail."
                     .into(),
             )
         }
@@ -472,7 +480,7 @@ mod tests {
                 "emailAddress":"noreply@bookstore.example"}"#,
         )
         .unwrap();
-        let ses = Mailer::build(&MailConfig::default(), Some(ses)).unwrap();
+        let ses = Mailer::build(&MailConfig::default(), Some(StoredConnector::Ses(ses))).unwrap();
         let sent = Mailer::build(&MailConfig::default(), None).unwrap();
         sent.send_code(
             Purpose::SignIn,
@@ -574,7 +582,7 @@ mod tests {
                 "region":"eu-west-1","emailAddress":"noreply@bookstore.example"}"#,
         )
         .unwrap();
-        let mailer = Mailer::build(&smtp_config(), Some(ses)).unwrap();
+        let mailer = Mailer::build(&smtp_config(), Some(StoredConnector::Ses(ses))).unwrap();
         let status = mailer.status();
         assert_eq!(status.transport, "ses");
         assert_eq!(status.configured_by, ConfiguredBy::Connector);
@@ -589,5 +597,39 @@ mod tests {
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             "eu-west-1"
         )));
+    }
+
+    #[test]
+    fn a_stored_smtp_connector_wins_names_its_own_keys_and_hides_its_password() {
+        let stored = parse_smtp_connector(&serde_json::json!({
+            "host": "relay.example.net", "port": 465, "tls": "tls",
+            "username": "relay-user", "password": "relay-pw", "from": "Shop <shop@example.net>"
+        }))
+        .unwrap();
+        let mailer =
+            Mailer::build(&smtp_config(), Some(StoredConnector::Smtp(stored.clone()))).unwrap();
+        let status = mailer.status();
+        assert_eq!(status.transport, "smtp");
+        assert_eq!(status.configured_by, ConfiguredBy::Connector);
+        let text = serde_json::to_string(&status).unwrap();
+        assert!(!text.contains("relay-pw"), "{text}");
+        let server = status.server.unwrap();
+        assert_eq!(
+            (server.host.as_str(), server.port),
+            ("relay.example.net", 465)
+        );
+        assert_eq!(server.from, "Shop <shop@example.net>");
+        // The file's CA file is the stored connector's, and errors name the connector's keys.
+        let mut file = smtp_config();
+        file.smtp.ca_file = Some("/nonexistent/ca.pem".into());
+        let err = Mailer::build(&file, Some(StoredConnector::Smtp(stored.clone())));
+        assert!(err.unwrap_err().to_string().contains("mail.smtp.ca_file"));
+        let mut no_password = stored;
+        no_password.smtp.password = None;
+        let err = Mailer::build(&smtp_config(), Some(StoredConnector::Smtp(no_password)));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .starts_with("password is missing"));
     }
 }

@@ -25,6 +25,9 @@ use crate::users::UserError;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
+mod factors;
+mod passkeys;
+
 /// Whether `path` is one of the account page's.
 pub fn handles(path: &str) -> bool {
     path == paths::ACCOUNT || path.starts_with("/account/")
@@ -38,6 +41,12 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         "" if get => account_page(s, req),
         "/email" if get => email_code_page(s, req),
         "/email/code" if post => email_code_submit(s, req),
+        path if post && passkeys::handles(path) => passkeys::route(s, req, path),
+        "/totp" if get => factors::setup_page(s, req),
+        "/recovery-codes" if get => factors::codes_page(s, req),
+        path @ ("/totp/begin" | "/totp/confirm" | "/totp/remove" | "/recovery-codes") if post => {
+            factors::form(s, req, path)
+        }
         "/profile" | "/email" | "/sessions/end" | "/apps/revoke" | "/sign-out-everywhere"
             if post =>
         {
@@ -49,7 +58,12 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         | "/profile"
         | "/sessions/end"
         | "/apps/revoke"
-        | "/sign-out-everywhere" => super::routes::method_not_allowed(&req.method),
+        | "/sign-out-everywhere"
+        | "/totp"
+        | "/totp/begin"
+        | "/totp/confirm"
+        | "/totp/remove"
+        | "/recovery-codes" => super::routes::method_not_allowed(&req.method),
         _ => http::text(StatusCode::NOT_FOUND, "not found\n"),
     }
 }
@@ -89,7 +103,15 @@ fn account_page(s: &Server, req: &Request) -> Response {
     let q = req.query();
     let sessions = sessions_json(&view);
     let apps = apps_json(&view);
-    page(
+    let two_step = match factors::section(s, &user.id, factors::is_fresh(s, req)) {
+        Ok(x) => x,
+        Err(e) => return storage_failure(s, e),
+    };
+    let passkeys_list = match passkeys::list_json(s, &user.id) {
+        Ok(x) => x,
+        Err(e) => return storage_failure(s, e),
+    };
+    let mut r = page(
         s,
         StatusCode::OK,
         "account.html",
@@ -102,10 +124,19 @@ fn account_page(s: &Server, req: &Request) -> Response {
             "declared": view.user.declared,
             "sessions": sessions,
             "apps": apps,
+            "two_step": two_step,
+            "passkeys": passkeys_list,
+            "passkey": passkeys::page_json(s),
+            "fresh_minutes": factors::FRESH_FOR / 60,
             "notice": q.first("notice").and_then(notice_text),
             "error": q.first("error").and_then(error_text),
         }),
-    )
+    );
+    // The passkey form's script (the WebAuthn API is JavaScript only).
+    if passkeys::relying_party_ok(s) {
+        http::allow_script_files(&mut r);
+    }
+    r
 }
 
 /// The account's live sessions as the pages show them (the account page, and the console's
@@ -146,16 +177,26 @@ fn sign_in_first(s: &Server, req: &Request) -> Response {
 }
 
 fn notice_text(key: &str) -> Option<&'static str> {
+    if let Some(t) = passkeys::text(key) {
+        return Some(t);
+    }
     Some(match key {
         "saved" => "Your profile is saved.",
         "email_changed" => "Your email address is changed.",
         "session_ended" => "That session is signed out.",
         "app_revoked" => "The app's access is revoked: it must ask you to sign in again.",
+        "totp_added" => {
+            "Your authenticator app is set up: sign-ins that ask for a second step take its codes."
+        }
+        "totp_removed" => "Your authenticator app is removed: its codes no longer work here.",
         _ => return None,
     })
 }
 
 fn error_text(key: &str) -> Option<&'static str> {
+    if let Some(t) = passkeys::text(key) {
+        return Some(t);
+    }
     Some(match key {
         "username_taken" => "That username is taken by another account. Choose another.",
         "username_invalid" => "A username may have only letters, digits, dot, underscore and hyphen, up to 64 characters.",
@@ -166,6 +207,8 @@ fn error_text(key: &str) -> Option<&'static str> {
         "email_held" => "Mail is being held back for a moment. Try again in a few minutes.",
         "email_failed" => "The code could not be sent: the mail server did not accept it. Try again later.",
         "email_expired" => "That email change has expired. Ask for a new code.",
+        "codes_shown" => "Those recovery codes were shown once already. If you did not save them, make new ones.",
+        "totp_expired" => "That setup is no longer in progress. Start again with \"Set up an authenticator app\".",
         _ => return None,
     })
 }

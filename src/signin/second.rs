@@ -203,8 +203,8 @@ pub fn verify<'a>(
                 return Ok(Err(SignInError::SecondVoid));
             }
             let checked = match kind {
-                CodeKind::Totp => factors::totp::verify(tx, &step.user_id, typed, now),
-                CodeKind::Recovery => factors::recovery::consume(tx, &step.user_id, typed, now),
+                CodeKind::Totp => factors::totp::verify(p, tx, &step.user_id, typed, now),
+                CodeKind::Recovery => factors::recovery::consume(p, tx, &step.user_id, typed, now),
             };
             match checked {
                 Ok(()) => {}

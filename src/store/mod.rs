@@ -155,6 +155,14 @@ pub const API_KEYS: Table<ApiKey> = Table::within("api_keys", "api_keys", "k/");
 /// record, in the same redb table.
 pub const API_KEYS_BY_HASH: Table<String> = Table::within("api_keys_by_hash", "api_keys", "h/");
 
+/// A user's authenticator app (TOTP), by user ID. The `factors` redb table holds everything
+/// that proves a user beyond their email, under one prefix per kind.
+pub const TOTP: Table<TotpFactor> = Table::within("totp", "factors", "t/");
+/// A user's unused recovery codes, by user ID.
+pub const RECOVERY_CODES: Table<RecoveryCodes> = Table::within("recovery_codes", "factors", "r/");
+/// Wrong second-factor codes in the current hour, by user ID.
+pub const FACTOR_GUESSES: Table<FactorGuesses> = Table::within("factor_guesses", "factors", "g/");
+
 /// The audit log, alone in its redb table: entries keyed by [`AuditKey`] (time, then sequence
 /// number; oldest first), and the [`AuditCounter`] at [`AUDIT_COUNTER`], a key that sorts after
 /// every entry. Alone, so that the table's length (which redb keeps in the table's root: no
@@ -303,6 +311,7 @@ impl Store {
                 AUDIT,
                 API_KEYS.physical,
                 APIS.physical,
+                TOTP.physical,
             ] {
                 let def: TableDefinition<&str, &[u8]> = TableDefinition::new(name);
                 tx.tx.open_table(def)?;

@@ -416,6 +416,53 @@ pub struct AddressSends {
     pub count: u32,
 }
 
+/// A user's authenticator app (TOTP, see `factors::totp`): the secret both sides share.
+///
+/// The secret is kept as it is (base64url), not hashed: checking a code needs it. It lives in
+/// the data file like the signing keys, so backups of that file must be protected as the file
+/// is; encrypting it with a key kept in the same file would add nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpFactor {
+    /// The 20-byte secret, base64url.
+    pub secret: String,
+    /// Whether a code of this secret was entered once (only then does it count as a factor).
+    pub confirmed: bool,
+    pub created: u64,
+    /// The time step of the last code accepted: a code of this step or an earlier one is
+    /// refused, so a code seen over a shoulder cannot be used again in its window.
+    pub last_used_step: u64,
+    /// A new secret being set up while this confirmed one stays in use; it replaces this one
+    /// when a code of it is entered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingTotp>,
+}
+
+/// A TOTP secret shown to the user and not yet confirmed with a code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingTotp {
+    /// The 20-byte secret, base64url.
+    pub secret: String,
+    pub created: u64,
+}
+
+/// A user's unused recovery codes (see `factors::recovery`), salted and hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    /// The salt of every hash below (one per set of codes).
+    pub salt: String,
+    /// `crypto::hash_code(salt, code)` of each code not yet used; a used one is removed.
+    pub hashes: Vec<String>,
+    pub created: u64,
+}
+
+/// Wrong second-factor codes (TOTP and recovery together) a user's account had in the current
+/// one-hour window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FactorGuesses {
+    pub window_start: u64,
+    pub wrong: u32,
+}
+
 /// A pending sign-in: an authorization request, or a page behind the forward-auth proxy,
 /// waiting for the user to prove an email address.
 ///

@@ -92,6 +92,19 @@ pub trait Reads {
         self.record(&PUSHED_REQUESTS, hash)
     }
 
+    /// The user's authenticator app (TOTP), confirmed or not.
+    fn totp(&self, user_id: &str) -> Result<Option<TotpFactor>, StoreError> {
+        self.record(&TOTP, user_id)
+    }
+    /// The user's unused recovery codes.
+    fn recovery_codes(&self, user_id: &str) -> Result<Option<RecoveryCodes>, StoreError> {
+        self.record(&RECOVERY_CODES, user_id)
+    }
+    /// The user's wrong second-factor codes in the current window.
+    fn factor_guesses(&self, user_id: &str) -> Result<Option<FactorGuesses>, StoreError> {
+        self.record(&FACTOR_GUESSES, user_id)
+    }
+
     /// A page of the audit log, newest first: entries recorded at or after `page.since` and
     /// before `page.before`, that `keep` accepts, at most `page.limit` of them; and whether
     /// another accepted entry follows the last one. Reads entries only until the page is full
@@ -200,6 +213,13 @@ pub trait Writes: Reads {
     fn remove_pushed_request(&self, hash: &str) -> Result<bool, StoreError>;
     /// Inserts or replaces a management API key, and points its hash at it.
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    fn put_totp(&self, user_id: &str, factor: &TotpFactor) -> Result<(), StoreError>;
+    fn remove_totp(&self, user_id: &str) -> Result<bool, StoreError>;
+    fn put_recovery_codes(&self, user_id: &str, codes: &RecoveryCodes) -> Result<(), StoreError>;
+    fn remove_recovery_codes(&self, user_id: &str) -> Result<bool, StoreError>;
+    fn put_factor_guesses(&self, user_id: &str, guesses: &FactorGuesses) -> Result<(), StoreError>;
+    /// Removes every second factor of a user and their guess count (the user is deleted).
+    fn remove_factors_of(&self, user_id: &str) -> Result<(), StoreError>;
     /// Inserts or replaces a passkey (by its user and credential ID).
     fn put_passkey(&self, passkey: &Passkey) -> Result<(), StoreError>;
     fn remove_passkey(&self, user_id: &str, credential_id: &str) -> Result<bool, StoreError>;
@@ -208,6 +228,8 @@ pub trait Writes: Reads {
     fn put_passkey_offered(&self, user_id: &str, at: u64) -> Result<(), StoreError>;
     /// Removes every record whose lifetime ended at or before `now`, and address send counts
     /// whose window started at or before `sends_window_start`; returns how many went.
+    /// (Second-factor guess counts are not swept: one per account at most, and a stale one
+    /// reads as a fresh window; they go with their user.)
     fn sweep_expired(&self, now: u64, sends_window_start: u64) -> Result<usize, StoreError>;
 
     /// Appends an entry to the audit log at time `at`; returns its key, with the next sequence
@@ -452,6 +474,32 @@ impl Writes for WriteTx {
     fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.put(&API_KEYS_BY_HASH, &key.key_hash, &key.id)?;
         self.put(&API_KEYS, &key.id, key)
+    }
+    fn put_totp(&self, user_id: &str, factor: &TotpFactor) -> Result<(), StoreError> {
+        self.put(&TOTP, user_id, factor)
+    }
+    fn remove_totp(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.remove(&TOTP, user_id)
+    }
+    fn put_recovery_codes(&self, user_id: &str, codes: &RecoveryCodes) -> Result<(), StoreError> {
+        self.put(&RECOVERY_CODES, user_id, codes)
+    }
+    fn remove_recovery_codes(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.remove(&RECOVERY_CODES, user_id)
+    }
+    fn put_factor_guesses(&self, user_id: &str, guesses: &FactorGuesses) -> Result<(), StoreError> {
+        self.put(&FACTOR_GUESSES, user_id, guesses)
+    }
+    fn remove_factors_of(&self, user_id: &str) -> Result<(), StoreError> {
+        self.remove(&TOTP, user_id)?;
+        self.remove(&RECOVERY_CODES, user_id)?;
+        self.remove(&FACTOR_GUESSES, user_id)?;
+        for pk in self.passkeys_of(user_id)? {
+            self.remove_passkey(user_id, &pk.credential_id)?;
+        }
+        self.remove(&PASSKEY_REGISTRATIONS, user_id)?;
+        self.remove(&PASSKEY_OFFERS, user_id)?;
+        Ok(())
     }
     fn put_passkey(&self, passkey: &Passkey) -> Result<(), StoreError> {
         let key = passkey_key(&passkey.user_id, &passkey.credential_id);

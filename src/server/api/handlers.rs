@@ -11,9 +11,6 @@ use crate::admin::{
 use crate::users::MAX_PAGE;
 use serde_json::{json, Value};
 
-/// The only connector there is (the path names it).
-const SES: &str = "ses";
-
 /// Who is calling, and (for a session) the token its writes must carry.
 pub fn session(c: &Call<'_>) -> Result<Reply, Problem> {
     Ok(Reply::ok(match &c.principal {
@@ -89,6 +86,14 @@ pub fn user_enable(c: &Call<'_>) -> Result<Reply, Problem> {
 
 pub fn user_sign_out(c: &Call<'_>) -> Result<Reply, Problem> {
     user_command(c, Command::UserSignOut)
+}
+
+pub fn user_factors(c: &Call<'_>) -> Result<Reply, Problem> {
+    user_command(c, Command::UserFactors)
+}
+
+pub fn user_reset_factors(c: &Call<'_>) -> Result<Reply, Problem> {
+    user_command(c, Command::UserResetFactors)
 }
 
 fn user_command(c: &Call<'_>, command: fn(UserRef) -> Command) -> Result<Reply, Problem> {
@@ -224,26 +229,50 @@ fn api_command(c: &Call<'_>, command: fn(ApiRef) -> Command) -> Result<Reply, Pr
 
 // The mail connector, keys, API keys.
 
-pub fn connector_show(c: &Call<'_>) -> Result<Reply, Problem> {
-    let name = SES.to_string();
+pub fn ses_connector_show(c: &Call<'_>) -> Result<Reply, Problem> {
+    connector_show(c, "ses")
+}
+
+pub fn ses_connector_set(c: &Call<'_>) -> Result<Reply, Problem> {
+    connector_set(c, "ses")
+}
+
+pub fn ses_connector_delete(c: &Call<'_>) -> Result<Reply, Problem> {
+    connector_delete(c, "ses")
+}
+
+pub fn smtp_connector_show(c: &Call<'_>) -> Result<Reply, Problem> {
+    connector_show(c, "smtp")
+}
+
+pub fn smtp_connector_set(c: &Call<'_>) -> Result<Reply, Problem> {
+    connector_set(c, "smtp")
+}
+
+pub fn smtp_connector_delete(c: &Call<'_>) -> Result<Reply, Problem> {
+    connector_delete(c, "smtp")
+}
+
+fn connector_show(c: &Call<'_>, name: &str) -> Result<Reply, Problem> {
+    let name = name.to_string();
     Ok(Reply::ok(
         c.run(Command::ConnectorShow(ConnectorRef { name }))?,
     ))
 }
 
-/// The body is the connector's own JSON (Logto's AWS SES connector), as `sesame connector set`
-/// reads it from a file.
-pub fn connector_set(c: &Call<'_>) -> Result<Reply, Problem> {
+/// The body is the connector's own JSON (Logto's AWS SES connector, or the SMTP connector's
+/// fields), as `sesame connector set` reads it from a file.
+fn connector_set(c: &Call<'_>, name: &str) -> Result<Reply, Problem> {
     let settings = ConnectorSettings {
-        name: SES.to_string(),
+        name: name.to_string(),
         config: Some(Value::Object(c.body_object()?)),
     };
     Ok(Reply::ok(c.run(Command::ConnectorSet(settings))?))
 }
 
-pub fn connector_delete(c: &Call<'_>) -> Result<Reply, Problem> {
+fn connector_delete(c: &Call<'_>, name: &str) -> Result<Reply, Problem> {
     no_body(c)?;
-    let name = SES.to_string();
+    let name = name.to_string();
     Ok(Reply::ok(
         c.run(Command::ConnectorDelete(ConnectorRef { name }))?,
     ))

@@ -270,7 +270,10 @@ impl Problem {
             }
             AdminError::ExperienceInvalid(_) => Problem::new(Kind::InvalidInput, detail),
             AdminError::ConnectorInvalid(_) | AdminError::ConnectorDoesNotWork(_) => {
-                Problem::new(Kind::InvalidInput, detail)
+                match e.connector_field() {
+                    Some(field) => Problem::invalid(field, detail),
+                    None => Problem::new(Kind::InvalidInput, detail),
+                }
             }
             AdminError::BadArguments { .. } | AdminError::NotJson(_) => {
                 Problem::new(Kind::InvalidInput, detail)

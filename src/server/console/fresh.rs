@@ -1,5 +1,6 @@
 //! Recent authentication before a sensitive action: rotating an app's secret, creating an API
-//! key, adding an administrator, changing the mail connector, deleting a user. Each such handler
+//! key, adding an administrator, changing the mail connector, deleting a user, resetting a
+//! user's two-step verification. Each such handler
 //! calls [`require`] first (after the console's gate: signed in, an administrator, the form's
 //! CSRF token right).
 //!
@@ -92,4 +93,4 @@ pub(super) fn confirm_page(s: &Server, req: &Request, admin: &Admin) -> Response
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -27,7 +27,7 @@
 //! `user_page.rs` (one user: edit, sessions and apps, delete), `groups.rs` (list, create, edit,
 //! members, the apps a group may use, its API scopes, delete), `apis.rs` (the APIs sesame issues
 //! JWT access tokens for: list, register, delete), `experience.rs` (branding, sign-up and code
-//! emails over the file's, with a live preview), `mail.rs` (status, the SES connector, send
+//! emails over the file's, with a live preview), `mail.rs` (status, the SMTP or SES connector, send
 //! test and dry run), `keys.rs` (signing keys and rotation), `audit.rs` (the audit log, filtered
 //! and paged), `api_keys.rs` (management API keys: create, shown once; list; revoke),
 //! `fresh.rs` (recent sign-in for sensitive actions), `reveal.rs` (a secret or key shown
@@ -106,6 +106,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/users/show"
             | "/users/update"
             | "/users/delete"
+            | "/users/reset-factors"
             | "/groups"
             | "/groups/show"
             | "/groups/update"
@@ -123,6 +124,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/mail"
             | "/mail/connector"
             | "/mail/connector/delete"
+            | "/mail/smtp"
             | "/mail/test"
             | "/keys"
             | "/keys/rotate"
@@ -158,6 +160,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/users/update", true) => user_page::update(s, req, &admin),
         ("/users/delete", false) => user_page::confirm_delete(s, req, &admin),
         ("/users/delete", true) => user_page::delete(s, req, &admin),
+        ("/users/reset-factors", true) => user_page::reset_factors(s, req, &admin),
         ("/groups", false) => groups::list(s, req, &admin),
         ("/groups", true) => groups::create(s, req, &admin),
         ("/groups/show", false) => groups::show(s, req, &admin),
@@ -180,6 +183,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/mail", false) => mail::show(s, req, &admin),
         ("/mail/connector", true) => mail::set_connector(s, req, &admin),
         ("/mail/connector/delete", true) => mail::delete_connector(s, req, &admin),
+        ("/mail/smtp", true) => mail::set_smtp(s, req, &admin),
         ("/mail/test", true) => mail::test(s, req, &admin).await,
         ("/keys", false) => keys::list(s, req, &admin),
         ("/keys/rotate", false) => keys::confirm_rotate(s, req, &admin),
@@ -317,6 +321,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "user_signed_out" => "The user is signed out everywhere: they must sign in again.",
         "user_enabled" => "The user is enabled: they can sign in again.",
         "user_saved" => "The user is saved.",
+        "factors_reset" => {
+            "Their authenticator app and recovery codes are removed: they can set up new ones on their account page."
+        }
         "user_deleted" => {
             "The user is deleted: their sessions ended and their apps' tokens are revoked."
         }
@@ -336,6 +343,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         }
         "experience_reset" => "The sign-in experience is back to what sesame.toml says.",
         "connector_saved" => "The SES connector is saved: mail now goes through Amazon SES.",
+        "smtp_saved" => "The SMTP connector is saved: mail now goes through that server.",
         "connector_deleted" => "The connector is removed: mail follows sesame.toml again.",
         "key_rotated" => {
             "A new signing key is active; the old one stays in JWKS until its tokens expire."

@@ -2,7 +2,9 @@
 //! groups as checkboxes, custom claims as JSON), sign out everywhere and disable/enable (the
 //! list's own forms, coming back here), the user's live sessions and the apps holding their
 //! tokens (read as the account page reads them, [`crate::account::view`]), and delete with a
-//! confirmation step. Changes are admin commands (`user.update`, `user.delete`); a user
+//! confirmation step, and their two-step verification (authenticator app, unused recovery
+//! codes) with a reset for a lost phone (`user.reset-factors`, behind a fresh sign-in like
+//! delete). Changes are admin commands (`user.update`, `user.delete`); a user
 //! declared in `sesame.toml` is shown read-only, since the commands refuse to change one.
 
 use super::{claims_typed, console_page, path_with, run, url, url_with, Admin};
@@ -40,6 +42,11 @@ fn show_page(
         Ok(g) => g,
         Err(r) => return *r,
     };
+    let factors = match run(s, admin, Command::UserFactors(UserRef { user: id.clone() })) {
+        Ok(Ok(f)) => f,
+        Ok(Err(_)) => return no_such_user(s),
+        Err(r) => return *r,
+    };
     let user = &view.user;
     let claims = if user.claims.is_empty() {
         String::new()
@@ -65,6 +72,7 @@ fn show_page(
         "all_groups": groups,
         "sessions": sessions_json(&view),
         "apps": apps_json(&view),
+        "factors": factors,
         "self": user.id == admin.user.id,
         "delete_url": url_with(s, "/users/delete", "id", &user.id),
     });
@@ -199,6 +207,28 @@ pub fn delete(s: &Server, req: &Request, admin: &Admin) -> Response {
     match run(s, admin, Command::UserDelete(UserRef { user: id })) {
         Ok(Ok(_)) => http::redirect(&format!("{}?notice=user_deleted", url(s, "/users"))),
         Ok(Err(e)) => confirm_page(s, req, admin, StatusCode::UNPROCESSABLE_ENTITY, Some(e)),
+        Err(r) => *r,
+    }
+}
+
+/// POST /console/users/reset-factors (`id`): `user.reset-factors` (their authenticator app and
+/// recovery codes go: a lost phone), after a fresh sign-in; then their page.
+pub fn reset_factors(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let id = req.params().first("id").unwrap_or("").to_string();
+    let back = path_with("/users/show", "id", &id);
+    if let Err(r) = super::fresh::require(s, req, admin, &back) {
+        return *r;
+    }
+    match run(
+        s,
+        admin,
+        Command::UserResetFactors(UserRef { user: id.clone() }),
+    ) {
+        Ok(Ok(_)) => http::redirect(&format!(
+            "{}&notice=factors_reset",
+            url_with(s, "/users/show", "id", &id)
+        )),
+        Ok(Err(_)) => no_such_user(s),
         Err(r) => *r,
     }
 }

@@ -73,6 +73,14 @@ async fn users_and_groups(api: &Api) {
     assert_eq!(enabled.ok()["disabled"], false);
     let out = api.key(Method::POST, "/users/ana/sign-out", None).await;
     assert_eq!(out.ok()["sessions_ended"], 0);
+    let factors = api.key(Method::GET, "/users/ana/factors", None).await;
+    assert_eq!(factors.ok()["totp"], "none");
+    assert_eq!(factors.json["recovery_codes"], 0);
+    let reset = api
+        .key(Method::POST, "/users/ana/reset-factors", None)
+        .await;
+    assert_eq!(reset.ok()["totp_removed"], false);
+    assert_eq!(reset.json["recovery_codes_removed"], 0);
 
     let friends = json!({"name": "friends"});
     api.key(Method::POST, "/groups", Some(&friends)).await.ok();
@@ -236,6 +244,42 @@ async fn mail_keys_and_api_keys(api: &Api) {
     assert_eq!(deleted.ok()["deleted"], true);
     assert_eq!(api.provider().mailer().transport_name(), "log");
 
+    // An SMTP server instead: tls "none" only to this machine, the password masked; storing it
+    // removes a stored SES connector (one connector at a time).
+    api.key(Method::PUT, "/connectors/ses", Some(&ses))
+        .await
+        .ok();
+    let clear = json!({"host": "mail.example.com", "tls": "none", "from": "noreply@example.com"});
+    let r = api.key(Method::PUT, "/connectors/smtp", Some(&clear)).await;
+    assert_eq!(
+        r.problem(crate::server::api::Kind::InvalidInput).as_deref(),
+        Some("tls")
+    );
+    assert!(
+        r.json["detail"].as_str().unwrap().contains("127.0.0.0/8"),
+        "{}",
+        r.json
+    );
+    let file = json!({"host": "127.0.0.1", "from": "noreply@example.com", "ca_file": "/ca.pem"});
+    let r = api.key(Method::PUT, "/connectors/smtp", Some(&file)).await;
+    assert_eq!(
+        r.problem(crate::server::api::Kind::InvalidInput).as_deref(),
+        Some("ca_file")
+    );
+    let smtp = json!({"host": "127.0.0.1", "port": 2525, "tls": "none", "username": "relay",
+                      "password": "relay-pw-77", "from": "noreply@example.com"});
+    let set = api.key(Method::PUT, "/connectors/smtp", Some(&smtp)).await;
+    assert_eq!(set.ok()["config"]["password"], "********");
+    assert_eq!(api.provider().mailer().transport_name(), "smtp");
+    let ses_now = api.key(Method::GET, "/connectors/ses", None).await;
+    assert_eq!(ses_now.ok()["stored"], false, "the SES connector gave way");
+    let shown = api.key(Method::GET, "/connectors/smtp", None).await;
+    assert_eq!(shown.ok()["config"]["host"], "127.0.0.1");
+    assert_eq!(shown.json["config"]["password"], "********");
+    let deleted = api.key(Method::DELETE, "/connectors/smtp", None).await;
+    assert_eq!(deleted.ok()["deleted"], true);
+    assert_eq!(api.provider().mailer().transport_name(), "log");
+
     let before = api.provider().keys().jwks();
     let rotated = api
         .key(Method::POST, "/keys/rotate", Some(&json!({"alg": "ES256"})))
@@ -289,8 +333,8 @@ async fn audit_log(api: &Api) {
     let text = set.ok().to_string();
     assert!(text.contains("connector.set"), "{text}");
     assert!(
-        !text.contains("wJalrXUtnFEMI"),
-        "the connector secret is masked: {text}"
+        !text.contains("wJalrXUtnFEMI") && !text.contains("relay-pw-77"),
+        "the connector secrets are masked: {text}"
     );
     let bad = api.key(Method::GET, "/audit?kind=nonsense", None).await;
     bad.problem(crate::server::api::Kind::InvalidInput);

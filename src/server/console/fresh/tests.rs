@@ -22,7 +22,7 @@ const BOB: &str = "bob@example.com";
 
 /// A browser's cookies, as the server set them.
 #[derive(Default)]
-struct Jar(BTreeMap<String, String>);
+pub(crate) struct Jar(pub(crate) BTreeMap<String, String>);
 
 impl Jar {
     fn headers(&self) -> HeaderMap {
@@ -42,13 +42,17 @@ impl Jar {
         }
     }
 
-    async fn get(&mut self, s: &Server, path_query: &str) -> (StatusCode, String, String) {
+    pub(crate) async fn get(
+        &mut self,
+        s: &Server,
+        path_query: &str,
+    ) -> (StatusCode, String, String) {
         let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
         let req = Request::synthetic(Method::GET, path, query, "", self.headers());
         self.answer(route(s, req).await).await
     }
 
-    async fn post(
+    pub(crate) async fn post(
         &mut self,
         s: &Server,
         path: &str,
@@ -82,7 +86,7 @@ impl Jar {
 }
 
 /// The value of the hidden input `name` on a page.
-fn input(html: &str, name: &str) -> String {
+pub(crate) fn input(html: &str, name: &str) -> String {
     let at = html
         .find(&format!("name=\"{name}\" value=\""))
         .unwrap_or_else(|| panic!("no {name} in {html}"));
@@ -92,7 +96,7 @@ fn input(html: &str, name: &str) -> String {
 
 /// A server whose mail goes to the outbox (codes readable here), Ada an administrator signed
 /// in now (a session made directly: the sign-in itself is tested elsewhere), Bob a user.
-fn signed_in_admin() -> (tempfile::TempDir, Server, Jar) {
+pub(crate) fn signed_in_admin() -> (tempfile::TempDir, Server, Jar) {
     let (dir, p) = provider();
     p.set_mailer(Mailer::outbox());
     let mut ada = user(&p, ADA);
@@ -357,6 +361,27 @@ async fn deleting_a_user_making_an_admin_and_changing_mail_each_need_a_recent_si
     );
     let json = [("csrf", &*csrf), ("source", "json"), ("json", "{}")];
     asks(jar.post(&s, "/console/mail/connector", &json).await);
+    let smtp = [
+        ("csrf", &*csrf),
+        ("host", "127.0.0.1"),
+        ("port", "2525"),
+        ("tls", "none"),
+        ("from", "noreply@example.com"),
+    ];
+    asks(jar.post(&s, "/console/mail/smtp", &smtp).await);
+    let smtp_gone = [("csrf", &*csrf), ("name", "smtp")];
+    asks(
+        jar.post(&s, "/console/mail/connector/delete", &smtp_gone)
+            .await,
+    );
+    let stored = s
+        .provider
+        .store
+        .read(|tx| tx.get(&crate::store::CONNECTORS, "smtp"));
+    assert!(
+        stored.unwrap().is_none(),
+        "nothing stored without a recent sign-in"
+    );
     // Nothing changed: Bob is there and no administrator; Eve was not added.
     let b = bob(&s);
     assert!(!b.in_group(ADMINS), "{:?}", b.groups);
@@ -467,4 +492,70 @@ async fn loosening_a_second_factor_policy_needs_a_recent_sign_in_and_tightening_
         "notice=app_saved",
     );
     assert_eq!(app_policy(), SecondFactor::Required);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resetting_a_users_two_step_verification_needs_a_fresh_sign_in() {
+    use crate::factors::{recovery, totp};
+    let (_d, s, mut jar) = signed_in_admin();
+    let p = &s.provider;
+    let bob = p
+        .store
+        .read(|tx| tx.user_id_by_email(BOB))
+        .unwrap()
+        .unwrap();
+    recovery::generate(p, &bob).unwrap();
+    totp::begin(p, &bob).unwrap();
+    let page_path = format!("/console/users/show?id={bob}");
+    let (status, _, page) = jar.get(&s, &page_path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Authenticator app: being set up · 10 unused recovery codes"),
+        "{page}"
+    );
+    let csrf = input(&page, "csrf");
+    let form = [("csrf", csrf.as_str()), ("id", bob.as_str())];
+
+    // Eleven minutes on: a re-authentication first, and nothing changes.
+    p.clock.advance(FRESH_FOR + 60);
+    let (status, location, _) = jar.post(&s, "/console/users/reset-factors", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location.contains("/console/confirm?interaction="),
+        "{location}"
+    );
+    assert_eq!(
+        p.store.read(|tx| recovery::remaining(tx, &bob)).unwrap(),
+        10
+    );
+
+    // Fresh again (a new session signed in now): the reset happens.
+    let ada = p
+        .store
+        .read(|tx| tx.user_id_by_email(ADA))
+        .unwrap()
+        .unwrap();
+    let (now, ttl) = (p.now(), p.tokens.session_ttl);
+    let cookie = p
+        .store
+        .write(|tx| crate::session::create(tx, &ada, now, ttl))
+        .unwrap();
+    jar.0.insert(s.cookies.name(SESSION_COOKIE), cookie);
+    let (_, _, page) = jar.get(&s, &page_path).await;
+    let csrf = input(&page, "csrf");
+    let form = [("csrf", csrf.as_str()), ("id", bob.as_str())];
+    let (status, location, _) = jar.post(&s, "/console/users/reset-factors", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.ends_with("&notice=factors_reset"), "{location}");
+    assert_eq!(p.store.read(|tx| recovery::remaining(tx, &bob)).unwrap(), 0);
+    assert!(!p.store.read(|tx| totp::pending(tx, &bob)).unwrap());
+    let (_, _, page) = jar.get(&s, &page_path).await;
+    assert!(
+        page.contains("Authenticator app: none · 0 unused recovery codes"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Reset two-step verification"),
+        "nothing to reset"
+    );
 }

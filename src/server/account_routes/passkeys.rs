@@ -9,13 +9,14 @@
 //! sign-in, as the account page's other second-factor changes do (a stolen session cookie must
 //! not be able to swap the account's passkeys).
 
-use super::account_routes::{back, bad_csrf, csrf_of, recent_enough, signed_in};
-use super::error_pages::storage_failure;
-use super::Server;
+use super::factors::is_fresh;
+use super::{back, bad_csrf, csrf_of, sign_in_first, signed_in};
 use crate::audit::Actor;
 use crate::factors::passkeys::{self, PasskeyError, RegistrationResponse};
 use crate::http::{self, Request, Response};
 use crate::issuer::paths;
+use crate::server::error_pages::storage_failure;
+use crate::server::Server;
 use crate::store::User;
 use hyper::StatusCode;
 use serde_json::json;
@@ -29,7 +30,10 @@ pub fn handles(path: &str) -> bool {
 }
 
 /// The passkeys of the account page, as it shows them.
-pub fn list_json(s: &Server, user_id: &str) -> Result<Vec<serde_json::Value>, crate::store::StoreError> {
+pub fn list_json(
+    s: &Server,
+    user_id: &str,
+) -> Result<Vec<serde_json::Value>, crate::store::StoreError> {
     Ok(passkeys::list(&s.provider, user_id)?
         .into_iter()
         .map(|pk| {
@@ -43,6 +47,11 @@ pub fn list_json(s: &Server, user_id: &str) -> Result<Vec<serde_json::Value>, cr
             })
         })
         .collect())
+}
+
+/// Whether passkeys work with this issuer (a domain name, not an IP address).
+pub fn relying_party_ok(s: &Server) -> bool {
+    passkeys::relying_party(&s.provider.issuer).is_some()
 }
 
 /// The options URL and form action the page's passkey form uses.
@@ -111,6 +120,12 @@ pub fn route(s: &Server, req: &Request, path: &str) -> Response {
         }
         _ => http::text(StatusCode::NOT_FOUND, "not found\n"),
     })
+}
+
+/// A sign-in first (which comes back to the account page) when the session is older than the
+/// account page's second-factor changes allow.
+fn recent_enough(s: &Server, req: &Request) -> Option<Response> {
+    (!is_fresh(s, req)).then(|| sign_in_first(s, req))
 }
 
 /// The JSON options for adding a passkey (the page's script asks with the form's fields).
