@@ -30,6 +30,9 @@ use crate::store::{Challenge, Passkey, Reads, StoreError, User, Writes};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+#[cfg(test)]
+pub mod testing;
+
 /// How long a challenge answers a ceremony (issue 11: 5 minutes).
 pub const CHALLENGE_TTL: u64 = 5 * 60;
 /// The most passkeys one account keeps.
