@@ -1035,7 +1035,7 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"csrf\" value=\"csrf-1\">"));
         assert!(html.contains("<label for=\"email\">"));
         assert!(html.contains("id=\"email\" type=\"email\" name=\"email\""));
-        assert!(html.contains("autocomplete=\"username webauthn\""));
+        assert!(html.contains("autocomplete=\"email\""));
         assert!(html.contains("required autofocus"));
         assert!(html.contains("<button type=\"submit\">Send code</button>"));
         assert!(
