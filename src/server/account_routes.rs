@@ -94,6 +94,21 @@ fn account_page(s: &Server, req: &Request) -> Response {
         Ok(None) => return sign_in_first(s, req),
         Err(r) => return *r,
     };
+    // A group of the user's requires a second factor their sign-in did not give: first.
+    let session = crate::session::current(&s.provider, Some(cookie));
+    let needs = session.and_then(|session| {
+        let authn = session
+            .map(|x| x.authn())
+            .unwrap_or_else(|| crate::store::Authn::email_code(0));
+        s.provider
+            .store
+            .read(|tx| crate::factors::needed(tx, &SignInFor::Account, &user, &authn))
+    });
+    match needs {
+        Ok(false) => {}
+        Ok(true) => return super::routes::step_up(s, req, SignInFor::Account),
+        Err(e) => return storage_failure(s, e),
+    }
     let now = s.provider.now();
     let view = match crate::account::view(&s.provider.store, now, &user.id, Some(cookie)) {
         Ok(Some(v)) => v,

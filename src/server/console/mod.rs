@@ -258,18 +258,33 @@ fn csrf_of(cookie: &str) -> String {
 fn gate<'r>(s: &Server, req: &'r Request, post: bool) -> Result<Admin<'r>, Box<Response>> {
     let cookie = req.cookie(&s.cookies.name(SESSION_COOKIE));
     let signed_in = crate::session::signed_in(&s.provider, cookie, SessionKind::Sesame);
-    let admin = match (signed_in, cookie) {
-        (Ok(Some((session, user))), Some(cookie)) => Admin {
-            user,
-            cookie,
-            auth_time: session.auth_time,
-        },
+    let (admin, authn) = match (signed_in, cookie) {
+        (Ok(Some((session, user))), Some(cookie)) => (
+            Admin {
+                user,
+                cookie,
+                auth_time: session.auth_time,
+            },
+            session.authn(),
+        ),
         (Err(e), _) => return Err(Box::new(storage_failure(s, e))),
         _ if post => return Err(Box::new(http::redirect(&url(s, "")))),
         _ => return Err(Box::new(sign_in_first(s, req))),
     };
     if !admin.user.in_group(ADMINS) {
         return Err(Box::new(not_an_admin(s, &admin.user)));
+    }
+    // A group of the administrator's requires a second factor their sign-in did not give
+    // (the policy may have changed since): it is asked for first.
+    let needs = s
+        .provider
+        .store
+        .read(|tx| crate::factors::needed(tx, &SignInFor::Console, &admin.user, &authn));
+    match needs {
+        Ok(false) => {}
+        Ok(true) if post => return Err(Box::new(http::redirect(&url(s, "")))),
+        Ok(true) => return Err(Box::new(super::routes::step_up(s, req, SignInFor::Console))),
+        Err(e) => return Err(Box::new(storage_failure(s, e))),
     }
     if post {
         let given = req.params().first("csrf").unwrap_or("").to_string();

@@ -559,3 +559,43 @@ async fn resetting_a_users_two_step_verification_needs_a_fresh_sign_in() {
         "nothing to reset"
     );
 }
+
+/// Once the `admins` group requires a second factor, an administrator whose session was
+/// signed in with the email code alone is asked for one before the console (a step-up that
+/// starts at the second step), and a form posted meanwhile changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_asks_for_the_admins_groups_second_factor_first() {
+    use crate::store::{Group, SecondFactor};
+    let (_dir, s, mut jar) = signed_in_admin();
+    let (status, _, page) = jar.get(&s, "/console/apps").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let now = s.provider.now();
+    s.provider
+        .store
+        .write(|tx| {
+            let mut g = tx.group(ADMINS)?.unwrap_or(Group {
+                name: ADMINS.into(),
+                description: String::new(),
+                claims: Default::default(),
+                api_scopes: Default::default(),
+                second_factor: SecondFactor::Optional,
+                declared: false,
+                created_at: now,
+                updated_at: now,
+            });
+            g.second_factor = SecondFactor::Required;
+            tx.put_group(&g)
+        })
+        .unwrap();
+    let (status, location, _) = jar.get(&s, "/console/apps").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location.contains("/sign-in/second?interaction="),
+        "{location}"
+    );
+    let (status, location, _) = jar
+        .post(&s, "/console/apps", &[("csrf", "whatever"), ("name", "X")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.ends_with("/console"), "{location}");
+}
