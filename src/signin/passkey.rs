@@ -178,7 +178,16 @@ pub fn enrol<'a>(
 /// Starts setting up an authenticator app at the second step.
 pub fn enrol_totp(p: &Provider, id: &str) -> Result<totp::Enrolment, SignInError> {
     let user_id = enrolling_user(p, id, Setup::Totp)?;
-    totp::begin(p, &user_id).map_err(|e| SignInError::PasskeyRefused(e.to_string()))
+    // The key being set up stays the same across reloads of the page (a wrong code, a
+    // refresh): the app may have scanned it already.
+    let failed = |e: factors::FactorError| match e {
+        factors::FactorError::Store(e) => SignInError::Store(e),
+        other => SignInError::PasskeyRefused(other.to_string()),
+    };
+    match totp::pending_enrolment(p, &user_id).map_err(failed)? {
+        Some(e) => Ok(e),
+        None => totp::begin(p, &user_id).map_err(failed),
+    }
 }
 
 /// Confirms the authenticator app set up at the second step with its first code, which then
