@@ -702,6 +702,11 @@ pub fn verify_code<'a>(
 /// The outcome label of `sesame_sign_ins_total`.
 fn outcome(result: &Result<SignedIn, SignInError>) -> &'static str {
     match result {
+        // Counted again when the second step ends.
+        Ok(SignedIn {
+            next: Next::SecondFactor,
+            ..
+        }) => "second_factor_asked",
         Ok(_) => "signed_in",
         Err(SignInError::WrongCode { .. }) => "wrong_code",
         Err(SignInError::CodeVoid) => "code_void",

@@ -69,7 +69,8 @@ pub fn verify<'a>(
         passkeys::relying_party(&p.issuer).ok_or_else(|| refused(PasskeyError::Unavailable))?;
     let response: AssertionResponse = passkeys::parse(posted).map_err(refused)?;
     let now = p.now();
-    p.store
+    let result = p
+        .store
         .write(|tx| {
             let Some(mut i) = live(tx, id, now)? else {
                 return Ok(Err(SignInError::Expired));
@@ -115,7 +116,9 @@ pub fn verify<'a>(
             .map(Ok)
         })
         .map_err(SignInError::Store)
-        .and_then(|r| r)
+        .and_then(|r| r);
+    crate::metrics::sign_in(super::outcome(&result));
+    result
 }
 
 /// The user of sign-in `id` if it is at its second step and may set up `what` there: a

@@ -191,7 +191,8 @@ pub fn verify<'a>(
     old_sessions: impl IntoIterator<Item = &'a str>,
 ) -> Result<SignedIn, SignInError> {
     let now = p.now();
-    p.store
+    let result = p
+        .store
         .write(|tx| {
             let Some(mut i) = tx.interaction(id)?.filter(|i| now < i.expires_at) else {
                 return Ok(Err(SignInError::Expired));
@@ -232,7 +233,9 @@ pub fn verify<'a>(
             complete(tx, p, now, id, i, method, old_sessions)
         })
         .map_err(SignInError::Store)
-        .and_then(|r| r)
+        .and_then(|r| r);
+    crate::metrics::sign_in(super::outcome(&result));
+    result
 }
 
 /// Ends a sign-in at its second step, which `method` has just passed (in the caller's
