@@ -18,7 +18,8 @@ mod connector;
 use super::error::AdminError;
 use super::protocol::{
     group_info, ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command,
-    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit, UserQuery, UserRef,
+    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, PasskeyRef, UserEdit, UserQuery,
+    UserRef,
 };
 
 /// A listing's page size when the command does not say.
@@ -250,6 +251,24 @@ fn run(
                 "email": user.email,
                 "totp_removed": reset.totp,
                 "recovery_codes_removed": reset.recovery_codes,
+                "passkeys_removed": reset.passkeys,
+            }))
+        })?,
+        Command::UserRemovePasskey(PasskeyRef {
+            user,
+            credential_id,
+        }) => audit.change(store, None, |tx, _| {
+            let user = users::find(tx, &user)?;
+            let Some(pk) = factors::passkeys::remove_in(tx, &user.id, &credential_id)? else {
+                return Err(UserError::UnknownPasskey {
+                    user: user.email,
+                    credential_id,
+                });
+            };
+            Ok(json!({
+                "user": user.id,
+                "email": user.email,
+                "removed": factors::PasskeyInfo::of(&pk),
             }))
         })?,
         Command::GroupAdd(new) => audit.change(store, None, |tx, at| {
