@@ -42,6 +42,8 @@ pub(super) mod fresh;
 mod groups;
 mod keys;
 mod mail;
+#[cfg(test)]
+mod passkey_tests;
 pub mod reveal;
 mod second_factor;
 mod user_page;
