@@ -123,6 +123,12 @@ fn an_admin_removes_one_passkey_audited_and_an_unknown_one_is_named() {
         json!({"type": "user", "user_id": "root-id"})
     );
     assert!(entry.to_string().contains("b2xk"), "{entry}");
+    let about_ana = AuditQuery {
+        user: Some("ana@example.com".into()),
+        ..query
+    };
+    let page = store.read(|tx| crate::audit::list(tx, &about_ana)).unwrap();
+    assert_eq!(page.entries.len(), 1, "the entry is about Ana too");
 }
 
 #[test]
