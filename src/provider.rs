@@ -361,6 +361,24 @@ pub mod testing {
         user
     }
 
+    /// A passkey record of `user_id` (ES256, synced, never used), as registration stores it;
+    /// its public key is not a real one (admin commands never check it).
+    pub fn passkey(user_id: &str, credential_id: &str, created_at: u64) -> crate::store::Passkey {
+        crate::store::Passkey {
+            user_id: user_id.into(),
+            credential_id: credential_id.into(),
+            public_key: "cHVibGljLWtleQ".into(),
+            alg: "ES256".into(),
+            sign_count: 0,
+            transports: vec!["internal".into()],
+            name: format!("Passkey {credential_id}"),
+            backup_eligible: true,
+            backed_up: true,
+            created_at,
+            last_used_at: None,
+        }
+    }
+
     /// An authorization request of `client_id` to the registered redirect URI.
     pub fn request(client_id: &str, scope: &str, code_challenge: Option<&str>) -> AuthRequest {
         AuthRequest {

@@ -84,6 +84,8 @@ pub enum UserError {
     UnknownUser(String),
     /// No such group.
     UnknownGroup(String),
+    /// The user has no passkey with this credential ID.
+    UnknownPasskey { user: String, credential_id: String },
     /// A group with this name exists.
     DuplicateGroup(String),
     /// The group name has characters other than letters, digits, `.`, `_`, `-`.
@@ -124,6 +126,10 @@ impl std::fmt::Display for UserError {
             UserError::UnknownGroup(g) => write!(
                 f,
                 "no group {g:?} (create it with `sesame group add {g}`)"
+            ),
+            UserError::UnknownPasskey { user, credential_id } => write!(
+                f,
+                "{user} has no passkey with the credential ID {credential_id:?} (`sesame user factors {user}` lists theirs)"
             ),
             UserError::DuplicateGroup(g) => write!(f, "a group named {g:?} already exists"),
             UserError::InvalidGroupName(g) => write!(

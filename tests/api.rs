@@ -311,3 +311,77 @@ async fn the_second_factor_policy_of_groups_and_apps_is_set_read_back_and_audite
         "{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_key_lists_and_removes_a_users_passkeys() {
+    let mut sesame = Sesame::start_default();
+    let ana = sesame.cli_json(&["user", "add", "ana@example.com", "--json"]);
+    let id = ana["id"].as_str().unwrap().to_string();
+    sesame.put_passkey(&id, "a2V5LTE", "Security key 1");
+    sesame.put_passkey(&id, "a2V5LTI", "Passkey 2");
+    let made = sesame.cli_json(&["api-key", "create", "--name", "ops", "--json"]);
+    let admin = Admin {
+        sesame: &sesame,
+        http: HttpClient::new(),
+        bearer: format!("Bearer {}", made["key"].as_str().unwrap()),
+    };
+
+    let factors = admin
+        .expect(200, Method::GET, "/users/ana@example.com/factors", None)
+        .await;
+    let listed = factors["passkeys"].as_array().expect("a list");
+    assert_eq!(listed.len(), 2, "{factors}");
+    assert_eq!(listed[0]["alg"], "ES256");
+    assert!(listed[0].get("public_key").is_none(), "{factors}");
+
+    let missing = admin
+        .expect(
+            404,
+            Method::DELETE,
+            "/users/ana@example.com/passkeys/bm9wZQ",
+            None,
+        )
+        .await;
+    assert!(
+        missing["detail"].as_str().unwrap().contains("bm9wZQ"),
+        "{missing}"
+    );
+    let removed = admin
+        .expect(
+            200,
+            Method::DELETE,
+            &format!("/users/{id}/passkeys/a2V5LTE"),
+            None,
+        )
+        .await;
+    assert_eq!(removed["removed"]["name"], "Security key 1", "{removed}");
+    admin
+        .expect(
+            404,
+            Method::DELETE,
+            &format!("/users/{id}/passkeys/a2V5LTE"),
+            None,
+        )
+        .await;
+    let audit = admin
+        .expect(200, Method::GET, "/audit?kind=user.remove-passkey", None)
+        .await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"]["type"], "api_key", "{audit}");
+    assert!(entries[0].to_string().contains("a2V5LTE"), "{audit}");
+
+    let reset = admin
+        .expect(
+            200,
+            Method::POST,
+            "/users/ana@example.com/reset-factors",
+            None,
+        )
+        .await;
+    assert_eq!(reset["passkeys_removed"], 1, "{reset}");
+    let factors = admin
+        .expect(200, Method::GET, "/users/ana@example.com/factors", None)
+        .await;
+    assert_eq!(factors["passkeys"], json!([]));
+}

@@ -239,3 +239,68 @@ async fn every_two_step_form_refuses_a_missing_or_wrong_csrf_token() {
         .await;
     flow::assert_email_page(&page);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_administrator_lists_and_removes_a_users_passkeys_with_the_cli() {
+    let mut sesame = Sesame::start_default();
+    let ada = sesame.cli_json(&["user", "add", ADA, "--json"]);
+    let id = ada["id"].as_str().unwrap().to_string();
+    sesame.put_passkey(&id, "bGFwdG9w", "Laptop");
+    sesame.put_passkey(&id, "cGhvbmU", "Phone");
+
+    let factors = sesame.cli_json(&["user", "factors", ADA, "--json"]);
+    let listed = factors["passkeys"].as_array().expect("a list").clone();
+    assert_eq!(listed.len(), 2, "{factors}");
+    assert!(
+        !factors.to_string().contains("bm90LWEta2V5"),
+        "never the key"
+    );
+    let out = sesame.cli(&["user", "factors", ADA]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("passkeys:          2")
+            && text.contains(
+                "cGhvbmU  \"Phone\"  ES256, synced  added 2027-01-15 08:00:00Z  last used never"
+            ),
+        "{text}"
+    );
+
+    // An unknown credential: an error naming it, and nothing removed.
+    let out = sesame.cli(&["user", "remove-passkey", ADA, "bm9wZQ"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("bm9wZQ") && said.contains(ADA), "{said}");
+
+    let out = sesame.cli(&["user", "remove-passkey", ADA, "cGhvbmU"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Removed the passkey \"Phone\" (cGhvbmU) of ada@example.com"),
+        "{text}"
+    );
+    let factors = sesame.cli_json(&["user", "factors", ADA, "--json"]);
+    assert_eq!(
+        factors["passkeys"][0]["credential_id"], "bGFwdG9w",
+        "{factors}"
+    );
+    assert_eq!(factors["passkeys"].as_array().unwrap().len(), 1);
+    let audit = sesame.cli_json(&["audit", "--kind", "user.remove-passkey", "--json"]);
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"]["type"], "cli", "{audit}");
+    assert!(entries[0].to_string().contains("cGhvbmU"), "{audit}");
+
+    // A user who lost every device: the reset removes the rest and says so.
+    let out = sesame.cli(&["user", "reset-factors", ADA]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("0 unused recovery code(s) and 1 passkey(s) removed"),
+        "{text}"
+    );
+    let factors = sesame.cli_json(&["user", "factors", ADA, "--json"]);
+    assert_eq!(factors["passkeys"], serde_json::json!([]));
+}

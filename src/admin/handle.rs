@@ -18,7 +18,8 @@ mod connector;
 use super::error::AdminError;
 use super::protocol::{
     group_info, ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command,
-    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, UserEdit, UserQuery, UserRef,
+    GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership, PasskeyRef, UserEdit, UserQuery,
+    UserRef,
 };
 
 /// A listing's page size when the command does not say.
@@ -250,8 +251,10 @@ fn run(
                 "email": user.email,
                 "totp_removed": reset.totp,
                 "recovery_codes_removed": reset.recovery_codes,
+                "passkeys_removed": reset.passkeys,
             }))
         })?,
+        Command::UserRemovePasskey(target) => remove_passkey(store, &audit, target)?,
         Command::GroupAdd(new) => audit.change(store, None, |tx, at| {
             users::add_group_in(tx, at, new).map(|g| group_info(&g))
         })?,
@@ -337,6 +340,36 @@ fn run(
             api_change(store, &audit, |tx, _| apis::delete_in(tx, &indicator))?
         }
     })
+}
+
+/// Removes one passkey of a user; the entry is about the user too, as the account page's own
+/// removals are (`audit --user` finds both).
+fn remove_passkey(store: &Store, audit: &Audit, target: PasskeyRef) -> Result<Done, AdminError> {
+    let PasskeyRef {
+        user,
+        credential_id,
+    } = target;
+    let removed = store.write(|tx| {
+        let user = users::find(tx, &user)?;
+        let Some(pk) = factors::passkeys::remove_in(tx, &user.id, &credential_id)? else {
+            let user = user.email;
+            return Err(UserError::UnknownPasskey {
+                user,
+                credential_id,
+            }
+            .into());
+        };
+        let removed = json!({
+            "user": user.id,
+            "email": user.email,
+            "removed": factors::PasskeyInfo::of(&pk),
+        });
+        let changes = Changes::of(&removed);
+        let entry = AuditEntry::admin_change(audit.actor.clone(), audit.command, changes);
+        audit::record(tx, audit.at, entry.user(&user.id))?;
+        Ok::<_, AdminError>(removed)
+    })?;
+    Ok(Done::result(removed))
 }
 
 /// Runs an API registry change and records the API as it is now (or was, deleted), in one

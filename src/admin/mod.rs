@@ -51,9 +51,12 @@ pub use live::{handle_live, mail_test};
 pub use protocol::{
     group_info, ApiChange, ApiKeyRef, ApiRef, AppChange, AppInfo, AppRef, BackupTo, Command,
     ConnectorRef, ConnectorSettings, GroupEdit, GroupRef, KeyRotation, KeyWindow, Membership,
-    NoArgs, Response, TestMessage, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN, SOCKET_NAME,
+    NoArgs, PasskeyRef, Response, TestMessage, UserEdit, UserQuery, UserRef, CONNECTORS_KNOWN,
+    SOCKET_NAME,
 };
 pub use server::{bind, serve, serve_on, ControlSocket};
 
+#[cfg(test)]
+mod passkey_tests;
 #[cfg(test)]
 mod tests;

@@ -102,10 +102,12 @@ commands! {
     "user.delete" => UserDelete(UserRef),
     /// Ends every session of a user.
     "user.sign-out" => UserSignOut(UserRef),
-    /// Shows a user's second factors (authenticator app, unused recovery codes).
+    /// Shows a user's second factors (authenticator app, unused recovery codes, passkeys).
     "user.factors" => UserFactors(UserRef),
-    /// Removes a user's authenticator app and recovery codes (a lost phone).
+    /// Removes a user's authenticator app, recovery codes and passkeys (a lost phone).
     "user.reset-factors" => UserResetFactors(UserRef),
+    /// Removes one passkey of a user (a lost or stolen security key, phone or laptop).
+    "user.remove-passkey" => UserRemovePasskey(PasskeyRef),
     /// Creates a group.
     "group.add" => GroupAdd(NewGroup),
     /// Lists the groups.
@@ -201,6 +203,7 @@ impl Command {
             | Command::UserSignOut(_)
             | Command::UserFactors(_)
             | Command::UserResetFactors(_)
+            | Command::UserRemovePasskey(_)
             | Command::GroupList(_)
             | Command::GroupShow(_)
             | Command::GroupUpdate(_)
@@ -257,6 +260,7 @@ impl Command {
             | Command::UserDelete(_)
             | Command::UserSignOut(_)
             | Command::UserResetFactors(_)
+            | Command::UserRemovePasskey(_)
             | Command::GroupAdd(_)
             | Command::GroupUpdate(_)
             | Command::GroupDelete(_)
@@ -350,6 +354,14 @@ pub struct TestMessage {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserRef {
     pub user: String,
+}
+
+/// `user.remove-passkey`'s arguments: the user (ID, email or username) and the passkey's
+/// credential ID (base64url, as `user.factors` lists it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasskeyRef {
+    pub user: String,
+    pub credential_id: String,
 }
 
 /// `user.list`'s arguments.

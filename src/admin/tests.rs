@@ -512,6 +512,10 @@ fn one_of_each() -> Vec<Command> {
         Command::UserSignOut(user()),
         Command::UserFactors(user()),
         Command::UserResetFactors(user()),
+        Command::UserRemovePasskey(PasskeyRef {
+            user: "ana@example.com".into(),
+            credential_id: "Y3JlZA".into(),
+        }),
         Command::GroupAdd(crate::users::NewGroup {
             name: "family".into(),
             ..Default::default()

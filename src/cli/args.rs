@@ -616,18 +616,27 @@ pub(super) enum UserCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Show a user's second factors: authenticator app, unused recovery codes.
+    /// Show a user's second factors: authenticator app, unused recovery codes, passkeys.
     Factors {
         #[arg(help = USER_HELP)]
         user: String,
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Remove a user's authenticator app and recovery codes (they lost their phone); they set
-    /// up a new one on their account page.
+    /// Remove a user's authenticator app, recovery codes and passkeys (they lost their phone,
+    /// or every device); they set up new ones on their account page.
     ResetFactors {
         #[arg(help = USER_HELP)]
         user: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Remove one of a user's passkeys (a lost or stolen device); `user factors` lists them.
+    RemovePasskey {
+        #[arg(help = USER_HELP)]
+        user: String,
+        /// The passkey's credential ID, as `sesame user factors USER` shows it.
+        credential_id: String,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -14,7 +14,8 @@ use super::output::{
     GroupWithMembers,
 };
 use crate::admin::{
-    AppInfo, Command, GroupEdit, GroupRef, Membership, NoArgs, UserEdit, UserQuery, UserRef,
+    AppInfo, Command, GroupEdit, GroupRef, Membership, NoArgs, PasskeyRef, UserEdit, UserQuery,
+    UserRef,
 };
 use crate::config::Config;
 use crate::store::{Group, User};
@@ -176,6 +177,7 @@ pub(super) fn user(config: &Config, command: UserCommand) -> Result<(), CliError
             outln!("{} (sub {})", text("email"), text("user"));
             outln!("  authenticator app: {}", text("totp"));
             outln!("  recovery codes:    {codes} unused");
+            print_passkeys(result.get("passkeys"));
             Ok(())
         }
         UserCommand::ResetFactors { user, out } => {
@@ -185,13 +187,11 @@ pub(super) fn user(config: &Config, command: UserCommand) -> Result<(), CliError
             }
             let text = |key: &str| result.get(key).and_then(Value::as_str).unwrap_or_default();
             let app = result.get("totp_removed").and_then(Value::as_bool) == Some(true);
-            let codes = result
-                .get("recovery_codes_removed")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
+            let count = |key: &str| result.get(key).and_then(Value::as_u64).unwrap_or(0);
+            let (codes, passkeys) = (count("recovery_codes_removed"), count("passkeys_removed"));
             outln!(
-                "Reset {} (sub {}): {}, {codes} unused recovery code(s) removed. They can set up \
-                 a new app on their account page.",
+                "Reset {} (sub {}): {}, {codes} unused recovery code(s) and {passkeys} \
+                 passkey(s) removed. They can set up new ones on their account page.",
                 text("email"),
                 text("user"),
                 if app {
@@ -199,6 +199,30 @@ pub(super) fn user(config: &Config, command: UserCommand) -> Result<(), CliError
                 } else {
                     "no authenticator app"
                 },
+            );
+            Ok(())
+        }
+        UserCommand::RemovePasskey {
+            user,
+            credential_id,
+            out,
+        } => {
+            let target = PasskeyRef {
+                user,
+                credential_id,
+            };
+            let (result, _) = admin_call(config, Command::UserRemovePasskey(target))?;
+            if out.json {
+                return print_json(&result);
+            }
+            let text = |key: &str| result.get(key).and_then(Value::as_str).unwrap_or_default();
+            let removed = &result["removed"];
+            outln!(
+                "Removed the passkey {:?} ({}) of {} (sub {}): it no longer signs them in.",
+                removed["name"].as_str().unwrap_or_default(),
+                removed["credential_id"].as_str().unwrap_or_default(),
+                text("email"),
+                text("user"),
             );
             Ok(())
         }
@@ -356,6 +380,28 @@ pub(super) fn group(config: &Config, command: GroupCommand) -> Result<(), CliErr
 }
 
 /// A page of `user list`: the table, or why there is none, and the command for the next page.
+/// The passkeys of `user factors`, one a line (never their keys).
+fn print_passkeys(passkeys: Option<&Value>) {
+    let listed = passkeys
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    outln!("  passkeys:          {}", listed.len());
+    for pk in listed {
+        let text = |key: &str| pk[key].as_str().unwrap_or_default().to_string();
+        let when = |key: &str| pk[key].as_u64().map(crate::clock::utc);
+        outln!(
+            "    {}  {:?}  {}{}  added {}  last used {}",
+            text("credential_id"),
+            text("name"),
+            text("alg"),
+            if pk["synced"] == true { ", synced" } else { "" },
+            when("created_at").unwrap_or_default(),
+            when("last_used_at").unwrap_or_else(|| "never".into()),
+        );
+    }
+}
+
 fn print_user_page(page: &Page<User>, query: &UserQuery, limit: u64) {
     let (group, search) = (query.group.as_deref(), query.q.as_deref());
     match (page.items.is_empty(), group, &query.after) {

@@ -206,8 +206,36 @@ pub struct Summary {
     pub totp: &'static str,
     /// Unused recovery codes.
     pub recovery_codes: usize,
-    /// Registered passkeys.
-    pub passkeys: usize,
+    /// Registered passkeys, newest first.
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
+/// A passkey as administrators see it: never its public key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PasskeyInfo {
+    /// The credential ID, base64url: what `user.remove-passkey` takes.
+    pub credential_id: String,
+    pub name: String,
+    /// Its algorithm's JOSE name (`ES256`, `EdDSA`, `RS256`).
+    pub alg: String,
+    /// Backed up to a cloud account (the BS flag): usable from the user's other devices.
+    pub synced: bool,
+    /// Seconds since the epoch.
+    pub created_at: u64,
+    pub last_used_at: Option<u64>,
+}
+
+impl PasskeyInfo {
+    pub fn of(pk: &crate::store::Passkey) -> PasskeyInfo {
+        PasskeyInfo {
+            credential_id: pk.credential_id.clone(),
+            name: pk.name.clone(),
+            alg: pk.alg.clone(),
+            synced: pk.backed_up,
+            created_at: pk.created_at,
+            last_used_at: pk.last_used_at,
+        }
+    }
 }
 
 /// `user_id`'s second factors.
@@ -220,7 +248,10 @@ pub fn summary(r: &impl crate::store::Reads, user_id: &str) -> Result<Summary, S
     Ok(Summary {
         totp,
         recovery_codes: recovery::remaining(r, user_id)?,
-        passkeys: passkeys::count(r, user_id)?,
+        passkeys: passkeys::newest_first(r.passkeys_of(user_id)?)
+            .iter()
+            .map(PasskeyInfo::of)
+            .collect(),
     })
 }
 

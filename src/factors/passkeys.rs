@@ -118,9 +118,13 @@ pub fn count(tx: &impl Reads, user_id: &str) -> Result<usize, StoreError> {
 
 /// The user's passkeys, newest first.
 pub fn list(p: &Provider, user_id: &str) -> Result<Vec<Passkey>, StoreError> {
-    let mut all = p.store.read(|tx| tx.passkeys_of(user_id))?;
+    Ok(newest_first(p.store.read(|tx| tx.passkeys_of(user_id))?))
+}
+
+/// Passkeys sorted newest first.
+pub fn newest_first(mut all: Vec<Passkey>) -> Vec<Passkey> {
     all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
-    Ok(all)
+    all
 }
 
 /// Starts registering a passkey for `user`: keeps a challenge for them (replacing an older
@@ -410,13 +414,26 @@ pub fn remove(
 ) -> Result<bool, StoreError> {
     let now = p.now();
     p.store.write(|tx| {
-        let Some(pk) = tx.passkey(user_id, credential_id)? else {
+        let Some(pk) = remove_in(tx, user_id, credential_id)? else {
             return Ok(false);
         };
-        tx.remove_passkey(user_id, credential_id)?;
         record(tx, now, actor, user_id, "passkey.remove", &pk)?;
         Ok(true)
     })
+}
+
+/// Removes a passkey of `user_id` in the caller's transaction (which audits it); returns it,
+/// or `None` when the user has no such passkey.
+pub fn remove_in(
+    tx: &impl Writes,
+    user_id: &str,
+    credential_id: &str,
+) -> Result<Option<Passkey>, StoreError> {
+    let found = tx.passkey(user_id, credential_id)?;
+    if found.is_some() {
+        tx.remove_passkey(user_id, credential_id)?;
+    }
+    Ok(found)
 }
 
 /// Whether `user`, just proved by an email code in a browser with a platform authenticator,

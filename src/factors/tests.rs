@@ -3,7 +3,7 @@ use crate::audit::Actor;
 use crate::crypto::totp::{base32_decode, code_at, step_of, DIGITS};
 use crate::provider::testing::{provider, user};
 use crate::provider::Provider;
-use crate::store::{AuditRange, Reads, StoreError};
+use crate::store::{AuditRange, Reads, StoreError, Writes};
 
 /// Runs `totp::verify` in a transaction that commits whatever it says, as the sign-in step must.
 fn verify(p: &Provider, user_id: &str, code: &str) -> Result<(), FactorError> {
@@ -326,14 +326,22 @@ fn deleting_a_user_deletes_their_factors_and_a_reset_clears_them() {
         consume(&p, &ada.id, "wrong"),
         Err(FactorError::WrongCode)
     ));
+    let key = crate::provider::testing::passkey(&ada.id, "a2V5", p.now());
+    p.store.write(|tx| tx.put_passkey(&key)).unwrap();
     let reset = p.store.write(|tx| totp::reset_in(tx, &ada.id)).unwrap();
     assert_eq!(
         reset,
         totp::Reset {
             totp: true,
-            recovery_codes: 10
+            recovery_codes: 10,
+            passkeys: 1,
         }
     );
+    assert!(p
+        .store
+        .read(|tx| tx.passkeys_of(&ada.id))
+        .unwrap()
+        .is_empty());
     assert!(!p.store.read(|tx| totp::enrolled(tx, &ada.id)).unwrap());
     assert_eq!(
         p.store.read(|tx| recovery::remaining(tx, &ada.id)).unwrap(),

@@ -218,17 +218,22 @@ pub struct Reset {
     pub totp: bool,
     /// How many unused recovery codes there were.
     pub recovery_codes: usize,
+    /// How many passkeys there were.
+    pub passkeys: usize,
 }
 
-/// For a user who lost their phone: removes their authenticator app, their recovery codes and
-/// their wrong-code count, in the caller's transaction (which audits it as its command).
+/// For a user who lost their phone (or every device): removes their authenticator app, their
+/// recovery codes, their passkeys and their wrong-code count, in the caller's transaction
+/// (which audits it as its command).
 pub fn reset_in(tx: &impl Writes, user_id: &str) -> Result<Reset, StoreError> {
     let recovery_codes = recovery::remaining(tx, user_id)?;
     let totp = tx.totp(user_id)?.is_some();
+    let passkeys = super::passkeys::count(tx, user_id)?;
     tx.remove_factors_of(user_id)?;
     Ok(Reset {
         totp,
         recovery_codes,
+        passkeys,
     })
 }
 

@@ -279,6 +279,34 @@ impl Sesame {
         self.spawn();
     }
 
+    /// Stores a passkey of `user_id` named `name` in the data file, as registration stores
+    /// one (ES256, synced), stopping sesame for it and starting it again (redb is one
+    /// process's). Its public key is not a real one: for the administrator's commands, which
+    /// never check it.
+    pub fn put_passkey(&mut self, user_id: &str, credential_id: &str, name: &str) {
+        use sesame::store::{Passkey, Store, Writes};
+        self.stop();
+        let store = Store::open(&self.data_dir.join("sesame.redb")).expect("the data file");
+        let passkey = Passkey {
+            user_id: user_id.into(),
+            credential_id: credential_id.into(),
+            public_key: "bm90LWEta2V5".into(),
+            alg: "ES256".into(),
+            sign_count: 0,
+            transports: vec!["internal".into()],
+            name: name.into(),
+            backup_eligible: true,
+            backed_up: true,
+            created_at: 1_800_000_000,
+            last_used_at: None,
+        };
+        store
+            .write(|tx| tx.put_passkey(&passkey))
+            .expect("store the passkey");
+        drop(store);
+        self.start_again();
+    }
+
     /// Sets (or replaces) one `SESAME_*` variable for the next start.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.opts.env.retain(|(k, _)| k != key);

@@ -6,7 +6,7 @@ use super::input::percent_encode;
 use super::{Call, Principal, Problem, Reply};
 use crate::admin::{
     ApiChange, ApiKeyRef, ApiRef, AppChange, AppRef, Command, ConnectorRef, ConnectorSettings,
-    GroupEdit, GroupRef, KeyRotation, Membership, NoArgs, UserEdit, UserQuery, UserRef,
+    GroupEdit, GroupRef, KeyRotation, Membership, NoArgs, PasskeyRef, UserEdit, UserQuery, UserRef,
 };
 use crate::users::MAX_PAGE;
 use serde_json::{json, Value};
@@ -94,6 +94,15 @@ pub fn user_factors(c: &Call<'_>) -> Result<Reply, Problem> {
 
 pub fn user_reset_factors(c: &Call<'_>) -> Result<Reply, Problem> {
     user_command(c, Command::UserResetFactors)
+}
+
+pub fn user_remove_passkey(c: &Call<'_>) -> Result<Reply, Problem> {
+    no_body(c)?;
+    let target = PasskeyRef {
+        user: c.param("user"),
+        credential_id: c.param("credential_id"),
+    };
+    Ok(Reply::ok(c.run(Command::UserRemovePasskey(target))?))
 }
 
 fn user_command(c: &Call<'_>, command: fn(UserRef) -> Command) -> Result<Reply, Problem> {

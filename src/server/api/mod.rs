@@ -133,6 +133,11 @@ pub const ROUTES: &[Route] = &[
     admin(Post, "/users/{user}/sign-out", h::user_sign_out),
     admin(Get, "/users/{user}/factors", h::user_factors),
     admin(Post, "/users/{user}/reset-factors", h::user_reset_factors),
+    admin(
+        Delete,
+        "/users/{user}/passkeys/{credential_id}",
+        h::user_remove_passkey,
+    ),
     admin(Get, "/groups", h::groups_list),
     admin(Post, "/groups", h::group_create),
     admin(Get, "/groups/{name}", h::group_show),

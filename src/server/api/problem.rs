@@ -336,7 +336,9 @@ fn users(e: UserError, detail: String, call: &Call<'_>) -> Problem {
         UserError::InvalidUsername(_) => Problem::invalid("username", detail),
         UserError::InvalidPicture(_) => Problem::invalid("picture", detail),
         UserError::ReservedClaim(c) => Problem::invalid(format!("claims.{c}"), detail),
-        UserError::UnknownUser(_) => Problem::new(Kind::NotFound, detail),
+        UserError::UnknownUser(_) | UserError::UnknownPasskey { .. } => {
+            Problem::new(Kind::NotFound, detail)
+        }
         UserError::UnknownGroup(g) => {
             if call.path_names(&g) {
                 Problem::new(Kind::NotFound, detail)

@@ -1,6 +1,6 @@
 //! Recent authentication before a sensitive action: rotating an app's secret, creating an API
 //! key, adding an administrator, changing the mail connector, deleting a user, resetting a
-//! user's two-step verification. Each such handler
+//! user's two-step verification, removing a user's passkey. Each such handler
 //! calls [`require`] first (after the console's gate: signed in, an administrator, the form's
 //! CSRF token right).
 //!

@@ -42,6 +42,8 @@ pub(super) mod fresh;
 mod groups;
 mod keys;
 mod mail;
+#[cfg(test)]
+mod passkey_tests;
 pub mod reveal;
 mod second_factor;
 mod user_page;
@@ -107,6 +109,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
             | "/users/update"
             | "/users/delete"
             | "/users/reset-factors"
+            | "/users/remove-passkey"
             | "/groups"
             | "/groups/show"
             | "/groups/update"
@@ -161,6 +164,7 @@ pub async fn route(s: &Server, req: &Request) -> Response {
         ("/users/delete", false) => user_page::confirm_delete(s, req, &admin),
         ("/users/delete", true) => user_page::delete(s, req, &admin),
         ("/users/reset-factors", true) => user_page::reset_factors(s, req, &admin),
+        ("/users/remove-passkey", true) => user_page::remove_passkey(s, req, &admin),
         ("/groups", false) => groups::list(s, req, &admin),
         ("/groups", true) => groups::create(s, req, &admin),
         ("/groups/show", false) => groups::show(s, req, &admin),
@@ -337,8 +341,9 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "user_enabled" => "The user is enabled: they can sign in again.",
         "user_saved" => "The user is saved.",
         "factors_reset" => {
-            "Their authenticator app and recovery codes are removed: they can set up new ones on their account page."
+            "Their authenticator app, recovery codes and passkeys are removed: they can set up new ones on their account page."
         }
+        "passkey_removed" => "The passkey is removed: it no longer signs them in.",
         "user_deleted" => {
             "The user is deleted: their sessions ended and their apps' tokens are revoked."
         }

@@ -3,12 +3,13 @@
 //! list's own forms, coming back here), the user's live sessions and the apps holding their
 //! tokens (read as the account page reads them, [`crate::account::view`]), and delete with a
 //! confirmation step, and their two-step verification (authenticator app, unused recovery
-//! codes) with a reset for a lost phone (`user.reset-factors`, behind a fresh sign-in like
-//! delete). Changes are admin commands (`user.update`, `user.delete`); a user
+//! codes, passkeys) with a reset for a lost phone (`user.reset-factors`) and a Remove button
+//! per passkey (`user.remove-passkey`), both behind a fresh sign-in like delete. Changes are
+//! admin commands (`user.update`, `user.delete`); a user
 //! declared in `sesame.toml` is shown read-only, since the commands refuse to change one.
 
 use super::{claims_typed, console_page, path_with, run, url, url_with, Admin};
-use crate::admin::{Command, UserEdit, UserRef};
+use crate::admin::{Command, PasskeyRef, UserEdit, UserRef};
 use crate::http::{self, Request, Response};
 use crate::server::account_routes::{apps_json, sessions_json};
 use crate::server::error_pages::{error_page, storage_failure};
@@ -43,7 +44,7 @@ fn show_page(
         Err(r) => return *r,
     };
     let factors = match run(s, admin, Command::UserFactors(UserRef { user: id.clone() })) {
-        Ok(Ok(f)) => f,
+        Ok(Ok(f)) => with_dates(f),
         Ok(Err(_)) => return no_such_user(s),
         Err(r) => return *r,
     };
@@ -77,6 +78,18 @@ fn show_page(
         "delete_url": url_with(s, "/users/delete", "id", &user.id),
     });
     console_page(s, req, admin, status, "console_user.html", ctx)
+}
+
+/// `user.factors`'s result with each passkey's times as dates (`added`, `last_used`).
+fn with_dates(mut factors: Value) -> Value {
+    let date = |v: &Value| v.as_u64().map(crate::clock::utc);
+    if let Some(passkeys) = factors["passkeys"].as_array_mut() {
+        for pk in passkeys {
+            pk["added"] = json!(date(&pk["created_at"]));
+            pk["last_used"] = json!(date(&pk["last_used_at"]));
+        }
+    }
+    factors
 }
 
 fn no_such_user(s: &Server) -> Response {
@@ -229,6 +242,36 @@ pub fn reset_factors(s: &Server, req: &Request, admin: &Admin) -> Response {
             url_with(s, "/users/show", "id", &id)
         )),
         Ok(Err(_)) => no_such_user(s),
+        Err(r) => *r,
+    }
+}
+
+/// POST /console/users/remove-passkey (`id`, `credential_id`): `user.remove-passkey` (a lost
+/// or stolen device), after a fresh sign-in; then their page.
+pub fn remove_passkey(s: &Server, req: &Request, admin: &Admin) -> Response {
+    let f = req.params();
+    let id = f.first("id").unwrap_or("").to_string();
+    let credential_id = f.first("credential_id").unwrap_or("").to_string();
+    let back = path_with("/users/show", "id", &id);
+    if let Err(r) = super::fresh::require(s, req, admin, &back) {
+        return *r;
+    }
+    let target = PasskeyRef {
+        user: id.clone(),
+        credential_id,
+    };
+    match run(s, admin, Command::UserRemovePasskey(target)) {
+        Ok(Ok(_)) => http::redirect(&format!(
+            "{}&notice=passkey_removed",
+            url_with(s, "/users/show", "id", &id)
+        )),
+        Ok(Err(e)) => error_page(
+            s,
+            StatusCode::NOT_FOUND,
+            "No such passkey",
+            &e,
+            "Go back to the user's page: it lists the passkeys they have now.",
+        ),
         Err(r) => *r,
     }
 }

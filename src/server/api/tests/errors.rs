@@ -251,6 +251,8 @@ async fn unknown_routes_methods_and_things_are_problems() {
         (Method::GET, "/apps/nope"),
         (Method::POST, "/apps/nope/rotate-secret"),
         (Method::DELETE, "/api-keys/nope"),
+        (Method::DELETE, "/users/nobody/passkeys/a2V5"),
+        (Method::DELETE, "/users/pat@example.com/passkeys/a2V5"),
     ] {
         let r = api.key(method.clone(), path, Some(&json!({}))).await;
         assert_eq!(r.problem(Kind::NotFound), None, "{method} {path}");

@@ -81,6 +81,8 @@ async fn users_and_groups(api: &Api) {
         .await;
     assert_eq!(reset.ok()["totp_removed"], false);
     assert_eq!(reset.json["recovery_codes_removed"], 0);
+    assert_eq!(reset.json["passkeys_removed"], 0);
+    passkeys(api, &id).await;
 
     let friends = json!({"name": "friends"});
     api.key(Method::POST, "/groups", Some(&friends)).await.ok();
@@ -314,6 +316,40 @@ async fn mail_keys_and_api_keys(api: &Api) {
     api.call(Method::GET, "/users", None, who)
         .await
         .problem(crate::server::api::Kind::Unauthorized);
+}
+
+/// Ana's passkeys listed and one removed (a record as registration stores it); an unknown
+/// credential is a 404 naming it; the removal is audited as the API key's.
+async fn passkeys(api: &Api, id: &str) {
+    use crate::store::Writes;
+    let key = crate::provider::testing::passkey(id, "a2V5LTE", 1_800_000_000);
+    let store = &api.server.provider.store;
+    store.write(|tx| tx.put_passkey(&key)).unwrap();
+    let factors = api.key(Method::GET, "/users/ana/factors", None).await;
+    let listed = &factors.ok()["passkeys"];
+    assert_eq!(listed[0]["credential_id"], "a2V5LTE", "{listed}");
+    assert_eq!(listed[0]["synced"], true);
+    assert!(listed[0].get("public_key").is_none(), "{listed}");
+
+    let unknown = api
+        .key(Method::DELETE, "/users/ana/passkeys/bm9wZQ", None)
+        .await;
+    unknown.problem(crate::server::api::Kind::NotFound);
+    assert!(unknown.json["detail"].as_str().unwrap().contains("bm9wZQ"));
+    let removed = api
+        .key(Method::DELETE, "/users/ana/passkeys/a2V5LTE", None)
+        .await;
+    assert_eq!(removed.ok()["removed"]["credential_id"], "a2V5LTE");
+    assert_eq!(removed.json["user"], id);
+    let factors = api.key(Method::GET, "/users/ana/factors", None).await;
+    assert_eq!(factors.ok()["passkeys"], json!([]));
+    let audit = api
+        .key(Method::GET, "/audit?kind=user.remove-passkey", None)
+        .await;
+    let entries = audit.ok()["entries"].as_array().unwrap().clone();
+    assert_eq!(entries.len(), 1, "{}", audit.json);
+    assert_eq!(entries[0]["actor"]["type"], "api_key");
+    assert!(entries[0].to_string().contains("a2V5LTE"));
 }
 
 /// Every change above is in the audit log, made by the API key, with secrets masked.
