@@ -137,6 +137,13 @@ fn enrolling_user(p: &Provider, id: &str, what: Setup) -> Result<String, SignInE
     }
 }
 
+/// Whether sign-in `id` is at the optional offer of a passkey (not a second step it needs).
+fn optional_step(p: &Provider, id: &str) -> Result<bool, SignInError> {
+    let now = p.now();
+    let i = p.store.read(|tx| live(tx, id, now))?;
+    Ok(i.and_then(|i| i.second).is_some_and(|s| s.optional))
+}
+
 /// What is being set up during a sign-in.
 #[derive(Clone, Copy)]
 enum Setup {
@@ -168,6 +175,11 @@ pub fn enrol<'a>(
         user_id: user_id.clone(),
     };
     let pk = passkeys::finish_registration(p, &user_id, &response, "", actor).map_err(refused)?;
+    // Offered, not asked for: the passkey is for next time, and this sign-in was proved by
+    // its first factor alone (making a passkey proves nothing the email code did not).
+    if optional_step(p, id)? {
+        return second::skip(p, id, old_sessions);
+    }
     let method = Method::Passkey {
         synced: pk.backed_up,
         verified: false,
