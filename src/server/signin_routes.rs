@@ -155,7 +155,8 @@ fn render_email(
         && !matches!(i.purpose, SignInFor::ChangeEmail { .. });
     let error = error.or_else(|| match &i.flash {
         Some(Flash::PasskeyRefused { reason }) => Some(format!(
-            "Passkey not accepted ({reason}). Enter your email instead, or try again."
+            "{}. Enter your email address for a code instead, or try again.",
+            super::second_routes::capitalise(reason)
         )),
         _ => None,
     });

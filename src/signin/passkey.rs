@@ -16,10 +16,14 @@ use super::second::{self, ask, complete};
 use super::{finish, SignInError, SignedIn};
 use crate::audit::Actor;
 use crate::factors::passkeys::{self, AssertionResponse, PasskeyError, RegistrationResponse};
-use crate::factors::{self, totp, Method};
+use crate::factors::{self, recovery, totp, Method};
 use crate::provider::Provider;
 use crate::store::{Authn, Interaction, Reads, StoreError, Writes};
 use serde_json::Value;
+
+/// Why a passkey that did not verify its user cannot sign in alone where two factors are
+/// needed, for a user with no other second factor (the page's sentence).
+const UNVERIFIED_ALONE: &str = "this passkey did not check that it is you (no fingerprint, face or PIN), and this sign-in needs two steps: enter your email address for a code, then use your passkey";
 
 fn refused(e: PasskeyError) -> SignInError {
     match e {
@@ -100,6 +104,11 @@ pub fn verify<'a>(
             let authn = Authn::new(now, &factors::amr(&[method]));
             let address = user.email.clone();
             if factors::needed(tx, &i.purpose, &user, &authn)? {
+                // The second step takes another factor than this passkey: an authenticator
+                // app's code or a recovery code. Without either, the email code comes first.
+                if !totp::enrolled(tx, &user.id)? && recovery::remaining(tx, &user.id)? == 0 {
+                    return Ok(Err(SignInError::PasskeyRefused(UNVERIFIED_ALONE.into())));
+                }
                 return ask(tx, id, i, &user, (&address, false), authn.amr).map(Ok);
             }
             finish(
