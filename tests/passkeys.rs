@@ -436,3 +436,114 @@ fn require_two(sesame: &Sesame, app: &App) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The current code of the base32 `secret` and its time step, as an authenticator app shows it.
+fn totp_now(secret: &str) -> (String, u64) {
+    use sesame::crypto::totp::{base32_decode, code_at, step_of, DIGITS};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let key = base32_decode(secret).expect("a base32 key");
+    (code_at(&key, step_of(now), DIGITS), step_of(now))
+}
+
+/// Without JavaScript: the passkey parts stay hidden (the email page's button, the second
+/// step's), and an app that requires two factors is still reached with an authenticator app,
+/// set up at the second step and then used there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_the_second_step_takes_an_authenticator_app() {
+    let sesame = start();
+    let callback = CallbackServer::start().await;
+    let vault = app(&sesame, &callback, "Vault", "/vault").await;
+    require_two(&sesame, &vault);
+    let driver = ChromeDriver::start();
+
+    // Set up at the second step, without script.
+    let browser = driver.new_session_without_javascript().await;
+    let start = begin(&browser, &vault).await;
+    let passkey = browser.find("form.passkey").await;
+    assert!(!browser.displayed(&passkey).await, "no passkey button");
+    browser.sign_in_by_code(&sesame, ADA).await;
+    browser
+        .wait_for_url("the second step", |u| u.contains("/sign-in/second"))
+        .await;
+    assert_eq!(text(&browser, "h1").await, "Set up a second step");
+    let passkey = browser.find("form.passkey").await;
+    assert!(!browser.displayed(&passkey).await, "no passkey button");
+    assert!(
+        text(&browser, "noscript p")
+            .await
+            .contains("Adding a passkey needs JavaScript"),
+        "the page says why there is no passkey"
+    );
+    let secret = text(&browser, "code.secret").await;
+    let (code, step) = totp_now(&secret);
+    browser
+        .send_keys(&browser.find("#setup-code").await, &code)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("form[action$='/sign-in/second/totp'] button[type=submit]")
+                .await,
+        )
+        .await;
+    assert_eq!(text(&browser, "h1").await, "Save your recovery codes");
+    browser.click(&browser.find("a.button").await).await;
+    let claims = landed(&browser, &vault, start).await;
+    assert_eq!(amr(&claims), ["otp", "mfa"], "{claims}");
+    assert_eq!(claims["acr"], "urn:sesame:mfa");
+    browser.quit().await;
+
+    // A passkey too, from a browser with script: the offer after an email code on the
+    // account page's sign-in.
+    let with_script = driver.new_session().await;
+    with_script.add_virtual_authenticator().await;
+    let _no_autofill = without_autofill(&with_script).await;
+    with_script.goto(&sesame.url("/account")).await;
+    with_script.sign_in_by_code(&sesame, ADA).await;
+    with_script
+        .wait_for_url("the passkey offer", |u| u.contains("/sign-in/second"))
+        .await;
+    with_script
+        .click(&with_script.find("form.passkey .passkey-start").await)
+        .await;
+    with_script
+        .wait_for_url("the account page", |u| u.ends_with("/account"))
+        .await;
+    assert!(with_script.source().await.contains("not used yet"));
+    with_script.quit().await;
+
+    // Without script again: the second step's passkey is hidden, the app's code works (the
+    // next one: each code passes once).
+    let browser = driver.new_session_without_javascript().await;
+    let start = begin(&browser, &vault).await;
+    browser.sign_in_by_code(&sesame, ADA).await;
+    browser
+        .wait_for_url("the second step", |u| u.contains("/sign-in/second"))
+        .await;
+    assert_eq!(text(&browser, "h1").await, "Confirm it's you");
+    let passkey = browser.find("form.passkey").await;
+    assert!(!browser.displayed(&passkey).await, "no passkey button");
+    let code = loop {
+        let (code, now) = totp_now(&secret);
+        if now > step {
+            break code;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    browser
+        .send_keys(&browser.find("#totp-code").await, &code)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("form:has(#totp-code) button[type=submit]")
+                .await,
+        )
+        .await;
+    let claims = landed(&browser, &vault, start).await;
+    assert_eq!(amr(&claims), ["otp", "mfa"], "{claims}");
+    browser.quit().await;
+}
