@@ -12,7 +12,8 @@
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
+use support::a11y::Checker;
 use support::flow::{self, AuthStart, OidcClient};
 use support::http::query_param;
 use support::webdriver::{Browser, CallbackServer, ChromeDriver};
@@ -107,7 +108,7 @@ async fn platform_answer(browser: &Browser) -> String {
         let v = browser
             .execute(
                 "var i = document.querySelector('input[name=platform_authenticator]'); return i ? i.value : null;",
-                serde_json::json!([]),
+                json!([]),
             )
             .await;
         if v.as_str().is_some_and(|s| !s.is_empty()) {
@@ -116,6 +117,34 @@ async fn platform_answer(browser: &Browser) -> String {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     String::new()
+}
+
+/// The page the browser shows is checked as tests/pages.rs checks every page: axe-core at
+/// desktop and phone size and in dark mode (with screenshots), and the strict headers (a CSP
+/// whose only script is sesame's own files, `frame-ancestors 'none'`, `no-referrer`), read by
+/// fetching the page again from itself (GET: nothing changes).
+async fn check_page(checker: &mut Checker, browser: &Browser, name: &str) {
+    let got = browser
+        .execute_async(
+            "var done = arguments[arguments.length - 1];
+             fetch(location.href, { credentials: 'same-origin' }).then(function (r) {
+               done({ status: r.status, csp: r.headers.get('content-security-policy'),
+                      referrer: r.headers.get('referrer-policy') });
+             }, function (e) { done({ error: String(e) }); });",
+            json!([]),
+        )
+        .await;
+    assert_eq!(got["status"], 200, "{name}: {got}");
+    let csp = got["csp"].as_str().unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+            && !csp.contains("unsafe-eval")
+            && csp.contains("frame-ancestors 'none'"),
+        "{name}: {csp}"
+    );
+    assert_eq!(got["referrer"], "no-referrer", "{name}: {got}");
+    checker.check(browser, name).await;
 }
 
 /// Signs out with the account page's "Sign out everywhere" (every session of the user ends).
@@ -164,6 +193,8 @@ async fn a_passkey_is_added_used_and_removed_in_chromium() {
     let button = browser.find("form.passkey .passkey-start").await;
     assert!(browser.displayed(&button).await, "the script shows it");
     assert_eq!(platform_answer(&browser).await, "1");
+    let mut checker = Checker::load();
+    check_page(&mut checker, &browser, "sign-in-email-passkeys").await;
 
     // An email code, then the one-time offer.
     browser.sign_in_by_code(&sesame, ADA).await;
@@ -171,6 +202,7 @@ async fn a_passkey_is_added_used_and_removed_in_chromium() {
         .wait_for_url("the passkey offer", |u| u.contains("/sign-in/second"))
         .await;
     assert_eq!(text(&browser, "h1").await, "Sign in faster next time");
+    check_page(&mut checker, &browser, "sign-in-passkey-offer").await;
     let add = browser.find("form.passkey .passkey-start").await;
     assert!(browser.displayed(&add).await);
     browser.click(&add).await;
@@ -188,6 +220,7 @@ async fn a_passkey_is_added_used_and_removed_in_chromium() {
         browser.source().await.contains("not used yet"),
         "the new passkey on the account page"
     );
+    check_page(&mut checker, &browser, "account-passkeys").await;
 
     // 2. Sign out.
     sign_out(&sesame, &browser).await;
@@ -271,6 +304,7 @@ async fn a_passkey_is_added_used_and_removed_in_chromium() {
 
     with_autofill(&browser, &no_autofill).await;
     browser.quit().await;
+    checker.assert_clean();
 }
 
 /// Makes the browser one without autofill of passkeys (conditional mediation) from the next
@@ -280,7 +314,7 @@ async fn without_autofill(browser: &Browser) -> String {
     let added = browser
         .cdp(
             "Page.addScriptToEvaluateOnNewDocument",
-            serde_json::json!({
+            json!({
                 "source": "PublicKeyCredential.isConditionalMediationAvailable = function () { return Promise.resolve(false); };"
             }),
         )
@@ -296,7 +330,7 @@ async fn with_autofill(browser: &Browser, identifier: &str) {
     browser
         .cdp(
             "Page.removeScriptToEvaluateOnNewDocument",
-            serde_json::json!({ "identifier": identifier }),
+            json!({ "identifier": identifier }),
         )
         .await;
 }
@@ -336,6 +370,8 @@ async fn a_passkey_is_the_second_step_of_an_app_that_requires_two() {
         .wait_for_url("the second step", |u| u.contains("/sign-in/second"))
         .await;
     assert_eq!(text(&browser, "h1").await, "Set up a second step");
+    let mut checker = Checker::load();
+    check_page(&mut checker, &browser, "sign-in-second-enrol").await;
     browser
         .click(&browser.find("form.passkey .passkey-start").await)
         .await;
@@ -352,6 +388,7 @@ async fn a_passkey_is_the_second_step_of_an_app_that_requires_two() {
         .wait_for_url("the second step", |u| u.contains("/sign-in/second"))
         .await;
     assert_eq!(text(&browser, "h1").await, "Confirm it's you");
+    check_page(&mut checker, &browser, "sign-in-second-passkey").await;
     let use_it = browser.find("form.passkey .passkey-start").await;
     assert_eq!(
         browser.property(&use_it, "textContent").await,
@@ -378,7 +415,7 @@ async fn a_passkey_is_the_second_step_of_an_app_that_requires_two() {
     browser
         .cdp(
             "WebAuthn.setResponseOverrideBits",
-            serde_json::json!({ "authenticatorId": authenticator, "isBadUV": true }),
+            json!({ "authenticatorId": authenticator, "isBadUV": true }),
         )
         .await;
 
@@ -419,6 +456,7 @@ async fn a_passkey_is_the_second_step_of_an_app_that_requires_two() {
     );
 
     browser.quit().await;
+    checker.assert_clean();
 }
 
 /// `second_factor = "required"` on the app.
