@@ -455,6 +455,31 @@ async fn a_passkey_is_the_second_step_of_an_app_that_requires_two() {
         "{said}"
     );
 
+    // Alone for an app that asks for one factor, it signs in as one (amr hwk, acr 1fa)...
+    let bookstore = app(&sesame, &callback, "Bookstore", "/callback").await;
+    let start = begin(&browser, &bookstore).await;
+    browser
+        .click(&browser.find("form.passkey .passkey-start").await)
+        .await;
+    let claims = landed(&browser, &bookstore, start).await;
+    assert_eq!(amr(&claims), ["hwk"], "{claims}");
+    assert_eq!(claims["acr"], "urn:sesame:1fa");
+    // ...and the app that requires two then asks for the email code first (that passkey
+    // cannot be the second factor of its own sign-in), then takes the passkey.
+    let start = begin(&browser, &vault).await;
+    browser
+        .wait_for_url("the email page", |u| u.contains("/sign-in?"))
+        .await;
+    browser.sign_in_by_code(&sesame, ADA).await;
+    browser
+        .wait_for_url("the second step", |u| u.contains("/sign-in/second"))
+        .await;
+    browser
+        .click(&browser.find("form.passkey .passkey-start").await)
+        .await;
+    let claims = landed(&browser, &vault, start).await;
+    assert_eq!(amr(&claims), ["otp", "hwk", "mfa"], "{claims}");
+
     browser.quit().await;
     checker.assert_clean();
 }

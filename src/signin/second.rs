@@ -119,16 +119,20 @@ pub fn skip<'a>(
 }
 
 /// The second step of a step-up: the user of a live `session` whose sign-in used one factor
-/// is asked for another (give it to [`super::start_at`]).
-pub fn step_up(session: &Session, user: &User) -> SecondStep {
-    SecondStep {
+/// is asked for another (give it to [`super::start_at`]). `None` when that factor was a
+/// passkey: it cannot be the second too, so the step-up starts at the email code.
+pub fn step_up(session: &Session, user: &User) -> Option<SecondStep> {
+    if used_passkey(&session.authn().amr) {
+        return None;
+    }
+    Some(SecondStep {
         user_id: user.id.clone(),
         address: user.email.clone(),
         new_user: false,
         amr: session.authn().amr,
         tries: 0,
         optional: false,
-    }
+    })
 }
 
 /// What the second step can offer this sign-in's user.
