@@ -274,7 +274,6 @@ async fn a_passkey_is_added_used_and_removed_in_chromium() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    eprintln!("refused: {said}");
     assert!(
         said.starts_with("This passkey is not registered here") && said.contains("your email"),
         "{said}"
@@ -282,6 +281,12 @@ async fn a_passkey_is_added_used_and_removed_in_chromium() {
     assert!(
         browser.current_url().await.contains("/sign-in"),
         "still signing in"
+    );
+    let email = browser.find("input[type=email][name=email]").await;
+    assert_eq!(
+        browser.attribute(&email, "aria-invalid").await,
+        None,
+        "the address was not wrong"
     );
 
     // 1b. Adding one on the account page (after a fresh sign-in by email code; still without
