@@ -557,6 +557,9 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
                 .await,
         )
         .await;
+    browser
+        .wait_for_url("the recovery codes", |u| u.contains("/sign-in/second/totp"))
+        .await;
     assert_eq!(text(&browser, "h1").await, "Save your recovery codes");
     browser.click(&browser.find("a.button").await).await;
     let claims = landed(&browser, &vault, start).await;
@@ -567,7 +570,7 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
     // A passkey too, from a browser with script: the offer after an email code on the
     // account page's sign-in.
     let with_script = driver.new_session().await;
-    with_script.add_virtual_authenticator().await;
+    let authenticator = with_script.add_virtual_authenticator().await;
     let _no_autofill = without_autofill(&with_script).await;
     with_script.goto(&sesame.url("/account")).await;
     with_script.sign_in_by_code(&sesame, ADA).await;
@@ -581,7 +584,6 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
         .wait_for_url("the account page", |u| u.ends_with("/account"))
         .await;
     assert!(with_script.source().await.contains("not used yet"));
-    with_script.quit().await;
 
     // Without script again: the second step's passkey is hidden, the app's code works (the
     // next one: each code passes once).
@@ -594,13 +596,7 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
     assert_eq!(text(&browser, "h1").await, "Confirm it's you");
     let passkey = browser.find("form.passkey").await;
     assert!(!browser.displayed(&passkey).await, "no passkey button");
-    let code = loop {
-        let (code, now) = totp_now(&secret);
-        if now > step {
-            break code;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    };
+    let (code, step) = next_totp(&secret, step).await;
     browser
         .send_keys(&browser.find("#totp-code").await, &code)
         .await;
@@ -614,4 +610,53 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
     let claims = landed(&browser, &vault, start).await;
     assert_eq!(amr(&claims), ["otp", "mfa"], "{claims}");
     browser.quit().await;
+
+    // With script, a passkey that did not verify its user alone: the second step takes the
+    // app's code and does not offer that passkey again (the same passkey twice is one factor).
+    with_script
+        .cdp(
+            "WebAuthn.setResponseOverrideBits",
+            json!({ "authenticatorId": authenticator, "isBadUV": true }),
+        )
+        .await;
+    sign_out(&sesame, &with_script).await;
+    let start = begin(&with_script, &vault).await;
+    with_script
+        .click(&with_script.find("form.passkey .passkey-start").await)
+        .await;
+    with_script
+        .wait_for_url("the second step", |u| u.contains("/sign-in/second"))
+        .await;
+    assert_eq!(text(&with_script, "h1").await, "Confirm it's you");
+    with_script.find("#totp-code").await;
+    assert!(
+        with_script.try_find("form.passkey").await.is_err(),
+        "the passkey is not offered again"
+    );
+    let (code, _) = next_totp(&secret, step).await;
+    with_script
+        .send_keys(&with_script.find("#totp-code").await, &code)
+        .await;
+    with_script
+        .click(
+            &with_script
+                .find("form:has(#totp-code) button[type=submit]")
+                .await,
+        )
+        .await;
+    let claims = landed(&with_script, &vault, start).await;
+    assert_eq!(amr(&claims), ["hwk", "otp", "mfa"], "{claims}");
+    assert_eq!(claims["acr"], "urn:sesame:mfa");
+    with_script.quit().await;
+}
+
+/// The first code of `secret` after time step `used` (each code passes once); waits for it.
+async fn next_totp(secret: &str, used: u64) -> (String, u64) {
+    loop {
+        let (code, now) = totp_now(secret);
+        if now > used {
+            return (code, now);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
