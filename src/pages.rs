@@ -1035,7 +1035,18 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"csrf\" value=\"csrf-1\">"));
         assert!(html.contains("<label for=\"email\">"));
         assert!(html.contains("id=\"email\" type=\"email\" name=\"email\""));
-        assert!(html.contains("autocomplete=\"email\""));
+        // Without passkeys (an issuer at an IP address), the browser's email autofill; with
+        // them, its passkey autofill too (conditional mediation needs `webauthn`).
+        assert!(html.contains("autocomplete=\"email\""), "{html}");
+        let mut ctx = minimal_context("sign_in_email.html");
+        ctx["passkeys"] = serde_json::json!(true);
+        ctx["passkey_action"] = serde_json::json!("/oidc/sign-in/passkey");
+        ctx["passkey_options"] = serde_json::json!("/oidc/sign-in/passkey/options");
+        let with_passkeys = pages().render("sign_in_email.html", ctx);
+        assert!(
+            with_passkeys.contains("autocomplete=\"username webauthn\""),
+            "{with_passkeys}"
+        );
         assert!(html.contains("required autofocus"));
         assert!(html.contains("<button type=\"submit\">Send code</button>"));
         assert!(

@@ -213,7 +213,7 @@ pub fn step_up(s: &Server, req: &Request, purpose: SignInFor) -> Response {
         crate::session::signed_in(&s.provider, cookie, crate::store::SessionKind::Sesame)
     });
     let second = match signed_in {
-        Ok(Some((session, user))) => Some(signin::second::step_up(&session, &user)),
+        Ok(Some((session, user))) => signin::second::step_up(&session, &user),
         Ok(None) => None,
         Err(e) => return storage_failure(s, e),
     };

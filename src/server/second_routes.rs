@@ -97,7 +97,8 @@ fn second_error(st: &Server, i: &Interaction) -> Option<String> {
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// `s` with its first letter in capitals (a refusal's reason, as a page's sentence).
+pub(super) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -132,7 +133,12 @@ pub fn page_get(st: &Server, req: &Request) -> Response {
     } else {
         None
     };
-    let with_script = passkeys_ok && (offer.may_add_passkey() || offer.passkeys > 0);
+    let passkeys = if passkeys_ok && !offer.passkey_used {
+        offer.passkeys
+    } else {
+        0
+    };
+    let with_script = passkeys_ok && (offer.may_add_passkey() || passkeys > 0);
     let issuer = &st.provider.issuer;
     let mut r = page(
         st,
@@ -147,7 +153,7 @@ pub fn page_get(st: &Server, req: &Request) -> Response {
             "enrol": enrol,
             "optional": offer.optional,
             "totp": offer.totp,
-            "passkeys": if passkeys_ok { offer.passkeys } else { 0 },
+            "passkeys": passkeys,
             "passkeys_available": passkeys_ok,
             "recovery_codes": offer.recovery_codes,
             "totp_setup": totp_setup,

@@ -153,12 +153,15 @@ fn render_email(
     // be their relying party; the change of email proves an address, never a passkey.
     let passkeys = super::second_routes::passkeys_available(st)
         && !matches!(i.purpose, SignInFor::ChangeEmail { .. });
-    let error = error.or_else(|| match &i.flash {
-        Some(Flash::PasskeyRefused { reason }) => Some(format!(
-            "Passkey not accepted ({reason}). Enter your email instead, or try again."
+    // A refused passkey is said beside the passkey button, not as the email field's error
+    // (the address typed was not wrong).
+    let passkey_error = match &i.flash {
+        Some(Flash::PasskeyRefused { reason }) if passkeys => Some(format!(
+            "{}. Enter your email address for a code instead, or try again.",
+            super::second_routes::capitalise(reason)
         )),
         _ => None,
-    });
+    };
     let mut r = page(
         st,
         StatusCode::OK,
@@ -171,6 +174,7 @@ fn render_email(
             "error": error,
             "app_name": app_name(st, i),
             "passkeys": passkeys,
+            "passkey_error": passkey_error,
             "passkey_action": st.provider.issuer.local(paths::SIGN_IN_PASSKEY),
             "passkey_options": st.provider.issuer.local(paths::SIGN_IN_PASSKEY_OPTIONS),
         }),

@@ -867,8 +867,12 @@ pub fn continue_session(
         };
         let allowed = crate::users::may_use(&app, &user);
         if allowed && crate::factors::needed(tx, &i.purpose, &user, &s.authn())? {
-            // Continuing as this user takes the factor their sign-in lacks.
-            i.second = Some(second::step_up(&s, &user));
+            // Continuing as this user takes the factor their sign-in lacks (after a passkey
+            // that was one factor: the email code first, then the second step).
+            let Some(step) = second::step_up(&s, &user) else {
+                return Ok(Ok(None));
+            };
+            i.second = Some(step);
             tx.put_interaction(id, &i)?;
             return Ok(Ok(Some(Next::SecondFactor)));
         }

@@ -16,10 +16,14 @@ use super::second::{self, ask, complete};
 use super::{finish, SignInError, SignedIn};
 use crate::audit::Actor;
 use crate::factors::passkeys::{self, AssertionResponse, PasskeyError, RegistrationResponse};
-use crate::factors::{self, totp, Method};
+use crate::factors::{self, recovery, totp, Method};
 use crate::provider::Provider;
 use crate::store::{Authn, Interaction, Reads, StoreError, Writes};
 use serde_json::Value;
+
+/// Why a passkey that did not verify its user cannot sign in alone where two factors are
+/// needed, for a user with no other second factor (the page's sentence).
+const UNVERIFIED_ALONE: &str = "this passkey did not check that it is you (no fingerprint, face or PIN), and this sign-in needs two steps: enter your email address for a code, then use your passkey";
 
 fn refused(e: PasskeyError) -> SignInError {
     match e {
@@ -101,6 +105,11 @@ pub fn verify<'a>(
             let authn = Authn::new(now, &factors::amr(&[method]));
             let address = user.email.clone();
             if factors::needed(tx, &i.purpose, &user, &authn)? {
+                // The second step takes another factor than this passkey: an authenticator
+                // app's code or a recovery code. Without either, the email code comes first.
+                if !totp::enrolled(tx, &user.id)? && recovery::remaining(tx, &user.id)? == 0 {
+                    return Ok(Err(SignInError::PasskeyRefused(UNVERIFIED_ALONE.into())));
+                }
                 return ask(tx, id, i, &user, (&address, false), authn.amr).map(Ok);
             }
             finish(
@@ -140,6 +149,13 @@ fn enrolling_user(p: &Provider, id: &str, what: Setup) -> Result<String, SignInE
     }
 }
 
+/// Whether sign-in `id` is at the optional offer of a passkey (not a second step it needs).
+fn optional_step(p: &Provider, id: &str) -> Result<bool, SignInError> {
+    let now = p.now();
+    let i = p.store.read(|tx| live(tx, id, now))?;
+    Ok(i.and_then(|i| i.second).is_some_and(|s| s.optional))
+}
+
 /// What is being set up during a sign-in.
 #[derive(Clone, Copy)]
 enum Setup {
@@ -171,6 +187,11 @@ pub fn enrol<'a>(
         user_id: user_id.clone(),
     };
     let pk = passkeys::finish_registration(p, &user_id, &response, "", actor).map_err(refused)?;
+    // Offered, not asked for: the passkey is for next time, and this sign-in was proved by
+    // its first factor alone (making a passkey proves nothing the email code did not).
+    if optional_step(p, id)? {
+        return second::skip(p, id, old_sessions);
+    }
     let method = Method::Passkey {
         synced: pk.backed_up,
         verified: false,

@@ -11,6 +11,10 @@
 //!        │ ├─ passkey ──────────────────┘
 //!        │ └─ none enrolled: set one up here (authenticator app or passkey), which is then
 //!        │    the second factor
+//!  a passkey alone that did not verify its user (one factor) where two are needed: [second]
+//!  with amr hwk|swk, where that passkey is not offered again (the same passkey twice is one
+//!  factor); a user without an authenticator app or recovery codes is refused at once (the
+//!  email code first, then the passkey)
 //!  a live session whose sign-in was one factor, for an app (or a member of a group) that
 //!  needs two: a step-up sign-in starts at [second] ([`start_step_up`]), and its end replaces
 //!  the session with one that says both.
@@ -115,16 +119,20 @@ pub fn skip<'a>(
 }
 
 /// The second step of a step-up: the user of a live `session` whose sign-in used one factor
-/// is asked for another (give it to [`super::start_at`]).
-pub fn step_up(session: &Session, user: &User) -> SecondStep {
-    SecondStep {
+/// is asked for another (give it to [`super::start_at`]). `None` when that factor was a
+/// passkey: it cannot be the second too, so the step-up starts at the email code.
+pub fn step_up(session: &Session, user: &User) -> Option<SecondStep> {
+    if used_passkey(&session.authn().amr) {
+        return None;
+    }
+    Some(SecondStep {
         user_id: user.id.clone(),
         address: user.email.clone(),
         new_user: false,
         amr: session.authn().amr,
         tries: 0,
         optional: false,
-    }
+    })
 }
 
 /// What the second step can offer this sign-in's user.
@@ -137,6 +145,9 @@ pub struct Offer {
     pub recovery_codes: usize,
     /// Not asked for: the user is offered to add a passkey, and may skip it.
     pub optional: bool,
+    /// The first factor was a passkey (one that did not verify its user): it cannot be the
+    /// second too, so the page does not offer it again.
+    pub passkey_used: bool,
 }
 
 impl Offer {
@@ -167,8 +178,14 @@ pub fn offer(p: &Provider, i: &Interaction) -> Result<Option<Offer>, StoreError>
             passkeys: factors::passkeys::count(tx, &step.user_id)?,
             recovery_codes: factors::recovery::remaining(tx, &step.user_id)?,
             optional: step.optional,
+            passkey_used: used_passkey(&step.amr),
         }))
     })
+}
+
+/// Whether `amr` (of a sign-in's first factor) says a passkey was used.
+pub fn used_passkey(amr: &[String]) -> bool {
+    amr.iter().any(|v| v == "hwk" || v == "swk")
 }
 
 /// Which code the person typed at the second step.
@@ -252,6 +269,13 @@ pub(super) fn complete<'a>(
     let Some(step) = i.second else {
         return Ok(Err(SignInError::NoSecondStep));
     };
+    // The same passkey twice is one factor, not two.
+    if matches!(method, Method::Passkey { .. }) && used_passkey(&step.amr) {
+        return Ok(Err(SignInError::PasskeyRefused(
+            "a passkey was the first step already: use your authenticator app or a recovery code"
+                .into(),
+        )));
+    }
     let user = match tx.user(&step.user_id)? {
         Some(u) if !u.disabled => u,
         // Disabled or deleted since the first factor.
@@ -272,4 +296,18 @@ pub(super) fn complete<'a>(
         old_sessions,
     )?;
     Ok(Ok(done))
+}
+
+#[cfg(test)]
+mod passkey_twice_tests {
+    use super::used_passkey;
+
+    #[test]
+    fn a_first_step_by_passkey_is_seen_in_its_amr() {
+        let amr = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(used_passkey(&amr(&["hwk"])));
+        assert!(used_passkey(&amr(&["swk"])));
+        assert!(!used_passkey(&amr(&["otp"])));
+        assert!(!used_passkey(&[]));
+    }
 }

@@ -285,7 +285,7 @@ fn a_one_factor_session_is_stepped_up_and_prompt_none_hears_interaction_required
     // The step-up sign-in starts at its second step; its end replaces the session.
     let session = crate::session::current(&p, Some(&cookie)).unwrap().unwrap();
     let step = second::step_up(&session, &ada);
-    let id = start_at(&p, SignInFor::App(request), BROWSER, Some(step)).unwrap();
+    let id = start_at(&p, SignInFor::App(request), BROWSER, step).unwrap();
     let done = second::verify(
         &p,
         &id,
