@@ -597,16 +597,7 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
     let passkey = browser.find("form.passkey").await;
     assert!(!browser.displayed(&passkey).await, "no passkey button");
     let (code, step) = next_totp(&secret, step).await;
-    browser
-        .send_keys(&browser.find("#totp-code").await, &code)
-        .await;
-    browser
-        .click(
-            &browser
-                .find("form:has(#totp-code) button[type=submit]")
-                .await,
-        )
-        .await;
+    enter_totp(&browser, &code).await;
     let claims = landed(&browser, &vault, start).await;
     assert_eq!(amr(&claims), ["otp", "mfa"], "{claims}");
     browser.quit().await;
@@ -634,16 +625,7 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
         "the passkey is not offered again"
     );
     let (code, _) = next_totp(&secret, step).await;
-    with_script
-        .send_keys(&with_script.find("#totp-code").await, &code)
-        .await;
-    with_script
-        .click(
-            &with_script
-                .find("form:has(#totp-code) button[type=submit]")
-                .await,
-        )
-        .await;
+    enter_totp(&with_script, &code).await;
     let claims = landed(&with_script, &vault, start).await;
     assert_eq!(amr(&claims), ["hwk", "otp", "mfa"], "{claims}");
     assert_eq!(claims["acr"], "urn:sesame:mfa");
@@ -659,4 +641,18 @@ async fn next_totp(secret: &str, used: u64) -> (String, u64) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+}
+
+/// Types `code` into the second step's authenticator-code field and sends it.
+async fn enter_totp(browser: &Browser, code: &str) {
+    browser
+        .send_keys(&browser.find("#totp-code").await, code)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("form:has(#totp-code) button[type=submit]")
+                .await,
+        )
+        .await;
 }

@@ -319,17 +319,30 @@ fn passkey_back(st: &Server, id: &str, i: &Interaction) -> String {
     }
 }
 
+/// The browser's passkey answer posted to a sign-in's form, handed to `core` (with the
+/// sessions the sign-in replaces), with the sign-in's ID and state.
+fn with_credential<T>(
+    st: &Server,
+    req: &Request,
+    core: impl FnOnce(&str, &str, Vec<&str>) -> T,
+) -> Result<(String, Interaction, T), Box<Response>> {
+    let (id, i) = posted(st, req)?;
+    let credential = req.params().first("credential").unwrap_or("").to_string();
+    let old = old_sessions(st, req, &i);
+    let result = tokio::task::block_in_place(|| core(&id, &credential, old));
+    Ok((id, i, result))
+}
+
 /// POST /sign-in/passkey: a passkey's answer, alone or at the second step.
 pub fn passkey_post(st: &Server, req: &Request) -> Response {
-    let (id, i) = match posted(st, req) {
+    let p = &st.provider;
+    let answered = with_credential(st, req, |id, credential, old| {
+        signin::passkey::verify(p, id, credential, old)
+    });
+    let (id, i, result) = match answered {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let credential = req.params().first("credential").unwrap_or("").to_string();
-    let old = old_sessions(st, req, &i);
-    let result = tokio::task::block_in_place(|| {
-        signin::passkey::verify(&st.provider, &id, &credential, old.iter().copied())
-    });
     match result {
         Ok(done) => signed_in(st, req, done),
         Err(SignInError::PasskeyRefused(reason)) => refuse(
@@ -344,14 +357,12 @@ pub fn passkey_post(st: &Server, req: &Request) -> Response {
 
 /// POST /sign-in/second/passkey: the passkey set up at the second step.
 pub fn enrol_passkey_post(st: &Server, req: &Request) -> Response {
-    let (id, i) = match posted(st, req) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    let credential = req.params().first("credential").unwrap_or("").to_string();
-    let old = old_sessions(st, req, &i);
-    let result = tokio::task::block_in_place(|| {
-        signin::passkey::enrol(&st.provider, &id, &credential, old.iter().copied())
+    let p = &st.provider;
+    let answered = with_credential(st, req, |id, credential, old| {
+        signin::passkey::enrol(p, id, credential, old)
     });
-    refused_or_on(st, req, &id, &i, result)
+    match answered {
+        Ok((id, i, result)) => refused_or_on(st, req, &id, &i, result),
+        Err(r) => *r,
+    }
 }
