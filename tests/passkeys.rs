@@ -545,7 +545,7 @@ async fn without_javascript_the_second_step_takes_an_authenticator_app() {
             .contains("Adding a passkey needs JavaScript"),
         "the page says why there is no passkey"
     );
-    let secret = text(&browser, "code.secret").await;
+    let secret = text(&browser, "#totp-secret").await;
     let (code, step) = totp_now(&secret);
     browser
         .send_keys(&browser.find("#setup-code").await, &code)
